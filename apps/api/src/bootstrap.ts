@@ -1,0 +1,30 @@
+import 'reflect-metadata';
+import { Logger, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule } from './app.module.ts';
+import { OpenAIValidationPipe } from './common/validation.pipe.ts';
+import type { AppConfig } from './config/app-config.ts';
+
+export interface CreateAppOptions {
+  logger?: false | LogLevel[];
+}
+
+/** Builds the application exactly as production runs it; tests use this too. */
+export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), {
+    bodyParser: false,
+    logger: options.logger ?? ['log', 'warn', 'error'],
+  });
+  app.disable('x-powered-by');
+  app.useBodyParser('json', { limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json', 'text/plain'] });
+  app.useGlobalPipes(new OpenAIValidationPipe());
+  app.enableCors({ exposedHeaders: ['x-request-id', 'x-pool-provider', 'x-pool-upstream-model'] });
+  app.enableShutdownHooks();
+  return app;
+}
+
+export function logStartup(config: AppConfig, url: string): void {
+  const log = new Logger('GPT4FreePool');
+  log.log(`OpenAI-compatible API at ${url}/v1 (${config.apiKeys.length ? 'API_KEY required' : 'open: no API_KEY set'})`);
+}

@@ -1,0 +1,72 @@
+import type { Observable } from 'rxjs';
+import { observeUpstream } from '../observe-upstream.ts';
+import { UpstreamError, type ChatEvent, type ChatRequest, type ProviderAdapter, type UpstreamContext, type UpstreamModel } from '../provider-adapter.ts';
+import { buildCloudflareChatBody, cloudflareChunkToEvents, cloudflareModelPath, cloudflareResultToEvents } from './cloudflare-mapping.ts';
+
+/** Workers AI REST API in its native envelope (`/accounts/{id}/ai/run/{model}`). */
+export class CloudflareAdapter implements ProviderAdapter {
+  readonly id = 'cloudflare';
+  readonly name = 'CloudflareAI';
+  readonly defaultBaseUrl = 'https://api.cloudflare.com/client/v4';
+  readonly requiresKey = true;
+  readonly requiredExtra = ['accountId'] as const;
+
+  private accountUrl(ctx: UpstreamContext): string {
+    return `${ctx.baseUrl}/accounts/${encodeURIComponent(ctx.extra.accountId ?? '')}`;
+  }
+
+  private headers(ctx: UpstreamContext): Record<string, string> {
+    return ctx.apiKey ? { authorization: `Bearer ${ctx.apiKey}` } : {};
+  }
+
+  chat(req: ChatRequest, ctx: UpstreamContext): Observable<ChatEvent> {
+    return observeUpstream(
+      async function* (this: CloudflareAdapter, signal: AbortSignal) {
+        const res = await ctx.http.open({
+          method: 'POST',
+          url: `${this.accountUrl(ctx)}/ai/run/${cloudflareModelPath(ctx.upstreamModel)}`,
+          headers: this.headers(ctx),
+          body: buildCloudflareChatBody(req),
+          signal,
+          proxy: ctx.proxy,
+        });
+        if (!req.stream) {
+          yield* cloudflareResultToEvents(await ctx.http.readJson(res));
+          return;
+        }
+        let finished = false;
+        for await (const event of ctx.http.events(res)) {
+          const data = event.data.trim();
+          if (data === '[DONE]') break;
+          let json: unknown;
+          try {
+            json = JSON.parse(data);
+          } catch {
+            throw new UpstreamError('invalid', `stream event is not JSON: ${data.slice(0, 80)}`);
+          }
+          for (const ev of cloudflareChunkToEvents(json)) {
+            if (ev.type === 'finish') finished = true;
+            yield ev;
+          }
+        }
+        // The native stream has no finish reason; reaching [DONE] means the model stopped.
+        if (!finished) yield { type: 'finish', reason: 'stop' } satisfies ChatEvent;
+      }.bind(this),
+      ctx.signal,
+    );
+  }
+
+  async listModels(ctx: UpstreamContext): Promise<UpstreamModel[]> {
+    const json = (await ctx.http.json({
+      method: 'GET',
+      url: `${this.accountUrl(ctx)}/ai/models/search?per_page=1000`,
+      headers: this.headers(ctx),
+      signal: ctx.signal,
+      proxy: ctx.proxy,
+    })) as { result?: Array<{ name?: unknown; task?: { name?: unknown } }> };
+    if (!Array.isArray(json?.result)) throw new UpstreamError('invalid', 'model search answer has no result list');
+    return json.result
+      .filter((m): m is { name: string; task?: { name?: unknown } } => typeof m?.name === 'string')
+      .map((m) => ({ id: m.name, type: typeof m.task?.name === 'string' ? m.task.name : undefined }));
+  }
+}

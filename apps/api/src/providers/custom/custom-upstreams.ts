@@ -1,0 +1,74 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from '../../config/app-config.ts';
+
+/** One operator-defined OpenAI-compatible upstream (Ollama, vLLM, OpenRouter, a company proxy…). */
+export interface CustomUpstreamConfig {
+  name: string;
+  baseUrl: string;
+  apiKeys: string[];
+  enabled: boolean;
+  proxy?: string;
+  priority?: number;
+  /** Who made the models it adds, for `owned_by` of models the catalog does not know. */
+  ownedBy?: string;
+  /** Gateway model id → upstream model id. */
+  models: Record<string, string>;
+}
+
+const NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,39}$/;
+
+function fail(file: string, where: string, what: string): never {
+  throw new ConfigError(`${file}: ${where}: ${what}`);
+}
+
+/** Reads PROVIDERS_FILE (YAML or JSON): `upstreams: [{name, baseUrl, apiKey(s), models: {id: upstreamId}}]`. */
+export function loadCustomUpstreams(file: string, reservedNames: readonly string[]): CustomUpstreamConfig[] {
+  let doc: unknown;
+  try {
+    doc = parseYaml(readFileSync(file, 'utf8'));
+  } catch (err) {
+    throw new ConfigError(`${file}: cannot read: ${(err as Error).message}`);
+  }
+  const list = Array.isArray(doc) ? doc : (doc as { upstreams?: unknown })?.upstreams;
+  if (!Array.isArray(list)) fail(file, 'top level', 'expected `upstreams:` with a list');
+  const seen = new Set(reservedNames.map((n) => n.toLowerCase()));
+  return list.map((raw: unknown, i) => {
+    const where = `upstreams[${i}]`;
+    if (typeof raw !== 'object' || raw === null) fail(file, where, 'expected an object');
+    const u = raw as Record<string, unknown>;
+    const name = u.name;
+    if (typeof name !== 'string' || !NAME.test(name)) fail(file, `${where}.name`, 'expected a name of letters, digits, _ . - (max 40)');
+    if (seen.has(name.toLowerCase())) fail(file, `${where}.name`, `"${name}" is already used by another provider`);
+    seen.add(name.toLowerCase());
+    const baseUrl = u.baseUrl ?? u.base_url;
+    if (typeof baseUrl !== 'string') fail(file, `${where}.baseUrl`, 'expected a URL');
+    try {
+      new URL(baseUrl);
+    } catch {
+      fail(file, `${where}.baseUrl`, `"${baseUrl}" is not a URL`);
+    }
+    const keysRaw = u.apiKeys ?? u.api_keys ?? u.apiKey ?? u.api_key ?? [];
+    const apiKeys = (Array.isArray(keysRaw) ? keysRaw : String(keysRaw).split(',')).map((k) => String(k).trim()).filter(Boolean);
+    const modelsRaw = u.models ?? {};
+    if (typeof modelsRaw !== 'object' || modelsRaw === null) fail(file, `${where}.models`, 'expected a map of gateway id → upstream id, or a list of ids');
+    const models: Record<string, string> = {};
+    if (Array.isArray(modelsRaw)) for (const id of modelsRaw) models[String(id)] = String(id);
+    else for (const [id, upstream] of Object.entries(modelsRaw)) models[id] = String(upstream ?? id);
+    if (Object.keys(models).length === 0) fail(file, `${where}.models`, 'list at least one model');
+    const proxy = u.proxy;
+    if (proxy !== undefined && typeof proxy !== 'string') fail(file, `${where}.proxy`, 'expected a URL');
+    const priority = u.priority;
+    if (priority !== undefined && !Number.isInteger(priority)) fail(file, `${where}.priority`, 'expected an integer');
+    return {
+      name,
+      baseUrl: baseUrl.replace(/\/+$/, ''),
+      apiKeys,
+      enabled: u.enabled !== false,
+      proxy: proxy || undefined,
+      priority: priority as number | undefined,
+      ownedBy: typeof u.ownedBy === 'string' ? u.ownedBy : typeof u.owned_by === 'string' ? u.owned_by : undefined,
+      models,
+    };
+  });
+}

@@ -1,0 +1,92 @@
+import type { Observable } from 'rxjs';
+import type { ChatMessage, FinishReason, ToolCallDelta, Usage } from '#contracts';
+import type { UpstreamHttp } from './upstream-http.ts';
+
+/** What the router hands to an adapter: the client's request, normalized. */
+export interface ChatRequest {
+  /** The gateway model id the client asked for. */
+  model: string;
+  messages: ChatMessage[];
+  stream: boolean;
+  /**
+   * Generation parameters to pass through as the client sent them (temperature, top_p,
+   * max_tokens, max_completion_tokens, stop, seed, presence_penalty, frequency_penalty,
+   * user, tools, tool_choice, response_format, reasoning_effort, parallel_tool_calls, ...).
+   * Gateway-only fields (model, messages, stream, stream_options, provider) are not in here.
+   */
+  params: Record<string, unknown>;
+  /** True when any message carries an image content part. */
+  hasImages: boolean;
+}
+
+/** Everything an adapter needs for one upstream call. */
+export interface UpstreamContext {
+  /** The model id this provider expects. */
+  upstreamModel: string;
+  /** Base URL, already overridden by `<P>_BASE_URL` or the console; no trailing slash. */
+  baseUrl: string;
+  /** The key picked from the provider's pool, if it has one. */
+  apiKey?: string;
+  /** Provider-specific settings (e.g. Cloudflare's `accountId`). */
+  extra: Record<string, string>;
+  /** Aborted when the client goes away or the gateway gives up on this attempt. */
+  signal: AbortSignal;
+  http: UpstreamHttp;
+  /** Proxy URL for this provider, resolved from `<P>_PROXY` or the standard env vars. */
+  proxy?: string;
+}
+
+export type ChatEvent =
+  | { type: 'delta'; content?: string; reasoning?: string; toolCalls?: ToolCallDelta[] }
+  | { type: 'finish'; reason: FinishReason }
+  | { type: 'usage'; usage: Usage; estimated: boolean };
+
+export interface UpstreamModel {
+  id: string;
+  /** What the provider says the model does, when it says (Together's `type`). */
+  type?: string;
+}
+
+export interface ProviderAdapter {
+  /** Stable lower-case id, used in env names and URLs: 'deepinfra'. */
+  readonly id: string;
+  /** Display name, as clients spell it in the `provider` field: 'DeepInfra'. */
+  readonly name: string;
+  readonly defaultBaseUrl: string;
+  readonly requiresKey: boolean;
+  /** Settings beyond base URL and keys that must be present (e.g. Cloudflare's account id). */
+  readonly requiredExtra?: readonly string[];
+  /**
+   * A cold Observable of chat events for one upstream call. Subscribing sends the request;
+   * unsubscribing aborts it. Errors are `UpstreamError`s. Non-stream requests emit their whole
+   * answer as one delta followed by finish and usage.
+   */
+  chat(req: ChatRequest, ctx: UpstreamContext): Observable<ChatEvent>;
+  listModels?(ctx: UpstreamContext): Promise<UpstreamModel[]>;
+}
+
+/** How an upstream attempt failed; drives failover, cooldown and the status the client sees. */
+export type FailureKind =
+  | 'network' // connect refused/reset, DNS, TLS
+  | 'timeout' // connect or first-byte (or idle) timeout
+  | 'http' // a non-2xx status
+  | 'invalid' // a 2xx that is not an answer: HTML, unparsable, empty
+  | 'aborted'; // the client went away
+
+export class UpstreamError extends Error {
+  constructor(
+    readonly kind: FailureKind,
+    message: string,
+    readonly status?: number,
+    /** From a `Retry-After` header, in milliseconds. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+    this.name = 'UpstreamError';
+  }
+
+  /** The key (not the provider) is at fault: bad, out of credit, or rate-limited. */
+  get isKeyProblem(): boolean {
+    return this.kind === 'http' && (this.status === 401 || this.status === 402 || this.status === 403 || this.status === 429);
+  }
+}

@@ -1,0 +1,163 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
+import { CircuitBreaker, type BreakerSnapshot } from '../routing/circuit-breaker.ts';
+import { loadCustomUpstreams, type CustomUpstreamConfig } from './custom/custom-upstreams.ts';
+import { KeyPool, type KeyView } from './key-pool.ts';
+import { OpenAICompatibleAdapter } from './openai-compatible/openai-compatible.adapter.ts';
+import type { ProviderAdapter } from './provider-adapter.ts';
+
+export const PROVIDER_ADAPTERS = Symbol('PROVIDER_ADAPTERS');
+
+/** Recent health, smoothed so one blip does not swing routing. */
+export interface ProviderHealth {
+  /** 0..1, exponentially weighted. */
+  successScore: number;
+  /** Exponentially weighted latency to first event (ms); null until measured. */
+  latencyMs: number | null;
+  successes: number;
+  failures: number;
+  lastError: string | null;
+  lastUsedAt: number | null;
+}
+
+export type ProviderStatus = 'available' | 'disabled' | 'unconfigured' | 'cooling-down';
+
+export interface ProviderView {
+  id: string;
+  name: string;
+  custom: boolean;
+  enabled: boolean;
+  baseUrl: string;
+  requiresKey: boolean;
+  status: ProviderStatus;
+  /** Why it is not available, in words. */
+  reason: string | null;
+  priority: number | null;
+  breaker: BreakerSnapshot;
+  keys: KeyView[];
+  health: ProviderHealth;
+}
+
+const EWMA = 0.2;
+
+/** One provider's runtime state: settings from env (later the console), key pool, breaker, health. */
+export class ProviderState {
+  enabled: boolean;
+  baseUrl: string;
+  proxy?: string;
+  extra: Record<string, string>;
+  priority?: number;
+  readonly keys: KeyPool;
+  readonly breaker: CircuitBreaker;
+  readonly health: ProviderHealth = { successScore: 1, latencyMs: null, successes: 0, failures: 0, lastError: null, lastUsedAt: null };
+
+  constructor(
+    readonly adapter: ProviderAdapter,
+    readonly custom: boolean,
+    settings: { enabled: boolean; baseUrl?: string; apiKeys: string[]; proxy?: string; extra: Record<string, string>; priority?: number },
+    config: AppConfig,
+  ) {
+    this.enabled = settings.enabled;
+    this.baseUrl = settings.baseUrl ?? adapter.defaultBaseUrl;
+    this.proxy = settings.proxy;
+    this.extra = settings.extra;
+    this.priority = settings.priority;
+    const { failureThreshold, baseCooldownMs, maxCooldownMs } = config.breaker;
+    this.breaker = new CircuitBreaker({ failureThreshold, baseCooldownMs, maxCooldownMs });
+    this.keys = new KeyPool({ failureThreshold: 1, baseCooldownMs, maxCooldownMs }, settings.apiKeys, !adapter.requiresKey);
+  }
+
+  get name(): string {
+    return this.adapter.name;
+  }
+
+  /** Why this provider cannot be configured to run, or null. */
+  missingConfig(): string | null {
+    if (this.adapter.requiresKey && this.keys.size === 0) return `needs an API key (${this.envPrefix()}_API_KEY)`;
+    const missing = (this.adapter.requiredExtra ?? []).filter((k) => !this.extra[k]);
+    if (missing.length) return `needs ${missing.map((k) => (k === 'accountId' ? 'CLOUDFLARE_ACCOUNT_ID' : k)).join(', ')}`;
+    return null;
+  }
+
+  status(): { status: ProviderStatus; reason: string | null } {
+    if (!this.enabled) return { status: 'disabled', reason: 'disabled by the operator' };
+    const missing = this.missingConfig();
+    if (missing) return { status: 'unconfigured', reason: missing };
+    if (!this.breaker.isAvailable())
+      return { status: 'cooling-down', reason: `cooling down after failures: ${this.breaker.snapshot().lastFailure ?? ''}`.trim() };
+    if (!this.keys.hasAvailable()) return { status: 'cooling-down', reason: 'every key is cooling down or invalid' };
+    return { status: 'available', reason: null };
+  }
+
+  recordOutcome(ok: boolean, latencyMs: number | null, error?: string): void {
+    const h = this.health;
+    h.successScore = h.successScore * (1 - EWMA) + (ok ? 1 : 0) * EWMA;
+    if (ok) h.successes++;
+    else {
+      h.failures++;
+      h.lastError = error ?? null;
+    }
+    if (ok && latencyMs !== null) h.latencyMs = h.latencyMs === null ? latencyMs : h.latencyMs * (1 - EWMA) + latencyMs * EWMA;
+    h.lastUsedAt = Date.now();
+  }
+
+  view(): ProviderView {
+    const { status, reason } = this.status();
+    return {
+      id: this.adapter.id,
+      name: this.name,
+      custom: this.custom,
+      enabled: this.enabled,
+      baseUrl: this.baseUrl,
+      requiresKey: this.adapter.requiresKey,
+      status,
+      reason,
+      priority: this.priority ?? null,
+      breaker: this.breaker.snapshot(),
+      keys: this.keys.view(),
+      health: { ...this.health },
+    };
+  }
+
+  private envPrefix(): string {
+    return this.custom ? `PROVIDERS_FILE upstream "${this.name}"` : this.adapter.id.toUpperCase();
+  }
+}
+
+/** Every provider the pool knows: the built-in adapters plus the operator's upstreams. */
+@Injectable()
+export class ProviderRegistry {
+  private readonly byKey = new Map<string, ProviderState>();
+  readonly customUpstreams: CustomUpstreamConfig[];
+
+  constructor(@Inject(PROVIDER_ADAPTERS) adapters: ProviderAdapter[], @Inject(APP_CONFIG) config: AppConfig) {
+    for (const adapter of adapters) {
+      const settings = config.providers[adapter.id] ?? { enabled: true, apiKeys: [], extra: {} };
+      this.add(new ProviderState(adapter, false, settings, config));
+    }
+    this.customUpstreams = config.providersFile
+      ? loadCustomUpstreams(
+          config.providersFile,
+          adapters.flatMap((a) => [a.id, a.name]),
+        )
+      : [];
+    for (const u of this.customUpstreams) {
+      const adapter = new OpenAICompatibleAdapter({ id: u.name.toLowerCase(), name: u.name, defaultBaseUrl: u.baseUrl, requiresKey: false });
+      this.add(new ProviderState(adapter, true, { enabled: u.enabled, apiKeys: u.apiKeys, proxy: u.proxy, extra: {}, priority: u.priority }, config));
+    }
+  }
+
+  private add(state: ProviderState): void {
+    this.byKey.set(state.adapter.id.toLowerCase(), state);
+    this.byKey.set(state.name.toLowerCase(), state);
+  }
+
+  /** Looks a provider up by name or id, case-insensitively. */
+  find(name: string): ProviderState | undefined {
+    return this.byKey.get(name.trim().toLowerCase());
+  }
+
+  all(): ProviderState[] {
+    return [...new Set(this.byKey.values())];
+  }
+}

@@ -1,0 +1,101 @@
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+export interface BreakerOptions {
+  /** Consecutive failures that open the breaker. */
+  failureThreshold: number;
+  /** First open interval; doubles each time the breaker reopens, up to maxCooldownMs. */
+  baseCooldownMs: number;
+  maxCooldownMs: number;
+  /** How long a half-open probe may stay unanswered before another one is allowed. */
+  probeTimeoutMs?: number;
+}
+
+export interface FailureOptions {
+  /** Open now, whatever the count (a 429, an auth failure). */
+  immediate?: boolean;
+  /** The upstream's own Retry-After: open at least this long. */
+  retryAfterMs?: number;
+  /** Use this interval instead of the growing one (e.g. a long cooldown for a bad key). */
+  cooldownMs?: number;
+  reason?: string;
+}
+
+export interface BreakerSnapshot {
+  state: BreakerState;
+  consecutiveFailures: number;
+  /** Epoch ms until which it stays open; null when not open. */
+  openUntil: number | null;
+  lastFailure: string | null;
+}
+
+/**
+ * Closed → (threshold consecutive failures, or one that says "stop") → open for a growing
+ * interval → half-open: one probe request passes; its success closes, its failure reopens
+ * with the next, longer interval.
+ */
+export class CircuitBreaker {
+  private state: BreakerState = 'closed';
+  private failures = 0;
+  private opens = 0;
+  private openUntil = 0;
+  private probeStartedAt = 0;
+  private lastFailure: string | null = null;
+
+  constructor(
+    private readonly options: BreakerOptions,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** True when a request could pass right now (does not take the half-open probe). */
+  isAvailable(): boolean {
+    const now = this.now();
+    if (this.state === 'closed') return true;
+    if (this.state === 'open') return now >= this.openUntil;
+    return now - this.probeStartedAt >= (this.options.probeTimeoutMs ?? 60_000);
+  }
+
+  /** Asks to send one request; in half-open state only one probe at a time is let through. */
+  tryAcquire(): boolean {
+    if (!this.isAvailable()) return false;
+    if (this.state !== 'closed') {
+      this.state = 'half-open';
+      this.probeStartedAt = this.now();
+    }
+    return true;
+  }
+
+  onSuccess(): void {
+    this.state = 'closed';
+    this.failures = 0;
+    this.opens = 0;
+    this.probeStartedAt = 0;
+  }
+
+  onFailure(opts: FailureOptions = {}): void {
+    this.failures++;
+    this.lastFailure = opts.reason ?? this.lastFailure;
+    const shouldOpen = this.state === 'half-open' || opts.immediate || opts.retryAfterMs !== undefined || this.failures >= this.options.failureThreshold;
+    if (!shouldOpen) return;
+    const growing = Math.min(this.options.baseCooldownMs * 2 ** this.opens, this.options.maxCooldownMs);
+    const interval = Math.max(opts.cooldownMs ?? growing, opts.retryAfterMs ?? 0);
+    this.opens++;
+    this.state = 'open';
+    this.openUntil = this.now() + interval;
+    this.probeStartedAt = 0;
+  }
+
+  /** Releases a half-open probe that ended without a verdict (the client went away). */
+  release(): void {
+    if (this.state === 'half-open') this.probeStartedAt = 0;
+  }
+
+  snapshot(): BreakerSnapshot {
+    const state = this.state === 'open' && this.now() >= this.openUntil ? 'half-open' : this.state;
+    return {
+      state,
+      consecutiveFailures: this.failures,
+      openUntil: this.state === 'open' && this.now() < this.openUntil ? this.openUntil : null,
+      lastFailure: this.lastFailure,
+    };
+  }
+}

@@ -1,0 +1,240 @@
+import type { ChatMessage } from '#contracts';
+import { countCompletionTokens, countPromptTokens, countTextTokens, estimateUsage } from './token-counter.ts';
+
+/** 3 tokens of per-message overhead plus the role, which is one token for every OpenAI role. */
+const MESSAGE_OVERHEAD = 3 + 1;
+const REPLY_PRIMING = 3;
+
+describe('countTextTokens', () => {
+  it.each([
+    // "Hello" + " world"
+    ['Hello world', 2],
+    // "Hello" "," " world" "!"
+    ['Hello, world!', 4],
+    ['The quick brown fox jumps over the lazy dog.', 10],
+    // 我 / 爱 / 北京 / 天 / 安 / 门 / 。: common characters are single tokens, 北京 one merged token
+    ['我爱北京天安门。', 7],
+    ['今天天气很好，我们去公园散步吧。', 12],
+    ['🙂', 1],
+    [' ', 1],
+    ['', 0],
+  ])('counts %j as %i o200k_base tokens', (text, expected) => {
+    expect(countTextTokens(text)).toBe(expected);
+  });
+
+  it('counts special-token text as plain text instead of throwing', () => {
+    // "<", "|", "endo", "ftext", "|", ">" and more: plain characters, not the one special token.
+    expect(countTextTokens('<|endoftext|>')).toBe(7);
+    expect(countTextTokens('a <|im_start|> b')).toBeGreaterThan(3);
+  });
+
+  it('counts long runs exactly where slicing cannot matter, and fast', () => {
+    const started = performance.now();
+    // 8 "a"s per token and 128 spaces per token divide the runs evenly.
+    expect(countTextTokens('a'.repeat(100_000))).toBe(12_500);
+    expect(countTextTokens(`x${' '.repeat(100_000)}y`)).toBe(countTextTokens(`x${' '.repeat(128)}y`) + 781);
+    // CJK without punctuation and symbol runs are single pre-tokenizer pieces too.
+    const cjk = countTextTokens('北京天安门'.repeat(10_000));
+    expect(cjk).toBeGreaterThan(20_000);
+    expect(cjk).toBeLessThan(50_000);
+    expect(countTextTokens('🙂'.repeat(30_000))).toBe(30_000);
+    expect(countTextTokens('='.repeat(100_000))).toBeGreaterThan(1_000);
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  it('stays within a token of the unsliced count for text just over the run limit', () => {
+    const word = 'supercalifragilistic'.repeat(7); // 140 letters, sliced at 128
+    const sliced = countTextTokens(`Say ${word} twice`);
+    const parts = countTextTokens('Say ') + countTextTokens(word) + countTextTokens(' twice');
+    expect(Math.abs(sliced - parts)).toBeLessThanOrEqual(2);
+  });
+
+  it('counts 10 kB of never-seen text in milliseconds', () => {
+    // Made-up words defeat the tokenizer's merge cache, so this is close to the worst case for
+    // ordinary text.
+    let seed = 7;
+    const word = (): string => {
+      let w = '';
+      do {
+        seed = (seed * 1103515245 + 12345) % 2147483648;
+        w += String.fromCharCode(97 + (seed % 26));
+      } while (seed % 7 !== 0);
+      return w;
+    };
+    let text = '';
+    while (text.length < 10_240) text += `${word()} `;
+    countTextTokens('warm up');
+    const started = performance.now();
+    expect(countTextTokens(text)).toBeGreaterThan(2_000);
+    expect(performance.now() - started).toBeLessThan(100);
+  });
+});
+
+describe('countPromptTokens', () => {
+  it('matches the OpenAI cookbook example, which the OpenAI API counts as 124 tokens for gpt-4o', () => {
+    // From openai-cookbook "How to count tokens with tiktoken": both the formula and the API
+    // report 124 prompt tokens for gpt-4o / gpt-4o-mini.
+    const messages: ChatMessage[] = [
+      {
+        role: 'system',
+        content: 'You are a helpful, pattern-following assistant that translates corporate jargon into plain English.',
+      },
+      {
+        role: 'system',
+        name: 'example_user',
+        content: 'New synergies will help drive top-line growth.',
+      },
+      {
+        role: 'system',
+        name: 'example_assistant',
+        content: 'Things working well together will increase revenue.',
+      },
+      {
+        role: 'system',
+        name: 'example_user',
+        content: "Let's circle back when we have more time to touch base on opportunities for increased leverage.",
+      },
+      {
+        role: 'system',
+        name: 'example_assistant',
+        content: "Let's talk later when we're less busy about how to do better.",
+      },
+      {
+        role: 'user',
+        content: "This late pivot means we don't have time to boil the ocean for the client deliverable.",
+      },
+    ];
+    expect(countPromptTokens(messages)).toBe(124);
+  });
+
+  it('adds 3 per message, the role, and 3 for the reply priming', () => {
+    expect(countPromptTokens([])).toBe(REPLY_PRIMING);
+    expect(countPromptTokens([{ role: 'user', content: 'Hello world' }])).toBe(REPLY_PRIMING + MESSAGE_OVERHEAD + 2);
+    expect(
+      countPromptTokens([
+        { role: 'system', content: 'Hello world' },
+        { role: 'user', content: '我爱北京天安门。' },
+      ]),
+    ).toBe(REPLY_PRIMING + 2 * MESSAGE_OVERHEAD + 2 + 7);
+  });
+
+  it('adds the name and 1 more token when a name is set', () => {
+    const without = countPromptTokens([{ role: 'user', content: 'Hello world' }]);
+    const named = countPromptTokens([{ role: 'user', content: 'Hello world', name: 'bob' }]);
+    expect(named).toBe(without + 1 + countTextTokens('bob'));
+    expect(countPromptTokens([{ role: 'user', content: 'Hello world', name: '' }])).toBe(without);
+  });
+
+  it('counts text parts and a fixed 85 tokens per image part', () => {
+    const messages: ChatMessage[] = [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'Hello world' },
+          { type: 'image_url', image_url: { url: `data:image/png;base64,${'A'.repeat(50_000)}` } },
+          { type: 'image_url', image_url: { url: 'https://example.com/cat.png', detail: 'high' } },
+          { type: 'text', text: '我爱北京天安门。' },
+        ],
+      },
+    ];
+    expect(countPromptTokens(messages)).toBe(REPLY_PRIMING + MESSAGE_OVERHEAD + 2 + 85 + 85 + 7);
+  });
+
+  it('ignores non-text, non-image parts such as base64 audio', () => {
+    const messages: ChatMessage[] = [
+      {
+        role: 'user',
+        content: [{ type: 'input_audio', input_audio: { data: 'UklGR'.repeat(1000), format: 'wav' } }],
+      },
+    ];
+    expect(countPromptTokens(messages)).toBe(REPLY_PRIMING + MESSAGE_OVERHEAD);
+  });
+
+  it('counts null or missing content as nothing', () => {
+    expect(countPromptTokens([{ role: 'assistant', content: null }])).toBe(REPLY_PRIMING + MESSAGE_OVERHEAD);
+    expect(countPromptTokens([{ role: 'assistant' }])).toBe(REPLY_PRIMING + MESSAGE_OVERHEAD);
+  });
+
+  it("counts assistant tool calls' function names and arguments", () => {
+    const args = '{"city":"Paris"}';
+    const messages: ChatMessage[] = [
+      {
+        role: 'assistant',
+        content: null,
+        tool_calls: [
+          { id: 'call_1', type: 'function', function: { name: 'get_weather', arguments: args } },
+          { id: 'call_2', type: 'function', function: { name: 'get_time', arguments: '{}' } },
+        ],
+      },
+      { role: 'tool', tool_call_id: 'call_1', content: '18°C' },
+    ];
+    expect(countPromptTokens(messages)).toBe(
+      REPLY_PRIMING +
+        2 * MESSAGE_OVERHEAD +
+        countTextTokens('get_weather') +
+        countTextTokens(args) +
+        countTextTokens('get_time') +
+        countTextTokens('{}') +
+        countTextTokens('18°C'),
+    );
+  });
+
+  it('counts the tools definitions as JSON', () => {
+    const tools = [
+      {
+        type: 'function',
+        function: {
+          name: 'get_weather',
+          parameters: { type: 'object', properties: { city: { type: 'string' } } },
+        },
+      },
+    ];
+    const messages: ChatMessage[] = [{ role: 'user', content: 'Weather in Paris?' }];
+    expect(countPromptTokens(messages, tools)).toBe(countPromptTokens(messages) + countTextTokens(JSON.stringify(tools)));
+    expect(countPromptTokens(messages, [])).toBe(countPromptTokens(messages));
+  });
+});
+
+describe('countCompletionTokens', () => {
+  it('counts content, reasoning and tool call names and arguments', () => {
+    expect(countCompletionTokens({ content: 'Hello world' })).toBe(2);
+    expect(countCompletionTokens({ content: 'Hello world', reasoning: '我爱北京天安门。' })).toBe(9);
+    expect(
+      countCompletionTokens({
+        toolCalls: [{ function: { name: 'get_weather', arguments: '{"city":"Paris"}' } }, { function: { name: 'get_time' } }, {}],
+      }),
+    ).toBe(countTextTokens('get_weather') + countTextTokens('{"city":"Paris"}') + countTextTokens('get_time'));
+  });
+
+  it('is zero only for an empty completion', () => {
+    expect(countCompletionTokens({})).toBe(0);
+    expect(countCompletionTokens({ content: '', reasoning: '', toolCalls: [] })).toBe(0);
+    expect(countCompletionTokens({ content: ' ' })).toBeGreaterThan(0);
+  });
+});
+
+describe('estimateUsage', () => {
+  it('adds prompt and completion tokens', () => {
+    const messages: ChatMessage[] = [{ role: 'user', content: 'Hello world' }];
+    expect(estimateUsage(messages, undefined, { content: '我爱北京天安门。' })).toEqual({
+      prompt_tokens: REPLY_PRIMING + MESSAGE_OVERHEAD + 2,
+      completion_tokens: 7,
+      total_tokens: REPLY_PRIMING + MESSAGE_OVERHEAD + 2 + 7,
+    });
+  });
+
+  it('never reports zero for a non-empty exchange', () => {
+    const exchanges: Array<[ChatMessage[], Parameters<typeof estimateUsage>[2]]> = [
+      [[{ role: 'user', content: 'hi' }], { content: 'x' }],
+      [[{ role: 'user', content: '' }], { content: '.' }],
+      [[{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x' } }] }], { reasoning: '…' }],
+      [[{ role: 'user', content: 'call it' }], { toolCalls: [{ function: { name: 'f' } }] }],
+    ];
+    for (const [messages, completion] of exchanges) {
+      const usage = estimateUsage(messages, undefined, completion);
+      expect(usage.prompt_tokens).toBeGreaterThan(0);
+      expect(usage.completion_tokens).toBeGreaterThan(0);
+      expect(usage.total_tokens).toBe(usage.prompt_tokens + usage.completion_tokens);
+    }
+  });
+});

@@ -1,0 +1,150 @@
+/**
+ * OpenAI wire types the gateway speaks to its clients (and that most upstreams speak too).
+ * Only the fields the gateway reads or writes are typed; everything else passes through.
+ */
+
+export type Role = 'system' | 'developer' | 'user' | 'assistant' | 'tool' | 'function';
+
+export interface TextContentPart {
+  type: 'text';
+  text: string;
+}
+
+export interface ImageContentPart {
+  type: 'image_url';
+  image_url: { url: string; detail?: 'auto' | 'low' | 'high' };
+}
+
+export interface OtherContentPart {
+  type: string;
+  [key: string]: unknown;
+}
+
+export type ContentPart = TextContentPart | ImageContentPart | OtherContentPart;
+
+export interface ToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+export interface ChatMessage {
+  role: Role;
+  content?: string | ContentPart[] | null;
+  name?: string;
+  tool_calls?: ToolCall[];
+  tool_call_id?: string;
+  reasoning_content?: string;
+  [key: string]: unknown;
+}
+
+export interface ChatCompletionRequest {
+  model: string;
+  messages: ChatMessage[];
+  stream?: boolean | null;
+  stream_options?: { include_usage?: boolean } | null;
+  /** Gateway extension: force one provider (case-insensitive name). */
+  provider?: string;
+  temperature?: number | null;
+  top_p?: number | null;
+  max_tokens?: number | null;
+  max_completion_tokens?: number | null;
+  stop?: string | string[] | null;
+  seed?: number | null;
+  presence_penalty?: number | null;
+  frequency_penalty?: number | null;
+  user?: string;
+  tools?: unknown[];
+  tool_choice?: unknown;
+  response_format?: unknown;
+  reasoning_effort?: string;
+  [key: string]: unknown;
+}
+
+export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'content_filter' | 'function_call';
+
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  system_fingerprint?: string | null;
+  choices: Array<{
+    index: number;
+    message: {
+      role: 'assistant';
+      content: string | null;
+      refusal: null;
+      reasoning_content?: string;
+      tool_calls?: ToolCall[];
+    };
+    logprobs: null;
+    finish_reason: FinishReason;
+  }>;
+  usage: Usage;
+}
+
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  type?: 'function';
+  function?: { name?: string; arguments?: string };
+}
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  system_fingerprint?: string | null;
+  choices: Array<{
+    index: number;
+    delta: {
+      role?: 'assistant';
+      content?: string | null;
+      reasoning_content?: string;
+      tool_calls?: ToolCallDelta[];
+    };
+    logprobs?: null;
+    finish_reason: FinishReason | null;
+  }>;
+  usage?: Usage | null;
+}
+
+export interface ModelObject {
+  id: string;
+  object: 'model';
+  created: number;
+  owned_by: string;
+}
+
+export interface ModelList {
+  object: 'list';
+  data: ModelObject[];
+}
+
+export interface OpenAIErrorBody {
+  message: string;
+  type: string;
+  param: string | null;
+  code: string | null;
+}
+
+export interface OpenAIErrorEnvelope {
+  error: OpenAIErrorBody & { attempts?: AttemptSummary[] };
+}
+
+/** One try of one upstream, as reported in failure messages and the request log. */
+export interface AttemptSummary {
+  provider: string;
+  upstream_model: string;
+  status: number | null;
+  reason: string;
+  latency_ms: number;
+}

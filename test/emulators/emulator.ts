@@ -1,0 +1,153 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { CONTROL_PREFIX, handleControl } from './control-api.ts';
+import type { ControlTarget } from './control-api.ts';
+import { FaultBook } from './faults.ts';
+import { sendJson } from './http-io.ts';
+import { loadDefaultModelLists } from './model-lists.ts';
+import type { ModelLists } from './model-lists.ts';
+import { handleProviderRequest, handleUnknownEndpoint } from './provider-handler.ts';
+import type { ProviderState } from './provider-handler.ts';
+import { PROFILES, profileFor } from './providers.ts';
+import { DEFAULT_FRAMING } from './sse.ts';
+import type { Emulator, EmulatorOptions, Framing, Pacing, ProviderId, RecordedRequest } from './types.ts';
+
+export type { Emulator, EmulatorOptions, EndpointKind, Fault, FaultMode, Framing, Pacing, ProviderId, RecordedRequest } from './types.ts';
+export { FAULT_MODES, PROVIDER_IDS } from './types.ts';
+
+const DEFAULT_CHUNKS = 5;
+
+/** Starts one loopback server that speaks every provider's wire format under its own path. */
+export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
+  const state = new EmulatorState(loadDefaultModelLists(), startupPacing(opts));
+  const closing = new AbortController();
+  const sockets = new Set<Socket>();
+  const server = createServer({ noDelay: true }, (req, res) => {
+    void route(req, res, state, closing.signal, emulator);
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  const port = await listen(server, opts.port ?? 0, opts.host ?? '127.0.0.1');
+  const url = `http://${opts.host ?? '127.0.0.1'}:${port}`;
+
+  const emulator: ControlTarget = {
+    url,
+    baseUrl: (provider) => `${url}${PROFILES[provider].prefix}`,
+    addFault: (fault) => state.faults.add(fault),
+    clearFaults: () => state.faults.clear(),
+    faults: () => state.faults.list(),
+    setModels: (provider, ids) => state.setModels(provider, ids),
+    setFraming: (provider, framing) => state.setFraming(provider, framing),
+    setPacing: (pacing) => state.setPacing(pacing),
+    requests: (provider) => state.recorded(provider),
+    reset: () => state.reset(),
+    close: async () => {
+      closing.abort();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      server.closeAllConnections();
+      await closed;
+    },
+  };
+  return emulator;
+}
+
+function startupPacing(opts: EmulatorOptions): Pacing {
+  return {
+    chunks: Math.max(1, Math.floor(opts.chunks ?? DEFAULT_CHUNKS)),
+    chunkDelayMs: opts.zeroLatency ? 0 : Math.max(0, opts.chunkDelayMs ?? 0),
+  };
+}
+
+class EmulatorState implements ProviderState {
+  readonly faults = new FaultBook();
+  #defaults: ModelLists;
+  #startupPacing: Pacing;
+  #models: Map<ProviderId, readonly string[]> = new Map();
+  #framing: Map<ProviderId, Framing> = new Map();
+  #pacing: Pacing;
+  #requests: RecordedRequest[] = [];
+
+  constructor(defaults: ModelLists, pacing: Pacing) {
+    this.#defaults = defaults;
+    this.#startupPacing = pacing;
+    this.#pacing = { ...pacing };
+  }
+
+  models(provider: ProviderId): readonly string[] {
+    return this.#models.get(provider) ?? this.#defaults[provider];
+  }
+
+  setModels(provider: ProviderId, ids: string[]): void {
+    this.#models.set(provider, [...ids]);
+  }
+
+  framing(provider: ProviderId): Framing {
+    return this.#framing.get(provider) ?? DEFAULT_FRAMING;
+  }
+
+  setFraming(provider: ProviderId, framing: Partial<Framing>): void {
+    this.#framing.set(provider, { ...this.framing(provider), ...framing });
+  }
+
+  pacing(): Pacing {
+    return this.#pacing;
+  }
+
+  setPacing(pacing: Partial<Pacing>): void {
+    const next = { ...this.#pacing, ...pacing };
+    this.#pacing = { chunks: Math.max(1, Math.floor(next.chunks)), chunkDelayMs: Math.max(0, next.chunkDelayMs) };
+  }
+
+  record(request: RecordedRequest): void {
+    this.#requests.push(request);
+  }
+
+  recorded(provider?: ProviderId): RecordedRequest[] {
+    return this.#requests.filter((r) => provider === undefined || r.provider === provider).map((r) => structuredClone(r));
+  }
+
+  reset(): void {
+    this.faults.clear();
+    this.#models.clear();
+    this.#framing.clear();
+    this.#requests = [];
+    this.#pacing = { ...this.#startupPacing };
+  }
+}
+
+async function route(req: IncomingMessage, res: ServerResponse, state: EmulatorState, closing: AbortSignal, control: ControlTarget): Promise<void> {
+  const aborted = new AbortController();
+  res.on('close', () => aborted.abort());
+  const signal = AbortSignal.any([closing, aborted.signal]);
+  try {
+    const url = new URL(req.url ?? '/', 'http://emulator');
+    if (url.pathname.startsWith(`${CONTROL_PREFIX}/`)) return await handleControl(req, res, url, control);
+    const match = profileFor(url.pathname);
+    if (!match) {
+      req.resume();
+      return sendJson(res, 404, { error: `no emulated endpoint for ${req.method} ${url.pathname}` });
+    }
+    const providerRoute = match.profile.route(req.method ?? 'GET', match.rest);
+    if (!providerRoute) return await handleUnknownEndpoint(req, res, match.profile, state);
+    await handleProviderRequest({ req, res, profile: match.profile, route: providerRoute, signal, state });
+  } catch (error) {
+    // Client aborts and close() land here; anything else becomes a visible 500.
+    if (signal.aborted || res.destroyed) return;
+    if (!res.headersSent) sendJson(res, 500, { error: `emulator failure: ${String(error)}` });
+    else res.destroy();
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}

@@ -1,0 +1,197 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { planAnswer } from './answers.ts';
+import type { AnswerPlan } from './answers.ts';
+import { cloudflareResult, cloudflareStream } from './cloudflare-wire.ts';
+import type { FaultBook } from './faults.ts';
+import { bearerKey, cutConnection, parseJsonBody, readBody, sendJson, sleep, writeAsync } from './http-io.ts';
+import type { ParsedBody } from './http-io.ts';
+import { newMeta, openAiCompletion, openAiStream } from './openai-wire.ts';
+import type { ErrorSpec, ProviderProfile, Route } from './providers.ts';
+import { encodeEvent, preamble, StreamWriter } from './sse.ts';
+import type { StreamStep } from './sse.ts';
+import { isRecord } from './types.ts';
+import type { Fault, Framing, Pacing, ProviderId, RecordedRequest } from './types.ts';
+
+/** What a provider request needs from the emulator's mutable state. */
+export interface ProviderState {
+  faults: FaultBook;
+  models(provider: ProviderId): readonly string[];
+  framing(provider: ProviderId): Framing;
+  pacing(): Pacing;
+  record(request: RecordedRequest): void;
+}
+
+interface RequestContext {
+  req: IncomingMessage;
+  res: ServerResponse;
+  profile: ProviderProfile;
+  route: Route;
+  signal: AbortSignal;
+  state: ProviderState;
+}
+
+const CHALLENGE_PAGE = '<!DOCTYPE html><html><body>Just a moment...</body></html>';
+const DEFAULT_CUT_AFTER = 2;
+const DEFAULT_SLOW_FIRST_BYTE_MS = 1000;
+
+export async function handleProviderRequest(ctx: RequestContext): Promise<void> {
+  const { req, res, profile, route, state } = ctx;
+  const parsed = await readAndRecord(req, res, profile, state);
+
+  const body = parsed.ok && isRecord(parsed.value) ? parsed.value : {};
+  const key = bearerKey(req);
+  const model = route.model ?? (typeof body.model === 'string' ? body.model : undefined);
+  const stream = route.kind === 'chat' && body.stream === true;
+  const fault = state.faults.find({
+    provider: profile.id,
+    kind: route.kind,
+    models: model === undefined ? [] : [model, profile.listedId(model)],
+    key,
+  });
+
+  if (fault && fault.mode !== 'midStreamCut') {
+    state.faults.consume(fault);
+    if (fault.mode !== 'slowFirstByte') return applyTerminalFault(ctx, fault, stream);
+    await sleep(fault.delayMs ?? DEFAULT_SLOW_FIRST_BYTE_MS, ctx.signal);
+  }
+
+  const error = authError(profile, key) ?? (route.kind === 'chat' ? requestError(ctx, parsed, body, model) : undefined);
+  if (error) return sendError(res, profile, error);
+
+  // A cut only counts once there is an answer to cut; a rejected request leaves it armed.
+  const cut = fault?.mode === 'midStreamCut' ? fault : undefined;
+  if (cut) state.faults.consume(cut);
+  const cutAfter = cut ? (cut.afterChunks ?? DEFAULT_CUT_AFTER) : undefined;
+
+  if (route.kind === 'models') {
+    const list = profile.modelsBody(state.models(profile.id));
+    return cut ? sendPartialJson(ctx, list) : sendJson(res, 200, list);
+  }
+  return answerChat(ctx, body, model ?? '', stream, cutAfter);
+}
+
+/** A path under a provider's base URL that it does not serve: recorded, so a wrong adapter path is visible. */
+export async function handleUnknownEndpoint(req: IncomingMessage, res: ServerResponse, profile: ProviderProfile, state: ProviderState): Promise<void> {
+  await readAndRecord(req, res, profile, state);
+  sendError(res, profile, { status: 404, message: `Unknown endpoint ${req.method} ${req.url}` });
+}
+
+async function readAndRecord(req: IncomingMessage, res: ServerResponse, profile: ProviderProfile, state: ProviderState): Promise<ParsedBody> {
+  res.setHeader('x-emulator-provider', profile.id);
+  const parsed = parseJsonBody(await readBody(req));
+  state.record({
+    provider: profile.id,
+    method: req.method ?? 'GET',
+    path: req.url ?? '',
+    headers: { ...req.headers },
+    body: parsed.ok ? parsed.value : parsed.raw,
+  });
+  return parsed;
+}
+
+async function answerChat(ctx: RequestContext, body: Record<string, unknown>, model: string, stream: boolean, cutAfter: number | undefined): Promise<void> {
+  const { profile, state } = ctx;
+  const openAi = profile.format === 'openai';
+  const plan = planAnswer({ provider: profile.id, model, body, supportsTools: openAi, supportsReasoning: openAi });
+  if (stream) return writeStream(ctx, streamSteps(profile, plan, model, body, state.pacing().chunks), cutAfter);
+  const json = openAi ? openAiCompletion(newMeta(model), plan, profile.dialect) : cloudflareResult(plan);
+  return cutAfter === undefined ? sendJson(ctx.res, 200, json) : sendPartialJson(ctx, json);
+}
+
+function streamSteps(profile: ProviderProfile, plan: AnswerPlan, model: string, body: Record<string, unknown>, chunks: number): StreamStep[] {
+  if (profile.format === 'cloudflare') return cloudflareStream(plan, chunks);
+  const includeUsage = isRecord(body.stream_options) && body.stream_options.include_usage === true;
+  return openAiStream(newMeta(model), plan, profile.dialect, { includeUsage, chunks });
+}
+
+function authError(profile: ProviderProfile, key: string | undefined): ErrorSpec | undefined {
+  if (key === undefined || key === '') {
+    return profile.keyRequired ? { status: 401, message: profile.defaultMessage(401) } : undefined;
+  }
+  if (key.startsWith('bad')) return { status: 401, message: profile.defaultMessage(401) };
+  if (key.startsWith('broke')) return { status: 402, message: profile.defaultMessage(402) };
+  return undefined;
+}
+
+function requestError(ctx: RequestContext, parsed: ParsedBody, body: Record<string, unknown>, model: string | undefined): ErrorSpec | undefined {
+  const { profile } = ctx;
+  if (!parsed.ok || !isRecord(parsed.value)) return { status: 400, message: 'Request body must be a JSON object' };
+  if (model === undefined || model === '') return { status: 400, message: 'model is required' };
+  const hasMessages = Array.isArray(body.messages) && body.messages.length > 0;
+  const hasPrompt = profile.format === 'cloudflare' && typeof body.prompt === 'string';
+  if (!hasMessages && !hasPrompt) return { status: 400, message: 'messages must be a non-empty array' };
+  if (!ctx.state.models(profile.id).includes(profile.listedId(model))) return profile.unknownModel(model);
+  return undefined;
+}
+
+function sendError(res: ServerResponse, profile: ProviderProfile, error: ErrorSpec, headers: Record<string, string> = {}): void {
+  sendJson(res, error.status, profile.errorBody(error), headers);
+}
+
+async function applyTerminalFault(ctx: RequestContext, fault: Fault, stream: boolean): Promise<void> {
+  const { res, profile } = ctx;
+  switch (fault.mode) {
+    case 'status': {
+      const status = fault.status ?? 500;
+      const headers: Record<string, string> = fault.retryAfter === undefined ? {} : { 'retry-after': String(fault.retryAfter) };
+      return sendError(res, profile, { status, message: fault.message ?? profile.defaultMessage(status) }, headers);
+    }
+    case 'hang':
+      // Deliberately never answers; the client's abort or close() ends the connection.
+      return;
+    case 'reset':
+      ctx.req.socket.resetAndDestroy();
+      return;
+    case 'html200':
+      return sendText(res, 'text/html; charset=utf-8', CHALLENGE_PAGE);
+    case 'garbage200':
+      if (stream) return sendText(res, 'text/event-stream', 'data: not json\n\ndata: not json\n\ndata: not json\n\n');
+      return sendText(res, 'application/json', ctx.route.kind === 'models' ? '{"data": [' : '{"choices": [');
+    case 'empty200':
+      return sendText(res, stream ? 'text/event-stream' : 'application/json', stream ? 'data: [DONE]\n\n' : '');
+    case 'midStreamCut':
+    case 'slowFirstByte':
+      return;
+  }
+}
+
+function sendText(res: ServerResponse, contentType: string, text: string): void {
+  res.writeHead(200, { 'content-type': contentType, 'content-length': String(Buffer.byteLength(text)) });
+  res.end(text);
+}
+
+async function sendPartialJson(ctx: RequestContext, body: unknown): Promise<void> {
+  const text = JSON.stringify(body);
+  ctx.res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
+  await writeAsync(ctx.res, text.slice(0, Math.floor(text.length / 2)), ctx.signal);
+  await cutConnection(ctx.res);
+}
+
+async function writeStream(ctx: RequestContext, steps: StreamStep[], cutAfter: number | undefined): Promise<void> {
+  const { res, signal } = ctx;
+  const framing = ctx.state.framing(ctx.profile.id);
+  const { chunkDelayMs } = ctx.state.pacing();
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+  res.flushHeaders();
+  const writer = new StreamWriter(res, framing.splitBytes, signal);
+  await writer.write(preamble(framing));
+  if (cutAfter === 0) return cutAfterFlush(res, writer);
+
+  let deltasSent = 0;
+  for (const [index, step] of steps.entries()) {
+    if (index > 0 && chunkDelayMs > 0) {
+      // Under slow pacing each event should arrive on time, not wait for the next one's bytes.
+      await writer.flush();
+      await sleep(chunkDelayMs, signal);
+    }
+    await writer.write(encodeEvent(step.data, framing, index + 1));
+    if (step.delta && cutAfter !== undefined && ++deltasSent >= cutAfter) return cutAfterFlush(res, writer);
+  }
+  await writer.flush();
+  res.end();
+}
+
+async function cutAfterFlush(res: ServerResponse, writer: StreamWriter): Promise<void> {
+  await writer.flush();
+  await cutConnection(res);
+}

@@ -1,0 +1,88 @@
+export type ProviderId = 'pollinations' | 'deepinfra' | 'together' | 'huggingface' | 'cloudflare' | 'custom';
+
+export const PROVIDER_IDS: readonly ProviderId[] = ['pollinations', 'deepinfra', 'together', 'huggingface', 'cloudflare', 'custom'];
+
+export type FaultMode = 'status' | 'hang' | 'reset' | 'html200' | 'garbage200' | 'empty200' | 'midStreamCut' | 'slowFirstByte';
+
+export const FAULT_MODES: readonly FaultMode[] = ['status', 'hang', 'reset', 'html200', 'garbage200', 'empty200', 'midStreamCut', 'slowFirstByte'];
+
+export type EndpointKind = 'chat' | 'models';
+
+export interface Fault {
+  provider: ProviderId;
+  mode: FaultMode;
+  /** For mode 'status' (e.g. 500, 429, 401, 402, 403, 400, 503). */
+  status?: number;
+  /** Error message for mode 'status', rendered in the provider's own error shape. */
+  message?: string;
+  /** Seconds, sent as Retry-After with mode 'status'. */
+  retryAfter?: number;
+  /** For slowFirstByte: wait this long before sending status and headers. */
+  delayMs?: number;
+  /** For midStreamCut: delta chunks sent before the connection is cut (default 2). */
+  afterChunks?: number;
+  /** Apply to the next N matching requests only (default: until cleared). */
+  times?: number;
+  /** Only requests for this upstream model id. */
+  model?: string;
+  /** Only requests carrying this bearer key. */
+  key?: string;
+  /** Only this endpoint kind (default chat). */
+  path?: EndpointKind;
+}
+
+export interface RecordedRequest {
+  provider: ProviderId;
+  method: string;
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+}
+
+export interface Framing {
+  crlf: boolean;
+  noSpace: boolean;
+  comments: boolean;
+  /** 0 = whole events; N = write the stream in N-byte pieces with a flush between. */
+  splitBytes: number;
+  multiline: boolean;
+}
+
+export interface Pacing {
+  /** Content is split into this many stream chunks. */
+  chunks: number;
+  /** Delay between stream events. */
+  chunkDelayMs: number;
+}
+
+export interface EmulatorOptions {
+  port?: number;
+  host?: string;
+  /** Forces every pacing delay to 0 (faults with explicit delays still apply). */
+  zeroLatency?: boolean;
+  chunkDelayMs?: number;
+  /** Number of content chunks in a stream (default 5). */
+  chunks?: number;
+}
+
+export interface Emulator {
+  url: string;
+  baseUrl(provider: ProviderId): string;
+  addFault(f: Fault): void;
+  clearFaults(): void;
+  setModels(provider: ProviderId, ids: string[]): void;
+  setFraming(provider: ProviderId, framing: Partial<Framing>): void;
+  /** Changes stream pacing at run time; reset() restores the startup options. */
+  setPacing(pacing: Partial<Pacing>): void;
+  requests(provider?: ProviderId): RecordedRequest[];
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export function isProviderId(value: unknown): value is ProviderId {
+  return typeof value === 'string' && (PROVIDER_IDS as readonly string[]).includes(value);
+}
+
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
