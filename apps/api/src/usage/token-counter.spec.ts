@@ -1,5 +1,6 @@
 import type { ChatMessage } from '#contracts';
 import { countCompletionTokens, countPromptTokens, countTextTokens, estimateUsage } from './token-counter.ts';
+import * as o200k from 'gpt-tokenizer/encoding/o200k_base';
 
 /** 3 tokens of per-message overhead plus the role, which is one token for every OpenAI role. */
 const MESSAGE_OVERHEAD = 3 + 1;
@@ -42,11 +43,26 @@ describe('countTextTokens', () => {
     expect(performance.now() - started).toBeLessThan(2_000);
   });
 
-  it('stays within a token of the unsliced count for text just over the run limit', () => {
-    const word = 'supercalifragilistic'.repeat(7); // 140 letters, sliced at 128
-    const sliced = countTextTokens(`Say ${word} twice`);
-    const parts = countTextTokens('Say ') + countTextTokens(word) + countTextTokens(' twice');
-    expect(Math.abs(sliced - parts)).toBeLessThanOrEqual(2);
+  it('matches the unsliced count exactly for ordinary text, long URLs and minified JSON', () => {
+    const texts = [
+      'Visit https://example.com/a/very/long/path/with/many/segments/and?query=string&more=params&even=more&and=more&still=going&done=yes today.',
+      JSON.stringify({
+        tools: Array.from({ length: 20 }, (_, i) => ({
+          name: `tool_${i}`,
+          description: 'Does things',
+        })),
+      }),
+      'Zeile eins\n\n\tEingerückt: Donaudampfschifffahrtsgesellschaftskapitänsmütze — 12345678 🙂🙂',
+    ];
+    for (const text of texts) expect(countTextTokens(text)).toBe(o200k.countTokens(text));
+  });
+
+  it('stays within about a token per cut of the unsliced count for long runs', () => {
+    for (const run of ['supercalifragilistic'.repeat(7), '北京天安门'.repeat(60), '-'.repeat(500)]) {
+      const text = `Say ${run} twice`;
+      const cuts = Math.floor(run.length / 128);
+      expect(Math.abs(countTextTokens(text) - o200k.countTokens(text))).toBeLessThanOrEqual(cuts + 1);
+    }
   });
 
   it('counts 10 kB of never-seen text in milliseconds', () => {

@@ -31,11 +31,12 @@ const AS_PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
 // runs (the only piece kinds without a length cap) are therefore counted in slices of this
 // many code units; ordinary text has no such runs, and a cut costs at most about a token.
 const MAX_RUN = 128;
-const LONG_RUN = new RegExp(
-  // The lookbehinds make each run match only from its start, keeping the scan linear.
-  [`(?<![\\p{L}\\p{M}])[\\p{L}\\p{M}]{${MAX_RUN},}`, `(?<![^\\s\\p{L}\\p{N}])[^\\s\\p{L}\\p{N}]{${MAX_RUN},}`, `(?<!\\s)\\s{${MAX_RUN},}`].join('|'),
-  'gu',
-);
+// Finding those runs with Unicode property classes costs more than counting the text, so this
+// cheap pass finds the spans that can contain one (a long letter or symbol run lies inside a
+// long non-whitespace span) and only those are searched with the exact pattern. The lookbehinds
+// make each span or run match only from its start, keeping both scans linear.
+const LONG_SPAN = new RegExp(`(?<!\\S)(\\S{${MAX_RUN},})|(?<!\\s)\\s{${MAX_RUN},}`, 'g');
+const LONG_RUN_IN_SPAN = new RegExp(`(?<![\\p{L}\\p{M}])[\\p{L}\\p{M}]{${MAX_RUN},}|(?<![^\\s\\p{L}\\p{N}])[^\\s\\p{L}\\p{N}]{${MAX_RUN},}`, 'gu');
 
 /** OpenAI's documented chat overheads (openai-cookbook, "How to count tokens with tiktoken"). */
 const TOKENS_PER_MESSAGE = 3;
@@ -49,13 +50,27 @@ export function countTextTokens(text: string): number {
   const { countTokens } = loadTokenizer();
   let total = 0;
   let last = 0;
-  for (const run of text.matchAll(LONG_RUN)) {
-    if (run.index > last) total += countTokens(text.slice(last, run.index), AS_PLAIN_TEXT);
-    total += countInSlices(run[0], countTokens);
-    last = run.index + run[0].length;
+  for (const [start, end] of longRuns(text)) {
+    if (start > last) total += countTokens(text.slice(last, start), AS_PLAIN_TEXT);
+    total += countInSlices(text.slice(start, end), countTokens);
+    last = end;
   }
   if (last < text.length) total += countTokens(text.slice(last), AS_PLAIN_TEXT);
   return total;
+}
+
+/** [start, end) of each letter, symbol or whitespace run of at least MAX_RUN code units. */
+function* longRuns(text: string): Generator<[number, number]> {
+  for (const span of text.matchAll(LONG_SPAN)) {
+    if (span[1] === undefined) {
+      yield [span.index, span.index + span[0].length];
+      continue;
+    }
+    for (const run of span[1].matchAll(LONG_RUN_IN_SPAN)) {
+      const start = span.index + run.index;
+      yield [start, start + run[0].length];
+    }
+  }
 }
 
 function countInSlices(run: string, countTokens: Tokenizer['countTokens']): number {
