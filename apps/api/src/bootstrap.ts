@@ -5,6 +5,8 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.ts';
 import { OpenAIValidationPipe } from './common/validation.pipe.ts';
 import type { AppConfig } from './config/app-config.ts';
+import { CatalogService } from './models/catalog.service.ts';
+import { ProviderRegistry } from './providers/provider-registry.service.ts';
 
 export interface CreateAppOptions {
   logger?: false | LogLevel[];
@@ -24,7 +26,17 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   return app;
 }
 
-export function logStartup(config: AppConfig, url: string): void {
+/** Says what the pool can actually do right now: which providers will be tried, and why not the others. */
+export function logStartup(app: NestExpressApplication, config: AppConfig, url: string): void {
   const log = new Logger('GPT4FreePool');
   log.log(`OpenAI-compatible API at ${url}/v1 (${config.apiKeys.length ? 'API_KEY required' : 'open: no API_KEY set'})`);
+  const catalog = app.get(CatalogService);
+  for (const provider of app.get(ProviderRegistry).all()) {
+    const { status, reason } = provider.status();
+    const routes = catalog.all().filter((m) => m.routes.some((r) => r.provider === provider.name)).length;
+    const keys = provider.keys.size ? `, ${provider.keys.size} key(s)` : '';
+    const line = `${provider.name}: ${status}${reason ? ` (${reason})` : ''}, ${routes} models${keys}, ${provider.baseUrl}`;
+    if (status === 'available') log.log(line);
+    else log.warn(line);
+  }
 }

@@ -7,7 +7,7 @@ try {
   const app = await createApp(config);
   await app.listen(config.port, config.host);
   const shown = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-  logStartup(config, `http://${shown}:${config.port}`);
+  logStartup(app, config, `http://${shown}:${config.port}`);
   // Load the tokenizer's rank table now (~150 ms), not during the first request that needs it.
   setImmediate(() => countTextTokens('warm up'));
 } catch (err) {

@@ -121,10 +121,11 @@ export class ChatService {
     }
 
     const attempts: AttemptSummary[] = [];
+    const retryAfter: number[] = [];
     const tryFrom = (i: number): Observable<ChatItem> =>
       defer(() => {
-        if (i >= plan.candidates.length) return throwError(() => this.allFailed(model.id, attempts));
-        return this.attempt(plan.candidates[i]!, request, signal, attempts).pipe(
+        if (i >= plan.candidates.length) return throwError(() => this.allFailed(model.id, attempts, retryAfter));
+        return this.attempt(plan.candidates[i]!, request, signal, attempts, retryAfter).pipe(
           catchError((err: unknown) => (err instanceof AttemptFailed ? tryFrom(i + 1) : throwError(() => err))),
         );
       });
@@ -135,7 +136,7 @@ export class ChatService {
    * One upstream try. Errors before commit become `AttemptFailed` (the caller moves on);
    * errors after commit are rethrown as they are (the stream is already the client's).
    */
-  private attempt(candidate: Candidate, request: ChatRequest, signal: AbortSignal, attempts: AttemptSummary[]): Observable<ChatItem> {
+  private attempt(candidate: Candidate, request: ChatRequest, signal: AbortSignal, attempts: AttemptSummary[], retryAfter: number[]): Observable<ChatItem> {
     return defer(() => {
       const { provider, upstreamModel } = candidate;
       const key = provider.keys.acquire();
@@ -186,6 +187,7 @@ export class ChatService {
           settled = true;
           this.recordFailure(provider, key, err, committed);
           if (committed) return throwError(() => err);
+          if (err.retryAfterMs !== undefined) retryAfter.push(err.retryAfterMs);
           if (err.kind !== 'aborted') {
             attempts.push({
               provider: provider.name,
@@ -237,7 +239,7 @@ export class ChatService {
     provider.recordOutcome(false, null, reason);
   }
 
-  private allFailed(model: string, attempts: AttemptSummary[]): ApiError {
+  private allFailed(model: string, attempts: AttemptSummary[], retryAfter: number[]): ApiError {
     const tried = attempts.filter((a) => !a.reason.startsWith('skipped'));
     const list = attempts.map((a) => `${a.provider} (${a.upstream_model}): ${a.status ?? '-'} ${a.reason}`).join('; ');
     const every = (pred: (a: AttemptSummary) => boolean) => tried.length > 0 && tried.every(pred);
@@ -245,7 +247,16 @@ export class ChatService {
       return new ApiError(400, tried[0]!.reason.replace(/^HTTP 400: /, ''), 'invalid_request_error', 'upstream_bad_request', null, attempts);
     }
     if (every((a) => a.status === 429)) {
-      return new ApiError(429, `Every provider for \`${model}\` is rate-limited: ${list}`, 'rate_limit_exceeded', 'rate_limit_exceeded', null, attempts);
+      const headers: Record<string, string> = retryAfter.length ? { 'retry-after': String(Math.max(1, Math.ceil(Math.min(...retryAfter) / 1000))) } : {};
+      return new ApiError(
+        429,
+        `Every provider for \`${model}\` is rate-limited: ${list}`,
+        'rate_limit_exceeded',
+        'rate_limit_exceeded',
+        null,
+        attempts,
+        headers,
+      );
     }
     if (every((a) => a.reason.startsWith('timeout'))) {
       return new ApiError(504, `Every provider for \`${model}\` timed out: ${list}`, 'timeout_error', 'upstream_timeout', null, attempts);

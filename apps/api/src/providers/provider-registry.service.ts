@@ -73,7 +73,7 @@ export class ProviderState {
 
   /** Why this provider cannot be configured to run, or null. */
   missingConfig(): string | null {
-    if (this.adapter.requiresKey && this.keys.size === 0) return `needs an API key (${this.envPrefix()}_API_KEY)`;
+    if (this.adapter.requiresKey && this.keys.size === 0) return `needs an API key (${this.keyEnvName()})`;
     const missing = (this.adapter.requiredExtra ?? []).filter((k) => !this.extra[k]);
     if (missing.length) return `needs ${missing.map((k) => (k === 'accountId' ? 'CLOUDFLARE_ACCOUNT_ID' : k)).join(', ')}`;
     return null;
@@ -119,8 +119,10 @@ export class ProviderState {
     };
   }
 
-  private envPrefix(): string {
-    return this.custom ? `PROVIDERS_FILE upstream "${this.name}"` : this.adapter.id.toUpperCase();
+  private keyEnvName(): string {
+    if (this.custom) return `apiKeys of upstream "${this.name}" in PROVIDERS_FILE`;
+    // Cloudflare calls them API tokens; both names are read.
+    return this.adapter.id === 'cloudflare' ? 'CLOUDFLARE_API_TOKEN' : `${this.adapter.id.toUpperCase()}_API_KEY`;
   }
 }
 
