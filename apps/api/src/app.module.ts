@@ -1,7 +1,6 @@
-import { Controller, Get, Global, Module, type DynamicModule, type MiddlewareConsumer, type NestModule } from '@nestjs/common';
+import { Controller, Get, Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { OpenAIExceptionFilter } from './common/openai-exception.filter.ts';
-import { requestIdMiddleware } from './common/request-id.middleware.ts';
 import { APP_CONFIG, type AppConfig } from './config/app-config.ts';
 import { PoolEvents } from './events/pool-events.service.ts';
 import { CatalogService } from './models/catalog.service.ts';
@@ -29,7 +28,7 @@ class ConfigModule {
 }
 
 @Module({})
-export class AppModule implements NestModule {
+export class AppModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
@@ -37,9 +36,5 @@ export class AppModule implements NestModule {
       controllers: [ChatController, ModelsController, HealthController],
       providers: [CatalogService, RouterService, ChatService, PoolEvents, ApiKeyGuard, { provide: APP_FILTER, useClass: OpenAIExceptionFilter }],
     };
-  }
-
-  configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(requestIdMiddleware).forRoutes('*path');
   }
 }

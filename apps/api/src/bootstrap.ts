@@ -1,12 +1,19 @@
 import 'reflect-metadata';
 import { Logger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { json } from 'express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.ts';
+import { requestIdMiddleware } from './common/request-id.middleware.ts';
 import { OpenAIValidationPipe } from './common/validation.pipe.ts';
 import type { AppConfig } from './config/app-config.ts';
 import { CatalogService } from './models/catalog.service.ts';
 import { ProviderRegistry } from './providers/provider-registry.service.ts';
+
+/** body-parser reads an empty body as {}; an empty body is not JSON, so say so. */
+function rejectEmptyBody(_req: unknown, _res: unknown, buf: Buffer): void {
+  if (buf.length === 0) throw Object.assign(new SyntaxError('empty body'), { type: 'entity.parse.failed', status: 400 });
+}
 
 export interface CreateAppOptions {
   logger?: false | LogLevel[];
@@ -19,7 +26,9 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     logger: options.logger ?? ['log', 'warn', 'error'],
   });
   app.disable('x-powered-by');
-  app.useBodyParser('json', { limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json', 'text/plain'] });
+  // Before the body parser, so that its errors (bad JSON, too large) carry an x-request-id too.
+  app.use(requestIdMiddleware);
+  app.use(json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json', 'text/plain'], verify: rejectEmptyBody }));
   app.useGlobalPipes(new OpenAIValidationPipe());
   app.enableCors({ exposedHeaders: ['x-request-id', 'x-pool-provider', 'x-pool-upstream-model'] });
   app.enableShutdownHooks();

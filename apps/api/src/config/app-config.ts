@@ -64,11 +64,11 @@ const list = (v: string | undefined): string[] =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-function int(env: Env, name: string, fallback: number, min = 0): number {
+function int(env: Env, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
   const raw = env[name]?.trim();
   if (!raw) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < min) throw new ConfigError(`${name} must be an integer >= ${min}, got "${raw}"`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${raw}"`);
   return n;
 }
 
@@ -83,11 +83,14 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
 function url(env: Env, name: string): string | undefined {
   const raw = env[name]?.trim();
   if (!raw) return undefined;
+  let parsed: URL;
   try {
-    new URL(raw);
+    parsed = new URL(raw);
   } catch {
-    throw new ConfigError(`${name} must be a URL, got "${raw}"`);
+    throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
   }
+  // new URL('localhost:3128') parses "localhost:" as a scheme; only http(s) makes sense here.
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
   return raw.replace(/\/+$/, '');
 }
 
@@ -108,7 +111,7 @@ function providerEnv(env: Env, prefix: string): ProviderEnv {
     const account = env.CLOUDFLARE_ACCOUNT_ID?.trim();
     if (account) extra.accountId = account;
   }
-  const priority = env[`${prefix}_PRIORITY`] ? int(env, `${prefix}_PRIORITY`, 0) : undefined;
+  const priority = env[`${prefix}_PRIORITY`]?.trim() ? int(env, `${prefix}_PRIORITY`, 0) : undefined;
   return {
     enabled: bool(env, `${prefix}_ENABLED`, true),
     baseUrl: url(env, `${prefix}_BASE_URL`),
@@ -128,10 +131,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
   for (const [id, prefix] of Object.entries(BUILTIN_PROVIDER_ENV)) providers[id] = providerEnv(env, prefix);
 
   return {
-    port: int(env, 'PORT', 8080, 0),
+    port: int(env, 'PORT', 8080, 0, 65_535),
     host: env.HOST?.trim() || '0.0.0.0',
     apiKeys: list(env.API_KEY),
-    bodyLimitBytes: parseSize(env.BODY_LIMIT ?? '10mb', 'BODY_LIMIT'),
+    bodyLimitBytes: parseSize(env.BODY_LIMIT?.trim() || '10mb', 'BODY_LIMIT'),
     routingStrategy: strategy,
     timeouts: {
       connectMs: int(env, 'UPSTREAM_CONNECT_TIMEOUT_MS', 10_000, 1),

@@ -1,0 +1,300 @@
+import { resolve } from 'node:path';
+import { BUILTIN_PROVIDER_ENV, ConfigError, loadConfig, parseSize, type AppConfig, type ProviderEnv } from './app-config.ts';
+
+const MB = 1024 * 1024;
+const PROVIDER_IDS = Object.keys(BUILTIN_PROVIDER_ENV);
+
+/** The ConfigError loadConfig throws for `env` (fails the test when it does not throw one). */
+function configError(env: Record<string, string | undefined>): ConfigError {
+  let thrown: unknown;
+  try {
+    loadConfig(env);
+  } catch (err) {
+    thrown = err;
+  }
+  expect(thrown).toBeInstanceOf(ConfigError);
+  return thrown as ConfigError;
+}
+
+describe('loadConfig', () => {
+  describe('defaults', () => {
+    let config: AppConfig;
+    beforeAll(() => {
+      config = loadConfig({});
+    });
+
+    it('server, auth, body limit and routing', () => {
+      expect(config.port).toBe(8080);
+      expect(config.host).toBe('0.0.0.0');
+      expect(config.apiKeys).toEqual([]);
+      expect(config.bodyLimitBytes).toBe(10 * MB);
+      expect(config.routingStrategy).toBe('random');
+    });
+
+    it('timeouts and breaker', () => {
+      expect(config.timeouts).toEqual({ connectMs: 10_000, firstByteMs: 60_000, idleMs: 120_000, totalMs: 300_000 });
+      expect(config.breaker).toEqual({ failureThreshold: 3, baseCooldownMs: 30_000, maxCooldownMs: 600_000, authCooldownMs: 600_000 });
+    });
+
+    it('files and data dir', () => {
+      expect(config.providersFile).toBeUndefined();
+      expect(config.catalogFile).toBeUndefined();
+      expect(config.dataDir).toBe(resolve('./data'));
+    });
+
+    it('every built-in provider is present, enabled and without keys', () => {
+      expect(Object.keys(config.providers).sort()).toEqual(['cloudflare', 'deepinfra', 'huggingface', 'pollinations', 'together']);
+      for (const id of PROVIDER_IDS) {
+        const expected: ProviderEnv = { enabled: true, baseUrl: undefined, apiKeys: [], proxy: undefined, extra: {}, priority: undefined };
+        expect(config.providers[id]).toEqual(expected);
+      }
+    });
+
+    it('reads process.env when called without an argument', () => {
+      const saved = process.env.BREAKER_FAILURE_THRESHOLD;
+      process.env.BREAKER_FAILURE_THRESHOLD = '7';
+      try {
+        expect(loadConfig().breaker.failureThreshold).toBe(7);
+      } finally {
+        if (saved === undefined) delete process.env.BREAKER_FAILURE_THRESHOLD;
+        else process.env.BREAKER_FAILURE_THRESHOLD = saved;
+      }
+    });
+  });
+
+  describe('every variable is parsed', () => {
+    it('server-wide variables', () => {
+      const config = loadConfig({
+        PORT: ' 9090 ',
+        HOST: ' 127.0.0.1 ',
+        API_KEY: 'abc',
+        BODY_LIMIT: '512kb',
+        ROUTING_STRATEGY: ' Priority ',
+        UPSTREAM_CONNECT_TIMEOUT_MS: '1',
+        UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '2',
+        UPSTREAM_IDLE_TIMEOUT_MS: '3',
+        UPSTREAM_TIMEOUT_MS: '4',
+        BREAKER_FAILURE_THRESHOLD: '5',
+        BREAKER_COOLDOWN_MS: '6',
+        BREAKER_MAX_COOLDOWN_MS: '7',
+        KEY_AUTH_COOLDOWN_MS: '8',
+        PROVIDERS_FILE: ' /etc/g4f/providers.yaml ',
+        CATALOG_FILE: ' ./my-catalog.json ',
+        DATA_DIR: ' /var/lib/g4f ',
+      });
+      expect(config.port).toBe(9090);
+      expect(config.host).toBe('127.0.0.1');
+      expect(config.apiKeys).toEqual(['abc']);
+      expect(config.bodyLimitBytes).toBe(512 * 1024);
+      expect(config.routingStrategy).toBe('priority');
+      expect(config.timeouts).toEqual({ connectMs: 1, firstByteMs: 2, idleMs: 3, totalMs: 4 });
+      expect(config.breaker).toEqual({ failureThreshold: 5, baseCooldownMs: 6, maxCooldownMs: 7, authCooldownMs: 8 });
+      expect(config.providersFile).toBe('/etc/g4f/providers.yaml');
+      expect(config.catalogFile).toBe('./my-catalog.json');
+      expect(config.dataDir).toBe('/var/lib/g4f');
+    });
+
+    it('a relative DATA_DIR is resolved to an absolute path', () => {
+      expect(loadConfig({ DATA_DIR: 'state' }).dataDir).toBe(resolve('state'));
+    });
+
+    it('PORT=0 (any free port) is allowed', () => {
+      expect(loadConfig({ PORT: '0' }).port).toBe(0);
+    });
+
+    it.each(['random', 'priority', 'latency', 'LATENCY'])('ROUTING_STRATEGY=%s', (value) => {
+      expect(loadConfig({ ROUTING_STRATEGY: value }).routingStrategy).toBe(value.toLowerCase());
+    });
+
+    it.each(Object.entries(BUILTIN_PROVIDER_ENV))('%s reads <%s>_* variables', (id, prefix) => {
+      const config = loadConfig({
+        [`${prefix}_ENABLED`]: 'false',
+        [`${prefix}_BASE_URL`]: ` http://127.0.0.1:9000/${id}/v1/// `,
+        [`${prefix}_API_KEY`]: `${id}-a,${id}-b`,
+        [`${prefix}_PROXY`]: 'http://proxy.local:3128/',
+        [`${prefix}_PRIORITY`]: '2',
+      });
+      const p = config.providers[id]!;
+      expect(p.enabled).toBe(false);
+      expect(p.baseUrl).toBe(`http://127.0.0.1:9000/${id}/v1`);
+      expect(p.apiKeys).toEqual([`${id}-a`, `${id}-b`]);
+      expect(p.proxy).toBe('http://proxy.local:3128');
+      expect(p.priority).toBe(2);
+      // Other providers are untouched.
+      for (const other of PROVIDER_IDS.filter((o) => o !== id)) {
+        expect(config.providers[other]!.enabled).toBe(true);
+        expect(config.providers[other]!.apiKeys).toEqual([]);
+        expect(config.providers[other]!.baseUrl).toBeUndefined();
+        expect(config.providers[other]!.priority).toBeUndefined();
+      }
+    });
+
+    it('<P>_PRIORITY=0 is kept as 0 (not treated as unset)', () => {
+      expect(loadConfig({ TOGETHER_PRIORITY: '0' }).providers.together!.priority).toBe(0);
+    });
+
+    it.each([
+      ['true', true],
+      ['TRUE', true],
+      ['1', true],
+      ['yes', true],
+      [' on ', true],
+      ['false', false],
+      ['False', false],
+      ['0', false],
+      ['no', false],
+      ['OFF', false],
+    ])('<P>_ENABLED=%s → %s', (raw, expected) => {
+      expect(loadConfig({ HUGGINGFACE_ENABLED: raw }).providers.huggingface!.enabled).toBe(expected);
+    });
+  });
+
+  describe('key pools', () => {
+    it('<P>_API_KEY is split on commas, trimmed, emptied entries dropped, duplicates removed', () => {
+      const config = loadConfig({ DEEPINFRA_API_KEY: ' a , b,,a ,  c , b ,' });
+      expect(config.providers.deepinfra!.apiKeys).toEqual(['a', 'b', 'c']);
+    });
+
+    it('a blank <P>_API_KEY gives an empty pool', () => {
+      expect(loadConfig({ TOGETHER_API_KEY: ' , , ' }).providers.together!.apiKeys).toEqual([]);
+    });
+
+    it('API_KEY is split on commas and trimmed, empty entries dropped', () => {
+      expect(loadConfig({ API_KEY: 'k1, k2' }).apiKeys).toEqual(['k1', 'k2']);
+      expect(loadConfig({ API_KEY: '  k1 ,,  k2  , ' }).apiKeys).toEqual(['k1', 'k2']);
+      expect(loadConfig({ API_KEY: ' , ' }).apiKeys).toEqual([]);
+    });
+
+    it('API_KEY keeps each distinct key once', () => {
+      expect(new Set(loadConfig({ API_KEY: 'k1,k2,k1' }).apiKeys)).toEqual(new Set(['k1', 'k2']));
+    });
+  });
+
+  describe('Cloudflare', () => {
+    it('CLOUDFLARE_API_TOKEN alone fills the key pool', () => {
+      expect(loadConfig({ CLOUDFLARE_API_TOKEN: ' t1 , t2 ' }).providers.cloudflare!.apiKeys).toEqual(['t1', 't2']);
+    });
+
+    it('CLOUDFLARE_API_TOKEN is merged into CLOUDFLARE_API_KEY, keys first, without duplicates', () => {
+      const config = loadConfig({ CLOUDFLARE_API_KEY: 'k1, shared, k1', CLOUDFLARE_API_TOKEN: 'shared, t1, t1' });
+      expect(config.providers.cloudflare!.apiKeys).toEqual(['k1', 'shared', 't1']);
+    });
+
+    it('CLOUDFLARE_API_TOKEN does not leak into other providers', () => {
+      const config = loadConfig({ CLOUDFLARE_API_TOKEN: 't1' });
+      for (const id of PROVIDER_IDS.filter((i) => i !== 'cloudflare')) expect(config.providers[id]!.apiKeys).toEqual([]);
+    });
+
+    it('CLOUDFLARE_ACCOUNT_ID is trimmed into extra.accountId', () => {
+      const config = loadConfig({ CLOUDFLARE_ACCOUNT_ID: '  acct-123  ' });
+      expect(config.providers.cloudflare!.extra).toEqual({ accountId: 'acct-123' });
+      for (const id of PROVIDER_IDS.filter((i) => i !== 'cloudflare')) expect(config.providers[id]!.extra).toEqual({});
+    });
+
+    it('a blank CLOUDFLARE_ACCOUNT_ID is ignored', () => {
+      expect(loadConfig({ CLOUDFLARE_ACCOUNT_ID: '   ' }).providers.cloudflare!.extra).toEqual({});
+    });
+  });
+
+  describe('blank values mean "use the default", like an unset variable', () => {
+    // BODY_LIMIT and <P>_PRIORITY have their own tests below.
+    it.each(['', '   '])('every other variable set to %j', (blank) => {
+      const env: Record<string, string> = {
+        PORT: blank,
+        HOST: blank,
+        API_KEY: blank,
+        ROUTING_STRATEGY: blank,
+        UPSTREAM_CONNECT_TIMEOUT_MS: blank,
+        UPSTREAM_FIRST_BYTE_TIMEOUT_MS: blank,
+        UPSTREAM_IDLE_TIMEOUT_MS: blank,
+        UPSTREAM_TIMEOUT_MS: blank,
+        BREAKER_FAILURE_THRESHOLD: blank,
+        BREAKER_COOLDOWN_MS: blank,
+        BREAKER_MAX_COOLDOWN_MS: blank,
+        KEY_AUTH_COOLDOWN_MS: blank,
+        PROVIDERS_FILE: blank,
+        CATALOG_FILE: blank,
+        DATA_DIR: blank,
+        CLOUDFLARE_API_TOKEN: blank,
+        CLOUDFLARE_ACCOUNT_ID: blank,
+      };
+      for (const prefix of Object.values(BUILTIN_PROVIDER_ENV)) {
+        for (const suffix of ['ENABLED', 'BASE_URL', 'API_KEY', 'PROXY']) env[`${prefix}_${suffix}`] = blank;
+      }
+      const config = loadConfig(env);
+      expect(config).toEqual(loadConfig({}));
+    });
+
+    it.each(['', '   '])('BODY_LIMIT=%j → the 10mb default', (blank) => {
+      expect(loadConfig({ BODY_LIMIT: blank }).bodyLimitBytes).toBe(10 * MB);
+    });
+
+    it.each(['', '   '])('<P>_PRIORITY=%j → no priority', (blank) => {
+      expect(loadConfig({ DEEPINFRA_PRIORITY: blank }).providers.deepinfra!.priority).toBeUndefined();
+    });
+  });
+
+  describe('bad values → ConfigError naming the variable', () => {
+    it.each<[string, string]>([
+      ['PORT', 'abc'],
+      ['PORT', '-1'],
+      ['PORT', '80.5'],
+      ['PORT', '65536'],
+      ['UPSTREAM_CONNECT_TIMEOUT_MS', '0'],
+      ['UPSTREAM_FIRST_BYTE_TIMEOUT_MS', 'soon'],
+      ['UPSTREAM_IDLE_TIMEOUT_MS', '-5'],
+      ['UPSTREAM_TIMEOUT_MS', '1e'],
+      ['BREAKER_FAILURE_THRESHOLD', '0'],
+      ['BREAKER_COOLDOWN_MS', '1.5'],
+      ['BREAKER_MAX_COOLDOWN_MS', 'ten'],
+      ['KEY_AUTH_COOLDOWN_MS', '0'],
+      ['ROUTING_STRATEGY', 'fastest'],
+      ['BODY_LIMIT', '10 megabytes'],
+      ['BODY_LIMIT', '-1mb'],
+      ['BODY_LIMIT', '5tb'],
+      ['POLLINATIONS_ENABLED', 'maybe'],
+      ['DEEPINFRA_ENABLED', '2'],
+      ['TOGETHER_BASE_URL', 'not a url'],
+      ['HUGGINGFACE_BASE_URL', 'api.example.com/v1'],
+      ['DEEPINFRA_BASE_URL', 'localhost:9000/v1'],
+      ['POLLINATIONS_BASE_URL', 'ftp://files.example.com'],
+      ['CLOUDFLARE_PROXY', 'not a proxy'],
+      ['TOGETHER_PROXY', 'localhost:3128'],
+      ['DEEPINFRA_PRIORITY', 'high'],
+      ['TOGETHER_PRIORITY', '-1'],
+      ['POLLINATIONS_PRIORITY', '1.5'],
+    ])('%s=%j', (name, value) => {
+      const err = configError({ [name]: value });
+      expect(err.name).toBe('ConfigError');
+      expect(err.message).toContain(name);
+      expect(err.message).toContain(value.trim());
+    });
+  });
+});
+
+describe('parseSize', () => {
+  it.each<[string, number]>([
+    ['10mb', 10 * MB],
+    ['512kb', 512 * 1024],
+    ['1048576', 1_048_576],
+    ['100b', 100],
+    ['0', 0],
+    ['1gb', 1024 ** 3],
+    ['1.5mb', Math.floor(1.5 * MB)],
+    ['0.5kb', 512],
+    ['10MB', 10 * MB],
+    ['2Kb', 2048],
+    [' 3 kb ', 3072],
+  ])('%j → %d bytes', (raw, bytes) => {
+    expect(parseSize(raw)).toBe(bytes);
+  });
+
+  it.each(['', '   ', 'abc', 'mb', '-1', '-1mb', '10 megabytes', '1e3', '.5mb', '10tb', '10m', '1,000'])('%j → ConfigError', (raw) => {
+    expect(() => parseSize(raw)).toThrow(ConfigError);
+  });
+
+  it('names the variable in the error (default name "size")', () => {
+    expect(() => parseSize('huge', 'BODY_LIMIT')).toThrow(/BODY_LIMIT.*"huge"/);
+    expect(() => parseSize('huge')).toThrow(/^size must be a size like 10mb, got "huge"$/);
+  });
+});
