@@ -1,12 +1,16 @@
 import { Injectable, ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
 import { ApiError } from './api-error.ts';
 
+const TYPE_RULES = ['isArray', 'isString', 'isNumber', 'isInt', 'isBoolean', 'isObject'];
+
 /** `messages[0].content` from class-validator's nested error tree. */
 function firstLeaf(errors: ValidationError[], path = ''): { param: string; problem: string } | undefined {
   for (const e of errors) {
     const name = /^\d+$/.test(e.property) ? `${path}[${e.property}]` : path ? `${path}.${e.property}` : e.property;
     if (e.constraints && Object.keys(e.constraints).length) {
-      return { param: name, problem: Object.values(e.constraints)[0]!.replace(/^\S+\s/, '') };
+      // When a value breaks several rules, its type is the one worth telling first.
+      const key = TYPE_RULES.find((k) => e.constraints![k]) ?? Object.keys(e.constraints)[0]!;
+      return { param: name, problem: e.constraints[key]!.replace(/^\S+\s/, '') };
     }
     const inner = firstLeaf(e.children ?? [], name);
     if (inner) return inner;
