@@ -23,6 +23,8 @@ export interface CreateAppOptions {
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), {
     bodyParser: false,
+    // Otherwise Nest exits the process on a DI error, and a ConfigError never reaches main.ts.
+    abortOnError: false,
     logger: options.logger ?? ['log', 'warn', 'error'],
   });
   app.disable('x-powered-by');

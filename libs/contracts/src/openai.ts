@@ -74,7 +74,7 @@ export interface ChatCompletion {
   object: 'chat.completion';
   created: number;
   model: string;
-  system_fingerprint?: string | null;
+  system_fingerprint?: string;
   choices: Array<{
     index: number;
     message: {
@@ -102,7 +102,7 @@ export interface ChatCompletionChunk {
   object: 'chat.completion.chunk';
   created: number;
   model: string;
-  system_fingerprint?: string | null;
+  system_fingerprint?: string;
   choices: Array<{
     index: number;
     delta: {

@@ -19,7 +19,6 @@ export function buildCompletion(id: string, created: number, model: string, acc:
     object: 'chat.completion',
     created,
     model,
-    system_fingerprint: null,
     choices: [{ index: 0, message, logprobs: null, finish_reason: acc.finish }],
     usage,
   };
@@ -41,7 +40,6 @@ export class ChunkBuilder {
       object: 'chat.completion.chunk',
       created: this.created,
       model: this.model,
-      system_fingerprint: null,
       choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
     };
     if (this.includeUsage) c.usage = null;
@@ -65,6 +63,6 @@ export class ChunkBuilder {
   }
 
   usage(usage: Usage): ChatCompletionChunk {
-    return { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, system_fingerprint: null, choices: [], usage };
+    return { id: this.id, object: 'chat.completion.chunk', created: this.created, model: this.model, choices: [], usage };
   }
 }
