@@ -121,11 +121,11 @@ export class ChatService {
     }
 
     const attempts: AttemptSummary[] = [];
-    const retryAfter: number[] = [];
+    const errors: UpstreamError[] = [];
     const tryFrom = (i: number): Observable<ChatItem> =>
       defer(() => {
-        if (i >= plan.candidates.length) return throwError(() => this.allFailed(model.id, attempts, retryAfter));
-        return this.attempt(plan.candidates[i]!, request, signal, attempts, retryAfter).pipe(
+        if (i >= plan.candidates.length) return throwError(() => this.allFailed(model.id, attempts, errors));
+        return this.attempt(plan.candidates[i]!, request, signal, attempts, errors).pipe(
           catchError((err: unknown) => (err instanceof AttemptFailed ? tryFrom(i + 1) : throwError(() => err))),
         );
       });
@@ -136,7 +136,7 @@ export class ChatService {
    * One upstream try. Errors before commit become `AttemptFailed` (the caller moves on);
    * errors after commit are rethrown as they are (the stream is already the client's).
    */
-  private attempt(candidate: Candidate, request: ChatRequest, signal: AbortSignal, attempts: AttemptSummary[], retryAfter: number[]): Observable<ChatItem> {
+  private attempt(candidate: Candidate, request: ChatRequest, signal: AbortSignal, attempts: AttemptSummary[], errors: UpstreamError[]): Observable<ChatItem> {
     return defer(() => {
       const { provider, upstreamModel } = candidate;
       const key = provider.keys.acquire();
@@ -187,8 +187,8 @@ export class ChatService {
           settled = true;
           this.recordFailure(provider, key, err, committed);
           if (committed) return throwError(() => err);
-          if (err.retryAfterMs !== undefined) retryAfter.push(err.retryAfterMs);
           if (err.kind !== 'aborted') {
+            errors.push(err);
             attempts.push({
               provider: provider.name,
               upstream_model: upstreamModel,
@@ -239,14 +239,17 @@ export class ChatService {
     provider.recordOutcome(false, null, reason);
   }
 
-  private allFailed(model: string, attempts: AttemptSummary[], retryAfter: number[]): ApiError {
+  private allFailed(model: string, attempts: AttemptSummary[], errors: UpstreamError[]): ApiError {
     const tried = attempts.filter((a) => !a.reason.startsWith('skipped'));
     const list = attempts.map((a) => `${a.provider} (${a.upstream_model}): ${a.status ?? '-'} ${a.reason}`).join('; ');
     const every = (pred: (a: AttemptSummary) => boolean) => tried.length > 0 && tried.every(pred);
     if (every((a) => a.status === 400)) {
-      return new ApiError(400, tried[0]!.reason.replace(/^HTTP 400: /, ''), 'invalid_request_error', 'upstream_bad_request', null, attempts);
+      // The upstream's own words, in full: they usually say exactly what to fix.
+      const message = errors.find((e) => e.status === 400)?.message.replace(/^HTTP 400: /, '') ?? 'bad request';
+      return new ApiError(400, message, 'invalid_request_error', 'upstream_bad_request', null, attempts);
     }
     if (every((a) => a.status === 429)) {
+      const retryAfter = errors.flatMap((e) => (e.retryAfterMs === undefined ? [] : [e.retryAfterMs]));
       const headers: Record<string, string> = retryAfter.length ? { 'retry-after': String(Math.max(1, Math.ceil(Math.min(...retryAfter) / 1000))) } : {};
       return new ApiError(
         429,

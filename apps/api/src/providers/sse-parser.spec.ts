@@ -297,7 +297,9 @@ describe('SseParser', () => {
     }
   });
 
-  it('parses a 1 MB stream fed one byte at a time in well under a second', () => {
+  // A parser that re-scanned its growing buffer would take minutes on these 1 MB byte-by-byte
+  // feeds and hit Jest's timeout; speed budgets themselves belong in bench/, not here.
+  it('parses a 1 MB stream fed one byte at a time, with a 200 kB line', () => {
     const line = `data: {"choices":[{"delta":{"content":"token ${'x'.repeat(40)} é"}}]}\n\n`;
     const bigLine = `data: ${'y'.repeat(200_000)}\n\n`;
     const body = bigLine + line.repeat(Math.ceil((1_000_000 - bigLine.length) / line.length));
@@ -307,36 +309,28 @@ describe('SseParser', () => {
 
     const parser = new SseParser();
     let count = 0;
-    const started = performance.now();
     for (const piece of pieces) count += parser.push(piece).length;
-    const elapsed = performance.now() - started;
 
     expect(count).toBe(1 + (body.length - bigLine.length) / line.length);
     expect(parser.pendingBytes).toBe(0);
-    expect(elapsed).toBeLessThan(500);
   });
 
-  it('parses 1 MB of non-ASCII text fed one byte at a time in well under a second', () => {
+  it('parses 1 MB of non-ASCII text fed one byte at a time', () => {
     const block = `data: ${'你好，世界 🙂 ¿qué tal? '.repeat(20)}\n\n`;
     const bytes = utf8(block.repeat(Math.ceil(1_000_000 / utf8(block).length)));
     const pieces = Array.from(bytes, (byte) => Uint8Array.of(byte));
 
     const parser = new SseParser();
     const events: SseEvent[] = [];
-    const started = performance.now();
     for (const piece of pieces) events.push(...parser.push(piece));
-    const elapsed = performance.now() - started;
 
     expect(events).toHaveLength(bytes.length / utf8(block).length);
     expect(events.every((event) => event.data === block.slice(6, -2))).toBe(true);
-    expect(elapsed).toBeLessThan(500);
   });
 
-  it('parses a 1 MB stream fed in one piece quickly', () => {
+  it('parses a 1 MB stream fed in one piece', () => {
     const body = 'data: abc\n\n'.repeat(100_000);
-    const started = performance.now();
     expect(new SseParser().push(body)).toHaveLength(100_000);
-    expect(performance.now() - started).toBeLessThan(500);
   });
 });
 
