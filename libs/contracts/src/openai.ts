@@ -144,6 +144,8 @@ export interface OpenAIErrorEnvelope {
 export interface AttemptSummary {
   provider: string;
   upstream_model: string;
+  /** The upstream key used, masked ("sk-a…x9f2"); absent when none was picked. */
+  key?: string;
   status: number | null;
   reason: string;
   latency_ms: number;

@@ -4,7 +4,7 @@ import type { AttemptSummary, CatalogModel, ChatCompletionRequest, ContentPart }
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { CatalogService } from '../models/catalog.service.ts';
-import type { PooledKey } from '../providers/key-pool.ts';
+import { maskKey, type PooledKey } from '../providers/key-pool.ts';
 import { UpstreamError, type ChatEvent, type ChatRequest } from '../providers/provider-adapter.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
 import { UpstreamHttp } from '../providers/upstream-http.ts';
@@ -117,16 +117,31 @@ export class ChatService {
     const plan = this.router.plan(model, forced);
     if (plan.candidates.length === 0) {
       const why = plan.skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ');
-      throw new ApiError(503, `No provider is available for \`${model.id}\` right now (${why}).`, 'server_error', 'no_available_provider');
+      // When everything is only cooling down, say when to come back.
+      const times = plan.skipped.map((s) => this.registry.find(s.provider)?.availableAt() ?? null);
+      const soonest = times.length && times.every((t) => t !== null) ? Math.min(...(times as number[])) : null;
+      const headers: Record<string, string> = soonest === null ? {} : { 'retry-after': String(Math.max(1, Math.ceil((soonest - Date.now()) / 1000))) };
+      throw new ApiError(
+        503,
+        `No provider is available for \`${model.id}\` right now (${why}).`,
+        'server_error',
+        'no_available_provider',
+        null,
+        undefined,
+        headers,
+      );
     }
 
     const attempts: AttemptSummary[] = [];
     const errors: UpstreamError[] = [];
+    // Keys already tried in this request: a key problem retries the provider with another key only.
+    const triedKeys = new Set<PooledKey>();
     const tryFrom = (i: number): Observable<ChatItem> =>
       defer(() => {
         if (i >= plan.candidates.length) return throwError(() => this.allFailed(model.id, attempts, errors));
-        return this.attempt(plan.candidates[i]!, request, signal, attempts, errors).pipe(
-          catchError((err: unknown) => (err instanceof AttemptFailed ? tryFrom(i + 1) : throwError(() => err))),
+        return this.attempt(plan.candidates[i]!, request, signal, attempts, errors, triedKeys).pipe(
+          // A key problem tries the same provider's next healthy key before moving on.
+          catchError((err: unknown) => (err instanceof AttemptFailed ? tryFrom(err.sameProviderAgain ? i : i + 1) : throwError(() => err))),
         );
       });
     return { model, request, items: tryFrom(0), attempts };
@@ -136,15 +151,23 @@ export class ChatService {
    * One upstream try. Errors before commit become `AttemptFailed` (the caller moves on);
    * errors after commit are rethrown as they are (the stream is already the client's).
    */
-  private attempt(candidate: Candidate, request: ChatRequest, signal: AbortSignal, attempts: AttemptSummary[], errors: UpstreamError[]): Observable<ChatItem> {
+  private attempt(
+    candidate: Candidate,
+    request: ChatRequest,
+    signal: AbortSignal,
+    attempts: AttemptSummary[],
+    errors: UpstreamError[],
+    triedKeys: Set<PooledKey>,
+  ): Observable<ChatItem> {
     return defer(() => {
       const { provider, upstreamModel } = candidate;
-      const key = provider.keys.acquire();
+      const key = provider.keys.acquire(triedKeys);
       if (!key || !provider.breaker.tryAcquire()) {
         key?.breaker.release();
         attempts.push({ provider: provider.name, upstream_model: upstreamModel, status: null, reason: 'skipped: cooling down', latency_ms: 0 });
-        return throwError(() => new AttemptFailed());
+        return throwError(() => new AttemptFailed(false));
       }
+      triedKeys.add(key);
       const t0 = performance.now();
       let committed = false;
       let settled = false;
@@ -155,7 +178,7 @@ export class ChatService {
         provider.breaker.onSuccess();
         provider.keys.recordSuccess(key);
         provider.recordOutcome(true, ttftMs);
-        attempts.push({ provider: provider.name, upstream_model: upstreamModel, status: 200, reason: 'ok', latency_ms: ttftMs });
+        attempts.push({ provider: provider.name, upstream_model: upstreamModel, key: maskKey(key.value), status: 200, reason: 'ok', latency_ms: ttftMs });
         return { type: 'start', provider: provider.name, upstreamModel, ttftMs };
       };
 
@@ -192,12 +215,13 @@ export class ChatService {
             attempts.push({
               provider: provider.name,
               upstream_model: upstreamModel,
+              key: maskKey(key.value),
               status: err.status ?? null,
               reason: shortReason(err),
               latency_ms: elapsed(),
             });
           }
-          return throwError(() => (err.kind === 'aborted' ? err : new AttemptFailed()));
+          return throwError(() => (err.kind === 'aborted' ? err : new AttemptFailed(err.isKeyProblem && provider.keys.hasAvailable(triedKeys))));
         }),
         finalize(() => {
           // The client left before a verdict: free the half-open probe slots we took.
@@ -270,7 +294,7 @@ export class ChatService {
 
 /** Marks "this candidate is done, try the next one". */
 class AttemptFailed extends Error {
-  constructor() {
+  constructor(readonly sameProviderAgain: boolean) {
     super('attempt failed');
   }
 }

@@ -52,16 +52,16 @@ export class KeyPool {
     return this.keys.filter((k) => k.value !== undefined).length;
   }
 
-  /** True when some key could serve now. */
-  hasAvailable(): boolean {
-    return this.keys.some((k) => !k.invalid && k.breaker.isAvailable());
+  /** True when some key (other than those excluded) could serve now. */
+  hasAvailable(exclude?: ReadonlySet<PooledKey>): boolean {
+    return this.keys.some((k) => !k.invalid && !exclude?.has(k) && k.breaker.isAvailable());
   }
 
-  /** The next healthy key, round-robin; undefined when every key is cooling down or invalid. */
-  acquire(): PooledKey | undefined {
+  /** The next healthy key, round-robin, skipping `exclude`; undefined when none is left. */
+  acquire(exclude?: ReadonlySet<PooledKey>): PooledKey | undefined {
     for (let i = 0; i < this.keys.length; i++) {
       const key = this.keys[(this.cursor + i) % this.keys.length]!;
-      if (!key.invalid && key.breaker.tryAcquire()) {
+      if (!key.invalid && !exclude?.has(key) && key.breaker.tryAcquire()) {
         this.cursor = (this.cursor + i + 1) % this.keys.length;
         return key;
       }

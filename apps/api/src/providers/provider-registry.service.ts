@@ -89,6 +89,16 @@ export class ProviderState {
     return { status: 'available', reason: null };
   }
 
+  /** When a provider that is only cooling down can serve again (epoch ms); null when it is not cooling down. */
+  availableAt(): number | null {
+    if (!this.enabled || this.missingConfig()) return null;
+    const own = this.breaker.snapshot().openUntil;
+    if (own !== null) return own;
+    if (this.keys.hasAvailable()) return null;
+    const keys = this.keys.view().filter((k) => !k.invalid && k.breaker.openUntil !== null);
+    return keys.length ? Math.min(...keys.map((k) => k.breaker.openUntil!)) : null;
+  }
+
   recordOutcome(ok: boolean, latencyMs: number | null, error?: string): void {
     const h = this.health;
     h.successScore = h.successScore * (1 - EWMA) + (ok ? 1 : 0) * EWMA;

@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import { observeUpstream } from '../observe-upstream.ts';
+import { ssePayloads, streamCutShort, type StreamEnd } from '../sse-payloads.ts';
 import { UpstreamError, type ChatEvent, type ChatRequest, type ProviderAdapter, type UpstreamContext, type UpstreamModel } from '../provider-adapter.ts';
 import { buildCloudflareChatBody, cloudflareChunkToEvents, cloudflareModelPath, cloudflareResultToEvents } from './cloudflare-mapping.ts';
 
@@ -34,23 +35,12 @@ export class CloudflareAdapter implements ProviderAdapter {
           yield* cloudflareResultToEvents(await ctx.http.readJson(res));
           return;
         }
-        let finished = false;
-        for await (const event of ctx.http.events(res)) {
-          const data = event.data.trim();
-          if (data === '[DONE]') break;
-          let json: unknown;
-          try {
-            json = JSON.parse(data);
-          } catch {
-            throw new UpstreamError('invalid', `stream event is not JSON: ${data.slice(0, 80)}`);
-          }
-          for (const ev of cloudflareChunkToEvents(json)) {
-            if (ev.type === 'finish') finished = true;
-            yield ev;
-          }
-        }
-        // The native stream has no finish reason; reaching [DONE] means the model stopped.
-        if (!finished) yield { type: 'finish', reason: 'stop' } satisfies ChatEvent;
+        const end: StreamEnd = { done: false };
+        for await (const json of ssePayloads(ctx.http.events(res), end)) yield* cloudflareChunkToEvents(json);
+        // The native stream has no finish reason: [DONE] means the model stopped, while a body
+        // that just ends was cut short.
+        if (!end.done) throw streamCutShort();
+        yield { type: 'finish', reason: 'stop' } satisfies ChatEvent;
       }.bind(this),
       ctx.signal,
     );

@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import { observeUpstream } from '../observe-upstream.ts';
+import { ssePayloads, streamCutShort, type StreamEnd } from '../sse-payloads.ts';
 import { UpstreamError, type ChatEvent, type ChatRequest, type ProviderAdapter, type UpstreamContext, type UpstreamModel } from '../provider-adapter.ts';
 import { buildOpenAIChatBody, chunkToEvents, completionToEvents } from './openai-mapping.ts';
 
@@ -62,17 +63,16 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
           yield* completionToEvents(await ctx.http.readJson(res));
           return;
         }
-        for await (const event of ctx.http.events(res)) {
-          const data = event.data.trim();
-          if (data === '[DONE]') return;
-          let json: unknown;
-          try {
-            json = JSON.parse(data);
-          } catch {
-            throw new UpstreamError('invalid', `stream event is not JSON: ${data.slice(0, 80)}`);
+        const end: StreamEnd = { done: false };
+        let finished = false;
+        for await (const json of ssePayloads(ctx.http.events(res), end)) {
+          for (const event of chunkToEvents(json)) {
+            finished ||= event.type === 'finish';
+            yield event;
           }
-          yield* chunkToEvents(json);
         }
+        // Some servers omit [DONE] after a finish reason; with neither, the body was cut short.
+        if (!end.done && !finished) throw streamCutShort();
       }.bind(this),
       ctx.signal,
     );
