@@ -9,6 +9,7 @@ import { ChatController } from './openai-compat/chat.controller.ts';
 import { ChatService } from './openai-compat/chat.service.ts';
 import { ModelsController } from './openai-compat/models.controller.ts';
 import { ProvidersModule } from './providers/providers.module.ts';
+import { FailoverService } from './routing/failover.service.ts';
 import { RouterService } from './routing/router.service.ts';
 
 @Controller('health')
@@ -34,7 +35,15 @@ export class AppModule {
       module: AppModule,
       imports: [ConfigModule.register(config), ProvidersModule],
       controllers: [ChatController, ModelsController, HealthController],
-      providers: [CatalogService, RouterService, ChatService, PoolEvents, ApiKeyGuard, { provide: APP_FILTER, useClass: OpenAIExceptionFilter }],
+      providers: [
+        CatalogService,
+        RouterService,
+        FailoverService,
+        ChatService,
+        PoolEvents,
+        ApiKeyGuard,
+        { provide: APP_FILTER, useClass: OpenAIExceptionFilter },
+      ],
     };
   }
 }

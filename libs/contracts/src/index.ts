@@ -1,2 +1,3 @@
 export * from './openai.ts';
 export * from './catalog.ts';
+export * from './admin.ts';

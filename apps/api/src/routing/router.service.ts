@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { CatalogModel } from '#contracts';
+import type { CatalogModel, CatalogRoute } from '#contracts';
 import { APP_CONFIG, type AppConfig, type RoutingStrategy } from '../config/app-config.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
 
@@ -43,7 +43,8 @@ export class RouterService {
     this.strategy = config.routingStrategy;
   }
 
-  plan(model: CatalogModel, forced?: ProviderState): RoutePlan {
+  /** `filter` may veto routes that cannot take this particular request (images, capabilities). */
+  plan(model: CatalogModel, forced?: ProviderState, filter?: (route: CatalogRoute, provider: ProviderState) => string | null): RoutePlan {
     const candidates: Candidate[] = [];
     const skipped: SkippedRoute[] = [];
     for (const route of model.routes) {
@@ -53,6 +54,11 @@ export class RouterService {
         continue;
       }
       if (forced && provider !== forced) continue;
+      const unsuitable = filter?.(route, provider);
+      if (unsuitable) {
+        skipped.push({ provider: provider.name, reason: unsuitable });
+        continue;
+      }
       const { status, reason } = provider.status();
       if (status !== 'available') {
         skipped.push({ provider: provider.name, reason: reason ?? status });

@@ -1,0 +1,279 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AttemptSummary, CatalogModel, CatalogRoute } from '#contracts';
+import { ApiError } from '../common/api-error.ts';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
+import { maskKey, type PooledKey } from '../providers/key-pool.ts';
+import { UpstreamError, type UpstreamContext } from '../providers/provider-adapter.ts';
+import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
+import { UpstreamHttp } from '../providers/upstream-http.ts';
+import { RouterService, type Candidate } from './router.service.ts';
+
+/** Says why a route cannot take this request (e.g. "cannot take images"), or null when it can. */
+export type RouteFilter = (route: CatalogRoute, provider: ProviderState) => string | null;
+
+/** "timeout: …", "HTTP 500: …", "invalid: …", kept short for logs and error messages. */
+export function shortReason(err: UpstreamError): string {
+  const text = err.kind === 'http' ? err.message : `${err.kind}: ${err.message}`;
+  return text.length > 160 ? text.slice(0, 157) + '…' : text;
+}
+
+function retryAfterHeader(ms: number): Record<string, string> {
+  return { 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) };
+}
+
+/** One try of one candidate: a leased key and, in half-open state, the provider's probe slot. */
+export class Lease {
+  private readonly t0 = performance.now();
+  private settled = false;
+
+  constructor(
+    readonly candidate: Candidate,
+    readonly key: PooledKey,
+    private readonly run: FailoverRun,
+    private readonly http: UpstreamHttp,
+    private readonly config: AppConfig,
+  ) {}
+
+  get provider(): ProviderState {
+    return this.candidate.provider;
+  }
+
+  get upstreamModel(): string {
+    return this.candidate.upstreamModel;
+  }
+
+  elapsedMs(): number {
+    return Math.round(performance.now() - this.t0);
+  }
+
+  context(signal: AbortSignal): UpstreamContext {
+    const p = this.provider;
+    return { upstreamModel: this.upstreamModel, baseUrl: p.baseUrl, apiKey: this.key.value, extra: p.extra, signal, http: this.http, proxy: p.proxy };
+  }
+
+  /** The provider answered: close breakers, note health and the attempt. Returns the latency. */
+  succeed(): number {
+    this.settled = true;
+    const latency = this.elapsedMs();
+    this.provider.breaker.onSuccess();
+    this.provider.keys.recordSuccess(this.key);
+    this.provider.recordOutcome(true, latency);
+    this.run.note({
+      provider: this.provider.name,
+      upstream_model: this.upstreamModel,
+      key: maskKey(this.key.value),
+      status: 200,
+      reason: 'ok',
+      latency_ms: latency,
+    });
+    return latency;
+  }
+
+  /**
+   * The try failed: cool what is at fault and note the attempt. `committed` means the client
+   * already has part of this answer. Returns whether the same provider should be tried again
+   * with another of its keys.
+   */
+  fail(err: UpstreamError, committed: boolean): boolean {
+    this.settled = true;
+    const { provider, key } = this;
+    if (err.kind === 'aborted') {
+      provider.breaker.release();
+      key.breaker.release();
+      return false;
+    }
+    const reason = shortReason(err);
+    if (!committed) {
+      this.run.noteError(err, {
+        provider: provider.name,
+        upstream_model: this.upstreamModel,
+        key: maskKey(key.value),
+        status: err.status ?? null,
+        reason,
+        latency_ms: this.elapsedMs(),
+      });
+    }
+    if (err.isKeyProblem) {
+      // The key is at fault, not the provider: cool the key, keep the provider's other keys serving.
+      if (err.status === 429) key.breaker.onFailure({ immediate: true, retryAfterMs: err.retryAfterMs, reason });
+      else {
+        key.breaker.onFailure({ immediate: true, cooldownMs: this.config.breaker.authCooldownMs, reason });
+        provider.keys.recordAuthFailure(key);
+      }
+      provider.breaker.release();
+      provider.recordOutcome(false, null, reason);
+      return !committed && this.run.hasUntriedKey(provider);
+    }
+    key.breaker.release();
+    const clientSide = err.kind === 'http' && err.status !== undefined && err.status >= 400 && err.status < 500 && err.status !== 408 && err.status !== 409;
+    if (clientSide && !committed) {
+      // A 400/404/422 says more about this request than about the provider's health.
+      provider.breaker.release();
+      return false;
+    }
+    provider.breaker.onFailure({ retryAfterMs: err.retryAfterMs, reason });
+    provider.recordOutcome(false, null, reason);
+    return false;
+  }
+
+  /** Ends a try that never got a verdict (the client left): frees the probe slots it took. */
+  release(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.provider.breaker.release();
+    this.key.breaker.release();
+  }
+}
+
+/** One request's way through the pool: its candidates, attempts, errors and the keys it tried. */
+export class FailoverRun {
+  readonly attempts: AttemptSummary[] = [];
+  readonly errors: UpstreamError[] = [];
+  private readonly triedKeys = new Set<PooledKey>();
+
+  constructor(
+    readonly model: CatalogModel,
+    readonly candidates: Candidate[],
+    private readonly http: UpstreamHttp,
+    private readonly config: AppConfig,
+  ) {}
+
+  note(attempt: AttemptSummary): void {
+    this.attempts.push(attempt);
+  }
+
+  noteError(err: UpstreamError, attempt: AttemptSummary): void {
+    this.errors.push(err);
+    this.attempts.push(attempt);
+  }
+
+  hasUntriedKey(provider: ProviderState): boolean {
+    return provider.keys.hasAvailable(this.triedKeys);
+  }
+
+  /** Leases a key not yet tried in this request, and the provider's breaker; null when cooling down. */
+  lease(candidate: Candidate): Lease | null {
+    const { provider, upstreamModel } = candidate;
+    const key = provider.keys.acquire(this.triedKeys);
+    if (!key || !provider.breaker.tryAcquire()) {
+      key?.breaker.release();
+      this.note({ provider: provider.name, upstream_model: upstreamModel, status: null, reason: 'skipped: cooling down', latency_ms: 0 });
+      return null;
+    }
+    this.triedKeys.add(key);
+    return new Lease(candidate, key, this, this.http, this.config);
+  }
+
+  /**
+   * Tries candidates in order until `call` resolves, for one-shot calls (images, speech).
+   * A rejection must be an UpstreamError; an 'aborted' one stops the run.
+   */
+  async execute<T>(call: (lease: Lease) => Promise<T>): Promise<{ value: T; lease: Lease }> {
+    for (let i = 0; i < this.candidates.length;) {
+      const lease = this.lease(this.candidates[i]!);
+      if (!lease) {
+        i++;
+        continue;
+      }
+      try {
+        const value = await call(lease);
+        lease.succeed();
+        return { value, lease };
+      } catch (raw) {
+        const err = raw instanceof UpstreamError ? raw : new UpstreamError('invalid', (raw as Error)?.message ?? String(raw));
+        const again = lease.fail(err, false);
+        if (err.kind === 'aborted') throw err;
+        if (!again) i++;
+      } finally {
+        lease.release();
+      }
+    }
+    throw this.allFailed();
+  }
+
+  /** The error for a request every candidate failed: 400, 429, 504 or 502, each attempt listed. */
+  allFailed(): ApiError {
+    const { attempts, errors } = this;
+    const model = this.model.id;
+    const tried = attempts.filter((a) => !a.reason.startsWith('skipped'));
+    const list = attempts.map((a) => `${a.provider} (${a.upstream_model}): ${a.status ?? '-'} ${a.reason}`).join('; ');
+    const every = (pred: (a: AttemptSummary) => boolean) => tried.length > 0 && tried.every(pred);
+    if (every((a) => a.status === 400)) {
+      // The upstream's own words, in full: they usually say exactly what to fix.
+      const message = errors.find((e) => e.status === 400)?.message.replace(/^HTTP 400: /, '') ?? 'bad request';
+      return new ApiError(400, message, 'invalid_request_error', 'upstream_bad_request', null, attempts);
+    }
+    if (every((a) => a.status === 429)) {
+      const retryAfter = errors.flatMap((e) => (e.retryAfterMs === undefined ? [] : [e.retryAfterMs]));
+      const headers = retryAfter.length ? retryAfterHeader(Math.min(...retryAfter)) : {};
+      return new ApiError(
+        429,
+        `Every provider for \`${model}\` is rate-limited: ${list}`,
+        'rate_limit_exceeded',
+        'rate_limit_exceeded',
+        null,
+        attempts,
+        headers,
+      );
+    }
+    if (every((a) => a.reason.startsWith('timeout'))) {
+      return new ApiError(504, `Every provider for \`${model}\` timed out: ${list}`, 'timeout_error', 'upstream_timeout', null, attempts);
+    }
+    return new ApiError(502, `Every provider for \`${model}\` failed: ${list}`, 'upstream_error', 'all_providers_failed', null, attempts);
+  }
+}
+
+/**
+ * The provider-agnostic rules every endpoint shares: which provider a client may force, which
+ * candidates there are, and how each try is leased and judged.
+ */
+@Injectable()
+export class FailoverService {
+  constructor(
+    private readonly registry: ProviderRegistry,
+    private readonly router: RouterService,
+    private readonly http: UpstreamHttp,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * Starts a run for `model`, optionally forced to one provider. Throws a 400 for an unknown
+   * or unsuitable forced provider and a 503 when no route can take the request now.
+   */
+  begin(model: CatalogModel, forcedName: string | undefined, filter?: RouteFilter): FailoverRun {
+    const forced = forcedName === undefined ? undefined : this.forced(model, forcedName);
+    const plan = this.router.plan(model, forced, filter);
+    if (plan.candidates.length === 0) {
+      const why = plan.skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ');
+      // When everything is only cooling down, say when to come back.
+      const times = plan.skipped.map((s) => this.registry.find(s.provider)?.availableAt() ?? null);
+      const soonest = times.length && times.every((t) => t !== null) ? Math.min(...(times as number[])) : null;
+      const headers = soonest === null ? {} : retryAfterHeader(soonest - Date.now());
+      throw new ApiError(
+        503,
+        `No provider is available for \`${model.id}\` right now (${why}).`,
+        'server_error',
+        'no_available_provider',
+        null,
+        undefined,
+        headers,
+      );
+    }
+    return new FailoverRun(model, plan.candidates, this.http, this.config);
+  }
+
+  private forced(model: CatalogModel, name: string): ProviderState {
+    const forced = this.registry.find(name);
+    if (!forced) {
+      const names = this.registry
+        .all()
+        .map((p) => p.name)
+        .join(', ');
+      throw ApiError.badRequest(`Unknown provider \`${name}\`. Known providers: ${names}.`, 'provider', 'unknown_provider');
+    }
+    if (!model.routes.some((r) => this.registry.find(r.provider) === forced)) {
+      throw ApiError.badRequest(`Provider \`${forced.name}\` does not serve the model \`${model.id}\`.`, 'provider', 'provider_model_mismatch');
+    }
+    return forced;
+  }
+}

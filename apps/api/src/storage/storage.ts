@@ -1,0 +1,130 @@
+import type { Observable } from 'rxjs';
+import type { RequestLogEntry } from '#contracts';
+
+export type { RequestLogEntry };
+
+/**
+ * The one storage seam. The embedded default is SQLite (node:sqlite) under DATA_DIR; the
+ * cluster mode keeps the same interface in Redis. Nothing outside storage/ knows which.
+ */
+export const STORAGE = Symbol('STORAGE');
+
+export interface Storage {
+  readonly kind: 'sqlite' | 'redis';
+  readonly settings: SettingsStore;
+  readonly log: RequestLogStore;
+  readonly stats: StatsStore;
+  readonly health: HealthStore;
+  /** Opens the store and runs pending migrations. */
+  init(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Small JSON documents grouped by namespace: provider overrides, upstream keys (already
+ * encrypted by the caller), client keys, operator-defined upstreams, admin credentials,
+ * sessions, discovery results. Values are JSON-serialisable.
+ */
+export interface SettingsStore {
+  get<T>(namespace: string, key: string): Promise<T | undefined>;
+  set<T>(namespace: string, key: string, value: T): Promise<void>;
+  /** Returns whether something was deleted. */
+  delete(namespace: string, key: string): Promise<boolean>;
+  list<T>(namespace: string): Promise<Record<string, T>>;
+  /**
+   * Emits after every change, including changes made by other processes sharing the store
+   * (cluster mode), so caches can reload their namespace.
+   */
+  readonly changes: Observable<{ namespace: string; key: string }>;
+}
+
+export interface LogFilter {
+  /** Epoch ms, inclusive. */
+  from?: number;
+  /** Epoch ms, exclusive. */
+  to?: number;
+  model?: string;
+  /** Matches the provider that answered or any attempted provider. */
+  provider?: string;
+  /** An exact status, or a class: 'success' (2xx), 'error' (everything else). */
+  status?: number | 'success' | 'error';
+  clientKey?: string;
+}
+
+export interface RequestLogStore {
+  append(entries: RequestLogEntry[]): Promise<void>;
+  /** Newest first. */
+  query(filter: LogFilter, page: { offset: number; limit: number }): Promise<{ total: number; items: RequestLogEntry[] }>;
+  /** Deletes entries started before `before` (epoch ms); returns how many. */
+  purgeBefore(before: number): Promise<number>;
+}
+
+export type Granularity = 'minute' | 'hour';
+export type StatsDimension = 'all' | 'provider' | 'model' | 'key';
+
+/** Upper bounds (ms) of the latency histogram buckets; the last bucket is everything above. */
+export const LATENCY_BUCKETS_MS = [25, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 7500, 10_000, 15_000, 20_000, 30_000, 60_000] as const;
+/** Histograms have LATENCY_BUCKETS_MS.length + 1 counters. */
+export const HISTOGRAM_SIZE = LATENCY_BUCKETS_MS.length + 1;
+
+/**
+ * Counters for one time bucket and one dimension value. Adding two of them is adding each
+ * field (histograms element-wise), which is what makes them mergeable across replicas.
+ */
+export interface StatsCounters {
+  requests: number;
+  successes: number;
+  failures: number;
+  promptTokens: number;
+  completionTokens: number;
+  latencySumMs: number;
+  ttftSumMs: number;
+  ttftCount: number;
+  latencyHist: number[];
+  ttftHist: number[];
+}
+
+export interface StatsIncrement extends StatsCounters {
+  granularity: Granularity;
+  /** Bucket start, epoch ms (a whole minute or hour). */
+  bucket: number;
+  dimension: StatsDimension;
+  /** '' for dimension 'all'; the provider name, model id or client key id otherwise. */
+  value: string;
+}
+
+export type StatsRow = StatsIncrement;
+
+export interface StatsQuery {
+  granularity: Granularity;
+  /** Epoch ms, inclusive. */
+  from: number;
+  /** Epoch ms, exclusive. */
+  to: number;
+  dimension: StatsDimension;
+}
+
+export interface StatsStore {
+  /** Adds each increment to its row (creating it), atomically per batch. */
+  add(increments: StatsIncrement[]): Promise<void>;
+  query(query: StatsQuery): Promise<StatsRow[]>;
+  purgeBefore(granularity: Granularity, before: number): Promise<number>;
+}
+
+export interface HealthCheckResult {
+  provider: string;
+  /** Epoch ms. */
+  checkedAt: number;
+  ok: boolean;
+  latencyMs: number;
+  /** What was probed: 'models' or 'chat'. */
+  probe: string;
+  error: string | null;
+}
+
+export interface HealthStore {
+  append(results: HealthCheckResult[]): Promise<void>;
+  /** Newest first. */
+  history(provider: string, limit: number): Promise<HealthCheckResult[]>;
+  purgeBefore(before: number): Promise<number>;
+}
