@@ -47,6 +47,41 @@ export interface UpstreamModel {
   type?: string;
 }
 
+/** One image generation call, normalized from OpenAI's `/v1/images/generations` body. */
+export interface ImageRequest {
+  prompt: string;
+  /** How many images this call should make; adapters whose upstream makes one per call return one. */
+  n: number;
+  width: number;
+  height: number;
+  seed?: number;
+  /** Passed through where the upstream takes them (quality, style, negative_prompt, steps...). */
+  params: Record<string, unknown>;
+}
+
+/** Either the image itself or an upstream URL that serves it. */
+export type GeneratedImage = { data: Buffer; mime: string } | { url: string };
+
+export interface ImageResult {
+  images: GeneratedImage[];
+  revisedPrompt?: string;
+}
+
+export type SpeechFormat = 'mp3' | 'opus' | 'aac' | 'flac' | 'wav' | 'pcm';
+
+export interface SpeechRequest {
+  input: string;
+  voice: string;
+  format: SpeechFormat;
+  speed?: number;
+  instructions?: string;
+}
+
+export interface AudioResult {
+  data: Buffer;
+  mime: string;
+}
+
 export interface ProviderAdapter {
   /** Stable lower-case id, used in env names and URLs: 'deepinfra'. */
   readonly id: string;
@@ -63,6 +98,12 @@ export interface ProviderAdapter {
    */
   chat(req: ChatRequest, ctx: UpstreamContext): Observable<ChatEvent>;
   listModels?(ctx: UpstreamContext): Promise<UpstreamModel[]>;
+  /** Image generation; rejects with UpstreamError like chat. */
+  image?(req: ImageRequest, ctx: UpstreamContext): Promise<ImageResult>;
+  /** Text to speech; rejects with UpstreamError like chat. */
+  speech?(req: SpeechRequest, ctx: UpstreamContext): Promise<AudioResult>;
+  /** False when the provider cannot take image content parts in chat (routing skips it then). */
+  readonly acceptsImageInput?: boolean;
 }
 
 /** How an upstream attempt failed; drives failover, cooldown and the status the client sees. */
