@@ -1,6 +1,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { LoggerService } from '@nestjs/common';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { createApp } from '../../apps/api/src/bootstrap.ts';
 import { loadConfig } from '../../apps/api/src/config/app-config.ts';
@@ -36,11 +37,16 @@ export function emulatorEnv(emu: Emulator): Record<string, string> {
 }
 
 /** Starts the real application on a loopback port. `env` adds to (or, with '', removes from) emulatorEnv. */
-export async function startGateway(emu: Emulator | null, env: Record<string, string> = {}): Promise<Gateway> {
-  const merged: Record<string, string | undefined> = { DATA_DIR: mkdtempSync(join(tmpdir(), 'g4f-data-')), ...(emu ? emulatorEnv(emu) : {}), ...env };
+export async function startGateway(emu: Emulator | null, env: Record<string, string> = {}, options: { logger?: LoggerService } = {}): Promise<Gateway> {
+  const merged: Record<string, string | undefined> = {
+    DATA_DIR: mkdtempSync(join(tmpdir(), 'g4f-data-')),
+    ADMIN_PASSWORD: 'admin-test-password',
+    ...(emu ? emulatorEnv(emu) : {}),
+    ...env,
+  };
   for (const [k, v] of Object.entries(merged)) if (v === '') delete merged[k];
   const config = loadConfig(merged);
-  const app = await createApp(config, { logger: false });
+  const app = await createApp(config, { logger: options.logger ?? false });
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://127.0.0.1:${address.port}`;

@@ -1,5 +1,7 @@
 import { Controller, Get, Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import { ScheduleModule } from '@nestjs/schedule';
+import { AdminModule } from './admin/admin.module.ts';
 import { OpenAIExceptionFilter } from './common/openai-exception.filter.ts';
 import { APP_CONFIG, type AppConfig } from './config/app-config.ts';
 import { PoolEvents } from './events/pool-events.service.ts';
@@ -11,6 +13,7 @@ import { ModelsController } from './openai-compat/models.controller.ts';
 import { ProvidersModule } from './providers/providers.module.ts';
 import { FailoverService } from './routing/failover.service.ts';
 import { RouterService } from './routing/router.service.ts';
+import { StorageModule } from './storage/storage.module.ts';
 
 @Controller('health')
 class HealthController {
@@ -33,7 +36,7 @@ export class AppModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.register(config), ProvidersModule],
+      imports: [ConfigModule.register(config), ScheduleModule.forRoot(), StorageModule, AdminModule, ProvidersModule],
       controllers: [ChatController, ModelsController, HealthController],
       providers: [
         CatalogService,

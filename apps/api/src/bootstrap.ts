@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { Logger, type LogLevel } from '@nestjs/common';
+import { Logger, type LogLevel, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { json } from 'express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -16,7 +16,7 @@ function rejectEmptyBody(_req: unknown, _res: unknown, buf: Buffer): void {
 }
 
 export interface CreateAppOptions {
-  logger?: false | LogLevel[];
+  logger?: false | LogLevel[] | LoggerService;
 }
 
 /** Builds the application exactly as production runs it; tests use this too. */

@@ -50,6 +50,11 @@ export interface AppConfig {
   providersFile?: string;
   catalogFile?: string;
   dataDir: string;
+  admin: {
+    /** From ADMIN_PASSWORD; when unset a random one is made at first start and stored hashed. */
+    password?: string;
+    sessionTtlMs: number;
+  };
 }
 
 export class ConfigError extends Error {
@@ -152,6 +157,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     providersFile: env.PROVIDERS_FILE?.trim() || undefined,
     catalogFile: env.CATALOG_FILE?.trim() || undefined,
     dataDir: resolve(env.DATA_DIR?.trim() || './data'),
+    admin: {
+      password: env.ADMIN_PASSWORD || undefined,
+      sessionTtlMs: int(env, 'ADMIN_SESSION_TTL_HOURS', 24, 1, 24 * 365) * 3_600_000,
+    },
   };
 }
 

@@ -1,0 +1,136 @@
+import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type BinaryLike } from 'node:crypto';
+import { promisify } from 'node:util';
+import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { ApiError } from '../common/api-error.ts';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
+import { STORAGE, type Storage } from '../storage/storage.ts';
+
+const scrypt = promisify(scryptCb) as (password: BinaryLike, salt: BinaryLike, keylen: number) => Promise<Buffer>;
+
+const ADMIN_NS = 'admin';
+const SESSION_NS = 'admin-session';
+const KEY_LEN = 32;
+
+interface StoredPassword {
+  salt: string;
+  hash: string;
+}
+
+interface StoredSession {
+  expiresAt: number;
+  createdAt: number;
+}
+
+export interface AdminSession {
+  token: string;
+  expiresAt: number;
+}
+
+const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
+
+/** Failed logins per client address: after MAX_FAILURES in WINDOW_MS, wait out the window. */
+const MAX_FAILURES = 10;
+const WINDOW_MS = 60_000;
+
+/**
+ * The admin password and sessions. The password is ADMIN_PASSWORD, or one made at first start,
+ * stored only as an scrypt hash and printed once. Sessions are random tokens stored hashed in
+ * the settings store, so they survive restarts and are shared by replicas.
+ */
+@Injectable()
+export class AdminAuthService implements OnModuleInit {
+  private readonly logger = new Logger('AdminAuth');
+  private password!: StoredPassword;
+  /** Verified sessions, so the hot path does not read storage on every admin request. */
+  private readonly cache = new Map<string, number>();
+  private readonly failures = new Map<string, { count: number; since: number }>();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(STORAGE) private readonly storage: Storage,
+  ) {
+    storage.settings.changes.subscribe(({ namespace, key }) => {
+      if (namespace === SESSION_NS) this.cache.delete(key);
+    });
+  }
+
+  async onModuleInit(): Promise<void> {
+    if (this.config.admin.password) {
+      this.password = await hashPassword(this.config.admin.password);
+      return;
+    }
+    const stored = await this.storage.settings.get<StoredPassword>(ADMIN_NS, 'password');
+    if (stored) {
+      this.password = stored;
+      return;
+    }
+    const generated = randomBytes(12).toString('base64url');
+    this.password = await hashPassword(generated);
+    await this.storage.settings.set(ADMIN_NS, 'password', this.password);
+    // Shown once: only its hash is kept. Setting ADMIN_PASSWORD replaces it.
+    this.logger.warn(`No ADMIN_PASSWORD set: generated the admin password "${generated}" (shown only this once; set ADMIN_PASSWORD to choose your own)`);
+  }
+
+  async login(password: string, client: string): Promise<AdminSession> {
+    this.throttle(client);
+    const candidate = await scrypt(password, Buffer.from(this.password.salt, 'base64url'), KEY_LEN);
+    if (!timingSafeEqual(candidate, Buffer.from(this.password.hash, 'base64url'))) {
+      const f = this.failures.get(client) ?? { count: 0, since: Date.now() };
+      f.count++;
+      this.failures.set(client, f);
+      throw new ApiError(401, 'Wrong admin password.', 'authentication_error', 'invalid_admin_password', 'password');
+    }
+    this.failures.delete(client);
+    const token = randomBytes(32).toString('base64url');
+    const now = Date.now();
+    const expiresAt = now + this.config.admin.sessionTtlMs;
+    await this.storage.settings.set<StoredSession>(SESSION_NS, sha256(token), { expiresAt, createdAt: now });
+    this.cache.set(sha256(token), expiresAt);
+    return { token, expiresAt };
+  }
+
+  /** The session's expiry when the token is valid; undefined otherwise. */
+  async verify(token: string): Promise<number | undefined> {
+    const id = sha256(token);
+    let expiresAt = this.cache.get(id);
+    if (expiresAt === undefined) {
+      expiresAt = (await this.storage.settings.get<StoredSession>(SESSION_NS, id))?.expiresAt;
+      if (expiresAt !== undefined) this.cache.set(id, expiresAt);
+    }
+    if (expiresAt === undefined) return undefined;
+    if (expiresAt <= Date.now()) {
+      this.cache.delete(id);
+      await this.storage.settings.delete(SESSION_NS, id);
+      return undefined;
+    }
+    return expiresAt;
+  }
+
+  async logout(token: string): Promise<void> {
+    const id = sha256(token);
+    this.cache.delete(id);
+    await this.storage.settings.delete(SESSION_NS, id);
+  }
+
+  private throttle(client: string): void {
+    const f = this.failures.get(client);
+    if (!f) return;
+    const waited = Date.now() - f.since;
+    if (waited >= WINDOW_MS) {
+      this.failures.delete(client);
+      return;
+    }
+    if (f.count >= MAX_FAILURES) {
+      const retry = Math.ceil((WINDOW_MS - waited) / 1000);
+      throw new ApiError(429, `Too many failed logins; try again in ${retry} s.`, 'rate_limit_exceeded', 'too_many_logins', null, undefined, {
+        'retry-after': String(retry),
+      });
+    }
+  }
+}
+
+async function hashPassword(password: string): Promise<StoredPassword> {
+  const salt = randomBytes(16);
+  const hash = await scrypt(password, salt, KEY_LEN);
+  return { salt: salt.toString('base64url'), hash: hash.toString('base64url') };
+}

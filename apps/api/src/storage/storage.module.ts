@@ -1,0 +1,38 @@
+import { join } from 'node:path';
+import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
+import { SqliteStorage } from './sqlite/sqlite-storage.ts';
+import { STORAGE, type Storage } from './storage.ts';
+
+export const SQLITE_FILE_NAME = 'gpt4free-pool.db';
+
+/**
+ * Closes the store in Nest's last shutdown phase: buffers flushed from onModuleDestroy or
+ * beforeApplicationShutdown (request log, stats) are written before the file is closed.
+ */
+@Injectable()
+export class StorageCloser implements OnApplicationShutdown {
+  constructor(@Inject(STORAGE) private readonly storage: Storage) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.storage.close();
+  }
+}
+
+@Global()
+@Module({
+  providers: [
+    {
+      provide: STORAGE,
+      useFactory: async (config: AppConfig): Promise<Storage> => {
+        const storage = new SqliteStorage({ file: join(config.dataDir, SQLITE_FILE_NAME) });
+        await storage.init();
+        return storage;
+      },
+      inject: [APP_CONFIG],
+    },
+    StorageCloser,
+  ],
+  exports: [STORAGE],
+})
+export class StorageModule {}

@@ -1,0 +1,107 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LoggerService } from '@nestjs/common';
+import { expectSchema } from '../support/openapi.ts';
+import { postJson, startGateway, type Gateway } from '../support/gateway.ts';
+
+/** Collects what the app logs, to read the generated admin password the way an operator would. */
+class CapturingLogger implements LoggerService {
+  readonly lines: string[] = [];
+  log(message: unknown): void {
+    this.lines.push(String(message));
+  }
+  warn(message: unknown): void {
+    this.lines.push(String(message));
+  }
+  error(message: unknown): void {
+    this.lines.push(String(message));
+  }
+}
+
+const login = (gw: Gateway, password: string) => postJson(`${gw.url}/api/auth/login`, { password });
+const session = (gw: Gateway, token?: string) => fetch(`${gw.url}/api/auth/session`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+
+describe('admin auth with ADMIN_PASSWORD', () => {
+  let gw: Gateway;
+  beforeAll(async () => {
+    gw = await startGateway(null, { ADMIN_PASSWORD: 's3cret pass' });
+  });
+  afterAll(() => gw.close());
+
+  it('a wrong password is a 401 in the OpenAI envelope; the right one gives an expiring token', async () => {
+    const wrong = await login(gw, 'nope');
+    expect(wrong.status).toBe(401);
+    const body = await wrong.json();
+    expectSchema('ErrorResponse', body);
+    expect(body.error.code).toBe('invalid_admin_password');
+
+    const before = Date.now();
+    const ok = await login(gw, 's3cret pass');
+    expect(ok.status).toBe(200);
+    const { token, expiresAt } = (await ok.json()) as { token: string; expiresAt: number };
+    expect(token).toMatch(/^[A-Za-z0-9_-]{40,}$/);
+    expect(expiresAt).toBeGreaterThanOrEqual(before + 24 * 3_600_000 - 1000);
+    expect((await session(gw, token)).status).toBe(200);
+  });
+
+  it('admin endpoints refuse a missing or made-up token with 401', async () => {
+    for (const res of [await session(gw), await session(gw, 'made-up-token')]) {
+      expect(res.status).toBe(401);
+      const body = await res.json();
+      expectSchema('ErrorResponse', body);
+      expect(['admin_auth_required', 'admin_session_expired']).toContain(body.error.code);
+    }
+  });
+
+  it('logout ends the session', async () => {
+    const { token } = (await (await login(gw, 's3cret pass')).json()) as { token: string };
+    const out = await fetch(`${gw.url}/api/auth/logout`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect(out.status).toBe(204);
+    expect((await session(gw, token)).status).toBe(401);
+  });
+
+  it('bad login bodies are 400s naming the param', async () => {
+    const res = await postJson(`${gw.url}/api/auth/login`, { password: 42 });
+    expect(res.status).toBe(400);
+    expect((await res.json()).error.param).toBe('password');
+  });
+
+  it('/health stays public', async () => {
+    expect((await fetch(`${gw.url}/health`)).status).toBe(200);
+  });
+
+  it('throttles repeated wrong passwords with 429 and Retry-After', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < 11; i++) statuses.push((await login(gw, `wrong-${i}`)).status);
+    expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
+    const blocked = await login(gw, 's3cret pass');
+    expect(blocked.status).toBe(429);
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+  });
+});
+
+describe('admin auth without ADMIN_PASSWORD', () => {
+  it('generates a password at first start, prints it once, keeps only its hash, and sessions survive a restart', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'g4f-admin-'));
+    const firstLog = new CapturingLogger();
+    const first = await startGateway(null, { ADMIN_PASSWORD: '', DATA_DIR: dataDir }, { logger: firstLog });
+    const line = firstLog.lines.find((l) => l.includes('generated the admin password'));
+    const password = /"([^"]+)"/.exec(line ?? '')?.[1];
+    expect(password).toBeDefined();
+    const { token } = (await (await login(first, password!)).json()) as { token: string };
+    await first.close();
+
+    const secondLog = new CapturingLogger();
+    const second = await startGateway(null, { ADMIN_PASSWORD: '', DATA_DIR: dataDir }, { logger: secondLog });
+    try {
+      expect(secondLog.lines.some((l) => l.includes('generated the admin password'))).toBe(false);
+      expect(secondLog.lines.join('\n')).not.toContain(password!);
+      expect((await session(second, token)).status).toBe(200);
+      expect((await login(second, password!)).status).toBe(200);
+      expect((await login(second, 'admin-test-password')).status).toBe(401);
+    } finally {
+      await second.close();
+    }
+  });
+});
