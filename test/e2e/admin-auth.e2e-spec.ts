@@ -19,6 +19,10 @@ class CapturingLogger implements LoggerService {
   }
 }
 
+interface ErrorBody {
+  error: { code: string; param: string | null };
+}
+
 const login = (gw: Gateway, password: string) => postJson(`${gw.url}/api/auth/login`, { password });
 const session = (gw: Gateway, token?: string) => fetch(`${gw.url}/api/auth/session`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
 
@@ -32,7 +36,7 @@ describe('admin auth with ADMIN_PASSWORD', () => {
   it('a wrong password is a 401 in the OpenAI envelope; the right one gives an expiring token', async () => {
     const wrong = await login(gw, 'nope');
     expect(wrong.status).toBe(401);
-    const body = await wrong.json();
+    const body = (await wrong.json()) as ErrorBody;
     expectSchema('ErrorResponse', body);
     expect(body.error.code).toBe('invalid_admin_password');
 
@@ -48,7 +52,7 @@ describe('admin auth with ADMIN_PASSWORD', () => {
   it('admin endpoints refuse a missing or made-up token with 401', async () => {
     for (const res of [await session(gw), await session(gw, 'made-up-token')]) {
       expect(res.status).toBe(401);
-      const body = await res.json();
+      const body = (await res.json()) as ErrorBody;
       expectSchema('ErrorResponse', body);
       expect(['admin_auth_required', 'admin_session_expired']).toContain(body.error.code);
     }
@@ -64,7 +68,7 @@ describe('admin auth with ADMIN_PASSWORD', () => {
   it('bad login bodies are 400s naming the param', async () => {
     const res = await postJson(`${gw.url}/api/auth/login`, { password: 42 });
     expect(res.status).toBe(400);
-    expect((await res.json()).error.param).toBe('password');
+    expect(((await res.json()) as ErrorBody).error.param).toBe('password');
   });
 
   it('/health stays public', async () => {

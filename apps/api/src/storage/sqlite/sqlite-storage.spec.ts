@@ -1,0 +1,355 @@
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { Worker } from 'node:worker_threads';
+import { Global, Module } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { APP_CONFIG, loadConfig } from '../../config/app-config.ts';
+import { describeStorageContract, hist, increment, logEntry } from '../storage.contract.ts';
+import { SQLITE_FILE_NAME, StorageModule } from '../storage.module.ts';
+import { STORAGE, type LogFilter, type RequestLogEntry, type Storage } from '../storage.ts';
+import { LATEST_VERSION, MIGRATIONS, migrate, schemaVersion, type Migration } from './migrations.ts';
+import { SqliteStorage } from './sqlite-storage.ts';
+
+const T0 = Date.UTC(2030, 0, 1);
+
+let root: string;
+let fileCounter = 0;
+const freshFile = (): string => join(root, `db-${++fileCounter}`, 'pool.db');
+
+beforeAll(() => {
+  root = mkdtempSync(join(tmpdir(), 'g4f-sqlite-'));
+});
+
+afterAll(() => {
+  rmSync(root, { recursive: true, force: true });
+});
+
+async function open(file: string): Promise<SqliteStorage> {
+  const storage = new SqliteStorage({ file });
+  await storage.init();
+  return storage;
+}
+
+/** A second, raw connection, to look at the file the way another tool would. */
+function inspect<T>(file: string, fn: (db: DatabaseSync) => T): T {
+  const db = new DatabaseSync(file);
+  try {
+    return fn(db);
+  } finally {
+    db.close();
+  }
+}
+
+describeStorageContract('SqliteStorage :memory:', () => open(':memory:'));
+describeStorageContract('SqliteStorage file', () => open(freshFile()));
+
+describe('SqliteStorage', () => {
+  it('creates missing directories and opens the file in WAL mode at the latest schema version', async () => {
+    const file = join(root, 'deep', 'er', 'pool.db');
+    const storage = await open(file);
+    expect(existsSync(file)).toBe(true);
+    expect(storage.file).toBe(file);
+    await storage.close();
+    inspect(file, (db) => {
+      expect(db.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
+      expect(schemaVersion(db)).toBe(LATEST_VERSION);
+    });
+  });
+
+  it('keeps everything across close and reopen of the same file', async () => {
+    const file = freshFile();
+    const first = await open(file);
+    await first.settings.set('providers', 'DeepInfra', { enabled: false, note: 'ärger' });
+    await first.log.append([logEntry({ requestId: 'kept' })]);
+    await first.stats.add([increment()]);
+    await first.health.append([{ provider: 'Together', checkedAt: T0, ok: false, latencyMs: 1, probe: 'chat', error: 'boom' }]);
+    await first.close();
+
+    const second = await open(file);
+    await second.stats.add([increment()]);
+    expect(await second.settings.get('providers', 'DeepInfra')).toEqual({ enabled: false, note: 'ärger' });
+    expect((await second.log.query({}, { offset: 0, limit: 10 })).items).toEqual([logEntry({ requestId: 'kept' })]);
+    expect((await second.stats.query({ granularity: 'minute', dimension: 'all', from: T0, to: T0 + 1 }))[0]).toMatchObject({
+      requests: 2,
+      latencyHist: hist([4, 2]),
+    });
+    expect(await second.health.history('Together', 5)).toEqual([
+      { provider: 'Together', checkedAt: T0, ok: false, latencyMs: 1, probe: 'chat', error: 'boom' },
+    ]);
+    await second.close();
+  });
+
+  it('refuses use before init and after close; close is idempotent and completes the change stream', async () => {
+    const storage = new SqliteStorage({ file: ':memory:' });
+    await expect(storage.settings.get('a', 'b')).rejects.toThrow(/init/);
+    await storage.init();
+    await storage.init();
+    let completed = false;
+    storage.settings.changes.subscribe({ complete: () => (completed = true) });
+    await storage.close();
+    await storage.close();
+    expect(completed).toBe(true);
+    await expect(storage.log.query({}, { offset: 0, limit: 1 })).rejects.toThrow(/closed/);
+    await expect(storage.init()).rejects.toThrow(/closed/);
+  });
+
+  it('rejects what it cannot store faithfully', async () => {
+    const storage = await open(':memory:');
+    await expect(storage.settings.set('a', 'b', undefined)).rejects.toThrow(/JSON/);
+    await expect(storage.log.query({}, { offset: -1, limit: 10 })).rejects.toThrow(RangeError);
+    await expect(storage.log.query({}, { offset: 0, limit: 1.5 })).rejects.toThrow(RangeError);
+    expect(await storage.settings.get('a', 'b')).toBeUndefined();
+    await storage.close();
+  });
+
+  it('a failing batch leaves nothing behind', async () => {
+    const storage = await open(':memory:');
+    const circular: { self?: unknown } = {};
+    circular.self = circular;
+    const broken = logEntry({ requestId: 'broken', attempts: [circular as unknown as RequestLogEntry['attempts'][number]] });
+    await expect(storage.log.append([logEntry({ requestId: 'fine' }), broken])).rejects.toThrow();
+    expect((await storage.log.query({}, { offset: 0, limit: 10 })).total).toBe(0);
+    await storage.close();
+  });
+
+  describe('two instances on the same file', () => {
+    it('wait for another writer’s lock instead of failing (busy timeout)', async () => {
+      const file = freshFile();
+      const storage = await open(file);
+      // A real second writer on another thread, holding the write lock for 20 ms at a time.
+      const worker = new Worker(
+        `const { DatabaseSync } = require('node:sqlite');
+         const { parentPort, workerData } = require('node:worker_threads');
+         const db = new DatabaseSync(workerData, { timeout: 5000 });
+         const insert = db.prepare("INSERT INTO settings (namespace, key, value, updated_at) VALUES ('worker', ?, '1', 0)");
+         parentPort.postMessage('ready');
+         for (let i = 0; i < 10; i++) {
+           db.exec('BEGIN IMMEDIATE');
+           insert.run('k' + i);
+           Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+           db.exec('COMMIT');
+         }
+         db.close();`,
+        { eval: true, workerData: file },
+      );
+      const exited = new Promise<number>((resolve, reject) => worker.once('exit', resolve).once('error', reject));
+      await new Promise((resolve) => worker.once('message', resolve));
+      for (let round = 0; round < 20; round++) {
+        await storage.log.append(Array.from({ length: 50 }, (_, i) => logEntry({ requestId: `${round}-${i}` })));
+      }
+      expect(await exited).toBe(0);
+      expect((await storage.log.query({}, { offset: 0, limit: 1 })).total).toBe(1000);
+      expect(Object.keys(await storage.settings.list('worker'))).toHaveLength(10);
+      await storage.close();
+    });
+
+    it('see each other’s writes, merge counters and leave an intact database', async () => {
+      const file = freshFile();
+      const a = await open(file);
+      const b = await open(file);
+      const changesA: string[] = [];
+      a.settings.changes.subscribe((c) => changesA.push(c.key));
+
+      for (let round = 0; round < 20; round++) {
+        await Promise.all([
+          a.log.append(Array.from({ length: 10 }, (_, i) => logEntry({ requestId: `a-${round}-${i}`, startedAt: T0 + round }))),
+          b.log.append(Array.from({ length: 10 }, (_, i) => logEntry({ requestId: `b-${round}-${i}`, startedAt: T0 + round }))),
+          a.stats.add([increment()]),
+          b.stats.add([increment()]),
+          a.settings.set('shared', `a${round}`, round),
+          b.settings.set('shared', `b${round}`, round),
+        ]);
+      }
+
+      expect((await a.log.query({}, { offset: 0, limit: 1 })).total).toBe(400);
+      expect((await b.log.query({}, { offset: 0, limit: 1 })).total).toBe(400);
+      const [row] = await b.stats.query({ granularity: 'minute', dimension: 'all', from: T0, to: T0 + 1 });
+      expect(row).toMatchObject({ requests: 40, latencyHist: hist([4, 40]) });
+      expect(Object.keys(await a.settings.list('shared'))).toHaveLength(40);
+      // Only this process's changes: the SQLite store has no cross-process notification.
+      expect(changesA).toHaveLength(20);
+
+      await a.close();
+      await b.close();
+      inspect(file, (db) => expect(db.prepare('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' }));
+    });
+  });
+
+  it('10,000 entries appended in batches of 500 are all found by filters', async () => {
+    const storage = await open(freshFile());
+    const providers = ['DeepInfra', 'Together', 'Pollinations', 'HuggingFace', 'Cloudflare'];
+    const models = ['llama', 'qwen', 'mistral', 'gemma'];
+    const statuses = [200, 200, 200, 429, 502, 500];
+    const entries = Array.from({ length: 10_000 }, (_, i): RequestLogEntry => {
+      const provider = providers[i % providers.length];
+      const failedFirst = providers[(i + 1) % providers.length];
+      return logEntry({
+        requestId: `r${i}`,
+        startedAt: T0 + i * 1000,
+        model: models[i % models.length],
+        status: statuses[i % statuses.length],
+        provider,
+        clientKey: i % 3 === 0 ? 'ck_a' : null,
+        attempts:
+          i % 2 === 0
+            ? [{ provider: failedFirst, upstream_model: 'x', status: 500, reason: 'HTTP 500', latency_ms: 10 }]
+            : [{ provider, upstream_model: 'x', status: 200, reason: 'ok', latency_ms: 10 }],
+      });
+    });
+    for (let i = 0; i < entries.length; i += 500) await storage.log.append(entries.slice(i, i + 500));
+
+    const expected = (filter: LogFilter): RequestLogEntry[] =>
+      entries
+        .filter(
+          (e) =>
+            (filter.from === undefined || e.startedAt >= filter.from) &&
+            (filter.to === undefined || e.startedAt < filter.to) &&
+            (filter.model === undefined || e.model === filter.model) &&
+            (filter.clientKey === undefined || e.clientKey === filter.clientKey) &&
+            (filter.provider === undefined || e.provider === filter.provider || e.attempts.some((a) => a.provider === filter.provider)) &&
+            (filter.status === undefined ||
+              (filter.status === 'success'
+                ? e.status >= 200 && e.status <= 299
+                : filter.status === 'error'
+                  ? e.status < 200 || e.status > 299
+                  : e.status === filter.status)),
+        )
+        .sort((x, y) => y.startedAt - x.startedAt);
+
+    const filters: LogFilter[] = [
+      {},
+      { model: 'qwen' },
+      { provider: 'Together' },
+      { status: 'error' },
+      { status: 429, clientKey: 'ck_a' },
+      { from: T0 + 2_000_000, to: T0 + 7_000_000, provider: 'Cloudflare', status: 'success' },
+    ];
+    for (const filter of filters) {
+      const want = expected(filter);
+      const got = await storage.log.query(filter, { offset: 100, limit: 50 });
+      expect({ filter, total: got.total }).toEqual({ filter, total: want.length });
+      expect(got.items.map((e) => e.requestId)).toEqual(want.slice(100, 150).map((e) => e.requestId));
+    }
+    expect(await storage.log.purgeBefore(T0 + 5_000_000)).toBe(5000);
+    await storage.close();
+  });
+});
+
+describe('SQLite migrations', () => {
+  const v1 = MIGRATIONS.slice(0, 1);
+
+  it('upgrades a v1 database, keeping its data and backfilling the attempted providers', async () => {
+    const file = freshFile();
+    storageDir(file);
+    inspect(file, (db) => {
+      expect(migrate(db, v1)).toEqual({ from: 0, to: 1 });
+      db.prepare(`INSERT INTO settings (namespace, key, value, updated_at) VALUES ('keys', 'k1', '{"secret":"enc:…"}', 1)`).run();
+      db.prepare(
+        `INSERT INTO request_log (request_id, endpoint, model, stream, started_at, status, provider, upstream_model, latency_ms, ttft_ms,
+           prompt_tokens, completion_tokens, total_tokens, usage_estimated, attempts, error, client_key)
+         VALUES ('old', 'chat', 'llama', 1, ?, 200, 'DeepInfra', 'm', 10, 5, 1, 2, 3, 0, ?, NULL, 'ck')`,
+      ).run(T0, JSON.stringify([{ provider: 'Together', upstream_model: 'm', status: 500, reason: 'HTTP 500', latency_ms: 3 }]));
+      db.prepare(
+        `INSERT INTO request_log (request_id, endpoint, model, stream, started_at, status, provider, upstream_model, latency_ms, ttft_ms,
+           prompt_tokens, completion_tokens, total_tokens, usage_estimated, attempts, error, client_key)
+         VALUES ('none', 'speech', 'tts', 0, ?, 502, NULL, NULL, 10, NULL, NULL, NULL, NULL, 0, '[]', 'failed', NULL)`,
+      ).run(T0 + 1);
+      expect(schemaVersion(db)).toBe(1);
+    });
+
+    const storage = await open(file);
+    expect(await storage.settings.get('keys', 'k1')).toEqual({ secret: 'enc:…' });
+    const byAttempt = await storage.log.query({ provider: 'Together' }, { offset: 0, limit: 10 });
+    expect(byAttempt.items).toEqual([
+      expect.objectContaining({ requestId: 'old', stream: true, usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 }, clientKey: 'ck' }),
+    ]);
+    expect((await storage.log.query({ clientKey: 'ck' }, { offset: 0, limit: 10 })).total).toBe(1);
+    expect((await storage.log.query({}, { offset: 0, limit: 10 })).items.map((e) => e.requestId)).toEqual(['none', 'old']);
+    await storage.close();
+    inspect(file, (db) => {
+      expect(schemaVersion(db)).toBe(LATEST_VERSION);
+      const attempted = db.prepare(`SELECT request_id, attempted_providers FROM request_log ORDER BY id`).all();
+      expect(attempted.map((r) => ({ ...r }))).toEqual([
+        { request_id: 'old', attempted_providers: ',Together,' },
+        { request_id: 'none', attempted_providers: '' },
+      ]);
+    });
+  });
+
+  it('steps are idempotent: re-running every step on a migrated database changes nothing', () => {
+    const db = new DatabaseSync(':memory:');
+    migrate(db);
+    db.prepare(`INSERT INTO settings (namespace, key, value, updated_at) VALUES ('n', 'k', '1', 1)`).run();
+    db.exec('PRAGMA user_version = 0');
+    expect(migrate(db)).toEqual({ from: 0, to: LATEST_VERSION });
+    expect(
+      db
+        .prepare('SELECT value FROM settings')
+        .all()
+        .map((r) => r.value),
+    ).toEqual(['1']);
+    db.close();
+  });
+
+  it('rolls a failing step back entirely and stays at the previous version', () => {
+    const db = new DatabaseSync(':memory:');
+    const failing: Migration = {
+      version: 2,
+      description: 'fails halfway',
+      up(d) {
+        d.exec('CREATE TABLE half_done (x)');
+        throw new Error('disk on fire');
+      },
+    };
+    expect(() => migrate(db, [MIGRATIONS[0], failing])).toThrow(/migration 2 \(fails halfway\) failed: disk on fire/);
+    expect(schemaVersion(db)).toBe(1);
+    expect(db.prepare(`SELECT count(*) AS n FROM sqlite_schema WHERE name = 'half_done'`).get()).toEqual({ n: 0 });
+    expect(db.isTransaction).toBe(false);
+    db.close();
+  });
+
+  it('refuses a database from a newer release and does not touch it', async () => {
+    const file = freshFile();
+    storageDir(file);
+    inspect(file, (db) => db.exec(`PRAGMA user_version = ${LATEST_VERSION + 1}`));
+    await expect(open(file)).rejects.toThrow(/newer than this release/);
+    inspect(file, (db) => {
+      expect(schemaVersion(db)).toBe(LATEST_VERSION + 1);
+      expect(db.prepare(`SELECT count(*) AS n FROM sqlite_schema`).get()).toEqual({ n: 0 });
+    });
+  });
+
+  it('rejects a migration list with a gap', () => {
+    const db = new DatabaseSync(':memory:');
+    expect(() => migrate(db, [{ ...MIGRATIONS[0], version: 2 }])).toThrow(/expected 1/);
+    expect(schemaVersion(db)).toBe(0);
+    db.close();
+  });
+});
+
+describe('StorageModule', () => {
+  it('provides an initialised SqliteStorage under DATA_DIR and closes it on shutdown', async () => {
+    const dataDir = join(root, 'module', 'data');
+    const config = loadConfig({ DATA_DIR: dataDir });
+    @Global()
+    @Module({ providers: [{ provide: APP_CONFIG, useValue: config }], exports: [APP_CONFIG] })
+    class TestConfigModule {}
+
+    const app = await Test.createTestingModule({ imports: [TestConfigModule, StorageModule] }).compile();
+    await app.init();
+    const storage = app.get<Storage>(STORAGE);
+    expect(storage).toBeInstanceOf(SqliteStorage);
+    expect(storage.kind).toBe('sqlite');
+    await storage.settings.set('ns', 'k', 'v');
+    expect(existsSync(join(dataDir, SQLITE_FILE_NAME))).toBe(true);
+
+    await app.close();
+    await expect(storage.settings.get('ns', 'k')).rejects.toThrow(/closed/);
+  });
+});
+
+function storageDir(file: string): void {
+  mkdirSync(dirname(file), { recursive: true });
+}

@@ -1,0 +1,482 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync, type SQLInputValue, type SQLOutputValue, type StatementSync } from 'node:sqlite';
+import { Subject, type Observable } from 'rxjs';
+import {
+  HISTOGRAM_SIZE,
+  type Granularity,
+  type HealthCheckResult,
+  type HealthStore,
+  type LogFilter,
+  type RequestLogEntry,
+  type RequestLogStore,
+  type SettingsStore,
+  type StatsIncrement,
+  type StatsQuery,
+  type StatsRow,
+  type StatsStore,
+  type Storage,
+} from '../storage.ts';
+import { migrate } from './migrations.ts';
+
+export interface SqliteStorageOptions {
+  /** Database file path, or ':memory:'. */
+  file: string;
+  /** How long a write waits for another connection's lock before failing. Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+type Row = Record<string, SQLOutputValue>;
+
+function column(row: Row, name: string): SQLOutputValue {
+  if (!(name in row)) throw new Error(`sqlite row has no column "${name}"`);
+  return row[name];
+}
+
+function num(row: Row, name: string): number {
+  const v = column(row, name);
+  if (typeof v !== 'number') throw new TypeError(`sqlite column "${name}" is ${typeof v}, expected a number`);
+  return v;
+}
+
+function numOrNull(row: Row, name: string): number | null {
+  return column(row, name) === null ? null : num(row, name);
+}
+
+function str(row: Row, name: string): string {
+  const v = column(row, name);
+  if (typeof v !== 'string') throw new TypeError(`sqlite column "${name}" is ${typeof v}, expected a string`);
+  return v;
+}
+
+function strOrNull(row: Row, name: string): string | null {
+  return column(row, name) === null ? null : str(row, name);
+}
+
+function changes(result: { changes: number | bigint }): number {
+  return Number(result.changes);
+}
+
+function toJson(value: unknown, what: string): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new TypeError(`${what} is not JSON-serialisable`);
+  return text;
+}
+
+function assertPage(n: number, name: string): void {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${name} must be a non-negative integer, got ${n}`);
+}
+
+/** Read back with the current size, so a histogram stored by an older release still lines up. */
+function histogram(text: string): number[] {
+  const parsed: unknown = JSON.parse(text);
+  const values = Array.isArray(parsed) ? parsed.map((v) => (typeof v === 'number' ? v : 0)) : [];
+  while (values.length < HISTOGRAM_SIZE) values.push(0);
+  return values;
+}
+
+/** The SQL function behind the stats UPSERT: element-wise sum of two JSON arrays. */
+function addHistograms(a: SQLOutputValue, b: SQLOutputValue): string {
+  const x = typeof a === 'string' ? histogram(a) : [];
+  const y = typeof b === 'string' ? histogram(b) : [];
+  const sum = Array.from({ length: Math.max(x.length, y.length) }, (_, i) => (x[i] ?? 0) + (y[i] ?? 0));
+  return JSON.stringify(sum);
+}
+
+const ENDPOINTS: ReadonlySet<string> = new Set<RequestLogEntry['endpoint']>(['chat', 'images', 'speech']);
+
+function isEndpoint(v: string): v is RequestLogEntry['endpoint'] {
+  return ENDPOINTS.has(v);
+}
+
+/** ',A,B,' so that one instr(',A,') finds a provider among the attempts without a join table. */
+function attemptedProviders(entry: RequestLogEntry): string {
+  const names = [...new Set(entry.attempts.map((a) => a.provider))];
+  return names.length ? `,${names.join(',')},` : '';
+}
+
+function toLogEntry(row: Row): RequestLogEntry {
+  const endpoint = str(row, 'endpoint');
+  if (!isEndpoint(endpoint)) throw new TypeError(`request_log row has an unknown endpoint "${endpoint}"`);
+  const promptTokens = numOrNull(row, 'prompt_tokens');
+  const attempts: RequestLogEntry['attempts'] = JSON.parse(str(row, 'attempts'));
+  return {
+    requestId: str(row, 'request_id'),
+    endpoint,
+    model: str(row, 'model'),
+    stream: num(row, 'stream') !== 0,
+    startedAt: num(row, 'started_at'),
+    status: num(row, 'status'),
+    provider: strOrNull(row, 'provider'),
+    upstreamModel: strOrNull(row, 'upstream_model'),
+    latencyMs: num(row, 'latency_ms'),
+    ttftMs: numOrNull(row, 'ttft_ms'),
+    usage:
+      promptTokens === null ? null : { prompt_tokens: promptTokens, completion_tokens: num(row, 'completion_tokens'), total_tokens: num(row, 'total_tokens') },
+    usageEstimated: num(row, 'usage_estimated') !== 0,
+    attempts,
+    error: strOrNull(row, 'error'),
+    clientKey: strOrNull(row, 'client_key'),
+  };
+}
+
+function toStatsRow(row: Row, query: StatsQuery): StatsRow {
+  return {
+    granularity: query.granularity,
+    bucket: num(row, 'bucket'),
+    dimension: query.dimension,
+    value: str(row, 'value'),
+    requests: num(row, 'requests'),
+    successes: num(row, 'successes'),
+    failures: num(row, 'failures'),
+    promptTokens: num(row, 'prompt_tokens'),
+    completionTokens: num(row, 'completion_tokens'),
+    latencySumMs: num(row, 'latency_sum_ms'),
+    ttftSumMs: num(row, 'ttft_sum_ms'),
+    ttftCount: num(row, 'ttft_count'),
+    latencyHist: histogram(str(row, 'latency_hist')),
+    ttftHist: histogram(str(row, 'ttft_hist')),
+  };
+}
+
+function toHealth(row: Row): HealthCheckResult {
+  return {
+    provider: str(row, 'provider'),
+    checkedAt: num(row, 'checked_at'),
+    ok: num(row, 'ok') !== 0,
+    latencyMs: num(row, 'latency_ms'),
+    probe: str(row, 'probe'),
+    error: strOrNull(row, 'error'),
+  };
+}
+
+function logWhere(filter: LogFilter): { where: string; params: SQLInputValue[] } {
+  const clauses: string[] = [];
+  const params: SQLInputValue[] = [];
+  const add = (clause: string, ...values: SQLInputValue[]): void => {
+    clauses.push(clause);
+    params.push(...values);
+  };
+  if (filter.from !== undefined) add('started_at >= ?', filter.from);
+  if (filter.to !== undefined) add('started_at < ?', filter.to);
+  if (filter.model !== undefined) add('model = ?', filter.model);
+  if (filter.provider !== undefined) add('(provider = ? OR instr(attempted_providers, ?) > 0)', filter.provider, `,${filter.provider},`);
+  if (filter.status === 'success') add('status BETWEEN 200 AND 299');
+  else if (filter.status === 'error') add('status NOT BETWEEN 200 AND 299');
+  else if (filter.status !== undefined) add('status = ?', filter.status);
+  if (filter.clientKey !== undefined) add('client_key = ?', filter.clientKey);
+  return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+}
+
+/** One open database: the handle, its statements (prepared once) and transaction helpers. */
+class Connection {
+  private readonly dynamic = new Map<string, StatementSync>();
+
+  readonly settingsGet: StatementSync;
+  readonly settingsSet: StatementSync;
+  readonly settingsDelete: StatementSync;
+  readonly settingsList: StatementSync;
+  readonly logInsert: StatementSync;
+  readonly logPurge: StatementSync;
+  readonly statsAdd: StatementSync;
+  readonly statsQuery: StatementSync;
+  readonly statsPurge: StatementSync;
+  readonly healthInsert: StatementSync;
+  readonly healthHistory: StatementSync;
+  readonly healthPurge: StatementSync;
+
+  constructor(readonly db: DatabaseSync) {
+    db.function('pool_hist_add', { deterministic: true, directOnly: true }, addHistograms);
+    this.settingsGet = db.prepare('SELECT value FROM settings WHERE namespace = ? AND key = ?');
+    this.settingsSet = db.prepare(
+      `INSERT INTO settings (namespace, key, value, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+    );
+    this.settingsDelete = db.prepare('DELETE FROM settings WHERE namespace = ? AND key = ?');
+    this.settingsList = db.prepare('SELECT key, value FROM settings WHERE namespace = ? ORDER BY key');
+    this.logInsert = db.prepare(
+      `INSERT INTO request_log (request_id, endpoint, model, stream, started_at, status, provider, upstream_model, latency_ms, ttft_ms,
+         prompt_tokens, completion_tokens, total_tokens, usage_estimated, attempts, error, client_key, attempted_providers)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.logPurge = db.prepare('DELETE FROM request_log WHERE started_at < ?');
+    this.statsAdd = db.prepare(
+      `INSERT INTO stats (granularity, bucket, dimension, value, requests, successes, failures, prompt_tokens, completion_tokens,
+         latency_sum_ms, ttft_sum_ms, ttft_count, latency_hist, ttft_hist)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (granularity, dimension, bucket, value) DO UPDATE SET
+         requests = requests + excluded.requests,
+         successes = successes + excluded.successes,
+         failures = failures + excluded.failures,
+         prompt_tokens = prompt_tokens + excluded.prompt_tokens,
+         completion_tokens = completion_tokens + excluded.completion_tokens,
+         latency_sum_ms = latency_sum_ms + excluded.latency_sum_ms,
+         ttft_sum_ms = ttft_sum_ms + excluded.ttft_sum_ms,
+         ttft_count = ttft_count + excluded.ttft_count,
+         latency_hist = pool_hist_add(latency_hist, excluded.latency_hist),
+         ttft_hist = pool_hist_add(ttft_hist, excluded.ttft_hist)`,
+    );
+    this.statsQuery = db.prepare(`SELECT * FROM stats WHERE granularity = ? AND dimension = ? AND bucket >= ? AND bucket < ? ORDER BY bucket, value`);
+    this.statsPurge = db.prepare('DELETE FROM stats WHERE granularity = ? AND bucket < ?');
+    this.healthInsert = db.prepare('INSERT INTO health (provider, checked_at, ok, latency_ms, probe, error) VALUES (?, ?, ?, ?, ?, ?)');
+    this.healthHistory = db.prepare('SELECT * FROM health WHERE provider = ? ORDER BY checked_at DESC, id DESC LIMIT ?');
+    this.healthPurge = db.prepare('DELETE FROM health WHERE checked_at < ?');
+  }
+
+  /** The log filter has a few dozen shapes; each is prepared the first time it is used. */
+  prepared(sql: string): StatementSync {
+    let statement = this.dynamic.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.dynamic.set(sql, statement);
+    }
+    return statement;
+  }
+
+  /** IMMEDIATE takes the write lock up front, so two connections cannot deadlock upgrading a read lock. */
+  write<T>(fn: () => T): T {
+    return this.transaction('BEGIN IMMEDIATE', fn);
+  }
+
+  /** One snapshot for several reads (a page and its total agree). */
+  read<T>(fn: () => T): T {
+    return this.transaction('BEGIN', fn);
+  }
+
+  private transaction<T>(begin: string, fn: () => T): T {
+    this.db.exec(begin);
+    try {
+      const result = fn();
+      this.db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+}
+
+type ConnectionRef = () => Connection;
+
+class SqliteSettingsStore implements SettingsStore {
+  private readonly subject = new Subject<{ namespace: string; key: string }>();
+  readonly changes: Observable<{ namespace: string; key: string }> = this.subject.asObservable();
+
+  constructor(private readonly conn: ConnectionRef) {}
+
+  async get<T>(namespace: string, key: string): Promise<T | undefined> {
+    const row = this.conn().settingsGet.get(namespace, key);
+    return row ? (JSON.parse(str(row, 'value')) as T) : undefined;
+  }
+
+  async set<T>(namespace: string, key: string, value: T): Promise<void> {
+    this.conn().settingsSet.run(namespace, key, toJson(value, `setting ${namespace}/${key}`), Date.now());
+    this.subject.next({ namespace, key });
+  }
+
+  async delete(namespace: string, key: string): Promise<boolean> {
+    const deleted = changes(this.conn().settingsDelete.run(namespace, key)) > 0;
+    // Deleting what is not there changes nothing, so there is nothing for caches to reload.
+    if (deleted) this.subject.next({ namespace, key });
+    return deleted;
+  }
+
+  async list<T>(namespace: string): Promise<Record<string, T>> {
+    // fromEntries defines own properties, so a key named "__proto__" stays an ordinary entry.
+    return Object.fromEntries(
+      this.conn()
+        .settingsList.all(namespace)
+        .map((row) => [str(row, 'key'), JSON.parse(str(row, 'value')) as T]),
+    );
+  }
+
+  complete(): void {
+    this.subject.complete();
+  }
+}
+
+class SqliteRequestLogStore implements RequestLogStore {
+  constructor(private readonly conn: ConnectionRef) {}
+
+  async append(entries: RequestLogEntry[]): Promise<void> {
+    if (!entries.length) return;
+    const c = this.conn();
+    c.write(() => {
+      for (const e of entries) {
+        c.logInsert.run(
+          e.requestId,
+          e.endpoint,
+          e.model,
+          e.stream ? 1 : 0,
+          e.startedAt,
+          e.status,
+          e.provider,
+          e.upstreamModel,
+          e.latencyMs,
+          e.ttftMs,
+          e.usage?.prompt_tokens ?? null,
+          e.usage?.completion_tokens ?? null,
+          e.usage?.total_tokens ?? null,
+          e.usageEstimated ? 1 : 0,
+          toJson(e.attempts, `attempts of ${e.requestId}`),
+          e.error,
+          e.clientKey,
+          attemptedProviders(e),
+        );
+      }
+    });
+  }
+
+  async query(filter: LogFilter, page: { offset: number; limit: number }): Promise<{ total: number; items: RequestLogEntry[] }> {
+    assertPage(page.offset, 'offset');
+    assertPage(page.limit, 'limit');
+    const c = this.conn();
+    const { where, params } = logWhere(filter);
+    const count = c.prepared(`SELECT count(*) AS total FROM request_log ${where}`);
+    const select = c.prepared(`SELECT * FROM request_log ${where} ORDER BY started_at DESC, id DESC LIMIT ? OFFSET ?`);
+    return c.read(() => {
+      const counted = count.get(...params);
+      return {
+        total: counted ? num(counted, 'total') : 0,
+        items: select.all(...params, page.limit, page.offset).map(toLogEntry),
+      };
+    });
+  }
+
+  async purgeBefore(before: number): Promise<number> {
+    return changes(this.conn().logPurge.run(before));
+  }
+}
+
+class SqliteStatsStore implements StatsStore {
+  constructor(private readonly conn: ConnectionRef) {}
+
+  async add(increments: StatsIncrement[]): Promise<void> {
+    if (!increments.length) return;
+    // Checked before writing anything: a misshapen histogram would silently shift every bucket after it.
+    for (const inc of increments) {
+      if (inc.latencyHist.length !== HISTOGRAM_SIZE || inc.ttftHist.length !== HISTOGRAM_SIZE) {
+        throw new RangeError(`stats histograms must have ${HISTOGRAM_SIZE} counters (${inc.granularity} ${inc.bucket} ${inc.dimension}=${inc.value})`);
+      }
+    }
+    const c = this.conn();
+    c.write(() => {
+      for (const inc of increments) {
+        c.statsAdd.run(
+          inc.granularity,
+          inc.bucket,
+          inc.dimension,
+          inc.value,
+          inc.requests,
+          inc.successes,
+          inc.failures,
+          inc.promptTokens,
+          inc.completionTokens,
+          inc.latencySumMs,
+          inc.ttftSumMs,
+          inc.ttftCount,
+          JSON.stringify(inc.latencyHist),
+          JSON.stringify(inc.ttftHist),
+        );
+      }
+    });
+  }
+
+  async query(query: StatsQuery): Promise<StatsRow[]> {
+    return this.conn()
+      .statsQuery.all(query.granularity, query.dimension, query.from, query.to)
+      .map((row) => toStatsRow(row, query));
+  }
+
+  async purgeBefore(granularity: Granularity, before: number): Promise<number> {
+    return changes(this.conn().statsPurge.run(granularity, before));
+  }
+}
+
+class SqliteHealthStore implements HealthStore {
+  constructor(private readonly conn: ConnectionRef) {}
+
+  async append(results: HealthCheckResult[]): Promise<void> {
+    if (!results.length) return;
+    const c = this.conn();
+    c.write(() => {
+      for (const r of results) c.healthInsert.run(r.provider, r.checkedAt, r.ok ? 1 : 0, r.latencyMs, r.probe, r.error);
+    });
+  }
+
+  async history(provider: string, limit: number): Promise<HealthCheckResult[]> {
+    assertPage(limit, 'limit');
+    return this.conn().healthHistory.all(provider, limit).map(toHealth);
+  }
+
+  async purgeBefore(before: number): Promise<number> {
+    return changes(this.conn().healthPurge.run(before));
+  }
+}
+
+/** The embedded store: one SQLite file under DATA_DIR, through Node's built-in node:sqlite. */
+export class SqliteStorage implements Storage {
+  readonly kind = 'sqlite' as const;
+  readonly settings: SqliteSettingsStore;
+  readonly log: SqliteRequestLogStore;
+  readonly stats: SqliteStatsStore;
+  readonly health: SqliteHealthStore;
+
+  private connection: Connection | undefined;
+  private closed = false;
+
+  constructor(private readonly options: SqliteStorageOptions) {
+    const ref: ConnectionRef = () => this.open();
+    this.settings = new SqliteSettingsStore(ref);
+    this.log = new SqliteRequestLogStore(ref);
+    this.stats = new SqliteStatsStore(ref);
+    this.health = new SqliteHealthStore(ref);
+  }
+
+  get file(): string {
+    return this.options.file;
+  }
+
+  async init(): Promise<void> {
+    if (this.closed) throw new Error('SqliteStorage is closed');
+    if (this.connection) return;
+    const { file } = this.options;
+    const inMemory = file === ':memory:' || file === '';
+    if (!inMemory) mkdirSync(dirname(file), { recursive: true });
+    const db = new DatabaseSync(file, { timeout: this.options.busyTimeoutMs ?? 5000, enableForeignKeyConstraints: true });
+    try {
+      // WAL lets readers run beside the writer; NORMAL syncs at checkpoints only, which in WAL
+      // mode can lose the last commits on power loss but never corrupts the database.
+      db.exec('PRAGMA journal_mode = WAL');
+      db.exec('PRAGMA synchronous = NORMAL');
+      db.exec('PRAGMA foreign_keys = ON');
+      // Otherwise the -wal file stays at its high-water mark after a burst of writes.
+      db.exec('PRAGMA journal_size_limit = 67108864');
+      migrate(db);
+      this.connection = new Connection(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.settings.complete();
+    const connection = this.connection;
+    this.connection = undefined;
+    if (!connection) return;
+    try {
+      // Cheap at close time: refreshes the query planner's statistics where they are stale.
+      connection.db.exec('PRAGMA optimize');
+    } finally {
+      connection.db.close();
+    }
+  }
+
+  private open(): Connection {
+    if (this.connection) return this.connection;
+    throw new Error(this.closed ? 'SqliteStorage is closed' : 'SqliteStorage is not initialised: call init() first');
+  }
+}
