@@ -5,6 +5,7 @@ import { CONTROL_PREFIX, handleControl } from './control-api.ts';
 import type { ControlTarget } from './control-api.ts';
 import { FaultBook } from './faults.ts';
 import { sendJson } from './http-io.ts';
+import { FileStore, FILES_PREFIX, handleFileRequest } from './media-wire.ts';
 import { loadDefaultModelLists } from './model-lists.ts';
 import type { ModelLists } from './model-lists.ts';
 import { handleProviderRequest, handleUnknownEndpoint } from './provider-handler.ts';
@@ -14,7 +15,13 @@ import { DEFAULT_FRAMING } from './sse.ts';
 import type { Emulator, EmulatorOptions, Framing, Pacing, ProviderId, RecordedRequest } from './types.ts';
 
 export type { Emulator, EmulatorOptions, EndpointKind, Fault, FaultMode, Framing, Pacing, ProviderId, RecordedRequest } from './types.ts';
-export { FAULT_MODES, PROVIDER_IDS } from './types.ts';
+export { ENDPOINT_KINDS, FAULT_MODES, PROVIDER_IDS } from './types.ts';
+export { imageColor, hexColor, inspectImage } from './image-codec.ts';
+export type { ImageFormat, ImageInfo } from './image-codec.ts';
+export { AUDIO_CONTENT_TYPES, sniffAudio, speechDurationMs } from './audio-codec.ts';
+export type { AudioFormat } from './audio-codec.ts';
+export { SPEECH_VOICES } from './media-wire.ts';
+export { isImageModel } from './providers.ts';
 
 const DEFAULT_CHUNKS = 5;
 
@@ -64,6 +71,7 @@ function startupPacing(opts: EmulatorOptions): Pacing {
 
 class EmulatorState implements ProviderState {
   readonly faults = new FaultBook();
+  readonly files = new FileStore();
   #defaults: ModelLists;
   #startupPacing: Pacing;
   #models: Map<ProviderId, readonly string[]> = new Map();
@@ -115,6 +123,7 @@ class EmulatorState implements ProviderState {
     this.#models.clear();
     this.#framing.clear();
     this.#requests = [];
+    this.files.clear();
     this.#pacing = { ...this.#startupPacing };
   }
 }
@@ -126,12 +135,13 @@ async function route(req: IncomingMessage, res: ServerResponse, state: EmulatorS
   try {
     const url = new URL(req.url ?? '/', 'http://emulator');
     if (url.pathname.startsWith(`${CONTROL_PREFIX}/`)) return await handleControl(req, res, url, control);
+    if (url.pathname.startsWith(FILES_PREFIX)) return handleFileRequest(req, res, url.pathname, state.files);
     const match = profileFor(url.pathname);
     if (!match) {
       req.resume();
       return sendJson(res, 404, { error: `no emulated endpoint for ${req.method} ${url.pathname}` });
     }
-    const providerRoute = match.profile.route(req.method ?? 'GET', match.rest);
+    const providerRoute = match.profile.route(req.method ?? 'GET', match.rest, url.searchParams);
     if (!providerRoute) return await handleUnknownEndpoint(req, res, match.profile, state);
     await handleProviderRequest({ req, res, profile: match.profile, route: providerRoute, signal, state });
   } catch (error) {

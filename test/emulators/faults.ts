@@ -1,4 +1,4 @@
-import { FAULT_MODES, isProviderId, isRecord } from './types.ts';
+import { ENDPOINT_KINDS, FAULT_MODES, isProviderId, isRecord } from './types.ts';
 import type { EndpointKind, Fault, FaultMode, ProviderId } from './types.ts';
 
 export interface FaultQuery {
@@ -69,7 +69,7 @@ export function parseFault(input: unknown): Fault | string {
   const { provider, mode, path } = input;
   if (!isProviderId(provider)) return `unknown provider: ${String(provider)}`;
   if (!isFaultMode(mode)) return `unknown mode: ${String(mode)}`;
-  if (path !== undefined && path !== 'chat' && path !== 'models') return `unknown path: ${String(path)}`;
+  if (path !== undefined && !isEndpointKind(path)) return `unknown path: ${String(path)}`;
   const fault: Fault = { provider, mode, ...(path === undefined ? {} : { path }) };
   for (const name of NUMBER_FIELDS) {
     const value = input[name];
@@ -89,4 +89,8 @@ export function parseFault(input: unknown): Fault | string {
 
 function isFaultMode(value: unknown): value is FaultMode {
   return typeof value === 'string' && (FAULT_MODES as readonly string[]).includes(value);
+}
+
+function isEndpointKind(value: unknown): value is EndpointKind {
+  return typeof value === 'string' && (ENDPOINT_KINDS as readonly string[]).includes(value);
 }

@@ -37,11 +37,13 @@ const EXTRA_MODELS: ModelLists = {
     'kontext',
     'gptimage',
     'turbo',
+    'openai-audio',
   ],
-  deepinfra: [],
-  together: [],
-  huggingface: [],
-  cloudflare: ['@cf/meta/llama-3.3-70b-instruct-fp8-fast'],
+  // Image models each provider serves today, whether or not the editable catalog routes to them.
+  deepinfra: ['black-forest-labs/FLUX-1-schnell', 'black-forest-labs/FLUX-1-dev', 'stabilityai/sdxl-turbo'],
+  together: ['black-forest-labs/FLUX.1-schnell', 'black-forest-labs/FLUX.1-dev'],
+  huggingface: ['black-forest-labs/FLUX.1-schnell', 'black-forest-labs/FLUX.1-dev', 'stabilityai/stable-diffusion-xl-base-1.0'],
+  cloudflare: ['@cf/meta/llama-3.3-70b-instruct-fp8-fast', '@cf/black-forest-labs/flux-1-schnell'],
   custom: ['llama3.2', 'qwen2.5:7b', 'gpt-4o-mini'],
 };
 

@@ -5,6 +5,8 @@ import { cloudflareResult, cloudflareStream } from './cloudflare-wire.ts';
 import type { FaultBook } from './faults.ts';
 import { bearerKey, cutConnection, parseJsonBody, readBody, sendJson, sleep, writeAsync } from './http-io.ts';
 import type { ParsedBody } from './http-io.ts';
+import { answerMedia, mediaFaultShape } from './media-wire.ts';
+import type { FileStore, MediaReply } from './media-wire.ts';
 import { newMeta, openAiCompletion, openAiStream } from './openai-wire.ts';
 import type { ErrorSpec, ProviderProfile, Route } from './providers.ts';
 import { encodeEvent, preamble, StreamWriter } from './sse.ts';
@@ -19,6 +21,8 @@ export interface ProviderState {
   framing(provider: ProviderId): Framing;
   pacing(): Pacing;
   record(request: RecordedRequest): void;
+  /** Images Together serves by URL. */
+  files: FileStore;
 }
 
 interface RequestContext {
@@ -51,12 +55,27 @@ export async function handleProviderRequest(ctx: RequestContext): Promise<void> 
 
   if (fault && fault.mode !== 'midStreamCut') {
     state.faults.consume(fault);
-    if (fault.mode !== 'slowFirstByte') return applyTerminalFault(ctx, fault, stream);
+    if (fault.mode !== 'slowFirstByte') return applyTerminalFault(ctx, fault, stream, parsed);
     await sleep(fault.delayMs ?? DEFAULT_SLOW_FIRST_BYTE_MS, ctx.signal);
   }
 
   const error = authError(profile, key) ?? (route.kind === 'chat' ? requestError(ctx, parsed, body, model) : undefined);
   if (error) return sendError(res, profile, error);
+
+  let media: MediaReply | undefined;
+  if (route.kind === 'image' || route.kind === 'speech') {
+    const result = answerMedia({
+      profile,
+      route,
+      parsed,
+      query: new URL(req.url ?? '/', 'http://emulator').searchParams,
+      models: state.models(profile.id),
+      origin: `http://${req.headers.host ?? 'localhost'}`,
+      files: state.files,
+    });
+    if ('error' in result) return sendError(res, profile, result.error);
+    media = result.reply;
+  }
 
   // A cut only counts once there is an answer to cut; a rejected request leaves it armed.
   const cut = fault?.mode === 'midStreamCut' ? fault : undefined;
@@ -67,6 +86,7 @@ export async function handleProviderRequest(ctx: RequestContext): Promise<void> 
     const list = profile.modelsBody(state.models(profile.id));
     return cut ? sendPartialJson(ctx, list) : sendJson(res, 200, list);
   }
+  if (media) return cut ? sendPartial(ctx, media.contentType, media.body) : sendBytes(res, media.contentType, media.body);
   return answerChat(ctx, body, model ?? '', stream, cutAfter);
 }
 
@@ -128,8 +148,9 @@ function sendError(res: ServerResponse, profile: ProviderProfile, error: ErrorSp
   sendJson(res, error.status, profile.errorBody(error), headers);
 }
 
-async function applyTerminalFault(ctx: RequestContext, fault: Fault, stream: boolean): Promise<void> {
+async function applyTerminalFault(ctx: RequestContext, fault: Fault, stream: boolean, parsed: ParsedBody): Promise<void> {
   const { res, profile } = ctx;
+  const media = ctx.route.kind === 'image' || ctx.route.kind === 'speech' ? mediaFaultShape(profile, ctx.route, parsed) : undefined;
   switch (fault.mode) {
     case 'status': {
       const status = fault.status ?? 500;
@@ -145,9 +166,11 @@ async function applyTerminalFault(ctx: RequestContext, fault: Fault, stream: boo
     case 'html200':
       return sendText(res, 'text/html; charset=utf-8', CHALLENGE_PAGE);
     case 'garbage200':
+      if (media) return sendText(res, media.contentType, media.garbage);
       if (stream) return sendText(res, 'text/event-stream', 'data: not json\n\ndata: not json\n\ndata: not json\n\n');
       return sendText(res, 'application/json', ctx.route.kind === 'models' ? '{"data": [' : '{"choices": [');
     case 'empty200':
+      if (media) return sendText(res, media.contentType, media.empty);
       return sendText(res, stream ? 'text/event-stream' : 'application/json', stream ? 'data: [DONE]\n\n' : '');
     case 'midStreamCut':
     case 'slowFirstByte':
@@ -160,10 +183,22 @@ function sendText(res: ServerResponse, contentType: string, text: string): void 
   res.end(text);
 }
 
+function sendBytes(res: ServerResponse, contentType: string, body: Buffer): void {
+  res.writeHead(200, { 'content-type': contentType, 'content-length': String(body.length) });
+  res.end(body);
+}
+
 async function sendPartialJson(ctx: RequestContext, body: unknown): Promise<void> {
   const text = JSON.stringify(body);
   ctx.res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(text)) });
   await writeAsync(ctx.res, text.slice(0, Math.floor(text.length / 2)), ctx.signal);
+  await cutConnection(ctx.res);
+}
+
+/** Announces the whole body, sends half of it, then ends the connection. */
+async function sendPartial(ctx: RequestContext, contentType: string, body: Buffer): Promise<void> {
+  ctx.res.writeHead(200, { 'content-type': contentType, 'content-length': String(body.length) });
+  await writeAsync(ctx.res, body.subarray(0, Math.floor(body.length / 2)), ctx.signal);
   await cutConnection(ctx.res);
 }
 

@@ -4,8 +4,10 @@ import type { EndpointKind, ProviderId } from './types.ts';
 
 export interface Route {
   kind: EndpointKind;
-  /** Set when the model is part of the path (Cloudflare). */
+  /** Set when the model is part of the path or query (Cloudflare, HuggingFace and Pollinations images). */
   model?: string;
+  /** Set when the prompt is part of the path (Pollinations images). */
+  prompt?: string;
 }
 
 export interface ErrorSpec {
@@ -23,7 +25,7 @@ export interface ProviderProfile {
   keyRequired: boolean;
   format: 'openai' | 'cloudflare';
   dialect: OpenAiDialect;
-  route(method: string, rest: string): Route | undefined;
+  route(method: string, rest: string, query: URLSearchParams): Route | undefined;
   errorBody(error: ErrorSpec): unknown;
   defaultMessage(status: number): string;
   modelsBody(ids: readonly string[]): unknown;
@@ -86,10 +88,11 @@ const CLOUDFLARE_CODES: Record<number, number> = {
   503: 3040,
 };
 
-function openAiRoutes(chatPath: string, modelsPath: string): ProviderProfile['route'] {
+function openAiRoutes(chatPath: string, modelsPath: string, imagePath?: string): ProviderProfile['route'] {
   return (method, rest) => {
     if (method === 'POST' && rest === chatPath) return { kind: 'chat' };
     if (method === 'GET' && rest === modelsPath) return { kind: 'models' };
+    if (imagePath !== undefined && method === 'POST' && rest === imagePath) return { kind: 'image' };
     return undefined;
   };
 }
@@ -98,9 +101,24 @@ function openAiList(ids: readonly string[], ownedBy: string): unknown {
   return { object: 'list', data: ids.map((id) => ({ id, object: 'model', created: CREATED, owned_by: ownedBy })) };
 }
 
-function isImageModel(id: string): boolean {
-  return /flux|stable-diffusion|sdxl|dall-e/i.test(id);
+const IMAGE_MODEL = /flux|stable-diffusion|sdxl|dall-e|dreamshaper|kontext|gpt-?image|^turbo$|imagen|seedream|hidream/i;
+
+/** Whether an upstream id names a text-to-image model (by name, as the providers' own ids do). */
+export function isImageModel(id: string): boolean {
+  return IMAGE_MODEL.test(id);
 }
+
+/** A path segment that may not be valid percent-encoding. */
+function decodeSegment(text: string): string | undefined {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return undefined;
+  }
+}
+
+const POLLINATIONS_IMAGE = /^\/image\/(.+)$/;
+const HF_INFERENCE = /^\/hf-inference\/models\/([^/]+\/[^/]+|[^/]+)$/;
 
 const identity = (model: string): string => model;
 
@@ -110,7 +128,12 @@ const pollinations: ProviderProfile = {
   keyRequired: false,
   format: 'openai',
   dialect: { streamUsage: 'never' },
-  route: openAiRoutes('/v1/chat/completions', '/v1/models'),
+  route: (method, rest, query) => {
+    const image = POLLINATIONS_IMAGE.exec(rest);
+    if (method === 'GET' && image) return { kind: 'image', model: query.get('model') ?? 'flux', prompt: decodeSegment(image[1]) ?? '' };
+    if (method === 'POST' && rest === '/v1/audio/speech') return { kind: 'speech' };
+    return openAiRoutes('/v1/chat/completions', '/v1/models')(method, rest, query);
+  },
   errorBody: (e) => ({
     status: e.status,
     success: false,
@@ -131,7 +154,7 @@ const deepinfra: ProviderProfile = {
     streamUsage: 'finishChunk',
     usageExtras: (u) => ({ estimated_cost: Number((u.total_tokens * 0.0000002).toFixed(8)) }),
   },
-  route: openAiRoutes('/chat/completions', '/models'),
+  route: openAiRoutes('/chat/completions', '/models', '/images/generations'),
   errorBody: openAiErrorBody,
   defaultMessage: messages({ 401: 'Not authenticated', 402: 'You need positive balance', 429: 'Rate limited' }),
   modelsBody: (ids) => openAiList(ids, 'deepinfra'),
@@ -145,7 +168,7 @@ const together: ProviderProfile = {
   keyRequired: true,
   format: 'openai',
   dialect: { streamUsage: 'finishChunk', completionExtras: { prompt: [], warnings: [] }, nullUsageOnChunks: true },
-  route: openAiRoutes('/chat/completions', '/models'),
+  route: openAiRoutes('/chat/completions', '/models', '/images/generations'),
   errorBody: openAiErrorBody,
   defaultMessage: messages({
     401: 'Invalid API key provided. You can find your API key at https://api.together.xyz/settings/api-keys.',
@@ -174,7 +197,11 @@ const huggingface: ProviderProfile = {
   keyRequired: true,
   format: 'openai',
   dialect: { streamUsage: 'whenRequested' },
-  route: openAiRoutes('/v1/chat/completions', '/v1/models'),
+  route: (method, rest, query) => {
+    const image = HF_INFERENCE.exec(rest);
+    if (method === 'POST' && image) return { kind: 'image', model: decodeSegment(image[1]) ?? image[1] };
+    return openAiRoutes('/v1/chat/completions', '/v1/models')(method, rest, query);
+  },
   // The router's own errors are a bare string under "error", not OpenAI's object.
   errorBody: (e) => ({ error: e.message }),
   defaultMessage: messages({
@@ -197,7 +224,11 @@ const cloudflare: ProviderProfile = {
   dialect: { streamUsage: 'finishChunk' },
   route: (method, rest) => {
     const run = CLOUDFLARE_RUN.exec(rest);
-    if (method === 'POST' && run) return { kind: 'chat', model: decodeURIComponent(run[2]) };
+    if (method === 'POST' && run) {
+      // One path serves every Workers AI task; the model decides whether it is chat or text-to-image.
+      const model = decodeSegment(run[2]) ?? run[2];
+      return { kind: isImageModel(model) ? 'image' : 'chat', model };
+    }
     if (method === 'GET' && CLOUDFLARE_SEARCH.test(rest)) return { kind: 'models' };
     return undefined;
   },

@@ -6,7 +6,9 @@ export type FaultMode = 'status' | 'hang' | 'reset' | 'html200' | 'garbage200' |
 
 export const FAULT_MODES: readonly FaultMode[] = ['status', 'hang', 'reset', 'html200', 'garbage200', 'empty200', 'midStreamCut', 'slowFirstByte'];
 
-export type EndpointKind = 'chat' | 'models';
+export type EndpointKind = 'chat' | 'models' | 'image' | 'speech';
+
+export const ENDPOINT_KINDS: readonly EndpointKind[] = ['chat', 'models', 'image', 'speech'];
 
 export interface Fault {
   provider: ProviderId;
@@ -27,7 +29,7 @@ export interface Fault {
   model?: string;
   /** Only requests carrying this bearer key. */
   key?: string;
-  /** Only this endpoint kind (default chat). */
+  /** Only this endpoint kind (default chat): 'image' is every provider's text-to-image route, 'speech' Pollinations' /v1/audio/speech. */
   path?: EndpointKind;
 }
 
