@@ -1,7 +1,17 @@
 import type { Observable } from 'rxjs';
 import { observeUpstream } from '../observe-upstream.ts';
 import { ssePayloads, streamCutShort, type StreamEnd } from '../sse-payloads.ts';
-import { UpstreamError, type ChatEvent, type ChatRequest, type ProviderAdapter, type UpstreamContext, type UpstreamModel } from '../provider-adapter.ts';
+import {
+  UpstreamError,
+  type ChatEvent,
+  type ChatRequest,
+  type ImageRequest,
+  type ImageResult,
+  type ProviderAdapter,
+  type UpstreamContext,
+  type UpstreamModel,
+} from '../provider-adapter.ts';
+import { buildCloudflareImageBody, parseCloudflareImage } from './cloudflare-image-mapping.ts';
 import { buildCloudflareChatBody, cloudflareChunkToEvents, cloudflareModelPath, cloudflareResultToEvents } from './cloudflare-mapping.ts';
 
 /** Workers AI REST API in its native envelope (`/accounts/{id}/ai/run/{model}`). */
@@ -11,6 +21,8 @@ export class CloudflareAdapter implements ProviderAdapter {
   readonly defaultBaseUrl = 'https://api.cloudflare.com/client/v4';
   readonly requiresKey = true;
   readonly requiredExtra = ['accountId'] as const;
+  /** The native request mapping sends text only (image parts are dropped), so routing keeps images away. */
+  readonly acceptsImageInput = false;
 
   private accountUrl(ctx: UpstreamContext): string {
     return `${ctx.baseUrl}/accounts/${encodeURIComponent(ctx.extra.accountId ?? '')}`;
@@ -44,6 +56,19 @@ export class CloudflareAdapter implements ProviderAdapter {
       }.bind(this),
       ctx.signal,
     );
+  }
+
+  /** Text-to-image models (`@cf/black-forest-labs/flux-1-schnell`) on the same run path: one base64 image per call. */
+  async image(req: ImageRequest, ctx: UpstreamContext): Promise<ImageResult> {
+    const json = await ctx.http.json({
+      method: 'POST',
+      url: `${this.accountUrl(ctx)}/ai/run/${cloudflareModelPath(ctx.upstreamModel)}`,
+      headers: this.headers(ctx),
+      body: buildCloudflareImageBody(req),
+      signal: ctx.signal,
+      proxy: ctx.proxy,
+    });
+    return { images: [parseCloudflareImage(json)] };
   }
 
   async listModels(ctx: UpstreamContext): Promise<UpstreamModel[]> {
