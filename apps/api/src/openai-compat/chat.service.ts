@@ -4,8 +4,10 @@ import type { AttemptSummary, CatalogModel, ChatCompletionRequest, ContentPart }
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { CatalogService } from '../models/catalog.service.ts';
+import { CANNOT_TAKE_IMAGES, modelTakesImages, routeTakesImages } from '../models/vision.ts';
 import { UpstreamError, type ChatEvent, type ChatRequest } from '../providers/provider-adapter.ts';
-import { FailoverService } from '../routing/failover.service.ts';
+import { ProviderRegistry } from '../providers/provider-registry.service.ts';
+import { FailoverService, type RouteFilter } from '../routing/failover.service.ts';
 import { ChatAccumulator } from './chat-accumulator.ts';
 
 /** Emitted once, just before the first content, when a provider has been committed to. */
@@ -69,7 +71,33 @@ export class ChatService {
     private readonly catalog: CatalogService,
     private readonly failover: FailoverService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly registry: ProviderRegistry,
   ) {}
+
+  /**
+   * For a request with image parts: a filter that skips routes which cannot take them, after
+   * a 400 when no route that could serve the request (the forced provider's, else any known
+   * provider's) ever can, since waiting or retrying would not help.
+   */
+  private visionFilter(model: CatalogModel, forcedName: string | undefined): RouteFilter {
+    const forced = forcedName === undefined ? undefined : this.registry.find(forcedName);
+    const known = model.routes.flatMap((route) => {
+      const provider = this.registry.find(route.provider);
+      return provider ? [{ route, provider, images: routeTakesImages(model, route, provider.adapter) }] : [];
+    });
+    const eligible = forcedName === undefined ? known : known.filter((r) => r.provider === forced);
+    // An unknown or mismatched forced provider is FailoverService's 400 to give.
+    if (eligible.length > 0 && !eligible.some((r) => r.images)) {
+      const message =
+        forced && known.some((r) => r.images)
+          ? `Provider \`${forced.name}\` cannot take image input for the model \`${model.id}\`; drop the \`provider\` field to use one that can.`
+          : modelTakesImages(model)
+            ? `None of the providers of \`${model.id}\` can take image input; remove the image_url parts or use another vision model.`
+            : `The model \`${model.id}\` cannot take image input; remove the image_url parts or use a vision model.`;
+      throw ApiError.badRequest(message, 'messages', 'image_input_not_supported');
+    }
+    return (route, provider) => (routeTakesImages(model, route, provider.adapter) ? null : CANNOT_TAKE_IMAGES);
+  }
 
   /** Validates what the router needs and builds the run; throws ApiError for 4xx cases. */
   start(body: ChatCompletionRequest, signal: AbortSignal): ChatRun {
@@ -93,7 +121,7 @@ export class ChatService {
     const params: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(body)) if (!GATEWAY_FIELDS.has(k) && v !== undefined && v !== null) params[k] = v;
     const request: ChatRequest = { model: model.id, messages: body.messages, stream: body.stream === true, params, hasImages: hasImages(body) };
-    const run = this.failover.begin(model, body.provider);
+    const run = this.failover.begin(model, body.provider, request.hasImages ? this.visionFilter(model, body.provider) : undefined);
 
     const tryFrom = (i: number): Observable<ChatItem> =>
       defer(() => {

@@ -1,6 +1,7 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { CatalogModel, CatalogRoute } from '#contracts';
 import { APP_CONFIG, type AppConfig, type RoutingStrategy } from '../config/app-config.ts';
+import { DiscoveryService } from '../models/discovery.service.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
 
 export interface Candidate {
@@ -39,6 +40,8 @@ export class RouterService {
   constructor(
     private readonly registry: ProviderRegistry,
     @Inject(APP_CONFIG) config: AppConfig,
+    /** Live model lists: routes the provider no longer offers are skipped unless pinned. */
+    @Optional() private readonly discovery?: DiscoveryService,
   ) {
     this.strategy = config.routingStrategy;
   }
@@ -57,6 +60,11 @@ export class RouterService {
       const unsuitable = filter?.(route, provider);
       if (unsuitable) {
         skipped.push({ provider: provider.name, reason: unsuitable });
+        continue;
+      }
+      const unoffered = this.discovery?.routeSkipReason(model, route, provider);
+      if (unoffered) {
+        skipped.push({ provider: provider.name, reason: unoffered });
         continue;
       }
       const { status, reason } = provider.status();
