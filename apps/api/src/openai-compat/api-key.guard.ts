@@ -1,10 +1,13 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
+import { ClientKeysService, secretDigest } from '../client-keys/client-keys.service.ts';
+import { RATE_LIMITER, type RateLimiter } from '../client-keys/rate-limiter.ts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 
-const digest = (s: string) => createHash('sha256').update(s).digest();
+/** A /v1 request the guard let through with a client key carries that key's id (never its secret). */
+export type ClientKeyRequest = Request & { clientKeyId?: string };
 
 /** The key a client sent: `Authorization: Bearer …` (OpenAI SDKs, one-api) or `x-api-key`. */
 export function presentedKey(req: Request): string | undefined {
@@ -17,27 +20,60 @@ export function presentedKey(req: Request): string | undefined {
   return typeof x === 'string' && x.trim() ? x.trim() : undefined;
 }
 
-/** Protects /v1 when API_KEY is set; with no keys configured the API is open, as in the seed. */
+/**
+ * Protects /v1. It accepts the API_KEY keys and the active client keys made in the console;
+ * with neither (no API_KEY, and no client key ever created) the API is open, as in the seed.
+ * Client keys are looked up in the in-memory index ClientKeysService keeps in sync with the
+ * store, so no request waits on storage; a client key's rpm limit is enforced here.
+ */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   private readonly digests: Buffer[];
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.digests = config.apiKeys.map(digest);
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly clientKeys: ClientKeysService,
+    @Inject(RATE_LIMITER) private readonly limiter: RateLimiter,
+  ) {
+    this.digests = config.apiKeys.map(secretDigest);
   }
 
-  canActivate(context: ExecutionContext): boolean {
-    if (this.digests.length === 0) return true;
-    const key = presentedKey(context.switchToHttp().getRequest<Request>());
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
+    if (this.digests.length === 0 && !this.clientKeys.any()) return true;
+    const req = context.switchToHttp().getRequest<ClientKeyRequest>();
+    const key = presentedKey(req);
     if (!key) {
       throw new ApiError(401, "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY'.", 'authentication_error', 'missing_api_key');
     }
     // Hashing first gives equal lengths, so the comparison takes the same time for any input;
     // every configured key is compared, so timing does not reveal which one matched.
-    const presented = digest(key);
+    const presented = secretDigest(key);
     let ok = false;
     for (const d of this.digests) ok = timingSafeEqual(d, presented) || ok;
-    if (!ok) throw new ApiError(401, 'Incorrect API key provided.', 'authentication_error', 'invalid_api_key');
-    return true;
+    if (ok) return true;
+
+    const client = this.clientKeys.match(presented);
+    if (!client) throw new ApiError(401, 'Incorrect API key provided.', 'authentication_error', 'invalid_api_key');
+    if (client.revoked) throw new ApiError(401, 'This API key has been revoked.', 'authentication_error', 'invalid_api_key');
+    if (client.rpmLimit === null) {
+      req.clientKeyId = client.id;
+      return true;
+    }
+    const limit = client.rpmLimit;
+    return this.limiter.hit(client.id, limit, Date.now()).then(({ allowed, retryAfterSec }) => {
+      if (!allowed) {
+        throw new ApiError(
+          429,
+          `Rate limit reached for this API key: ${limit} requests per minute. Please try again in ${retryAfterSec}s.`,
+          'rate_limit_exceeded',
+          'rate_limit_exceeded',
+          null,
+          undefined,
+          { 'retry-after': String(retryAfterSec), 'x-ratelimit-limit-requests': String(limit), 'x-ratelimit-remaining-requests': '0' },
+        );
+      }
+      req.clientKeyId = client.id;
+      return true;
+    });
   }
 }

@@ -1,0 +1,243 @@
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { Subscription } from 'rxjs';
+import type { ClientKey, ClientKeyList, CreatedClientKey } from '#contracts';
+import { ApiError } from '../common/api-error.ts';
+import { STORAGE, type Storage } from '../storage/storage.ts';
+
+/** Key records: id, name, secret hash, display hint, limit. Written only by admin actions. */
+export const CLIENT_KEY_NS = 'client-key';
+/**
+ * Revocations, one write-once document per key. Kept apart from the record so that a
+ * concurrent rename on another replica (read, modify, write) can never undo a revocation.
+ */
+export const CLIENT_KEY_REVOKED_NS = 'client-key-revoked';
+/** Usage counters, written in batches; apart so that they never touch the records or wake the guard's cache. */
+export const CLIENT_KEY_USAGE_NS = 'client-key-usage';
+
+export const CLIENT_KEY_PREFIX = 'sk-g4f-';
+
+export interface StoredClientKey {
+  id: string;
+  name: string;
+  /** SHA-256 of the whole secret, base64url. */
+  hash: string;
+  /** `sk-g4f-ab…wxyz`. */
+  masked: string;
+  createdAt: number;
+  rpmLimit: number | null;
+}
+
+interface StoredRevocation {
+  revokedAt: number;
+}
+
+export interface StoredUsage {
+  requests: number;
+  tokens: number;
+  lastUsedAt: number | null;
+}
+
+/** What the /v1 guard needs to know about a presented client key. */
+export interface ClientKeyMatch {
+  readonly id: string;
+  readonly rpmLimit: number | null;
+  readonly revoked: boolean;
+}
+
+interface Entry {
+  record: StoredClientKey;
+  hash: Buffer;
+}
+
+/** The digest the guard and the store agree on. */
+export const secretDigest = (secret: string): Buffer => createHash('sha256').update(secret).digest();
+
+const notFound = (id: string) => new ApiError(404, `No API key with id '${id}'.`, 'invalid_request_error', 'client_key_not_found', 'id');
+
+/**
+ * Client API keys for /v1. Admin actions read and write the settings store; the /v1 guard
+ * only reads an in-memory index (hash → key) that follows the store through `changes`, so a
+ * key created or revoked on any replica takes effect everywhere without a storage read per
+ * request. Secrets are never stored, logged or returned after creation.
+ */
+@Injectable()
+export class ClientKeysService implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger('ClientKeys');
+  private readonly byId = new Map<string, Entry>();
+  /** Base64url SHA-256 of the secret → key id. */
+  private readonly byHash = new Map<string, string>();
+  private readonly revokedAt = new Map<string, number>();
+  /** Per id, the latest reload started: an older one finishing late must not win. */
+  private readonly reloads = new Map<string, number>();
+  private readonly subscription: Subscription;
+
+  constructor(@Inject(STORAGE) private readonly storage: Storage) {
+    // Subscribed before the first load, so a change made meanwhile is not missed.
+    this.subscription = storage.settings.changes.subscribe(({ namespace, key }) => {
+      if (namespace !== CLIENT_KEY_NS && namespace !== CLIENT_KEY_REVOKED_NS) return;
+      const reload = key ? this.reload(key) : this.loadAll();
+      reload.catch((err: unknown) => this.logger.warn(`Could not reload client key ${key || '(all)'}: ${(err as Error).message}`));
+    });
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.loadAll();
+  }
+
+  onModuleDestroy(): void {
+    this.subscription.unsubscribe();
+  }
+
+  /** Whether any client key exists, revoked ones included: once one does, /v1 needs a key. */
+  any(): boolean {
+    return this.byId.size > 0;
+  }
+
+  /** The key whose secret has this SHA-256 digest, revoked or not. */
+  match(digest: Buffer): ClientKeyMatch | undefined {
+    const id = this.byHash.get(digest.toString('base64url'));
+    const entry = id === undefined ? undefined : this.byId.get(id);
+    // The map lookup found it by hash; comparing the digests again keeps the final word constant-time.
+    if (!entry || !timingSafeEqual(entry.hash, digest)) return undefined;
+    return { id: entry.record.id, rpmLimit: entry.record.rpmLimit, revoked: this.revokedAt.has(entry.record.id) };
+  }
+
+  /** Whether a key with this id exists (revoked or not) as far as this process knows. */
+  has(id: string): boolean {
+    return this.byId.has(id);
+  }
+
+  async create(name: string, rpmLimit: number | null): Promise<CreatedClientKey> {
+    const id = `ck_${randomBytes(9).toString('base64url')}`;
+    const body = randomBytes(32).toString('base64url');
+    const secret = `${CLIENT_KEY_PREFIX}${body}`;
+    const record: StoredClientKey = {
+      id,
+      name,
+      hash: secretDigest(secret).toString('base64url'),
+      masked: `${CLIENT_KEY_PREFIX}${body.slice(0, 2)}…${body.slice(-4)}`,
+      createdAt: Date.now(),
+      rpmLimit,
+    };
+    await this.storage.settings.set(CLIENT_KEY_NS, id, record);
+    this.apply(id, record, undefined);
+    this.logger.log(`Created API key ${id} (${record.masked}, "${name}")`);
+    return { ...view(record, undefined, undefined), secret };
+  }
+
+  async list(): Promise<ClientKeyList> {
+    const [records, revocations, usage] = await Promise.all([
+      this.storage.settings.list<StoredClientKey>(CLIENT_KEY_NS),
+      this.storage.settings.list<StoredRevocation>(CLIENT_KEY_REVOKED_NS),
+      this.storage.settings.list<StoredUsage>(CLIENT_KEY_USAGE_NS),
+    ]);
+    const data = Object.values(records)
+      .sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id))
+      .map((r) => view(r, revocations[r.id], usage[r.id]));
+    return { data };
+  }
+
+  async get(id: string): Promise<ClientKey> {
+    const [record, revocation, usage] = await Promise.all([
+      this.storage.settings.get<StoredClientKey>(CLIENT_KEY_NS, id),
+      this.storage.settings.get<StoredRevocation>(CLIENT_KEY_REVOKED_NS, id),
+      this.storage.settings.get<StoredUsage>(CLIENT_KEY_USAGE_NS, id),
+    ]);
+    if (!record) throw notFound(id);
+    return view(record, revocation, usage);
+  }
+
+  /** Renames and/or changes the limit; `undefined` leaves a field as it is, `rpmLimit: null` removes the limit. */
+  async update(id: string, changes: { name?: string; rpmLimit?: number | null }): Promise<ClientKey> {
+    const record = await this.storage.settings.get<StoredClientKey>(CLIENT_KEY_NS, id);
+    if (!record) throw notFound(id);
+    const next: StoredClientKey = {
+      ...record,
+      name: changes.name ?? record.name,
+      rpmLimit: changes.rpmLimit === undefined ? record.rpmLimit : changes.rpmLimit,
+    };
+    await this.storage.settings.set(CLIENT_KEY_NS, id, next);
+    this.apply(id, next, undefined);
+    return this.get(id);
+  }
+
+  /** Revokes for good (idempotent). The record stays, so logs and stats can still name the key. */
+  async revoke(id: string): Promise<ClientKey> {
+    const record = await this.storage.settings.get<StoredClientKey>(CLIENT_KEY_NS, id);
+    if (!record) throw notFound(id);
+    const existing = await this.storage.settings.get<StoredRevocation>(CLIENT_KEY_REVOKED_NS, id);
+    if (!existing) {
+      const revocation: StoredRevocation = { revokedAt: Date.now() };
+      await this.storage.settings.set(CLIENT_KEY_REVOKED_NS, id, revocation);
+      this.apply(id, record, revocation);
+      this.logger.log(`Revoked API key ${id} (${record.masked})`);
+    }
+    return this.get(id);
+  }
+
+  /**
+   * Adds usage to one key. A key this process does not know (deleted, or never existed) is
+   * skipped, so usage never resurrects a record.
+   */
+  async addUsage(id: string, delta: StoredUsage): Promise<void> {
+    if (!this.byId.has(id)) return;
+    const current = (await this.storage.settings.get<StoredUsage>(CLIENT_KEY_USAGE_NS, id)) ?? { requests: 0, tokens: 0, lastUsedAt: null };
+    await this.storage.settings.set<StoredUsage>(CLIENT_KEY_USAGE_NS, id, addUsage(current, delta));
+  }
+
+  private async loadAll(): Promise<void> {
+    const [records, revocations] = await Promise.all([
+      this.storage.settings.list<StoredClientKey>(CLIENT_KEY_NS),
+      this.storage.settings.list<StoredRevocation>(CLIENT_KEY_REVOKED_NS),
+    ]);
+    for (const id of [...this.byId.keys()]) if (!(id in records)) this.apply(id, undefined, undefined);
+    for (const [id, record] of Object.entries(records)) this.apply(id, record, revocations[id]);
+  }
+
+  private async reload(id: string): Promise<void> {
+    const seq = (this.reloads.get(id) ?? 0) + 1;
+    this.reloads.set(id, seq);
+    const [record, revocation] = await Promise.all([
+      this.storage.settings.get<StoredClientKey>(CLIENT_KEY_NS, id),
+      this.storage.settings.get<StoredRevocation>(CLIENT_KEY_REVOKED_NS, id),
+    ]);
+    if (this.reloads.get(id) !== seq) return;
+    this.reloads.delete(id);
+    this.apply(id, record, revocation);
+  }
+
+  /** Puts one key's state into the index. A revocation is never undone by a stale read. */
+  private apply(id: string, record: StoredClientKey | undefined, revocation: StoredRevocation | undefined): void {
+    const old = this.byId.get(id);
+    if (old) this.byHash.delete(old.record.hash);
+    if (!record) {
+      this.byId.delete(id);
+      this.revokedAt.delete(id);
+      return;
+    }
+    this.byId.set(id, { record, hash: Buffer.from(record.hash, 'base64url') });
+    this.byHash.set(record.hash, id);
+    if (revocation && !this.revokedAt.has(id)) this.revokedAt.set(id, revocation.revokedAt);
+  }
+}
+
+/** Sums two usage records (lastUsedAt: the later one). */
+export function addUsage(a: StoredUsage, b: StoredUsage): StoredUsage {
+  return { requests: a.requests + b.requests, tokens: a.tokens + b.tokens, lastUsedAt: Math.max(a.lastUsedAt ?? 0, b.lastUsedAt ?? 0) || null };
+}
+
+function view(record: StoredClientKey, revocation: StoredRevocation | undefined, usage: StoredUsage | undefined): ClientKey {
+  return {
+    id: record.id,
+    name: record.name,
+    maskedKey: record.masked,
+    createdAt: record.createdAt,
+    lastUsedAt: usage?.lastUsedAt ?? null,
+    requests: usage?.requests ?? 0,
+    tokens: usage?.tokens ?? 0,
+    rpmLimit: record.rpmLimit,
+    revoked: revocation !== undefined,
+    revokedAt: revocation?.revokedAt ?? null,
+  };
+}
