@@ -1,0 +1,20 @@
+import { Module } from '@nestjs/common';
+import { TerminusModule } from '@nestjs/terminus';
+import { ProvidersModule } from '../providers/providers.module.ts';
+import { AppLifecycle } from './app-lifecycle.service.ts';
+import { HealthAdminController } from './health-admin.controller.ts';
+import { HealthController } from './health.controller.ts';
+import { ProviderHealthService } from './provider-health.service.ts';
+
+/**
+ * `/health`, `/health/live`, `/health/ready` (public) and the provider health checks:
+ * scheduled every HEALTH_CHECK_INTERVAL, on demand through ProviderHealthService.check()
+ * and `/api/health/*` (admin).
+ */
+@Module({
+  imports: [TerminusModule.forRoot({ errorLogStyle: 'pretty' }), ProvidersModule],
+  controllers: [HealthController, HealthAdminController],
+  providers: [ProviderHealthService, AppLifecycle],
+  exports: [ProviderHealthService, AppLifecycle],
+})
+export class HealthModule {}

@@ -1,0 +1,218 @@
+import type { ModuleRef } from '@nestjs/core';
+import { of } from 'rxjs';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { loadConfig } from '../config/app-config.ts';
+import { CatalogService } from '../models/catalog.service.ts';
+import { UpstreamError, type ChatEvent, type ProviderAdapter, type UpstreamModel } from '../providers/provider-adapter.ts';
+import { ProviderRegistry } from '../providers/provider-registry.service.ts';
+import { UpstreamHttp } from '../providers/upstream-http.ts';
+import type { HealthCheckResult, HealthStore, Storage } from '../storage/storage.ts';
+import { HEALTH_CHECK_FIRST_RUN_NAME, ProviderHealthService } from './provider-health.service.ts';
+
+/** A model list the test answers by hand, so that it can hold a check in flight. */
+class ControlledAdapter implements ProviderAdapter {
+  readonly defaultBaseUrl: string;
+  readonly requiresKey = false;
+  calls = 0;
+  private waiting: Array<{ resolve: (m: UpstreamModel[]) => void; reject: (e: Error) => void }> = [];
+
+  constructor(
+    readonly id: string,
+    readonly name: string,
+  ) {
+    this.defaultBaseUrl = `http://127.0.0.1:9/${id}`;
+  }
+
+  chat(): never {
+    throw new Error('health checks read the model list here');
+  }
+
+  listModels(): Promise<UpstreamModel[]> {
+    this.calls++;
+    return new Promise((resolve, reject) => this.waiting.push({ resolve, reject }));
+  }
+
+  answer(): void {
+    for (const w of this.waiting.splice(0)) w.resolve([{ id: 'm' }]);
+  }
+
+  fail(status: number): void {
+    for (const w of this.waiting.splice(0)) w.reject(new UpstreamError('http', `HTTP ${status}: down`, status));
+  }
+}
+
+/** Only the health store exists: anything else the service touched would fail loudly. */
+class MemoryHealthStore implements HealthStore {
+  readonly rows: HealthCheckResult[] = [];
+  async append(results: HealthCheckResult[]): Promise<void> {
+    this.rows.push(...results);
+  }
+  async history(provider: string, limit: number): Promise<HealthCheckResult[]> {
+    return this.rows
+      .filter((r) => r.provider === provider)
+      .reverse()
+      .slice(0, limit);
+  }
+  async purgeBefore(): Promise<number> {
+    return 0;
+  }
+}
+
+const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+function makeSut(env: Record<string, string> = {}) {
+  const config = loadConfig({ HEALTH_CHECK_INTERVAL: '0', ...env });
+  const alpha = new ControlledAdapter('alpha', 'Alpha');
+  const beta = new ControlledAdapter('beta', 'Beta');
+  const off = new ControlledAdapter('off', 'Off');
+  const keyed: ProviderAdapter = {
+    id: 'keyed',
+    name: 'Keyed',
+    defaultBaseUrl: 'http://127.0.0.1:9/keyed',
+    requiresKey: true,
+    chat: () => {
+      throw new Error('a provider without its key is never called');
+    },
+  };
+  const registry = new ProviderRegistry([alpha, beta, off, keyed], config);
+  registry.find('off')!.enabled = false;
+  const health = new MemoryHealthStore();
+  const storage = { kind: 'sqlite', health } as unknown as Storage;
+  const moduleRef = {
+    get: () => {
+      throw new Error('no chat probe expected: every adapter here has a model list');
+    },
+  } as unknown as ModuleRef;
+  const scheduler = new SchedulerRegistry();
+  const sut = new ProviderHealthService(registry, new UpstreamHttp(config), storage, config, scheduler, moduleRef);
+  return { sut, alpha, beta, off, health, registry, scheduler };
+}
+
+describe('ProviderHealthService', () => {
+  it('checkAll probes every enabled, configured provider once, stores each result and keeps the latest', async () => {
+    const { sut, alpha, beta, off, health } = makeSut();
+    const run = sut.checkAll();
+    await flush();
+    expect([alpha.calls, beta.calls, off.calls]).toEqual([1, 1, 0]);
+    alpha.answer();
+    beta.fail(500);
+    const results = await run;
+    expect(results.map((r) => [r.provider, r.ok])).toEqual([
+      ['Alpha', true],
+      ['Beta', false],
+    ]);
+    expect(health.rows.map((r) => [r.provider, r.ok, r.probe])).toEqual([
+      ['Alpha', true, 'models'],
+      ['Beta', false, 'models'],
+    ]);
+    expect(health.rows[1]!.error).toBe('HTTP 500: down');
+    expect(sut.lastCheck('beta')).toMatchObject({ ok: false, error: 'HTTP 500: down' });
+    expect(sut.lastCheck('Off')).toBeNull();
+    expect(sut.summary()).toMatchObject({ total: 4, configured: 2, available: 2, unhealthy: 1 });
+  });
+
+  it('a run asked for while one is in flight joins it instead of overlapping', async () => {
+    const { sut, alpha, beta } = makeSut();
+    const first = sut.checkAll();
+    const second = sut.checkAll();
+    expect(second).toBe(first);
+    expect(sut.running).toBe(true);
+    await flush();
+    // A single provider asked for meanwhile joins its check in flight too.
+    const single = sut.check('ALPHA');
+    await flush();
+    expect([alpha.calls, beta.calls]).toEqual([1, 1]);
+    alpha.answer();
+    beta.answer();
+    await first;
+    expect((await single).ok).toBe(true);
+    expect(sut.running).toBe(false);
+
+    // Once it is over, a new run probes again.
+    const third = sut.checkAll();
+    await flush();
+    expect([alpha.calls, beta.calls]).toEqual([2, 2]);
+    alpha.answer();
+    beta.answer();
+    await third;
+  });
+
+  it('check(name) probes a disabled provider on request; an unconfigured one is answered without a request and not recorded', async () => {
+    const { sut, off, health } = makeSut();
+    const pending = sut.check('off');
+    await flush();
+    off.answer();
+    expect(await pending).toMatchObject({ provider: 'Off', ok: true });
+
+    const keyed = await sut.check('keyed');
+    expect(keyed).toMatchObject({ ok: false, probe: 'none', inconclusive: true });
+    expect(health.rows.map((r) => r.provider)).toEqual(['Off']);
+    expect(sut.lastCheck('keyed')).toBeNull();
+    await expect(sut.check('nope')).rejects.toMatchObject({ status: 404, code: 'unknown_provider' });
+  });
+
+  it('history resolves the provider by id or name; the last stored check is loaded at start', async () => {
+    const { sut, health, scheduler } = makeSut();
+    health.rows.push({ provider: 'Beta', checkedAt: 1000, ok: false, latencyMs: 12, probe: 'models', error: 'HTTP 503: down' });
+    sut.onApplicationBootstrap();
+    await flush();
+    expect(sut.lastCheck('beta')).toEqual({ provider: 'Beta', checkedAt: 1000, ok: false, latencyMs: 12, probe: 'models', error: 'HTTP 503: down' });
+    expect((await sut.history('BETA', 10)).provider).toBe('Beta');
+    // HEALTH_CHECK_INTERVAL=0: nothing is scheduled.
+    expect(scheduler.getTimeouts()).toEqual([]);
+    await sut.onModuleDestroy();
+  });
+
+  it('schedules its first run after start and cancels it on shutdown', async () => {
+    const { sut, scheduler } = makeSut({ HEALTH_CHECK_INTERVAL: '10m' });
+    sut.onApplicationBootstrap();
+    expect(scheduler.getTimeouts()).toEqual([HEALTH_CHECK_FIRST_RUN_NAME]);
+    await sut.onModuleDestroy();
+    expect(scheduler.getTimeouts()).toEqual([]);
+  });
+
+  it('shutdown aborts a check in flight; its result is not recorded', async () => {
+    const { sut, health, registry } = makeSut();
+    // Alpha's model list ignores the abort signal here, so answer it after shutdown began.
+    const alpha = registry.find('alpha')!.adapter as ControlledAdapter;
+    const beta = registry.find('beta')!.adapter as ControlledAdapter;
+    const run = sut.checkAll();
+    await flush();
+    const stopping = sut.onModuleDestroy();
+    alpha.answer();
+    beta.answer();
+    await stopping;
+    await run;
+    expect(health.rows).toEqual([]);
+  });
+});
+
+describe('ProviderHealthService chat probe model', () => {
+  it('sends the one-token chat to a catalog chat model the provider serves', async () => {
+    const config = loadConfig({ HEALTH_CHECK_INTERVAL: '0' });
+    const sent: Array<{ model: string; upstream: string }> = [];
+    const chatOnly: ProviderAdapter = {
+      id: 'together',
+      name: 'Together',
+      defaultBaseUrl: 'http://127.0.0.1:9/together',
+      requiresKey: false,
+      chat: (req, ctx) => {
+        sent.push({ model: req.model, upstream: ctx.upstreamModel });
+        return of<ChatEvent>({ type: 'delta', content: 'p' });
+      },
+    };
+    const registry = new ProviderRegistry([chatOnly], config);
+    const catalog = new CatalogService(config, registry);
+    const moduleRef = { get: () => catalog } as unknown as ModuleRef;
+    const storage = { health: new MemoryHealthStore() } as unknown as Storage;
+    const sut = new ProviderHealthService(registry, new UpstreamHttp(config), storage, config, new SchedulerRegistry(), moduleRef);
+    const chatModels = catalog
+      .all()
+      .filter((m) => m.category === 'chat')
+      .flatMap((m) => m.routes.filter((r) => r.provider === 'Together').map((r) => ({ model: m.id, upstream: r.upstream_model })));
+    expect(chatModels.length).toBeGreaterThan(0);
+
+    expect(await sut.check('together')).toMatchObject({ ok: true, probe: 'chat' });
+    expect(sent).toEqual([chatModels[0]]);
+  });
+});

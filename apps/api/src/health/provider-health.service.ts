@@ -1,0 +1,227 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { SchedulerRegistry } from '@nestjs/schedule';
+import { ApiError } from '../common/api-error.ts';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
+import { CatalogService } from '../models/catalog.service.ts';
+import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
+import { UpstreamHttp } from '../providers/upstream-http.ts';
+import { STORAGE, type HealthCheckResult, type Storage } from '../storage/storage.ts';
+import { probeProvider, type ProbeModel, type ProviderCheck } from './provider-probe.ts';
+
+/** Names in the SchedulerRegistry. */
+export const HEALTH_CHECK_INTERVAL_NAME = 'provider-health-checks';
+export const HEALTH_CHECK_FIRST_RUN_NAME = 'provider-health-checks:first';
+
+/** The first scheduled run comes this soon after start (or after one interval, if shorter). */
+const FIRST_RUN_DELAY_MS = 5_000;
+/** A check gives up after this long (bounded by UPSTREAM_TIMEOUT_MS). */
+const CHECK_TIMEOUT_MS = 15_000;
+/** History older than this is deleted, at most once a day. */
+const HISTORY_RETENTION_MS = 30 * 86_400_000;
+const PURGE_EVERY_MS = 86_400_000;
+
+export type ProvidersSummary = {
+  /** Every provider the pool knows. */
+  total: number;
+  /** Enabled and configured: what the scheduled checks probe. */
+  configured: number;
+  /** Would be tried by routing right now (enabled, configured, not cooling down). */
+  available: number;
+  /** Configured providers whose last check failed. */
+  unhealthy: number;
+  /** Epoch ms of the newest check, or null before the first one. */
+  lastCheckAt: number | null;
+};
+
+/**
+ * Scheduled and on-demand provider health checks. The latest result per provider is kept in
+ * memory (seeded from the stored history at start); every result is appended to the history.
+ */
+@Injectable()
+export class ProviderHealthService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly log = new Logger('HealthChecks');
+  /** By lower-cased provider name, so that a re-created custom upstream keeps its entry. */
+  private readonly latest = new Map<string, ProviderCheck>();
+  private readonly inFlight = new Map<string, Promise<ProviderCheck>>();
+  private run: Promise<ProviderCheck[]> | null = null;
+  private readonly stopping = new AbortController();
+  private lastPurgeAt = 0;
+
+  constructor(
+    private readonly registry: ProviderRegistry,
+    private readonly http: UpstreamHttp,
+    @Inject(STORAGE) private readonly storage: Storage,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly scheduler: SchedulerRegistry,
+    private readonly moduleRef: ModuleRef,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    void this.loadLatest();
+    const every = this.config.health.checkIntervalMs;
+    if (every <= 0) return;
+    const first = setTimeout(
+      () => {
+        this.scheduler.deleteTimeout(HEALTH_CHECK_FIRST_RUN_NAME);
+        this.tick();
+        const interval = setInterval(() => this.tick(), every);
+        interval.unref();
+        this.scheduler.addInterval(HEALTH_CHECK_INTERVAL_NAME, interval);
+      },
+      Math.min(every, FIRST_RUN_DELAY_MS),
+    );
+    first.unref();
+    this.scheduler.addTimeout(HEALTH_CHECK_FIRST_RUN_NAME, first);
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    for (const name of [HEALTH_CHECK_FIRST_RUN_NAME, HEALTH_CHECK_INTERVAL_NAME]) {
+      if (this.scheduler.doesExist('timeout', name)) this.scheduler.deleteTimeout(name);
+      if (this.scheduler.doesExist('interval', name)) this.scheduler.deleteInterval(name);
+    }
+    this.stopping.abort();
+    await Promise.allSettled([this.run, ...this.inFlight.values()]);
+  }
+
+  /**
+   * Checks one provider now (by name or id, case-insensitively), whatever its state: a
+   * disabled provider is probed too, an unconfigured one answers without a request.
+   * Joins a check of the same provider already in flight.
+   */
+  async check(name: string): Promise<ProviderCheck> {
+    const provider = this.registry.find(name);
+    if (!provider) throw new ApiError(404, `Unknown provider \`${name}\`.`, 'not_found_error', 'unknown_provider', 'provider');
+    return this.checkState(provider);
+  }
+
+  /** Checks every enabled, configured provider in parallel; joins a run already in flight. */
+  checkAll(): Promise<ProviderCheck[]> {
+    this.run ??= (async () => {
+      try {
+        const targets = this.registry.all().filter((p) => p.enabled && !p.missingConfig());
+        const results = await Promise.all(targets.map((p) => this.checkState(p)));
+        await this.purgeOldHistory();
+        return results;
+      } finally {
+        this.run = null;
+      }
+    })();
+    return this.run;
+  }
+
+  /** Whether a scheduled or requested run of every provider is going on. */
+  get running(): boolean {
+    return this.run !== null;
+  }
+
+  /** The latest check of a provider (by name or id), or null when it has never been checked. */
+  lastCheck(name: string): ProviderCheck | null {
+    const provider = this.registry.find(name);
+    return this.latest.get((provider?.name ?? name).toLowerCase()) ?? null;
+  }
+
+  /** Stored checks of one provider, newest first. */
+  async history(name: string, limit: number): Promise<{ provider: string; items: HealthCheckResult[] }> {
+    const provider = this.registry.find(name);
+    if (!provider) throw new ApiError(404, `Unknown provider \`${name}\`.`, 'not_found_error', 'unknown_provider', 'provider');
+    return { provider: provider.name, items: await this.storage.health.history(provider.name, limit) };
+  }
+
+  summary(): ProvidersSummary {
+    const all = this.registry.all();
+    const configured = all.filter((p) => p.enabled && !p.missingConfig());
+    const checks = configured.map((p) => this.latest.get(p.name.toLowerCase())).filter((c): c is ProviderCheck => c !== undefined);
+    return {
+      total: all.length,
+      configured: configured.length,
+      available: all.filter((p) => p.status().status === 'available').length,
+      unhealthy: checks.filter((c) => !c.ok).length,
+      lastCheckAt: checks.length ? Math.max(...checks.map((c) => c.checkedAt)) : null,
+    };
+  }
+
+  private tick(): void {
+    if (this.run) {
+      this.log.warn('The previous health check run is still going; this one is skipped.');
+      return;
+    }
+    this.checkAll().catch((err: unknown) => this.log.error(`Health check run failed: ${err instanceof Error ? err.message : String(err)}`));
+  }
+
+  private checkState(provider: ProviderState): Promise<ProviderCheck> {
+    const id = provider.name.toLowerCase();
+    let pending = this.inFlight.get(id);
+    if (!pending) {
+      pending = this.probe(provider).finally(() => this.inFlight.delete(id));
+      this.inFlight.set(id, pending);
+    }
+    return pending;
+  }
+
+  private async probe(provider: ProviderState): Promise<ProviderCheck> {
+    const result = await probeProvider(provider, {
+      http: this.http,
+      timeoutMs: Math.min(CHECK_TIMEOUT_MS, this.config.timeouts.totalMs),
+      authCooldownMs: this.config.breaker.authCooldownMs,
+      chatModel: (p) => this.chatModel(p),
+      signal: this.stopping.signal,
+    });
+    if (result.inconclusive || this.stopping.signal.aborted) return result;
+    this.remember(result);
+    await this.storage.health
+      .append([
+        { provider: result.provider, checkedAt: result.checkedAt, ok: result.ok, latencyMs: result.latencyMs, probe: result.probe, error: result.error },
+      ])
+      .catch((err: unknown) => this.log.warn(`Could not store the health check of ${result.provider}: ${err instanceof Error ? err.message : String(err)}`));
+    return result;
+  }
+
+  private remember(result: ProviderCheck): void {
+    const id = result.provider.toLowerCase();
+    const before = this.latest.get(id);
+    this.latest.set(id, result);
+    const problems = result.keyProblems?.map((k) => `${k.key}: ${k.error}`).join('; ');
+    if (!result.ok && before?.ok !== false) this.log.warn(`${result.provider} is unhealthy: ${result.error}`);
+    else if (result.ok && before?.ok === false) this.log.log(`${result.provider} is healthy again (${result.latencyMs} ms)`);
+    if (problems) this.log.warn(`${result.provider}: health check found key problems: ${problems}`);
+  }
+
+  /** The chat probe's model: the first catalog chat model this provider serves, else any it serves. */
+  private chatModel(provider: ProviderState): ProbeModel | undefined {
+    const catalog = this.moduleRef.get(CatalogService, { strict: false });
+    const serves = (category?: string) =>
+      catalog
+        .all()
+        .filter((m) => category === undefined || m.category === category)
+        .flatMap((m) => m.routes.filter((r) => this.registry.find(r.provider) === provider).map((r) => ({ id: m.id, upstreamModel: r.upstream_model })));
+    return serves('chat')[0] ?? serves()[0];
+  }
+
+  /** After a restart the console still shows each provider's last known check. */
+  private async loadLatest(): Promise<void> {
+    await Promise.all(
+      this.registry.all().map(async (p) => {
+        try {
+          const [newest] = await this.storage.health.history(p.name, 1);
+          const id = p.name.toLowerCase();
+          if (newest && !this.latest.has(id)) {
+            const probe = newest.probe === 'models' || newest.probe === 'chat' ? newest.probe : 'none';
+            this.latest.set(id, { provider: p.name, ok: newest.ok, latencyMs: newest.latencyMs, checkedAt: newest.checkedAt, error: newest.error, probe });
+          }
+        } catch (err) {
+          this.log.warn(`Could not read the health history of ${p.name}: ${err instanceof Error ? err.message : String(err)}`);
+        }
+      }),
+    );
+  }
+
+  private async purgeOldHistory(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastPurgeAt < PURGE_EVERY_MS) return;
+    this.lastPurgeAt = now;
+    await this.storage.health.purgeBefore(now - HISTORY_RETENTION_MS).catch((err: unknown) => {
+      this.log.warn(`Could not purge old health history: ${err instanceof Error ? err.message : String(err)}`);
+    });
+  }
+}

@@ -1,0 +1,335 @@
+/**
+ * Health endpoints (public, Terminus-shaped) and the provider health checks (scheduled and
+ * on demand, admin), observed from outside against the provider emulator.
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ProviderHealthService } from '../../apps/api/src/health/provider-health.service.ts';
+import type { ProviderCheck } from '../../apps/api/src/health/provider-probe.ts';
+import type { ProviderHealthView } from '../../apps/api/src/health/health-admin.controller.ts';
+import type { HealthCheckResult as StoredCheck, Storage } from '../../apps/api/src/storage/storage.ts';
+import { STORAGE } from '../../apps/api/src/storage/storage.ts';
+import { startEmulator, type Emulator } from '../emulators/emulator.ts';
+import { adminHeaders } from '../support/admin.ts';
+import { postJson, startGateway, type Gateway } from '../support/gateway.ts';
+
+interface Indicator {
+  status: 'up' | 'down' | 'degraded';
+  [field: string]: unknown;
+}
+
+interface HealthBody {
+  status: 'ok' | 'error' | 'degraded' | 'shutting_down';
+  info?: Record<string, Indicator>;
+  error?: Record<string, Indicator>;
+  details: Record<string, Indicator>;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Polls `probe` until it returns something other than undefined; fails with `what` after `timeoutMs`. */
+async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
+    await sleep(100);
+  }
+}
+
+async function getJson<T>(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: T; headers: Headers }> {
+  const res = await fetch(url, { headers });
+  return { status: res.status, body: (await res.json()) as T, headers: res.headers };
+}
+
+async function providerViews(gw: Gateway, auth: Record<string, string>): Promise<Map<string, ProviderHealthView>> {
+  const { status, body } = await getJson<{ providers: ProviderHealthView[] }>(`${gw.url}/api/health/providers`, auth);
+  expect(status).toBe(200);
+  return new Map(body.providers.map((p) => [p.name, p]));
+}
+
+async function checkAll(gw: Gateway, auth: Record<string, string>): Promise<Map<string, ProviderCheck>> {
+  const res = await fetch(`${gw.url}/api/health/check`, { method: 'POST', headers: auth });
+  expect(res.status).toBe(200);
+  const { results } = (await res.json()) as { results: ProviderCheck[] };
+  return new Map(results.map((r) => [r.provider, r]));
+}
+
+async function history(gw: Gateway, auth: Record<string, string>, provider: string): Promise<StoredCheck[]> {
+  const { status, body } = await getJson<{ provider: string; items: StoredCheck[] }>(`${gw.url}/api/health/history/${provider}`, auth);
+  expect(status).toBe(200);
+  return body.items;
+}
+
+let emu: Emulator;
+beforeAll(async () => {
+  emu = await startEmulator({ zeroLatency: true });
+});
+afterAll(async () => {
+  await emu?.close();
+});
+afterEach(() => emu.reset());
+
+describe('public health endpoints', () => {
+  let gw: Gateway;
+  beforeAll(async () => {
+    // A client key is required for /v1, to show that the health endpoints do not need it.
+    gw = await startGateway(emu, { API_KEY: 'sk-client-only' });
+  });
+  afterAll(() => gw?.close());
+
+  it('/health: 200, storage up, a summary of the providers, not cached; no token needed', async () => {
+    const { status, body, headers } = await getJson<HealthBody>(`${gw.url}/health`);
+    expect(status).toBe(200);
+    expect(body.status).toBe('ok');
+    expect(body.details.storage).toMatchObject({ status: 'up', kind: 'sqlite' });
+    const providers = body.details.providers!;
+    expect(providers.status).toBe('up');
+    expect(providers.total).toBeGreaterThanOrEqual(5);
+    expect(providers.configured).toBe(5);
+    expect(providers.available).toBe(5);
+    expect(providers.unhealthy).toBe(0);
+    expect(providers.lastCheckAt).toBeNull();
+    expect(headers.get('cache-control')).toContain('no-store');
+    // The same gateway does want a key on /v1.
+    expect((await fetch(`${gw.baseURL}/models`)).status).toBe(401);
+  });
+
+  it('/health/live: 200 with the process, nothing else', async () => {
+    const { status, body } = await getJson<HealthBody>(`${gw.url}/health/live`);
+    expect(status).toBe(200);
+    expect(body.status).toBe('ok');
+    expect(Object.keys(body.details)).toEqual(['process']);
+    expect(body.details.process).toMatchObject({ status: 'up', pid: process.pid });
+    expect(typeof body.details.process!.uptimeSeconds).toBe('number');
+  });
+
+  it('/health/ready: 200 with storage and app up', async () => {
+    const { status, body } = await getJson<HealthBody>(`${gw.url}/health/ready`);
+    expect(status).toBe(200);
+    expect(body.status).toBe('ok');
+    expect(body.details.storage!.status).toBe('up');
+    expect(body.details.app!.status).toBe('up');
+    expect(body.details.providers).toBeUndefined();
+  });
+
+  it('the /api/health endpoints need an admin session', async () => {
+    expect((await fetch(`${gw.url}/api/health/check`, { method: 'POST' })).status).toBe(401);
+    expect((await fetch(`${gw.url}/api/health/providers`)).status).toBe(401);
+    expect((await fetch(`${gw.url}/api/health/history/Together`)).status).toBe(401);
+  });
+});
+
+describe('health when something is wrong', () => {
+  it('no provider available: /health stays 200 but says degraded', async () => {
+    const off = {
+      POLLINATIONS_ENABLED: 'false',
+      DEEPINFRA_ENABLED: 'false',
+      TOGETHER_ENABLED: 'false',
+      HUGGINGFACE_ENABLED: 'false',
+      CLOUDFLARE_ENABLED: 'false',
+    };
+    const gw = await startGateway(emu, off);
+    try {
+      const { status, body } = await getJson<HealthBody>(`${gw.url}/health`);
+      expect(status).toBe(200);
+      expect(body.status).toBe('degraded');
+      expect(body.details.providers).toMatchObject({ status: 'degraded', available: 0, configured: 0 });
+      expect((await fetch(`${gw.url}/health/ready`)).status).toBe(200);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('storage unreachable: /health and /health/ready answer 503 in Terminus’ shape, /health/live stays 200', async () => {
+    const gw = await startGateway(emu);
+    try {
+      await gw.app.get<Storage>(STORAGE).close();
+      for (const path of ['/health', '/health/ready']) {
+        const { status, body } = await getJson<HealthBody>(`${gw.url}${path}`);
+        expect(status).toBe(503);
+        expect(body.status).toBe('error');
+        expect(body.error!.storage).toMatchObject({ status: 'down' });
+        expect(String(body.error!.storage!.message)).toMatch(/closed/);
+      }
+      expect((await fetch(`${gw.url}/health/live`)).status).toBe(200);
+    } finally {
+      await gw.close();
+    }
+  });
+});
+
+describe('scheduled provider checks', () => {
+  let gw: Gateway;
+  let auth: Record<string, string>;
+  beforeAll(async () => {
+    gw = await startGateway(emu, { HEALTH_CHECK_INTERVAL: '1s' });
+    auth = await adminHeaders(gw);
+  });
+  afterAll(() => gw?.close());
+
+  it('run on their own, mark a faulted provider unhealthy (without stopping its routing) and a recovered one healthy again', async () => {
+    // The first run comes about one interval after start.
+    const first = await until('every configured provider has been checked', async () => {
+      const views = await providerViews(gw, auth);
+      return [...views.values()].every((v) => v.lastCheck !== null) ? views : undefined;
+    });
+    expect(first.get('Together')!.lastCheck).toMatchObject({ ok: true, probe: 'models', error: null });
+    expect(emu.requests('together').some((r) => r.method === 'GET' && r.path.endsWith('/models'))).toBe(true);
+
+    emu.addFault({ provider: 'together', mode: 'status', status: 500, path: 'models' });
+    const faulted = await until('Together is unhealthy', async () => {
+      const together = (await providerViews(gw, auth)).get('Together')!;
+      return together.healthy === false ? together : undefined;
+    });
+    expect(faulted.lastCheck!.error).toMatch(/500/);
+    // A failed probe of a provider with a closed breaker reports; it does not stop routing.
+    expect(faulted.status).toBe('available');
+    const chat = await postJson(`${gw.baseURL}/chat/completions`, {
+      model: 'llama-3.3-70b',
+      provider: 'Together',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(chat.status).toBe(200);
+    expect(chat.headers.get('x-pool-provider')).toBe('Together');
+    const { body } = await getJson<HealthBody>(`${gw.url}/health`);
+    expect(body.details.providers!.unhealthy).toBeGreaterThanOrEqual(1);
+
+    emu.clearFaults();
+    await until('Together is healthy again', async () => ((await providerViews(gw, auth)).get('Together')!.healthy === true ? true : undefined));
+
+    const items = await history(gw, auth, 'together');
+    expect(items[0]).toMatchObject({ provider: 'Together', ok: true, probe: 'models', error: null });
+    expect(items.some((i) => !i.ok && /500/.test(i.error ?? ''))).toBe(true);
+    for (let i = 1; i < items.length; i++) expect(items[i - 1]!.checkedAt).toBeGreaterThanOrEqual(items[i]!.checkedAt);
+  }, 30_000);
+});
+
+describe('on-demand provider checks', () => {
+  let gw: Gateway;
+  let auth: Record<string, string>;
+  beforeAll(async () => {
+    gw = await startGateway(emu, {
+      DEEPINFRA_API_KEY: 'bad-key-00000001,di-good-key-0001',
+      BREAKER_FAILURE_THRESHOLD: '1',
+      BREAKER_COOLDOWN_MS: '600000',
+    });
+    auth = await adminHeaders(gw);
+  });
+  afterAll(() => gw?.close());
+
+  it('POST /api/health/check probes every configured provider; a key that fails auth is reported and cooled like chat does', async () => {
+    const results = await checkAll(gw, auth);
+    expect([...results.keys()].sort()).toEqual(['CloudflareAI', 'DeepInfra', 'HuggingFace', 'PollinationsAI', 'Together']);
+    for (const r of results.values()) expect(r).toMatchObject({ ok: true, error: null, probe: 'models' });
+    const deepinfra = results.get('DeepInfra')!;
+    expect(deepinfra.key).toBe('di-g…0001');
+    expect(deepinfra.keyProblems).toEqual([{ key: 'bad-…0001', status: 401, error: expect.stringMatching(/401/) as unknown as string }]);
+
+    // The bad key is now cooling: chat to DeepInfra only uses the good one.
+    emu.reset();
+    for (let i = 0; i < 3; i++) {
+      const res = await postJson(`${gw.baseURL}/chat/completions`, {
+        model: 'llama-3.3-70b',
+        provider: 'DeepInfra',
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+      expect(res.status).toBe(200);
+    }
+    const keys = emu.requests('deepinfra').map((r) => r.headers.authorization);
+    expect(keys).toEqual(['Bearer di-good-key-0001', 'Bearer di-good-key-0001', 'Bearer di-good-key-0001']);
+  });
+
+  it('check(name) answers with the result; a failed probe leaves a closed breaker closed', async () => {
+    const checks = gw.app.get(ProviderHealthService);
+    emu.addFault({ provider: 'together', mode: 'status', status: 503, path: 'models' });
+    const failed = await checks.check('together');
+    expect(failed).toMatchObject({ provider: 'Together', ok: false, probe: 'models' });
+    expect(failed.error).toMatch(/503/);
+    expect(checks.lastCheck('Together')).toEqual(failed);
+    // With BREAKER_FAILURE_THRESHOLD=1 one chat failure would open it; a probe does not.
+    expect((await providerViews(gw, auth)).get('Together')!.status).toBe('available');
+
+    emu.clearFaults();
+    expect(await checks.check('Together')).toMatchObject({ ok: true, error: null });
+    await expect(checks.check('NoSuchProvider')).rejects.toMatchObject({ status: 404, code: 'unknown_provider' });
+  });
+
+  it('a successful check closes an open breaker early', async () => {
+    emu.addFault({ provider: 'together', mode: 'status', status: 500, times: 1 });
+    const failed = await postJson(`${gw.baseURL}/chat/completions`, {
+      model: 'llama-3.3-70b',
+      provider: 'Together',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    await failed.arrayBuffer();
+    expect(failed.status).toBe(502);
+    expect((await providerViews(gw, auth)).get('Together')!.status).toBe('cooling-down');
+
+    const res = await fetch(`${gw.url}/api/health/check`, { method: 'POST', headers: auth });
+    expect(res.status).toBe(200);
+    expect((await providerViews(gw, auth)).get('Together')!.status).toBe('available');
+  });
+
+  it('GET /api/health/history/:provider: unknown provider 404, bad limit 400, limit honoured', async () => {
+    expect((await fetch(`${gw.url}/api/health/history/NoSuchProvider`, { headers: auth })).status).toBe(404);
+    expect((await fetch(`${gw.url}/api/health/history/Together?limit=0`, { headers: auth })).status).toBe(400);
+    const { status, body } = await getJson<{ provider: string; items: StoredCheck[] }>(`${gw.url}/api/health/history/together?limit=1`, auth);
+    expect(status).toBe(200);
+    expect(body.provider).toBe('Together');
+    expect(body.items).toHaveLength(1);
+  });
+});
+
+it('health history survives a restart with the same DATA_DIR, and the last check is known again', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'g4f-health-'));
+  const first = await startGateway(emu, { DATA_DIR: dataDir });
+  let stored: StoredCheck[];
+  try {
+    const auth = await adminHeaders(first);
+    emu.addFault({ provider: 'huggingface', mode: 'status', status: 500, path: 'models' });
+    await checkAll(first, auth);
+    stored = await history(first, auth, 'HuggingFace');
+    expect(stored).toHaveLength(1);
+    expect(stored[0]).toMatchObject({ ok: false, probe: 'models' });
+  } finally {
+    await first.close();
+  }
+
+  const second = await startGateway(emu, { DATA_DIR: dataDir });
+  try {
+    const auth = await adminHeaders(second);
+    expect(await history(second, auth, 'HuggingFace')).toEqual(stored);
+    const view = await until('the stored last check is loaded', async () => {
+      const hf = (await providerViews(second, auth)).get('HuggingFace')!;
+      return hf.lastCheck ? hf : undefined;
+    });
+    expect(view.healthy).toBe(false);
+    expect(view.lastCheck).toMatchObject({ ok: false, checkedAt: stored[0]!.checkedAt, error: stored[0]!.error });
+  } finally {
+    await second.close();
+  }
+}, 20_000);
+
+it('readiness answers 503 while the application shuts down; liveness stays 200', async () => {
+  const gw = await startGateway(emu, { SHUTDOWN_GRACE_MS: '3000' });
+  expect((await fetch(`${gw.url}/health/ready`)).status).toBe(200);
+  const closing = gw.close();
+  try {
+    const body = await until(
+      'readiness answers 503',
+      async () => {
+        const res = await fetch(`${gw.url}/health/ready`);
+        return res.status === 503 ? ((await res.json()) as HealthBody) : undefined;
+      },
+      2500,
+    );
+    expect(body.status).toBe('shutting_down');
+    expect(body.details.app).toMatchObject({ status: 'down', message: 'shutting down' });
+    expect((await fetch(`${gw.url}/health/live`)).status).toBe(200);
+  } finally {
+    await closing;
+  }
+}, 20_000);
