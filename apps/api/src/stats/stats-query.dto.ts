@@ -1,0 +1,136 @@
+import { IsIn, IsString, ValidateBy, ValidateIf, type ValidationOptions } from 'class-validator';
+import type { StatsBreakdownDimension, StatsGranularity, StatsRange } from '#contracts';
+import { RANGE_MS } from './stats.service.ts';
+
+/*
+ * Query strings arrive as strings (the global pipe validates, it does not transform): these DTOs
+ * check their text and parse* turns it into values. A repeated parameter arrives as an array and
+ * fails @IsString; an empty one (`?model=`, as forms send) counts as absent. Messages start with
+ * the property name, which the global pipe turns into the param it names.
+ */
+
+/** Skips validation of an absent or empty parameter. */
+const Optional = (): PropertyDecorator => ValidateIf((_object: object, value: unknown) => value !== undefined && value !== '');
+
+export const STATS_RANGES = Object.keys(RANGE_MS) as StatsRange[];
+export const STATS_GRANULARITIES: StatsGranularity[] = ['minute', 'hour'];
+export const STATS_DIMENSIONS: StatsBreakdownDimension[] = ['provider', 'model', 'key'];
+export const MAX_PAGE_SIZE = 200;
+export const DEFAULT_PAGE_SIZE = 50;
+
+/** Digits only; NaN otherwise. */
+export function parseIntParam(raw: string): number {
+  return /^\d{1,15}$/.test(raw) ? Number(raw) : NaN;
+}
+
+/** Epoch ms (digits) or an ISO 8601 date/time; NaN otherwise. */
+export function parseTimeParam(raw: string): number {
+  if (/^\d{1,15}$/.test(raw)) return Number(raw);
+  if (!/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})?)?$/.test(raw)) return NaN;
+  return Date.parse(raw);
+}
+
+export type StatusParam = number | 'success' | 'error';
+
+export function parseStatusParam(raw: string): StatusParam | undefined {
+  if (raw === 'success' || raw === 'error') return raw;
+  const n = parseIntParam(raw);
+  return n >= 100 && n <= 599 ? n : undefined;
+}
+
+function IsIntText(min: number, max: number, options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isIntText',
+      validator: {
+        validate: (v: unknown) => typeof v === 'string' && parseIntParam(v) >= min && parseIntParam(v) <= max,
+        defaultMessage: () => `$property must be a whole number from ${min} to ${max}`,
+      },
+    },
+    options,
+  );
+}
+
+function IsTimeText(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isTimeText',
+      validator: {
+        validate: (v: unknown) => typeof v === 'string' && Number.isFinite(parseTimeParam(v)),
+        defaultMessage: () => '$property must be epoch milliseconds or an ISO 8601 date-time (e.g. 2030-01-01T08:00:00Z)',
+      },
+    },
+    options,
+  );
+}
+
+function IsStatusText(options?: ValidationOptions): PropertyDecorator {
+  return ValidateBy(
+    {
+      name: 'isStatusText',
+      validator: {
+        validate: (v: unknown) => typeof v === 'string' && parseStatusParam(v) !== undefined,
+        defaultMessage: () => '$property must be an HTTP status (100-599), "success" or "error"',
+      },
+    },
+    options,
+  );
+}
+
+const ONE_OF = (values: readonly string[]) => ({ message: `$property must be one of ${values.join(', ')}` });
+
+export class StatsQueryDto {
+  @Optional()
+  @IsString()
+  @IsIn(STATS_RANGES, ONE_OF(STATS_RANGES))
+  range?: string;
+
+  @Optional()
+  @IsString()
+  @IsIn(STATS_GRANULARITIES, ONE_OF(STATS_GRANULARITIES))
+  granularity?: string;
+
+  @Optional()
+  @IsString()
+  @IsIn(STATS_DIMENSIONS, ONE_OF(STATS_DIMENSIONS))
+  dimension?: string;
+}
+
+export class LogsQueryDto {
+  @Optional()
+  @IsString()
+  @IsIntText(1, 1_000_000)
+  page?: string;
+
+  @Optional()
+  @IsString()
+  @IsIntText(1, MAX_PAGE_SIZE)
+  pageSize?: string;
+
+  @Optional()
+  @IsString()
+  @IsTimeText()
+  from?: string;
+
+  @Optional()
+  @IsString()
+  @IsTimeText()
+  to?: string;
+
+  @Optional()
+  @IsString()
+  model?: string;
+
+  @Optional()
+  @IsString()
+  provider?: string;
+
+  @Optional()
+  @IsString()
+  @IsStatusText()
+  status?: string;
+
+  @Optional()
+  @IsString()
+  clientKey?: string;
+}

@@ -1,0 +1,169 @@
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import type { Subscription } from 'rxjs';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
+import { PoolEvents, type RequestRecord } from '../events/pool-events.service.ts';
+import { STORAGE, type RequestLogEntry, type StatsQuery, type StatsRow, type Storage } from '../storage/storage.ts';
+import { PendingStats, incrementsFor, mergeRows } from './stats-math.ts';
+
+/** At most this many log entries wait for storage; beyond it the oldest are dropped. */
+export const MAX_BUFFERED_LOG_ENTRIES = 20_000;
+/** At most this many stats rows (bucket × dimension value) wait; beyond it the oldest buckets are dropped. */
+export const MAX_PENDING_STATS_ROWS = 50_000;
+
+export interface RecorderLimits {
+  maxLogEntries: number;
+  maxStatsRows: number;
+}
+
+/**
+ * Takes every request record off PoolEvents into memory and writes them in batches: the request
+ * log and the stats increments, every STATS_FLUSH_MS and at shutdown. Nothing here runs on the
+ * request path but a push into an array; a failed write keeps its batch for the next try.
+ */
+@Injectable()
+export class StatsRecorder implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
+  private readonly logger = new Logger('Stats');
+  private logBuffer: RequestLogEntry[] = [];
+  private readonly pending = new PendingStats();
+  private subscription?: Subscription;
+  private timer?: NodeJS.Timeout;
+  /** Flushes run one after another on this chain. */
+  private chain: Promise<void> = Promise.resolve();
+  /** Bumped whenever a batch leaves the buffer, so readers can tell that they raced a flush. */
+  private epoch = 0;
+  private flushing = false;
+  private failing = false;
+  private stopped = false;
+  /** What was dropped since the buffers last overflowed; reported once storage keeps up again. */
+  private readonly dropped = { log: 0, statsRows: 0, warned: false };
+  readonly limits: RecorderLimits = { maxLogEntries: MAX_BUFFERED_LOG_ENTRIES, maxStatsRows: MAX_PENDING_STATS_ROWS };
+
+  constructor(
+    @Inject(STORAGE) private readonly storage: Storage,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly events: PoolEvents,
+  ) {}
+
+  onModuleInit(): void {
+    this.subscription = this.events.requests.subscribe((record) => this.record(record));
+    this.timer = setInterval(() => void this.flush(), this.config.stats.flushMs);
+    // A forgotten close() must not keep a process (or a test run) alive.
+    this.timer.unref();
+  }
+
+  /** Buffers one request; never throws (it runs inside the request's emit). */
+  record(record: RequestRecord): void {
+    try {
+      const increments = incrementsFor(record);
+      this.logBuffer.push(record);
+      this.pending.add(increments);
+      this.enforceLimits();
+    } catch (err) {
+      this.logger.error(`Could not record request ${record.requestId}: ${(err as Error).message}`);
+    }
+  }
+
+  /** Entries and stats rows waiting to be written. */
+  get buffered(): { logEntries: number; statsRows: number } {
+    return { logEntries: this.logBuffer.length, statsRows: this.pending.size };
+  }
+
+  /** Writes what is buffered now (after any flush already running). Never rejects. */
+  flush(): Promise<void> {
+    this.chain = this.chain.then(() => this.flushOnce());
+    return this.chain;
+  }
+
+  /**
+   * Stats rows for each query, the unwritten buffer included. Reads storage between flushes, so a
+   * batch is never counted twice (in storage and in the buffer) nor missed (in neither).
+   */
+  async queryStats(queries: StatsQuery[]): Promise<StatsRow[][]> {
+    for (let attempt = 0; ; attempt++) {
+      await this.chain;
+      if (this.flushing && attempt < 5) continue;
+      const epoch = this.epoch;
+      const stored = await Promise.all(queries.map((q) => this.storage.stats.query(q)));
+      if ((this.epoch === epoch && !this.flushing) || attempt >= 5) {
+        return stored.map((rows, i) => mergeRows(rows, this.pending.query(queries[i]!)));
+      }
+    }
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flush();
+  }
+
+  /**
+   * Requests still running when shutdown began finish while the HTTP server closes, after
+   * beforeApplicationShutdown: write what they left, unless the store has already closed.
+   */
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    this.subscription?.unsubscribe();
+    if (this.logBuffer.length || this.pending.size) await this.flush();
+    if (this.logBuffer.length) this.logger.warn(`${this.logBuffer.length} request log entries could not be written before shutdown`);
+  }
+
+  private async flushOnce(): Promise<void> {
+    if (!this.logBuffer.length && !this.pending.size) return;
+    const entries = this.logBuffer;
+    this.logBuffer = [];
+    const increments = this.pending.drain();
+    this.epoch++;
+    this.flushing = true;
+    try {
+      // Each write is atomic; one may fail without the other.
+      const [log, stats] = await Promise.allSettled([this.storage.log.append(entries), this.storage.stats.add(increments)]);
+      const errors: string[] = [];
+      if (log.status === 'rejected') {
+        this.logBuffer = entries.concat(this.logBuffer);
+        errors.push(`request log: ${(log.reason as Error)?.message ?? String(log.reason)}`);
+      }
+      if (stats.status === 'rejected') {
+        this.pending.add(increments);
+        errors.push(`stats: ${(stats.reason as Error)?.message ?? String(stats.reason)}`);
+      }
+      if (errors.length) {
+        this.enforceLimits();
+        // Once per outage, not once per second.
+        if (!this.failing || this.stopped) {
+          this.logger.warn(
+            `Writing stats failed (${errors.join('; ')}); keeping ${this.logBuffer.length} log entries and ${this.pending.size} stats rows in memory to retry`,
+          );
+        }
+        this.failing = true;
+      } else if (this.failing) {
+        this.failing = false;
+        const lost =
+          this.dropped.log || this.dropped.statsRows
+            ? ` (${this.dropped.log} log entries and ${this.dropped.statsRows} stats rows were dropped meanwhile)`
+            : '';
+        this.logger.log(`Writing stats works again; the buffered entries are stored${lost}`);
+        Object.assign(this.dropped, { log: 0, statsRows: 0, warned: false });
+      }
+    } finally {
+      this.flushing = false;
+    }
+  }
+
+  private enforceLimits(): void {
+    const excess = this.logBuffer.length - this.limits.maxLogEntries;
+    if (excess > 0) {
+      this.logBuffer.splice(0, excess);
+      this.dropped.log += excess;
+    }
+    // Trimmed with some slack, so a full buffer is not sorted again on every request.
+    if (this.pending.size > this.limits.maxStatsRows) {
+      this.dropped.statsRows += this.pending.trimTo(Math.floor(this.limits.maxStatsRows * 0.9));
+    }
+    if ((this.dropped.log || this.dropped.statsRows) && !this.dropped.warned) {
+      this.dropped.warned = true;
+      this.logger.warn(
+        `The stats buffers are full (storage is not keeping up): dropping the oldest request log entries beyond ${this.limits.maxLogEntries} and stats rows beyond ${this.limits.maxStatsRows}`,
+      );
+    }
+  }
+}
