@@ -43,11 +43,16 @@ function checkModel(file: string, raw: unknown, i: number, partial: boolean): Ca
   if (m.category !== undefined && !MODEL_CATEGORIES.includes(m.category as ModelCategory)) {
     throw new ConfigError(`${where}.category: expected one of ${MODEL_CATEGORIES.join(', ')}`);
   }
+  if (m.vision !== undefined && typeof m.vision !== 'boolean') throw new ConfigError(`${where}.vision: expected true or false`);
   if (m.routes !== undefined) {
     if (!Array.isArray(m.routes)) throw new ConfigError(`${where}.routes: expected a list`);
     m.routes.forEach((r: Partial<CatalogRoute>, j) => {
       if (typeof r?.provider !== 'string' || typeof r?.upstream_model !== 'string') {
         throw new ConfigError(`${where}.routes[${j}]: expected {provider, upstream_model}`);
+      }
+      // Route flags: `vision: false` for a provider that drops images, `pinned: true` to route past discovery.
+      for (const flag of ['vision', 'pinned'] as const) {
+        if (r[flag] !== undefined && typeof r[flag] !== 'boolean') throw new ConfigError(`${where}.routes[${j}].${flag}: expected true or false`);
       }
     });
   }
@@ -61,11 +66,16 @@ function checkModel(file: string, raw: unknown, i: number, partial: boolean): Ca
  */
 @Injectable()
 export class CatalogService {
-  private readonly models = new Map<string, CatalogModel>();
-  private readonly lowerIndex = new Map<string, CatalogModel>();
+  /** The shipped catalog with CATALOG_FILE applied. */
+  private readonly fromFiles = new Map<string, CatalogModel>();
+  private models = new Map<string, CatalogModel>();
+  private lowerIndex = new Map<string, CatalogModel>();
   private modelList: ModelObject[] = [];
 
-  constructor(@Inject(APP_CONFIG) config: AppConfig, registry: ProviderRegistry) {
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly registry: ProviderRegistry,
+  ) {
     const shipped = defaultCatalogPath();
     const base = readDoc(shipped).models;
     if (!Array.isArray(base)) throw new ConfigError(`${shipped}: expected "models": [...]`);
@@ -75,32 +85,38 @@ export class CatalogService {
       const overrides = readDoc(config.catalogFile).models;
       if (!Array.isArray(overrides)) throw new ConfigError(`${config.catalogFile}: expected "models": [...]`);
       overrides.forEach((raw, i) => {
-        const o = checkModel(config.catalogFile!, raw, i, this.models.has((raw as CatalogOverride)?.id));
-        if (o.disabled) this.models.delete(o.id);
-        else this.put({ ...(this.models.get(o.id) ?? { label: o.id, owned_by: 'unknown' }), ...o } as CatalogModel);
+        const o = checkModel(config.catalogFile!, raw, i, this.fromFiles.has((raw as CatalogOverride)?.id));
+        if (o.disabled) this.fromFiles.delete(o.id);
+        else this.put({ ...(this.fromFiles.get(o.id) ?? { label: o.id, owned_by: 'unknown' }), ...o } as CatalogModel);
       });
     }
-
-    for (const upstream of registry.customUpstreams) {
-      for (const [id, upstreamModel] of Object.entries(upstream.models)) {
-        const route = { provider: upstream.name, upstream_model: upstreamModel };
-        const existing = this.models.get(id);
-        if (existing) existing.routes = [...existing.routes, route];
-        else this.put({ id, label: id, owned_by: upstream.ownedBy ?? upstream.name, category: 'chat', routes: [route] });
-      }
-    }
-    this.reindex();
+    this.rebuild();
+    // Upstreams added or removed from the console bring or take their models' routes.
+    registry.upstreamsChanged.subscribe(() => this.rebuild());
   }
 
   private put(model: CatalogModel): void {
     const { disabled: _disabled, ...clean } = model as CatalogOverride;
-    this.models.set(model.id, clean as CatalogModel);
+    this.fromFiles.set(model.id, clean as CatalogModel);
   }
 
-  private reindex(): void {
-    this.lowerIndex.clear();
-    for (const m of this.models.values()) this.lowerIndex.set(m.id.toLowerCase(), m);
-    this.modelList = [...this.models.values()].map((m) => ({ id: m.id, object: 'model', created: CATALOG_CREATED, owned_by: m.owned_by }));
+  /** The files' models plus the routes (and new models) of operator-defined upstreams. */
+  private rebuild(): void {
+    const models = new Map<string, CatalogModel>();
+    for (const [id, m] of this.fromFiles) models.set(id, { ...m, routes: [...m.routes] });
+    for (const upstream of this.registry.customUpstreams) {
+      for (const [id, upstreamModel] of Object.entries(upstream.models)) {
+        const route = { provider: upstream.name, upstream_model: upstreamModel };
+        const existing = models.get(id);
+        if (existing) existing.routes.push(route);
+        else models.set(id, { id, label: id, owned_by: upstream.ownedBy ?? upstream.name, category: 'chat', routes: [route] });
+      }
+    }
+    const lowerIndex = new Map<string, CatalogModel>();
+    for (const m of models.values()) lowerIndex.set(m.id.toLowerCase(), m);
+    this.models = models;
+    this.lowerIndex = lowerIndex;
+    this.modelList = [...models.values()].map((m) => ({ id: m.id, object: 'model', created: CATALOG_CREATED, owned_by: m.owned_by }));
   }
 
   /** Exact id first, then case-insensitive (clients sometimes capitalize). */

@@ -1,6 +1,24 @@
+import { createHash } from 'node:crypto';
 import { CircuitBreaker, type BreakerOptions, type BreakerSnapshot } from '../routing/circuit-breaker.ts';
 
+/** Where a key came from: the environment / PROVIDERS_FILE (read-only), or the console (stored). */
+export type KeySource = 'env' | 'console';
+
+export interface KeyEntry {
+  /** Stable id: for env keys derived from the key's hash, so it survives restarts. */
+  id: string;
+  value: string;
+  source: KeySource;
+  label?: string;
+}
+
+/** An env key's id: a hash prefix, stable across restarts and revealing nothing. */
+export const envKeyId = (value: string) => `env-${createHash('sha256').update(value).digest('hex').slice(0, 12)}`;
+
 export interface PooledKey {
+  readonly id: string;
+  readonly source: KeySource;
+  readonly label?: string;
   /** Undefined for the anonymous slot of a provider that works without a key. */
   readonly value: string | undefined;
   readonly breaker: CircuitBreaker;
@@ -10,6 +28,9 @@ export interface PooledKey {
 }
 
 export interface KeyView {
+  id: string;
+  source: KeySource;
+  label: string | null;
   masked: string;
   breaker: BreakerSnapshot;
   invalid: boolean;
@@ -34,18 +55,43 @@ export class KeyPool {
 
   constructor(
     private readonly breakerOptions: BreakerOptions,
-    keys: readonly string[],
+    keys: readonly (string | KeyEntry)[],
     /** Providers that work without a key get one anonymous slot when they have no keys. */
     private readonly allowAnonymous: boolean,
   ) {
     this.replace(keys);
   }
 
-  replace(keys: readonly string[]): void {
+  /** Sets the pool's keys; keys that stay keep their cooldown and invalid marks. Plain strings are env keys. */
+  replace(keys: readonly (string | KeyEntry)[]): void {
     const previous = new Map(this.keys.map((k) => [k.value, k]));
-    const values: Array<string | undefined> = keys.length > 0 ? [...new Set(keys)] : this.allowAnonymous ? [undefined] : [];
-    this.keys = values.map((value) => previous.get(value) ?? { value, breaker: new CircuitBreaker(this.breakerOptions), authFailures: 0, invalid: false });
+    const entries = new Map<string, KeyEntry>();
+    for (const k of keys) {
+      const entry: KeyEntry = typeof k === 'string' ? { id: envKeyId(k), value: k, source: 'env' } : k;
+      if (!entries.has(entry.value)) entries.set(entry.value, entry);
+    }
+    const fresh = (e: KeyEntry | undefined): PooledKey => ({
+      id: e?.id ?? 'anonymous',
+      source: e?.source ?? 'env',
+      label: e?.label,
+      value: e?.value,
+      breaker: new CircuitBreaker(this.breakerOptions),
+      authFailures: 0,
+      invalid: false,
+    });
+    const list = entries.size > 0 ? [...entries.values()] : this.allowAnonymous ? [undefined] : [];
+    this.keys = list.map((e) => {
+      const old = previous.get(e?.value);
+      return old && old.id === (e?.id ?? 'anonymous') && old.label === e?.label
+        ? old
+        : { ...fresh(e), ...(old ? { breaker: old.breaker, authFailures: old.authFailures, invalid: old.invalid } : {}) };
+    });
     this.cursor = 0;
+  }
+
+  /** The pooled key with this id (for testing one key from the console). */
+  get(id: string): PooledKey | undefined {
+    return this.keys.find((k) => k.id === id);
   }
 
   get size(): number {
@@ -81,6 +127,13 @@ export class KeyPool {
   }
 
   view(): KeyView[] {
-    return this.keys.map((k) => ({ masked: maskKey(k.value), breaker: k.breaker.snapshot(), invalid: k.invalid }));
+    return this.keys.map((k) => ({
+      id: k.id,
+      source: k.source,
+      label: k.label ?? null,
+      masked: maskKey(k.value),
+      breaker: k.breaker.snapshot(),
+      invalid: k.invalid,
+    }));
   }
 }

@@ -2,11 +2,30 @@ import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { CircuitBreaker, type BreakerSnapshot } from '../routing/circuit-breaker.ts';
 import { loadCustomUpstreams, type CustomUpstreamConfig } from './custom/custom-upstreams.ts';
-import { KeyPool, type KeyView } from './key-pool.ts';
+import { Subject } from 'rxjs';
+import { KeyPool, type KeyEntry, type KeyView } from './key-pool.ts';
 import { OpenAICompatibleAdapter } from './openai-compatible/openai-compatible.adapter.ts';
 import type { ProviderAdapter } from './provider-adapter.ts';
 
 export const PROVIDER_ADAPTERS = Symbol('PROVIDER_ADAPTERS');
+
+export interface BaseSettings {
+  enabled: boolean;
+  baseUrl?: string;
+  apiKeys: string[];
+  proxy?: string;
+  extra: Record<string, string>;
+  priority?: number;
+}
+
+/** What an operator changed from the console; absent fields keep the base value. */
+export interface ProviderOverride {
+  enabled?: boolean;
+  baseUrl?: string | null;
+  proxy?: string | null;
+  priority?: number | null;
+  extra?: Record<string, string>;
+}
 
 /** Recent health, smoothed so one blip does not swing routing. */
 export interface ProviderHealth {
@@ -54,17 +73,31 @@ export class ProviderState {
   constructor(
     readonly adapter: ProviderAdapter,
     readonly custom: boolean,
-    settings: { enabled: boolean; baseUrl?: string; apiKeys: string[]; proxy?: string; extra: Record<string, string>; priority?: number },
+    /** What the environment (or PROVIDERS_FILE) says; console overrides apply on top of it. */
+    readonly base: BaseSettings,
     config: AppConfig,
   ) {
-    this.enabled = settings.enabled;
-    this.baseUrl = settings.baseUrl ?? adapter.defaultBaseUrl;
-    this.proxy = settings.proxy;
-    this.extra = settings.extra;
-    this.priority = settings.priority;
+    this.enabled = base.enabled;
+    this.baseUrl = base.baseUrl ?? adapter.defaultBaseUrl;
+    this.proxy = base.proxy;
+    this.extra = { ...base.extra };
+    this.priority = base.priority;
     const { failureThreshold, baseCooldownMs, maxCooldownMs } = config.breaker;
     this.breaker = new CircuitBreaker({ failureThreshold, baseCooldownMs, maxCooldownMs });
-    this.keys = new KeyPool({ failureThreshold: 1, baseCooldownMs, maxCooldownMs }, settings.apiKeys, !adapter.requiresKey);
+    this.keys = new KeyPool({ failureThreshold: 1, baseCooldownMs, maxCooldownMs }, base.apiKeys, !adapter.requiresKey);
+  }
+
+  /** Applies the operator's stored settings over the base ones; null in an override resets that field. */
+  applyOverride(override: ProviderOverride | undefined, storedKeys: KeyEntry[]): void {
+    const o = override ?? {};
+    // An absent field, or null (the console's "reset"), means the base value.
+    const pick = <T>(field: 'baseUrl' | 'proxy' | 'priority', fallback: T): T => (o[field] ?? fallback) as T;
+    this.enabled = o.enabled ?? this.base.enabled;
+    this.baseUrl = pick<string | undefined>('baseUrl', this.base.baseUrl) ?? this.adapter.defaultBaseUrl;
+    this.proxy = pick('proxy', this.base.proxy);
+    this.priority = pick('priority', this.base.priority);
+    this.extra = { ...this.base.extra, ...(o.extra ?? {}) };
+    this.keys.replace([...this.base.apiKeys, ...storedKeys]);
   }
 
   get name(): string {
@@ -140,28 +173,66 @@ export class ProviderState {
 @Injectable()
 export class ProviderRegistry {
   private readonly byKey = new Map<string, ProviderState>();
-  readonly customUpstreams: CustomUpstreamConfig[];
+  private readonly upstreams = new Map<string, CustomUpstreamConfig>();
+  /** Emits when operator-defined upstreams are added or removed (the catalog rebuilds its routes). */
+  readonly upstreamsChanged = new Subject<void>();
 
-  constructor(@Inject(PROVIDER_ADAPTERS) adapters: ProviderAdapter[], @Inject(APP_CONFIG) config: AppConfig) {
+  constructor(
+    @Inject(PROVIDER_ADAPTERS) adapters: ProviderAdapter[],
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
     for (const adapter of adapters) {
       const settings = config.providers[adapter.id] ?? { enabled: true, apiKeys: [], extra: {} };
       this.add(new ProviderState(adapter, false, settings, config));
     }
-    this.customUpstreams = config.providersFile
+    const fromFile = config.providersFile
       ? loadCustomUpstreams(
           config.providersFile,
           adapters.flatMap((a) => [a.id, a.name]),
         )
       : [];
-    for (const u of this.customUpstreams) {
-      const adapter = new OpenAICompatibleAdapter({ id: u.name.toLowerCase(), name: u.name, defaultBaseUrl: u.baseUrl, requiresKey: false });
-      this.add(new ProviderState(adapter, true, { enabled: u.enabled, apiKeys: u.apiKeys, proxy: u.proxy, extra: {}, priority: u.priority }, config));
-    }
+    for (const u of fromFile) this.addUpstream({ ...u, source: 'file' });
+  }
+
+  /** Operator-defined upstreams: from PROVIDERS_FILE and from the console. */
+  get customUpstreams(): CustomUpstreamConfig[] {
+    return [...this.upstreams.values()];
+  }
+
+  /** Adds (or replaces) an operator-defined upstream and its provider state. */
+  addUpstream(u: CustomUpstreamConfig): ProviderState {
+    const previous = this.find(u.name);
+    if (previous && !previous.custom) throw new Error(`"${u.name}" is a built-in provider`);
+    if (previous) this.remove(previous);
+    const adapter = new OpenAICompatibleAdapter({ id: u.name.toLowerCase(), name: u.name, defaultBaseUrl: u.baseUrl, requiresKey: false });
+    const state = new ProviderState(adapter, true, { enabled: u.enabled, apiKeys: u.apiKeys, proxy: u.proxy, extra: {}, priority: u.priority }, this.config);
+    this.add(state);
+    this.upstreams.set(u.name.toLowerCase(), u);
+    this.upstreamsChanged.next();
+    return state;
+  }
+
+  removeUpstream(name: string): boolean {
+    const state = this.find(name);
+    if (!state?.custom) return false;
+    this.remove(state);
+    this.upstreams.delete(state.name.toLowerCase());
+    this.upstreamsChanged.next();
+    return true;
+  }
+
+  upstream(name: string): CustomUpstreamConfig | undefined {
+    return this.upstreams.get(name.trim().toLowerCase());
   }
 
   private add(state: ProviderState): void {
     this.byKey.set(state.adapter.id.toLowerCase(), state);
     this.byKey.set(state.name.toLowerCase(), state);
+  }
+
+  private remove(state: ProviderState): void {
+    this.byKey.delete(state.adapter.id.toLowerCase());
+    this.byKey.delete(state.name.toLowerCase());
   }
 
   /** Looks a provider up by name or id, case-insensitively. */

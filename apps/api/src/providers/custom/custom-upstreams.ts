@@ -14,6 +14,8 @@ export interface CustomUpstreamConfig {
   ownedBy?: string;
   /** Gateway model id → upstream model id. */
   models: Record<string, string>;
+  /** PROVIDERS_FILE upstreams are read-only in the console. */
+  source?: 'file' | 'console';
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,39}$/;

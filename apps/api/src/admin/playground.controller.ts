@@ -1,0 +1,18 @@
+import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { ChatCompletionRequestDto } from '../openai-compat/chat-request.dto.ts';
+import { ChatResponder } from '../openai-compat/chat-responder.service.ts';
+import { AdminGuard } from './admin-auth.guard.ts';
+
+/** The console's chat playground: the same request and answer as /v1/chat/completions, streams included. */
+@Controller('api/chat')
+@UseGuards(AdminGuard)
+export class PlaygroundController {
+  constructor(private readonly responder: ChatResponder) {}
+
+  @Post('test')
+  @HttpCode(200)
+  test(@Body() dto: ChatCompletionRequestDto, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.responder.respond(dto, req, res);
+  }
+}
