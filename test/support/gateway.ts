@@ -33,6 +33,9 @@ export function emulatorEnv(emu: Emulator): Record<string, string> {
     UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '1500',
     UPSTREAM_IDLE_TIMEOUT_MS: '1500',
     UPSTREAM_TIMEOUT_MS: '5000',
+    // Model lists are fetched only on demand, so that tests counting upstream requests see only
+    // their own; discovery.e2e-spec turns the automatic fetches back on.
+    DISCOVERY_INTERVAL_MINUTES: '0',
   };
 }
 
@@ -41,6 +44,8 @@ export async function startGateway(emu: Emulator | null, env: Record<string, str
   const merged: Record<string, string | undefined> = {
     DATA_DIR: mkdtempSync(join(tmpdir(), 'g4f-data-')),
     ADMIN_PASSWORD: 'admin-test-password',
+    // No scheduled provider health checks: they would add upstream requests to other tests' counts.
+    HEALTH_CHECK_INTERVAL: '0',
     ...(emu ? emulatorEnv(emu) : {}),
     ...env,
   };

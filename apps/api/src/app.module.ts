@@ -1,27 +1,34 @@
-import { Controller, Get, Global, Module, type DynamicModule } from '@nestjs/common';
+import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { AdminModule } from './admin/admin.module.ts';
+import { ClientKeyUsageRecorder } from './client-keys/client-key-usage.service.ts';
+import { ClientKeysModule } from './client-keys/client-keys.module.ts';
+import { ModelsAdminController } from './admin/models-admin.controller.ts';
+import { PlaygroundController } from './admin/playground.controller.ts';
+import { ProvidersAdminController } from './admin/providers-admin.controller.ts';
 import { OpenAIExceptionFilter } from './common/openai-exception.filter.ts';
 import { APP_CONFIG, type AppConfig } from './config/app-config.ts';
-import { PoolEvents } from './events/pool-events.service.ts';
+import { EventsModule } from './events/events.module.ts';
+import { HealthModule } from './health/health.module.ts';
 import { CatalogService } from './models/catalog.service.ts';
+import { DiscoveryService } from './models/discovery.service.ts';
 import { ApiKeyGuard } from './openai-compat/api-key.guard.ts';
 import { ChatController } from './openai-compat/chat.controller.ts';
+import { ChatResponder } from './openai-compat/chat-responder.service.ts';
 import { ChatService } from './openai-compat/chat.service.ts';
+import { ImagesController } from './openai-compat/images.controller.ts';
+import { ImagesService } from './openai-compat/images.service.ts';
 import { ModelsController } from './openai-compat/models.controller.ts';
+import { SpeechController } from './openai-compat/speech.controller.ts';
+import { SpeechService } from './openai-compat/speech.service.ts';
+import { MediaModule } from './media/media.module.ts';
+import { MetricsModule } from './metrics/metrics.module.ts';
 import { ProvidersModule } from './providers/providers.module.ts';
 import { FailoverService } from './routing/failover.service.ts';
 import { RouterService } from './routing/router.service.ts';
+import { StatsModule } from './stats/stats.module.ts';
 import { StorageModule } from './storage/storage.module.ts';
-
-@Controller('health')
-class HealthController {
-  @Get()
-  health(): { status: 'ok' } {
-    return { status: 'ok' };
-  }
-}
 
 @Global()
 @Module({})
@@ -36,14 +43,38 @@ export class AppModule {
   static register(config: AppConfig): DynamicModule {
     return {
       module: AppModule,
-      imports: [ConfigModule.register(config), ScheduleModule.forRoot(), StorageModule, AdminModule, ProvidersModule],
-      controllers: [ChatController, ModelsController, HealthController],
+      imports: [
+        ConfigModule.register(config),
+        EventsModule,
+        ScheduleModule.forRoot(),
+        StorageModule,
+        AdminModule,
+        ClientKeysModule,
+        ProvidersModule,
+        MediaModule,
+        HealthModule,
+        StatsModule,
+        MetricsModule,
+      ],
+      controllers: [
+        ChatController,
+        ImagesController,
+        SpeechController,
+        ModelsController,
+        ProvidersAdminController,
+        PlaygroundController,
+        ModelsAdminController,
+      ],
       providers: [
         CatalogService,
+        DiscoveryService,
         RouterService,
         FailoverService,
         ChatService,
-        PoolEvents,
+        ChatResponder,
+        ImagesService,
+        SpeechService,
+        ClientKeyUsageRecorder,
         ApiKeyGuard,
         { provide: APP_FILTER, useClass: OpenAIExceptionFilter },
       ],

@@ -7,12 +7,16 @@ import { AppModule } from './app.module.ts';
 import { requestIdMiddleware } from './common/request-id.middleware.ts';
 import { OpenAIValidationPipe } from './common/validation.pipe.ts';
 import type { AppConfig } from './config/app-config.ts';
+import { ClientKeysService } from './client-keys/client-keys.service.ts';
 import { CatalogService } from './models/catalog.service.ts';
 import { ProviderRegistry } from './providers/provider-registry.service.ts';
 
-/** body-parser reads an empty body as {}; an empty body is not JSON, so say so. */
-function rejectEmptyBody(_req: unknown, _res: unknown, buf: Buffer): void {
-  if (buf.length === 0) throw Object.assign(new SyntaxError('empty body'), { type: 'entity.parse.failed', status: 400 });
+/**
+ * body-parser reads an empty body as {}. On /v1, where every POST needs a body, an empty one is
+ * not JSON, so say so; management actions (POST …/toggle) legitimately send none.
+ */
+function rejectEmptyBody(req: { url?: string }, _res: unknown, buf: Buffer): void {
+  if (buf.length === 0 && req.url?.startsWith('/v1/')) throw Object.assign(new SyntaxError('empty body'), { type: 'entity.parse.failed', status: 400 });
 }
 
 export interface CreateAppOptions {
@@ -40,7 +44,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
 /** Says what the pool can actually do right now: which providers will be tried, and why not the others. */
 export function logStartup(app: NestExpressApplication, config: AppConfig, url: string): void {
   const log = new Logger('GPT4FreePool');
-  log.log(`OpenAI-compatible API at ${url}/v1 (${config.apiKeys.length ? 'API_KEY required' : 'open: no API_KEY set'})`);
+  const keys = config.apiKeys.length || app.get(ClientKeysService).any();
+  log.log(`OpenAI-compatible API at ${url}/v1 (${keys ? 'an API key is required' : 'open: no API_KEY and no client key'})`);
   const catalog = app.get(CatalogService);
   for (const provider of app.get(ProviderRegistry).all()) {
     const { status, reason } = provider.status();

@@ -12,6 +12,13 @@ export interface CatalogRoute {
   provider: string;
   /** The model id the provider expects. */
   upstream_model: string;
+  /**
+   * Whether this route takes image input; absent means the model's `vision`. Set `false` for a
+   * provider that serves the model without its image input.
+   */
+  vision?: boolean;
+  /** Keep routing here even when the provider's live model list does not show the upstream id. */
+  pinned?: boolean;
 }
 
 export interface CatalogModel {
@@ -23,4 +30,75 @@ export interface CatalogModel {
   /** Whether requests may carry image parts (vision models, and chat models that accept images). */
   vision?: boolean;
   routes: CatalogRoute[];
+}
+
+/**
+ * What live discovery knows about one route: `confirmed` (the provider's model list has the
+ * upstream id), `missing` (the list was fetched and the id is not in it), `unknown` (no list yet:
+ * never fetched, every fetch failed, or the provider cannot list its models).
+ */
+export type RouteState = 'confirmed' | 'missing' | 'unknown';
+
+/** Where a pin comes from: the catalog's `pinned: true`, or the operator at run time. */
+export type PinSource = 'catalog' | 'operator';
+
+export interface DiscoveredRoute {
+  provider: string;
+  upstream_model: string;
+  state: RouteState;
+  /** Pinned routes are routed to even when `missing`. */
+  pinned: boolean;
+  pinnedBy: PinSource | null;
+  /** When the model list that decided `state` was fetched (epoch ms); null while `unknown`. */
+  checkedAt: number | null;
+  /** Whether routing may use this route as far as discovery is concerned (not missing, or pinned). */
+  routable: boolean;
+}
+
+export interface ModelDiscovery {
+  model: string;
+  routes: DiscoveredRoute[];
+}
+
+/** One provider's model-list fetches. */
+export interface ProviderDiscovery {
+  provider: string;
+  /** Last fetch attempt (epoch ms); null when never tried. */
+  fetchedAt: number | null;
+  /** Whether the last attempt got a list; null when never tried. */
+  ok: boolean | null;
+  /** Why the last attempt failed. */
+  error: string | null;
+  /** Size of the last list fetched (kept when a later fetch fails); null when none yet. */
+  modelCount: number | null;
+  /** When that list was fetched: the route states are based on it. */
+  listedAt: number | null;
+  /** Why this provider is not fetched now (disabled, unconfigured, cannot list models), or null. */
+  skipped: string | null;
+  /** A fetch is under way. */
+  refreshing: boolean;
+}
+
+export interface DiscoverySnapshot {
+  /** Minutes between scheduled refreshes; 0 when only on demand. */
+  intervalMinutes: number;
+  providers: ProviderDiscovery[];
+  models: ModelDiscovery[];
+}
+
+/** A route whose discovery state changed with one refresh. */
+export interface RouteStateChange {
+  model: string;
+  upstream_model: string;
+  from: RouteState;
+  to: RouteState;
+}
+
+/** What one on-demand or scheduled refresh did for one provider. */
+export interface DiscoveryRefreshResult extends ProviderDiscovery {
+  /** Whether a fetch was attempted (false when skipped). */
+  attempted: boolean;
+  /** Chat routes of this provider by state, after the refresh. */
+  routes: Record<RouteState, number>;
+  changed: RouteStateChange[];
 }

@@ -298,3 +298,19 @@ describe('parseSize', () => {
     expect(() => parseSize('huge')).toThrow(/^size must be a size like 10mb, got "huge"$/);
   });
 });
+
+describe('image URLs', () => {
+  it('IMAGE_URL_TTL_SECONDS defaults to an hour; PUBLIC_BASE_URL is unset', () => {
+    const config = loadConfig({});
+    expect(config.imageUrlTtlSeconds).toBe(3600);
+    expect(config.publicBaseUrl).toBeUndefined();
+  });
+
+  it('reads both, and refuses bad values naming the variable', () => {
+    const config = loadConfig({ IMAGE_URL_TTL_SECONDS: '60', PUBLIC_BASE_URL: 'https://ai.example.com/pool/' });
+    expect(config.imageUrlTtlSeconds).toBe(60);
+    expect(config.publicBaseUrl).toBe('https://ai.example.com/pool');
+    expect(() => loadConfig({ IMAGE_URL_TTL_SECONDS: '0' })).toThrow(/IMAGE_URL_TTL_SECONDS/);
+    expect(() => loadConfig({ PUBLIC_BASE_URL: 'ftp://x' })).toThrow(/PUBLIC_BASE_URL/);
+  });
+});

@@ -50,10 +50,30 @@ export interface AppConfig {
   providersFile?: string;
   catalogFile?: string;
   dataDir: string;
+  /** Minutes between scheduled model-list refreshes (DISCOVERY_INTERVAL_MINUTES); 0 = only on demand. */
+  discoveryIntervalMinutes: number;
+  /** How long `/v1/images/files/...` URLs serve their image before the file is deleted (IMAGE_URL_TTL_SECONDS). */
+  imageUrlTtlSeconds: number;
+  /** Origin (and optional path prefix) for the URLs the gateway hands out (PUBLIC_BASE_URL); else the request's own. */
+  publicBaseUrl?: string;
+  /** Master key for secrets at rest (SECRET_KEY); generated into DATA_DIR when unset. */
+  secretKey?: string;
+  health: {
+    /** How often every configured provider is probed (HEALTH_CHECK_INTERVAL); 0 turns the scheduled checks off. */
+    checkIntervalMs: number;
+    /** How long /health/ready answers 503 before the server stops taking requests (SHUTDOWN_GRACE_MS). */
+    shutdownGraceMs: number;
+  };
   admin: {
     /** From ADMIN_PASSWORD; when unset a random one is made at first start and stored hashed. */
     password?: string;
     sessionTtlMs: number;
+  };
+  stats: {
+    /** How often buffered request log entries and stats are written to storage (STATS_FLUSH_MS). */
+    flushMs: number;
+    /** Request log entries older than this are deleted (LOG_RETENTION_DAYS). */
+    logRetentionDays: number;
   };
 }
 
@@ -107,6 +127,27 @@ export function parseSize(raw: string, name = 'size'): number {
   return Math.floor(Number(m[1]) * unit);
 }
 
+const DURATION_UNITS_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+
+/** "90" (seconds), "500ms", "30s", "5m", "1h", "1d" → milliseconds. */
+export function parseDuration(raw: string, name = 'duration'): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(raw);
+  if (!m) throw new ConfigError(`${name} must be a duration like 30s, 5m or 1h (a bare number is seconds), got "${raw}"`);
+  return Math.round(Number(m[1]) * DURATION_UNITS_MS[(m[2] ?? 's').toLowerCase() as keyof typeof DURATION_UNITS_MS]);
+}
+
+/** HEALTH_CHECK_INTERVAL: a duration from 1s to 7d, or 0/off for no scheduled checks; 5 minutes by default. */
+function healthCheckInterval(raw: string | undefined): number {
+  const value = raw?.trim().toLowerCase();
+  if (!value) return 5 * 60_000;
+  if (['off', 'false', 'no'].includes(value)) return 0;
+  const ms = parseDuration(value, 'HEALTH_CHECK_INTERVAL');
+  if (ms !== 0 && (ms < 1000 || ms > 7 * 86_400_000)) {
+    throw new ConfigError(`HEALTH_CHECK_INTERVAL must be from 1s to 7d, or 0/off to turn the checks off, got "${raw}"`);
+  }
+  return ms;
+}
+
 function providerEnv(env: Env, prefix: string): ProviderEnv {
   const keys = list(env[`${prefix}_API_KEY`]);
   const extra: Record<string, string> = {};
@@ -157,9 +198,21 @@ export function loadConfig(env: Env = process.env): AppConfig {
     providersFile: env.PROVIDERS_FILE?.trim() || undefined,
     catalogFile: env.CATALOG_FILE?.trim() || undefined,
     dataDir: resolve(env.DATA_DIR?.trim() || './data'),
+    discoveryIntervalMinutes: int(env, 'DISCOVERY_INTERVAL_MINUTES', 60, 0, 7 * 24 * 60),
+    imageUrlTtlSeconds: int(env, 'IMAGE_URL_TTL_SECONDS', 3600, 1, 7 * 24 * 3600),
+    publicBaseUrl: url(env, 'PUBLIC_BASE_URL'),
+    secretKey: env.SECRET_KEY || undefined,
+    health: {
+      checkIntervalMs: healthCheckInterval(env.HEALTH_CHECK_INTERVAL),
+      shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 0, 0, 600_000),
+    },
     admin: {
       password: env.ADMIN_PASSWORD || undefined,
       sessionTtlMs: int(env, 'ADMIN_SESSION_TTL_HOURS', 24, 1, 24 * 365) * 3_600_000,
+    },
+    stats: {
+      flushMs: int(env, 'STATS_FLUSH_MS', 1000, 50, 60_000),
+      logRetentionDays: int(env, 'LOG_RETENTION_DAYS', 30, 1, 3650),
     },
   };
 }
