@@ -111,6 +111,17 @@ describe('provider management', () => {
     await api(gw, h, 'DELETE', `/api/providers/deepinfra/keys/${id}`);
   });
 
+  it('POST /api/providers/{name}/health probes the provider now and shows the result', async () => {
+    const ok = await api<Provider & { lastCheck: { ok: boolean; probe: string } | null }>(gw, h, 'POST', '/api/providers/Together/health');
+    expect(ok.status).toBe(200);
+    expect(ok.body.lastCheck).toMatchObject({ ok: true, probe: 'models' });
+    emu.addFault({ provider: 'together', mode: 'status', status: 503, path: 'models' });
+    const bad = await api<Provider & { lastCheck: { ok: boolean; error: string } | null }>(gw, h, 'POST', '/api/providers/together/health');
+    expect(bad.body.lastCheck!.ok).toBe(false);
+    expect(bad.body.lastCheck!.error).toMatch(/503/);
+    expect((await api(gw, h, 'POST', '/api/providers/nope/health')).status).toBe(404);
+  });
+
   it('keys from the environment cannot be deleted from the console', async () => {
     const together = (await api<Provider>(gw, h, 'GET', '/api/providers/together')).body;
     const res = await api<{ error: { code: string } }>(gw, h, 'DELETE', `/api/providers/together/keys/${together.keys[0]!.id}`);

@@ -7,12 +7,16 @@ import { UpstreamError } from '../providers/provider-adapter.ts';
 import { ProviderRegistry, type ProviderState, type ProviderView } from '../providers/provider-registry.service.ts';
 import { ProviderSettingsService } from '../providers/provider-settings.service.ts';
 import { UpstreamHttp } from '../providers/upstream-http.ts';
+import { ProviderHealthService } from '../health/provider-health.service.ts';
+import type { ProviderCheck } from '../health/provider-probe.ts';
 import { AdminGuard } from './admin-auth.guard.ts';
 import { AddKeyDto, UpdateProviderDto, UpstreamDto } from './providers-admin.dto.ts';
 
 export interface ProviderDetail extends ProviderView {
   /** How many catalog models route to this provider. */
   models: number;
+  /** The latest scheduled or on-demand health probe, if any. */
+  lastCheck: ProviderCheck | null;
   /** For operator-defined upstreams: where they are defined and their model map. */
   upstream: { source: 'file' | 'console'; models: Record<string, string>; ownedBy: string | null } | null;
 }
@@ -45,6 +49,7 @@ export class ProvidersAdminController {
     private readonly settings: ProviderSettingsService,
     private readonly catalog: CatalogService,
     private readonly http: UpstreamHttp,
+    private readonly health: ProviderHealthService,
   ) {}
 
   private detail(p: ProviderState): ProviderDetail {
@@ -52,6 +57,7 @@ export class ProvidersAdminController {
     return {
       ...p.view(),
       models: this.catalog.all().filter((m) => m.routes.some((r) => this.registry.find(r.provider) === p)).length,
+      lastCheck: this.health.lastCheck(p.name),
       upstream: upstream ? { source: upstream.source ?? 'file', models: upstream.models, ownedBy: upstream.ownedBy ?? null } : null,
     };
   }
@@ -70,6 +76,15 @@ export class ProvidersAdminController {
   @HttpCode(200)
   async toggle(@Param('name') name: string): Promise<ProviderDetail> {
     return this.detail(await this.settings.toggle(name));
+  }
+
+  /** Probes the provider now (the seed's health button); the result is stored with the scheduled ones. */
+  @Post('providers/:name/health')
+  @HttpCode(200)
+  async check(@Param('name') name: string): Promise<ProviderDetail> {
+    const p = this.settings.provider(name);
+    await this.health.check(p.name);
+    return this.detail(p);
   }
 
   @Patch('providers/:name')
