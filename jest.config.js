@@ -29,6 +29,13 @@ export default {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/apps/api/src/**/*.spec.ts', '<rootDir>/libs/**/*.spec.ts'] },
     // End-to-end suites boot real servers; on a loaded 2-core CI machine that can take seconds.
-    { ...common, displayName: 'e2e', testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'], testTimeout: 30_000 },
+    {
+      ...common,
+      displayName: 'e2e',
+      testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
+      testTimeout: 30_000,
+      // Builds dist/ when stale, for the tests that run the gateway as a real process.
+      globalSetup: '<rootDir>/test/support/global-setup.ts',
+    },
   ],
 };
