@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator } from '../emulators/emulator.ts';
 import type { Emulator, RecordedRequest } from '../emulators/emulator.ts';
+import { adminHeaders } from '../support/admin.ts';
 import { postJson, startGateway } from '../support/gateway.ts';
 import type { Gateway } from '../support/gateway.ts';
 
@@ -271,6 +272,35 @@ describe('key pools', () => {
       'Bearer di-good-key-2',
       'Bearer di-good-key-2',
       'Bearer di-good-key-2',
+    ]);
+  });
+
+  it('reports the bad key: cooling down with its reason in the provider view, masked in the request log', async () => {
+    await sleep(1600); // the Together test's cooldown of broke-key-1 runs out: it gets one more try here
+    expect((await ask(gw, 'keys-together')).provider).toBe('Together');
+    const h = await adminHeaders(gw);
+    const provider = (await (await fetch(`${gw.url}/api/providers/together`, { headers: h })).json()) as {
+      keys: Array<{ masked: string; invalid: boolean; breaker: { state: string; lastFailure: string | null } }>;
+    };
+    expect(provider.keys).toEqual([
+      expect.objectContaining({
+        masked: 'brok…ey-1',
+        invalid: false,
+        breaker: expect.objectContaining({ state: 'open', lastFailure: expect.stringMatching(/402/) }),
+      }),
+      expect.objectContaining({ masked: 'tg-g…ey-2', breaker: expect.objectContaining({ state: 'closed' }) }),
+    ]);
+    expect(JSON.stringify(provider)).not.toContain('broke-key-1');
+
+    let entry: { attempts: Array<{ key?: string; status: number | null }> } | undefined;
+    for (let i = 0; i < 50 && !entry; i++) {
+      const page = (await (await fetch(`${gw.url}/api/logs?model=keys-together&pageSize=1`, { headers: h })).json()) as { items: (typeof entry)[] };
+      entry = page.items[0];
+      if (!entry) await sleep(100);
+    }
+    expect(entry!.attempts.map((a) => [a.key, a.status])).toEqual([
+      ['brok…ey-1', 402],
+      ['tg-g…ey-2', 200],
     ]);
   });
 
