@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
+import { APP_CONFIG, type AppConfig, type ProviderEnv } from '../config/app-config.ts';
 import { CircuitBreaker, type BreakerSnapshot } from '../routing/circuit-breaker.ts';
 import { loadCustomUpstreams, type CustomUpstreamConfig } from './custom/custom-upstreams.ts';
 import { Subject } from 'rxjs';
@@ -9,14 +9,8 @@ import type { ProviderAdapter } from './provider-adapter.ts';
 
 export const PROVIDER_ADAPTERS = Symbol('PROVIDER_ADAPTERS');
 
-export interface BaseSettings {
-  enabled: boolean;
-  baseUrl?: string;
-  apiKeys: string[];
-  proxy?: string;
-  extra: Record<string, string>;
-  priority?: number;
-}
+/** What the environment (or PROVIDERS_FILE) says about a provider: the config's own shape. */
+export type BaseSettings = ProviderEnv;
 
 /** What an operator changed from the console; absent fields keep the base value. */
 export interface ProviderOverride {
