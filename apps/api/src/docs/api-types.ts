@@ -1,0 +1,103 @@
+/**
+ * The answers of the gateway's own endpoints (`/api`, `/health`), by the name they have in the
+ * API document. scripts/api-schemas.ts turns each member of ApiSchemas into a component schema
+ * (apps/api/src/docs/api-schemas.json; a test keeps that file in step with these types), with the
+ * member's comment as its Chinese description. `@ApiJsonResponse(name)` documents an answer with
+ * one of them, and only compiles on a handler whose return type is exactly that type.
+ */
+import type {
+  AttemptSummary,
+  ClientKey,
+  ClientKeyList,
+  CreatedClientKey,
+  DiscoveryRefreshResult,
+  ModelDiscovery,
+  RequestLogPage,
+  StatsResponse,
+} from '#contracts';
+import type { AdminSession } from '../admin/admin-auth.service.ts';
+import type { AdminModel, AdminModelList } from '../admin/models-admin.controller.ts';
+import type { KeyTestResult, ProviderDetail } from '../admin/providers-admin.controller.ts';
+import type { ProviderHealthView } from '../health/health-admin.controller.ts';
+import type { ProviderCheck } from '../health/provider-probe.ts';
+import type { HealthCheckResult } from '../storage/storage.ts';
+
+/** `GET /api/auth/session`. */
+export interface AdminSessionInfo {
+  /** Epoch ms when the session token expires. */
+  expiresAt: number;
+}
+
+/** `POST /api/health/check`. */
+export interface ProviderCheckAll {
+  results: ProviderCheck[];
+}
+
+/** `GET /api/health/providers`. */
+export interface ProviderHealthList {
+  providers: ProviderHealthView[];
+}
+
+/** `GET /api/health/history/{provider}`: stored checks, newest first. */
+export interface ProviderHealthHistory {
+  provider: string;
+  items: HealthCheckResult[];
+}
+
+/** One health indicator (storage, providers, app, process) and what it reports. */
+export interface HealthIndicatorReport {
+  status: 'up' | 'degraded' | 'down';
+  [detail: string]: unknown;
+}
+
+/** `/health`, `/health/live`, `/health/ready`: the shape Nest's Terminus module gives health checks. */
+export interface HealthReport {
+  status: 'error' | 'ok' | 'degraded' | 'shutting_down';
+  /** Indicators that are up or degraded. */
+  info?: Partial<Record<string, HealthIndicatorReport>>;
+  /** Indicators that are down. */
+  error?: Partial<Record<string, HealthIndicatorReport>>;
+  /** Every indicator. */
+  details: Record<string, HealthIndicatorReport>;
+}
+
+export interface ApiSchemas {
+  /** 管理员会话：登录后得到的令牌及其过期时间（毫秒时间戳）。 */
+  AdminSession: AdminSession;
+  /** 当前管理员会话的过期时间。 */
+  AdminSessionInfo: AdminSessionInfo;
+  /** 模型目录（管理台视图）：分类统计、每个模型的路由及其发现状态。 */
+  AdminModelList: AdminModelList;
+  /** 单个模型（管理台视图）：路由、每条路由的发现状态与是否可路由。 */
+  AdminModel: AdminModel;
+  /** 每个提供商一次模型列表刷新的结果。 */
+  DiscoveryRefreshResultList: DiscoveryRefreshResult[];
+  /** 一个模型的各条路由及其发现状态。 */
+  ModelDiscovery: ModelDiscovery;
+  /** 所有提供商（内置与自定义上游）。 */
+  ProviderDetailList: ProviderDetail[];
+  /** 提供商详情：状态、熔断器、密钥（掩码）、健康度、最近一次检查。 */
+  ProviderDetail: ProviderDetail;
+  /** 测试单个上游密钥的结果。 */
+  KeyTestResult: KeyTestResult;
+  /** 客户端 API 密钥列表（新建的在前）。 */
+  ClientKeyList: ClientKeyList;
+  /** 客户端 API 密钥（不含明文密钥）。 */
+  ClientKey: ClientKey;
+  /** 新建的客户端 API 密钥：只有这一次返回完整的 `secret`。 */
+  CreatedClientKey: CreatedClientKey;
+  /** 统计报表：汇总、时间序列及按提供商 / 模型 / 密钥的细分。 */
+  StatsResponse: StatsResponse;
+  /** 请求日志的一页（新的在前），每条记录含全部上游尝试。 */
+  RequestLogPage: RequestLogPage;
+  /** 立即检查所有提供商的结果。 */
+  ProviderCheckAll: ProviderCheckAll;
+  /** 每个提供商的路由状态与最近一次健康检查。 */
+  ProviderHealthList: ProviderHealthList;
+  /** 一个提供商保存的健康检查记录（新的在前）。 */
+  ProviderHealthHistory: ProviderHealthHistory;
+  /** 健康检查结果（Nest Terminus 格式）。 */
+  HealthReport: HealthReport;
+  /** 一次上游尝试：提供商、上游模型、密钥（掩码）、状态码、原因与耗时。 */
+  AttemptSummary: AttemptSummary;
+}

@@ -1,0 +1,205 @@
+/**
+ * How the /v1 endpoints (and the console's playground, which answers like /v1/chat/completions)
+ * appear in the API document: OpenAI's own request and response schemas, plus the gateway's
+ * extensions, which are listed apart (PoolChatExtension, PoolImageExtension).
+ */
+import { applyDecorators } from '@nestjs/common';
+import { ApiBody, ApiOperation, ApiParam, ApiResponse } from '@nestjs/swagger';
+import { IMAGE_QUALITIES, MAX_IMAGE_SIDE, MIN_IMAGE_SIDE, DEFAULT_IMAGE_MODEL } from '../openai-compat/image-request.dto.ts';
+import { MAX_SPEECH_INPUT } from '../openai-compat/speech-request.dto.ts';
+import { SPEECH_CONTENT_TYPES, type ImageMime } from '../media/media-bytes.ts';
+import { ApiErrors, POOL_RESPONSE_HEADERS, schemaRef } from './decorators.ts';
+
+/** What every upstream-backed /v1 call can fail with; the pooled ones list the attempts. */
+const UPSTREAM_ERRORS = () =>
+  ApiErrors(
+    [400, 401, 404, 413, 429, 502, 504],
+    {
+      400: '包括：`provider` 不存在或不提供该模型，以及所有上游都以 400 拒绝（此时 `message` 是上游的原话）。',
+      401: '仅在启用了密钥（`API_KEY` 或客户端密钥）时出现。',
+      404: '`model` 不在模型目录中（`code: model_not_found`）。',
+      429: '客户端密钥超出每分钟请求数（`code: rate_limit_exceeded`），或所有上游都被限流。',
+    },
+    [400, 429, 502, 504],
+  );
+
+const CHAT_DESCRIPTION = `与 OpenAI 的 \`POST /v1/chat/completions\` 相同：请求体是 OpenAI 的 \`CreateChatCompletionRequest\`，响应是 \`CreateChatCompletionResponse\`；\`stream: true\` 时以 SSE（\`text/event-stream\`）逐块返回 \`CreateChatCompletionStreamResponse\`，最后一行是 \`data: [DONE]\`（\`stream_options.include_usage: true\` 时倒数第二块带 \`usage\`）。
+
+网关在所有提供该模型的提供商之间按优先级与健康度选择，失败（超时、限流、5xx、密钥无效）时自动换下一个；流式请求一旦开始输出就不再切换。
+
+与 OpenAI 的差别：
+- **\`provider\`**（扩展字段）：只用指定的提供商，不做故障转移（见 \`PoolChatExtension\`）。
+- **\`model\`** 是网关模型目录中的 id（见 \`GET /v1/models\`）。
+- **\`n\`** 只能是 1。
+- 支持工具调用（\`tools\`）、图片输入（视觉模型）与推理内容（\`reasoning_content\`，部分模型）。其余未知字段原样转发给上游。`;
+
+/** Body and 200 answer of a chat completion (JSON or SSE). */
+export const ApiChatCompletion = (): MethodDecorator =>
+  applyDecorators(
+    ApiBody({
+      required: true,
+      description: 'OpenAI 的 `CreateChatCompletionRequest`，加上网关扩展字段 `provider`。',
+      schema: { allOf: [schemaRef('CreateChatCompletionRequest'), schemaRef('PoolChatExtension')] },
+      examples: {
+        basic: { summary: '最简单的对话', value: { model: 'gpt-4o-mini', messages: [{ role: 'user', content: '你好，介绍一下你自己。' }] } },
+        stream: {
+          summary: '流式输出（SSE），最后一块带用量',
+          value: {
+            model: 'gpt-4o-mini',
+            stream: true,
+            stream_options: { include_usage: true },
+            messages: [{ role: 'user', content: '写一首关于春天的短诗。' }],
+          },
+        },
+        provider: {
+          summary: '只用指定的提供商（网关扩展）',
+          value: { model: 'gpt-4o-mini', provider: 'PollinationsAI', messages: [{ role: 'user', content: '你好' }] },
+        },
+      },
+    }),
+    ApiResponse({
+      status: 200,
+      description:
+        '`stream` 为 false 或未设置时返回一个 `chat.completion` 对象；`stream: true` 时返回 SSE 流，每个事件的 `data` 是一个 `chat.completion.chunk`，以 `data: [DONE]` 结束。',
+      headers: POOL_RESPONSE_HEADERS,
+      content: {
+        'application/json': { schema: schemaRef('CreateChatCompletionResponse') },
+        'text/event-stream': { schema: schemaRef('CreateChatCompletionStreamResponse') },
+      },
+    }),
+    UPSTREAM_ERRORS(),
+  );
+
+export const ApiChatCompletionOperation = (): MethodDecorator =>
+  applyDecorators(
+    ApiOperation({ summary: '创建对话补全（OpenAI 兼容，支持流式）', description: CHAT_DESCRIPTION, operationId: 'createChatCompletion' }),
+    ApiChatCompletion(),
+  );
+
+export const ApiPlaygroundOperation = (): MethodDecorator =>
+  applyDecorators(
+    ApiOperation({
+      summary: '对话测试（管理台试验场）',
+      description: `管理台“对话测试”页使用：请求、响应（包括流式）与 \`POST /v1/chat/completions\` 完全相同，只是用管理员令牌认证，不需要客户端密钥。\n\n${CHAT_DESCRIPTION}`,
+      operationId: 'testChatCompletion',
+    }),
+    ApiChatCompletion(),
+  );
+
+export const ApiImageGenerationOperation = (): MethodDecorator =>
+  applyDecorators(
+    ApiOperation({
+      summary: '生成图片（OpenAI 兼容）',
+      operationId: 'createImage',
+      description: `与 OpenAI 的 \`POST /v1/images/generations\` 相同：请求体是 OpenAI 的 \`CreateImageRequest\`，响应是 \`ImagesResponse\`。
+
+与 OpenAI 的差别：
+- **\`model\`** 是网关模型目录中图像类的 id（见 \`GET /v1/models\`）；不填时用 \`${DEFAULT_IMAGE_MODEL}\`。
+- **\`size\`**：\`auto\` 或任意 \`宽x高\`，每边 ${MIN_IMAGE_SIDE}～${MAX_IMAGE_SIDE} 像素。
+- **\`quality\`**：${IMAGE_QUALITIES.map((q) => `\`${q}\``).join('、')}。
+- **\`response_format: "url"\`**（默认）返回的链接由网关自己托管（\`/v1/images/files/…\`，无需密钥，\`IMAGE_URL_TTL_SECONDS\` 后过期）；\`b64_json\` 直接返回 Base64。
+- 扩展字段 **\`provider\`**、**\`seed\`**、**\`steps\`**、**\`negative_prompt\`**（见 \`PoolImageExtension\`）。
+- 不支持流式（\`stream\`）。`,
+    }),
+    ApiBody({
+      required: true,
+      description: 'OpenAI 的 `CreateImageRequest`，加上网关扩展字段。',
+      schema: { allOf: [schemaRef('CreateImageRequest'), schemaRef('PoolImageExtension')] },
+      examples: {
+        basic: {
+          summary: '生成一张图片（返回网关托管的链接）',
+          value: { model: DEFAULT_IMAGE_MODEL, prompt: '雪地里的一只橘猫，柔和的晨光', size: '1024x1024' },
+        },
+        base64: {
+          summary: '直接返回 Base64，固定随机种子',
+          value: { model: DEFAULT_IMAGE_MODEL, prompt: '水墨风格的山水画', response_format: 'b64_json', seed: 42 },
+        },
+      },
+    }),
+    ApiResponse({
+      status: 200,
+      description: '生成的图片（`url` 或 `b64_json`）。',
+      headers: POOL_RESPONSE_HEADERS,
+      content: { 'application/json': { schema: schemaRef('ImagesResponse') } },
+    }),
+    UPSTREAM_ERRORS(),
+  );
+
+export const ApiSpeechOperation = (): MethodDecorator =>
+  applyDecorators(
+    ApiOperation({
+      summary: '语音合成（OpenAI 兼容）',
+      operationId: 'createSpeech',
+      description: `与 OpenAI 的 \`POST /v1/audio/speech\` 相同：请求体是 OpenAI 的 \`CreateSpeechRequest\`，响应是音频文件本身，\`Content-Type\` 与 \`response_format\` 对应（${Object.entries(
+        SPEECH_CONTENT_TYPES,
+      )
+        .map(([format, type]) => `\`${format}\` → \`${type}\``)
+        .join('、')}；\`pcm\` 为 24 kHz 16 位单声道）。
+
+与 OpenAI 的差别：
+- **\`input\`** 最长 ${MAX_SPEECH_INPUT} 个字符。
+- **\`stream_format\`** 只能是 \`audio\`（不提供 SSE 语音流）。
+- 扩展字段 **\`provider\`**（字符串）：只用指定的提供商，不做故障转移。OpenAI 的 \`CreateSpeechRequest\` 不允许额外字段，所以它没有写进下面的请求体结构，但网关接受它。`,
+    }),
+    ApiBody({
+      required: true,
+      description: 'OpenAI 的 `CreateSpeechRequest`（网关另接受 `provider`，见上）。',
+      schema: schemaRef('CreateSpeechRequest'),
+      examples: { basic: { summary: '合成一段 MP3', value: { model: 'gpt-4o-mini-tts', input: '你好，欢迎使用 GPT4Free Pool。', voice: 'alloy' } } },
+    }),
+    ApiResponse({
+      status: 200,
+      description: '音频文件。',
+      headers: POOL_RESPONSE_HEADERS,
+      content: Object.fromEntries(Object.values(SPEECH_CONTENT_TYPES).map((type) => [type, { schema: { type: 'string', format: 'binary' } }])),
+    }),
+    UPSTREAM_ERRORS(),
+  );
+
+export const ApiListModelsOperation = (): MethodDecorator =>
+  applyDecorators(
+    ApiOperation({
+      summary: '列出模型（OpenAI 兼容）',
+      operationId: 'listModels',
+      description:
+        '与 OpenAI 的 `GET /v1/models` 相同：返回 `ListModelsResponse`，包含网关模型目录中的全部模型（对话、推理、代码、视觉、图像、音频），`owned_by` 是模型的出品方。',
+    }),
+    ApiResponse({ status: 200, description: '模型列表。', content: { 'application/json': { schema: schemaRef('ListModelsResponse') } } }),
+    ApiErrors([401, 429], { 401: '仅在启用了密钥时出现。', 429: '客户端密钥超出每分钟请求数。' }),
+  );
+
+export const ApiRetrieveModelOperation = (): MethodDecorator =>
+  applyDecorators(
+    ApiOperation({
+      summary: '查询单个模型（OpenAI 兼容）',
+      operationId: 'retrieveModel',
+      description:
+        '与 OpenAI 的 `GET /v1/models/{model}` 相同：返回 `Model`。模型 id 可以含 `/`（如自定义上游的 `org/model`），直接写在路径里即可（`/v1/models/org/model`），也可以写成 `%2F`。',
+    }),
+    ApiParam({ name: 'id', description: '模型 id（见 `GET /v1/models`），如 `gpt-4o-mini`。', schema: { type: 'string' } }),
+    ApiResponse({ status: 200, description: '模型。', content: { 'application/json': { schema: schemaRef('Model') } } }),
+    ApiErrors([401, 404, 429], { 401: '仅在启用了密钥时出现。', 404: '模型不存在（`code: model_not_found`）。', 429: '客户端密钥超出每分钟请求数。' }),
+  );
+
+const IMAGE_TYPES: ImageMime[] = ['image/png', 'image/jpeg', 'image/webp', 'image/gif'];
+
+export const ApiImageFileOperation = (): MethodDecorator =>
+  applyDecorators(
+    ApiOperation({
+      summary: '获取网关托管的图片',
+      operationId: 'getImageFile',
+      description:
+        '`POST /v1/images/generations` 以 `response_format: "url"` 返回的图片链接。**不需要密钥**：文件名随机、不可猜测，本身就是访问凭证（与 OpenAI 的图片链接一样），方便直接嵌入网页和聊天。链接在 `IMAGE_URL_TTL_SECONDS`（默认 3600 秒）后失效；`cache-control` 与 `expires` 头给出剩余有效期。',
+    }),
+    ApiParam({
+      name: 'file',
+      description: '图片文件名：32 个随机字符加扩展名（`png`、`jpg`、`webp`、`gif`）。',
+      schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{32}\\.(png|jpg|webp|gif)$' },
+    }),
+    ApiResponse({
+      status: 200,
+      description: '图片文件。',
+      content: Object.fromEntries(IMAGE_TYPES.map((type) => [type, { schema: { type: 'string', format: 'binary' } }])),
+    }),
+    ApiErrors([404], { 404: '图片不存在或已过期（`code: image_not_found`）。' }),
+  );
