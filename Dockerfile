@@ -1,0 +1,42 @@
+# syntax=docker/dockerfile:1
+# GPT4Free Pool: the API and its admin console in one image.
+#
+#   docker build -t gpt4free-pool:0.1.0 .
+#   docker run -d -p 8080:8080 -v gpt4free-pool-data:/data --stop-timeout 40 gpt4free-pool:0.1.0
+#
+# The image runs as the unprivileged `node` user (uid 1000), keeps everything it writes under
+# DATA_DIR (/data, a volume), and stops gracefully on SIGTERM: requests in flight get
+# SHUTDOWN_GRACE_SECONDS (30 s by default) to finish, so give `docker stop` more than that.
+
+ARG NODE_IMAGE=node:24-slim
+
+# ---- build: every dependency, then `npm run build` (the API with tsc, the console with Angular) into dist/
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+ENV NG_CLI_ANALYTICS=false
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY . .
+RUN npm run build
+
+# ---- runtime: production dependencies only, the build output and the model catalog
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production \
+    PORT=8080 \
+    HOST=0.0.0.0 \
+    DATA_DIR=/data
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+# dist/apps/api (the API), dist/libs (shared contracts), dist/admin (the console, served at /).
+COPY --from=build /app/dist ./dist
+COPY catalog ./catalog
+# The code stays root-owned and read-only for the app; only DATA_DIR is its own.
+RUN mkdir -p /data && chown 1000:1000 /data
+USER 1000:1000
+VOLUME ["/data"]
+EXPOSE 8080
+STOPSIGNAL SIGTERM
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT || 8080}/health/ready`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "dist/apps/api/src/main.js"]

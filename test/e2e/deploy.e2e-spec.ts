@@ -1,0 +1,457 @@
+/**
+ * The deployment files against the application they deploy. No Docker engine or cluster runs
+ * here, so these read the Dockerfile, the compose files and the Kubernetes manifests and check
+ * that they agree with the app and with each other: ports, probe paths (requested on the running
+ * app), environment variable names (the ones the config reads), the image name, the data volume,
+ * the user, graceful-shutdown timings.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse as parseYaml, parseAllDocuments } from 'yaml';
+import { BUILTIN_PROVIDER_ENV, ConfigError, loadConfig } from '../../apps/api/src/config/app-config.ts';
+import { startGateway, type Gateway } from '../support/gateway.ts';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const read = (path: string) => readFileSync(join(root, path), 'utf8');
+const pkg = JSON.parse(read('package.json')) as { version: string; scripts: Record<string, string> };
+const IMAGE = `gpt4free-pool:${pkg.version}`;
+
+/* ------------------------------------------------------------------ what the app reads */
+
+/** Every environment variable apps/api/src/config/app-config.ts reads, the per-provider ones included. */
+function configEnvNames(): Set<string> {
+  const source = read('apps/api/src/config/app-config.ts');
+  const names = new Set([...source.matchAll(/env\.([A-Z][A-Z0-9_]+)|\(env, '([A-Z][A-Z0-9_]+)'/g)].map((m) => (m[1] ?? m[2])!));
+  const suffixes = [...source.matchAll(/`\$\{prefix\}_([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]!);
+  expect(suffixes).toEqual(expect.arrayContaining(['API_KEY', 'BASE_URL', 'ENABLED', 'PROXY', 'PRIORITY']));
+  for (const prefix of Object.values(BUILTIN_PROVIDER_ENV)) for (const suffix of suffixes) names.add(`${prefix}_${suffix}`);
+  return names;
+}
+/** Read by libraries rather than the config: proxy-from-env, Node itself. */
+const LIBRARY_ENV = new Set(['HTTPS_PROXY', 'HTTP_PROXY', 'NO_PROXY', 'NODE_ENV']);
+const CONFIG_ENV = configEnvNames();
+
+function expectKnownEnv(names: Iterable<string>, where: string): void {
+  const unknown = [...names].filter((n) => !CONFIG_ENV.has(n) && !LIBRARY_ENV.has(n));
+  expect({ where, unknown }).toEqual({ where, unknown: [] });
+}
+
+/** "30s", "1m30s", "45" (seconds) → seconds. */
+function seconds(value: string | number): number {
+  if (typeof value === 'number') return value;
+  let total = 0;
+  for (const [, n, unit] of value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)?/g)) total += Number(n) * { ms: 0.001, s: 1, m: 60, h: 3600 }[(unit ?? 's') as 's'];
+  return total;
+}
+
+/* ------------------------------------------------------------------ Dockerfile */
+
+interface Instruction {
+  op: string;
+  args: string;
+}
+interface Stage {
+  from: string;
+  name?: string;
+  steps: Instruction[];
+}
+
+/** Stages of a Dockerfile: continuation lines joined, comments dropped, ARG defaults substituted in FROM. */
+function parseDockerfile(text: string): Stage[] {
+  const lines = text.replace(/\\\r?\n/g, ' ').split(/\r?\n/);
+  const args = new Map<string, string>();
+  const stages: Stage[] = [];
+  for (const raw of lines) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const [, op, rest] = /^(\S+)\s*(.*)$/.exec(line)!;
+    const instruction = { op: op!.toUpperCase(), args: rest!.replace(/\s+/g, ' ') };
+    if (instruction.op === 'ARG' && !stages.length) {
+      const [name, value = ''] = instruction.args.split('=');
+      args.set(name!, value);
+    } else if (instruction.op === 'FROM') {
+      const [image, as, name] = instruction.args.replace(/\$\{?(\w+)\}?/g, (_, n: string) => args.get(n) ?? '').split(' ');
+      stages.push({ from: image!, name: as?.toUpperCase() === 'AS' ? name : undefined, steps: [] });
+    } else {
+      stages.at(-1)?.steps.push(instruction);
+    }
+  }
+  return stages;
+}
+
+const stages = parseDockerfile(read('Dockerfile'));
+const runtime = stages.at(-1)!;
+const steps = (stage: Stage, op: string) => stage.steps.filter((s) => s.op === op).map((s) => s.args);
+const dockerEnv = new Map(
+  steps(runtime, 'ENV')
+    .flatMap((args) => [...args.matchAll(/(\w+)=(\S+)/g)])
+    .map((m) => [m[1]!, m[2]!]),
+);
+
+/* ------------------------------------------------------------------ compose */
+
+interface ComposeService {
+  image?: string;
+  build?: unknown;
+  ports?: string[];
+  environment?: Record<string, string | number>;
+  volumes?: string[];
+  profiles?: string[];
+  depends_on?: Record<string, { condition?: string }>;
+  stop_grace_period?: string;
+}
+interface ComposeFile {
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+}
+
+const composeFiles = ['docker-compose.yml', 'docker-compose.oneapi.yml'];
+const compose = (file: string) => parseYaml(read(file)) as ComposeFile;
+const poolServices = (file: string) => Object.entries(compose(file).services).filter(([, s]) => s.image?.startsWith('gpt4free-pool:'));
+
+/** What the container sees when nothing is set on the host: `${VAR:-default}` → default, `${VAR}` → ''. */
+function interpolate(value: string | number): string {
+  return String(value).replace(/\$\{(\w+)(?::?-([^}]*))?\}/g, (_, _name: string, fallback?: string) => fallback ?? '');
+}
+
+/* ------------------------------------------------------------------ Kubernetes */
+
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; labels?: Record<string, string> };
+  // The rest is walked loosely.
+  [field: string]: unknown;
+}
+type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+const k8sDir = join(root, 'deploy/kubernetes');
+const k8s: K8sObject[] = readdirSync(k8sDir)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .flatMap((f) =>
+    parseAllDocuments(readFileSync(join(k8sDir, f), 'utf8')).map((doc) => {
+      expect(doc.errors).toEqual([]);
+      return doc.toJS() as K8sObject;
+    }),
+  )
+  .filter(Boolean);
+const byKind = (kind: string) => k8s.filter((o) => o.kind === kind) as Json[];
+const one = (kind: string, name: string) => {
+  const found = byKind(kind).find((o) => o.metadata.name === name);
+  if (!found) throw new Error(`no ${kind} ${name} in deploy/kubernetes`);
+  return found;
+};
+const selects = (selector: Record<string, string>, labels: Record<string, string>) => Object.entries(selector).every(([k, v]) => labels[k] === v);
+
+const gateway = one('Deployment', 'gpt4free-pool');
+const podSpec = gateway.spec.template.spec as Json;
+const container = (podSpec.containers as Json[]).find((c) => c.name === 'gateway')!;
+const configMap = one('ConfigMap', 'gpt4free-pool');
+const secret = one('Secret', 'gpt4free-pool');
+const k8sEnv: Record<string, string> = { ...configMap.data, ...secret.stringData };
+
+/* ------------------------------------------------------------------ the app, for the probe paths */
+
+let gw: Gateway;
+beforeAll(async () => {
+  gw = await startGateway(null, {});
+});
+afterAll(() => gw?.close());
+const status = async (path: string) => (await fetch(`${gw.url}${path}`)).status;
+
+describe('Dockerfile', () => {
+  it('builds in one stage and runs in another, both on Node 24 slim', () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    for (const stage of stages) expect(stage.from).toMatch(/^node:24(\.\d+)*(-[a-z0-9]+)?-slim$/);
+  });
+
+  it('the build stage installs everything and runs `npm run build` (API and console) into dist/', () => {
+    const build = stages.find((s) => steps(s, 'RUN').some((r) => r.includes('npm run build')));
+    expect(build).toBeDefined();
+    expect(build).not.toBe(runtime);
+    expect(steps(build!, 'RUN').some((r) => /\bnpm ci\b/.test(r) && !/--omit=dev|--production|--only=prod/.test(r))).toBe(true);
+    // `npm run build`, with the scripts it runs, writes both halves under dist/: the API (nest
+    // build) and the console (ng build, apps/admin/angular.json's outputPath).
+    const expand = (script: string): string => script.replace(/npm run ([\w:-]+)/g, (_, name: string) => expand(pkg.scripts[name] ?? ''));
+    const buildScript = expand(pkg.scripts.build!);
+    expect(buildScript).toContain('nest build');
+    expect(buildScript).toMatch(/build-admin\.mjs|ng build/);
+    expect(read('apps/admin/angular.json')).toContain('"outputPath": "../../dist/admin"');
+  });
+
+  it('the runtime stage has production dependencies only, all of dist/, the catalog and package.json', () => {
+    const run = steps(runtime, 'RUN');
+    expect(run.some((r) => /\bnpm ci\b.*--omit=dev/.test(r))).toBe(true);
+    expect(run.some((r) => r.includes('npm run build'))).toBe(false);
+    const copies = steps(runtime, 'COPY');
+    const buildStage = stages.find((s) => steps(s, 'RUN').some((r) => r.includes('npm run build')))!;
+    // All of dist/, not a part of it: the console (dist/admin) and the contracts (dist/libs) too.
+    expect(copies).toContainEqual(expect.stringMatching(new RegExp(`^--from=${buildStage.name} /app/dist \\./dist$`)));
+    expect(copies).toContainEqual(expect.stringMatching(/^catalog \.\/catalog$/));
+    // package.json: the "#contracts" import map and the version the API reports.
+    expect(copies).toContainEqual(expect.stringMatching(/^package\.json package-lock\.json \.\/$/));
+  });
+
+  it('runs the same entry point as `npm start`', () => {
+    const cmd = JSON.parse(steps(runtime, 'CMD').at(-1)!) as string[];
+    expect(cmd).toEqual(['node', pkg.scripts.start!.replace(/^node /, '')]);
+  });
+
+  it('runs as a non-root user, numeric so that Kubernetes can verify runAsNonRoot', () => {
+    const user = steps(runtime, 'USER').at(-1);
+    expect(user).toBeDefined();
+    const [uid] = user!.split(':');
+    expect(uid).toMatch(/^\d+$/);
+    expect(Number(uid)).toBeGreaterThan(0);
+    expect(podSpec.securityContext.runAsUser).toBe(Number(uid));
+  });
+
+  it('serves PORT 8080 and keeps DATA_DIR on a volume the user owns', () => {
+    expect(dockerEnv.get('PORT')).toBe('8080');
+    expect(steps(runtime, 'EXPOSE')).toEqual(['8080']);
+    const dataDir = dockerEnv.get('DATA_DIR')!;
+    expect(dataDir).toMatch(/^\//);
+    expect(JSON.parse(steps(runtime, 'VOLUME')[0]!)).toEqual([dataDir]);
+    const uid = steps(runtime, 'USER').at(-1)!.split(':')[0]!;
+    expect(steps(runtime, 'RUN')).toContainEqual(expect.stringContaining(`chown ${uid}`));
+    expect(steps(runtime, 'RUN').find((r) => r.includes('chown'))).toContain(dataDir);
+    expectKnownEnv(dockerEnv.keys(), 'Dockerfile ENV');
+  });
+
+  it('HEALTHCHECK requests a path the app answers with 200, on PORT', async () => {
+    const check = steps(runtime, 'HEALTHCHECK').at(-1)!;
+    const path = /(\/health[^`'"\s)]*)/.exec(check)?.[1];
+    expect(path).toBeDefined();
+    expect(check).toContain('process.env.PORT');
+    expect(await status(path!)).toBe(200);
+  });
+
+  it('.dockerignore leaves out node_modules, dist, data and test-output, and nothing the build needs', () => {
+    const patterns = read('.dockerignore')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#') && !l.startsWith('!'));
+    for (const excluded of ['node_modules', 'dist', 'data', 'test-output']) expect(patterns).toContain(excluded);
+    const needed = [
+      'package.json',
+      'package-lock.json',
+      'catalog',
+      'apps',
+      'apps/admin',
+      'libs',
+      'scripts',
+      'nest-cli.json',
+      'tsconfig.json',
+      'tsconfig.build.json',
+    ];
+    for (const path of needed) {
+      const hit = patterns.find((p) => p === path || path.startsWith(`${p}/`));
+      expect({ path, hit }).toEqual({ path, hit: undefined });
+    }
+  });
+});
+
+describe.each(composeFiles)('%s', (file) => {
+  const doc = compose(file);
+  const pools = poolServices(file);
+
+  it('runs the gateway image, built from this Dockerfile', () => {
+    expect(pools).toHaveLength(1);
+    const [, service] = pools[0]!;
+    expect(service.image).toBe(IMAGE);
+    expect(service.build).toBe('.');
+  });
+
+  it('publishes 8080 = PORT, keeps DATA_DIR on a named volume, reads only variables the config knows', () => {
+    const [, service] = pools[0]!;
+    const env = Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, interpolate(v)]));
+    expect(env.PORT).toBe('8080');
+    expect(service.ports).toEqual(['8080:8080']);
+    expect(env.DATA_DIR).toBe(dockerEnv.get('DATA_DIR'));
+    const mount = service.volumes?.map((v) => v.split(':')).find(([, target]) => target === env.DATA_DIR);
+    expect(mount).toBeDefined();
+    expect(Object.keys(doc.volumes ?? {})).toContain(mount![0]);
+    expectKnownEnv(Object.keys(env), file);
+    // With nothing set on the host, the container's environment is a valid configuration.
+    const config = loadConfig(env);
+    expect(config.port).toBe(8080);
+    expect(config.dataDir).toBe(env.DATA_DIR);
+  });
+
+  it('gives streams in flight their grace period before the container is killed', () => {
+    const [, service] = pools[0]!;
+    const grace = loadConfig(Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, interpolate(v)]))).shutdownGraceMs / 1000;
+    expect(seconds(service.stop_grace_period!)).toBeGreaterThan(grace);
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const doc = compose('docker-compose.yml');
+
+  it('starts the gateway alone by default; Redis only with --profile redis', () => {
+    const [name, pool] = poolServices('docker-compose.yml')[0]!;
+    expect(pool.profiles).toBeUndefined();
+    expect(Object.entries(doc.services).filter(([, s]) => !s.profiles)).toEqual([[name, pool]]);
+    expect(doc.services.redis?.profiles).toEqual(['redis']);
+    expect(doc.services.redis?.image).toMatch(/^redis:/);
+  });
+
+  it('with the profile, REDIS_URL=redis://redis:6379 (and SECRET_KEY) reach the gateway and make a valid cluster configuration', () => {
+    const [, pool] = poolServices('docker-compose.yml')[0]!;
+    expect(pool.environment?.REDIS_URL).toBe('${REDIS_URL:-}');
+    expect(pool.environment?.SECRET_KEY).toBe('${SECRET_KEY:-}');
+    for (const text of [read('docker-compose.yml'), read('.env.example')]) expect(text).toContain('REDIS_URL=redis://redis:6379');
+    expect(read('.env.example')).toContain('COMPOSE_PROFILES=redis');
+    expect(() => loadConfig({ REDIS_URL: 'redis://redis:6379' })).toThrow(ConfigError);
+    expect(loadConfig({ REDIS_URL: 'redis://redis:6379', SECRET_KEY: 'k'.repeat(32) }).redis).toMatchObject({ url: 'redis://redis:6379' });
+  });
+});
+
+describe('docker-compose.oneapi.yml', () => {
+  const doc = compose('docker-compose.oneapi.yml');
+
+  it('runs the pool as freeapi-pool (FREEAPI_KEY → API_KEY) and one-api (ONEAPI_ROOT_TOKEN → INITIAL_ROOT_TOKEN)', () => {
+    const pool = doc.services['freeapi-pool']!;
+    expect(pool.image).toBe(IMAGE);
+    expect(pool.environment?.API_KEY).toBe('${FREEAPI_KEY:-}');
+    const oneApi = doc.services['one-api']!;
+    expect(oneApi.image).toMatch(/^justsong\/one-api:/);
+    expect(oneApi.environment?.INITIAL_ROOT_TOKEN).toBe('${ONEAPI_ROOT_TOKEN:-}');
+    expect(oneApi.ports).toEqual(['3000:3000']);
+    // one-api starts once the pool's HEALTHCHECK passes.
+    expect(oneApi.depends_on?.['freeapi-pool']).toEqual({ condition: 'service_healthy' });
+  });
+
+  it('documents the channel: OpenAI type, Base URL http://freeapi-pool:8080 without /v1, the key', () => {
+    const text = read('docker-compose.oneapi.yml');
+    expect(text).toContain('Base URL  http://freeapi-pool:8080');
+    expect(text).toMatch(/类型\s+OpenAI/);
+    expect(text).toContain('FREEAPI_KEY');
+    const readme = read('README.md');
+    expect(readme).toContain('docker compose -f docker-compose.oneapi.yml up -d');
+    expect(readme).toContain('http://freeapi-pool:8080');
+  });
+});
+
+describe('deploy/kubernetes', () => {
+  it('has the gateway Deployment, Service, ConfigMap, Secret, HPA, PDB, and Redis with its Service', () => {
+    for (const kind of ['Deployment', 'Service', 'ConfigMap', 'Secret', 'HorizontalPodAutoscaler', 'PodDisruptionBudget'])
+      expect(byKind(kind).length).toBeGreaterThan(0);
+    const redisWorkload = [...byKind('StatefulSet'), ...byKind('Deployment')].find((w) =>
+      (w.spec.template.spec.containers as Json[]).some((c) => /^redis:/.test(c.image)),
+    );
+    expect(redisWorkload).toBeDefined();
+  });
+
+  it('runs at least two replicas of the same image as compose, never :latest', () => {
+    expect(gateway.spec.replicas).toBeGreaterThanOrEqual(2);
+    expect(container.image).toBe(IMAGE);
+    for (const file of composeFiles) expect(poolServices(file)[0]![1].image).toBe(container.image);
+  });
+
+  it('with more than one replica, the pods share Redis: REDIS_URL points at the Redis Service in the manifests', () => {
+    expect(gateway.spec.replicas).toBeGreaterThan(1);
+    const url = new URL(configMap.data.REDIS_URL);
+    const service = one('Service', url.hostname);
+    expect((service.spec.ports as Json[]).map((p) => p.port)).toContain(Number(url.port || 6379));
+    const workloads = [...byKind('StatefulSet'), ...byKind('Deployment')];
+    const backing = workloads.find((w) => selects(service.spec.selector, w.spec.template.metadata.labels));
+    expect((backing!.spec.template.spec.containers as Json[])[0]!.image).toMatch(/^redis:/);
+  });
+
+  it('ConfigMap and Secret hold only variables the config reads; the Secret only placeholders', () => {
+    expectKnownEnv(Object.keys(configMap.data), 'ConfigMap');
+    expectKnownEnv(Object.keys(secret.stringData), 'Secret');
+    expect(secret.data).toBeUndefined();
+    for (const [key, value] of Object.entries(secret.stringData as Record<string, string>)) expect({ key, value }).toEqual({ key, value: '' });
+    for (const name of ['ADMIN_PASSWORD', 'SECRET_KEY', 'API_KEY', 'DEEPINFRA_API_KEY', 'TOGETHER_API_KEY', 'HUGGINGFACE_API_KEY', 'CLOUDFLARE_API_TOKEN'])
+      expect(Object.keys(secret.stringData)).toContain(name);
+    // The containers read exactly these two objects.
+    expect(container.envFrom).toEqual([{ configMapRef: { name: 'gpt4free-pool' } }, { secretRef: { name: 'gpt4free-pool' } }]);
+  });
+
+  it('refuses to start with the placeholder Secret (no SECRET_KEY with shared storage), and is valid once it is filled in', () => {
+    expect(() => loadConfig(k8sEnv)).toThrow(/SECRET_KEY/);
+    const config = loadConfig({ ...k8sEnv, SECRET_KEY: 'a'.repeat(64) });
+    expect(config.port).toBe(8080);
+    expect(config.dataDir).toBe(k8sEnv.DATA_DIR);
+    expect(config.redis?.url).toBe(k8sEnv.REDIS_URL);
+  });
+
+  it('exposes PORT as the container port, and the Service and probes reach it', () => {
+    const ports = container.ports as Json[];
+    expect(ports).toEqual([{ name: 'http', containerPort: Number(configMap.data.PORT) }]);
+    expect(configMap.data.PORT).toBe('8080');
+    const service = one('Service', 'gpt4free-pool');
+    expect(selects(service.spec.selector, gateway.spec.template.metadata.labels)).toBe(true);
+    expect(selects(service.spec.selector, one('StatefulSet', 'gpt4free-pool-redis').spec.template.metadata.labels)).toBe(false);
+    expect(service.spec.ports).toEqual([{ name: 'http', port: 8080, targetPort: 'http' }]);
+    for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) expect(container[probe]?.httpGet?.port ?? 'http').toBe('http');
+  });
+
+  it('liveness is /health/live and readiness /health/ready, and the app answers both', async () => {
+    expect(container.livenessProbe.httpGet.path).toBe('/health/live');
+    expect(container.readinessProbe.httpGet.path).toBe('/health/ready');
+    for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
+      if (container[probe]) expect({ probe, status: await status(container[probe].httpGet.path) }).toEqual({ probe, status: 200 });
+    }
+  });
+
+  it('sets requests and limits on every container', () => {
+    for (const workload of [...byKind('Deployment'), ...byKind('StatefulSet')]) {
+      for (const c of workload.spec.template.spec.containers as Json[]) {
+        expect(c.resources?.requests?.cpu).toBeDefined();
+        expect(c.resources?.requests?.memory).toBeDefined();
+        expect(c.resources?.limits?.memory).toBeDefined();
+      }
+    }
+  });
+
+  it('locks every container down: non-root, read-only root, no privilege escalation, no capabilities, RuntimeDefault seccomp', () => {
+    for (const workload of [...byKind('Deployment'), ...byKind('StatefulSet')]) {
+      const spec = workload.spec.template.spec as Json;
+      expect(spec.securityContext.runAsNonRoot).toBe(true);
+      expect(spec.securityContext.runAsUser).toBeGreaterThan(0);
+      expect(spec.securityContext.seccompProfile).toEqual({ type: 'RuntimeDefault' });
+      expect(spec.automountServiceAccountToken).toBe(false);
+      for (const c of spec.containers as Json[]) {
+        expect(c.securityContext).toMatchObject({
+          allowPrivilegeEscalation: false,
+          readOnlyRootFilesystem: true,
+          privileged: false,
+          capabilities: { drop: ['ALL'] },
+        });
+      }
+    }
+  });
+
+  it('mounts writable volumes at DATA_DIR and /tmp (the root filesystem is read-only)', () => {
+    const mounts = new Map((container.volumeMounts as Json[]).map((m) => [m.mountPath as string, m.name as string]));
+    const volumes = new Map((podSpec.volumes as Json[]).map((v) => [v.name as string, v]));
+    for (const path of [configMap.data.DATA_DIR, '/tmp']) {
+      const volume = volumes.get(mounts.get(path)!);
+      expect(volume?.emptyDir ?? volume?.persistentVolumeClaim).toBeDefined();
+    }
+    expect(configMap.data.DATA_DIR).toBe(dockerEnv.get('DATA_DIR'));
+  });
+
+  it('gives shutdown its time: preStop pause + SHUTDOWN_GRACE_SECONDS fit in terminationGracePeriodSeconds', () => {
+    const pause = Number((container.lifecycle?.preStop?.exec?.command as string[] | undefined)?.[1] ?? 0);
+    const grace = loadConfig({ ...k8sEnv, SECRET_KEY: 'x' }).shutdownGraceMs / 1000;
+    expect(pause).toBeGreaterThan(0);
+    expect(podSpec.terminationGracePeriodSeconds).toBeGreaterThan(pause + grace);
+  });
+
+  it('HPA scales the gateway from two replicas on CPU; the PDB keeps one up', () => {
+    const hpa = byKind('HorizontalPodAutoscaler')[0]!;
+    expect(hpa.apiVersion).toBe('autoscaling/v2');
+    expect(hpa.spec.scaleTargetRef).toEqual({ apiVersion: 'apps/v1', kind: 'Deployment', name: 'gpt4free-pool' });
+    expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
+    expect(hpa.spec.maxReplicas).toBeGreaterThan(hpa.spec.minReplicas);
+    expect(container.resources.requests.cpu).toBeDefined();
+    const pdb = byKind('PodDisruptionBudget')[0]!;
+    expect(selects(pdb.spec.selector.matchLabels, gateway.spec.template.metadata.labels)).toBe(true);
+    expect(pdb.spec.minAvailable).toBeLessThan(gateway.spec.replicas);
+  });
+});
