@@ -1,0 +1,80 @@
+import { model, models, provider, stats } from '../../../testing/fixtures';
+import { FALLBACK_MODEL, availableModelIds, providerRows, rangeOption, snippetModel, summarize } from './dashboard-view';
+
+describe('dashboard view', () => {
+  const providers = [
+    provider('DeepInfra'),
+    provider('Together', 'cooling-down'),
+    provider('HuggingFace', 'unconfigured'),
+    provider('CloudflareAI', 'disabled'),
+  ];
+  const catalog = models([
+    model('llama-3.3-70b', [['DeepInfra'], ['Together']]),
+    model('qwen-2.5', [['Together'], ['huggingface']]),
+    model('missing-route', [['DeepInfra', false]]),
+    model('flux', [['deepinfra']], 'image'),
+  ]);
+
+  it('counts a model as available when a routable route reaches an available provider', () => {
+    expect([...availableModelIds(catalog, providers)].sort()).toEqual(['flux', 'llama-3.3-70b']);
+    expect(availableModelIds(null, providers).size).toBe(0);
+  });
+
+  it('summarises the cards', () => {
+    expect(summarize({ stats: stats([3, 1]), providers, models: catalog })).toEqual({
+      requests: 4,
+      successes: 4,
+      failures: 0,
+      successRate: 1,
+      latencyP50Ms: 120,
+      totalTokens: 120,
+      availableModels: 2,
+      totalModels: 4,
+      activeProviders: 1,
+      totalProviders: 4,
+    });
+    expect(summarize({ stats: stats(), providers: [], models: null })).toMatchObject({
+      requests: 0,
+      successRate: null,
+      availableModels: null,
+      totalModels: null,
+    });
+  });
+
+  it('lists providers available first, with their range traffic and status in Chinese', () => {
+    const rows = providerRows(
+      [
+        ...providers,
+        provider('Zeta', 'available', {
+          custom: true,
+          health: { successScore: 0.8, latencyMs: 350, successes: 8, failures: 2, lastError: 'HTTP 500', lastUsedAt: 1 },
+          lastCheck: { provider: 'Zeta', ok: false, latencyMs: 40, checkedAt: 5, error: 'down', probe: 'chat' },
+        }),
+      ],
+      stats([2]),
+    );
+    expect(rows.map((r) => [r.name, r.statusLabel, r.tone])).toEqual([
+      ['DeepInfra', '可用', 'success'],
+      ['Zeta', '可用', 'success'],
+      ['Together', '冷却中', 'warning'],
+      ['HuggingFace', '未配置', 'neutral'],
+      ['CloudflareAI', '已停用', 'neutral'],
+    ]);
+    expect(rows[0]).toMatchObject({ requests: 2, successRate: null, keys: 1, models: 3, note: null, lastCheck: null });
+    expect(rows[1]).toMatchObject({ custom: true, requests: 0, successRate: 0.8, latencyMs: 350, lastCheck: { ok: false, at: 5, latencyMs: 40 } });
+    expect(rows[2]!.note).toBe('Together is cooling-down');
+  });
+
+  it('picks a model the pool can serve for the snippets', () => {
+    expect(snippetModel(catalog, providers)).toBe('llama-3.3-70b');
+    expect(snippetModel(models([model('gpt-4o-mini', [['DeepInfra']]), model('a', [['DeepInfra']])]), providers)).toBe('gpt-4o-mini');
+    expect(snippetModel(models([model('zz-chat', [['DeepInfra']])]), providers)).toBe('zz-chat');
+    expect(snippetModel(null, [])).toBe(FALLBACK_MODEL);
+  });
+
+  it('maps ranges to bucket sizes', () => {
+    expect(rangeOption('1h').granularity).toBe('minute');
+    expect(rangeOption('24h').granularity).toBe('hour');
+    expect(rangeOption('90d').range).toBe('24h');
+  });
+});

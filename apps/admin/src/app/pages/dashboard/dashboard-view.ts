@@ -1,0 +1,140 @@
+/** What the dashboard shows, derived from the API's answers: pure functions, tested on their own. */
+import type { AdminModelList, ProviderDetail, ProviderStatus, StatsGranularity, StatsRange, StatsResponse } from '#contracts';
+
+/** One poll's answers. The model list is fetched less often, so it may be from an earlier poll. */
+export interface DashboardSnapshot {
+  stats: StatsResponse;
+  providers: ProviderDetail[];
+  models: AdminModelList | null;
+}
+
+export interface RangeOption {
+  range: StatsRange;
+  label: string;
+  /** Minute buckets for short ranges (a live chart), hour buckets beyond (small answers). */
+  granularity: StatsGranularity;
+}
+
+export const RANGE_OPTIONS: readonly RangeOption[] = [
+  { range: '1h', label: '近 1 小时', granularity: 'minute' },
+  { range: '6h', label: '近 6 小时', granularity: 'minute' },
+  { range: '24h', label: '近 24 小时', granularity: 'hour' },
+  { range: '7d', label: '近 7 天', granularity: 'hour' },
+];
+
+export const DEFAULT_RANGE: StatsRange = '24h';
+
+export function rangeOption(range: StatsRange): RangeOption {
+  return RANGE_OPTIONS.find((o) => o.range === range) ?? RANGE_OPTIONS.find((o) => o.range === DEFAULT_RANGE)!;
+}
+
+export interface SummaryCards {
+  requests: number;
+  successes: number;
+  failures: number;
+  /** 0..1, null without requests. */
+  successRate: number | null;
+  latencyP50Ms: number | null;
+  totalTokens: number;
+  /** Models some available provider can serve now; null until the model list has loaded. */
+  availableModels: number | null;
+  totalModels: number | null;
+  activeProviders: number;
+  totalProviders: number;
+}
+
+const key = (name: string) => name.toLowerCase();
+
+/**
+ * Ids of the models that can be served right now: some route discovery allows goes to a provider
+ * whose status is `available`.
+ */
+export function availableModelIds(models: AdminModelList | null, providers: ProviderDetail[]): Set<string> {
+  const up = new Set(providers.filter((p) => p.status === 'available').map((p) => key(p.name)));
+  return new Set((models?.models ?? []).filter((m) => m.routes.some((r) => r.routable && up.has(key(r.provider)))).map((m) => m.id));
+}
+
+export function summarize(s: DashboardSnapshot): SummaryCards {
+  const t = s.stats.totals;
+  return {
+    requests: t.requests,
+    successes: t.successes,
+    failures: t.failures,
+    successRate: t.successRate,
+    latencyP50Ms: t.latencyP50Ms,
+    totalTokens: t.totalTokens,
+    availableModels: s.models ? availableModelIds(s.models, s.providers).size : null,
+    totalModels: s.models?.total ?? null,
+    activeProviders: s.providers.filter((p) => p.status === 'available').length,
+    totalProviders: s.providers.length,
+  };
+}
+
+export type Tone = 'success' | 'warning' | 'danger' | 'neutral';
+
+export const STATUS_META: Record<ProviderStatus, { label: string; tone: Tone; order: number }> = {
+  available: { label: '可用', tone: 'success', order: 0 },
+  'cooling-down': { label: '冷却中', tone: 'warning', order: 1 },
+  unconfigured: { label: '未配置', tone: 'neutral', order: 2 },
+  disabled: { label: '已停用', tone: 'neutral', order: 3 },
+};
+
+export interface ProviderRow {
+  name: string;
+  status: ProviderStatus;
+  statusLabel: string;
+  tone: Tone;
+  custom: boolean;
+  /** Why it is not available, or the last error of an available one; null when all is well. */
+  note: string | null;
+  /** Smoothed success score (0..1); null before the provider has served anything. */
+  successRate: number | null;
+  latencyMs: number | null;
+  /** Upstream attempts in the dashboard's range. */
+  requests: number;
+  keys: number;
+  models: number;
+  /** The latest health probe. */
+  lastCheck: { ok: boolean; at: number; latencyMs: number } | null;
+}
+
+/** Providers for the status overview: available first, then cooling down, unconfigured, disabled. */
+export function providerRows(providers: ProviderDetail[], stats: StatsResponse | null): ProviderRow[] {
+  const attempts = new Map((stats?.providers ?? []).map((p) => [key(p.value), p.requests]));
+  return providers
+    .map((p): ProviderRow => {
+      const meta = STATUS_META[p.status] ?? STATUS_META.disabled;
+      const served = p.health.successes + p.health.failures > 0;
+      return {
+        name: p.name,
+        status: p.status,
+        statusLabel: meta.label,
+        tone: meta.tone,
+        custom: p.custom,
+        note: p.status === 'available' ? null : (p.reason ?? null),
+        successRate: served ? p.health.successScore : null,
+        latencyMs: p.health.latencyMs,
+        requests: attempts.get(key(p.name)) ?? 0,
+        keys: p.keys.length,
+        models: p.models,
+        lastCheck: p.lastCheck && !p.lastCheck.inconclusive ? { ok: p.lastCheck.ok, at: p.lastCheck.checkedAt, latencyMs: p.lastCheck.latencyMs } : null,
+      };
+    })
+    .sort((a, b) => STATUS_META[a.status].order - STATUS_META[b.status].order || a.name.localeCompare(b.name));
+}
+
+/** Models the snippets prefer, in order, when the pool can serve them. */
+const PREFERRED_MODELS = ['gpt-4o-mini', 'gpt-4o', 'deepseek-v3', 'llama-3.3-70b'];
+export const FALLBACK_MODEL = 'gpt-4o-mini';
+
+/**
+ * The model the quick-start snippets use: a well-known chat model the pool can serve now, else
+ * any servable chat model, else the catalog's usual default. Stable from poll to poll.
+ */
+export function snippetModel(models: AdminModelList | null, providers: ProviderDetail[]): string {
+  const available = availableModelIds(models, providers);
+  const preferred = PREFERRED_MODELS.find((id) => available.has(id));
+  if (preferred) return preferred;
+  const chat = (models?.models ?? []).find((m) => m.category === 'chat' && available.has(m.id));
+  return chat?.id ?? FALLBACK_MODEL;
+}

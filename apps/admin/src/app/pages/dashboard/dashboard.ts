@@ -1,0 +1,87 @@
+import { ChangeDetectionStrategy, Component, DOCUMENT, type OnInit, computed, inject, untracked } from '@angular/core';
+import { MatButtonModule } from '@angular/material/button';
+import { MatButtonToggleModule } from '@angular/material/button-toggle';
+import { MatIconModule } from '@angular/material/icon';
+import { MatProgressBarModule } from '@angular/material/progress-bar';
+import { MatTooltipModule } from '@angular/material/tooltip';
+import { RouterLink } from '@angular/router';
+import type { EChartsCoreOption } from 'echarts/core';
+import { NgxEchartsDirective, provideEchartsCore } from 'ngx-echarts';
+import { formatClock, formatCount, formatDuration, formatPercent, formatRelative } from '../../core/format';
+import { ThemeService } from '../../core/theme.service';
+import { StateView } from '../../shared/state/state';
+import { CHART_KINDS, CHART_TITLES, type ChartKind, chartData, chartOption, chartPalette } from './dashboard-charts';
+import { rangeOption } from './dashboard-view';
+import { DASHBOARD_POLL_MS, DashboardStore } from './dashboard.store';
+import { QuickStart } from './quick-start';
+import { baseUrlFor } from './snippets';
+
+type ChartMap = Record<ChartKind, EChartsCoreOption>;
+
+/** A success rate's colour: green from 95 %, amber from 80 %, red below. */
+export function rateTone(rate: number | null): 'success' | 'warning' | 'danger' | 'neutral' {
+  if (rate === null) return 'neutral';
+  return rate >= 0.95 ? 'success' : rate >= 0.8 ? 'warning' : 'danger';
+}
+
+/** 控制台: live totals, charts over time, provider status and quick-start snippets. */
+@Component({
+  selector: 'app-dashboard-page',
+  imports: [
+    MatButtonModule,
+    MatButtonToggleModule,
+    MatIconModule,
+    MatProgressBarModule,
+    MatTooltipModule,
+    RouterLink,
+    NgxEchartsDirective,
+    StateView,
+    QuickStart,
+  ],
+  providers: [DashboardStore, provideEchartsCore({ echarts: () => import('./echarts') })],
+  templateUrl: './dashboard.html',
+  styleUrl: './dashboard.scss',
+  changeDetection: ChangeDetectionStrategy.OnPush,
+})
+export default class DashboardPage implements OnInit {
+  protected readonly store = inject(DashboardStore);
+  private readonly theme = inject(ThemeService);
+  protected readonly pollSeconds = Math.round(inject(DASHBOARD_POLL_MS) / 1000);
+  protected readonly baseUrl = baseUrlFor(inject(DOCUMENT).location.origin);
+
+  protected readonly chartKinds = CHART_KINDS;
+  protected readonly chartTitles = CHART_TITLES;
+  protected readonly fmt = { count: formatCount, percent: formatPercent, duration: formatDuration, clock: formatClock, relative: formatRelative };
+  protected readonly rateTone = rateTone;
+
+  protected readonly rangeLabel = computed(() => rangeOption(this.store.range()).label);
+
+  /** Chart bases: rebuilt when the theme changes (with the current data, read untracked). */
+  protected readonly chartOptions = computed<ChartMap>(() => {
+    const palette = chartPalette(this.theme.isDark());
+    const stats = untracked(() => this.store.snapshot()?.stats ?? null);
+    return Object.fromEntries(CHART_KINDS.map((k) => [k, chartOption(k, stats, palette)])) as ChartMap;
+  });
+
+  /** Chart data: merged into the charts on every poll. */
+  protected readonly chartData = computed<ChartMap | null>(() => {
+    const stats = this.store.snapshot()?.stats;
+    return stats ? (Object.fromEntries(CHART_KINDS.map((k) => [k, chartData(k, stats)])) as ChartMap) : null;
+  });
+
+  /** The headline number of each chart's panel. */
+  protected readonly chartSummary = computed<Record<ChartKind, string>>(() => {
+    const t = this.store.snapshot()?.stats.totals;
+    if (!t) return { requests: '', successRate: '', latency: '', tokens: '' };
+    return {
+      requests: `共 ${formatCount(t.requests)} 次`,
+      successRate: `整体 ${formatPercent(t.successRate)}`,
+      latency: `P50 ${formatDuration(t.latencyP50Ms)} · P95 ${formatDuration(t.latencyP95Ms)}`,
+      tokens: `共 ${formatCount(t.totalTokens)}`,
+    };
+  });
+
+  ngOnInit(): void {
+    this.store.start();
+  }
+}
