@@ -1,0 +1,282 @@
+// Turns the measured rounds into the Markdown that `npm run bench` prints and writes to
+// bench/RESULTS.md: ratios and differences against the direct baseline, each budget and its verdict.
+import { median, medianPairedDifference, medianPairedRatio } from './stats.ts';
+import type { SlowStreamsResult } from './slow-streams.ts';
+
+/** One round's numbers for one side (direct or gateway). */
+export interface RoundMetrics {
+  /** Correct answers per second in the measured window. */
+  throughput: number;
+  /** ms */
+  p50: number;
+  p99: number;
+  ttfbP50: number;
+  ttfbP99: number;
+  errors: number;
+  firstError?: string;
+  /** µs of CPU per answer (warmup included), by process; NaN where it does not apply. */
+  clientCpuUs: number;
+  gatewayCpuUs: number;
+  emulatorCpuUs: number;
+  /** Open loop: p99 of how late the client itself sent (ms). */
+  sendLagP99?: number;
+}
+
+export interface PhaseResult {
+  direct: RoundMetrics[];
+  gateway: RoundMetrics[];
+}
+
+export type PhaseName = 'nonStream' | 'latency' | 'fixedRate' | 'stream' | 'ttfb';
+
+export interface BenchSettings {
+  quick: boolean;
+  rounds: number;
+  seconds: number;
+  warmupMs: number;
+  concurrency: number;
+  ratePerSec: number;
+  chunks: number;
+  slowStreams: number;
+  slowChunks: number;
+  slowChunkDelayMs: number;
+  client: string;
+}
+
+export interface BenchMeta {
+  date: string;
+  machine: string;
+  node: string;
+  commit: string;
+  loadStart: number[];
+  loadEnd: number[];
+}
+
+export interface BenchResults {
+  meta: BenchMeta;
+  settings: BenchSettings;
+  phases: Partial<Record<PhaseName, PhaseResult>>;
+  /** The same slow streams straight to the emulator: shows the client and the upstream can hold them. */
+  slowDirect?: SlowStreamsResult;
+  slow?: SlowStreamsResult;
+  /** Markdown summary of the gateway's CPU profile during a non-stream run. */
+  profile?: string;
+}
+
+export interface Budget {
+  measurement: string;
+  direct: string;
+  gateway: string;
+  /** The ratio or difference the budget is about. */
+  value: string;
+  budget: string;
+  /** undefined: informational, no budget. */
+  pass: boolean | undefined;
+}
+
+const ms = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(x < 10 ? 2 : 1)} ms` : 'n/a');
+const signedMs = (x: number): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : '−'}${Math.abs(x).toFixed(2)} ms` : 'n/a');
+const rps = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(0)}/s` : 'n/a');
+const ratio = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(2)}×` : 'n/a');
+const mb = (bytes: number): string => (Number.isFinite(bytes) ? `${(bytes / 2 ** 20).toFixed(0)} MB` : 'n/a');
+const us = (x: number): string => (Number.isFinite(x) ? `${x.toFixed(0)} µs` : '—');
+
+const pick = (rounds: RoundMetrics[], key: keyof RoundMetrics): number[] => rounds.map((r) => Number(r[key]));
+
+/** Budget rows from the measured phases: ratios and differences are medians over paired rounds. */
+export function budgets(results: BenchResults): Budget[] {
+  const { phases, settings: s, slow, slowDirect } = results;
+  const rows: Budget[] = [];
+  const throughputRow = (phase: PhaseResult | undefined, measurement: string, min: number): void => {
+    if (!phase) return;
+    const value = medianPairedRatio(pick(phase.gateway, 'throughput'), pick(phase.direct, 'throughput'));
+    rows.push({
+      measurement,
+      direct: rps(median(pick(phase.direct, 'throughput'))),
+      gateway: rps(median(pick(phase.gateway, 'throughput'))),
+      value: ratio(value),
+      budget: `≥ ${min.toFixed(2)}×`,
+      pass: value >= min,
+    });
+  };
+  const addedRow = (phase: PhaseResult | undefined, measurement: string, key: keyof RoundMetrics, max: number | undefined): void => {
+    if (!phase) return;
+    const value = medianPairedDifference(pick(phase.gateway, key), pick(phase.direct, key));
+    rows.push({
+      measurement,
+      direct: ms(median(pick(phase.direct, key))),
+      gateway: ms(median(pick(phase.gateway, key))),
+      value: signedMs(value),
+      budget: max === undefined ? '—' : `≤ ${max} ms`,
+      pass: max === undefined ? undefined : value <= max,
+    });
+  };
+
+  throughputRow(phases.nonStream, `Non-stream throughput, concurrency ${s.concurrency}`, 0.2);
+  addedRow(phases.latency, 'Added latency, concurrency 1, p50', 'p50', 0.5);
+  addedRow(phases.latency, 'Added latency, concurrency 1, p99', 'p99', 2);
+  addedRow(phases.fixedRate, `Added latency at ${s.ratePerSec} req/s (open loop), p50`, 'p50', undefined);
+  addedRow(phases.fixedRate, `Added latency at ${s.ratePerSec} req/s (open loop), p99`, 'p99', undefined);
+  throughputRow(phases.stream, `Whole-stream throughput (${s.chunks}-chunk streams), concurrency ${s.concurrency}`, 0.35);
+  addedRow(phases.ttfb, 'Time to first byte (stream, concurrency 1), p50', 'ttfbP50', 1);
+  addedRow(phases.ttfb, 'Time to first byte (stream, concurrency 1), p99', 'ttfbP99', undefined);
+  if (slow) {
+    const what = `${slow.streams} concurrent slow streams (${s.slowChunks} chunks, ${s.slowChunkDelayMs} ms apart)`;
+    rows.push({
+      measurement: `${what}: completed intact`,
+      direct: slowDirect ? `${slowDirect.intact} / ${slowDirect.streams}` : '—',
+      gateway: `${slow.intact} / ${slow.streams}`,
+      value: `${slow.streams - slow.intact} failed`,
+      budget: 'all',
+      pass: slow.intact === slow.streams,
+    });
+    rows.push({
+      measurement: `${what}: gateway peak RSS`,
+      direct: '—',
+      gateway: mb(slow.peakRssBytes),
+      value: `+${mb(slow.peakRssBytes - slow.rssBeforeBytes)} over idle`,
+      budget: '≤ 300 MB',
+      pass: slow.peakRssBytes <= 300 * 2 ** 20,
+    });
+  }
+  return rows;
+}
+
+function table(head: string[], rows: string[][], align: ('l' | 'r')[]): string {
+  const sep = align.map((a) => (a === 'r' ? '---:' : '---'));
+  return [head, sep, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
+}
+
+const verdict = (pass: boolean | undefined): string => (pass === undefined ? 'info' : pass ? '✅ pass' : '❌ FAIL');
+
+const PHASE_TITLES: Record<PhaseName, string> = {
+  nonStream: 'non-stream, concurrency C',
+  latency: 'non-stream, concurrency 1',
+  fixedRate: 'non-stream, R req/s open loop',
+  stream: 'stream, concurrency C',
+  ttfb: 'stream, concurrency 1 (TTFB)',
+};
+
+function phaseTitle(name: PhaseName, s: BenchSettings): string {
+  return PHASE_TITLES[name].replace('C', String(s.concurrency)).replace('R', String(s.ratePerSec));
+}
+
+/** The whole report. */
+export function renderMarkdown(results: BenchResults): string {
+  const { meta, settings: s, phases, slow, slowDirect } = results;
+  const rows = budgets(results);
+  const failed = rows.filter((r) => r.pass === false).length;
+  const judged = rows.filter((r) => r.pass !== undefined).length;
+  const out: string[] = [];
+  out.push('# Benchmark results', '');
+  out.push(
+    `- Date: ${meta.date}`,
+    `- Mode: ${s.quick ? '**BENCH_QUICK=1 smoke run** (shorter rounds, fewer and faster slow streams: not the issue’s configuration)' : 'full (the issue’s configuration)'}`,
+    `- Machine: ${meta.machine}`,
+    `- Node: ${meta.node}`,
+    `- Commit: ${meta.commit}`,
+    `- Load average (1/5/15 min) at start: ${meta.loadStart.map((x) => x.toFixed(2)).join(' / ')}, at end: ${meta.loadEnd.map((x) => x.toFixed(2)).join(' / ')}`,
+    `- Method: load generator, emulator upstream (zero latency, ${s.chunks}-chunk streams) and gateway (dist/, auth on, stats and request log on) in three processes; ` +
+      `${s.rounds} rounds × ${s.seconds} s per side after ${s.warmupMs} ms warmup, direct and gateway alternating (ABBA), medians of per-round ratios/differences; client: ${s.client}`,
+    '',
+  );
+  out.push(`## Budgets: ${judged - failed} of ${judged} pass`, '');
+  out.push(
+    table(
+      ['Measurement', 'Direct', 'Gateway', 'Ratio / added', 'Budget', 'Result'],
+      rows.map((r) => [r.measurement, r.direct, r.gateway, r.value, r.budget, verdict(r.pass)]),
+      ['l', 'r', 'r', 'r', 'r', 'l'],
+    ),
+    '',
+    'Direct and gateway columns are medians over rounds; the ratio / added column is the median of the per-round ratios or differences (rounds are paired, so shared machine load cancels out).',
+    '',
+  );
+
+  const names = (Object.keys(PHASE_TITLES) as PhaseName[]).filter((n) => phases[n]);
+  if (names.length) {
+    out.push('## CPU per request and errors', '');
+    out.push(
+      table(
+        ['Run', 'Gateway CPU / req', 'Emulator CPU / req (direct · via gateway)', 'Client CPU / req (direct · gateway)', 'Errors (direct · gateway)'],
+        names.map((n) => {
+          const p = phases[n]!;
+          const err = (rs: RoundMetrics[]): number => rs.reduce((a, r) => a + r.errors, 0);
+          return [
+            phaseTitle(n, s),
+            us(median(pick(p.gateway, 'gatewayCpuUs'))),
+            `${us(median(pick(p.direct, 'emulatorCpuUs')))} · ${us(median(pick(p.gateway, 'emulatorCpuUs')))}`,
+            `${us(median(pick(p.direct, 'clientCpuUs')))} · ${us(median(pick(p.gateway, 'clientCpuUs')))}`,
+            `${err(p.direct)} · ${err(p.gateway)}`,
+          ];
+        }),
+        ['l', 'r', 'r', 'r', 'r'],
+      ),
+      '',
+    );
+    const firstErrors = names.flatMap((n) =>
+      (['direct', 'gateway'] as const).flatMap((side) => {
+        const e = phases[n]![side].find((r) => r.firstError)?.firstError;
+        return e ? [`- ${phaseTitle(n, s)}, ${side}: ${e.replace(/\s+/g, ' ').slice(0, 200)}`] : [];
+      }),
+    );
+    if (firstErrors.length) out.push('First error of each run:', '', ...firstErrors, '');
+    const lag = phases.fixedRate?.gateway.concat(phases.fixedRate.direct).map((r) => r.sendLagP99 ?? Number.NaN);
+    if (lag?.length) {
+      const worst = Math.max(...lag);
+      const behind =
+        worst > 5 ? ' ⚠ The load generator itself fell behind its schedule (a busy machine): the fixed-rate latencies include that lag, on both sides.' : '';
+      out.push(`Open-loop sender lag (how late the client itself sent), worst per-round p99: ${ms(worst)}.${behind}`, '');
+    }
+
+    out.push('## Per round', '');
+    out.push(
+      table(
+        ['Run', 'Metric', 'Direct (per round)', 'Gateway (per round)'],
+        names.flatMap((n) => {
+          const p = phases[n]!;
+          const row = (metric: string, key: keyof RoundMetrics, f: (x: number) => string): string[] => [
+            phaseTitle(n, s),
+            metric,
+            pick(p.direct, key).map(f).join(', '),
+            pick(p.gateway, key).map(f).join(', '),
+          ];
+          if (n === 'nonStream' || n === 'stream') return [row('throughput', 'throughput', (x) => x.toFixed(0))];
+          if (n === 'ttfb') return [row('TTFB p50 ms', 'ttfbP50', (x) => x.toFixed(2)), row('TTFB p99 ms', 'ttfbP99', (x) => x.toFixed(2))];
+          return [row('p50 ms', 'p50', (x) => x.toFixed(2)), row('p99 ms', 'p99', (x) => x.toFixed(2))];
+        }),
+        ['l', 'l', 'r', 'r'],
+      ),
+      '',
+    );
+  }
+
+  if (slow) {
+    out.push('## Slow streams', '');
+    if (slowDirect) {
+      out.push(
+        `Straight to the emulator first: ${slowDirect.intact} / ${slowDirect.streams} intact in ${(slowDirect.durationMs / 1000).toFixed(1)} s, ` +
+          `at most ${slowDirect.peakDelivering} delivering at once: the load generator and the upstream are not what limits the gateway’s row.`,
+        '',
+      );
+    }
+    out.push(
+      `Through the gateway: ${slow.streams} streams opened over the ramp, each ${s.slowChunks} chunks ${s.slowChunkDelayMs} ms apart; took ${(slow.durationMs / 1000).toFixed(1)} s ` +
+        `(slowest intact stream ${(slow.slowestMs / 1000).toFixed(1)} s). At most ${slow.peakOpen} open at once, at most ${slow.peakDelivering} delivering events at once. ` +
+        `Gateway RSS: ${mb(slow.rssBeforeBytes)} idle before, ${mb(slow.peakRssBytes)} peak, ${mb(slow.rssAfterBytes)} after.`,
+      '',
+    );
+    if (slow.failures.length) {
+      out.push(
+        table(
+          ['Failure', 'Streams', 'Example'],
+          slow.failures.map((f) => [f.reason, String(f.count), f.example.replace(/\s+/g, ' ').replace(/\|/g, '\\|')]),
+          ['l', 'r', 'l'],
+        ),
+        '',
+      );
+    }
+  }
+
+  if (results.profile) out.push('## Where the gateway’s CPU goes (non-stream run, self time)', '', results.profile, '');
+  return out.join('\n');
+}
