@@ -8,6 +8,8 @@ const swc = [
       parser: { syntax: 'typescript', decorators: true },
       transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
       keepClassNames: true,
+      // `import … with { type: 'json' }` reaches Node as written (swc drops the attribute otherwise).
+      experimental: { keepImportAttributes: true },
     },
     module: { type: 'es6' },
     sourceMaps: 'inline',
@@ -26,14 +28,25 @@ const common = {
 
 /** @type {import('jest').Config} */
 export default {
+  // testTimeout is a global option (ignored per project). End-to-end suites boot real servers,
+  // which on a loaded 2-core CI machine can take seconds.
+  testTimeout: 30_000,
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/apps/api/src/**/*.spec.ts', '<rootDir>/libs/**/*.spec.ts'] },
+    // The admin console's services and page logic (apps/admin): Angular's own packages are native
+    // ESM and run untransformed; components are exercised as classes in an injector (no DOM here:
+    // rendering is what test/console/console.e2e-spec.ts checks in Chromium).
+    {
+      ...common,
+      displayName: 'console',
+      testMatch: ['<rootDir>/apps/admin/src/**/*.spec.ts'],
+      setupFiles: ['<rootDir>/apps/admin/src/testing/setup.ts'],
+    },
     // End-to-end suites boot real servers; on a loaded 2-core CI machine that can take seconds.
     {
       ...common,
       displayName: 'e2e',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
-      testTimeout: 30_000,
       // Builds dist/ when stale, for the tests that run the gateway as a real process.
       globalSetup: '<rootDir>/test/support/global-setup.ts',
     },

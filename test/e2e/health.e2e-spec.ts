@@ -3,6 +3,8 @@
  * on demand, admin), observed from outside against the provider emulator.
  */
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ProviderHealthService } from '../../apps/api/src/health/provider-health.service.ts';
@@ -106,11 +108,10 @@ describe('public health endpoints', () => {
     expect(typeof body.details.process!.uptimeSeconds).toBe('number');
   });
 
-  it('/health/ready: 200 with storage and app up', async () => {
+  it('/health/ready: 200 with the app up', async () => {
     const { status, body } = await getJson<HealthBody>(`${gw.url}/health/ready`);
     expect(status).toBe(200);
     expect(body.status).toBe('ok');
-    expect(body.details.storage!.status).toBe('up');
     expect(body.details.app!.status).toBe('up');
     expect(body.details.providers).toBeUndefined();
   });
@@ -143,18 +144,25 @@ describe('health when something is wrong', () => {
     }
   });
 
-  it('storage unreachable: /health and /health/ready answer 503 in Terminus’ shape, /health/live stays 200', async () => {
+  it('storage unreachable: /health answers 503 in Terminus’ shape; /health/ready and /health/live stay 200, and /v1 keeps answering', async () => {
     const gw = await startGateway(emu);
     try {
       await gw.app.get<Storage>(STORAGE).close();
-      for (const path of ['/health', '/health/ready']) {
-        const { status, body } = await getJson<HealthBody>(`${gw.url}${path}`);
-        expect(status).toBe(503);
-        expect(body.status).toBe('error');
-        expect(body.error!.storage).toMatchObject({ status: 'down' });
-        expect(String(body.error!.storage!.message)).toMatch(/closed/);
-      }
+      const { status, body } = await getJson<HealthBody>(`${gw.url}/health`);
+      expect(status).toBe(503);
+      expect(body.status).toBe('error');
+      expect(body.error!.storage).toMatchObject({ status: 'down' });
+      expect(String(body.error!.storage!.message)).toMatch(/closed/);
+      // Readiness is about serving, which does not need the store: a storage outage must not
+      // take every replica out of the load balancer.
+      expect((await fetch(`${gw.url}/health/ready`)).status).toBe(200);
       expect((await fetch(`${gw.url}/health/live`)).status).toBe(200);
+      const chat = await fetch(`${gw.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'llama-3.3-70b', provider: 'Together', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(chat.status).toBe(200);
     } finally {
       await gw.close();
     }
@@ -313,23 +321,37 @@ it('health history survives a restart with the same DATA_DIR, and the last check
   }
 }, 20_000);
 
-it('readiness answers 503 while the application shuts down; liveness stays 200', async () => {
-  const gw = await startGateway(emu, { SHUTDOWN_GRACE_MS: '3000' });
-  expect((await fetch(`${gw.url}/health/ready`)).status).toBe(200);
-  const closing = gw.close();
+it('readiness answers 503 from the first step of shutdown; liveness stays 200; new connections are refused', async () => {
+  // A slow stream keeps the shutdown in its drain step for a while.
+  emu.setPacing({ chunks: 10, chunkDelayMs: 200 });
+  const gw = await startGateway(emu, { SHUTDOWN_GRACE_SECONDS: '20' });
+  // The gateway stops accepting connections at once; a second listener on the same application
+  // plays a connection that was open before (a load balancer's, a kubelet's probe).
+  const side = createServer(gw.app.getHttpAdapter().getInstance());
+  await new Promise<void>((resolve) => side.listen(0, '127.0.0.1', resolve));
+  const sideUrl = `http://127.0.0.1:${(side.address() as AddressInfo).port}`;
   try {
-    const body = await until(
-      'readiness answers 503',
-      async () => {
-        const res = await fetch(`${gw.url}/health/ready`);
-        return res.status === 503 ? ((await res.json()) as HealthBody) : undefined;
-      },
-      2500,
-    );
+    expect((await fetch(`${gw.url}/health/ready`)).status).toBe(200);
+    const stream = await postJson(`${gw.baseURL}/chat/completions`, {
+      model: 'llama-3.3-70b',
+      provider: 'DeepInfra',
+      stream: true,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    expect(stream.status).toBe(200);
+    const closing = gw.close();
+    const body = await until('readiness answers 503', async () => {
+      const res = await fetch(`${sideUrl}/health/ready`);
+      return res.status === 503 ? ((await res.json()) as HealthBody) : undefined;
+    });
     expect(body.status).toBe('shutting_down');
     expect(body.details.app).toMatchObject({ status: 'down', message: 'shutting down' });
-    expect((await fetch(`${gw.url}/health/live`)).status).toBe(200);
-  } finally {
+    expect((await fetch(`${sideUrl}/health/live`)).status).toBe(200);
+    await expect(fetch(`${gw.url}/health/ready`)).rejects.toThrow();
+    // The stream in flight still runs to its end.
+    expect(await stream.text()).toContain('data: [DONE]');
     await closing;
+  } finally {
+    side.close();
   }
 }, 20_000);

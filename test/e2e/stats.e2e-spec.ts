@@ -421,8 +421,10 @@ describe('persistence', () => {
     const dir = dataDir();
     const first = await startGateway(emu, { ...ROUTING_ENV, DATA_DIR: dir, STATS_FLUSH_MS: '60000' });
     emu.addFault({ provider: 'deepinfra', mode: 'slowFirstByte', delayMs: 400, times: 1 });
+    // The emulator keeps the earlier tests' requests: wait for this one's.
+    const before = emu.requests('deepinfra').length;
     const running = chat(first, MODEL, false);
-    while (emu.requests('deepinfra').length === 0) await sleep(5);
+    while (emu.requests('deepinfra').length === before) await sleep(5);
     const closing = first.close();
     const sent = await running;
     await closing;

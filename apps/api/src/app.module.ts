@@ -4,6 +4,8 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { AdminModule } from './admin/admin.module.ts';
 import { ClientKeyUsageRecorder } from './client-keys/client-key-usage.service.ts';
 import { ClientKeysModule } from './client-keys/client-keys.module.ts';
+import { ClusterModule } from './cluster/cluster.module.ts';
+import { ConsoleModule } from './console/console.module.ts';
 import { ModelsAdminController } from './admin/models-admin.controller.ts';
 import { PlaygroundController } from './admin/playground.controller.ts';
 import { ProvidersAdminController } from './admin/providers-admin.controller.ts';
@@ -51,10 +53,13 @@ export class AppModule {
         AdminModule,
         ClientKeysModule,
         ProvidersModule,
+        ClusterModule,
         MediaModule,
         HealthModule,
         StatsModule,
         MetricsModule,
+        // Last: the admin console at `/` and its SPA fallback (it leaves API paths alone).
+        ConsoleModule,
       ],
       controllers: [
         ChatController,

@@ -7,7 +7,9 @@ import { AppModule } from './app.module.ts';
 import { requestIdMiddleware } from './common/request-id.middleware.ts';
 import { OpenAIValidationPipe } from './common/validation.pipe.ts';
 import type { AppConfig } from './config/app-config.ts';
+import { AppLifecycle, DrainingExpressAdapter } from './health/app-lifecycle.service.ts';
 import { ClientKeysService } from './client-keys/client-keys.service.ts';
+import { setupApiDocs } from './docs/openapi.ts';
 import { CatalogService } from './models/catalog.service.ts';
 import { ProviderRegistry } from './providers/provider-registry.service.ts';
 
@@ -25,7 +27,8 @@ export interface CreateAppOptions {
 
 /** Builds the application exactly as production runs it; tests use this too. */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), {
+  const adapter = new DrainingExpressAdapter();
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), adapter, {
     bodyParser: false,
     // Otherwise Nest exits the process on a DI error, and a ConfigError never reaches main.ts.
     abortOnError: false,
@@ -34,10 +37,18 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   app.disable('x-powered-by');
   // Before the body parser, so that its errors (bad JSON, too large) carry an x-request-id too.
   app.use(requestIdMiddleware);
+  // Counts requests in flight; refuses new ones once shutdown has begun.
+  const lifecycle = app.get(AppLifecycle);
+  app.use(lifecycle.gate);
   app.use(json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json', 'text/plain'], verify: rejectEmptyBody }));
   app.useGlobalPipes(new OpenAIValidationPipe());
   app.enableCors({ exposedHeaders: ['x-request-id', 'x-pool-provider', 'x-pool-upstream-model'] });
-  app.enableShutdownHooks();
+  // Swagger UI at /docs and the OpenAPI document at /docs-json, public, assets served locally.
+  setupApiDocs(app);
+  // app.close() (and so SIGTERM/SIGINT) first drains the requests in flight, up to SHUTDOWN_GRACE_SECONDS,
+  // then runs the shutdown hooks; after a signal the process exits 0 (Nest would re-raise the signal).
+  adapter.drainWith(() => lifecycle.drain(app.getHttpServer()));
+  app.enableShutdownHooks([], { useProcessExit: true });
   return app;
 }
 
@@ -46,6 +57,7 @@ export function logStartup(app: NestExpressApplication, config: AppConfig, url: 
   const log = new Logger('GPT4FreePool');
   const keys = config.apiKeys.length || app.get(ClientKeysService).any();
   log.log(`OpenAI-compatible API at ${url}/v1 (${keys ? 'an API key is required' : 'open: no API_KEY and no client key'})`);
+  log.log(`API docs (Swagger UI) at ${url}/docs, OpenAPI document at ${url}/docs-json`);
   const catalog = app.get(CatalogService);
   for (const provider of app.get(ProviderRegistry).all()) {
     const { status, reason } = provider.status();

@@ -50,7 +50,10 @@ export class AdminAuthService implements OnModuleInit {
     @Inject(STORAGE) private readonly storage: Storage,
   ) {
     storage.settings.changes.subscribe(({ namespace, key }) => {
-      if (namespace === SESSION_NS) this.cache.delete(key);
+      // '' (after a cluster reconnect): any session may have changed.
+      if (namespace !== SESSION_NS) return;
+      if (key) this.cache.delete(key);
+      else this.cache.clear();
     });
   }
 

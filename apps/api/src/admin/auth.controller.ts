@@ -1,10 +1,13 @@
 import { Body, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsString, MaxLength, MinLength } from 'class-validator';
 import type { Request } from 'express';
+import { ApiAdminAuth, ApiEmptyResponse, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../docs/decorators.ts';
 import { AdminGuard } from './admin-auth.guard.ts';
 import { AdminAuthService, type AdminSession } from './admin-auth.service.ts';
 
 export class LoginDto {
+  @ApiProperty({ description: '管理员密码：环境变量 `ADMIN_PASSWORD`，未设置时为首次启动时生成并在日志中打印一次的密码。', minLength: 1, maxLength: 1024 })
   @IsString()
   @MinLength(1)
   @MaxLength(1024)
@@ -13,12 +16,20 @@ export class LoginDto {
 
 const bearer = (req: Request) => /^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
 
+@ApiTags(DOC_TAGS.auth)
 @Controller('api/auth')
 export class AuthController {
   constructor(private readonly auth: AdminAuthService) {}
 
   @Post('login')
   @HttpCode(200)
+  @ApiOperation({
+    summary: '管理员登录',
+    description:
+      '用管理员密码换取会话令牌（`token`），之后以 `Authorization: Bearer <token>` 调用其余 `/api` 接口。令牌在 `expiresAt`（毫秒时间戳）过期；同一地址 1 分钟内失败 10 次后需等待。不需要认证。',
+  })
+  @ApiJsonResponse('AdminSession', '登录成功。')
+  @ApiErrors([400, 401, 429], { 401: '密码错误（`code: invalid_admin_password`）。', 429: '失败次数过多（`code: too_many_logins`）。' })
   login(@Body() dto: LoginDto, @Req() req: Request): Promise<AdminSession> {
     return this.auth.login(dto.password, req.ip ?? 'unknown');
   }
@@ -26,6 +37,10 @@ export class AuthController {
   @Post('logout')
   @HttpCode(204)
   @UseGuards(AdminGuard)
+  @ApiAdminAuth()
+  @ApiOperation({ summary: '退出登录', description: '使当前会话令牌立即失效。' })
+  @ApiEmptyResponse('已退出。')
+  @ApiErrors([401])
   async logout(@Req() req: Request): Promise<void> {
     await this.auth.logout(bearer(req));
   }
@@ -33,6 +48,10 @@ export class AuthController {
   /** Lets the console check its token and learn when it expires. */
   @Get('session')
   @UseGuards(AdminGuard)
+  @ApiAdminAuth()
+  @ApiOperation({ summary: '查询当前会话', description: '检查令牌是否仍然有效，以及何时过期（管理台据此提示重新登录）。' })
+  @ApiJsonResponse('AdminSessionInfo', '令牌有效。')
+  @ApiErrors([401])
   async session(@Req() req: Request): Promise<{ expiresAt: number }> {
     return { expiresAt: (await this.auth.verify(bearer(req)))! };
   }

@@ -1,10 +1,15 @@
 import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { ApiAdminAuth, DOC_TAGS } from '../docs/decorators.ts';
+import { ApiPlaygroundOperation } from '../docs/openai-docs.ts';
 import { ChatCompletionRequestDto } from '../openai-compat/chat-request.dto.ts';
 import { ChatResponder } from '../openai-compat/chat-responder.service.ts';
 import { AdminGuard } from './admin-auth.guard.ts';
 
 /** The console's chat playground: the same request and answer as /v1/chat/completions, streams included. */
+@ApiTags(DOC_TAGS.playground)
+@ApiAdminAuth()
 @Controller('api/chat')
 @UseGuards(AdminGuard)
 export class PlaygroundController {
@@ -12,6 +17,7 @@ export class PlaygroundController {
 
   @Post('test')
   @HttpCode(200)
+  @ApiPlaygroundOperation()
   test(@Body() dto: ChatCompletionRequestDto, @Req() req: Request, @Res() res: Response): Promise<void> {
     return this.responder.respond(dto, req, res);
   }

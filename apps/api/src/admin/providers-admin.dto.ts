@@ -1,38 +1,63 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength, Min, ValidateIf } from 'class-validator';
 
 const HTTP_URL = { protocols: ['http', 'https'], require_protocol: true, require_tld: false };
 
+/** How an http(s) URL field appears in the API document. */
+const URL_DOC = { type: String, format: 'uri', pattern: '^https?://' } as const;
+
 /** PATCH /api/providers/{name}: omitted fields stay, null clears an override back to the env value. */
 export class UpdateProviderDto {
+  @ApiPropertyOptional({ description: '启用（true）或停用（false）。' })
   @IsOptional()
   @IsBoolean()
   enabled?: boolean;
 
+  @ApiPropertyOptional({
+    ...URL_DOC,
+    nullable: true,
+    description: '上游地址（http 或 https）；`null` 恢复为环境变量或默认地址。',
+    example: 'http://127.0.0.1:8000/v1',
+  })
   @ValidateIf((_, v) => v !== undefined && v !== null)
   @IsUrl(HTTP_URL)
   baseUrl?: string | null;
 
+  @ApiPropertyOptional({
+    ...URL_DOC,
+    nullable: true,
+    description: '访问这个提供商用的 HTTP 代理；`null` 恢复为环境变量的设置。',
+    example: 'http://127.0.0.1:7890',
+  })
   @ValidateIf((_, v) => v !== undefined && v !== null)
   @IsUrl(HTTP_URL)
   proxy?: string | null;
 
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, nullable: true, description: '优先级：数字越小越先尝试；`null` 清除设置。' })
   @ValidateIf((_, v) => v !== undefined && v !== null)
   @IsInt()
   @Min(0)
   priority?: number | null;
 
   /** Provider-specific settings, e.g. Cloudflare's {"accountId": "…"}. */
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    description: '提供商专有设置（值都是字符串），与已有设置合并，如 Cloudflare 的 `{"accountId": "…"}`。',
+  })
   @IsOptional()
   @IsObject()
   extra?: Record<string, string>;
 }
 
 export class AddKeyDto {
+  @ApiProperty({ description: '上游 API 密钥（加密保存；任何接口都不会再返回明文）。', minLength: 1, maxLength: 4096 })
   @IsString()
   @IsNotEmpty()
   @MaxLength(4096)
   key!: string;
 
+  @ApiPropertyOptional({ description: '备注（如“账号2”），显示在密钥列表中。', maxLength: 100 })
   @IsOptional()
   @IsString()
   @MaxLength(100)
@@ -40,32 +65,49 @@ export class AddKeyDto {
 }
 
 export class UpstreamDto {
+  @ApiProperty({
+    description: '上游名字：字母开头，由字母、数字和 `_.-` 组成，最多 40 个字符；不能与内置提供商重名。',
+    pattern: '^[A-Za-z][A-Za-z0-9_.-]{0,39}$',
+    example: 'ollama',
+  })
   @IsString()
   @Matches(/^[A-Za-z][A-Za-z0-9_.-]{0,39}$/, { message: '$property must be letters, digits, _ . - (max 40), starting with a letter' })
   name!: string;
 
+  @ApiProperty({ ...URL_DOC, description: 'OpenAI 兼容接口的地址（http 或 https，通常以 `/v1` 结尾）。', example: 'http://127.0.0.1:11434/v1' })
   @IsUrl(HTTP_URL)
   baseUrl!: string;
 
+  @ApiPropertyOptional({ description: '是否启用，默认 true。', default: true })
   @IsOptional()
   @IsBoolean()
   enabled?: boolean;
 
+  @ApiPropertyOptional({ ...URL_DOC, nullable: true, description: '访问这个上游用的 HTTP 代理。' })
   @ValidateIf((_, v) => v !== undefined && v !== null)
   @IsUrl(HTTP_URL)
   proxy?: string | null;
 
+  @ApiPropertyOptional({ type: 'integer', minimum: 0, nullable: true, description: '优先级：数字越小越先尝试。' })
   @ValidateIf((_, v) => v !== undefined && v !== null)
   @IsInt()
   @Min(0)
   priority?: number | null;
 
+  @ApiPropertyOptional({ description: '模型的出品方，作为 `/v1/models` 中的 `owned_by`。', maxLength: 60 })
   @IsOptional()
   @IsString()
   @MaxLength(60)
   ownedBy?: string;
 
   /** Gateway model id → upstream model id. */
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string', minLength: 1 },
+    minProperties: 1,
+    description: '网关模型 id → 上游模型 id（都不能为空）。',
+    example: { 'qwen2.5-7b': 'qwen2.5:7b' },
+  })
   @IsObject()
   models!: Record<string, string>;
 }

@@ -314,3 +314,29 @@ describe('image URLs', () => {
     expect(() => loadConfig({ PUBLIC_BASE_URL: 'ftp://x' })).toThrow(/PUBLIC_BASE_URL/);
   });
 });
+
+describe('shutdown', () => {
+  it('SHUTDOWN_GRACE_SECONDS: 30 s by default, 0 (cut at once) to an hour, in ms', () => {
+    expect(loadConfig({}).shutdownGraceMs).toBe(30_000);
+    expect(loadConfig({ SHUTDOWN_GRACE_SECONDS: '0' }).shutdownGraceMs).toBe(0);
+    expect(loadConfig({ SHUTDOWN_GRACE_SECONDS: '120' }).shutdownGraceMs).toBe(120_000);
+    expect(() => loadConfig({ SHUTDOWN_GRACE_SECONDS: '3601' })).toThrow(/SHUTDOWN_GRACE_SECONDS/);
+    expect(() => loadConfig({ SHUTDOWN_GRACE_SECONDS: '30s' })).toThrow(/SHUTDOWN_GRACE_SECONDS/);
+  });
+});
+
+describe('cluster mode (REDIS_URL)', () => {
+  it('is off without REDIS_URL; with it, needs SECRET_KEY and reads the prefix and log cap', () => {
+    expect(loadConfig({}).redis).toBeUndefined();
+    expect(loadConfig({ REDIS_URL: 'redis://r:6379', SECRET_KEY: 's' }).redis).toEqual({ url: 'redis://r:6379', keyPrefix: 'g4f:', logMaxEntries: 100_000 });
+    expect(loadConfig({ REDIS_URL: 'rediss://u:p@r/2', SECRET_KEY: 's', REDIS_KEY_PREFIX: 'prod:', REDIS_LOG_MAX_ENTRIES: '5000' }).redis).toEqual({
+      url: 'rediss://u:p@r/2',
+      keyPrefix: 'prod:',
+      logMaxEntries: 5000,
+    });
+    expect(() => loadConfig({ REDIS_URL: 'redis://r:6379' })).toThrow(/SECRET_KEY/);
+    expect(() => loadConfig({ REDIS_URL: 'http://r:6379', SECRET_KEY: 's' })).toThrow(/REDIS_URL/);
+    expect(() => loadConfig({ REDIS_URL: 'r:6379', SECRET_KEY: 's' })).toThrow(/REDIS_URL/);
+    expect(() => loadConfig({ REDIS_URL: 'redis://r', SECRET_KEY: 's', REDIS_LOG_MAX_ENTRIES: '10' })).toThrow(/REDIS_LOG_MAX_ENTRIES/);
+  });
+});

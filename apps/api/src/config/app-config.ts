@@ -58,16 +58,29 @@ export interface AppConfig {
   publicBaseUrl?: string;
   /** Master key for secrets at rest (SECRET_KEY); generated into DATA_DIR when unset. */
   secretKey?: string;
+  /** The admin console's build to serve at `/` (CONSOLE_DIR); default dist/admin/browser next to the API's build. */
+  consoleDir?: string;
   health: {
     /** How often every configured provider is probed (HEALTH_CHECK_INTERVAL); 0 turns the scheduled checks off. */
     checkIntervalMs: number;
-    /** How long /health/ready answers 503 before the server stops taking requests (SHUTDOWN_GRACE_MS). */
-    shutdownGraceMs: number;
   };
+  /**
+   * After SIGTERM/SIGINT (or app.close()), how long requests and streams already running may take
+   * to finish before they are cut (SHUTDOWN_GRACE_SECONDS); new ones are refused from the start.
+   */
+  shutdownGraceMs: number;
   admin: {
     /** From ADMIN_PASSWORD; when unset a random one is made at first start and stored hashed. */
     password?: string;
     sessionTtlMs: number;
+  };
+  /** Cluster mode (REDIS_URL): every replica with the same Redis and key prefix shares all state there. */
+  redis?: {
+    url: string;
+    /** Prepended to every key and channel (REDIS_KEY_PREFIX), so deployments can share one Redis. */
+    keyPrefix: string;
+    /** The request log in Redis keeps about this many entries at most (REDIS_LOG_MAX_ENTRIES). */
+    logMaxEntries: number;
   };
   stats: {
     /** How often buffered request log entries and stats are written to storage (STATS_FLUSH_MS). */
@@ -148,6 +161,27 @@ function healthCheckInterval(raw: string | undefined): number {
   return ms;
 }
 
+/** REDIS_URL and friends; cluster mode needs the same SECRET_KEY on every replica, or keys sealed by one are unreadable on the others. */
+function redisConfig(env: Env): AppConfig['redis'] {
+  const raw = env.REDIS_URL?.trim();
+  if (!raw) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(`REDIS_URL must be a redis:// or rediss:// URL, got "${raw}"`);
+  }
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new ConfigError(`REDIS_URL must be a redis:// or rediss:// URL, got "${raw}"`);
+  if (!env.SECRET_KEY) {
+    throw new ConfigError('REDIS_URL (cluster mode) needs SECRET_KEY, the same on every replica: upstream keys are stored encrypted with it');
+  }
+  return {
+    url: raw,
+    keyPrefix: env.REDIS_KEY_PREFIX?.trim() || 'g4f:',
+    logMaxEntries: int(env, 'REDIS_LOG_MAX_ENTRIES', 100_000, 1000, 100_000_000),
+  };
+}
+
 function providerEnv(env: Env, prefix: string): ProviderEnv {
   const keys = list(env[`${prefix}_API_KEY`]);
   const extra: Record<string, string> = {};
@@ -202,14 +236,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
     imageUrlTtlSeconds: int(env, 'IMAGE_URL_TTL_SECONDS', 3600, 1, 7 * 24 * 3600),
     publicBaseUrl: url(env, 'PUBLIC_BASE_URL'),
     secretKey: env.SECRET_KEY || undefined,
+    consoleDir: env.CONSOLE_DIR?.trim() ? resolve(env.CONSOLE_DIR.trim()) : undefined,
     health: {
       checkIntervalMs: healthCheckInterval(env.HEALTH_CHECK_INTERVAL),
-      shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 0, 0, 600_000),
     },
+    shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_SECONDS', 30, 0, 3600) * 1000,
     admin: {
       password: env.ADMIN_PASSWORD || undefined,
       sessionTtlMs: int(env, 'ADMIN_SESSION_TTL_HOURS', 24, 1, 24 * 365) * 3_600_000,
     },
+    redis: redisConfig(env),
     stats: {
       flushMs: int(env, 'STATS_FLUSH_MS', 1000, 50, 60_000),
       logRetentionDays: int(env, 'LOG_RETENTION_DAYS', 30, 1, 3650),

@@ -1,6 +1,8 @@
 import { Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { AdminGuard } from '../admin/admin-auth.guard.ts';
 import { ApiError } from '../common/api-error.ts';
+import { ApiAdminAuth, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../docs/decorators.ts';
 import { ProviderRegistry, type ProviderStatus } from '../providers/provider-registry.service.ts';
 import type { HealthCheckResult } from '../storage/storage.ts';
 import { ProviderHealthService } from './provider-health.service.ts';
@@ -29,6 +31,8 @@ function parseLimit(raw: string | undefined): number {
 }
 
 /** Provider health checks for the console (admin session required). */
+@ApiTags(DOC_TAGS.health)
+@ApiAdminAuth()
 @Controller('api/health')
 @UseGuards(AdminGuard)
 export class HealthAdminController {
@@ -40,12 +44,21 @@ export class HealthAdminController {
   /** Checks every enabled, configured provider now and answers with the results. */
   @Post('check')
   @HttpCode(200)
+  @ApiOperation({
+    summary: '立即检查所有提供商',
+    description: '马上探测每个已启用且已配置的提供商，返回各自的结果（结果也会保存，与定时检查一起出现在历史中）。',
+  })
+  @ApiJsonResponse('ProviderCheckAll', '每个提供商的检查结果。')
+  @ApiErrors([401])
   async checkAll(): Promise<{ results: ProviderCheck[] }> {
     return { results: await this.checks.checkAll() };
   }
 
   /** Every provider's routing status next to its last check. */
   @Get('providers')
+  @ApiOperation({ summary: '提供商健康概览', description: '每个提供商的路由状态（可用、停用、未配置、冷却中）及原因，以及最近一次健康检查。' })
+  @ApiJsonResponse('ProviderHealthList', '健康概览。')
+  @ApiErrors([401])
   providers(): { providers: ProviderHealthView[] } {
     return {
       providers: this.registry.all().map((p) => {
@@ -57,6 +70,16 @@ export class HealthAdminController {
 
   /** Stored checks of one provider, newest first (`?limit=`, default 50, at most 1000). */
   @Get('history/:provider')
+  @ApiOperation({ summary: '提供商健康检查历史', description: '一个提供商保存的健康检查记录，新的在前。' })
+  @ApiParam({ name: 'provider', description: '提供商名字（不区分大小写）。', schema: { type: 'string' } })
+  @ApiQuery({
+    name: 'limit',
+    required: false,
+    description: `最多返回多少条（1～${MAX_HISTORY}）。`,
+    schema: { type: 'integer', minimum: 1, maximum: MAX_HISTORY, default: DEFAULT_HISTORY },
+  })
+  @ApiJsonResponse('ProviderHealthHistory', '检查记录。')
+  @ApiErrors([400, 401, 404], { 404: '提供商不存在。' })
   history(@Param('provider') provider: string, @Query('limit') limit?: string): Promise<{ provider: string; items: HealthCheckResult[] }> {
     return this.checks.history(provider, parseLimit(limit));
   }

@@ -1,6 +1,8 @@
 import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nestjs/common';
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult, type HealthIndicatorFunction } from '@nestjs/terminus';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { ApiJsonResponse, DOC_TAGS, schemaRef } from '../docs/decorators.ts';
 import { STORAGE, type Storage } from '../storage/storage.ts';
 import { AppLifecycle } from './app-lifecycle.service.ts';
 import { ProviderHealthService } from './provider-health.service.ts';
@@ -8,13 +10,19 @@ import { ProviderHealthService } from './provider-health.service.ts';
 /** A storage round trip slower than this counts as unreachable. */
 const STORAGE_TIMEOUT_MS = 3_000;
 
+/** API document: 503 answers carry the same report, the failing indicators under `error` (Terminus' own description is turned off). */
+const unavailable = (description: string) => ApiResponse({ status: 503, description, content: { 'application/json': { schema: schemaRef('HealthReport') } } });
+
 /**
  * Public health endpoints, in Terminus' shape (`{status, info, error, details}`):
  * - `/health`: storage and a summary of the providers; 503 only when storage is down.
  * - `/health/live`: the process answers; touches nothing else.
- * - `/health/ready`: storage reachable and the application initialised; 503 from the first
- *   step of shutdown on.
+ * - `/health/ready`: the application initialised and not shutting down (503 from the first step
+ *   of shutdown on). Storage is deliberately not part of it: /v1 keeps answering while the
+ *   store (Redis in cluster mode) is away, and a storage check here would pull every replica out
+ *   of the load balancer at once.
  */
+@ApiTags(DOC_TAGS.health)
 @Controller('health')
 export class HealthController {
   constructor(
@@ -26,13 +34,24 @@ export class HealthController {
   ) {}
 
   @Get()
-  @HealthCheck()
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
+  @ApiOperation({
+    summary: '整体健康状况',
+    description: '存储是否可达，以及提供商概况（可用数量等）。没有可用提供商时为 `degraded`（仍返回 200：重启解决不了）。不需要认证。',
+  })
+  @ApiJsonResponse('HealthReport', '存储可达（`status` 为 `ok` 或 `degraded`）。')
+  @unavailable('存储不可达。')
   overall(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
     return this.run(res, [this.storageCheck(), () => this.providersCheck()]);
   }
 
   @Get('live')
-  @HealthCheck()
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
+  @ApiOperation({
+    summary: '存活检查',
+    description: '进程能应答即为存活，不检查其他任何东西；关闭过程中也返回 200。适合作为容器的 liveness 探针。不需要认证。',
+  })
+  @ApiJsonResponse('HealthReport', '进程存活。')
   live(): HealthCheckResult {
     // Not through HealthCheckService: liveness stays 200 while the application shuts down.
     const proc = this.indicators.check('process').up({ pid: process.pid, uptimeSeconds: Math.floor(process.uptime()) });
@@ -40,9 +59,16 @@ export class HealthController {
   }
 
   @Get('ready')
-  @HealthCheck()
+  @HealthCheck({ noCache: true, swaggerDocumentation: false })
+  @ApiOperation({
+    summary: '就绪检查',
+    description:
+      '应用已完成初始化且未在关闭时就绪；从开始关闭的那一刻起返回 503（`status: shutting_down`），负载均衡据此摘除流量。不检查存储：存储（集群模式下的 Redis）暂时不可用时 `/v1` 照常服务，若在此检查会让所有副本同时被摘除。适合作为 readiness 探针。不需要认证。',
+  })
+  @ApiJsonResponse('HealthReport', '就绪。')
+  @unavailable('未就绪：仍在启动，或正在关闭（`status: shutting_down`）。')
   async ready(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
-    const result = await this.run(res, [this.storageCheck(), () => this.appCheck()]);
+    const result = await this.run(res, [() => this.appCheck()]);
     if (this.lifecycle.isShuttingDown) {
       res.status(503);
       return { ...result, status: 'shutting_down' };

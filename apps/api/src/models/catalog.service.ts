@@ -4,6 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Inject, Injectable } from '@nestjs/common';
 import { parse as parseYaml } from 'yaml';
 import { MODEL_CATEGORIES, type CatalogModel, type CatalogRoute, type ModelCategory, type ModelObject } from '#contracts';
+import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, ConfigError, type AppConfig } from '../config/app-config.ts';
 import { ProviderRegistry } from '../providers/provider-registry.service.ts';
 
@@ -117,6 +118,14 @@ export class CatalogService {
     this.models = models;
     this.lowerIndex = lowerIndex;
     this.modelList = [...models.values()].map((m) => ({ id: m.id, object: 'model', created: CATALOG_CREATED, owned_by: m.owned_by }));
+  }
+
+  /** Like resolve(), but an unknown id is OpenAI's 404 model_not_found. */
+  require(id: string): CatalogModel {
+    const model = this.resolve(id);
+    if (!model)
+      throw new ApiError(404, `The model \`${id}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found', 'model');
+    return model;
   }
 
   /** Exact id first, then case-insensitive (clients sometimes capitalize). */

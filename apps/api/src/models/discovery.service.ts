@@ -140,6 +140,11 @@ export class DiscoveryService implements OnModuleInit, OnApplicationBootstrap, O
     // Another replica sharing the store refreshed or pinned: take its result.
     this.changesSub = this.storage.settings.changes.subscribe(({ namespace, key }) => {
       if (namespace !== DISCOVERY_LISTS_NS && namespace !== DISCOVERY_PINS_NS) return;
+      // '' (cluster mode, after a reconnect): anything in the namespace may have changed.
+      if (key === '') {
+        void this.reloadNamespace(namespace);
+        return;
+      }
       if ((this.pendingWrites.get(`${namespace}\n${key}`) ?? 0) > 0) return;
       void this.reload(namespace, key);
     });
@@ -457,6 +462,18 @@ export class DiscoveryService implements OnModuleInit, OnApplicationBootstrap, O
     const stored = parseStoredList(raw, id);
     if (stored) this.setList(id, stored);
     else this.lists.delete(id);
+  }
+
+  private async reloadNamespace(namespace: string): Promise<void> {
+    try {
+      const stored = Object.keys(await this.storage.settings.list<unknown>(namespace));
+      const known = namespace === DISCOVERY_PINS_NS ? [...this.pins.keys()] : [];
+      for (const key of new Set([...stored, ...known])) {
+        if ((this.pendingWrites.get(`${namespace}\n${key}`) ?? 0) === 0) await this.reload(namespace, key);
+      }
+    } catch (err) {
+      this.log.warn(`cannot reload ${namespace}: ${(err as Error).message}`);
+    }
   }
 
   private async reload(namespace: string, key: string): Promise<void> {

@@ -1,11 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { ChatCompletionRequest } from '#contracts';
-import { ApiError } from '../common/api-error.ts';
-import { requestIdOf } from '../common/request-id.middleware.ts';
-import { PoolEvents, type RequestRecord } from '../events/pool-events.service.ts';
+import { PoolEvents } from '../events/pool-events.service.ts';
+import { AppLifecycle, shuttingDownError } from '../health/app-lifecycle.service.ts';
 import { UpstreamError } from '../providers/provider-adapter.ts';
 import { ChatAccumulator } from './chat-accumulator.ts';
+import { ClientRequest, failureStatus } from './client-request.ts';
 import type { ChatCompletionRequestDto } from './chat-request.dto.ts';
 import { ChunkBuilder, buildCompletion, completionId } from './chat-response.ts';
 import { ChatService, type ChatRun, type ChatStart } from './chat.service.ts';
@@ -22,48 +22,44 @@ export class ChatResponder {
   constructor(
     private readonly chat: ChatService,
     private readonly events: PoolEvents,
+    private readonly lifecycle: AppLifecycle,
   ) {}
 
   async respond(dto: ChatCompletionRequestDto, req: Request, res: Response): Promise<void> {
     const body = dto as unknown as ChatCompletionRequest;
-    const abort = new AbortController();
-    const onClose = () => {
-      if (!res.writableFinished) abort.abort();
+    const client = new ClientRequest(this.events, req, res, 'chat', body.stream === true);
+    const run = this.chat.start(body, client.signal);
+    // The shutdown grace period ran out: a non-stream answer gives up with a 503 (a stream ends itself, see stream()).
+    const cut = this.lifecycle.cutSignal;
+    const onCut = () => {
+      if (!run.request.stream) client.abort();
     };
-    res.once('close', onClose);
-    const startedAt = Date.now();
-    const run = this.chat.start(body, abort.signal);
+    cut.addEventListener('abort', onCut, { once: true });
     const record = (status: number, start: ChatStart | undefined, acc: ChatAccumulator, error: string | null) => {
       const { usage, estimated } = start ? acc.usage(body.messages, body.tools) : { usage: null, estimated: false };
-      const entry: RequestRecord = {
-        requestId: requestIdOf(res),
-        endpoint: 'chat',
+      client.record({
         model: run.model.id,
-        stream: run.request.stream,
-        startedAt,
         status,
         provider: start?.provider ?? null,
         upstreamModel: start?.upstreamModel ?? null,
-        latencyMs: Date.now() - startedAt,
         ttftMs: start?.ttftMs ?? null,
         usage,
         usageEstimated: estimated,
         attempts: run.attempts,
         error,
-        clientKey: (req as Request & { clientKeyId?: string }).clientKeyId ?? null,
-      };
-      this.events.emit(entry);
+      });
     };
 
     try {
       if (run.request.stream) await this.stream(body, run, res, record);
       else await this.complete(body, run, res, record);
-    } catch (err) {
-      const status = err instanceof ApiError ? err.status : err instanceof UpstreamError && err.kind === 'aborted' ? 499 : 500;
-      record(status, undefined, new ChatAccumulator(), (err as Error).message);
+    } catch (caught) {
+      const err = cut.aborted && !res.headersSent && !res.destroyed ? shuttingDownError() : caught;
+      record(failureStatus(err), undefined, new ChatAccumulator(), (err as Error).message);
       throw err;
     } finally {
-      res.off('close', onClose);
+      client.done();
+      cut.removeEventListener('abort', onCut);
     }
   }
 
@@ -91,10 +87,12 @@ export class ChatResponder {
     const acc = new ChatAccumulator();
     let start: ChatStart | undefined;
     let finishSent = false;
+    const cut = this.lifecycle.cutSignal;
 
     return new Promise<void>((resolve, reject) => {
       const finishStream = (error: string | null) => {
         res.off('close', onClose);
+        cut.removeEventListener('abort', onCut);
         record(200, start, acc, error);
         resolve();
       };
@@ -118,6 +116,7 @@ export class ChatResponder {
         error: (err: unknown) => {
           if (!start) {
             res.off('close', onClose);
+            cut.removeEventListener('abort', onCut);
             return reject(err);
           }
           // Content already reached the client: no failover now, end the stream honestly.
@@ -140,10 +139,25 @@ export class ChatResponder {
         if (start) finishStream('client disconnected');
         else {
           res.off('close', onClose);
+          cut.removeEventListener('abort', onCut);
           reject(new UpstreamError('aborted', 'client disconnected'));
         }
       };
       res.once('close', onClose);
+      // The shutdown grace period ran out: end the stream as honestly as a mid-stream failure.
+      function onCut(): void {
+        subscription.unsubscribe();
+        if (!start) {
+          res.off('close', onClose);
+          return reject(shuttingDownError());
+        }
+        const message = 'The server is shutting down and its grace period (SHUTDOWN_GRACE_SECONDS) is over; the stream was cut.';
+        writer.send({ error: { message, type: 'server_error', param: null, code: 'server_shutting_down' } });
+        writer.done();
+        finishStream(message);
+      }
+      if (cut.aborted) onCut();
+      else cut.addEventListener('abort', onCut, { once: true });
     });
   }
 }

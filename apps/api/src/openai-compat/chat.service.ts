@@ -101,16 +101,7 @@ export class ChatService {
 
   /** Validates what the router needs and builds the run; throws ApiError for 4xx cases. */
   start(body: ChatCompletionRequest, signal: AbortSignal): ChatRun {
-    const model = this.catalog.resolve(body.model);
-    if (!model) {
-      throw new ApiError(
-        404,
-        `The model \`${body.model}\` does not exist or you do not have access to it.`,
-        'invalid_request_error',
-        'model_not_found',
-        'model',
-      );
-    }
+    const model = this.catalog.require(body.model);
     if (model.category === 'image' || model.category === 'audio') {
       throw ApiError.badRequest(
         `The model \`${model.id}\` is a ${model.category} model and cannot be used for chat completions.`,

@@ -71,10 +71,7 @@ export class ImagesService {
   /** Resolves and checks what the router needs; throws ApiError for the 4xx cases. */
   prepare(body: ImageGenerationRequestDto): ImagesJob {
     const id = body.model ?? DEFAULT_IMAGE_MODEL;
-    const model = this.catalog.resolve(id);
-    if (!model) {
-      throw new ApiError(404, `The model \`${id}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found', 'model');
-    }
+    const model = this.catalog.require(id);
     if (model.category !== 'image') {
       throw ApiError.badRequest(
         `The model \`${model.id}\` is a ${model.category} model and cannot generate images; use one of the image models listed in /v1/models.`,

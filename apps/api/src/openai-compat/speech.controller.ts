@@ -1,12 +1,16 @@
 import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { requestIdOf } from '../common/request-id.middleware.ts';
-import { PoolEvents, type RequestRecord } from '../events/pool-events.service.ts';
+import { ApiClientKeyAuth, DOC_TAGS } from '../docs/decorators.ts';
+import { ApiSpeechOperation } from '../docs/openai-docs.ts';
+import { PoolEvents } from '../events/pool-events.service.ts';
 import { ApiKeyGuard } from './api-key.guard.ts';
-import { failureStatus } from './images.controller.ts';
+import { ClientRequest, failureStatus } from './client-request.ts';
 import { SpeechRequestDto } from './speech-request.dto.ts';
 import { SpeechService, type SpokenAudio } from './speech.service.ts';
 
+@ApiTags(DOC_TAGS.audio)
+@ApiClientKeyAuth()
 @Controller('v1')
 @UseGuards(ApiKeyGuard)
 export class SpeechController {
@@ -18,37 +22,22 @@ export class SpeechController {
   /** Answers with the audio file itself, as OpenAI does. */
   @Post('audio/speech')
   @HttpCode(200)
+  @ApiSpeechOperation()
   async create(@Body() dto: SpeechRequestDto, @Req() req: Request, @Res() res: Response): Promise<void> {
     const job = this.speech.prepare(dto);
-    const abort = new AbortController();
-    const onClose = () => {
-      if (!res.writableFinished) abort.abort();
-    };
-    res.once('close', onClose);
-    const startedAt = Date.now();
-    const record = (status: number, audio: SpokenAudio | undefined, error: string | null) => {
-      const entry: RequestRecord = {
-        requestId: requestIdOf(res),
-        endpoint: 'speech',
+    const client = new ClientRequest(this.events, req, res, 'speech');
+    const record = (status: number, audio: SpokenAudio | undefined, error: string | null) =>
+      client.record({
         model: job.model.id,
-        stream: false,
-        startedAt,
         status,
         provider: audio?.provider ?? null,
         upstreamModel: audio?.upstreamModel ?? null,
-        latencyMs: Date.now() - startedAt,
-        ttftMs: null,
-        usage: null,
-        usageEstimated: false,
         attempts: job.attempts,
         error,
-        clientKey: (req as Request & { clientKeyId?: string }).clientKeyId ?? null,
-      };
-      this.events.emit(entry);
-    };
+      });
 
     try {
-      const audio = await this.speech.speak(job, abort.signal);
+      const audio = await this.speech.speak(job, client.signal);
       res.setHeader('x-pool-provider', audio.provider);
       res.setHeader('x-pool-upstream-model', audio.upstreamModel);
       res.setHeader('content-type', audio.mime);
@@ -59,7 +48,7 @@ export class SpeechController {
       record(failureStatus(err), undefined, (err as Error).message);
       throw err;
     } finally {
-      res.off('close', onClose);
+      client.done();
     }
   }
 }

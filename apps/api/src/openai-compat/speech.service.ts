@@ -32,16 +32,7 @@ export class SpeechService {
   ) {}
 
   prepare(body: SpeechRequestDto): SpeechJob {
-    const model = this.catalog.resolve(body.model);
-    if (!model) {
-      throw new ApiError(
-        404,
-        `The model \`${body.model}\` does not exist or you do not have access to it.`,
-        'invalid_request_error',
-        'model_not_found',
-        'model',
-      );
-    }
+    const model = this.catalog.require(body.model);
     if (model.category !== 'audio') {
       throw ApiError.badRequest(
         `The model \`${model.id}\` is a ${model.category} model and cannot generate speech; use a text-to-speech model such as gpt-4o-mini-tts.`,

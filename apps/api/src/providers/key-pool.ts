@@ -52,6 +52,8 @@ const INVALID_AFTER_AUTH_FAILURES = 3;
 export class KeyPool {
   private keys: PooledKey[] = [];
   private cursor = 0;
+  /** Told when one of the keys' breakers opens on its own verdict (see CircuitBreaker.onOpen). */
+  onKeyOpen?: (keyId: string, openUntil: number, reason: string | null) => void;
 
   constructor(
     private readonly breakerOptions: BreakerOptions,
@@ -86,6 +88,8 @@ export class KeyPool {
         ? old
         : { ...fresh(e), ...(old ? { breaker: old.breaker, authFailures: old.authFailures, invalid: old.invalid } : {}) };
     });
+    // (Re)bound after every replace: a kept breaker may now belong to a key with another id.
+    for (const k of this.keys) k.breaker.onOpen = (until, reason) => this.onKeyOpen?.(k.id, until, reason);
     this.cursor = 0;
   }
 

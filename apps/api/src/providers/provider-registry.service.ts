@@ -35,6 +35,17 @@ export interface ProviderHealth {
 
 export type ProviderStatus = 'available' | 'disabled' | 'unconfigured' | 'cooling-down';
 
+/** A provider's breaker, or one of its keys' breakers, opened on this process's own verdict. */
+export interface BreakerOpening {
+  /** The provider's adapter id. */
+  provider: string;
+  /** The key's id; null for the provider's own breaker. */
+  key: string | null;
+  /** Epoch ms. */
+  until: number;
+  reason: string | null;
+}
+
 export interface ProviderView {
   id: string;
   name: string;
@@ -170,6 +181,8 @@ export class ProviderRegistry {
   private readonly upstreams = new Map<string, CustomUpstreamConfig>();
   /** Emits when operator-defined upstreams are added or removed (the catalog rebuilds its routes). */
   readonly upstreamsChanged = new Subject<void>();
+  /** Emits (synchronously, on the request path: keep subscribers cheap) when a provider or key breaker opens. */
+  readonly breakerOpened = new Subject<BreakerOpening>();
 
   constructor(
     @Inject(PROVIDER_ADAPTERS) adapters: ProviderAdapter[],
@@ -220,6 +233,9 @@ export class ProviderRegistry {
   }
 
   private add(state: ProviderState): void {
+    const provider = state.adapter.id;
+    state.breaker.onOpen = (until, reason) => this.breakerOpened.next({ provider, key: null, until, reason });
+    state.keys.onKeyOpen = (key, until, reason) => this.breakerOpened.next({ provider, key, until, reason });
     this.byKey.set(state.adapter.id.toLowerCase(), state);
     this.byKey.set(state.name.toLowerCase(), state);
   }

@@ -212,7 +212,9 @@ export class UpstreamHttp implements OnModuleDestroy {
     const proxy = explicitProxy ?? getProxyForUrl(url);
     let pair = this.agents.get(proxy);
     if (!pair) {
-      const opts = { keepAlive: true, keepAliveMsecs: 30_000, maxSockets: 256, maxFreeSockets: 64, scheduling: 'lifo' as const };
+      // No cap on open sockets: every client stream holds one upstream connection for its whole
+      // life, and a request queued behind a cap would spend its first-byte timeout waiting.
+      const opts = { keepAlive: true, keepAliveMsecs: 30_000, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo' as const };
       pair = proxy
         ? { http: new HttpProxyAgent(proxy, opts), https: new HttpsProxyAgent(proxy, opts) }
         : { http: new http.Agent(opts), https: new https.Agent(opts) };

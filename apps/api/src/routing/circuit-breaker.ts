@@ -40,6 +40,11 @@ export class CircuitBreaker {
   private openUntil = 0;
   private probeStartedAt = 0;
   private lastFailure: string | null = null;
+  /**
+   * Told each time this breaker opens on its own verdict (not through forceOpen): until when
+   * and why. Cluster mode passes it on to the other replicas.
+   */
+  onOpen?: (openUntil: number, reason: string | null) => void;
 
   constructor(
     private readonly options: BreakerOptions,
@@ -82,6 +87,21 @@ export class CircuitBreaker {
     this.state = 'open';
     this.openUntil = this.now() + interval;
     this.probeStartedAt = 0;
+    this.onOpen?.(this.openUntil, this.lastFailure);
+  }
+
+  /**
+   * Opens until `until` (epoch ms) on someone else's word: another replica saw the failures.
+   * Never shortens a longer opening, does not count as a failure here and does not call onOpen.
+   * Returns whether anything changed.
+   */
+  forceOpen(until: number, reason: string | null): boolean {
+    if (until <= this.now() || (this.state === 'open' && this.openUntil >= until)) return false;
+    this.state = 'open';
+    this.openUntil = until;
+    this.probeStartedAt = 0;
+    if (reason !== null) this.lastFailure = reason;
+    return true;
   }
 
   /** Releases a half-open probe that ended without a verdict (the client went away). */

@@ -1,3 +1,4 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsString, ValidateBy, ValidateIf, type ValidationOptions } from 'class-validator';
 import type { StatsBreakdownDimension, StatsGranularity, StatsRange } from '#contracts';
 import { RANGE_MS } from './stats.service.ts';
@@ -80,56 +81,70 @@ function IsStatusText(options?: ValidationOptions): PropertyDecorator {
 const ONE_OF = (values: readonly string[]) => ({ message: `$property must be one of ${values.join(', ')}` });
 
 export class StatsQueryDto {
+  @ApiPropertyOptional({ enum: STATS_RANGES, default: '24h', description: '统计多长时间（截至现在）。' })
   @Optional()
   @IsString()
   @IsIn(STATS_RANGES, ONE_OF(STATS_RANGES))
   range?: string;
 
+  @ApiPropertyOptional({ enum: STATS_GRANULARITIES, description: '时间桶大小；默认 24 小时以内为 `minute`，更长为 `hour`。分钟桶只保留 48 小时。' })
   @Optional()
   @IsString()
   @IsIn(STATS_GRANULARITIES, ONE_OF(STATS_GRANULARITIES))
   granularity?: string;
 
+  @ApiPropertyOptional({ enum: STATS_DIMENSIONS, description: '另外给出这一维度（提供商、模型或客户端密钥）前 10 个值各自的时间序列（`seriesBy`）。' })
   @Optional()
   @IsString()
   @IsIn(STATS_DIMENSIONS, ONE_OF(STATS_DIMENSIONS))
   dimension?: string;
 }
 
+/** Epoch ms or an ISO 8601 date-time, as the API document shows a time parameter. */
+const TIME_DOC = { type: String, example: '2030-01-01T08:00:00Z' } as const;
+
 export class LogsQueryDto {
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: 1_000_000, default: 1, description: '页码，从 1 开始。' })
   @Optional()
   @IsString()
   @IsIntText(1, 1_000_000)
   page?: string;
 
+  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: DEFAULT_PAGE_SIZE, description: '每页条数。' })
   @Optional()
   @IsString()
   @IsIntText(1, MAX_PAGE_SIZE)
   pageSize?: string;
 
+  @ApiPropertyOptional({ ...TIME_DOC, description: '只看这个时间之后（含）开始的请求：毫秒时间戳或 ISO 8601 时间。' })
   @Optional()
   @IsString()
   @IsTimeText()
   from?: string;
 
+  @ApiPropertyOptional({ ...TIME_DOC, description: '只看这个时间之前（不含）开始的请求：毫秒时间戳或 ISO 8601 时间。' })
   @Optional()
   @IsString()
   @IsTimeText()
   to?: string;
 
+  @ApiPropertyOptional({ description: '只看这个模型（网关模型 id）。' })
   @Optional()
   @IsString()
   model?: string;
 
+  @ApiPropertyOptional({ description: '只看这个提供商完成或尝试过的请求。' })
   @Optional()
   @IsString()
   provider?: string;
 
+  @ApiPropertyOptional({ description: 'HTTP 状态码（100～599），或 `success`（2xx）、`error`（其余）。', example: 'error' })
   @Optional()
   @IsString()
   @IsStatusText()
   status?: string;
 
+  @ApiPropertyOptional({ description: '只看用这个客户端密钥（id）发出的请求。' })
   @Optional()
   @IsString()
   clientKey?: string;

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
+import { RedisStorage } from './redis/redis-storage.ts';
 import { SqliteStorage } from './sqlite/sqlite-storage.ts';
 import { STORAGE, type Storage } from './storage.ts';
 
@@ -25,7 +26,10 @@ export class StorageCloser implements OnApplicationShutdown {
     {
       provide: STORAGE,
       useFactory: async (config: AppConfig): Promise<Storage> => {
-        const storage = new SqliteStorage({ file: join(config.dataDir, SQLITE_FILE_NAME) });
+        // Cluster mode with REDIS_URL; otherwise the embedded SQLite file under DATA_DIR.
+        const storage: Storage = config.redis
+          ? new RedisStorage({ url: config.redis.url, prefix: config.redis.keyPrefix, maxLogEntries: config.redis.logMaxEntries })
+          : new SqliteStorage({ file: join(config.dataDir, SQLITE_FILE_NAME) });
         await storage.init();
         return storage;
       },

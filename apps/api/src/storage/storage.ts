@@ -33,7 +33,8 @@ export interface SettingsStore {
   list<T>(namespace: string): Promise<Record<string, T>>;
   /**
    * Emits after every change, including changes made by other processes sharing the store
-   * (cluster mode), so caches can reload their namespace.
+   * (cluster mode), so caches can reload their namespace. A key of '' means anything in the
+   * namespace may have changed (cluster mode, after a reconnect during which changes were missed).
    */
   readonly changes: Observable<{ namespace: string; key: string }>;
 }

@@ -1,0 +1,69 @@
+import type { Request, Response } from 'express';
+import type { RequestLogEntry } from '#contracts';
+import { ApiError } from '../common/api-error.ts';
+import { requestIdOf } from '../common/request-id.middleware.ts';
+import type { PoolEvents } from '../events/pool-events.service.ts';
+import { UpstreamError } from '../providers/provider-adapter.ts';
+
+/** A failure's status as the request log keeps it (499: the client went away). */
+export function failureStatus(err: unknown): number {
+  if (err instanceof ApiError) return err.status;
+  return err instanceof UpstreamError && err.kind === 'aborted' ? 499 : 500;
+}
+
+/** What an endpoint knows about its outcome; everything else in the record is common. */
+export type Outcome = Pick<RequestLogEntry, 'model' | 'status' | 'attempts' | 'error'> &
+  Partial<Pick<RequestLogEntry, 'provider' | 'upstreamModel' | 'ttftMs' | 'usage' | 'usageEstimated'>>;
+
+/**
+ * One /v1 request's plumbing shared by every endpoint: a signal that aborts the upstream work
+ * when the client goes away, and the request record emitted for stats and the log.
+ */
+export class ClientRequest {
+  private readonly startedAt = Date.now();
+  private readonly controller = new AbortController();
+  private readonly onClose = () => {
+    if (!this.res.writableFinished) this.controller.abort();
+  };
+
+  constructor(
+    private readonly events: PoolEvents,
+    private readonly req: Request,
+    private readonly res: Response,
+    private readonly endpoint: RequestLogEntry['endpoint'],
+    private readonly stream = false,
+  ) {
+    res.once('close', this.onClose);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  /** Aborts the upstream work from the gateway's side (e.g. the shutdown grace period ran out). */
+  abort(): void {
+    this.controller.abort();
+  }
+
+  record(outcome: Outcome): void {
+    this.events.emit({
+      requestId: requestIdOf(this.res),
+      endpoint: this.endpoint,
+      stream: this.stream,
+      startedAt: this.startedAt,
+      latencyMs: Date.now() - this.startedAt,
+      provider: null,
+      upstreamModel: null,
+      ttftMs: null,
+      usage: null,
+      usageEstimated: false,
+      clientKey: (this.req as Request & { clientKeyId?: string }).clientKeyId ?? null,
+      ...outcome,
+    });
+  }
+
+  /** Stops listening to the connection; call once the answer is complete. */
+  done(): void {
+    this.res.off('close', this.onClose);
+  }
+}
