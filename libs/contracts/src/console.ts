@@ -78,8 +78,8 @@ export interface ProviderCheck {
   inconclusive?: boolean;
 }
 
-/** `GET /api/providers` (an array of these) and `GET /api/providers/:name`. */
-export interface ProviderDetail {
+/** A provider's runtime state: settings, status and why, breaker, keys (masked), health. */
+export interface ProviderView {
   id: string;
   name: string;
   custom: boolean;
@@ -93,6 +93,10 @@ export interface ProviderDetail {
   breaker: BreakerSnapshot;
   keys: ProviderKeyView[];
   health: ProviderHealth;
+}
+
+/** `GET /api/providers` (an array of these) and `GET /api/providers/:name`. */
+export interface ProviderDetail extends ProviderView {
   /** How many catalog models route to this provider. */
   models: number;
   /** The latest scheduled or on-demand health probe, if any. */

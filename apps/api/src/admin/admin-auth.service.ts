@@ -4,6 +4,9 @@ import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { STORAGE, type Storage } from '../storage/storage.ts';
+import type { AdminSession } from '#contracts';
+
+export type { AdminSession };
 
 const scrypt = promisify(scryptCb) as (password: BinaryLike, salt: BinaryLike, keylen: number) => Promise<Buffer>;
 
@@ -19,11 +22,6 @@ interface StoredPassword {
 interface StoredSession {
   expiresAt: number;
   createdAt: number;
-}
-
-export interface AdminSession {
-  token: string;
-  expiresAt: number;
 }
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');

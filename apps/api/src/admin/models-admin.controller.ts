@@ -1,35 +1,17 @@
 import { Controller, Delete, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
-import {
-  MODEL_CATEGORIES,
-  type CatalogModel,
-  type DiscoveredRoute,
-  type DiscoveryRefreshResult,
-  type ModelCategory,
-  type ModelDiscovery,
-  type ProviderDiscovery,
-} from '#contracts';
+import { MODEL_CATEGORIES, type CatalogModel, type DiscoveryRefreshResult, type ModelCategory, type ModelDiscovery } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { ApiAdminAuth, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../docs/decorators.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import { DiscoveryService } from '../models/discovery.service.ts';
 import { AdminGuard } from './admin-auth.guard.ts';
+import type { AdminModel, AdminModelList } from '#contracts';
+
+export type { AdminModel, AdminModelList };
 
 /** The console's category chips, in the seed's order and words. */
 const CATEGORY_LABELS: Record<ModelCategory, string> = { chat: '对话', reasoning: '推理', code: '代码', vision: '视觉', image: '图像生成', audio: '音频' };
-
-export interface AdminModel extends Omit<CatalogModel, 'routes'> {
-  routes: DiscoveredRoute[];
-  /** Whether some route can serve it right now as far as discovery knows. */
-  routable: boolean;
-}
-
-export interface AdminModelList {
-  total: number;
-  categories: Array<{ id: ModelCategory; label: string; count: number }>;
-  models: AdminModel[];
-  discovery: { intervalMinutes: number; providers: ProviderDiscovery[] };
-}
 
 const MODEL_ID = ApiParam({ name: 'id', description: '模型 id（见 `GET /api/models`）。', schema: { type: 'string' } });
 const ROUTE_PROVIDER = ApiParam({ name: 'provider', description: '路由的提供商名字（不区分大小写）。', schema: { type: 'string' } });

@@ -6,29 +6,15 @@ import { ApiAdminAuth, ApiEmptyResponse, ApiErrors, ApiJsonResponse, DOC_TAGS } 
 import { CatalogService } from '../models/catalog.service.ts';
 import type { CustomUpstreamConfig } from '../providers/custom/custom-upstreams.ts';
 import { UpstreamError } from '../providers/provider-adapter.ts';
-import { ProviderRegistry, type ProviderState, type ProviderView } from '../providers/provider-registry.service.ts';
+import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
 import { ProviderSettingsService } from '../providers/provider-settings.service.ts';
 import { UpstreamHttp } from '../providers/upstream-http.ts';
 import { ProviderHealthService } from '../health/provider-health.service.ts';
-import type { ProviderCheck } from '../health/provider-probe.ts';
 import { AdminGuard } from './admin-auth.guard.ts';
 import { AddKeyDto, UpdateProviderDto, UpstreamDto } from './providers-admin.dto.ts';
+import type { KeyTestResult, ProviderDetail } from '#contracts';
 
-export interface ProviderDetail extends ProviderView {
-  /** How many catalog models route to this provider. */
-  models: number;
-  /** The latest scheduled or on-demand health probe, if any. */
-  lastCheck: ProviderCheck | null;
-  /** For operator-defined upstreams: where they are defined and their model map. */
-  upstream: { source: 'file' | 'console'; models: Record<string, string>; ownedBy: string | null } | null;
-}
-
-export interface KeyTestResult {
-  ok: boolean;
-  latencyMs: number;
-  probe: 'models' | 'chat';
-  error: string | null;
-}
+export type { ProviderDetail, KeyTestResult };
 
 const KEY_TEST_TIMEOUT_MS = 15_000;
 

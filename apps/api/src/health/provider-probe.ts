@@ -4,35 +4,9 @@ import { maskKey, type PooledKey } from '../providers/key-pool.ts';
 import { UpstreamError, type ChatRequest, type UpstreamContext } from '../providers/provider-adapter.ts';
 import type { ProviderState } from '../providers/provider-registry.service.ts';
 import type { UpstreamHttp } from '../providers/upstream-http.ts';
+import type { ProbeKeyProblem, ProbeKind, ProviderCheck } from '#contracts';
 
-/** What was sent: the model list, a one-token chat, or nothing (the provider cannot be probed). */
-export type ProbeKind = 'models' | 'chat' | 'none';
-
-/** A key the probe found at fault (401/402/403/429); it was cooled or marked like chat does. */
-export interface ProbeKeyProblem {
-  /** Masked: `sk-a…x9f2`. */
-  key: string;
-  status: number | null;
-  error: string;
-}
-
-/** One health check of one provider. `ok`, `latencyMs`, `checkedAt` and `error` are what the console shows. */
-export interface ProviderCheck {
-  provider: string;
-  ok: boolean;
-  /** Time the check took (ms), every key tried included. */
-  latencyMs: number;
-  /** Epoch ms. */
-  checkedAt: number;
-  error: string | null;
-  probe: ProbeKind;
-  /** The masked key the verdict came from; null for anonymous probes or when no key could be used. */
-  key?: string | null;
-  /** Keys that failed auth or were rate-limited during this check; the probe moved on to the next key. */
-  keyProblems?: ProbeKeyProblem[];
-  /** Nothing was learnt about the provider (not configured, no way to probe it, shutting down): not recorded. */
-  inconclusive?: boolean;
-}
+export type { ProbeKind, ProbeKeyProblem, ProviderCheck };
 
 /** A gateway model and the id this provider knows it by, for the chat probe. */
 export interface ProbeModel {

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { CircuitBreaker, type BreakerOptions, type BreakerSnapshot } from '../routing/circuit-breaker.ts';
+import { CircuitBreaker, type BreakerOptions } from '../routing/circuit-breaker.ts';
+import type { KeySource, ProviderKeyView } from '#contracts';
 
-/** Where a key came from: the environment / PROVIDERS_FILE (read-only), or the console (stored). */
-export type KeySource = 'env' | 'console';
-
+export type { KeySource };
 export interface KeyEntry {
   /** Stable id: for env keys derived from the key's hash, so it survives restarts. */
   id: string;
@@ -27,14 +26,8 @@ export interface PooledKey {
   invalid: boolean;
 }
 
-export interface KeyView {
-  id: string;
-  source: KeySource;
-  label: string | null;
-  masked: string;
-  breaker: BreakerSnapshot;
-  invalid: boolean;
-}
+/** A pooled key as every API read shows it: masked, never the secret. */
+export type KeyView = ProviderKeyView;
 
 /** Shows a key's shape without revealing it: "sk-a…x9f2". */
 export function maskKey(key: string | undefined): string {

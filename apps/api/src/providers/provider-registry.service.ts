@@ -1,11 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig, type ProviderEnv } from '../config/app-config.ts';
-import { CircuitBreaker, type BreakerSnapshot } from '../routing/circuit-breaker.ts';
+import { CircuitBreaker } from '../routing/circuit-breaker.ts';
 import { loadCustomUpstreams, type CustomUpstreamConfig } from './custom/custom-upstreams.ts';
 import { Subject } from 'rxjs';
-import { KeyPool, type KeyEntry, type KeyView } from './key-pool.ts';
+import { KeyPool, type KeyEntry } from './key-pool.ts';
 import { OpenAICompatibleAdapter } from './openai-compatible/openai-compatible.adapter.ts';
 import type { ProviderAdapter } from './provider-adapter.ts';
+import type { ProviderHealth, ProviderStatus, ProviderView } from '#contracts';
+
+export type { ProviderHealth, ProviderStatus, ProviderView };
 
 export const PROVIDER_ADAPTERS = Symbol('PROVIDER_ADAPTERS');
 
@@ -21,20 +24,6 @@ export interface ProviderOverride {
   extra?: Record<string, string>;
 }
 
-/** Recent health, smoothed so one blip does not swing routing. */
-export interface ProviderHealth {
-  /** 0..1, exponentially weighted. */
-  successScore: number;
-  /** Exponentially weighted latency to first event (ms); null until measured. */
-  latencyMs: number | null;
-  successes: number;
-  failures: number;
-  lastError: string | null;
-  lastUsedAt: number | null;
-}
-
-export type ProviderStatus = 'available' | 'disabled' | 'unconfigured' | 'cooling-down';
-
 /** A provider's breaker, or one of its keys' breakers, opened on this process's own verdict. */
 export interface BreakerOpening {
   /** The provider's adapter id. */
@@ -44,22 +33,6 @@ export interface BreakerOpening {
   /** Epoch ms. */
   until: number;
   reason: string | null;
-}
-
-export interface ProviderView {
-  id: string;
-  name: string;
-  custom: boolean;
-  enabled: boolean;
-  baseUrl: string;
-  requiresKey: boolean;
-  status: ProviderStatus;
-  /** Why it is not available, in words. */
-  reason: string | null;
-  priority: number | null;
-  breaker: BreakerSnapshot;
-  keys: KeyView[];
-  health: ProviderHealth;
 }
 
 const EWMA = 0.2;

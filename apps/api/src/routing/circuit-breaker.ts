@@ -1,4 +1,6 @@
-export type BreakerState = 'closed' | 'open' | 'half-open';
+import type { BreakerSnapshot, BreakerState } from '#contracts';
+
+export type { BreakerState, BreakerSnapshot };
 
 export interface BreakerOptions {
   /** Consecutive failures that open the breaker. */
@@ -18,14 +20,6 @@ export interface FailureOptions {
   /** Use this interval instead of the growing one (e.g. a long cooldown for a bad key). */
   cooldownMs?: number;
   reason?: string;
-}
-
-export interface BreakerSnapshot {
-  state: BreakerState;
-  consecutiveFailures: number;
-  /** Epoch ms until which it stays open; null when not open. */
-  openUntil: number | null;
-  lastFailure: string | null;
 }
 
 /**
