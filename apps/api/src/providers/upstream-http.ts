@@ -1,12 +1,9 @@
-import http from 'node:http';
-import https from 'node:https';
-import type { Socket } from 'node:net';
-import type { Readable } from 'node:stream';
+import { STATUS_CODES } from 'node:http';
+import { type Readable, type Transform, pipeline } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import axios, { type AxiosInstance, type AxiosRequestConfig } from 'axios';
-import { HttpProxyAgent } from 'http-proxy-agent';
-import { HttpsProxyAgent } from 'https-proxy-agent';
 import { getProxyForUrl } from 'proxy-from-env';
+import { Agent, type Dispatcher, ProxyAgent } from 'undici';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { parseRetryAfter, upstreamErrorMessage } from './openai-compatible/openai-mapping.ts';
 import { UpstreamError } from './provider-adapter.ts';
@@ -28,48 +25,34 @@ export interface UpstreamResponse {
   /** Lower-case header names. */
   headers: Record<string, string | undefined>;
   body: Readable;
-  /** Aborts the request and destroys the body; safe to call twice. */
+  /** Aborts the request if its body is still arriving and releases it; safe to call twice. */
   close(): void;
-  /** The signal that fires on client abort or on a gateway timeout. */
+  /** The caller's signal: fires when the client goes away. */
   signal: AbortSignal;
 }
 
 const MAX_ERROR_BODY = 64 * 1024;
 
-interface AgentPair {
-  http: http.Agent;
-  https: http.Agent;
-}
-
 /**
  * The one place that speaks HTTP to upstreams. Everything else (adapters, health checks,
  * discovery) goes through here, so the client library can be swapped behind this seam.
+ *
+ * The client is undici (Node's own HTTP engine), chosen by measurement (bench/http-clients.ts and
+ * the README's performance section): per request it costs a fraction of axios's CPU, and its
+ * connect, headers and body timeouts are timers it already keeps per socket, so the hot path
+ * allocates no timers, promises or abort controllers of its own.
  */
 @Injectable()
 export class UpstreamHttp implements OnModuleDestroy {
-  private readonly client: AxiosInstance;
-  /** Keep-alive pools, one pair per proxy URL ('' = direct). */
-  private readonly agents = new Map<string, AgentPair>();
+  /** Keep-alive pools, one dispatcher per proxy URL ('' = direct), each pooling per origin. */
+  private readonly dispatchers = new Map<string, Dispatcher>();
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    this.client = axios.create({
-      responseType: 'stream',
-      validateStatus: () => true,
-      maxRedirects: 0,
-      // Proxies are handled by our agents: axios's own proxy support cannot tunnel HTTPS.
-      proxy: false,
-      decompress: true,
-      maxBodyLength: Infinity,
-      maxContentLength: Infinity,
-    });
-  }
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
-  onModuleDestroy(): void {
-    for (const pair of this.agents.values()) {
-      pair.http.destroy();
-      pair.https.destroy();
-    }
-    this.agents.clear();
+  async onModuleDestroy(): Promise<void> {
+    const all = [...this.dispatchers.values()];
+    this.dispatchers.clear();
+    await Promise.all(all.map((d) => d.destroy().catch(() => undefined)));
   }
 
   /**
@@ -77,77 +60,71 @@ export class UpstreamHttp implements OnModuleDestroy {
    * rejects with an `UpstreamError('http')` carrying the upstream's message and Retry-After.
    */
   async open(call: UpstreamCall): Promise<UpstreamResponse> {
-    const { connectMs, firstByteMs } = this.config.timeouts;
-    const local = new AbortController();
-    const signal = AbortSignal.any([call.signal, local.signal]);
-    let timedOut: string | undefined;
-    const fail = (why: string) => {
-      timedOut = why;
-      local.abort();
-    };
-    const firstByte = setTimeout(() => fail(`no response within ${firstByteMs} ms`), firstByteMs);
-    const onSocket = (socket: Socket) => {
-      if (!socket.connecting) return;
-      const connect = setTimeout(() => fail(`connect timed out after ${connectMs} ms`), connectMs);
-      socket.once('connect', () => clearTimeout(connect));
-      socket.once('close', () => clearTimeout(connect));
-    };
-
-    const isHttps = call.url.startsWith('https:');
-    const agent = this.agentFor(call.url, call.proxy);
-    const transport = isHttps ? https : http;
-    const request: AxiosRequestConfig = {
-      method: call.method,
-      url: call.url,
-      headers: { accept: 'application/json, text/event-stream', ...call.headers },
-      data: call.body === undefined || typeof call.body === 'string' || Buffer.isBuffer(call.body) ? call.body : JSON.stringify(call.body),
-      signal,
-      httpAgent: isHttps ? undefined : agent,
-      httpsAgent: isHttps ? agent : undefined,
-      // A transport wrapper is the only hook axios gives us onto the socket (for the connect timeout).
-      transport: {
-        request: (options: http.RequestOptions, cb: (res: http.IncomingMessage) => void) => {
-          const req = transport.request(options, cb);
-          req.once('socket', onSocket);
-          return req;
-        },
-      },
-    };
-    if (call.body !== undefined && !call.headers?.['content-type']) {
-      request.headers = { ...request.headers, 'content-type': 'application/json' };
+    const headers: Record<string, string> = { accept: 'application/json, text/event-stream', ...call.headers };
+    let body: string | Buffer | undefined;
+    if (call.body !== undefined) {
+      body = typeof call.body === 'string' || Buffer.isBuffer(call.body) ? call.body : JSON.stringify(call.body);
+      headers['content-type'] ??= 'application/json';
     }
 
-    let res;
+    // One controller per request carries both the client's abort and the first-byte timeout to
+    // undici (whose own header/body timers tick at a 1 s resolution, too coarse for short limits).
+    const local = new AbortController();
+    const onClientAbort = () => local.abort(call.signal.reason);
+    if (call.signal.aborted) throw new UpstreamError('aborted', 'client went away');
+    call.signal.addEventListener('abort', onClientAbort, { once: true });
+    const { firstByteMs } = this.config.timeouts;
+    let timedOut: string | undefined;
+    const firstByte = setTimeout(() => {
+      timedOut = `no response within ${firstByteMs} ms`;
+      local.abort();
+    }, firstByteMs);
+
+    let res: Dispatcher.ResponseData;
     try {
-      res = await this.client.request<Readable>(request);
+      res = await this.dispatcherFor(call.url, call.proxy).request({
+        ...splitUrl(call.url),
+        method: call.method,
+        headers,
+        body,
+        signal: local.signal,
+      });
     } catch (err) {
-      throw toUpstreamError(err, timedOut, call.signal.aborted);
+      call.signal.removeEventListener('abort', onClientAbort);
+      throw this.toUpstreamError(err, call.signal.aborted, timedOut);
     } finally {
       clearTimeout(firstByte);
     }
 
-    const body = res.data;
-    const headers: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(res.headers)) headers[k.toLowerCase()] = v == null ? undefined : String(v);
+    const responseHeaders: Record<string, string | undefined> = {};
+    for (const [k, v] of Object.entries(res.headers)) responseHeaders[k] = v == null ? undefined : Array.isArray(v) ? v.join(', ') : v;
+    const raw = res.body;
+    const stream = decoded(raw, responseHeaders['content-encoding']);
+    let closed = false;
+    // A body read to its end leaves its connection to the pool; one cut short is destroyed (and
+    // with it the connection), which undici reports as an error nobody needs to hear.
     const close = () => {
-      local.abort();
-      body.destroy();
+      if (closed) return;
+      closed = true;
+      call.signal.removeEventListener('abort', onClientAbort);
+      for (const s of stream === raw ? [raw] : [stream, raw]) {
+        if (!s.readableEnded && !s.destroyed) s.on('error', ignore).destroy();
+      }
     };
-    signal.addEventListener('abort', () => body.destroy(), { once: true });
 
-    if (res.status < 200 || res.status >= 300) {
-      const text = await readLimited(body, MAX_ERROR_BODY).catch(() => '');
+    if (res.statusCode < 200 || res.statusCode >= 300) {
+      const text = await readLimited(stream, MAX_ERROR_BODY).catch(() => '');
       close();
-      const message = upstreamErrorMessage(text) || http.STATUS_CODES[res.status] || 'error';
-      throw new UpstreamError('http', `HTTP ${res.status}: ${message}`, res.status, parseRetryAfter(headers['retry-after']));
+      const message = upstreamErrorMessage(text) || STATUS_CODES[res.statusCode] || 'error';
+      throw new UpstreamError('http', `HTTP ${res.statusCode}: ${message}`, res.statusCode, parseRetryAfter(responseHeaders['retry-after']));
     }
-    return { status: res.status, headers, body, close, signal };
+    return { status: res.statusCode, headers: responseHeaders, body: stream, close, signal: call.signal };
   }
 
-  /** Reads a whole body, failing on silence longer than the idle timeout. */
+  /** Reads a whole body; silence longer than the idle timeout fails it. */
   async readAll(res: UpstreamResponse): Promise<Buffer> {
     const parts: Buffer[] = [];
-    for await (const chunk of this.withIdleTimeout(res)) parts.push(chunk);
+    for await (const chunk of this.chunks(res)) parts.push(chunk);
     return Buffer.concat(parts);
   }
 
@@ -177,51 +154,119 @@ export class UpstreamHttp implements OnModuleDestroy {
   async *events(res: UpstreamResponse): AsyncGenerator<SseEvent> {
     assertNotHtml(res);
     const parser = new SseParser();
-    for await (const chunk of this.withIdleTimeout(res)) {
+    for await (const chunk of this.chunks(res)) {
       for (const event of parser.push(chunk)) yield event;
     }
     for (const event of parser.end()) yield event;
   }
 
-  private async *withIdleTimeout(res: UpstreamResponse): AsyncGenerator<Buffer> {
+  /**
+   * The body's chunks, failing on silence longer than the idle timeout while waiting for one
+   * (not while the consumer holds a chunk: a slow client is not a silent upstream). One timer per
+   * body, refreshed per chunk.
+   */
+  private async *chunks(res: UpstreamResponse): AsyncGenerator<Buffer> {
     const { idleMs } = this.config.timeouts;
-    const iterator = res.body[Symbol.asyncIterator]();
+    let waiting = true;
+    const idle = setTimeout(() => {
+      if (!waiting) return idle.refresh();
+      res.body.destroy(new UpstreamError('timeout', `upstream silent for ${idleMs} ms`));
+    }, idleMs);
     try {
-      for (;;) {
-        let timer: NodeJS.Timeout | undefined;
-        const idle = new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new UpstreamError('timeout', `upstream silent for ${idleMs} ms`)), idleMs);
-        });
-        let next: IteratorResult<Buffer>;
-        try {
-          next = await Promise.race([iterator.next() as Promise<IteratorResult<Buffer>>, idle]);
-        } catch (err) {
-          throw toUpstreamError(err, undefined, res.signal.aborted);
-        } finally {
-          clearTimeout(timer);
-        }
-        if (next.done) return;
-        yield next.value;
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        waiting = false;
+        yield chunk;
+        waiting = true;
+        idle.refresh();
       }
+    } catch (err) {
+      throw this.toUpstreamError(err, res.signal.aborted);
     } finally {
+      clearTimeout(idle);
       res.close();
     }
   }
 
-  private agentFor(url: string, explicitProxy?: string): http.Agent {
-    const proxy = explicitProxy ?? getProxyForUrl(url);
-    let pair = this.agents.get(proxy);
-    if (!pair) {
-      // No cap on open sockets: every client stream holds one upstream connection for its whole
-      // life, and a request queued behind a cap would spend its first-byte timeout waiting.
-      const opts = { keepAlive: true, keepAliveMsecs: 30_000, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo' as const };
-      pair = proxy
-        ? { http: new HttpProxyAgent(proxy, opts), https: new HttpsProxyAgent(proxy, opts) }
-        : { http: new http.Agent(opts), https: new https.Agent(opts) };
-      this.agents.set(proxy, pair);
+  private dispatcherFor(url: string, explicitProxy?: string): Dispatcher {
+    const proxy = explicitProxy ?? proxyFromEnv(url);
+    let dispatcher = this.dispatchers.get(proxy);
+    if (!dispatcher) {
+      const options: Agent.Options = {
+        connect: { timeout: this.config.timeouts.connectMs },
+        // The first-byte and idle timeouts are this class's own (see open and chunks).
+        headersTimeout: 0,
+        bodyTimeout: 0,
+        // No cap on connections per origin: every client stream holds one upstream connection for its
+        // whole life, and a request queued behind a cap would spend its first-byte timeout waiting.
+        connections: null,
+        keepAliveTimeout: 30_000,
+        keepAliveMaxTimeout: 120_000,
+      };
+      // proxyTunnel false: plain-http upstreams get absolute-URI requests (what every forward proxy
+      // speaks); https ones are tunnelled with CONNECT either way.
+      dispatcher = proxy ? new ProxyAgent({ ...options, uri: proxy, proxyTunnel: false }) : new Agent(options);
+      this.dispatchers.set(proxy, dispatcher);
     }
-    return url.startsWith('https:') ? pair.https : pair.http;
+    return dispatcher;
   }
+
+  private toUpstreamError(err: unknown, clientAborted: boolean, timedOut?: string): UpstreamError {
+    if (err instanceof UpstreamError) return err;
+    if (timedOut) return new UpstreamError('timeout', timedOut);
+    if (clientAborted) return new UpstreamError('aborted', 'client went away');
+    const { connectMs } = this.config.timeouts;
+    const e = err as { code?: string; message?: string; name?: string };
+    const code = e.code ?? '';
+    switch (code) {
+      case 'UND_ERR_CONNECT_TIMEOUT':
+        return new UpstreamError('timeout', `connect timed out after ${connectMs} ms`);
+      case 'UND_ERR_ABORTED':
+        return new UpstreamError('aborted', 'request aborted');
+      case 'ETIMEDOUT':
+        return new UpstreamError('timeout', e.message ?? code);
+    }
+    if (e.name === 'AbortError') return new UpstreamError('aborted', 'request aborted');
+    if (NETWORK_CODES.has(code) || code.startsWith('UND_ERR') || code.startsWith('ERR_TLS') || code.startsWith('CERT_') || code.startsWith('Z_')) {
+      return new UpstreamError('network', `${code}: ${e.message ?? ''}`.trim());
+    }
+    return new UpstreamError('network', e.message ?? String(err));
+  }
+}
+
+/** undici's request options take origin and path apart; a URL is parsed once per request here. */
+function splitUrl(url: string): { origin: string; path: string } {
+  const u = new URL(url);
+  return { origin: u.origin, path: u.pathname + u.search };
+}
+
+/** HTTPS_PROXY / HTTP_PROXY / NO_PROXY, read at request time (they may change while running). */
+function proxyFromEnv(url: string): string {
+  const env = process.env;
+  // Most gateways run without any proxy variable: skip the URL parsing then.
+  if (!env.HTTP_PROXY && !env.http_proxy && !env.HTTPS_PROXY && !env.https_proxy && !env.ALL_PROXY && !env.all_proxy) return '';
+  return getProxyForUrl(url);
+}
+
+/** The body as sent before content coding: upstreams may compress even when not asked. */
+function decoded(body: Readable, encoding: string | undefined): Readable {
+  let decoder: Transform;
+  switch (encoding?.trim().toLowerCase()) {
+    case 'gzip':
+    case 'x-gzip':
+      decoder = createGunzip();
+      break;
+    case 'deflate':
+      decoder = createInflate();
+      break;
+    case 'br':
+      decoder = createBrotliDecompress();
+      break;
+    default:
+      return body;
+  }
+  // pipeline carries the body's errors (an idle timeout, say) into the decoder and destroys both.
+  pipeline(body, decoder, () => undefined);
+  return decoder;
 }
 
 function assertNotHtml(res: UpstreamResponse): void {
@@ -243,18 +288,6 @@ async function readLimited(body: Readable, limit: number): Promise<string> {
   return Buffer.concat(parts).subarray(0, limit).toString('utf8');
 }
 
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_SOCKET_CLOSED', 'EPROTO']);
+const ignore = () => undefined;
 
-function toUpstreamError(err: unknown, timedOut: string | undefined, clientAborted: boolean): UpstreamError {
-  if (err instanceof UpstreamError) return err;
-  if (timedOut) return new UpstreamError('timeout', timedOut);
-  if (clientAborted) return new UpstreamError('aborted', 'client went away');
-  const e = err as { code?: string; message?: string };
-  const code = e.code ?? '';
-  if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') return new UpstreamError('timeout', e.message ?? code);
-  if (NETWORK_CODES.has(code) || code.startsWith('ERR_TLS') || code.startsWith('CERT_')) {
-    return new UpstreamError('network', `${code}: ${e.message ?? ''}`.trim());
-  }
-  if (code === 'ERR_CANCELED') return new UpstreamError('aborted', 'request aborted');
-  return new UpstreamError('network', e.message ?? String(err));
-}
+const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_SOCKET_CLOSED', 'EPROTO']);
