@@ -35,6 +35,8 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     logger: options.logger ?? ['log', 'warn', 'error'],
   });
   app.disable('x-powered-by');
+  // No ETag: hashing every answer body costs CPU per request, and no client revalidates a completion.
+  app.set('etag', false);
   // Before the body parser, so that its errors (bad JSON, too large) carry an x-request-id too.
   app.use(requestIdMiddleware);
   // Counts requests in flight; refuses new ones once shutdown has begun.

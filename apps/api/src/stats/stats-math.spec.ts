@@ -268,6 +268,32 @@ describe('PendingStats', () => {
     ]);
   });
 
+  it('record(entry) counts exactly what add(incrementsFor(entry)) does, in place', () => {
+    const entries: RequestLogEntry[] = [
+      logEntry(),
+      logEntry({ status: 502, ttftMs: null, usage: null, latencyMs: 70_000 }),
+      logEntry({ clientKey: 'key-1', model: 'gpt-4o-mini', latencyMs: 3 }),
+      logEntry({ startedAt: T0 + 61 * MINUTE_MS }),
+      logEntry({
+        provider: 'Together',
+        attempts: [
+          { provider: 'DeepInfra', upstream_model: 'a', status: 500, reason: 'http_500', latency_ms: 40 },
+          { provider: 'Pollinations', upstream_model: 'b', status: null, reason: 'skipped: cooling down', latency_ms: 0 },
+          { provider: 'Together', upstream_model: 'c', status: 200, reason: 'ok', latency_ms: 300 },
+        ],
+      }),
+    ];
+    const recorded = new PendingStats();
+    const added = new PendingStats();
+    for (const e of entries) {
+      recorded.record(e);
+      added.add(incrementsFor(e));
+    }
+    const sorted = (p: PendingStats) => p.drain().sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+    expect(recorded.size).toBe(added.size);
+    expect(sorted(recorded)).toEqual(sorted(added));
+  });
+
   it('does not let callers change what it holds', () => {
     const sut = new PendingStats();
     const inc = increment();

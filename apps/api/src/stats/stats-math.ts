@@ -143,11 +143,8 @@ function countersOf(o: Observation): StatsCounters {
   return c;
 }
 
-/**
- * What one request adds to the stats, per minute and per hour: to 'all', its model and its
- * client key as a request, and to each provider it reached as an attempt (see StatsBreakdownItem).
- */
-export function incrementsFor(entry: RequestLogEntry): StatsIncrement[] {
+/** What one request is, per dimension: to 'all', its model and its client key as a request, and to each provider it reached as an attempt. */
+function observationsFor(entry: RequestLogEntry): Array<[StatsDimension, string, Observation]> {
   const request: Observation = {
     ok: isSuccess(entry.status),
     latencyMs: entry.latencyMs,
@@ -175,12 +172,40 @@ export function incrementsFor(entry: RequestLogEntry): StatsIncrement[] {
         : { ok, latencyMs: a.latency_ms, ttftMs: null, promptTokens: 0, completionTokens: 0 },
     ]);
   }
+  return perDimension;
+}
+
+const GRANULARITIES = ['minute', 'hour'] as const;
+
+/**
+ * What one request adds to the stats, per minute and per hour: to 'all', its model and its
+ * client key as a request, and to each provider it reached as an attempt (see StatsBreakdownItem).
+ */
+export function incrementsFor(entry: RequestLogEntry): StatsIncrement[] {
   const increments: StatsIncrement[] = [];
-  for (const granularity of ['minute', 'hour'] as const) {
+  for (const granularity of GRANULARITIES) {
     const bucket = bucketStart(entry.startedAt, granularity);
-    for (const [dimension, value, o] of perDimension) increments.push({ granularity, bucket, dimension, value, ...countersOf(o) });
+    for (const [dimension, value, o] of observationsFor(entry)) increments.push({ granularity, bucket, dimension, value, ...countersOf(o) });
   }
   return increments;
+}
+
+/** Adds one observation into counters in place (what addCounters(c, countersOf(o)) does, without allocating). */
+function observeInto(c: StatsCounters, o: Observation): void {
+  c.requests += 1;
+  if (o.ok) c.successes += 1;
+  else c.failures += 1;
+  c.promptTokens += o.promptTokens;
+  c.completionTokens += o.completionTokens;
+  const latency = Math.max(0, o.latencyMs);
+  c.latencySumMs += latency;
+  c.latencyHist[histogramIndex(latency)]! += 1;
+  if (o.ttftMs !== null) {
+    const ttft = Math.max(0, o.ttftMs);
+    c.ttftSumMs += ttft;
+    c.ttftCount += 1;
+    c.ttftHist[histogramIndex(ttft)]! += 1;
+  }
 }
 
 const rowKey = (r: Pick<StatsIncrement, 'granularity' | 'bucket' | 'dimension' | 'value'>): string =>
@@ -196,6 +221,20 @@ export class PendingStats {
 
   get size(): number {
     return this.rows.size;
+  }
+
+  /** Adds one request: the same rows as add(incrementsFor(entry)), counted in place. */
+  record(entry: RequestLogEntry): void {
+    const observations = observationsFor(entry);
+    for (const granularity of GRANULARITIES) {
+      const bucket = bucketStart(entry.startedAt, granularity);
+      for (const [dimension, value, o] of observations) {
+        const key = rowKey({ granularity, bucket, dimension, value });
+        let row = this.rows.get(key);
+        if (!row) this.rows.set(key, (row = { granularity, bucket, dimension, value, ...emptyCounters() }));
+        observeInto(row, o);
+      }
+    }
   }
 
   add(increments: Iterable<StatsIncrement>): void {

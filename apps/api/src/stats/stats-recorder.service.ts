@@ -3,7 +3,7 @@ import type { Subscription } from 'rxjs';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { PoolEvents, type RequestRecord } from '../events/pool-events.service.ts';
 import { STORAGE, type RequestLogEntry, type StatsQuery, type StatsRow, type Storage } from '../storage/storage.ts';
-import { PendingStats, incrementsFor, mergeRows } from './stats-math.ts';
+import { PendingStats, mergeRows } from './stats-math.ts';
 
 /** At most this many log entries wait for storage; beyond it the oldest are dropped. */
 export const MAX_BUFFERED_LOG_ENTRIES = 20_000;
@@ -54,9 +54,8 @@ export class StatsRecorder implements OnModuleInit, BeforeApplicationShutdown, O
   /** Buffers one request; never throws (it runs inside the request's emit). */
   record(record: RequestRecord): void {
     try {
-      const increments = incrementsFor(record);
+      this.pending.record(record);
       this.logBuffer.push(record);
-      this.pending.add(increments);
       this.enforceLimits();
     } catch (err) {
       this.logger.error(`Could not record request ${record.requestId}: ${(err as Error).message}`);
