@@ -185,6 +185,26 @@ describe('three gateway processes on one Redis', () => {
   );
 
   it(
+    "a client key's usage counts every request from every replica, however their flushes overlap",
+    async () => {
+      const key = await api<CreatedClientKey>(B, '/api/keys', { method: 'POST', body: { name: 'usage across replicas' } });
+      for (const gw of replicas) await within(PROPAGATION_MS, 'the new key', async () => (await ask(gw, key.secret)).status === 200);
+      // Three waves of concurrent requests on all three replicas: each replica flushes its usage every
+      // 2 s, so their writes to the one usage record overlap; none may be lost.
+      for (let wave = 0; wave < 3; wave++) {
+        const answers = await Promise.all(replicas.flatMap((gw) => Array.from({ length: 8 }, () => ask(gw, key.secret))));
+        expect(answers.every((a) => a.status === 200)).toBe(true);
+        await new Promise((resolve) => setTimeout(resolve, 700));
+      }
+      const expected = 3 + 3 * 3 * 8;
+      for (const gw of replicas) {
+        await within(8000, `the usage on ${gw.url}`, async () => (await api<{ requests: number }>(gw, `/api/keys/${key.id}`)).requests === expected);
+      }
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
     'a provider cooling down after failures seen by A is skipped by B and C',
     async () => {
       emu.addFault({ provider: 'deepinfra', mode: 'status', status: 500, times: 2 });

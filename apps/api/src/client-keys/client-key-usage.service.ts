@@ -18,6 +18,8 @@ export class ClientKeyUsageRecorder implements OnModuleInit, BeforeApplicationSh
   private subscription?: Subscription;
   private timer?: NodeJS.Timeout;
   private writing: Promise<void> = Promise.resolve();
+  /** Whether the last write failed (storage unreachable): said once, and again when it recovers. */
+  private failing = false;
 
   constructor(
     private readonly events: PoolEvents,
@@ -54,8 +56,12 @@ export class ClientKeyUsageRecorder implements OnModuleInit, BeforeApplicationSh
       for (const [id, usage] of batch) {
         try {
           await this.keys.addUsage(id, usage);
+          if (this.failing) this.logger.log('Client key usage is being written again');
+          this.failing = false;
         } catch (err) {
-          this.logger.warn(`Could not write usage of client key ${id} (will retry): ${(err as Error).message}`);
+          // Once per outage, not once per key every flush.
+          if (!this.failing) this.logger.warn(`Could not write client key usage (kept, retried every ${USAGE_FLUSH_MS / 1000} s): ${(err as Error).message}`);
+          this.failing = true;
           // Back into the buffer, merged with whatever arrived meanwhile, for the next flush.
           const later = this.pending.get(id);
           this.pending.set(id, later ? addUsage(later, usage) : usage);

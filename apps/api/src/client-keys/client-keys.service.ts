@@ -182,8 +182,11 @@ export class ClientKeysService implements OnModuleInit, OnModuleDestroy {
    */
   async addUsage(id: string, delta: StoredUsage): Promise<void> {
     if (!this.byId.has(id)) return;
-    const current = (await this.storage.settings.get<StoredUsage>(CLIENT_KEY_USAGE_NS, id)) ?? { requests: 0, tokens: 0, lastUsedAt: null };
-    await this.storage.settings.set<StoredUsage>(CLIENT_KEY_USAGE_NS, id, addUsage(current, delta));
+    // Atomic in the store: several replicas flushing the same key's usage at once all count.
+    await this.storage.settings.increment(CLIENT_KEY_USAGE_NS, id, {
+      add: { requests: delta.requests, tokens: delta.tokens },
+      max: delta.lastUsedAt === null ? {} : { lastUsedAt: delta.lastUsedAt },
+    });
   }
 
   private async loadAll(): Promise<void> {

@@ -132,6 +132,31 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
         expect(await storage.settings.get('ns', 'a%')).toBeUndefined();
       });
 
+      it('increments counters atomically: concurrent increments all count, max only raises, nothing is emitted', async () => {
+        const seen: unknown[] = [];
+        const subscription = storage.settings.changes.subscribe((c) => seen.push(c));
+        try {
+          await Promise.all(
+            Array.from({ length: 60 }, (_, i) =>
+              storage.settings.increment('usage', 'k1', { add: { requests: 1, tokens: i }, max: { lastUsedAt: 1_700_000_000_000 + i } }),
+            ),
+          );
+          await storage.settings.increment('usage', 'k1', { max: { lastUsedAt: 5 } });
+          expect(await storage.settings.get('usage', 'k1')).toEqual({ requests: 60, tokens: 1770, lastUsedAt: 1_700_000_000_059 });
+          // An existing document keeps its other fields; a non-number field starts again from 0.
+          await storage.settings.set('usage', 'k2', { requests: 'x', lastUsedAt: null, name: 'keep' });
+          await storage.settings.increment('usage', 'k2', { add: { requests: 2 }, max: { lastUsedAt: 7 } });
+          expect(await storage.settings.get('usage', 'k2')).toEqual({ requests: 2, lastUsedAt: 7, name: 'keep' });
+          expect(await storage.settings.list('usage')).toEqual({
+            k1: { requests: 60, tokens: 1770, lastUsedAt: 1_700_000_000_059 },
+            k2: { requests: 2, lastUsedAt: 7, name: 'keep' },
+          });
+          expect(seen).toEqual([{ namespace: 'usage', key: 'k2' }]);
+        } finally {
+          subscription.unsubscribe();
+        }
+      });
+
       it('deletes, saying whether something was there', async () => {
         await storage.settings.set('ns', 'k', 1);
         await storage.settings.set('ns', 'keep', 2);

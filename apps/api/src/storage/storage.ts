@@ -25,6 +25,24 @@ export interface Storage {
  * encrypted by the caller), client keys, operator-defined upstreams, admin credentials,
  * sessions, discovery results. Values are JSON-serialisable.
  */
+/** See SettingsStore.increment. */
+export interface CounterChange {
+  add?: Record<string, number>;
+  max?: Record<string, number>;
+}
+
+/** What SettingsStore.increment does to a document, for stores that can do it in one process's step. */
+export function applyCounterChange(current: unknown, change: CounterChange): Record<string, unknown> {
+  const doc: Record<string, unknown> = typeof current === 'object' && current !== null && !Array.isArray(current) ? { ...current } : {};
+  const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+  for (const [field, by] of Object.entries(change.add ?? {})) doc[field] = (num(doc[field]) ?? 0) + by;
+  for (const [field, atLeast] of Object.entries(change.max ?? {})) {
+    const now = num(doc[field]);
+    if (now === undefined || atLeast > now) doc[field] = atLeast;
+  }
+  return doc;
+}
+
 export interface SettingsStore {
   get<T>(namespace: string, key: string): Promise<T | undefined>;
   set<T>(namespace: string, key: string, value: T): Promise<void>;
@@ -32,7 +50,14 @@ export interface SettingsStore {
   delete(namespace: string, key: string): Promise<boolean>;
   list<T>(namespace: string): Promise<Record<string, T>>;
   /**
-   * Emits after every change, including changes made by other processes sharing the store
+   * Counters kept in a document (created as {} when missing), changed atomically even with several
+   * processes writing at once: each `add` field grows by its value, each `max` field becomes at
+   * least its value (a field that is missing or not a number counts as absent). Counters are read
+   * when needed and cached by nobody, so this emits no change.
+   */
+  increment(namespace: string, key: string, change: CounterChange): Promise<void>;
+  /**
+   * Emits after every change (but increments), including changes made by other processes sharing the store
    * (cluster mode), so caches can reload their namespace. A key of '' means anything in the
    * namespace may have changed (cluster mode, after a reconnect during which changes were missed).
    */

@@ -13,6 +13,33 @@ return 1
 `);
 
 /**
+ * SettingsStore.increment: read, change and write the counters document in one atomic step (the
+ * same rules as applyCounterChange in storage.ts). cjson keeps 14 significant digits, enough for
+ * epoch milliseconds and any realistic counter.
+ * KEYS: namespace hash, namespace set. ARGV: field, JSON of `add`, JSON of `max`, namespace.
+ */
+export const SETTINGS_INCREMENT = new LuaScript(`
+local raw = redis.call('HGET', KEYS[1], ARGV[1])
+local doc = {}
+if raw then
+  local ok, decoded = pcall(cjson.decode, raw)
+  if ok and type(decoded) == 'table' then doc = decoded end
+end
+for field, by in pairs(cjson.decode(ARGV[2])) do
+  local now = doc[field]
+  if type(now) ~= 'number' then now = 0 end
+  doc[field] = now + by
+end
+for field, atLeast in pairs(cjson.decode(ARGV[3])) do
+  local now = doc[field]
+  if type(now) ~= 'number' or atLeast > now then doc[field] = atLeast end
+end
+redis.call('HSET', KEYS[1], ARGV[1], cjson.encode(doc))
+redis.call('SADD', KEYS[2], ARGV[4])
+return 1
+`);
+
+/**
  * Settings delete; publishes only when something was deleted.
  * KEYS: namespace hash. ARGV: field, channel, message.
  */

@@ -16,9 +16,10 @@ import {
   type StatsRow,
   type StatsStore,
   type Storage,
+  type CounterChange,
 } from '../storage.ts';
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.ts';
-import { LOG_PURGE_BATCH, LOG_PURGE_INDEXES, LOG_QUERY, SETTINGS_DELETE, SETTINGS_SET } from './redis-scripts.ts';
+import { LOG_PURGE_BATCH, LOG_PURGE_INDEXES, LOG_QUERY, SETTINGS_DELETE, SETTINGS_INCREMENT, SETTINGS_SET } from './redis-scripts.ts';
 
 /*
  * Key layout (every name starts with the prefix P, `g4f:` by default, REDIS_KEY_PREFIX):
@@ -132,6 +133,15 @@ class RedisSettingsStore implements SettingsStore {
       [key, json, namespace, this.redis.key(RedisSettingsStore.CHANNEL), this.message(namespace, key)],
     );
     this.subject.next({ namespace, key });
+  }
+
+  async increment(namespace: string, key: string, change: CounterChange): Promise<void> {
+    this.seen.add(namespace);
+    await SETTINGS_INCREMENT.run(
+      this.redis.client,
+      [this.hash(namespace), this.redis.key('settings')],
+      [key, JSON.stringify(change.add ?? {}), JSON.stringify(change.max ?? {}), namespace],
+    );
   }
 
   async delete(namespace: string, key: string): Promise<boolean> {

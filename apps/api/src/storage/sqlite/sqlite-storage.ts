@@ -4,6 +4,7 @@ import { DatabaseSync, type SQLInputValue, type SQLOutputValue, type StatementSy
 import { Subject, type Observable } from 'rxjs';
 import {
   HISTOGRAM_SIZE,
+  applyCounterChange,
   type Granularity,
   type HealthCheckResult,
   type HealthStore,
@@ -11,6 +12,7 @@ import {
   type RequestLogEntry,
   type RequestLogStore,
   type SettingsStore,
+  type CounterChange,
   type StatsIncrement,
   type StatsQuery,
   type StatsRow,
@@ -272,6 +274,14 @@ class SqliteSettingsStore implements SettingsStore {
   async set<T>(namespace: string, key: string, value: T): Promise<void> {
     this.conn().settingsSet.run(namespace, key, toJson(value, `setting ${namespace}/${key}`), Date.now());
     this.subject.next({ namespace, key });
+  }
+
+  async increment(namespace: string, key: string, change: CounterChange): Promise<void> {
+    // Read and write with no await between: one process owns the database, so this is atomic.
+    const conn = this.conn();
+    const row = conn.settingsGet.get(namespace, key);
+    const doc = applyCounterChange(row ? JSON.parse(str(row, 'value')) : undefined, change);
+    conn.settingsSet.run(namespace, key, toJson(doc, `setting ${namespace}/${key}`), Date.now());
   }
 
   async delete(namespace: string, key: string): Promise<boolean> {
