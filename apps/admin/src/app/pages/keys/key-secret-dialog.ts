@@ -29,7 +29,7 @@ export interface KeySecretDialogData {
       </p>
       <div class="meta">
         <span class="name">{{ data.key.name }}</span>
-        <span class="app-muted">· 限速 {{ rpm }}</span>
+        <span class="app-muted">限速 {{ rpm }}</span>
       </div>
       <div class="secret-row">
         <code class="secret" data-testid="created-secret">{{ data.key.secret }}</code>
@@ -74,6 +74,12 @@ export interface KeySecretDialogData {
     .warning mat-icon {
       flex: none;
       color: var(--app-warning);
+    }
+    .meta {
+      display: flex;
+      flex-wrap: wrap;
+      gap: 4px 8px;
+      align-items: baseline;
     }
     .meta .name {
       font: var(--mat-sys-title-small);
