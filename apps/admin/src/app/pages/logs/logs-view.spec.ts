@@ -167,7 +167,7 @@ describe('logs view: rows', () => {
       ],
     });
     const row = logRow(entry, new Map([['ck_1', '团队 A']]), now);
-    expect(row).toMatchObject({ failovers: 1, skipped: 1, tokensEstimated: true, keyLabel: '团队 A' });
+    expect(row).toMatchObject({ failovers: 1, failedAttempts: 0, skipped: 1, tokensEstimated: true, keyLabel: '团队 A' });
     expect(row.tokensDetail).toContain('估算');
     expect(row.attempts.map((a) => [a.provider, a.outcome, a.status, a.latency, a.reason, a.key])).toEqual([
       ['Cloudflare', 'skipped', '—', '—', 'skipped: cooling down', ''],
@@ -191,7 +191,9 @@ describe('logs view: rows', () => {
       new Map(),
       now,
     );
-    expect(failed).toMatchObject({ statusTone: 'danger', provider: '—', tokens: '—', tokensDetail: '没有用量数据', ttft: '—', failovers: 2 });
+    expect(failed).toMatchObject({ statusTone: 'danger', provider: '', tokens: '—', tokensDetail: '没有用量数据', ttft: '—', failovers: 0, failedAttempts: 2 });
+    // Refused before any provider was tried.
+    expect(logRow(logEntry('r7', { status: 503, provider: null, attempts: [] }), new Map(), now)).toMatchObject({ provider: '—', failedAttempts: 0 });
     const broken = logRow(logEntry('r4', { stream: true, error: 'upstream stream cut' }), new Map(), now);
     expect(broken).toMatchObject({ statusTone: 'warning', statusNote: '已开始返回，但中途出错' });
     expect(logRow(logEntry('r5', { endpoint: 'images' }), new Map(), now).endpoint).toBe('图片');

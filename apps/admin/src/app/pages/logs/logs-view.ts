@@ -183,8 +183,10 @@ export interface LogRow {
   /** Why the status is coloured the way it is (a stream that broke after its 200, for one). */
   statusNote: string;
   provider: string;
-  /** Upstream attempts that failed (skips not counted). */
+  /** Upstream attempts that failed before one answered (skips not counted); 0 when none answered. */
   failovers: number;
+  /** No provider answered: how many were tried (skips not counted). */
+  failedAttempts: number;
   skipped: number;
   latency: string;
   ttft: string;
@@ -253,6 +255,7 @@ export function logRow(entry: RequestLogEntry, keyNames: ReadonlyMap<string, str
   const attempts = attemptRows(entry.attempts);
   const tone = statusTone(entry.status, entry.error);
   const usage = entry.usage;
+  const errors = attempts.filter((a) => a.outcome === 'error').length;
   return {
     id: entry.requestId,
     entry,
@@ -262,8 +265,10 @@ export function logRow(entry: RequestLogEntry, keyNames: ReadonlyMap<string, str
     status: String(entry.status),
     statusTone: tone,
     statusNote: tone === 'warning' && entry.status < 300 ? '已开始返回，但中途出错' : '',
-    provider: entry.provider ?? '—',
-    failovers: attempts.filter((a) => a.outcome === 'error').length,
+    // Nobody answered after tries: the cell says so instead (failedAttempts).
+    provider: entry.provider ?? (errors ? '' : '—'),
+    failovers: entry.provider ? errors : 0,
+    failedAttempts: entry.provider ? 0 : errors,
     skipped: attempts.filter((a) => a.outcome === 'skipped').length,
     latency: formatDuration(entry.latencyMs),
     ttft: formatDuration(entry.ttftMs),
