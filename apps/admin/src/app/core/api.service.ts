@@ -1,7 +1,21 @@
 import { HttpClient } from '@angular/common/http';
 import { Injectable, inject } from '@angular/core';
 import type { Observable } from 'rxjs';
-import type { AdminModelList, AdminSession, AdminSessionInfo, ProviderDetail, StatsGranularity, StatsRange, StatsResponse } from '#contracts';
+import type {
+  AdminModelList,
+  AdminSession,
+  AdminSessionInfo,
+  ClientKey,
+  ClientKeyList,
+  CreateClientKeyRequest,
+  CreatedClientKey,
+  ProviderDetail,
+  RequestLogPage,
+  StatsGranularity,
+  StatsRange,
+  StatsResponse,
+  UpdateClientKeyRequest,
+} from '#contracts';
 
 /**
  * The admin API (`/api/*`, same origin as the console), typed by libs/contracts. The auth
@@ -36,5 +50,32 @@ export class ApiService {
 
   models(): Observable<AdminModelList> {
     return this.http.get<AdminModelList>('/api/models');
+  }
+
+  // API 密钥
+
+  clientKeys(): Observable<ClientKeyList> {
+    return this.http.get<ClientKeyList>('/api/keys');
+  }
+
+  /** The only answer that ever carries the key's secret. */
+  createClientKey(body: CreateClientKeyRequest): Observable<CreatedClientKey> {
+    return this.http.post<CreatedClientKey>('/api/keys', body);
+  }
+
+  updateClientKey(id: string, body: UpdateClientKeyRequest): Observable<ClientKey> {
+    return this.http.patch<ClientKey>(`/api/keys/${encodeURIComponent(id)}`, body);
+  }
+
+  /** Revokes for good (the API has no delete: the record stays for logs and stats). */
+  revokeClientKey(id: string): Observable<ClientKey> {
+    return this.http.delete<ClientKey>(`/api/keys/${encodeURIComponent(id)}`);
+  }
+
+  // 请求日志
+
+  /** `params`: page, pageSize, from, to (epoch ms), model, provider, status, clientKey; absent ones are not sent. */
+  logs(params: Record<string, string | number>): Observable<RequestLogPage> {
+    return this.http.get<RequestLogPage>('/api/logs', { params });
   }
 }
