@@ -161,7 +161,7 @@ describe('admin console in Chromium', () => {
         await page.waitForURL(new RegExp(`/${path}$`));
         await pageTitle(page, label);
         expect(await page.title()).toContain(label);
-        await shot(page, `${path}-desktop`);
+        await shot(page, `nav-${path}-desktop`);
       }
       await page.locator('[data-nav="dashboard"]').click();
       await page.waitForURL(/\/dashboard$/);
@@ -190,7 +190,7 @@ describe('admin console in Chromium', () => {
       for (const { path, label } of PAGES) {
         await page.goto(`${gw.url}/${path}`);
         await pageTitle(page, label);
-        await shot(page, `${path}-phone`);
+        await shot(page, `nav-${path}-phone`);
       }
       await page.getByTestId('logout').click();
       await page.waitForURL(/\/login$/);
