@@ -28,7 +28,15 @@ export class ChatResponder {
   async respond(dto: ChatCompletionRequestDto, req: Request, res: Response): Promise<void> {
     const body = dto as unknown as ChatCompletionRequest;
     const client = new ClientRequest(this.events, req, res, 'chat', body.stream === true);
-    const run = this.chat.start(body, client.signal);
+    let run: ChatRun;
+    try {
+      run = this.chat.start(body, client.signal);
+    } catch (err) {
+      // Refused before any provider was tried (unknown model, say): in the log too.
+      client.record({ model: body.model, status: failureStatus(err), attempts: [], error: (err as Error).message });
+      client.done();
+      throw err;
+    }
     // The shutdown grace period ran out: a non-stream answer gives up with a 503 (a stream ends itself, see stream()).
     const cut = this.lifecycle.cutSignal;
     const onCut = () => {

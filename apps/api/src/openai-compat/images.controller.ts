@@ -9,7 +9,7 @@ import { publicBaseUrl } from '../media/public-url.ts';
 import { ApiKeyGuard } from './api-key.guard.ts';
 import { ClientRequest, failureStatus } from './client-request.ts';
 import { ImageGenerationRequestDto } from './image-request.dto.ts';
-import { ImagesService, type ServedBy } from './images.service.ts';
+import { ImagesService, type ImagesJob, type ServedBy } from './images.service.ts';
 
 @ApiTags(DOC_TAGS.images)
 @ApiClientKeyAuth()
@@ -26,19 +26,21 @@ export class ImagesController {
   @HttpCode(200)
   @ApiImageGenerationOperation()
   async generate(@Body() dto: ImageGenerationRequestDto, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const job = this.images.prepare(dto);
     const client = new ClientRequest(this.events, req, res, 'images');
+    let job: ImagesJob | undefined;
+    // A request refused before any provider is tried (unknown model, say) is in the log too.
     const record = (status: number, servedBy: ServedBy | undefined, error: string | null) =>
       client.record({
-        model: job.model.id,
+        model: job?.model.id ?? dto.model ?? '',
         status,
         provider: servedBy?.provider ?? null,
         upstreamModel: servedBy?.upstreamModel ?? null,
-        attempts: job.attempts,
+        attempts: job?.attempts ?? [],
         error,
       });
 
     try {
+      job = this.images.prepare(dto);
       const generated = await this.images.generate(job, dto, client.signal);
       const body = await this.images.respond(generated, dto.response_format ?? 'url', publicBaseUrl(req, this.config.publicBaseUrl));
       // Usually one provider; when a follow-up call failed over, every one that contributed, in order.

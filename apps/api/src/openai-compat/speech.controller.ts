@@ -7,7 +7,7 @@ import { PoolEvents } from '../events/pool-events.service.ts';
 import { ApiKeyGuard } from './api-key.guard.ts';
 import { ClientRequest, failureStatus } from './client-request.ts';
 import { SpeechRequestDto } from './speech-request.dto.ts';
-import { SpeechService, type SpokenAudio } from './speech.service.ts';
+import { SpeechService, type SpeechJob, type SpokenAudio } from './speech.service.ts';
 
 @ApiTags(DOC_TAGS.audio)
 @ApiClientKeyAuth()
@@ -24,19 +24,21 @@ export class SpeechController {
   @HttpCode(200)
   @ApiSpeechOperation()
   async create(@Body() dto: SpeechRequestDto, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const job = this.speech.prepare(dto);
     const client = new ClientRequest(this.events, req, res, 'speech');
+    let job: SpeechJob | undefined;
+    // A request refused before any provider is tried (unknown model, say) is in the log too.
     const record = (status: number, audio: SpokenAudio | undefined, error: string | null) =>
       client.record({
-        model: job.model.id,
+        model: job?.model.id ?? dto.model,
         status,
         provider: audio?.provider ?? null,
         upstreamModel: audio?.upstreamModel ?? null,
-        attempts: job.attempts,
+        attempts: job?.attempts ?? [],
         error,
       });
 
     try {
+      job = this.speech.prepare(dto);
       const audio = await this.speech.speak(job, client.signal);
       res.setHeader('x-pool-provider', audio.provider);
       res.setHeader('x-pool-upstream-model', audio.upstreamModel);
