@@ -249,7 +249,12 @@ describe('提供商管理 in Chromium', () => {
     await d.locator('mat-error').getByText('请输入完整的地址').waitFor();
     await d.getByTestId('settings-baseUrl').fill(emu.baseUrl('together'));
 
+    // What is typed survives the polls that keep refreshing the page behind the dialog.
     await d.getByTestId('settings-priority').fill('1');
+    const liveText = () => document.querySelector('[data-testid="live-indicator"]')?.textContent ?? '';
+    const before = await page.evaluate(liveText);
+    await page.waitForFunction((shown) => document.querySelector('[data-testid="live-indicator"]')?.textContent !== shown, before, { timeout: 15_000 });
+    expect(await d.getByTestId('settings-priority').inputValue()).toBe('1');
     await d.getByTestId('settings-save').click();
     await snackbar('已保存 Together 的设置');
     await row('Together').getByText('优先级 1').waitFor();
@@ -321,4 +326,7 @@ describe('提供商管理 in Chromium', () => {
   });
 });
 
-declare const document: { documentElement: { scrollWidth: number; clientWidth: number } };
+declare const document: {
+  documentElement: { scrollWidth: number; clientWidth: number };
+  querySelector(selector: string): { textContent: string | null } | null;
+};

@@ -1,4 +1,4 @@
-import { ChangeDetectionStrategy, Component, type OnInit, computed, inject, input, output, signal } from '@angular/core';
+import { ChangeDetectionStrategy, Component, ElementRef, type OnInit, computed, inject, input, output, signal } from '@angular/core';
 import { toSignal } from '@angular/core/rxjs-interop';
 import { type AbstractControl, FormArray, FormControl, FormGroup, ReactiveFormsModule, type ValidationErrors, Validators } from '@angular/forms';
 import type { ProviderDetail } from '#contracts';
@@ -56,6 +56,7 @@ export class UpstreamForm implements OnInit {
 
   private readonly store = inject(ProvidersStore);
   private readonly notice = inject(Notice);
+  private readonly host = inject<ElementRef<HTMLElement>>(ElementRef, { optional: true });
 
   /** The upstream as the form was last filled from (edit mode). */
   private readonly base = signal<ProviderDetail | null>(null);
@@ -102,7 +103,10 @@ export class UpstreamForm implements OnInit {
     this.triedSave.set(true);
     this.form.markAllAsTouched();
     const value = this.form.getRawValue() as UpstreamValue & { key: string };
-    if (this.form.invalid || modelMap(value.models).problem || this.saving()) return;
+    if (this.form.invalid || modelMap(value.models).problem || this.saving()) {
+      this.focus(FIELDS.find((f) => f !== 'models' && this.form.get(f)?.invalid) ?? null);
+      return;
+    }
     const body = upstreamRequest(value);
     const editing = this.base();
     this.saving.set(true);
@@ -130,6 +134,7 @@ export class UpstreamForm implements OnInit {
       const control = f.field && f.field !== 'models' ? this.form.get(f.field) : null;
       if (control) control.setErrors({ server: true });
       else if (f.field === 'models') this.serverErrors.set({ models: f.message });
+      this.focus(f.field);
     } finally {
       this.saving.set(false);
     }
@@ -142,6 +147,14 @@ export class UpstreamForm implements OnInit {
     if (control.hasError('pattern')) return '以字母开头，只能包含字母、数字和 _ . -，最多 40 个字符';
     if (control.hasError('maxlength')) return `最多 ${(control.getError('maxlength') as { requiredLength: number }).requiredLength} 个字符`;
     return (control.getError('problem') as string | null) ?? '';
+  }
+
+  /** Brings a field the admin must fix into view (the form scrolls inside its dialog). */
+  private focus(field: string | null): void {
+    if (!field || field === 'models') return;
+    const input = this.host?.nativeElement.querySelector<HTMLElement>(`[formControlName="${field}"]`);
+    input?.focus({ preventScroll: true });
+    input?.scrollIntoView({ block: 'center', behavior: 'smooth' });
   }
 
   private fill(v: UpstreamValue): void {
