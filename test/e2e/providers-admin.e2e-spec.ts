@@ -22,6 +22,11 @@ interface Provider {
   models: number;
   custom: boolean;
   upstream: { source: string; models: Record<string, string> } | null;
+  priority: number | null;
+  proxy: string | null;
+  extra: Record<string, string>;
+  requiredExtra: string[];
+  overridden: string[];
 }
 
 let emu: Emulator;
@@ -143,8 +148,21 @@ describe('provider management', () => {
     const broken = await api<Provider>(gw, h, 'PATCH', '/api/providers/together', { baseUrl: 'http://127.0.0.1:9/nowhere', priority: 3 });
     expect(broken.body.baseUrl).toBe('http://127.0.0.1:9/nowhere');
     expect((await chat(gw, 'llama-3.3-70b', 'Together')).status).toBe(502);
+    // Toggled off and on again above: `enabled` is the console's setting too.
+    expect(broken.body).toMatchObject({ priority: 3, proxy: null, overridden: ['enabled', 'baseUrl', 'priority'] });
     const back = await api<Provider>(gw, h, 'PATCH', '/api/providers/together', { baseUrl: null });
     expect(back.body.baseUrl).toBe(emu.baseUrl('together'));
+    expect(back.body.overridden).toEqual(['enabled', 'priority']);
+
+    // What the console's settings form shows: the proxy (its password masked) and the provider's own settings.
+    const proxied = await api<Provider>(gw, h, 'PATCH', '/api/providers/together', { proxy: 'http://me:s3cret@127.0.0.1:9', extra: { region: 'cn' } });
+    expect(proxied.body).toMatchObject({ proxy: 'http://me:****@127.0.0.1:9', extra: { region: 'cn' }, requiredExtra: [] });
+    expect(proxied.body.overridden).toEqual(['enabled', 'proxy', 'priority', 'extra']);
+    expect(JSON.stringify(proxied.body)).not.toContain('s3cret');
+    const cleared = await api<Provider>(gw, h, 'PATCH', '/api/providers/together', { proxy: null, priority: null });
+    expect(cleared.body).toMatchObject({ proxy: null, priority: null, overridden: ['enabled', 'extra'] });
+    const cloudflare = (await api<Provider>(gw, h, 'GET', '/api/providers/cloudflareai')).body;
+    expect(cloudflare).toMatchObject({ requiredExtra: ['accountId'], extra: { accountId: 'acct-123' }, overridden: [] });
   });
 
   it('bad input to every write endpoint is a 400 naming the param, and changes nothing', async () => {

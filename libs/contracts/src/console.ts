@@ -78,6 +78,9 @@ export interface ProviderCheck {
   inconclusive?: boolean;
 }
 
+/** Settings an operator can change from the console (`PATCH /api/providers/:name`). */
+export type ProviderSettingField = 'enabled' | 'baseUrl' | 'proxy' | 'priority' | 'extra';
+
 /** A provider's runtime state: settings, status and why, breaker, keys (masked), health. */
 export interface ProviderView {
   id: string;
@@ -90,6 +93,14 @@ export interface ProviderView {
   /** Why it is not available, in words. */
   reason: string | null;
   priority: number | null;
+  /** The HTTP proxy in use, with a password in it masked (`http://user:****@host:7890`); null for none. */
+  proxy: string | null;
+  /** Provider-specific settings in effect, such as Cloudflare's `accountId`. */
+  extra: Record<string, string>;
+  /** The provider-specific settings it cannot work without (`['accountId']` for Cloudflare). */
+  requiredExtra: string[];
+  /** Settings changed from the console; the others come from the environment (or the defaults). */
+  overridden: ProviderSettingField[];
   breaker: BreakerSnapshot;
   keys: ProviderKeyView[];
   health: ProviderHealth;
@@ -126,4 +137,53 @@ export interface AdminModelList {
   categories: Array<{ id: ModelCategory; label: string; count: number }>;
   models: AdminModel[];
   discovery: { intervalMinutes: number; providers: ProviderDiscovery[] };
+}
+
+/**
+ * `PATCH /api/providers/:name`: absent fields stay as they are; `null` clears the console's
+ * setting, so the environment's value (or the default) applies again.
+ */
+export interface UpdateProviderRequest {
+  enabled?: boolean;
+  /** An http(s) URL. */
+  baseUrl?: string | null;
+  /** An http(s) URL. */
+  proxy?: string | null;
+  /** An integer ≥ 0; lower is tried first. */
+  priority?: number | null;
+  /** Merged into the settings there are, e.g. `{ accountId: '…' }` for Cloudflare. */
+  extra?: Record<string, string>;
+}
+
+/** `POST /api/providers/:name/keys`: answers with the provider (`ProviderDetail`), the key masked. */
+export interface AddProviderKeyRequest {
+  /** The upstream API key (1–4096 characters); stored encrypted, never returned. */
+  key: string;
+  /** A note shown next to the key (up to 100 characters). */
+  label?: string;
+}
+
+/**
+ * `POST /api/upstreams` (create) and `PATCH /api/upstreams/:name` (replace; `name` must stay the
+ * same): an operator-defined OpenAI-compatible upstream. Both answer with its `ProviderDetail`;
+ * its keys are added with `POST /api/providers/:name/keys`.
+ */
+export interface UpstreamRequest {
+  /** Letters, digits, `_ . -`, starting with a letter, at most 40; not a built-in provider's name. */
+  name: string;
+  /** An http(s) URL, usually ending in `/v1`. */
+  baseUrl: string;
+  /** Default true. */
+  enabled?: boolean;
+  proxy?: string | null;
+  priority?: number | null;
+  /** `owned_by` of its models in `/v1/models` (up to 60 characters). */
+  ownedBy?: string;
+  /** Gateway model id → upstream model id (at least one; neither empty). */
+  models: Record<string, string>;
+}
+
+/** `POST /api/health/check`: every enabled, configured provider probed now. */
+export interface ProviderCheckAll {
+  results: ProviderCheck[];
 }

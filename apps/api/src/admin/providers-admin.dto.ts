@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import type { AddProviderKeyRequest, UpdateProviderRequest, UpstreamRequest } from '#contracts';
 import { IsBoolean, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength, Min, ValidateIf } from 'class-validator';
 
 const HTTP_URL = { protocols: ['http', 'https'], require_protocol: true, require_tld: false };
@@ -7,7 +8,7 @@ const HTTP_URL = { protocols: ['http', 'https'], require_protocol: true, require
 const URL_DOC = { type: String, format: 'uri', pattern: '^https?://' } as const;
 
 /** PATCH /api/providers/{name}: omitted fields stay, null clears an override back to the env value. */
-export class UpdateProviderDto {
+export class UpdateProviderDto implements UpdateProviderRequest {
   @ApiPropertyOptional({ description: '启用（true）或停用（false）。' })
   @IsOptional()
   @IsBoolean()
@@ -50,7 +51,7 @@ export class UpdateProviderDto {
   extra?: Record<string, string>;
 }
 
-export class AddKeyDto {
+export class AddKeyDto implements AddProviderKeyRequest {
   @ApiProperty({ description: '上游 API 密钥（加密保存；任何接口都不会再返回明文）。', minLength: 1, maxLength: 4096 })
   @IsString()
   @IsNotEmpty()
@@ -64,7 +65,7 @@ export class AddKeyDto {
   label?: string;
 }
 
-export class UpstreamDto {
+export class UpstreamDto implements UpstreamRequest {
   @ApiProperty({
     description: '上游名字：字母开头，由字母、数字和 `_.-` 组成，最多 40 个字符；不能与内置提供商重名。',
     pattern: '^[A-Za-z][A-Za-z0-9_.-]{0,39}$',

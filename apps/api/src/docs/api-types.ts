@@ -12,6 +12,7 @@ import type {
   CreatedClientKey,
   DiscoveryRefreshResult,
   ModelDiscovery,
+  ProviderCheckAll,
   RequestLogPage,
   StatsResponse,
 } from '#contracts';
@@ -19,18 +20,12 @@ import type { AdminSession } from '../admin/admin-auth.service.ts';
 import type { AdminModel, AdminModelList } from '../admin/models-admin.controller.ts';
 import type { KeyTestResult, ProviderDetail } from '../admin/providers-admin.controller.ts';
 import type { ProviderHealthView } from '../health/health-admin.controller.ts';
-import type { ProviderCheck } from '../health/provider-probe.ts';
 import type { HealthCheckResult } from '../storage/storage.ts';
 
 /** `GET /api/auth/session`. */
 export interface AdminSessionInfo {
   /** Epoch ms when the session token expires. */
   expiresAt: number;
-}
-
-/** `POST /api/health/check`. */
-export interface ProviderCheckAll {
-  results: ProviderCheck[];
 }
 
 /** `GET /api/health/providers`. */

@@ -6,6 +6,7 @@ import { ApiAdminAuth, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../docs/deco
 import { ProviderRegistry, type ProviderStatus } from '../providers/provider-registry.service.ts';
 import type { HealthCheckResult } from '../storage/storage.ts';
 import { ProviderHealthService } from './provider-health.service.ts';
+import type { ProviderCheckAll } from '#contracts';
 import type { ProviderCheck } from './provider-probe.ts';
 
 export interface ProviderHealthView {
@@ -50,7 +51,7 @@ export class HealthAdminController {
   })
   @ApiJsonResponse('ProviderCheckAll', '每个提供商的检查结果。')
   @ApiErrors([401])
-  async checkAll(): Promise<{ results: ProviderCheck[] }> {
+  async checkAll(): Promise<ProviderCheckAll> {
     return { results: await this.checks.checkAll() };
   }
 

@@ -6,7 +6,7 @@ import { Subject } from 'rxjs';
 import { KeyPool, type KeyEntry } from './key-pool.ts';
 import { OpenAICompatibleAdapter } from './openai-compatible/openai-compatible.adapter.ts';
 import type { ProviderAdapter } from './provider-adapter.ts';
-import type { ProviderHealth, ProviderStatus, ProviderView } from '#contracts';
+import type { ProviderHealth, ProviderSettingField, ProviderStatus, ProviderView } from '#contracts';
 
 export type { ProviderHealth, ProviderStatus, ProviderView };
 
@@ -37,6 +37,12 @@ export interface BreakerOpening {
 
 const EWMA = 0.2;
 
+/** A proxy URL as the API shows it: a password in it replaced by `****`. */
+export function maskProxy(proxy: string | undefined): string | null {
+  if (!proxy) return null;
+  return proxy.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, '$1****@');
+}
+
 /** One provider's runtime state: settings from env (later the console), key pool, breaker, health. */
 export class ProviderState {
   enabled: boolean;
@@ -44,6 +50,8 @@ export class ProviderState {
   proxy?: string;
   extra: Record<string, string>;
   priority?: number;
+  /** The settings an operator override sets (null and absent fields fall back to the base). */
+  overridden: ProviderSettingField[] = [];
   readonly keys: KeyPool;
   readonly breaker: CircuitBreaker;
   readonly health: ProviderHealth = { successScore: 1, latencyMs: null, successes: 0, failures: 0, lastError: null, lastUsedAt: null };
@@ -75,6 +83,8 @@ export class ProviderState {
     this.proxy = pick('proxy', this.base.proxy);
     this.priority = pick('priority', this.base.priority);
     this.extra = { ...this.base.extra, ...(o.extra ?? {}) };
+    this.overridden = (['enabled', 'baseUrl', 'proxy', 'priority'] as const).filter((f) => o[f] !== undefined && o[f] !== null);
+    if (o.extra && Object.keys(o.extra).length > 0) this.overridden.push('extra');
     this.keys.replace([...this.base.apiKeys, ...storedKeys]);
   }
 
@@ -134,6 +144,10 @@ export class ProviderState {
       status,
       reason,
       priority: this.priority ?? null,
+      proxy: maskProxy(this.proxy),
+      extra: { ...this.extra },
+      requiredExtra: [...(this.adapter.requiredExtra ?? [])],
+      overridden: [...this.overridden],
       breaker: this.breaker.snapshot(),
       keys: this.keys.view(),
       health: { ...this.health },

@@ -2,6 +2,7 @@ import { HttpClient } from '@angular/common/http';
 import { Injectable, inject } from '@angular/core';
 import type { Observable } from 'rxjs';
 import type {
+  AddProviderKeyRequest,
   AdminModelList,
   AdminSession,
   AdminSessionInfo,
@@ -9,12 +10,16 @@ import type {
   ClientKeyList,
   CreateClientKeyRequest,
   CreatedClientKey,
+  KeyTestResult,
+  ProviderCheckAll,
   ProviderDetail,
   RequestLogPage,
   StatsGranularity,
   StatsRange,
   StatsResponse,
   UpdateClientKeyRequest,
+  UpdateProviderRequest,
+  UpstreamRequest,
 } from '#contracts';
 
 /**
@@ -77,5 +82,51 @@ export class ApiService {
   /** `params`: page, pageSize, from, to (epoch ms), model, provider, status, clientKey; absent ones are not sent. */
   logs(params: Record<string, string | number>): Observable<RequestLogPage> {
     return this.http.get<RequestLogPage>('/api/logs', { params });
+  }
+
+  // 提供商管理
+
+  /** Changes settings (`{ enabled }` switches a provider on or off); null resets one to the environment's. */
+  updateProvider(name: string, body: UpdateProviderRequest): Observable<ProviderDetail> {
+    return this.http.patch<ProviderDetail>(this.providerPath(name), body);
+  }
+
+  /** Probes one provider now; the answer's `lastCheck` is the result. */
+  checkProvider(name: string): Observable<ProviderDetail> {
+    return this.http.post<ProviderDetail>(`${this.providerPath(name)}/health`, null);
+  }
+
+  /** Probes every enabled, configured provider now. */
+  checkAllProviders(): Observable<ProviderCheckAll> {
+    return this.http.post<ProviderCheckAll>('/api/health/check', null);
+  }
+
+  addProviderKey(name: string, body: AddProviderKeyRequest): Observable<ProviderDetail> {
+    return this.http.post<ProviderDetail>(`${this.providerPath(name)}/keys`, body);
+  }
+
+  removeProviderKey(name: string, keyId: string): Observable<void> {
+    return this.http.delete<void>(`${this.providerPath(name)}/keys/${encodeURIComponent(keyId)}`);
+  }
+
+  testProviderKey(name: string, keyId: string): Observable<KeyTestResult> {
+    return this.http.post<KeyTestResult>(`${this.providerPath(name)}/keys/${encodeURIComponent(keyId)}/test`, null);
+  }
+
+  createUpstream(body: UpstreamRequest): Observable<ProviderDetail> {
+    return this.http.post<ProviderDetail>('/api/upstreams', body);
+  }
+
+  /** Replaces a console-defined upstream's definition (`body.name` must be `name`). */
+  updateUpstream(name: string, body: UpstreamRequest): Observable<ProviderDetail> {
+    return this.http.patch<ProviderDetail>(`/api/upstreams/${encodeURIComponent(name)}`, body);
+  }
+
+  deleteUpstream(name: string): Observable<void> {
+    return this.http.delete<void>(`/api/upstreams/${encodeURIComponent(name)}`);
+  }
+
+  private providerPath(name: string): string {
+    return `/api/providers/${encodeURIComponent(name)}`;
   }
 }

@@ -1,0 +1,179 @@
+import type { BreakerSnapshot, ProviderCheck, ProviderKeyView } from '#contracts';
+import { provider } from '../../../testing/fixtures';
+import {
+  breakerInfo,
+  checkInfo,
+  extraKeys,
+  formatCountdown,
+  keyRow,
+  keySummary,
+  providerKind,
+  providerRow,
+  rateTone,
+  reasonText,
+  retryIn,
+  statusCounts,
+} from './providers-view';
+
+const NOW = Date.UTC(2026, 10, 26, 6, 0);
+const closed: BreakerSnapshot = { state: 'closed', consecutiveFailures: 0, openUntil: null, lastFailure: null };
+const open = (ms: number): BreakerSnapshot => ({ state: 'open', consecutiveFailures: 3, openUntil: NOW + ms, lastFailure: 'HTTP 500' });
+const key = (id: string, extra: Partial<ProviderKeyView> = {}): ProviderKeyView => ({
+  id,
+  source: 'console',
+  label: null,
+  masked: 'sk-a…x9f2',
+  breaker: closed,
+  invalid: false,
+  ...extra,
+});
+const check = (extra: Partial<ProviderCheck> = {}): ProviderCheck => ({
+  provider: 'DeepInfra',
+  ok: true,
+  latencyMs: 42,
+  checkedAt: NOW - 5000,
+  error: null,
+  probe: 'models',
+  ...extra,
+});
+
+describe('providers view', () => {
+  it('says why a provider is not available, in Chinese', () => {
+    expect(reasonText(null)).toBeNull();
+    expect(reasonText('disabled by the operator')).toBe('已在控制台停用');
+    expect(reasonText('needs an API key (DEEPINFRA_API_KEY)')).toBe('缺少 API 密钥（DEEPINFRA_API_KEY）');
+    expect(reasonText('needs CLOUDFLARE_ACCOUNT_ID')).toBe('缺少设置：CLOUDFLARE_ACCOUNT_ID');
+    expect(reasonText('cooling down after failures: HTTP 500')).toBe('连续失败，冷却中：HTTP 500');
+    expect(reasonText('cooling down after failures:')).toBe('连续失败，冷却中');
+    expect(reasonText('every key is cooling down or invalid')).toBe('所有密钥都在冷却或已失效');
+    expect(reasonText('something new')).toBe('something new');
+  });
+
+  it('counts down', () => {
+    expect(formatCountdown(42_000)).toBe('42 秒');
+    expect(formatCountdown(41_001)).toBe('42 秒');
+    expect(formatCountdown(-5)).toBe('0 秒');
+    expect(formatCountdown(65_000)).toBe('1:05');
+    expect(formatCountdown(3_725_000)).toBe('1:02:05');
+    expect(retryIn(9_000)).toBe('9 秒后重试');
+    expect(retryIn(600_000)).toBe('10:00 后重试');
+  });
+
+  it('describes breakers: closed, open with its countdown, half-open', () => {
+    expect(breakerInfo(closed, NOW)).toEqual({ state: 'closed', label: '正常', tone: 'success', icon: 'check_circle', countdown: null, detail: null });
+    expect(breakerInfo({ ...closed, consecutiveFailures: 2, lastFailure: 'HTTP 502' }, NOW)).toMatchObject({
+      tone: 'warning',
+      detail: '连续失败 2 次；最近一次：HTTP 502',
+    });
+    expect(breakerInfo(open(30_000), NOW)).toMatchObject({ state: 'open', label: '熔断', tone: 'danger', countdown: '30 秒后重试' });
+    expect(breakerInfo({ ...open(0), openUntil: null }, NOW).countdown).toBeNull();
+    expect(breakerInfo({ ...closed, state: 'half-open' }, NOW)).toMatchObject({ label: '半开', tone: 'warning', detail: '正在用一个请求试探是否恢复' });
+  });
+
+  it('describes the last health check', () => {
+    expect(checkInfo(null)).toBeNull();
+    expect(checkInfo(check())).toMatchObject({ ok: true, label: '通过', tone: 'success', latencyMs: 42, at: NOW - 5000 });
+    expect(checkInfo(check({ ok: false, error: 'HTTP 503' }))).toMatchObject({ label: '失败', tone: 'danger', error: 'HTTP 503' });
+    expect(checkInfo(check({ ok: false, inconclusive: true }))).toMatchObject({ label: '无法判断', tone: 'neutral', inconclusive: true });
+  });
+
+  it('summarises keys: the anonymous slot is not a key; invalid and cooling ones are counted', () => {
+    expect(
+      keySummary(provider('PollinationsAI', 'available', { requiresKey: false, keys: [key('anonymous', { source: 'env', masked: '(anonymous)' })] })),
+    ).toEqual({
+      total: 0,
+      anonymous: true,
+      invalid: 0,
+      cooling: 0,
+      note: '无需密钥',
+    });
+    const p = provider('DeepInfra', 'available', { keys: [key('a'), key('b', { invalid: true }), key('c', { breaker: open(5000) })] });
+    expect(keySummary(p)).toEqual({ total: 3, anonymous: false, invalid: 1, cooling: 1, note: '1 个失效 · 1 个冷却中' });
+    expect(keySummary(provider('Together', 'unconfigured', { keys: [] })).note).toBeNull();
+  });
+
+  it('makes a table row of a provider', () => {
+    const p = provider('HuggingFace', 'cooling-down', {
+      reason: 'cooling down after failures: HTTP 500',
+      breaker: open(12_000),
+      priority: 2,
+      health: { successScore: 0.5, latencyMs: 320, successes: 3, failures: 1, lastError: 'HTTP 500', lastUsedAt: NOW },
+      lastCheck: check({ ok: false, error: 'HTTP 503' }),
+    });
+    expect(providerRow(p, NOW)).toMatchObject({
+      name: 'HuggingFace',
+      kind: 'builtin',
+      kindLabel: null,
+      status: 'cooling-down',
+      statusLabel: '冷却中',
+      tone: 'warning',
+      reason: '连续失败，冷却中：HTTP 500',
+      score: 0.5,
+      latencyMs: 320,
+      successRate: 0.75,
+      successes: 3,
+      attempts: 4,
+      priority: 2,
+      breaker: { state: 'open', countdown: '12 秒后重试' },
+      keys: { total: 1 },
+      check: { ok: false, label: '失败' },
+    });
+    // Before any traffic: no score, no rate; an available provider has no reason.
+    expect(providerRow(provider('DeepInfra', 'available', { reason: 'stale' }), NOW)).toMatchObject({ score: null, successRate: null, reason: null });
+  });
+
+  it('tells built-ins from upstreams defined in the file and in the console', () => {
+    const upstream = (source: 'file' | 'console') => provider('Mine', 'available', { custom: true, upstream: { source, models: {}, ownedBy: null } });
+    expect(providerKind(provider('DeepInfra'))).toBe('builtin');
+    expect(providerKind(upstream('file'))).toBe('file');
+    expect(providerKind(upstream('console'))).toBe('console');
+    expect(providerRow(upstream('console'), NOW).kindLabel).toBe('自定义');
+    expect(providerRow(upstream('file'), NOW).kindLabel).toBe('自定义 · 配置文件');
+  });
+
+  it('counts providers by status, available first, leaving out empty ones', () => {
+    const counts = statusCounts([provider('A'), provider('B', 'disabled'), provider('C'), provider('D', 'cooling-down')]);
+    expect(counts.map((c) => [c.label, c.count])).toEqual([
+      ['可用', 2],
+      ['冷却中', 1],
+      ['已停用', 1],
+    ]);
+  });
+
+  it('makes a key row: where it came from, its state, its countdown', () => {
+    expect(keyRow(key('k', { source: 'env', label: '主账号' }), NOW)).toMatchObject({
+      masked: 'sk-a…x9f2',
+      label: '主账号',
+      readOnly: true,
+      sourceLabel: '环境变量',
+      stateLabel: '正常',
+      tone: 'success',
+      countdown: null,
+    });
+    expect(keyRow(key('k', { breaker: open(61_000) }), NOW)).toMatchObject({
+      readOnly: false,
+      sourceLabel: '控制台添加',
+      stateLabel: '冷却中',
+      countdown: '1:01 后重试',
+    });
+    expect(keyRow(key('k', { invalid: true, breaker: open(1000) }), NOW)).toMatchObject({ stateLabel: '已失效', tone: 'danger', countdown: null });
+    expect(keyRow(key('k', { breaker: { ...closed, state: 'half-open' } }), NOW).stateLabel).toBe('试探中');
+    expect(keyRow(key('anonymous', { source: 'env', masked: '(anonymous)' }), NOW)).toMatchObject({
+      anonymous: true,
+      masked: '匿名访问',
+      sourceLabel: '无需密钥',
+    });
+  });
+
+  it('lists provider-specific settings: required ones first', () => {
+    expect(extraKeys(provider('CloudflareAI', 'available', { requiredExtra: ['accountId'], extra: { region: 'x', accountId: 'a' } }))).toEqual([
+      'accountId',
+      'region',
+    ]);
+    expect(extraKeys(provider('DeepInfra'))).toEqual([]);
+  });
+
+  it('colours rates', () => {
+    expect([null, 1, 0.9, 0.2].map(rateTone)).toEqual(['neutral', 'success', 'warning', 'danger']);
+  });
+});

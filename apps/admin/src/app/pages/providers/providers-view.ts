@@ -1,0 +1,253 @@
+/** What 提供商管理 shows, derived from the API's answers: pure functions, tested on their own. */
+import type { BreakerSnapshot, ProviderCheck, ProviderDetail, ProviderKeyView, ProviderStatus } from '#contracts';
+import { STATUS_META, type Tone } from '../dashboard/dashboard-view';
+
+export type { Tone };
+
+/** Built-in, or an operator's upstream from PROVIDERS_FILE (read-only) or from the console. */
+export type ProviderKind = 'builtin' | 'file' | 'console';
+
+export function providerKind(p: ProviderDetail): ProviderKind {
+  if (!p.custom) return 'builtin';
+  return p.upstream?.source === 'console' ? 'console' : 'file';
+}
+
+export const KIND_LABEL: Record<ProviderKind, string | null> = {
+  builtin: null,
+  file: '自定义 · 配置文件',
+  console: '自定义',
+};
+
+/** The API's reasons (English) in the console's words. */
+export function reasonText(reason: string | null): string | null {
+  if (!reason) return null;
+  if (reason === 'disabled by the operator') return '已在控制台停用';
+  if (reason === 'every key is cooling down or invalid') return '所有密钥都在冷却或已失效';
+  let m = /^needs an API key \((.+)\)$/.exec(reason);
+  if (m) return `缺少 API 密钥（${m[1]}）`;
+  m = /^needs (.+)$/.exec(reason);
+  if (m) return `缺少设置：${m[1]}`;
+  m = /^cooling down after failures:?\s*(.*)$/.exec(reason);
+  if (m) return m[1] ? `连续失败，冷却中：${m[1]}` : '连续失败，冷却中';
+  return reason;
+}
+
+/** `1:05` for a minute or more, `42 秒` below; `0 秒` once past. */
+export function formatCountdown(ms: number): string {
+  const s = Math.max(0, Math.ceil(ms / 1000));
+  if (s < 60) return `${s} 秒`;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+/** "26 秒后重试", "1:05 后重试". */
+export function retryIn(ms: number): string {
+  const left = formatCountdown(ms);
+  return left.endsWith('秒') ? `${left}后重试` : `${left} 后重试`;
+}
+
+export interface BreakerInfo {
+  state: BreakerSnapshot['state'];
+  label: string;
+  tone: Tone;
+  icon: string;
+  /** "1:05 后重试" while open; null otherwise. */
+  countdown: string | null;
+  /** Failures in a row and the last one, for a tooltip. */
+  detail: string | null;
+}
+
+export function breakerInfo(b: BreakerSnapshot, now: number): BreakerInfo {
+  const failures = b.consecutiveFailures > 0 ? `连续失败 ${b.consecutiveFailures} 次` : null;
+  const detail = [failures, b.lastFailure ? `最近一次：${b.lastFailure}` : null].filter(Boolean).join('；') || null;
+  switch (b.state) {
+    case 'open':
+      return {
+        state: 'open',
+        label: '熔断',
+        tone: 'danger',
+        icon: 'block',
+        countdown: b.openUntil === null ? null : retryIn(b.openUntil - now),
+        detail,
+      };
+    case 'half-open':
+      return { state: 'half-open', label: '半开', tone: 'warning', icon: 'change_circle', countdown: null, detail: detail ?? '正在用一个请求试探是否恢复' };
+    default:
+      return { state: 'closed', label: '正常', tone: failures ? 'warning' : 'success', icon: 'check_circle', countdown: null, detail };
+  }
+}
+
+export interface CheckInfo {
+  ok: boolean;
+  inconclusive: boolean;
+  label: string;
+  tone: Tone;
+  icon: string;
+  at: number;
+  latencyMs: number;
+  error: string | null;
+}
+
+export function checkInfo(c: ProviderCheck | null): CheckInfo | null {
+  if (!c) return null;
+  const inconclusive = c.inconclusive === true;
+  return {
+    ok: c.ok,
+    inconclusive,
+    label: inconclusive ? '无法判断' : c.ok ? '通过' : '失败',
+    tone: inconclusive ? 'neutral' : c.ok ? 'success' : 'danger',
+    icon: inconclusive ? 'help' : c.ok ? 'check_circle' : 'error',
+    at: c.checkedAt,
+    latencyMs: c.latencyMs,
+    error: c.error,
+  };
+}
+
+export interface KeySummary {
+  /** Real keys (the anonymous slot of a provider that needs none is not one). */
+  total: number;
+  anonymous: boolean;
+  invalid: number;
+  cooling: number;
+  /** "1 个失效 · 1 个冷却中", "无需密钥", or null. */
+  note: string | null;
+}
+
+export const isAnonymous = (k: ProviderKeyView) => k.id === 'anonymous';
+
+export function keySummary(p: ProviderDetail): KeySummary {
+  const keys = p.keys.filter((k) => !isAnonymous(k));
+  const invalid = keys.filter((k) => k.invalid).length;
+  const cooling = keys.filter((k) => !k.invalid && k.breaker.state === 'open').length;
+  const anonymous = keys.length === 0 && !p.requiresKey;
+  const parts = [invalid ? `${invalid} 个失效` : null, cooling ? `${cooling} 个冷却中` : null].filter(Boolean);
+  return { total: keys.length, anonymous, invalid, cooling, note: parts.length ? parts.join(' · ') : anonymous ? '无需密钥' : null };
+}
+
+export interface ProviderRow {
+  name: string;
+  kind: ProviderKind;
+  kindLabel: string | null;
+  enabled: boolean;
+  baseUrl: string;
+  priority: number | null;
+  models: number;
+  status: ProviderStatus;
+  statusLabel: string;
+  tone: Tone;
+  /** Why it is not available (in Chinese); null when it is. */
+  reason: string | null;
+  /** Smoothed success score (0..1); null before it has served or been probed by traffic. */
+  score: number | null;
+  latencyMs: number | null;
+  /** successes / attempts since start; null without attempts. */
+  successRate: number | null;
+  successes: number;
+  attempts: number;
+  lastError: string | null;
+  breaker: BreakerInfo;
+  keys: KeySummary;
+  check: CheckInfo | null;
+}
+
+/** One row of the table (a card on phones), in the API's order (built-ins, then upstreams). */
+export function providerRow(p: ProviderDetail, now: number): ProviderRow {
+  const meta = STATUS_META[p.status] ?? STATUS_META.disabled;
+  const attempts = p.health.successes + p.health.failures;
+  const kind = providerKind(p);
+  return {
+    name: p.name,
+    kind,
+    kindLabel: KIND_LABEL[kind],
+    enabled: p.enabled,
+    baseUrl: p.baseUrl,
+    priority: p.priority,
+    models: p.models,
+    status: p.status,
+    statusLabel: meta.label,
+    tone: meta.tone,
+    reason: p.status === 'available' ? null : reasonText(p.reason),
+    score: attempts > 0 ? p.health.successScore : null,
+    latencyMs: p.health.latencyMs,
+    successRate: attempts > 0 ? p.health.successes / attempts : null,
+    successes: p.health.successes,
+    attempts,
+    lastError: p.health.lastError,
+    breaker: breakerInfo(p.breaker, now),
+    keys: keySummary(p),
+    check: checkInfo(p.lastCheck),
+  };
+}
+
+export interface StatusCount {
+  status: ProviderStatus;
+  label: string;
+  tone: Tone;
+  count: number;
+}
+
+/** How many providers are in each status (the ones with none left out), in STATUS_META order. */
+export function statusCounts(providers: ProviderDetail[]): StatusCount[] {
+  return (Object.keys(STATUS_META) as ProviderStatus[])
+    .sort((a, b) => STATUS_META[a].order - STATUS_META[b].order)
+    .map((status) => ({ status, ...STATUS_META[status], count: providers.filter((p) => p.status === status).length }))
+    .filter((c) => c.count > 0);
+}
+
+export interface KeyRow {
+  id: string;
+  masked: string;
+  label: string | null;
+  anonymous: boolean;
+  /** Keys from the environment or PROVIDERS_FILE can only be removed there. */
+  readOnly: boolean;
+  sourceLabel: string;
+  stateLabel: string;
+  tone: Tone;
+  /** "0:42 后重试" while the key cools down. */
+  countdown: string | null;
+  detail: string | null;
+}
+
+export function keyRow(k: ProviderKeyView, now: number): KeyRow {
+  const anonymous = isAnonymous(k);
+  const b = breakerInfo(k.breaker, now);
+  const state = k.invalid
+    ? { stateLabel: '已失效', tone: 'danger' as Tone }
+    : b.state === 'open'
+      ? { stateLabel: '冷却中', tone: 'warning' as Tone }
+      : b.state === 'half-open'
+        ? { stateLabel: '试探中', tone: 'warning' as Tone }
+        : { stateLabel: '正常', tone: 'success' as Tone };
+  return {
+    id: k.id,
+    masked: anonymous ? '匿名访问' : k.masked,
+    label: k.label,
+    anonymous,
+    readOnly: k.source !== 'console',
+    sourceLabel: anonymous ? '无需密钥' : k.source === 'console' ? '控制台添加' : '环境变量',
+    ...state,
+    countdown: !k.invalid && b.state === 'open' ? b.countdown : null,
+    detail: k.invalid ? '多次认证失败，已停止使用；请检查或删除这个密钥。' : b.detail,
+  };
+}
+
+/** Names of provider-specific settings in words. */
+export const EXTRA_LABELS: Record<string, string> = {
+  accountId: '账户 ID（accountId）',
+};
+
+export const extraLabel = (key: string) => EXTRA_LABELS[key] ?? key;
+
+/** The provider-specific settings a settings form shows: the required ones first, then any other set. */
+export function extraKeys(p: ProviderDetail): string[] {
+  return [...new Set([...p.requiredExtra, ...Object.keys(p.extra)])];
+}
+
+/** A success rate's colour: green from 95 %, amber from 80 %, red below (as on the dashboard). */
+export function rateTone(rate: number | null): Tone {
+  if (rate === null) return 'neutral';
+  return rate >= 0.95 ? 'success' : rate >= 0.8 ? 'warning' : 'danger';
+}
