@@ -121,7 +121,7 @@ describe('API 密钥 in Chromium', () => {
     await row(page, '团队 A（生产）').getByTestId('revoke-key').click();
     await page.getByRole('dialog').getByText('吊销后不能恢复').waitFor();
     await shot(page, 'keys-revoke-desktop');
-    await page.getByTestId('confirm-action').click();
+    await page.getByTestId('confirm-ok').click();
     await page.getByText('已吊销「团队 A（生产）」').waitFor();
     expect(await row(page, '团队 A（生产）').getByTestId('key-status').innerText()).toBe('已吊销');
     await row(page, '团队 A（生产）').getByTestId('revoke-key').waitFor({ state: 'detached' });

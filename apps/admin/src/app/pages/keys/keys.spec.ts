@@ -8,7 +8,7 @@ import { HttpErrorResponse } from '@angular/common/http';
 import type { ClientKey } from '#contracts';
 import { STORAGE_KEYS } from '../../core/browser';
 import { createHarness, type Harness } from '../../../testing/harness';
-import { ConfirmDialog } from './confirm-dialog';
+import { ConfirmDialog } from '../../shared/confirm-dialog/confirm-dialog';
 import { KeyFormDialog, type KeyFormDialogData } from './key-form-dialog';
 import { KeySecretDialog, type KeySecretDialogData } from './key-secret-dialog';
 import KeysPage from './keys';

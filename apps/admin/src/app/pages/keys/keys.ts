@@ -12,7 +12,7 @@ import type { ClientKey, CreatedClientKey } from '#contracts';
 import { describeApiError } from '../../core/api-error';
 import { formatClock, formatCount, formatRelative } from '../../core/format';
 import { StateView } from '../../shared/state/state';
-import { ConfirmDialog, type ConfirmDialogData } from './confirm-dialog';
+import { confirm } from '../../shared/confirm-dialog/confirm-dialog';
 import { KeyFormDialog, type KeyFormDialogData } from './key-form-dialog';
 import { KeySecretDialog, type KeySecretDialogData } from './key-secret-dialog';
 import { formatDateTime, formatRpm } from './keys-view';
@@ -82,7 +82,7 @@ export default class KeysPage implements OnInit {
   }
 
   revoke(key: ClientKey): void {
-    const data: ConfirmDialogData = {
+    confirm(this.dialog, {
       title: `吊销密钥「${key.name}」？`,
       message: [
         `使用这个密钥（${key.maskedKey}）的客户端会立即收到 401，无法再调用 /v1。吊销后不能恢复，只能创建新密钥。`,
@@ -90,17 +90,13 @@ export default class KeysPage implements OnInit {
       ],
       confirm: '吊销',
       danger: true,
-    };
-    this.dialog
-      .open<ConfirmDialog, ConfirmDialogData, boolean>(ConfirmDialog, { ...DIALOG, width: '480px', data })
-      .afterClosed()
-      .subscribe((confirmed) => {
-        if (!confirmed) return;
-        this.store.revoke(key.id).subscribe({
-          next: (revoked) => this.notify(`已吊销「${revoked.name}」`),
-          error: (err: unknown) => this.notify(`吊销失败：${describeApiError(err).message}`),
-        });
+    }).subscribe((confirmed) => {
+      if (!confirmed) return;
+      this.store.revoke(key.id).subscribe({
+        next: (revoked) => this.notify(`已吊销「${revoked.name}」`),
+        error: (err: unknown) => this.notify(`吊销失败：${describeApiError(err).message}`),
       });
+    });
   }
 
   private notify(message: string): void {

@@ -6,7 +6,8 @@ import { type Observable, map } from 'rxjs';
 
 export interface ConfirmData {
   title: string;
-  message: string;
+  /** One paragraph, or several. */
+  message: string | string[];
   /** The confirming button's text, e.g. 删除. */
   confirm: string;
   /** Destructive actions get a red button and a warning icon. */
@@ -25,7 +26,9 @@ export interface ConfirmData {
       {{ data.title }}
     </h2>
     <mat-dialog-content>
-      <p class="message">{{ data.message }}</p>
+      @for (p of paragraphs; track $index) {
+        <p class="message">{{ p }}</p>
+      }
     </mat-dialog-content>
     <mat-dialog-actions align="end">
       <button mat-button type="button" [mat-dialog-close]="false" data-testid="confirm-cancel">取消</button>
@@ -44,7 +47,7 @@ export interface ConfirmData {
       color: var(--app-danger);
     }
     .message {
-      margin: 0;
+      margin: 0 0 10px;
       line-height: 1.6;
       overflow-wrap: anywhere;
     }
@@ -57,6 +60,7 @@ export interface ConfirmData {
 })
 export class ConfirmDialog {
   protected readonly data = inject<ConfirmData>(MAT_DIALOG_DATA);
+  protected readonly paragraphs = typeof this.data.message === 'string' ? [this.data.message] : this.data.message;
 }
 
 /** Asks; emits true when confirmed, false when cancelled or dismissed. */
