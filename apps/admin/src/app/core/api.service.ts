@@ -2,6 +2,8 @@ import { HttpClient } from '@angular/common/http';
 import { Injectable, inject } from '@angular/core';
 import type { Observable } from 'rxjs';
 import type { AdminModelList, AdminSession, AdminSessionInfo, ProviderDetail, StatsGranularity, StatsRange, StatsResponse } from '#contracts';
+// 模型浏览
+import type { DiscoveryRefreshResult, ModelDiscovery } from '#contracts';
 
 /**
  * The admin API (`/api/*`, same origin as the console), typed by libs/contracts. The auth
@@ -37,4 +39,27 @@ export class ApiService {
   models(): Observable<AdminModelList> {
     return this.http.get<AdminModelList>('/api/models');
   }
+
+  // 模型浏览
+
+  /** Fetches the providers' model lists now (all of them, or one) and answers what each fetch found. */
+  refreshDiscovery(provider?: string): Observable<DiscoveryRefreshResult[]> {
+    const params: Record<string, string> = provider ? { provider } : {};
+    return this.http.post<DiscoveryRefreshResult[]>('/api/discovery/refresh', null, { params });
+  }
+
+  /** Keeps routing a model to a provider even when the provider's model list does not show it. */
+  pinRoute(model: string, provider: string): Observable<ModelDiscovery> {
+    return this.http.post<ModelDiscovery>(routePinUrl(model, provider), null);
+  }
+
+  /** Removes the operator's pin (a catalog `pinned: true` stays). */
+  unpinRoute(model: string, provider: string): Observable<ModelDiscovery> {
+    return this.http.delete<ModelDiscovery>(routePinUrl(model, provider));
+  }
+}
+
+/** `/api/models/:id/routes/:provider/pin`; model ids may hold slashes or colons, hence the encoding. */
+function routePinUrl(model: string, provider: string): string {
+  return `/api/models/${encodeURIComponent(model)}/routes/${encodeURIComponent(provider)}/pin`;
 }
