@@ -149,6 +149,7 @@ describe('模型浏览 and API 文档 in Chromium', () => {
     // Pin it: the dialog says what that does; the route is routed to again.
     await missing.getByTestId('pin-toggle').click();
     await page.getByRole('dialog').getByText('固定这条路由？').waitFor();
+    await shot(page, 'models-pin-dialog-desktop');
     await page.getByTestId('pin-confirm').click();
     await page.waitForFunction(
       ([model]) => document.querySelector(`[data-model="${model}"] [data-provider="DeepInfra"]`)?.getAttribute('data-pinned') === 'true',
@@ -170,6 +171,17 @@ describe('模型浏览 and API 文档 in Chromium', () => {
     );
     expect(await missing.getAttribute('data-usable')).toBe('false');
     emu.reset();
+
+    // The API stops answering: the page says so and recovers with 重试.
+    const before = errors.length;
+    await page.route('**/api/models', (r) => r.abort('connectionrefused'));
+    await page.reload();
+    await page.getByTestId('models-unreachable').waitFor();
+    await page.unroute('**/api/models');
+    await page.getByTestId('models-unreachable').getByRole('button', { name: '重试' }).click();
+    await cards(page).first().waitFor();
+    // Chromium logs the refused request itself; nothing else may have gone wrong.
+    expect(errors.splice(before).filter((e) => !e.includes('ERR_CONNECTION_REFUSED'))).toEqual([]);
 
     // Phone width: one column, nothing wider than the screen.
     await page.setViewportSize(PHONE);

@@ -88,8 +88,10 @@ export class ModelsStore {
     try {
       const outcome = await attempt(this.api.refreshDiscovery());
       if (outcome.ok) {
-        this.lastRefresh.set({ at: Date.now(), results: outcome.value });
+        const at = Date.now();
+        // The result shows with the routes it changed, not before them.
         await this.load();
+        this.lastRefresh.set({ at, results: outcome.value });
       }
       return outcome;
     } finally {
