@@ -10,7 +10,9 @@ import type {
   ClientKeyList,
   CreateClientKeyRequest,
   CreatedClientKey,
+  DiscoveryRefreshResult,
   KeyTestResult,
+  ModelDiscovery,
   ProviderCheckAll,
   ProviderDetail,
   RequestLogPage,
@@ -126,7 +128,30 @@ export class ApiService {
     return this.http.delete<void>(`/api/upstreams/${encodeURIComponent(name)}`);
   }
 
+  // 模型浏览
+
+  /** Fetches the providers' model lists now (all of them, or one) and answers what each fetch found. */
+  refreshDiscovery(provider?: string): Observable<DiscoveryRefreshResult[]> {
+    const params: Record<string, string> = provider ? { provider } : {};
+    return this.http.post<DiscoveryRefreshResult[]>('/api/discovery/refresh', null, { params });
+  }
+
+  /** Keeps routing a model to a provider even when the provider's model list does not show it. */
+  pinRoute(model: string, provider: string): Observable<ModelDiscovery> {
+    return this.http.post<ModelDiscovery>(routePinUrl(model, provider), null);
+  }
+
+  /** Removes the operator's pin (a catalog `pinned: true` stays). */
+  unpinRoute(model: string, provider: string): Observable<ModelDiscovery> {
+    return this.http.delete<ModelDiscovery>(routePinUrl(model, provider));
+  }
+
   private providerPath(name: string): string {
     return `/api/providers/${encodeURIComponent(name)}`;
   }
+}
+
+/** `/api/models/:id/routes/:provider/pin`; model ids may hold slashes or colons, hence the encoding. */
+function routePinUrl(model: string, provider: string): string {
+  return `/api/models/${encodeURIComponent(model)}/routes/${encodeURIComponent(provider)}/pin`;
 }

@@ -1,0 +1,336 @@
+/**
+ * What the API 文档 page says: sections, code samples filled with this server's real address,
+ * the admin API summary and the one-api channel settings. Kept in step with README.md.
+ */
+import { API_KEY_PLACEHOLDER, type Snippet, buildSnippets } from '../dashboard/snippets';
+
+export interface DocSection {
+  id: string;
+  title: string;
+  icon: string;
+}
+
+export const DOC_SECTIONS: readonly DocSection[] = [
+  { id: 'overview', title: '概览', icon: 'info' },
+  { id: 'auth', title: '认证与客户端密钥', icon: 'key' },
+  { id: 'chat', title: '对话补全', icon: 'forum' },
+  { id: 'models', title: '模型列表', icon: 'deployed_code' },
+  { id: 'images', title: '图片生成', icon: 'image' },
+  { id: 'speech', title: '语音合成', icon: 'record_voice_over' },
+  { id: 'errors', title: '响应头与错误', icon: 'report' },
+  { id: 'admin', title: '管理 API', icon: 'admin_panel_settings' },
+  { id: 'one-api', title: '对接 one-api', icon: 'lan' },
+];
+
+/** `http://host:8080/v1` → `http://host:8080` (what one-api and the admin API take). */
+export function originOf(baseUrl: string): string {
+  return baseUrl.replace(/\/v1\/?$/, '');
+}
+
+/** The model the chat samples use: served by PollinationsAI, which works without any key. */
+export const SAMPLE_CHAT_MODEL = 'gpt-4o-mini';
+
+export function chatSamples(baseUrl: string, model = SAMPLE_CHAT_MODEL): Snippet[] {
+  return buildSnippets(baseUrl, model);
+}
+
+export function modelsSamples(baseUrl: string, apiKey = API_KEY_PLACEHOLDER): Snippet[] {
+  return [
+    {
+      id: 'python',
+      label: 'Python',
+      language: 'python',
+      code: `from openai import OpenAI
+
+client = OpenAI(base_url="${baseUrl}", api_key="${apiKey}")
+
+for model in client.models.list():
+    print(model.id, model.owned_by)
+`,
+    },
+    {
+      id: 'curl',
+      label: 'cURL',
+      language: 'bash',
+      code: `curl ${baseUrl}/models \\
+  -H "Authorization: Bearer ${apiKey}"
+
+# 单个模型
+curl ${baseUrl}/models/${SAMPLE_CHAT_MODEL} \\
+  -H "Authorization: Bearer ${apiKey}"
+`,
+    },
+    {
+      id: 'javascript',
+      label: 'JavaScript',
+      language: 'javascript',
+      code: `const response = await fetch("${baseUrl}/models", {
+  headers: { Authorization: "Bearer ${apiKey}" },
+});
+const { data } = await response.json();
+console.log(data.map((m) => m.id));
+`,
+    },
+  ];
+}
+
+export function imageSamples(baseUrl: string, apiKey = API_KEY_PLACEHOLDER): Snippet[] {
+  return [
+    {
+      id: 'python',
+      label: 'Python',
+      language: 'python',
+      code: `from openai import OpenAI
+import base64
+
+client = OpenAI(base_url="${baseUrl}", api_key="${apiKey}")
+
+# 默认返回链接（由网关托管，默认 1 小时内有效）
+result = client.images.generate(model="flux", prompt="雪山下的小木屋，油画风格", size="1024x768", n=2)
+for image in result.data:
+    print(image.url)
+
+# 直接拿 base64
+result = client.images.generate(model="flux-schnell", prompt="一只戴墨镜的柴犬", response_format="b64_json")
+with open("shiba.png", "wb") as f:  # 实际格式以文件头为准（PNG 或 JPEG）
+    f.write(base64.b64decode(result.data[0].b64_json))
+`,
+    },
+    {
+      id: 'curl',
+      label: 'cURL',
+      language: 'bash',
+      code: `curl ${baseUrl}/images/generations \\
+  -H "Content-Type: application/json" \\
+  -H "Authorization: Bearer ${apiKey}" \\
+  -d '{"model": "flux", "prompt": "一碗热气腾腾的拉面", "size": "512x512", "response_format": "url"}'
+`,
+    },
+    {
+      id: 'javascript',
+      label: 'JavaScript',
+      language: 'javascript',
+      code: `const response = await fetch("${baseUrl}/images/generations", {
+  method: "POST",
+  headers: {
+    "Content-Type": "application/json",
+    Authorization: "Bearer ${apiKey}",
+  },
+  body: JSON.stringify({
+    model: "flux",
+    prompt: "赛博朋克风格的上海外滩夜景",
+    size: "1792x1024",
+  }),
+});
+const result = await response.json();
+console.log(result.data[0].url);
+`,
+    },
+  ];
+}
+
+export function speechSamples(baseUrl: string, apiKey = API_KEY_PLACEHOLDER): Snippet[] {
+  return [
+    {
+      id: 'python',
+      label: 'Python',
+      language: 'python',
+      code: `from openai import OpenAI
+
+client = OpenAI(base_url="${baseUrl}", api_key="${apiKey}")
+
+with client.audio.speech.with_streaming_response.create(
+    model="gpt-4o-mini-tts",
+    voice="nova",
+    input="你好，欢迎使用 GPT4Free Pool！",
+    response_format="mp3",
+) as response:
+    response.stream_to_file("hello.mp3")
+`,
+    },
+    {
+      id: 'curl',
+      label: 'cURL',
+      language: 'bash',
+      code: `curl ${baseUrl}/audio/speech \\
+  -H "Content-Type: application/json" \\
+  -H "Authorization: Bearer ${apiKey}" \\
+  -d '{"model": "gpt-4o-mini-tts", "voice": "shimmer", "input": "一二三，测试语音。", "response_format": "opus"}' \\
+  --output test.opus
+`,
+    },
+    {
+      id: 'javascript',
+      label: 'JavaScript',
+      language: 'javascript',
+      code: `// Node.js 18+
+import { writeFile } from "node:fs/promises";
+
+const response = await fetch("${baseUrl}/audio/speech", {
+  method: "POST",
+  headers: {
+    "Content-Type": "application/json",
+    Authorization: "Bearer ${apiKey}",
+  },
+  body: JSON.stringify({
+    model: "gpt-4o-mini-tts",
+    voice: "alloy",
+    input: "今天天气不错。",
+    response_format: "wav",
+  }),
+});
+await writeFile("weather.wav", Buffer.from(await response.arrayBuffer()));
+`,
+    },
+  ];
+}
+
+/** Logging in to the admin API and calling it, with cURL. */
+export function adminSample(origin: string): Snippet {
+  return {
+    id: 'curl',
+    label: 'cURL',
+    language: 'bash',
+    code: `# 登录拿到管理员令牌（有效期 ADMIN_SESSION_TTL_HOURS，默认 24 小时）
+TOKEN=$(curl -s ${origin}/api/auth/login \\
+  -H "Content-Type: application/json" \\
+  -d '{"password": "你的管理员密码"}' | jq -r .token)
+
+# 之后的 /api 请求都带上它
+curl ${origin}/api/models -H "Authorization: Bearer $TOKEN"
+curl -X POST ${origin}/api/discovery/refresh -H "Authorization: Bearer $TOKEN"
+`,
+  };
+}
+
+export interface Endpoint {
+  method: string;
+  path: string;
+  summary: string;
+}
+
+/** The OpenAI-compatible endpoints (`/v1`). */
+export const V1_ENDPOINTS: readonly Endpoint[] = [
+  { method: 'POST', path: '/v1/chat/completions', summary: '对话补全，流式（SSE）与非流式；支持工具调用、推理内容、图片输入' },
+  { method: 'GET', path: '/v1/models', summary: '模型列表（OpenAI 格式）；/v1/models/{id} 查询单个模型' },
+  { method: 'POST', path: '/v1/images/generations', summary: '图片生成，返回网关托管的链接或 base64' },
+  { method: 'POST', path: '/v1/audio/speech', summary: '语音合成，返回音频文件本身' },
+  { method: 'GET', path: '/v1/images/files/{id}', summary: '图片生成返回的链接，不需要密钥，到期后失效' },
+];
+
+export interface EndpointGroup {
+  title: string;
+  rows: readonly Endpoint[];
+}
+
+/** The admin API (`/api/*`) by area, as in README.md 管理 API. */
+export const ADMIN_ENDPOINTS: readonly EndpointGroup[] = [
+  {
+    title: '登录',
+    rows: [
+      { method: 'POST', path: '/api/auth/login', summary: '管理员登录：{ "password" } → { token, expiresAt }；连续输错会被限流（429）' },
+      { method: 'GET', path: '/api/auth/session', summary: '当前会话的过期时间' },
+      { method: 'POST', path: '/api/auth/logout', summary: '退出登录，令牌立即失效' },
+    ],
+  },
+  {
+    title: '提供商与密钥池',
+    rows: [
+      { method: 'GET', path: '/api/providers', summary: '所有提供商：状态与原因、熔断器、健康度、密钥（只显示掩码）、模型数' },
+      { method: 'GET', path: '/api/providers/{name}', summary: '单个提供商详情（名字不区分大小写）' },
+      { method: 'PATCH', path: '/api/providers/{name}', summary: '修改 enabled、baseUrl、proxy、priority、extra；设为 null 恢复环境变量的值' },
+      { method: 'POST', path: '/api/providers/{name}/toggle', summary: '启用 / 停用提供商' },
+      { method: 'POST', path: '/api/providers/{name}/health', summary: '立即检查该提供商的健康状态' },
+      { method: 'POST', path: '/api/providers/{name}/keys', summary: '向密钥池添加密钥（加密保存）' },
+      { method: 'DELETE', path: '/api/providers/{name}/keys/{id}', summary: '删除控制台添加的密钥' },
+      { method: 'POST', path: '/api/providers/{name}/keys/{id}/test', summary: '用这一个密钥真实请求一次' },
+      { method: 'GET · POST', path: '/api/upstreams', summary: '自定义 OpenAI 兼容上游：列表 / 新增' },
+      { method: 'PATCH · DELETE', path: '/api/upstreams/{name}', summary: '修改 / 删除控制台添加的上游' },
+    ],
+  },
+  {
+    title: '模型与发现',
+    rows: [
+      { method: 'GET', path: '/api/models', summary: '模型目录：分类与数量、每个模型的路由与发现状态；参数 category' },
+      { method: 'GET', path: '/api/models/{id}', summary: '单个模型及其路由状态' },
+      { method: 'POST', path: '/api/discovery/refresh', summary: '立即读取提供商的模型列表（全部，或 ?provider=）' },
+      { method: 'POST · DELETE', path: '/api/models/{id}/routes/{provider}/pin', summary: '固定 / 取消固定一条路由' },
+    ],
+  },
+  {
+    title: '客户端密钥',
+    rows: [
+      { method: 'GET · POST', path: '/api/keys', summary: '客户端密钥列表 / 创建（完整密钥只在创建时返回一次）' },
+      { method: 'GET · PATCH', path: '/api/keys/{id}', summary: '查看 / 修改名称与 rpmLimit' },
+      { method: 'DELETE', path: '/api/keys/{id}', summary: '吊销（也可 POST /api/keys/{id}/revoke），立即生效、不可恢复' },
+    ],
+  },
+  {
+    title: '统计、日志与健康',
+    rows: [
+      { method: 'GET', path: '/api/stats', summary: '统计：总计、时间序列、按提供商 / 模型 / 密钥分组；参数 range、granularity、dimension' },
+      { method: 'GET', path: '/api/logs', summary: '请求日志，每条列出所有尝试；可按时间、模型、提供商、状态、密钥筛选' },
+      { method: 'POST', path: '/api/health/check', summary: '立即检查所有已启用、已配置的提供商' },
+      { method: 'GET', path: '/api/health/providers', summary: '各提供商的路由状态与最近一次检查' },
+      { method: 'GET', path: '/api/health/history/{provider}', summary: '某提供商的检查历史' },
+      { method: 'POST', path: '/api/chat/test', summary: '在线对话测试：与 /v1/chat/completions 相同，用管理员令牌' },
+    ],
+  },
+  {
+    title: '公开端点（无需登录）',
+    rows: [
+      { method: 'GET', path: '/health', summary: '服务健康检查；另有 /health/live、/health/ready 探针' },
+      { method: 'GET', path: '/metrics', summary: 'Prometheus 指标（g4f_ 前缀）' },
+      { method: 'GET', path: '/docs', summary: 'Swagger UI；OpenAPI 文档在 /docs-json 与 /docs-yaml' },
+    ],
+  },
+];
+
+export interface ErrorRow {
+  when: string;
+  status: string;
+  code: string;
+}
+
+export const ERROR_ROWS: readonly ErrorRow[] = [
+  { when: '请求体不是合法 JSON', status: '400', code: 'invalid_json' },
+  { when: '参数不合法（param 指出是哪个字段）', status: '400', code: 'invalid_value' },
+  { when: '未知模型', status: '404', code: 'model_not_found' },
+  { when: '模型类别不对（如图片模型用于对话）', status: '400', code: 'model_not_supported' },
+  { when: '未知提供商 / 该提供商不提供此模型', status: '400', code: 'unknown_provider / provider_model_mismatch' },
+  { when: '请求体超过上限（BODY_LIMIT，默认 10 MB）', status: '413', code: 'request_too_large' },
+  { when: '缺少或错误的 API Key', status: '401', code: 'missing_api_key / invalid_api_key' },
+  { when: '客户端密钥超过每分钟请求数', status: '429', code: 'rate_limit_exceeded' },
+  { when: '当前没有可用的提供商（未配置、停用或冷却中）', status: '503', code: 'no_available_provider' },
+  { when: '所有候选都失败', status: '502', code: 'all_providers_failed' },
+  { when: '所有候选都超时', status: '504', code: 'upstream_timeout' },
+  { when: '所有候选都被限流', status: '429', code: 'rate_limit_exceeded' },
+];
+
+export interface ChannelField {
+  field: string;
+  value: string;
+  note: string;
+}
+
+/** The Docker network address of the pool in docker-compose.oneapi.yml. */
+export const ONEAPI_COMPOSE_BASE_URL = 'http://freeapi-pool:8080';
+
+/** What to fill in one-api's 添加渠道 form (README.md 对接 one-api). */
+export function oneApiChannel(origin: string): ChannelField[] {
+  return [
+    { field: '类型', value: 'OpenAI', note: '' },
+    { field: '名称', value: 'gpt4free-pool', note: '随意' },
+    { field: 'Base URL', value: origin, note: `与 one-api 一起用 docker-compose.oneapi.yml 部署时填 ${ONEAPI_COMPOSE_BASE_URL}；都不要带 /v1` },
+    {
+      field: '密钥',
+      value: 'free',
+      note: '未设置 API_KEY 且没有客户端密钥时任意值都行；否则填 API_KEY 的值（compose 中即 FREEAPI_KEY）或在「API 密钥」页创建的密钥',
+    },
+    { field: '模型', value: 'gpt-4o-mini,deepseek-r1,llama-3.3-70b,qwen-3-235b', note: '模型名必须与本服务的模型 ID 完全一致（见 /v1/models 或「模型浏览」）' },
+  ];
+}
+
+export const ONEAPI_COMPOSE_COMMAND = `# 同时启动 gpt4free-pool + one-api
+docker compose -f docker-compose.oneapi.yml up -d
+`;
