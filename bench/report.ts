@@ -61,6 +61,8 @@ export interface BenchResults {
   slow?: SlowStreamsResult;
   /** Markdown summary of the gateway's CPU profile during a non-stream run. */
   profile?: string;
+  /** The same for a stream run (20-chunk streams). */
+  streamProfile?: string;
 }
 
 export interface Budget {
@@ -278,5 +280,6 @@ export function renderMarkdown(results: BenchResults): string {
   }
 
   if (results.profile) out.push('## Where the gateway’s CPU goes (non-stream run, self time)', '', results.profile, '');
+  if (results.streamProfile) out.push('## Where the gateway’s CPU goes (stream run, self time)', '', results.streamProfile, '');
   return out.join('\n');
 }

@@ -72,7 +72,7 @@ const settings: BenchSettings = {
 const ALL_PHASES: readonly (PhaseName | 'slow')[] = ['nonStream', 'latency', 'fixedRate', 'stream', 'ttfb', 'slow'];
 const wanted = new Set((env.BENCH_PHASES ?? ALL_PHASES.join(',')).split(',').map((s) => s.trim()));
 for (const p of wanted) if (!ALL_PHASES.includes(p as PhaseName)) throw new Error(`BENCH_PHASES: unknown phase "${p}" (known: ${ALL_PHASES.join(', ')})`);
-const profiling = env.BENCH_PROFILE !== '0' && wanted.has('nonStream');
+const profiling = env.BENCH_PROFILE !== '0' && (wanted.has('nonStream') || wanted.has('stream'));
 const resultsFile = env.BENCH_RESULTS ?? (quick ? join(OUT_DIR, 'RESULTS-quick.md') : join(ROOT, 'bench/RESULTS.md'));
 
 const log = (...args: unknown[]): void => console.error('[bench]', ...args);
@@ -197,17 +197,18 @@ async function sanityCheck(direct: Target, gateway: Target): Promise<void> {
   }
 }
 
-async function captureProfile(gateway: Target, profilePort: number): Promise<string> {
-  const file = join(OUT_DIR, 'gateway-nonstream.cpuprofile');
+async function captureProfile(gateway: Target, profilePort: number, phase: 'nonStream' | 'stream'): Promise<string> {
+  const name = phase === 'stream' ? 'gateway-stream' : 'gateway-nonstream';
+  const file = join(OUT_DIR, `${name}.cpuprofile`);
   const control = (path: string): Promise<Response> => fetch(`http://127.0.0.1:${profilePort}${path}`, { method: 'POST' });
   const started = await control('/start?intervalUs=250');
   if (!started.ok) throw new Error(`profiler did not start: ${await started.text()}`);
-  await runPhase('nonStream', gateway);
+  await runPhase(phase, gateway);
   const stopped = await control(`/stop?file=${encodeURIComponent(file)}`);
   if (!stopped.ok) throw new Error(`profiler did not stop: ${await stopped.text()}`);
   const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
-  writeFileSync(join(OUT_DIR, 'gateway-nonstream-profile.md'), `${profileMarkdown(profile, 40)}\n`);
-  log(`CPU profile: ${file} (open in Chrome DevTools), summary in bench/out/gateway-nonstream-profile.md`);
+  writeFileSync(join(OUT_DIR, `${name}-profile.md`), `${profileMarkdown(profile, 40)}\n`);
+  log(`CPU profile: ${file} (open in Chrome DevTools), summary in bench/out/${name}-profile.md`);
   return profileMarkdown(profile, 15);
 }
 
@@ -261,7 +262,10 @@ async function main(): Promise<number> {
       }
       results.phases[phase] = result;
     }
-    if (profilePort) results.profile = await captureProfile(gateway, profilePort);
+    if (profilePort) {
+      if (wanted.has('nonStream')) results.profile = await captureProfile(gateway, profilePort, 'nonStream');
+      if (wanted.has('stream')) results.streamProfile = await captureProfile(gateway, profilePort, 'stream');
+    }
     await stopChild(gw);
   }
 

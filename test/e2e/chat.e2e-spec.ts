@@ -298,6 +298,22 @@ describe('stream, provider forced', () => {
 
 // ---- the official SDK -------------------------------------------------------------------
 
+describe('upstream connections', () => {
+  it.each(['stream', 'non-stream'])('%s requests in a row reuse one keep-alive connection to the upstream', async (kind) => {
+    const stream = kind === 'stream';
+    const ask = async () => {
+      const res = await chat({ model: 'llama-3.3-70b', messages: user(PROMPT), provider: 'deepinfra', stream });
+      expect(res.status).toBe(200);
+      return res.text();
+    };
+    await ask(); // the connection to the upstream may be new for this one
+    const before = emu.connectionsAccepted();
+    for (let i = 0; i < 10; i++) expect(await ask()).toContain(stream ? '[DONE]' : 'chat.completion');
+    // A stream ends at [DONE], a moment before its HTTP body does: its connection must still go back to the pool.
+    expect(emu.connectionsAccepted() - before).toBeLessThanOrEqual(1);
+  });
+});
+
 describe('the official openai SDK', () => {
   it.each(providerCases)('%s: create() and a for-await stream both get the whole answer', async (_, p) => {
     const upstream = routeOf(p.model, p.name);

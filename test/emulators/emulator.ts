@@ -30,10 +30,12 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   const state = new EmulatorState(loadDefaultModelLists(), startupPacing(opts));
   const closing = new AbortController();
   const sockets = new Set<Socket>();
+  let accepted = 0;
   const server = createServer({ noDelay: true }, (req, res) => {
     void route(req, res, state, closing.signal, emulator);
   });
   server.on('connection', (socket) => {
+    accepted++;
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
   });
@@ -50,6 +52,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     setFraming: (provider, framing) => state.setFraming(provider, framing),
     setPacing: (pacing) => state.setPacing(pacing),
     requests: (provider) => state.recorded(provider),
+    connectionsAccepted: () => accepted,
     reset: () => state.reset(),
     close: async () => {
       closing.abort();

@@ -77,6 +77,8 @@ export interface Emulator {
   /** Changes stream pacing at run time; reset() restores the startup options. */
   setPacing(pacing: Partial<Pacing>): void;
   requests(provider?: ProviderId): RecordedRequest[];
+  /** TCP connections accepted since start (a client reusing keep-alive connections opens few). */
+  connectionsAccepted(): number;
   reset(): void;
   close(): Promise<void>;
 }

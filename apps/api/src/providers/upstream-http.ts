@@ -27,11 +27,19 @@ export interface UpstreamResponse {
   body: Readable;
   /** Aborts the request if its body is still arriving and releases it; safe to call twice. */
   close(): void;
+  /**
+   * For a caller done before the body ended (an SSE stream after `[DONE]`): lets the rest arrive
+   * and discards it, so the connection goes back to the pool, destroying it if it has not ended
+   * within DRAIN_MS. Safe to call after close().
+   */
+  release(): void;
   /** The caller's signal: fires when the client goes away. */
   signal: AbortSignal;
 }
 
 const MAX_ERROR_BODY = 64 * 1024;
+/** How long release() waits for the rest of a body before giving up its connection. */
+const DRAIN_MS = 1000;
 
 /**
  * The one place that speaks HTTP to upstreams. Everything else (adapters, health checks,
@@ -111,6 +119,18 @@ export class UpstreamHttp implements OnModuleDestroy {
         if (!s.readableEnded && !s.destroyed) s.on('error', ignore).destroy();
       }
     };
+    const release = () => {
+      if (closed) return;
+      if (stream.readableEnded || stream.destroyed) return close();
+      closed = true;
+      call.signal.removeEventListener('abort', onClientAbort);
+      const drained = setTimeout(() => raw.on('error', ignore).destroy(), DRAIN_MS);
+      drained.unref();
+      stream
+        .on('error', ignore)
+        .once('close', () => clearTimeout(drained))
+        .resume();
+    };
 
     if (res.statusCode < 200 || res.statusCode >= 300) {
       const text = await readLimited(stream, MAX_ERROR_BODY).catch(() => '');
@@ -118,7 +138,7 @@ export class UpstreamHttp implements OnModuleDestroy {
       const message = upstreamErrorMessage(text) || STATUS_CODES[res.statusCode] || 'error';
       throw new UpstreamError('http', `HTTP ${res.statusCode}: ${message}`, res.statusCode, parseRetryAfter(responseHeaders['retry-after']));
     }
-    return { status: res.statusCode, headers: responseHeaders, body: stream, close, signal: call.signal };
+    return { status: res.statusCode, headers: responseHeaders, body: stream, close, release, signal: call.signal };
   }
 
   /** Reads a whole body; silence longer than the idle timeout fails it. */
@@ -172,18 +192,23 @@ export class UpstreamHttp implements OnModuleDestroy {
       if (!waiting) return idle.refresh();
       res.body.destroy(new UpstreamError('timeout', `upstream silent for ${idleMs} ms`));
     }, idleMs);
+    let failed = false;
     try {
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+      // destroyOnReturn false: a consumer that stops early (after `[DONE]`) must not destroy the
+      // body, and with it a keep-alive connection whose response has all but ended; see release().
+      for await (const chunk of res.body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
         waiting = false;
         yield chunk;
         waiting = true;
         idle.refresh();
       }
     } catch (err) {
+      failed = true;
       throw this.toUpstreamError(err, res.signal.aborted);
     } finally {
       clearTimeout(idle);
-      res.close();
+      if (failed) res.close();
+      else res.release();
     }
   }
 
@@ -233,10 +258,20 @@ export class UpstreamHttp implements OnModuleDestroy {
   }
 }
 
-/** undici's request options take origin and path apart; a URL is parsed once per request here. */
+/** Parsed request URLs: a provider's few endpoints are parsed once, not per request. */
+const splitUrls = new Map<string, { origin: string; path: string }>();
+const SPLIT_URLS_MAX = 512;
+
+/** undici's request options take origin and path apart. */
 function splitUrl(url: string): { origin: string; path: string } {
-  const u = new URL(url);
-  return { origin: u.origin, path: u.pathname + u.search };
+  let split = splitUrls.get(url);
+  if (!split) {
+    const u = new URL(url);
+    split = { origin: u.origin, path: u.pathname + u.search };
+    // Image URLs and the like vary without end: past the bound, they are parsed each time.
+    if (splitUrls.size < SPLIT_URLS_MAX) splitUrls.set(url, split);
+  }
+  return split;
 }
 
 /** HTTPS_PROXY / HTTP_PROXY / NO_PROXY, read at request time (they may change while running). */
