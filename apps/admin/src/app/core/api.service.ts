@@ -1,7 +1,18 @@
-import { HttpClient } from '@angular/common/http';
+import { HttpClient, type HttpResponse } from '@angular/common/http';
 import { Injectable, inject } from '@angular/core';
 import type { Observable } from 'rxjs';
-import type { AdminModelList, AdminSession, AdminSessionInfo, ProviderDetail, StatsGranularity, StatsRange, StatsResponse } from '#contracts';
+import type {
+  AdminModelList,
+  AdminSession,
+  AdminSessionInfo,
+  ImageGenerationRequest,
+  ImagesResponse,
+  ProviderDetail,
+  RequestLogPage,
+  StatsGranularity,
+  StatsRange,
+  StatsResponse,
+} from '#contracts';
 
 /**
  * The admin API (`/api/*`, same origin as the console), typed by libs/contracts. The auth
@@ -36,5 +47,17 @@ export class ApiService {
 
   models(): Observable<AdminModelList> {
     return this.http.get<AdminModelList>('/api/models');
+  }
+
+  // 在线对话测试
+
+  /** `POST /api/images/test`: /v1/images/generations behind the admin session; the response carries x-pool-provider. */
+  testImage(body: ImageGenerationRequest): Observable<HttpResponse<ImagesResponse>> {
+    return this.http.post<ImagesResponse>('/api/images/test', body, { observe: 'response' });
+  }
+
+  /** The newest request-log entries of one model (to find one request's upstream attempts by its x-request-id). */
+  recentRequests(model: string, pageSize = 20): Observable<RequestLogPage> {
+    return this.http.get<RequestLogPage>('/api/logs', { params: { model, pageSize: String(pageSize) } });
   }
 }
