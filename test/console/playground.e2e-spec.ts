@@ -147,6 +147,29 @@ describe('在线对话测试 in Chromium', () => {
     await shot(page, 'playground-desktop');
   }, 60_000);
 
+  it('a reasoning model shows its thinking apart from the answer; the picker searches and groups models', async () => {
+    await page.getByTestId('model-input').click();
+    await page.getByTestId('model-input').fill('deepseek-r1');
+    await page.locator('mat-option[data-model="deepseek-r1"]').waitFor();
+    const groups = (await page.locator('.playground-models .mat-mdc-optgroup-label').allInnerTexts()).map((t) => t.trim());
+    expect(groups).toEqual([expect.stringMatching(/^推理 · \d+$/)]);
+    await shot(page, 'playground-models-desktop');
+    await page.locator('mat-option[data-model="deepseek-r1"]').click();
+    await page.getByTestId('chat-model').getByText('deepseek-r1', { exact: true }).waitFor();
+    await pickProvider('DeepInfra');
+
+    await ask('1 + 1 等于几？');
+    await finished();
+    const thinking = answer().locator('details.reasoning');
+    expect(await thinking.locator('summary').innerText()).toBe('思考过程');
+    await thinking.locator('summary').click();
+    expect(await thinking.locator('.reasoning-text').innerText()).toBe('Let me think about this.');
+    expect(await content().innerText()).toMatch(/You said: 1 \+ 1 等于几？$/);
+
+    await pickProvider(null);
+    await pickModel(CHAT_MODEL);
+  }, 60_000);
+
   it('the stop button halts a slow stream: the text stops growing and the answer says it stopped', async () => {
     emu.setPacing({ chunks: 30, chunkDelayMs: 300 });
     await ask('请给我讲一个很长很长的故事，讲得越长越好，一直讲下去不要停。');
