@@ -7,7 +7,7 @@ import { ClientKeysModule } from './client-keys/client-keys.module.ts';
 import { ClusterModule } from './cluster/cluster.module.ts';
 import { ConsoleModule } from './console/console.module.ts';
 import { ModelsAdminController } from './admin/models-admin.controller.ts';
-import { PlaygroundController } from './admin/playground.controller.ts';
+import { ImagePlaygroundController, PlaygroundController } from './admin/playground.controller.ts';
 import { ProvidersAdminController } from './admin/providers-admin.controller.ts';
 import { OpenAIExceptionFilter } from './common/openai-exception.filter.ts';
 import { APP_CONFIG, type AppConfig } from './config/app-config.ts';
@@ -20,6 +20,7 @@ import { ChatController } from './openai-compat/chat.controller.ts';
 import { ChatResponder } from './openai-compat/chat-responder.service.ts';
 import { ChatService } from './openai-compat/chat.service.ts';
 import { ImagesController } from './openai-compat/images.controller.ts';
+import { ImagesResponder } from './openai-compat/images-responder.service.ts';
 import { ImagesService } from './openai-compat/images.service.ts';
 import { ModelsController } from './openai-compat/models.controller.ts';
 import { SpeechController } from './openai-compat/speech.controller.ts';
@@ -68,6 +69,7 @@ export class AppModule {
         ModelsController,
         ProvidersAdminController,
         PlaygroundController,
+        ImagePlaygroundController,
         ModelsAdminController,
       ],
       providers: [
@@ -78,6 +80,7 @@ export class AppModule {
         ChatService,
         ChatResponder,
         ImagesService,
+        ImagesResponder,
         SpeechService,
         ClientKeyUsageRecorder,
         ApiKeyGuard,

@@ -117,6 +117,33 @@ export interface ChatCompletionChunk {
   usage?: Usage | null;
 }
 
+/** `POST /v1/images/generations` (and the console's `POST /api/images/test`): OpenAI's body plus the gateway's extensions. */
+export interface ImageGenerationRequest {
+  /** A catalog image model; the gateway's default when absent. */
+  model?: string;
+  prompt: string;
+  n?: number;
+  /** `auto` or `WIDTHxHEIGHT`. */
+  size?: string;
+  response_format?: 'url' | 'b64_json';
+  quality?: string;
+  style?: string;
+  user?: string;
+  /** Gateway extension: force one provider (case-insensitive name). */
+  provider?: string;
+  seed?: number;
+  steps?: number;
+  negative_prompt?: string;
+}
+
+/** OpenAI's `Image` object, as the gateway fills it. */
+export type ImageData = ({ url: string } | { b64_json: string }) & { revised_prompt?: string };
+
+export interface ImagesResponse {
+  created: number;
+  data: ImageData[];
+}
+
 export interface ModelObject {
   id: string;
   object: 'model';

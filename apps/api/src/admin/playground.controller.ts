@@ -2,9 +2,11 @@ import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/c
 import { ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ApiAdminAuth, DOC_TAGS } from '../docs/decorators.ts';
-import { ApiPlaygroundOperation } from '../docs/openai-docs.ts';
+import { ApiImagePlaygroundOperation, ApiPlaygroundOperation } from '../docs/openai-docs.ts';
 import { ChatCompletionRequestDto } from '../openai-compat/chat-request.dto.ts';
 import { ChatResponder } from '../openai-compat/chat-responder.service.ts';
+import { ImageGenerationRequestDto } from '../openai-compat/image-request.dto.ts';
+import { ImagesResponder } from '../openai-compat/images-responder.service.ts';
 import { AdminGuard } from './admin-auth.guard.ts';
 
 /** The console's chat playground: the same request and answer as /v1/chat/completions, streams included. */
@@ -19,6 +21,22 @@ export class PlaygroundController {
   @HttpCode(200)
   @ApiPlaygroundOperation()
   test(@Body() dto: ChatCompletionRequestDto, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.responder.respond(dto, req, res);
+  }
+}
+
+/** The console's image playground: the same request and answer as /v1/images/generations, with the admin session instead of a client key. */
+@ApiTags(DOC_TAGS.playground)
+@ApiAdminAuth()
+@Controller('api/images')
+@UseGuards(AdminGuard)
+export class ImagePlaygroundController {
+  constructor(private readonly responder: ImagesResponder) {}
+
+  @Post('test')
+  @HttpCode(200)
+  @ApiImagePlaygroundOperation()
+  test(@Body() dto: ImageGenerationRequestDto, @Req() req: Request, @Res() res: Response): Promise<void> {
     return this.responder.respond(dto, req, res);
   }
 }

@@ -1,6 +1,6 @@
 /**
- * How the /v1 endpoints (and the console's playground, which answers like /v1/chat/completions)
- * appear in the API document: OpenAI's own request and response schemas, plus the gateway's
+ * How the /v1 endpoints (and the console's playground, which answers like /v1/chat/completions and
+ * /v1/images/generations) appear in the API document: OpenAI's own request and response schemas, plus the gateway's
  * extensions, which are listed apart (PoolChatExtension, PoolImageExtension).
  */
 import { applyDecorators } from '@nestjs/common';
@@ -86,12 +86,7 @@ export const ApiPlaygroundOperation = (): MethodDecorator =>
     ApiChatCompletion(),
   );
 
-export const ApiImageGenerationOperation = (): MethodDecorator =>
-  applyDecorators(
-    ApiOperation({
-      summary: '生成图片（OpenAI 兼容）',
-      operationId: 'createImage',
-      description: `与 OpenAI 的 \`POST /v1/images/generations\` 相同：请求体是 OpenAI 的 \`CreateImageRequest\`，响应是 \`ImagesResponse\`。
+const IMAGE_DESCRIPTION = `与 OpenAI 的 \`POST /v1/images/generations\` 相同：请求体是 OpenAI 的 \`CreateImageRequest\`，响应是 \`ImagesResponse\`。
 
 与 OpenAI 的差别：
 - **\`model\`** 是网关模型目录中图像类的 id（见 \`GET /v1/models\`）；不填时用 \`${DEFAULT_IMAGE_MODEL}\`。
@@ -99,8 +94,11 @@ export const ApiImageGenerationOperation = (): MethodDecorator =>
 - **\`quality\`**：${IMAGE_QUALITIES.map((q) => `\`${q}\``).join('、')}。
 - **\`response_format: "url"\`**（默认）返回的链接由网关自己托管（\`/v1/images/files/…\`，无需密钥，\`IMAGE_URL_TTL_SECONDS\` 后过期）；\`b64_json\` 直接返回 Base64。
 - 扩展字段 **\`provider\`**、**\`seed\`**、**\`steps\`**、**\`negative_prompt\`**（见 \`PoolImageExtension\`）。
-- 不支持流式（\`stream\`）。`,
-    }),
+- 不支持流式（\`stream\`）。`;
+
+/** Body and 200 answer of an image generation. */
+export const ApiImageGeneration = (): MethodDecorator =>
+  applyDecorators(
     ApiBody({
       required: true,
       description: 'OpenAI 的 `CreateImageRequest`，加上网关扩展字段。',
@@ -123,6 +121,19 @@ export const ApiImageGenerationOperation = (): MethodDecorator =>
       content: { 'application/json': { schema: schemaRef('ImagesResponse') } },
     }),
     UPSTREAM_ERRORS(),
+  );
+
+export const ApiImageGenerationOperation = (): MethodDecorator =>
+  applyDecorators(ApiOperation({ summary: '生成图片（OpenAI 兼容）', operationId: 'createImage', description: IMAGE_DESCRIPTION }), ApiImageGeneration());
+
+export const ApiImagePlaygroundOperation = (): MethodDecorator =>
+  applyDecorators(
+    ApiOperation({
+      summary: '图片生成测试（管理台试验场）',
+      description: `管理台“在线对话测试”页选择图像模型时使用：请求与响应和 \`POST /v1/images/generations\` 完全相同，只是用管理员令牌认证，不需要客户端密钥。\n\n${IMAGE_DESCRIPTION}`,
+      operationId: 'testImageGeneration',
+    }),
+    ApiImageGeneration(),
   );
 
 export const ApiSpeechOperation = (): MethodDecorator =>

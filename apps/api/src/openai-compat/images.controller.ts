@@ -1,58 +1,23 @@
-import { Body, Controller, HttpCode, Inject, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ApiClientKeyAuth, DOC_TAGS } from '../docs/decorators.ts';
 import { ApiImageGenerationOperation } from '../docs/openai-docs.ts';
-import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
-import { PoolEvents } from '../events/pool-events.service.ts';
-import { publicBaseUrl } from '../media/public-url.ts';
 import { ApiKeyGuard } from './api-key.guard.ts';
-import { ClientRequest, failureStatus } from './client-request.ts';
 import { ImageGenerationRequestDto } from './image-request.dto.ts';
-import { ImagesService, type ImagesJob, type ServedBy } from './images.service.ts';
+import { ImagesResponder } from './images-responder.service.ts';
 
 @ApiTags(DOC_TAGS.images)
 @ApiClientKeyAuth()
 @Controller('v1')
 @UseGuards(ApiKeyGuard)
 export class ImagesController {
-  constructor(
-    private readonly images: ImagesService,
-    private readonly events: PoolEvents,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  constructor(private readonly responder: ImagesResponder) {}
 
   @Post('images/generations')
   @HttpCode(200)
   @ApiImageGenerationOperation()
-  async generate(@Body() dto: ImageGenerationRequestDto, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const client = new ClientRequest(this.events, req, res, 'images');
-    let job: ImagesJob | undefined;
-    // A request refused before any provider is tried (unknown model, say) is in the log too.
-    const record = (status: number, servedBy: ServedBy | undefined, error: string | null) =>
-      client.record({
-        model: job?.model.id ?? dto.model ?? '',
-        status,
-        provider: servedBy?.provider ?? null,
-        upstreamModel: servedBy?.upstreamModel ?? null,
-        attempts: job?.attempts ?? [],
-        error,
-      });
-
-    try {
-      job = this.images.prepare(dto);
-      const generated = await this.images.generate(job, dto, client.signal);
-      const body = await this.images.respond(generated, dto.response_format ?? 'url', publicBaseUrl(req, this.config.publicBaseUrl));
-      // Usually one provider; when a follow-up call failed over, every one that contributed, in order.
-      res.setHeader('x-pool-provider', generated.servedBy.map((s) => s.provider).join(', '));
-      res.setHeader('x-pool-upstream-model', generated.servedBy.map((s) => s.upstreamModel).join(', '));
-      res.status(200).json(body);
-      record(200, generated.servedBy[0], null);
-    } catch (err) {
-      record(failureStatus(err), undefined, (err as Error).message);
-      throw err;
-    } finally {
-      client.done();
-    }
+  generate(@Body() dto: ImageGenerationRequestDto, @Req() req: Request, @Res() res: Response): Promise<void> {
+    return this.responder.respond(dto, req, res);
   }
 }

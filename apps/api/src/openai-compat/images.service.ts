@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import type { AttemptSummary, CatalogModel } from '#contracts';
+import type { AttemptSummary, CatalogModel, ImageData, ImagesResponse } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { ImageStore } from '../media/image-store.ts';
@@ -11,13 +11,8 @@ import type { ProviderState } from '../providers/provider-registry.service.ts';
 import { FailoverService, type Lease, type RouteFilter } from '../routing/failover.service.ts';
 import { DEFAULT_IMAGE_MODEL, DEFAULT_IMAGE_SIZE, parseImageSize, type ImageGenerationRequestDto } from './image-request.dto.ts';
 
-/** OpenAI's `Image` object, as this gateway fills it. */
-export type ImageData = ({ url: string } | { b64_json: string }) & { revised_prompt?: string };
-
-export interface ImagesResponse {
-  created: number;
-  data: ImageData[];
-}
+/** OpenAI's `Image` object and answer, as this gateway fills them (shared with the console). */
+export type { ImageData, ImagesResponse } from '#contracts';
 
 /** Who produced the images: usually one provider; more when a later call had to fail over. */
 export interface ServedBy {

@@ -1,4 +1,4 @@
-import { HttpClient } from '@angular/common/http';
+import { HttpClient, type HttpResponse } from '@angular/common/http';
 import { Injectable, inject } from '@angular/core';
 import type { Observable } from 'rxjs';
 import type {
@@ -11,6 +11,8 @@ import type {
   CreateClientKeyRequest,
   CreatedClientKey,
   DiscoveryRefreshResult,
+  ImageGenerationRequest,
+  ImagesResponse,
   KeyTestResult,
   ModelDiscovery,
   ProviderCheckAll,
@@ -144,6 +146,18 @@ export class ApiService {
   /** Removes the operator's pin (a catalog `pinned: true` stays). */
   unpinRoute(model: string, provider: string): Observable<ModelDiscovery> {
     return this.http.delete<ModelDiscovery>(routePinUrl(model, provider));
+  }
+
+  // 在线对话测试
+
+  /** `POST /api/images/test`: /v1/images/generations behind the admin session; the response carries x-pool-provider. */
+  testImage(body: ImageGenerationRequest): Observable<HttpResponse<ImagesResponse>> {
+    return this.http.post<ImagesResponse>('/api/images/test', body, { observe: 'response' });
+  }
+
+  /** The newest request-log entries of one model (to find one request's upstream attempts by its x-request-id). */
+  recentRequests(model: string, pageSize = 20): Observable<RequestLogPage> {
+    return this.http.get<RequestLogPage>('/api/logs', { params: { model, pageSize: String(pageSize) } });
   }
 
   private providerPath(name: string): string {
