@@ -6,7 +6,7 @@ export interface NavItem {
   label: string;
   /** A Material Symbols ligature. */
   icon: string;
-  /** One line on what the page is for (the 即将上线 placeholder shows it until the page is built). */
+  /** One line on what the page is for (the menu entry's tooltip). */
   summary: string;
 }
 
