@@ -107,6 +107,8 @@ process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
 process.once('SIGTERM', () => void stopAll().then(() => process.exit(143)));
 
 let gatewayMain = '';
+/** BENCH_GATEWAY_NODE_ARGS: node options for the gateway, e.g. "--max-semi-space-size=4" (to try V8 settings). */
+const gatewayNodeArgs = (env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
 
 async function startGateway(emulatorUrl: string, name: string, profilePort?: number): Promise<Child> {
   const gw = await startGatewayProcess({
@@ -114,7 +116,7 @@ async function startGateway(emulatorUrl: string, name: string, profilePort?: num
     env: { ...gatewayEnv(emulatorUrl), ...(profilePort ? { BENCH_PROFILE_PORT: String(profilePort) } : {}) },
     port: await freePort(),
     logFile: join(OUT_DIR, `${name}.log`),
-    nodeArgs: profilePort ? ['--import', pathToFileURL(join(ROOT, 'bench/cpu-profiler.ts')).href] : [],
+    nodeArgs: [...gatewayNodeArgs, ...(profilePort ? ['--import', pathToFileURL(join(ROOT, 'bench/cpu-profiler.ts')).href] : [])],
   });
   children.push(gw);
   return gw;
