@@ -63,6 +63,9 @@ describe('dashboard view', () => {
     expect(rows[0]).toMatchObject({ requests: 2, successRate: null, keys: 1, models: 3, note: null, lastCheck: null });
     expect(rows[1]).toMatchObject({ custom: true, requests: 0, successRate: 0.8, latencyMs: 350, lastCheck: { ok: false, at: 5, latencyMs: 40 } });
     expect(rows[2]!.note).toBe('Together is cooling-down');
+    // The API's reasons are English; the overview says them in Chinese.
+    const [unconfigured] = providerRows([provider('DeepInfra', 'unconfigured', { reason: 'needs an API key (DEEPINFRA_API_KEY)' })], stats());
+    expect(unconfigured!.note).toBe('缺少 API 密钥（DEEPINFRA_API_KEY）');
   });
 
   it('picks a model the pool can serve for the snippets', () => {

@@ -1,5 +1,6 @@
 /** What the dashboard shows, derived from the API's answers: pure functions, tested on their own. */
 import type { AdminModelList, ProviderDetail, ProviderStatus, StatsGranularity, StatsRange, StatsResponse } from '#contracts';
+import { reasonText } from '../../core/provider-reason';
 
 /** One poll's answers. The model list is fetched less often, so it may be from an earlier poll. */
 export interface DashboardSnapshot {
@@ -111,7 +112,7 @@ export function providerRows(providers: ProviderDetail[], stats: StatsResponse |
         statusLabel: meta.label,
         tone: meta.tone,
         custom: p.custom,
-        note: p.status === 'available' ? null : (p.reason ?? null),
+        note: p.status === 'available' ? null : reasonText(p.reason),
         successRate: served ? p.health.successScore : null,
         latencyMs: p.health.latencyMs,
         requests: attempts.get(key(p.name)) ?? 0,

@@ -1,5 +1,6 @@
 /** What 提供商管理 shows, derived from the API's answers: pure functions, tested on their own. */
 import type { BreakerSnapshot, ProviderCheck, ProviderDetail, ProviderKeyView, ProviderStatus } from '#contracts';
+import { reasonText } from '../../core/provider-reason';
 import { STATUS_META, type Tone } from '../dashboard/dashboard-view';
 
 export type { Tone };
@@ -17,20 +18,6 @@ export const KIND_LABEL: Record<ProviderKind, string | null> = {
   file: '自定义 · 配置文件',
   console: '自定义',
 };
-
-/** The API's reasons (English) in the console's words. */
-export function reasonText(reason: string | null): string | null {
-  if (!reason) return null;
-  if (reason === 'disabled by the operator') return '已在控制台停用';
-  if (reason === 'every key is cooling down or invalid') return '所有密钥都在冷却或已失效';
-  let m = /^needs an API key \((.+)\)$/.exec(reason);
-  if (m) return `缺少 API 密钥（${m[1]}）`;
-  m = /^needs (.+)$/.exec(reason);
-  if (m) return `缺少设置：${m[1]}`;
-  m = /^cooling down after failures:?\s*(.*)$/.exec(reason);
-  if (m) return m[1] ? `连续失败，冷却中：${m[1]}` : '连续失败，冷却中';
-  return reason;
-}
 
 /** `1:05` for a minute or more, `42 秒` below; `0 秒` once past. */
 export function formatCountdown(ms: number): string {
