@@ -219,15 +219,17 @@ describe('模型浏览 and API 文档 in Chromium', () => {
     const chat = page.getByTestId('samples-chat');
     expect(await chat.getByTestId('code').innerText()).toContain(`base_url="${baseUrl}"`);
     // One language switch changes every sample on the page.
+    // (Each read waits for the switch to render: a click's re-render is not synchronous with it.)
+    const showing = (section: string, code: string) => page.getByTestId(section).getByTestId('code').filter({ hasText: code }).waitFor();
     await chat.locator('[data-snippet="curl"] button').click();
-    expect(await chat.getByTestId('code').innerText()).toContain(`curl ${baseUrl}/chat/completions`);
-    expect(await page.getByTestId('samples-images').getByTestId('code').innerText()).toContain(`curl ${baseUrl}/images/generations`);
-    expect(await page.getByTestId('samples-speech').getByTestId('code').innerText()).toContain(`curl ${baseUrl}/audio/speech`);
+    await showing('samples-chat', `curl ${baseUrl}/chat/completions`);
+    await showing('samples-images', `curl ${baseUrl}/images/generations`);
+    await showing('samples-speech', `curl ${baseUrl}/audio/speech`);
     await chat.getByTestId('copy-code').click();
     await chat.getByTestId('copy-code').getByText('已复制').waitFor();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toContain(`curl ${baseUrl}/chat/completions`);
     await page.getByTestId('samples-models').locator('[data-snippet="javascript"] button').click();
-    expect(await chat.getByTestId('code').innerText()).toContain(`fetch("${baseUrl}/chat/completions"`);
+    await showing('samples-chat', `fetch("${baseUrl}/chat/completions"`);
     await chat.locator('[data-snippet="python"] button').click();
 
     // one-api's channel: this server's address without /v1, and the compose network's.

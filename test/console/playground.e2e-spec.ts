@@ -205,6 +205,8 @@ describe('在线对话测试 in Chromium', () => {
     expect(await answer().getByTestId('answer-provider').innerText()).toContain('Together');
     await answer().getByTestId('answer-failover').getByText('故障转移 1 次').waitFor();
     await answer().getByTestId('answer-failover').click();
+    // The list opens on the click: wait for both tries before reading them.
+    await answer().getByTestId('answer-attempts').locator('li').nth(1).waitFor();
     const tries = await answer().getByTestId('answer-attempts').locator('li').allInnerTexts();
     expect(tries[0]).toMatch(/^DeepInfra · 500 · /);
     expect(tries[1]).toMatch(/^Together · 200 · /);

@@ -3,12 +3,14 @@ import { MatButtonModule } from '@angular/material/button';
 import { MatButtonToggleModule } from '@angular/material/button-toggle';
 import { MatIconModule } from '@angular/material/icon';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
-import { MatTooltipModule } from '@angular/material/tooltip';
 import { RouterLink } from '@angular/router';
 import type { EChartsCoreOption } from 'echarts/core';
 import { NgxEchartsDirective, provideEchartsCore } from 'ngx-echarts';
-import { formatClock, formatCount, formatDuration, formatPercent, formatRelative } from '../../core/format';
+import { formatCount, formatDuration, formatPercent, formatRelative } from '../../core/format';
 import { ThemeService } from '../../core/theme.service';
+import { LiveStatus } from '../../shared/live-status/live-status';
+import { RefreshButton } from '../../shared/live-status/refresh-button';
+import { PageStates } from '../../shared/page-states/page-states';
 import { StateView } from '../../shared/state/state';
 import { CHART_KINDS, CHART_TITLES, type ChartKind, chartData, chartOption, chartPalette } from './dashboard-charts';
 import { rangeOption } from './dashboard-view';
@@ -32,10 +34,12 @@ export function rateTone(rate: number | null): 'success' | 'warning' | 'danger' 
     MatButtonToggleModule,
     MatIconModule,
     MatProgressBarModule,
-    MatTooltipModule,
     RouterLink,
     NgxEchartsDirective,
     StateView,
+    PageStates,
+    LiveStatus,
+    RefreshButton,
     QuickStart,
   ],
   providers: [DashboardStore, provideEchartsCore({ echarts: () => import('./echarts') })],
@@ -51,7 +55,7 @@ export default class DashboardPage implements OnInit {
 
   protected readonly chartKinds = CHART_KINDS;
   protected readonly chartTitles = CHART_TITLES;
-  protected readonly fmt = { count: formatCount, percent: formatPercent, duration: formatDuration, clock: formatClock, relative: formatRelative };
+  protected readonly fmt = { count: formatCount, percent: formatPercent, duration: formatDuration, relative: formatRelative };
   protected readonly rateTone = rateTone;
 
   protected readonly rangeLabel = computed(() => rangeOption(this.store.range()).label);

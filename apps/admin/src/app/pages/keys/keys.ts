@@ -10,7 +10,10 @@ import { MatTooltipModule } from '@angular/material/tooltip';
 import { map } from 'rxjs';
 import type { ClientKey, CreatedClientKey } from '#contracts';
 import { describeApiError } from '../../core/api-error';
-import { formatClock, formatCount, formatRelative } from '../../core/format';
+import { formatCount, formatRelative } from '../../core/format';
+import { LiveStatus } from '../../shared/live-status/live-status';
+import { RefreshButton } from '../../shared/live-status/refresh-button';
+import { PageStates } from '../../shared/page-states/page-states';
 import { StateView } from '../../shared/state/state';
 import { confirm } from '../../shared/confirm-dialog/confirm-dialog';
 import { KeyFormDialog, type KeyFormDialogData } from './key-form-dialog';
@@ -26,7 +29,7 @@ const DIALOG: MatDialogConfig = { width: '520px', maxWidth: 'calc(100vw - 24px)'
 /** API 密钥: client keys for /v1 — create (secret shown once), limit, rename, revoke, live usage. */
 @Component({
   selector: 'app-keys-page',
-  imports: [MatButtonModule, MatIconModule, MatTableModule, MatTooltipModule, StateView],
+  imports: [MatButtonModule, MatIconModule, MatTableModule, MatTooltipModule, StateView, PageStates, LiveStatus, RefreshButton],
   providers: [KeysStore],
   templateUrl: './keys.html',
   styleUrl: './keys.scss',
@@ -47,7 +50,7 @@ export default class KeysPage implements OnInit {
   );
   protected readonly columns = ['name', 'key', 'created', 'lastUsed', 'requests', 'tokens', 'rpm', 'status', 'actions'];
   protected readonly trackKey = (_: number, k: ClientKey) => k.id;
-  protected readonly fmt = { count: formatCount, relative: formatRelative, dateTime: formatDateTime, rpm: formatRpm, clock: formatClock };
+  protected readonly fmt = { count: formatCount, relative: formatRelative, dateTime: formatDateTime, rpm: formatRpm };
 
   ngOnInit(): void {
     this.store.start();

@@ -1,8 +1,8 @@
-import { DOCUMENT, DestroyRef, Injectable, InjectionToken, computed, inject, signal } from '@angular/core';
-import { type Observable, type Subscription, catchError, forkJoin, map, of } from 'rxjs';
+import { DestroyRef, Injectable, InjectionToken, computed, inject, signal } from '@angular/core';
+import { type Observable, type Subscription, catchError, forkJoin, map, of, tap } from 'rxjs';
 import type { ClientKey, RequestLogPage } from '#contracts';
-import { type ApiFailure, describeApiError } from '../../core/api-error';
 import { ApiService } from '../../core/api.service';
+import { type PollStatus, pollingResource } from '../../core/polling';
 import { DEFAULT_QUERY, type LogQuery, apiParams, hasFilters, logRow, queryKey, rangeError } from './logs-view';
 
 /** How often the log refreshes while auto refresh is on (ms). */
@@ -11,7 +11,7 @@ export const LOGS_POLL_MS = new InjectionToken<number>('LOGS_POLL_MS', { provide
 /** Key names (for the 密钥 column) are re-read every Nth refresh. */
 export const KEYS_EVERY_N_POLLS = 12;
 
-export type LogsStatus = 'loading' | 'ready' | 'unreachable' | 'error';
+export type LogsStatus = PollStatus;
 
 /** What the filters offer: providers, model ids and client keys. */
 export interface LogFilterOptions {
@@ -30,16 +30,26 @@ const swallow = <T>(fallback: T) => catchError<T, Observable<T>>(() => of(fallba
 @Injectable()
 export class LogsStore {
   private readonly api = inject(ApiService);
-  private readonly document = inject(DOCUMENT);
-  private readonly pollMs = inject(LOGS_POLL_MS);
+  private polls = 0;
+  private readonly poll = pollingResource<RequestLogPage>({
+    intervalMs: inject(LOGS_POLL_MS),
+    auto: () => this.autoRefresh(),
+    fetch: () => {
+      const q = this.query();
+      if (rangeError(q)) return null;
+      if (++this.polls % KEYS_EVERY_N_POLLS === 0) this.loadOptions(false);
+      const key = queryKey(q);
+      return this.api.logs(apiParams(q, Date.now())).pipe(tap(() => this.pageKey.set(key)));
+    },
+  });
 
   readonly query = signal<LogQuery>(DEFAULT_QUERY);
-  readonly page = signal<RequestLogPage | null>(null);
+  readonly page = this.poll.data;
   /** queryKey() of the query `page` answers. */
   private readonly pageKey = signal<string | null>(null);
-  readonly failure = signal<ApiFailure | null>(null);
-  readonly busy = signal(false);
-  readonly updatedAt = signal<number | null>(null);
+  readonly failure = this.poll.failure;
+  readonly busy = this.poll.busy;
+  readonly updatedAt = this.poll.updatedAt;
   readonly autoRefresh = signal(true);
   readonly options = signal<LogFilterOptions>({ providers: [], models: [], keys: [] });
   /** requestIds of the rows opened to show their attempts. */
@@ -47,13 +57,8 @@ export class LogsStore {
 
   /** A custom range that cannot be asked for (start after end). */
   readonly invalidRange = computed(() => rangeError(this.query()));
-  readonly status = computed<LogsStatus>(() => {
-    if (this.page()) return 'ready';
-    const f = this.failure();
-    if (!f) return 'loading';
-    return f.kind === 'unreachable' ? 'unreachable' : 'error';
-  });
-  readonly stale = computed(() => this.page() !== null && this.failure() !== null);
+  readonly status = this.poll.status;
+  readonly stale = this.poll.stale;
   /** The rows shown answer an earlier query (a filter or page change is loading). */
   readonly switching = computed(() => this.page() !== null && this.pageKey() !== queryKey(this.query()));
   readonly filtered = computed(() => hasFilters(this.query()));
@@ -64,14 +69,7 @@ export class LogsStore {
     return (this.page()?.items ?? []).map((e) => logRow(e, names, now));
   });
 
-  private running = false;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private inflight: Subscription | undefined;
   private optionsSub: Subscription | undefined;
-  private polls = 0;
-  private readonly onVisibility = () => {
-    if (this.running && this.autoRefresh() && !this.document.hidden) this.refresh();
-  };
 
   constructor() {
     inject(DestroyRef).onDestroy(() => this.stop());
@@ -79,22 +77,14 @@ export class LogsStore {
 
   /** Loads the page for the current query and the filters' choices. */
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.document.addEventListener('visibilitychange', this.onVisibility);
+    if (this.poll.running) return;
     this.loadOptions(true);
-    this.refresh();
+    this.poll.start();
   }
 
   stop(): void {
-    this.running = false;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    this.inflight?.unsubscribe();
-    this.inflight = undefined;
+    this.poll.stop();
     this.optionsSub?.unsubscribe();
-    this.busy.set(false);
-    this.document.removeEventListener('visibilitychange', this.onVisibility);
   }
 
   /**
@@ -106,17 +96,14 @@ export class LogsStore {
     if (queryKey(q) === queryKey(previous)) return;
     this.query.set(q);
     if (q.page !== previous.page) this.autoRefresh.set(q.page === 1);
-    if (this.running) this.refresh();
+    if (this.poll.running) this.refresh();
   }
 
   setAutoRefresh(on: boolean): void {
     if (on === this.autoRefresh()) return;
     this.autoRefresh.set(on);
     if (on) this.refresh();
-    else {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    else this.poll.reschedule();
   }
 
   toggleExpanded(id: string): void {
@@ -128,32 +115,7 @@ export class LogsStore {
 
   /** Fetches now (cancelling a fetch under way); with auto refresh on, schedules the next. */
   refresh(): void {
-    clearTimeout(this.timer);
-    this.inflight?.unsubscribe();
-    const q = this.query();
-    if (rangeError(q)) {
-      this.busy.set(false);
-      return;
-    }
-    if (++this.polls % KEYS_EVERY_N_POLLS === 0) this.loadOptions(false);
-    const key = queryKey(q);
-    this.busy.set(true);
-    this.inflight = this.api.logs(apiParams(q, Date.now())).subscribe({
-      next: (page) => {
-        this.page.set(page);
-        this.pageKey.set(key);
-        this.failure.set(null);
-        this.updatedAt.set(Date.now());
-        this.busy.set(false);
-        this.schedule();
-      },
-      error: (err: unknown) => {
-        const failure = describeApiError(err);
-        this.failure.set(failure);
-        this.busy.set(false);
-        if (failure.kind !== 'unauthorized') this.schedule();
-      },
-    });
+    void this.poll.refresh();
   }
 
   /** Providers, models and keys for the filters; a failure leaves a choice empty, not the page broken. */
@@ -178,11 +140,5 @@ export class LogsStore {
         swallow(previous.keys),
       ),
     }).subscribe((options) => this.options.set(options));
-  }
-
-  private schedule(): void {
-    if (!this.running || !this.autoRefresh()) return;
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => (this.document.hidden ? this.schedule() : this.refresh()), this.pollMs);
   }
 }

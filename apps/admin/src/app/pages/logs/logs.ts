@@ -14,7 +14,9 @@ import { MatTableModule } from '@angular/material/table';
 import { MatTooltipModule } from '@angular/material/tooltip';
 import { ActivatedRoute, Router } from '@angular/router';
 import { map } from 'rxjs';
-import { formatClock } from '../../core/format';
+import { LiveStatus } from '../../shared/live-status/live-status';
+import { RefreshButton } from '../../shared/live-status/refresh-button';
+import { PageStates } from '../../shared/page-states/page-states';
 import { StateView } from '../../shared/state/state';
 import {
   DEFAULT_QUERY,
@@ -58,6 +60,9 @@ const MODEL_SUGGESTIONS = 50;
     MatTableModule,
     MatTooltipModule,
     StateView,
+    PageStates,
+    LiveStatus,
+    RefreshButton,
     LogDetail,
   ],
   providers: [LogsStore, { provide: MatPaginatorIntl, useClass: ZhPaginatorIntl }],
@@ -81,7 +86,6 @@ export default class LogsPage implements OnInit {
   protected readonly presets = TIME_PRESETS;
   protected readonly pageSizes = PAGE_SIZES;
   protected readonly columns = ['expand', 'time', 'model', 'endpoint', 'stream', 'status', 'provider', 'latency', 'ttft', 'tokens', 'key'];
-  protected readonly clock = formatClock;
   protected readonly trackRow = (_: number, row: LogRow) => row.id;
 
   /** The phone's filter panel is open. */

@@ -5,6 +5,7 @@ import { MatIconModule } from '@angular/material/icon';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { MatTooltipModule } from '@angular/material/tooltip';
 import { formatClock, formatRelative } from '../../core/format';
+import { RefreshButton } from '../../shared/live-status/refresh-button';
 import { ROUTE_STATE_LABELS, discoveryRow, discoverySummary, intervalLabel, refreshResultRow, summarizeRefresh } from './models-view';
 import { ModelsStore } from './models.store';
 
@@ -14,7 +15,7 @@ import { ModelsStore } from './models.store';
  */
 @Component({
   selector: 'app-discovery-panel',
-  imports: [MatButtonModule, MatIconModule, MatProgressBarModule, MatTooltipModule],
+  imports: [MatButtonModule, MatIconModule, MatProgressBarModule, MatTooltipModule, RefreshButton],
   templateUrl: './discovery-panel.html',
   styleUrl: './discovery-panel.scss',
   changeDetection: ChangeDetectionStrategy.OnPush,

@@ -1,12 +1,13 @@
-import { Injectable, computed, inject, signal } from '@angular/core';
-import { type Observable, type Subscription, catchError, firstValueFrom, forkJoin, of } from 'rxjs';
+import { Injectable, inject, signal } from '@angular/core';
+import { type Observable, catchError, firstValueFrom, forkJoin, map, of, tap } from 'rxjs';
 import type { AdminModelList, DiscoveryRefreshResult, ModelDiscovery, ProviderDetail } from '#contracts';
 import { type ApiFailure, describeApiError } from '../../core/api-error';
 import { ApiService } from '../../core/api.service';
+import { type PollStatus, pollingResource } from '../../core/polling';
 import { withRoutes } from './models-view';
 
-/** `loading`: nothing yet; `ready`: data (perhaps stale); `unreachable` / `error`: the first load failed. */
-export type ModelsStatus = 'loading' | 'ready' | 'unreachable' | 'error';
+/** See PollStatus. */
+export type ModelsStatus = PollStatus;
 
 /** What an action (refresh, pin, unpin) came to. */
 export type Outcome<T> = { ok: true; value: T } | { ok: false; failure: ApiFailure };
@@ -26,56 +27,40 @@ export interface LastRefresh {
 export class ModelsStore {
   private readonly api = inject(ApiService);
 
-  readonly list = signal<AdminModelList | null>(null);
+  /** Loaded on demand (load()), never polled. */
+  private readonly resource = pollingResource<AdminModelList>({
+    fetch: () =>
+      forkJoin({
+        list: this.api.models(),
+        // The providers only refine "usable now": the page works without them.
+        providers: this.api.providers().pipe(catchError(() => of(null))),
+      }).pipe(
+        tap(({ providers }) => this.providers.set(providers)),
+        map(({ list }) => list),
+      ),
+  });
+
+  readonly list = this.resource.data;
   /** Null when unknown (not loaded, or that call failed): routes are then judged by discovery alone. */
   readonly providers = signal<ProviderDetail[] | null>(null);
   /** The last load's failure; cleared by the next success. */
-  readonly failure = signal<ApiFailure | null>(null);
+  readonly failure = this.resource.failure;
   /** A load is in flight. */
-  readonly busy = signal(false);
-  readonly updatedAt = signal<number | null>(null);
+  readonly busy = this.resource.busy;
+  readonly updatedAt = this.resource.updatedAt;
   /** A discovery refresh is in flight. */
   readonly refreshing = signal(false);
   readonly lastRefresh = signal<LastRefresh | null>(null);
   /** Route keys (`model\nprovider`) with a pin or unpin in flight. */
   readonly pinning = signal<ReadonlySet<string>>(new Set());
 
-  readonly status = computed<ModelsStatus>(() => {
-    if (this.list()) return 'ready';
-    const f = this.failure();
-    if (!f) return 'loading';
-    return f.kind === 'unreachable' ? 'unreachable' : 'error';
-  });
+  readonly status = this.resource.status;
   /** Showing data from before the latest failed load. */
-  readonly stale = computed(() => this.list() !== null && this.failure() !== null);
-
-  private inflight: Subscription | undefined;
+  readonly stale = this.resource.stale;
 
   /** (Re)loads the catalog and the providers' status, cancelling a load under way. */
   load(): Promise<void> {
-    this.inflight?.unsubscribe();
-    this.busy.set(true);
-    return new Promise((resolve) => {
-      this.inflight = forkJoin({
-        list: this.api.models(),
-        // The providers only refine "usable now": the page works without them.
-        providers: this.api.providers().pipe(catchError(() => of(null))),
-      }).subscribe({
-        next: ({ list, providers }) => {
-          this.list.set(list);
-          this.providers.set(providers);
-          this.failure.set(null);
-          this.updatedAt.set(Date.now());
-          this.busy.set(false);
-          resolve();
-        },
-        error: (err: unknown) => {
-          this.failure.set(describeApiError(err));
-          this.busy.set(false);
-          resolve();
-        },
-      });
-    });
+    return this.resource.refresh();
   }
 
   /**

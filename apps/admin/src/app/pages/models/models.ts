@@ -13,6 +13,7 @@ import { ActivatedRoute, type ParamMap, Router } from '@angular/router';
 import { firstValueFrom } from 'rxjs';
 import type { ApiFailure } from '../../core/api-error';
 import { formatClock, formatRelative } from '../../core/format';
+import { PageStates } from '../../shared/page-states/page-states';
 import { StateView } from '../../shared/state/state';
 import {
   type CategoryFilter,
@@ -35,7 +36,7 @@ export const SEARCH_URL_DELAY_MS = 250;
 /** 模型浏览: the catalog by category, each model's routes and their live discovery state. */
 @Component({
   selector: 'app-models-page',
-  imports: [MatButtonModule, MatChipsModule, MatFormFieldModule, MatIconModule, MatInputModule, MatTooltipModule, DiscoveryPanel, StateView],
+  imports: [MatButtonModule, MatChipsModule, MatFormFieldModule, MatIconModule, MatInputModule, MatTooltipModule, DiscoveryPanel, StateView, PageStates],
   providers: [ModelsStore],
   templateUrl: './models.html',
   styleUrl: './models.scss',

@@ -1,8 +1,8 @@
 import { DOCUMENT, DestroyRef, Injectable, InjectionToken, computed, inject, signal } from '@angular/core';
-import { type Observable, type Subscription, firstValueFrom } from 'rxjs';
+import { type Observable, firstValueFrom, tap } from 'rxjs';
 import type { AddProviderKeyRequest, KeyTestResult, ProviderCheck, ProviderDetail, UpdateProviderRequest, UpstreamRequest } from '#contracts';
-import { type ApiFailure, describeApiError } from '../../core/api-error';
 import { ApiService } from '../../core/api.service';
+import { type PollStatus, pollingResource } from '../../core/polling';
 import { providerRow, statusCounts } from './providers-view';
 
 /** How often the page polls the provider list (ms). */
@@ -11,8 +11,8 @@ export const PROVIDERS_POLL_MS = new InjectionToken<number>('PROVIDERS_POLL_MS',
 /** How often breaker countdowns move (ms). */
 export const CLOCK_TICK_MS = 1000;
 
-/** `loading`: nothing yet; `ready`: data (perhaps stale, see `failure`); `unreachable` / `error`: the first load failed. */
-export type ProvidersStatus = 'loading' | 'ready' | 'unreachable' | 'error';
+/** See PollStatus. */
+export type ProvidersStatus = PollStatus;
 
 const sameName = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
@@ -27,41 +27,33 @@ const sameName = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 export class ProvidersStore {
   private readonly api = inject(ApiService);
   private readonly document = inject(DOCUMENT);
-  private readonly pollMs = inject(PROVIDERS_POLL_MS);
+  private readonly poll = pollingResource<ProviderDetail[]>({
+    intervalMs: inject(PROVIDERS_POLL_MS),
+    fetch: () => this.api.providers().pipe(tap(() => this.now.set(Date.now()))),
+  });
 
-  readonly providers = signal<ProviderDetail[] | null>(null);
+  readonly providers = this.poll.data;
   /** The last poll's failure; cleared by the next success. */
-  readonly failure = signal<ApiFailure | null>(null);
+  readonly failure = this.poll.failure;
   /** A poll is in flight. */
-  readonly busy = signal(false);
+  readonly busy = this.poll.busy;
   /** When the shown list arrived (epoch ms). */
-  readonly updatedAt = signal<number | null>(null);
+  readonly updatedAt = this.poll.updatedAt;
   /** Now (epoch ms), ticking every second while running: breaker countdowns follow it. */
   readonly now = signal(Date.now());
   /** Actions under way, by key (`toggle:DeepInfra`, `check:DeepInfra`, `check-all`, `key-test:<id>` …). */
   readonly pending = signal<ReadonlySet<string>>(new Set());
 
-  readonly status = computed<ProvidersStatus>(() => {
-    if (this.providers()) return 'ready';
-    const f = this.failure();
-    if (!f) return 'loading';
-    return f.kind === 'unreachable' ? 'unreachable' : 'error';
-  });
+  readonly status = this.poll.status;
   /** Showing a list from before the latest failure. */
-  readonly stale = computed(() => this.providers() !== null && this.failure() !== null);
+  readonly stale = this.poll.stale;
   readonly rows = computed(() => {
     const now = this.now();
     return (this.providers() ?? []).map((p) => providerRow(p, now));
   });
   readonly counts = computed(() => statusCounts(this.providers() ?? []));
 
-  private running = false;
-  private timer: ReturnType<typeof setTimeout> | undefined;
   private clock: ReturnType<typeof setInterval> | undefined;
-  private inflight: Subscription | undefined;
-  private readonly onVisibility = () => {
-    if (this.running && !this.document.hidden) this.refresh();
-  };
 
   constructor() {
     inject(DestroyRef).onDestroy(() => this.stop());
@@ -78,49 +70,22 @@ export class ProvidersStore {
 
   /** Loads now, then every pollMs while running. */
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.document.addEventListener('visibilitychange', this.onVisibility);
+    if (this.poll.running) return;
     this.clock = setInterval(() => {
       if (!this.document.hidden) this.now.set(Date.now());
     }, CLOCK_TICK_MS);
-    this.refresh();
+    this.poll.start();
   }
 
   stop(): void {
-    this.running = false;
-    clearTimeout(this.timer);
     clearInterval(this.clock);
-    this.timer = undefined;
     this.clock = undefined;
-    this.inflight?.unsubscribe();
-    this.inflight = undefined;
-    this.busy.set(false);
-    this.document.removeEventListener('visibilitychange', this.onVisibility);
+    this.poll.stop();
   }
 
   /** Fetches now (cancelling a fetch under way), then schedules the next poll. */
   refresh(): void {
-    clearTimeout(this.timer);
-    this.inflight?.unsubscribe();
-    this.busy.set(true);
-    this.inflight = this.api.providers().subscribe({
-      next: (list) => {
-        this.providers.set(list);
-        this.failure.set(null);
-        this.updatedAt.set(Date.now());
-        this.now.set(Date.now());
-        this.busy.set(false);
-        this.schedule();
-      },
-      error: (err: unknown) => {
-        const failure = describeApiError(err);
-        this.failure.set(failure);
-        this.busy.set(false);
-        // 401/403: the interceptor has sent the admin to 登录; polling on would only fail again.
-        if (failure.kind !== 'unauthorized') this.schedule();
-      },
-    });
+    void this.poll.refresh();
   }
 
   // ------------------------------------------------------------ actions (reject with the HTTP error)
@@ -178,7 +143,7 @@ export class ProvidersStore {
     try {
       const value = (await firstValueFrom(call, { defaultValue: undefined })) as T;
       apply?.(value);
-      if (reload && this.running) this.refresh();
+      if (reload && this.poll.running) this.refresh();
       return value;
     } finally {
       this.pending.update((s) => {
@@ -200,12 +165,5 @@ export class ProvidersStore {
 
   private patchProvider(name: string, change: (p: ProviderDetail) => ProviderDetail): void {
     this.providers.update((list) => list && list.map((p) => (sameName(p.name, name) ? change(p) : p)));
-  }
-
-  private schedule(): void {
-    if (!this.running) return;
-    clearTimeout(this.timer);
-    // A hidden tab skips polls; becoming visible again refreshes at once (onVisibility).
-    this.timer = setTimeout(() => (this.document.hidden ? this.schedule() : this.refresh()), this.pollMs);
   }
 }

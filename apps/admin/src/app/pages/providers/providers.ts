@@ -7,6 +7,9 @@ import { type MatSlideToggleChange, MatSlideToggleModule } from '@angular/materi
 import { MatTooltipModule } from '@angular/material/tooltip';
 import { formatClock, formatDuration, formatPercent, formatRelative } from '../../core/format';
 import { confirm } from '../../shared/confirm-dialog/confirm-dialog';
+import { LiveStatus } from '../../shared/live-status/live-status';
+import { RefreshButton } from '../../shared/live-status/refresh-button';
+import { PageStates } from '../../shared/page-states/page-states';
 import { StateView } from '../../shared/state/state';
 import { Notice } from './notice';
 import { type ProviderDialogData, type ProviderTab, ProviderDialog } from './provider-dialog';
@@ -24,7 +27,7 @@ export const DIALOG_SIZE = { width: '720px', maxWidth: 'calc(100vw - 24px)', max
  */
 @Component({
   selector: 'app-providers-page',
-  imports: [MatButtonModule, MatIconModule, MatProgressSpinnerModule, MatSlideToggleModule, MatTooltipModule, StateView],
+  imports: [MatButtonModule, MatIconModule, MatProgressSpinnerModule, MatSlideToggleModule, MatTooltipModule, StateView, PageStates, LiveStatus, RefreshButton],
   providers: [ProvidersStore, Notice],
   templateUrl: './providers.html',
   styleUrl: './providers.scss',
