@@ -36,10 +36,6 @@ export class ChatAccumulator {
     return [...this.toolCalls.entries()].sort(([a], [b]) => a - b).map(([, c]) => c);
   }
 
-  get hasAnswer(): boolean {
-    return this.content.length > 0 || this.reasoning.length > 0 || this.toolCalls.size > 0;
-  }
-
   /** The finish reason, defaulting sensibly when the upstream never said. */
   get finish(): FinishReason {
     return this.finishReason ?? (this.toolCalls.size > 0 ? 'tool_calls' : 'stop');

@@ -8,7 +8,6 @@ import { CANNOT_TAKE_IMAGES, modelTakesImages, routeTakesImages } from '../model
 import { UpstreamError, type ChatEvent, type ChatRequest } from '../providers/provider-adapter.ts';
 import { ProviderRegistry } from '../providers/provider-registry.service.ts';
 import { FailoverService, type RouteFilter } from '../routing/failover.service.ts';
-import { ChatAccumulator } from './chat-accumulator.ts';
 
 /** Emitted once, just before the first content, when a provider has been committed to. */
 export interface ChatStart {
@@ -132,9 +131,8 @@ export class ChatService {
               timeout({ first: this.config.timeouts.totalMs }),
               toArray(),
               mergeMap((all) => {
-                const acc = new ChatAccumulator();
-                all.forEach((e) => acc.add(e));
-                if (!acc.hasAnswer) return throwError(() => new UpstreamError('invalid', 'the upstream answered without any content'));
+                // The responder accumulates the answer; here it is enough to know there is one.
+                if (!all.some(isContent)) return throwError(() => new UpstreamError('invalid', 'the upstream answered without any content'));
                 return [start(), ...all] as ChatItem[];
               }),
             );
