@@ -3,7 +3,7 @@ import { ɵSIGNAL as SIGNAL } from '@angular/core';
 import { jest } from '@jest/globals';
 import { createHarness, type Harness } from '../../../testing/harness';
 import ApiDocsPage from './api-docs';
-import { CodeSamples } from './code-samples';
+import { CodeSamples } from '../../shared/code-samples/code-samples';
 
 interface CodeSamplesView {
   current(): { id: string; code: string };

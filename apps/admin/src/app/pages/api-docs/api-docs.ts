@@ -21,7 +21,7 @@ import {
   originOf,
   speechSamples,
 } from './api-docs-content';
-import { CodeSamples } from './code-samples';
+import { CodeSamples } from '../../shared/code-samples/code-samples';
 
 /** The part of the DOM this page touches (the project is typed without the DOM lib in tests). */
 interface SectionElement {

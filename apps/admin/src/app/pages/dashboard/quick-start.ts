@@ -1,10 +1,9 @@
 import { Clipboard } from '@angular/cdk/clipboard';
 import { ChangeDetectionStrategy, Component, DestroyRef, computed, inject, input, signal } from '@angular/core';
 import { MatButtonModule } from '@angular/material/button';
-import { MatButtonToggleModule } from '@angular/material/button-toggle';
 import { MatIconModule } from '@angular/material/icon';
 import { MatTooltipModule } from '@angular/material/tooltip';
-import { highlight } from './highlight';
+import { CodeSamples } from '../../shared/code-samples/code-samples';
 import { API_KEY_PLACEHOLDER, type SnippetId, buildSnippets } from './snippets';
 
 /**
@@ -13,7 +12,7 @@ import { API_KEY_PLACEHOLDER, type SnippetId, buildSnippets } from './snippets';
  */
 @Component({
   selector: 'app-quick-start',
-  imports: [MatButtonModule, MatButtonToggleModule, MatIconModule, MatTooltipModule],
+  imports: [CodeSamples, MatButtonModule, MatIconModule, MatTooltipModule],
   templateUrl: './quick-start.html',
   styleUrl: './quick-start.scss',
   changeDetection: ChangeDetectionStrategy.OnPush,
@@ -26,24 +25,18 @@ export class QuickStart {
   protected readonly placeholder = API_KEY_PLACEHOLDER;
   protected readonly snippets = computed(() => buildSnippets(this.baseUrl(), this.model()));
   protected readonly selected = signal<SnippetId>('python');
-  protected readonly snippet = computed(() => this.snippets().find((s) => s.id === this.selected()) ?? this.snippets()[0]!);
-  protected readonly html = computed(() => highlight(this.snippet().code, this.snippet().language));
-  /** What was copied last ('base' or a snippet id), for a moment. */
-  protected readonly copied = signal<string | null>(null);
+  /** The base URL was just copied (for a moment). */
+  protected readonly copied = signal(false);
   private copiedTimer: ReturnType<typeof setTimeout> | undefined;
 
   constructor() {
     inject(DestroyRef).onDestroy(() => clearTimeout(this.copiedTimer));
   }
 
-  protected select(id: SnippetId): void {
-    this.selected.set(id);
-  }
-
-  protected copy(what: string, text: string): void {
-    if (!this.clipboard.copy(text)) return;
-    this.copied.set(what);
+  protected copyBaseUrl(): void {
+    if (!this.clipboard.copy(this.baseUrl())) return;
+    this.copied.set(true);
     clearTimeout(this.copiedTimer);
-    this.copiedTimer = setTimeout(() => this.copied.set(null), 2000);
+    this.copiedTimer = setTimeout(() => this.copied.set(false), 2000);
   }
 }

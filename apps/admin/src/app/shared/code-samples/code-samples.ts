@@ -3,12 +3,12 @@ import { ChangeDetectionStrategy, Component, DestroyRef, computed, inject, input
 import { MatButtonModule } from '@angular/material/button';
 import { MatButtonToggleModule } from '@angular/material/button-toggle';
 import { MatIconModule } from '@angular/material/icon';
-import { highlight } from '../dashboard/highlight';
-import type { Snippet, SnippetId } from '../dashboard/snippets';
+import { highlight } from '../../pages/dashboard/highlight';
+import type { Snippet, SnippetId } from '../../pages/dashboard/snippets';
 
 /**
  * Code in one or more languages, highlighted, with a language switch (shared by the page through
- * `[(language)]`) and a copy button (the CDK clipboard, which also works on plain-HTTP LAN hosts).
+ * `[(language)]`) and a copy button; used by 控制台's 快速开始 and by API 文档 (the CDK clipboard, which also works on plain-HTTP LAN hosts).
  */
 @Component({
   selector: 'app-code-samples',
@@ -30,9 +30,16 @@ import type { Snippet, SnippetId } from '../dashboard/snippets';
       } @else {
         <span class="caption">{{ caption() || current().label }}</span>
       }
-      <button mat-stroked-button type="button" class="copy" (click)="copy()" [attr.aria-label]="'复制' + (caption() || '代码')" data-testid="copy-code">
+      <button
+        mat-stroked-button
+        type="button"
+        class="copy"
+        (click)="copy()"
+        [attr.aria-label]="'复制' + (caption() || '代码')"
+        [attr.data-testid]="copyTestId()"
+      >
         <mat-icon>{{ copied() ? 'check' : 'content_copy' }}</mat-icon>
-        {{ copied() ? '已复制' : '复制' }}
+        {{ copied() ? '已复制' : copyLabel() }}
       </button>
     </div>
     <pre class="code" [attr.data-language]="current().id" tabindex="0" data-testid="code"><code [innerHTML]="html()"></code></pre>
@@ -84,6 +91,9 @@ export class CodeSamples {
   readonly samples = input.required<Snippet[]>();
   /** What the code is (for the copy button's label and a single sample's caption). */
   readonly caption = input('');
+  /** The copy button's text, and its test id. */
+  readonly copyLabel = input('复制');
+  readonly copyTestId = input('copy-code');
   /** The language picked; a block without it shows its first sample. */
   readonly language = model<SnippetId>('python');
 
