@@ -36,7 +36,8 @@ async function createKey(page: Page, name: string, rpm: string, screenshot?: str
   await page.getByTestId('key-name').fill(name);
   await page.getByTestId('key-rpm').fill(rpm);
   await page.getByTestId('key-form-submit').click();
-  const secret = (await page.getByTestId('created-secret').innerText()).trim();
+  // The dialog's node is attached before its first change detection fills it in: wait for the text.
+  const secret = (await page.getByTestId('created-secret').filter({ hasText: /\S/ }).innerText()).trim();
   await page.getByTestId('copy-secret').click();
   await page.getByTestId('copy-secret').getByText('已复制').waitFor();
   if (screenshot) await shot(page, screenshot);

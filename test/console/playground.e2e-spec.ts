@@ -71,9 +71,12 @@ describe('在线对话测试 in Chromium', () => {
     await page.locator('.cdk-overlay-backdrop').waitFor({ state: 'detached' });
   }
 
+  /** Sends a message and waits for its answer to be on the page, so that answer() is this one. */
   async function ask(text: string): Promise<void> {
+    const before = await page.getByTestId('answer').count();
     await page.getByTestId('composer').fill(text);
     await page.getByTestId('send').click();
+    await page.getByTestId('answer').nth(before).waitFor();
   }
 
   /** Waits for the last answer to finish (its detail line shows). */
