@@ -60,7 +60,9 @@ async function upstreamHttpCandidate(): Promise<Candidate | null> {
           const res = await client.open({ method: 'POST', url, headers: { authorization: HEADERS.authorization }, body, signal });
           if (!stream) return (await client.readAll(res)).toString('utf8');
           let text = '';
-          for await (const event of client.events(res)) text += `data: ${event.data}\n\n`;
+          await new Promise<void>((resolve, reject) =>
+            client.sse(res).subscribe({ next: (event) => (text += `data: ${event.data}\n\n`), error: reject, complete: resolve }),
+          );
           return text;
         },
         close: () => client.onModuleDestroy(),

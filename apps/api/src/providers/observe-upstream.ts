@@ -1,33 +1,41 @@
-import { Observable } from 'rxjs';
+import { Observable, from, type ObservableInput, type Subscription } from 'rxjs';
 import { UpstreamError } from './provider-adapter.ts';
 
+const toUpstreamError = (err: unknown) => (err instanceof UpstreamError ? err : new UpstreamError('network', String((err as Error)?.message ?? err)));
+
 /**
- * Turns an async producer into a cold Observable. Subscribing starts it; unsubscribing before it
- * has finished aborts the signal it was given, which aborts the upstream HTTP request. A producer
- * that finished is left alone: aborting costs an exception object per request for nothing.
+ * Turns an upstream call into a cold Observable: `open` sends the request and resolves to what
+ * the answer emits (an array for a whole answer, an Observable for a stream). Subscribing starts
+ * it; unsubscribing before it has finished aborts the signal it was given, which aborts the
+ * upstream HTTP request. A call that finished is left alone: aborting costs an exception object
+ * per request for nothing.
  */
-export function observeUpstream<T>(produce: (signal: AbortSignal) => AsyncIterable<T>, outer?: AbortSignal): Observable<T> {
+export function observeUpstream<T>(open: (signal: AbortSignal) => Promise<ObservableInput<T>>, outer?: AbortSignal): Observable<T> {
   return new Observable<T>((subscriber) => {
     const controller = new AbortController();
     const onOuterAbort = () => controller.abort(outer?.reason);
     if (outer?.aborted) controller.abort(outer.reason);
     else outer?.addEventListener('abort', onOuterAbort, { once: true });
     let finished = false;
-    void (async () => {
-      try {
-        for await (const value of produce(controller.signal)) {
-          if (subscriber.closed) return;
-          subscriber.next(value);
-        }
-        finished = true;
-        subscriber.complete();
-      } catch (err) {
-        finished = true;
-        if (!subscriber.closed) subscriber.error(err instanceof UpstreamError ? err : new UpstreamError('network', String((err as Error)?.message ?? err)));
-      }
-    })();
+    let answer: Subscription | undefined;
+    const fail = (err: unknown) => {
+      finished = true;
+      subscriber.error(toUpstreamError(err));
+    };
+    open(controller.signal).then((input) => {
+      if (subscriber.closed) return;
+      answer = from(input).subscribe({
+        next: (value) => subscriber.next(value),
+        error: fail,
+        complete: () => {
+          finished = true;
+          subscriber.complete();
+        },
+      });
+    }, fail);
     return () => {
       outer?.removeEventListener('abort', onOuterAbort);
+      answer?.unsubscribe();
       if (!finished) controller.abort();
     };
   });

@@ -3,6 +3,7 @@ import { type Readable, type Transform, pipeline } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { getProxyForUrl } from 'proxy-from-env';
+import { Observable } from 'rxjs';
 import { Agent, type Dispatcher, ProxyAgent } from 'undici';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { parseRetryAfter, upstreamErrorMessage } from './openai-compatible/openai-mapping.ts';
@@ -141,10 +142,23 @@ export class UpstreamHttp implements OnModuleDestroy {
     return { status: res.statusCode, headers: responseHeaders, body: stream, close, release, signal: call.signal };
   }
 
-  /** Reads a whole body; silence longer than the idle timeout fails it. */
+  /** Reads a whole body; silence longer than the idle timeout (one timer, refreshed per chunk) fails it. */
   async readAll(res: UpstreamResponse): Promise<Buffer> {
+    const { idleMs } = this.config.timeouts;
+    const idle = setTimeout(() => res.body.destroy(new UpstreamError('timeout', `upstream silent for ${idleMs} ms`)), idleMs);
     const parts: Buffer[] = [];
-    for await (const chunk of this.chunks(res)) parts.push(chunk);
+    try {
+      for await (const chunk of res.body as AsyncIterable<Buffer>) {
+        idle.refresh();
+        parts.push(chunk);
+      }
+    } catch (err) {
+      res.close();
+      throw this.toUpstreamError(err, res.signal.aborted);
+    } finally {
+      clearTimeout(idle);
+    }
+    res.release();
     return Buffer.concat(parts);
   }
 
@@ -170,46 +184,48 @@ export class UpstreamHttp implements OnModuleDestroy {
     }
   }
 
-  /** Server-sent events of a streaming response, parsed by the spec. */
-  async *events(res: UpstreamResponse): AsyncGenerator<SseEvent> {
-    assertNotHtml(res);
-    const parser = new SseParser();
-    for await (const chunk of this.chunks(res)) {
-      for (const event of parser.push(chunk)) yield event;
-    }
-    for (const event of parser.end()) yield event;
-  }
-
   /**
-   * The body's chunks, failing on silence longer than the idle timeout while waiting for one
-   * (not while the consumer holds a chunk: a slow client is not a silent upstream). One timer per
-   * body, refreshed per chunk.
+   * Server-sent events of a streaming response, parsed by the spec and pushed as the body's
+   * chunks arrive. Push, not pull: a stream waiting for its next chunk holds two listeners and a
+   * timer, not a chain of pending promises, which matters with thousands of slow streams open.
+   * Silence longer than the idle timeout fails it. Unsubscribing before the body ended (after
+   * `[DONE]`) lets the rest drain so the connection goes back to the pool, see release().
    */
-  private async *chunks(res: UpstreamResponse): AsyncGenerator<Buffer> {
-    const { idleMs } = this.config.timeouts;
-    let waiting = true;
-    const idle = setTimeout(() => {
-      if (!waiting) return idle.refresh();
-      res.body.destroy(new UpstreamError('timeout', `upstream silent for ${idleMs} ms`));
-    }, idleMs);
-    let failed = false;
-    try {
-      // destroyOnReturn false: a consumer that stops early (after `[DONE]`) must not destroy the
-      // body, and with it a keep-alive connection whose response has all but ended; see release().
-      for await (const chunk of res.body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>) {
-        waiting = false;
-        yield chunk;
-        waiting = true;
+  sse(res: UpstreamResponse): Observable<SseEvent> {
+    return new Observable<SseEvent>((subscriber) => {
+      assertNotHtml(res);
+      const body = res.body;
+      const parser = new SseParser();
+      const { idleMs } = this.config.timeouts;
+      let failed = false;
+      const idle = setTimeout(() => body.destroy(new UpstreamError('timeout', `upstream silent for ${idleMs} ms`)), idleMs);
+      const onData = (chunk: Buffer) => {
         idle.refresh();
-      }
-    } catch (err) {
-      failed = true;
-      throw this.toUpstreamError(err, res.signal.aborted);
-    } finally {
-      clearTimeout(idle);
-      if (failed) res.close();
-      else res.release();
-    }
+        for (const event of parser.push(chunk)) {
+          if (subscriber.closed) return;
+          subscriber.next(event);
+        }
+      };
+      const onEnd = () => {
+        parser.end();
+        subscriber.complete();
+      };
+      const onError = (err: unknown) => {
+        failed = true;
+        subscriber.error(this.toUpstreamError(err, res.signal.aborted));
+      };
+      // Destroyed without an error and without an end: the connection went away mid-body.
+      const onClose = () => {
+        if (!body.readableEnded) onError(new UpstreamError('network', 'the upstream connection closed before the body ended'));
+      };
+      body.on('data', onData).once('end', onEnd).once('error', onError).once('close', onClose);
+      return () => {
+        clearTimeout(idle);
+        body.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+        if (failed) res.close();
+        else res.release();
+      };
+    });
   }
 
   private dispatcherFor(url: string, explicitProxy?: string): Dispatcher {

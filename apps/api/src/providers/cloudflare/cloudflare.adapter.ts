@@ -1,6 +1,6 @@
 import type { Observable } from 'rxjs';
 import { observeUpstream } from '../observe-upstream.ts';
-import { ssePayloads, streamCutShort, type StreamEnd } from '../sse-payloads.ts';
+import { chatStreamEvents } from '../sse-payloads.ts';
 import {
   UpstreamError,
   type ChatEvent,
@@ -13,6 +13,8 @@ import {
 } from '../provider-adapter.ts';
 import { buildCloudflareImageBody, parseCloudflareImage } from './cloudflare-image-mapping.ts';
 import { buildCloudflareChatBody, cloudflareChunkToEvents, cloudflareModelPath, cloudflareResultToEvents } from './cloudflare-mapping.ts';
+
+const CLOUDFLARE_DONE: readonly ChatEvent[] = [{ type: 'finish', reason: 'stop' }];
 
 /** Workers AI REST API in its native envelope (`/accounts/{id}/ai/run/{model}`). */
 export class CloudflareAdapter implements ProviderAdapter {
@@ -33,29 +35,20 @@ export class CloudflareAdapter implements ProviderAdapter {
   }
 
   chat(req: ChatRequest, ctx: UpstreamContext): Observable<ChatEvent> {
-    return observeUpstream(
-      async function* (this: CloudflareAdapter, signal: AbortSignal) {
-        const res = await ctx.http.open({
-          method: 'POST',
-          url: `${this.accountUrl(ctx)}/ai/run/${cloudflareModelPath(ctx.upstreamModel)}`,
-          headers: this.headers(ctx),
-          body: buildCloudflareChatBody(req),
-          signal,
-          proxy: ctx.proxy,
-        });
-        if (!req.stream) {
-          yield* cloudflareResultToEvents(await ctx.http.readJson(res));
-          return;
-        }
-        const end: StreamEnd = { done: false };
-        for await (const json of ssePayloads(ctx.http.events(res), end)) yield* cloudflareChunkToEvents(json);
-        // The native stream has no finish reason: [DONE] means the model stopped, while a body
-        // that just ends was cut short.
-        if (!end.done) throw streamCutShort();
-        yield { type: 'finish', reason: 'stop' } satisfies ChatEvent;
-      }.bind(this),
-      ctx.signal,
-    );
+    return observeUpstream(async (signal) => {
+      const res = await ctx.http.open({
+        method: 'POST',
+        url: `${this.accountUrl(ctx)}/ai/run/${cloudflareModelPath(ctx.upstreamModel)}`,
+        headers: this.headers(ctx),
+        body: buildCloudflareChatBody(req),
+        signal,
+        proxy: ctx.proxy,
+      });
+      if (!req.stream) return cloudflareResultToEvents(await ctx.http.readJson(res));
+      // The native stream has no finish reason: [DONE] means the model stopped, while a body
+      // that just ends was cut short.
+      return ctx.http.sse(res).pipe(chatStreamEvents(cloudflareChunkToEvents, CLOUDFLARE_DONE));
+    }, ctx.signal);
   }
 
   /** Text-to-image models (`@cf/black-forest-labs/flux-1-schnell`) on the same run path: one base64 image per call. */

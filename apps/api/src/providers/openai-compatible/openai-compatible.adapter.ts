@@ -1,6 +1,6 @@
 import type { Observable } from 'rxjs';
 import { observeUpstream } from '../observe-upstream.ts';
-import { ssePayloads, streamCutShort, type StreamEnd } from '../sse-payloads.ts';
+import { chatStreamEvents } from '../sse-payloads.ts';
 import { UpstreamError, type ChatEvent, type ChatRequest, type ProviderAdapter, type UpstreamContext, type UpstreamModel } from '../provider-adapter.ts';
 import { buildOpenAIChatBody, chunkToEvents, completionToEvents } from './openai-mapping.ts';
 
@@ -49,33 +49,18 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
   }
 
   chat(req: ChatRequest, ctx: UpstreamContext): Observable<ChatEvent> {
-    return observeUpstream(
-      async function* (this: OpenAICompatibleAdapter, signal: AbortSignal) {
-        const res = await ctx.http.open({
-          method: 'POST',
-          url: ctx.baseUrl + this.chatPath,
-          headers: this.headers(ctx),
-          body: buildOpenAIChatBody(req, ctx.upstreamModel),
-          signal,
-          proxy: ctx.proxy,
-        });
-        if (!req.stream) {
-          yield* completionToEvents(await ctx.http.readJson(res));
-          return;
-        }
-        const end: StreamEnd = { done: false };
-        let finished = false;
-        for await (const json of ssePayloads(ctx.http.events(res), end)) {
-          for (const event of chunkToEvents(json)) {
-            finished ||= event.type === 'finish';
-            yield event;
-          }
-        }
-        // Some servers omit [DONE] after a finish reason; with neither, the body was cut short.
-        if (!end.done && !finished) throw streamCutShort();
-      }.bind(this),
-      ctx.signal,
-    );
+    return observeUpstream(async (signal) => {
+      const res = await ctx.http.open({
+        method: 'POST',
+        url: ctx.baseUrl + this.chatPath,
+        headers: this.headers(ctx),
+        body: buildOpenAIChatBody(req, ctx.upstreamModel),
+        signal,
+        proxy: ctx.proxy,
+      });
+      if (!req.stream) return completionToEvents(await ctx.http.readJson(res));
+      return ctx.http.sse(res).pipe(chatStreamEvents(chunkToEvents));
+    }, ctx.signal);
   }
 
   async listModels(ctx: UpstreamContext): Promise<UpstreamModel[]> {
