@@ -39,4 +39,6 @@ EXPOSE 8080
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch(`http://127.0.0.1:${process.env.PORT || 8080}/health/ready`).then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
-CMD ["node", "dist/apps/api/src/main.js"]
+# The same command as `npm start`: --max-semi-space-size caps V8's young generation, which on a
+# machine with much RAM would otherwise grow to 64 MB × 2 (see the README's performance section).
+CMD ["node", "--max-semi-space-size=16", "dist/apps/api/src/main.js"]

@@ -198,4 +198,4 @@ export async function startGatewayProcess(start: GatewayStart): Promise<Child> {
 }
 
 /** A free loopback port (the OS picks one; it is released before the gateway binds it). */
-export { freePort } from '../test/support/gateway-process.ts';
+export { freePort, startNodeArgs } from '../test/support/gateway-process.ts';

@@ -21,6 +21,7 @@ import {
   snapshotGateway,
   startEmulatorProcess,
   startGatewayProcess,
+  startNodeArgs,
   WANTED_OPEN_FILES,
   type Child,
 } from './processes.ts';
@@ -107,8 +108,11 @@ process.once('SIGINT', () => void stopAll().then(() => process.exit(130)));
 process.once('SIGTERM', () => void stopAll().then(() => process.exit(143)));
 
 let gatewayMain = '';
-/** BENCH_GATEWAY_NODE_ARGS: node options for the gateway, e.g. "--max-semi-space-size=4" (to try V8 settings). */
-const gatewayNodeArgs = (env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean);
+/**
+ * The gateway runs with `npm start`'s node options; BENCH_GATEWAY_NODE_ARGS adds to them (a later
+ * V8 flag wins), e.g. "--max-semi-space-size=32" to try other V8 settings.
+ */
+const gatewayNodeArgs = [...startNodeArgs(), ...(env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)];
 
 async function startGateway(emulatorUrl: string, name: string, profilePort?: number): Promise<Child> {
   const gw = await startGatewayProcess({

@@ -193,9 +193,9 @@ describe('Dockerfile', () => {
     expect(copies).toContainEqual(expect.stringMatching(/^package\.json package-lock\.json \.\/$/));
   });
 
-  it('runs the same entry point as `npm start`', () => {
+  it('runs the same command as `npm start`, node options included', () => {
     const cmd = JSON.parse(steps(runtime, 'CMD').at(-1)!) as string[];
-    expect(cmd).toEqual(['node', pkg.scripts.start!.replace(/^node /, '')]);
+    expect(cmd).toEqual(pkg.scripts.start!.trim().split(/\s+/));
   });
 
   it('runs as a non-root user, numeric so that Kubernetes can verify runAsNonRoot', () => {

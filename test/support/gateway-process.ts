@@ -1,11 +1,20 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const main = fileURLToPath(new URL('../../dist/apps/api/src/main.js', import.meta.url));
+const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: { start: string } };
+
+/**
+ * The node options of `npm start` ("node [options…] dist/apps/api/src/main.js" in package.json),
+ * so that tests and benchmarks run the gateway as users do.
+ */
+export function startNodeArgs(): string[] {
+  return pkg.scripts.start.trim().split(/\s+/).slice(1, -1);
+}
 
 export interface GatewayProcess {
   url: string;
@@ -39,7 +48,7 @@ export async function freePort(): Promise<number> {
  */
 export async function startGatewayProcess(env: Record<string, string>, { readyTimeoutMs = 20_000 } = {}): Promise<GatewayProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [main], {
+  const child = spawn(process.execPath, [...startNodeArgs(), main], {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
