@@ -144,8 +144,7 @@ export class UpstreamHttp implements OnModuleDestroy {
 
   /** Reads a whole body; silence longer than the idle timeout (one timer, refreshed per chunk) fails it. */
   async readAll(res: UpstreamResponse): Promise<Buffer> {
-    const { idleMs } = this.config.timeouts;
-    const idle = setTimeout(() => res.body.destroy(new UpstreamError('timeout', `upstream silent for ${idleMs} ms`)), idleMs);
+    const idle = this.idleTimer(res.body);
     const parts: Buffer[] = [];
     try {
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
@@ -196,9 +195,8 @@ export class UpstreamHttp implements OnModuleDestroy {
       assertNotHtml(res);
       const body = res.body;
       const parser = new SseParser();
-      const { idleMs } = this.config.timeouts;
       let failed = false;
-      const idle = setTimeout(() => body.destroy(new UpstreamError('timeout', `upstream silent for ${idleMs} ms`)), idleMs);
+      const idle = this.idleTimer(body);
       const onData = (chunk: Buffer) => {
         idle.refresh();
         for (const event of parser.push(chunk)) {
@@ -226,6 +224,12 @@ export class UpstreamHttp implements OnModuleDestroy {
         else res.release();
       };
     });
+  }
+
+  /** Fails the body after the idle timeout; refresh() it per chunk, clear it at the end. */
+  private idleTimer(body: Readable): NodeJS.Timeout {
+    const { idleMs } = this.config.timeouts;
+    return setTimeout(() => body.destroy(new UpstreamError('timeout', `upstream silent for ${idleMs} ms`)), idleMs);
   }
 
   private dispatcherFor(url: string, explicitProxy?: string): Dispatcher {
