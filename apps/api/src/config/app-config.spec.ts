@@ -32,8 +32,21 @@ describe('loadConfig', () => {
     });
 
     it('timeouts and breaker', () => {
-      expect(config.timeouts).toEqual({ connectMs: 10_000, firstByteMs: 60_000, idleMs: 120_000, totalMs: 300_000 });
-      expect(config.breaker).toEqual({ failureThreshold: 3, baseCooldownMs: 30_000, maxCooldownMs: 600_000, authCooldownMs: 600_000 });
+      expect(config.timeouts).toEqual({ connectMs: 10_000, firstByteMs: 60_000, idleMs: 120_000, totalMs: 300_000, firstTokenMs: 60_000, streamMs: 900_000 });
+      expect(config.breaker).toEqual({ failureThreshold: 3, baseCooldownMs: 30_000, maxCooldownMs: 60_000, authCooldownMs: 600_000 });
+    });
+
+    it('limits and access', () => {
+      expect(config.limits).toEqual({
+        upstreamBodyBytes: 32 * MB,
+        upstreamDecodedBytes: 64 * MB,
+        sseLineBytes: MB,
+        sseEventBytes: 4 * MB,
+        clientStallMs: 30_000,
+        mediaFetchBytes: 20 * MB,
+      });
+      expect(config.access).toEqual({ trustProxy: false, corsOrigins: undefined, allowOpenApi: false, mediaFetchAllowHosts: [] });
+      expect(config.stats.logMaxEntries).toBe(100_000);
     });
 
     it('files and data dir', () => {
@@ -74,6 +87,19 @@ describe('loadConfig', () => {
         UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '2',
         UPSTREAM_IDLE_TIMEOUT_MS: '3',
         UPSTREAM_TIMEOUT_MS: '4',
+        UPSTREAM_FIRST_TOKEN_TIMEOUT_MS: '9',
+        UPSTREAM_STREAM_TIMEOUT_MS: '10',
+        UPSTREAM_MAX_BODY: '1mb',
+        UPSTREAM_MAX_DECODED_BODY: '2mb',
+        SSE_MAX_LINE: '3kb',
+        SSE_MAX_EVENT: '4kb',
+        CLIENT_STALL_TIMEOUT_MS: '11',
+        MEDIA_FETCH_MAX_BYTES: '5mb',
+        TRUST_PROXY: 'loopback, 10.0.0.0/8',
+        CORS_ORIGINS: 'https://chat.example.com, http://localhost:3000',
+        ALLOW_OPEN_API: 'true',
+        MEDIA_FETCH_ALLOW_HOSTS: '127.0.0.1, images.internal, 10.1.0.0/16',
+        LOG_MAX_ENTRIES: '5000',
         BREAKER_FAILURE_THRESHOLD: '5',
         BREAKER_COOLDOWN_MS: '6',
         BREAKER_MAX_COOLDOWN_MS: '7',
@@ -87,7 +113,22 @@ describe('loadConfig', () => {
       expect(config.apiKeys).toEqual(['abc']);
       expect(config.bodyLimitBytes).toBe(512 * 1024);
       expect(config.routingStrategy).toBe('priority');
-      expect(config.timeouts).toEqual({ connectMs: 1, firstByteMs: 2, idleMs: 3, totalMs: 4 });
+      expect(config.timeouts).toEqual({ connectMs: 1, firstByteMs: 2, idleMs: 3, totalMs: 4, firstTokenMs: 9, streamMs: 10 });
+      expect(config.limits).toEqual({
+        upstreamBodyBytes: MB,
+        upstreamDecodedBytes: 2 * MB,
+        sseLineBytes: 3 * 1024,
+        sseEventBytes: 4 * 1024,
+        clientStallMs: 11,
+        mediaFetchBytes: 5 * MB,
+      });
+      expect(config.access).toEqual({
+        trustProxy: ['loopback', '10.0.0.0/8'],
+        corsOrigins: ['https://chat.example.com', 'http://localhost:3000'],
+        allowOpenApi: true,
+        mediaFetchAllowHosts: ['127.0.0.1', 'images.internal', '10.1.0.0/16'],
+      });
+      expect(config.stats.logMaxEntries).toBe(5000);
       expect(config.breaker).toEqual({ failureThreshold: 5, baseCooldownMs: 6, maxCooldownMs: 7, authCooldownMs: 8 });
       expect(config.providersFile).toBe('/etc/g4f/providers.yaml');
       expect(config.catalogFile).toBe('./my-catalog.json');
@@ -208,6 +249,19 @@ describe('loadConfig', () => {
         UPSTREAM_FIRST_BYTE_TIMEOUT_MS: blank,
         UPSTREAM_IDLE_TIMEOUT_MS: blank,
         UPSTREAM_TIMEOUT_MS: blank,
+        UPSTREAM_FIRST_TOKEN_TIMEOUT_MS: blank,
+        UPSTREAM_STREAM_TIMEOUT_MS: blank,
+        UPSTREAM_MAX_BODY: blank,
+        UPSTREAM_MAX_DECODED_BODY: blank,
+        SSE_MAX_LINE: blank,
+        SSE_MAX_EVENT: blank,
+        CLIENT_STALL_TIMEOUT_MS: blank,
+        MEDIA_FETCH_MAX_BYTES: blank,
+        TRUST_PROXY: blank,
+        CORS_ORIGINS: blank,
+        ALLOW_OPEN_API: blank,
+        MEDIA_FETCH_ALLOW_HOSTS: blank,
+        LOG_MAX_ENTRIES: blank,
         BREAKER_FAILURE_THRESHOLD: blank,
         BREAKER_COOLDOWN_MS: blank,
         BREAKER_MAX_COOLDOWN_MS: blank,
@@ -244,6 +298,14 @@ describe('loadConfig', () => {
       ['UPSTREAM_FIRST_BYTE_TIMEOUT_MS', 'soon'],
       ['UPSTREAM_IDLE_TIMEOUT_MS', '-5'],
       ['UPSTREAM_TIMEOUT_MS', '1e'],
+      ['UPSTREAM_FIRST_TOKEN_TIMEOUT_MS', '0'],
+      ['UPSTREAM_STREAM_TIMEOUT_MS', 'long'],
+      ['UPSTREAM_MAX_BODY', 'big'],
+      ['SSE_MAX_LINE', '-1kb'],
+      ['CLIENT_STALL_TIMEOUT_MS', '0'],
+      ['TRUST_PROXY', 'my proxy'],
+      ['ALLOW_OPEN_API', 'sure'],
+      ['LOG_MAX_ENTRIES', '10'],
       ['BREAKER_FAILURE_THRESHOLD', '0'],
       ['BREAKER_COOLDOWN_MS', '1.5'],
       ['BREAKER_MAX_COOLDOWN_MS', 'ten'],
@@ -338,5 +400,8 @@ describe('cluster mode (REDIS_URL)', () => {
     expect(() => loadConfig({ REDIS_URL: 'http://r:6379', SECRET_KEY: 's' })).toThrow(/REDIS_URL/);
     expect(() => loadConfig({ REDIS_URL: 'r:6379', SECRET_KEY: 's' })).toThrow(/REDIS_URL/);
     expect(() => loadConfig({ REDIS_URL: 'redis://r', SECRET_KEY: 's', REDIS_LOG_MAX_ENTRIES: '10' })).toThrow(/REDIS_LOG_MAX_ENTRIES/);
+    // LOG_MAX_ENTRIES bounds the request log in either store; the older Redis-only name still wins.
+    expect(loadConfig({ REDIS_URL: 'redis://r', SECRET_KEY: 's', LOG_MAX_ENTRIES: '7000' }).redis?.logMaxEntries).toBe(7000);
+    expect(loadConfig({ REDIS_URL: 'redis://r', SECRET_KEY: 's', LOG_MAX_ENTRIES: '7000', REDIS_LOG_MAX_ENTRIES: '8000' }).redis?.logMaxEntries).toBe(8000);
   });
 });

@@ -37,6 +37,42 @@ export interface AppConfig {
     idleMs: number;
     /** Whole non-stream request. */
     totalMs: number;
+    /**
+     * A stream's first content (UPSTREAM_FIRST_TOKEN_TIMEOUT_MS): until then the attempt can still
+     * fail over. Comments, empty chunks and role-only deltas are not content.
+     */
+    firstTokenMs: number;
+    /** A whole stream, from the request to its last event (UPSTREAM_STREAM_TIMEOUT_MS). */
+    streamMs: number;
+  };
+  /** Bounds on what an upstream or a client can make the gateway hold. */
+  limits: {
+    /** A whole (non-stream) upstream body as received, before decompression (UPSTREAM_MAX_BODY). */
+    upstreamBodyBytes: number;
+    /** A whole upstream body after decompression (UPSTREAM_MAX_DECODED_BODY). */
+    upstreamDecodedBytes: number;
+    /** One line of an upstream event stream (SSE_MAX_LINE). */
+    sseLineBytes: number;
+    /** One event of an upstream event stream, all its lines together (SSE_MAX_EVENT). */
+    sseEventBytes: number;
+    /** How long a streaming client may read nothing while the gateway has data for it (CLIENT_STALL_TIMEOUT_MS). */
+    clientStallMs: number;
+    /** An image fetched from a URL an upstream returned (MEDIA_FETCH_MAX_BYTES). */
+    mediaFetchBytes: number;
+  };
+  /** Who may reach what, from where. */
+  access: {
+    /**
+     * Express's `trust proxy` (TRUST_PROXY): false (default: the socket's address is the client's),
+     * true, a hop count, or a comma-separated list of proxy addresses/CIDRs/names (loopback, uniquelocal).
+     */
+    trustProxy: boolean | number | string[];
+    /** Origins allowed to call /v1 from a browser (CORS_ORIGINS); undefined: `*` when a client key is required, none otherwise. */
+    corsOrigins?: string[];
+    /** With no API_KEY and no client key, answer /v1 from any address, not only loopback (ALLOW_OPEN_API). */
+    allowOpenApi: boolean;
+    /** Hosts, IPs or CIDRs that media fetches may reach although private (MEDIA_FETCH_ALLOW_HOSTS). */
+    mediaFetchAllowHosts: string[];
   };
   breaker: {
     /** Consecutive failures that open a provider's breaker. */
@@ -79,7 +115,7 @@ export interface AppConfig {
     url: string;
     /** Prepended to every key and channel (REDIS_KEY_PREFIX), so deployments can share one Redis. */
     keyPrefix: string;
-    /** The request log in Redis keeps about this many entries at most (REDIS_LOG_MAX_ENTRIES). */
+    /** The request log in Redis keeps about this many entries at most (REDIS_LOG_MAX_ENTRIES, else LOG_MAX_ENTRIES). */
     logMaxEntries: number;
   };
   stats: {
@@ -87,6 +123,8 @@ export interface AppConfig {
     flushMs: number;
     /** Request log entries older than this are deleted (LOG_RETENTION_DAYS). */
     logRetentionDays: number;
+    /** The request log keeps about this many entries at most, the oldest deleted first (LOG_MAX_ENTRIES). */
+    logMaxEntries: number;
   };
 }
 
@@ -161,6 +199,21 @@ function healthCheckInterval(raw: string | undefined): number {
   return ms;
 }
 
+/** TRUST_PROXY: off by default; true/false, a hop count, or a list of addresses, CIDRs and Express's names. */
+function trustProxy(raw: string | undefined): boolean | number | string[] {
+  const value = raw?.trim().toLowerCase();
+  if (!value || ['0', 'false', 'no', 'off'].includes(value)) return false;
+  if (['true', 'yes', 'on'].includes(value)) return true;
+  if (/^\d+$/.test(value)) return Number(value);
+  const entries = list(raw);
+  for (const entry of entries) {
+    if (!/^[0-9a-f.:/]+$/i.test(entry) && !['loopback', 'linklocal', 'uniquelocal'].includes(entry)) {
+      throw new ConfigError(`TRUST_PROXY must be true, false, a hop count or a list of proxy addresses/CIDRs (or loopback, linklocal, uniquelocal), got "${raw}"`);
+    }
+  }
+  return entries;
+}
+
 /** REDIS_URL and friends; cluster mode needs the same SECRET_KEY on every replica, or keys sealed by one are unreadable on the others. */
 function redisConfig(env: Env): AppConfig['redis'] {
   const raw = env.REDIS_URL?.trim();
@@ -178,7 +231,7 @@ function redisConfig(env: Env): AppConfig['redis'] {
   return {
     url: raw,
     keyPrefix: env.REDIS_KEY_PREFIX?.trim() || 'g4f:',
-    logMaxEntries: int(env, 'REDIS_LOG_MAX_ENTRIES', 100_000, 1000, 100_000_000),
+    logMaxEntries: int(env, 'REDIS_LOG_MAX_ENTRIES', int(env, 'LOG_MAX_ENTRIES', 100_000, 1000, 100_000_000), 1000, 100_000_000),
   };
 }
 
@@ -221,11 +274,28 @@ export function loadConfig(env: Env = process.env): AppConfig {
       firstByteMs: int(env, 'UPSTREAM_FIRST_BYTE_TIMEOUT_MS', 60_000, 1),
       idleMs: int(env, 'UPSTREAM_IDLE_TIMEOUT_MS', 120_000, 1),
       totalMs: int(env, 'UPSTREAM_TIMEOUT_MS', 300_000, 1),
+      firstTokenMs: int(env, 'UPSTREAM_FIRST_TOKEN_TIMEOUT_MS', 60_000, 1),
+      streamMs: int(env, 'UPSTREAM_STREAM_TIMEOUT_MS', 900_000, 1),
+    },
+    limits: {
+      upstreamBodyBytes: parseSize(env.UPSTREAM_MAX_BODY?.trim() || '32mb', 'UPSTREAM_MAX_BODY'),
+      upstreamDecodedBytes: parseSize(env.UPSTREAM_MAX_DECODED_BODY?.trim() || '64mb', 'UPSTREAM_MAX_DECODED_BODY'),
+      sseLineBytes: parseSize(env.SSE_MAX_LINE?.trim() || '1mb', 'SSE_MAX_LINE'),
+      sseEventBytes: parseSize(env.SSE_MAX_EVENT?.trim() || '4mb', 'SSE_MAX_EVENT'),
+      clientStallMs: int(env, 'CLIENT_STALL_TIMEOUT_MS', 30_000, 1),
+      mediaFetchBytes: parseSize(env.MEDIA_FETCH_MAX_BYTES?.trim() || '20mb', 'MEDIA_FETCH_MAX_BYTES'),
+    },
+    access: {
+      trustProxy: trustProxy(env.TRUST_PROXY),
+      corsOrigins: env.CORS_ORIGINS?.trim() ? list(env.CORS_ORIGINS) : undefined,
+      allowOpenApi: bool(env, 'ALLOW_OPEN_API', false),
+      mediaFetchAllowHosts: list(env.MEDIA_FETCH_ALLOW_HOSTS),
     },
     breaker: {
       failureThreshold: int(env, 'BREAKER_FAILURE_THRESHOLD', 3, 1),
       baseCooldownMs: int(env, 'BREAKER_COOLDOWN_MS', 30_000, 1),
-      maxCooldownMs: int(env, 'BREAKER_MAX_COOLDOWN_MS', 600_000, 1),
+      // A free pool's providers blink rather than die: after a minute at most, try again.
+      maxCooldownMs: int(env, 'BREAKER_MAX_COOLDOWN_MS', 60_000, 1),
       authCooldownMs: int(env, 'KEY_AUTH_COOLDOWN_MS', 600_000, 1),
     },
     providers,
@@ -249,6 +319,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     stats: {
       flushMs: int(env, 'STATS_FLUSH_MS', 1000, 50, 60_000),
       logRetentionDays: int(env, 'LOG_RETENTION_DAYS', 30, 1, 3650),
+      logMaxEntries: int(env, 'LOG_MAX_ENTRIES', 100_000, 1000, 100_000_000),
     },
   };
 }
