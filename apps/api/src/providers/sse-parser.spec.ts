@@ -372,3 +372,71 @@ describe('sseEvents', () => {
     expect(finished).toBe(true);
   });
 });
+
+describe('SseParser limits', () => {
+  const limited = () => new SseParser({ maxLineBytes: 100, maxEventBytes: 250 });
+
+  it('accepts lines and events up to the limits exactly', () => {
+    const parser = limited();
+    // "data: " + 94 = 100 bytes; two such lines plus endings = 202 bytes.
+    const line = `data: ${'x'.repeat(94)}`;
+    expect(parser.push(`${line}\n${line}\n\n`)).toEqual([{ event: 'message', data: `${'x'.repeat(94)}\n${'x'.repeat(94)}` }]);
+  });
+
+  it('fails a line over the limit arriving in one piece', () => {
+    expect(() => limited().push(`data: ${'x'.repeat(95)}\n`)).toThrow(expect.objectContaining({ name: 'SseLimitError', limit: 'line' }));
+  });
+
+  it('fails an endless line fed a byte at a time once it passes the limit, not later', () => {
+    const parser = limited();
+    let fed = 0;
+    expect(() => {
+      for (; fed < 10_000; fed++) parser.push('a');
+    }).toThrow(/line is over 100 bytes/);
+    expect(fed).toBe(100);
+    // The parser is finished: it holds nothing and takes no more input.
+    expect(() => parser.push('data: 1\n\n')).toThrow(/after end/);
+  });
+
+  it('counts UTF-8 bytes, not characters: "data:" and 32 three-byte characters are 101 bytes', () => {
+    expect(() => limited().push(`data:${'€'.repeat(31)}`)).not.toThrow();
+    expect(() => limited().push(`data:${'€'.repeat(32)}`)).toThrow(/line is over 100 bytes/);
+    const parser = limited();
+    expect(() => {
+      for (let i = 0; i < 40; i++) parser.push(utf8('€'));
+    }).toThrow(expect.objectContaining({ limit: 'line' }));
+  });
+
+  it('fails an event whose lines together pass the event limit', () => {
+    const parser = limited();
+    const line = `data: ${'x'.repeat(90)}\n`;
+    expect(parser.push(line + line)).toEqual([]);
+    expect(() => parser.push(line)).toThrow(expect.objectContaining({ name: 'SseLimitError', limit: 'event' }));
+  });
+
+  it('does not count comments between events, nor completed events', () => {
+    const parser = limited();
+    const events: SseEvent[] = [];
+    for (let i = 0; i < 100; i++) events.push(...parser.push(`: ping\n\ndata: ${'x'.repeat(90)}\n\n`));
+    expect(events).toHaveLength(100);
+  });
+});
+
+describe('SseLimitError', () => {
+  it('carries the events completed by the same piece before the bound was broken', () => {
+    const parser = new SseParser({ maxLineBytes: 20 });
+    let error: unknown;
+    try {
+      parser.push(`data: 1\n\ndata: 2\n\ndata: ${'x'.repeat(30)}\n\n`);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toMatchObject({
+      limit: 'line',
+      events: [
+        { event: 'message', data: '1' },
+        { event: 'message', data: '2' },
+      ],
+    });
+  });
+});

@@ -26,6 +26,29 @@ const DIGITS_ONLY = /^[0-9]+$/;
 /** Chunks up to this size are handled without allocating (the native calls cost more there). */
 const SMALL_CHUNK = 16;
 
+/** Bounds on what one stream can make the parser hold; unbounded when absent. */
+export interface SseLimits {
+  /** UTF-8 bytes of one line, its ending excluded. */
+  maxLineBytes?: number;
+  /** UTF-8 bytes of one event's lines, endings included (what `pendingBytes` counts). */
+  maxEventBytes?: number;
+}
+
+/** Thrown by push() when the input breaks an SseLimits bound; the parser takes no more input after it. */
+export class SseLimitError extends RangeError {
+  override name = 'SseLimitError';
+
+  constructor(
+    /** Which bound was broken. */
+    readonly limit: 'line' | 'event',
+    message: string,
+    /** Events the same push() completed before the bound was broken. */
+    readonly events: SseEvent[],
+  ) {
+    super(message);
+  }
+}
+
 /**
  * Incremental SSE parser for upstream streams that arrive as arbitrary network packets:
  * packet boundaries may fall inside a line, inside a CRLF pair or inside a UTF-8 character.
@@ -45,6 +68,8 @@ export class SseParser {
   private skipLF = false;
   /** The current line's text so far; only newly arrived text is ever scanned for line endings. */
   private partial = '';
+  /** UTF-8 bytes of `partial` once it is long enough to be worth counting; -1 before. */
+  private partialBytes = -1;
   /** A stripped BOM's bytes, charged to the first line for `pendingBytes`. */
   private partialExtraBytes = 0;
 
@@ -61,6 +86,19 @@ export class SseParser {
   private blockBytes = 0;
   private ended = false;
   private discardedBytes = 0;
+  private readonly maxLineBytes: number;
+  private readonly maxEventBytes: number;
+  /**
+   * A line of at most this many UTF-16 code units is within maxLineBytes whatever its characters
+   * (one unit is at most 3 UTF-8 bytes), so the common case is checked without counting bytes.
+   */
+  private readonly safeLineUnits: number;
+
+  constructor(limits: SseLimits = {}) {
+    this.maxLineBytes = limits.maxLineBytes ?? Infinity;
+    this.maxEventBytes = limits.maxEventBytes ?? Infinity;
+    this.safeLineUnits = Math.floor(this.maxLineBytes / 3);
+  }
 
   /** Feed bytes (Buffer/Uint8Array) or text; returns the events completed by this piece. */
   push(chunk: Uint8Array | string): SseEvent[] {
@@ -167,8 +205,13 @@ export class SseParser {
     for (let i = start; i < length; i++) {
       const c = text.charCodeAt(i);
       if (c !== LF && c !== CR) continue;
-      const line = this.partial === '' ? text.slice(start, i) : this.partial + text.slice(start, i);
-      this.partial = '';
+      let line: string;
+      if (this.partial === '') line = text.slice(start, i);
+      else {
+        line = this.partial + text.slice(start, i);
+        this.partial = '';
+        this.partialBytes = -1;
+      }
       let terminatorBytes = 1;
       if (c === CR) {
         if (i + 1 === length) this.skipLF = true;
@@ -180,12 +223,40 @@ export class SseParser {
       this.processLine(line, terminatorBytes, out);
       start = i + 1;
     }
-    if (start < length) this.partial += start === 0 ? text : text.slice(start);
+    if (start < length) {
+      const piece = start === 0 ? text : text.slice(start);
+      this.partial += piece;
+      if (this.partial.length > this.safeLineUnits) this.checkPartial(piece, out);
+    }
+  }
+
+  /**
+   * Fails an unfinished line grown over maxLineBytes. Its bytes are counted in full once, when it
+   * first may be over, then piece by piece: a long line fed in tiny chunks costs linear time.
+   */
+  private checkPartial(piece: string, out: SseEvent[]): void {
+    if (this.partialBytes < 0) this.partialBytes = Buffer.byteLength(this.partial, 'utf8');
+    else this.partialBytes += Buffer.byteLength(piece, 'utf8');
+    if (this.partialBytes > this.maxLineBytes) this.lineTooLong(out);
+  }
+
+  private checkLine(line: string, out: SseEvent[]): void {
+    if (Buffer.byteLength(line, 'utf8') > this.maxLineBytes) this.lineTooLong(out);
+  }
+
+  private lineTooLong(out: SseEvent[]): never {
+    return this.fail('line', out, `an event stream line is over ${this.maxLineBytes} bytes`);
+  }
+
+  private fail(limit: 'line' | 'event', out: SseEvent[], message: string): never {
+    this.end();
+    throw new SseLimitError(limit, message, out);
   }
 
   private processLine(line: string, terminatorBytes: number, out: SseEvent[]): void {
     const extraBytes = this.partialExtraBytes;
     this.partialExtraBytes = 0;
+    if (line.length > this.safeLineUnits) this.checkLine(line, out);
     if (line === '') {
       this.dispatch(out);
       this.inBlock = false;
@@ -196,6 +267,7 @@ export class SseParser {
     if (isComment && !this.inBlock) return;
     this.inBlock = true;
     this.blockBytes += extraBytes + Buffer.byteLength(line, 'utf8') + terminatorBytes;
+    if (this.blockBytes > this.maxEventBytes) this.fail('event', out, `an event stream event is over ${this.maxEventBytes} bytes`);
     if (isComment) return;
 
     const colon = line.indexOf(':');

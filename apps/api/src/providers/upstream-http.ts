@@ -8,7 +8,7 @@ import { Agent, type Dispatcher, ProxyAgent } from 'undici';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { parseRetryAfter, upstreamErrorMessage } from './openai-compatible/openai-mapping.ts';
 import { UpstreamError } from './provider-adapter.ts';
-import { SseParser, type SseEvent } from './sse-parser.ts';
+import { SseLimitError, SseParser, type SseEvent } from './sse-parser.ts';
 
 export interface UpstreamCall {
   method: 'GET' | 'POST';
@@ -36,6 +36,19 @@ export interface UpstreamResponse {
   release(): void;
   /** The caller's signal: fires when the client goes away. */
   signal: AbortSignal;
+  /**
+   * Bytes received so far before content decoding, for a content-coded body; undefined for one
+   * sent as is, where it is what its reader has read.
+   */
+  receivedBytes(): number | undefined;
+}
+
+/** Caps for one whole body; by default the configured `limits.upstreamBodyBytes`/`upstreamDecodedBytes`. */
+export interface BodyLimits {
+  /** As received, before decompression. */
+  bodyBytes?: number;
+  /** After decompression. */
+  decodedBytes?: number;
 }
 
 const MAX_ERROR_BODY = 64 * 1024;
@@ -109,6 +122,11 @@ export class UpstreamHttp implements OnModuleDestroy {
     for (const [k, v] of Object.entries(res.headers)) responseHeaders[k] = v == null ? undefined : Array.isArray(v) ? v.join(', ') : v;
     const raw = res.body;
     const stream = decoded(raw, responseHeaders['content-encoding']);
+    // Counted only where a decoder already reads the raw body: a second 'data' listener there
+    // changes nothing, while on an undecoded body it would start the flow before its reader.
+    let received = 0;
+    if (stream !== raw) raw.on('data', (chunk: Buffer) => (received += chunk.length));
+    const receivedBytes = () => (stream === raw ? undefined : received);
     let closed = false;
     // A body read to its end leaves its connection to the pool; one cut short is destroyed (and
     // with it the connection), which undici reports as an error nobody needs to hear.
@@ -139,16 +157,31 @@ export class UpstreamHttp implements OnModuleDestroy {
       const message = upstreamErrorMessage(text) || STATUS_CODES[res.statusCode] || 'error';
       throw new UpstreamError('http', `HTTP ${res.statusCode}: ${message}`, res.statusCode, parseRetryAfter(responseHeaders['retry-after']));
     }
-    return { status: res.statusCode, headers: responseHeaders, body: stream, close, release, signal: call.signal };
+    return { status: res.statusCode, headers: responseHeaders, body: stream, close, release, signal: call.signal, receivedBytes };
   }
 
-  /** Reads a whole body; silence longer than the idle timeout (one timer, refreshed per chunk) fails it. */
-  async readAll(res: UpstreamResponse): Promise<Buffer> {
+  /**
+   * Reads a whole body; silence longer than the idle timeout (one timer, refreshed per chunk) fails
+   * it. So does a body over its caps, counted as chunks arrive (a gzip bomb is cut after at most one
+   * decoder chunk past the cap), or one whose Content-Length announces it is over, before reading.
+   */
+  async readAll(res: UpstreamResponse, limits: BodyLimits = {}): Promise<Buffer> {
+    const bodyBytes = limits.bodyBytes ?? this.config.limits.upstreamBodyBytes;
+    const decodedBytes = limits.decodedBytes ?? this.config.limits.upstreamDecodedBytes;
+    const declared = Number(res.headers['content-length']);
+    if (declared > bodyBytes) {
+      res.close();
+      throw tooLarge(`response body of ${declared} bytes announced, over the ${bodyBytes}-byte limit (UPSTREAM_MAX_BODY)`);
+    }
     const idle = this.idleTimer(res.body);
     const parts: Buffer[] = [];
+    let size = 0;
     try {
       for await (const chunk of res.body as AsyncIterable<Buffer>) {
         idle.refresh();
+        size += chunk.length;
+        if ((res.receivedBytes() ?? size) > bodyBytes) throw tooLarge(`response body over the ${bodyBytes}-byte limit (UPSTREAM_MAX_BODY)`);
+        if (size > decodedBytes) throw tooLarge(`response body decompresses to over the ${decodedBytes}-byte limit (UPSTREAM_MAX_DECODED_BODY)`);
         parts.push(chunk);
       }
     } catch (err) {
@@ -194,15 +227,27 @@ export class UpstreamHttp implements OnModuleDestroy {
     return new Observable<SseEvent>((subscriber) => {
       assertNotHtml(res);
       const body = res.body;
-      const parser = new SseParser();
+      const { sseLineBytes, sseEventBytes } = this.config.limits;
+      const parser = new SseParser({ maxLineBytes: sseLineBytes, maxEventBytes: sseEventBytes });
       let failed = false;
       const idle = this.idleTimer(body);
       const onData = (chunk: Buffer) => {
         idle.refresh();
-        for (const event of parser.push(chunk)) {
+        let events: SseEvent[];
+        let broken: SseLimitError | undefined;
+        // Nothing may throw out of a 'data' listener: it would be uncaught and end the process.
+        try {
+          events = parser.push(chunk);
+        } catch (err) {
+          if (!(err instanceof SseLimitError)) return onError(err);
+          broken = err;
+          events = err.events;
+        }
+        for (const event of events) {
           if (subscriber.closed) return;
           subscriber.next(event);
         }
+        if (broken) onError(new UpstreamError('invalid', `${broken.message} (${broken.limit === 'line' ? 'SSE_MAX_LINE' : 'SSE_MAX_EVENT'})`));
       };
       const onEnd = () => {
         parser.end();
@@ -344,5 +389,8 @@ async function readLimited(body: Readable, limit: number): Promise<string> {
 }
 
 const ignore = () => undefined;
+
+/** A body over a cap: an invalid answer (the request fails over), never a crash or a 500. */
+const tooLarge = (message: string) => new UpstreamError('invalid', message);
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_SOCKET_CLOSED', 'EPROTO']);

@@ -1,0 +1,155 @@
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { firstValueFrom, toArray } from 'rxjs';
+import { loadConfig } from '../config/app-config.ts';
+import { UpstreamError } from './provider-adapter.ts';
+import { UpstreamHttp } from './upstream-http.ts';
+
+/** What the test server answers next; each test sets it. */
+let answer: (res: ServerResponse) => void;
+let server: Server;
+let url: string;
+let http: UpstreamHttp;
+
+const BODY_CAP = 64 * 1024;
+const DECODED_CAP = 256 * 1024;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    req.resume();
+    answer(res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  http = new UpstreamHttp(
+    loadConfig({
+      UPSTREAM_MAX_BODY: String(BODY_CAP),
+      UPSTREAM_MAX_DECODED_BODY: String(DECODED_CAP),
+      SSE_MAX_LINE: '4kb',
+      SSE_MAX_EVENT: '16kb',
+      UPSTREAM_IDLE_TIMEOUT_MS: '2000',
+    }),
+  );
+});
+afterAll(async () => {
+  await http.onModuleDestroy();
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const get = () => http.open({ method: 'GET', url, signal: new AbortController().signal });
+
+async function failure(promise: Promise<unknown>): Promise<UpstreamError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(UpstreamError);
+  return err as UpstreamError;
+}
+
+/** Writes `chunk` until the client goes away or `max` bytes were sent; returns what was sent. */
+function endless(res: ServerResponse, chunk: Buffer, max: number): Promise<number> {
+  return new Promise((resolve) => {
+    let sent = 0;
+    const more = () => {
+      while (sent < max && !res.destroyed) {
+        sent += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', more);
+      }
+      resolve(sent);
+      if (!res.destroyed) res.end();
+    };
+    res.once('close', () => resolve(sent));
+    more();
+  });
+}
+
+describe('UpstreamHttp whole bodies', () => {
+  it('reads a body under the caps', async () => {
+    answer = (res) => res.end(JSON.stringify({ ok: 'y'.repeat(1000) }));
+    expect(await http.json({ method: 'GET', url, signal: new AbortController().signal })).toEqual({ ok: 'y'.repeat(1000) });
+  });
+
+  it('refuses a body whose Content-Length is over the cap before reading it', async () => {
+    let sent: Promise<number> = Promise.resolve(0);
+    answer = (res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(300 * 1024 * 1024) });
+      sent = endless(res, Buffer.alloc(16 * 1024, 0x20), 300 * 1024 * 1024);
+    };
+    const err = await failure(get().then((res) => http.readJson(res)));
+    expect(err.kind).toBe('invalid');
+    expect(err.message).toContain(`over the ${BODY_CAP}-byte limit (UPSTREAM_MAX_BODY)`);
+    expect(await sent).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it('cuts a chunked body without a length at the byte cap', async () => {
+    let sent: Promise<number> = Promise.resolve(0);
+    answer = (res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      sent = endless(res, Buffer.alloc(8 * 1024, 0x20), 300 * 1024 * 1024);
+    };
+    const err = await failure(get().then((res) => http.readAll(res)));
+    expect(err).toMatchObject({ kind: 'invalid', message: expect.stringContaining('UPSTREAM_MAX_BODY') });
+    expect(await sent).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it('stops inflating a gzip bomb at the decoded cap', async () => {
+    const bomb = gzipSync(Buffer.alloc(64 * 1024 * 1024)); // ~64 KB on the wire
+    expect(bomb.length).toBeLessThan(BODY_CAP);
+    answer = (res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip', 'content-length': String(bomb.length) });
+      res.end(bomb);
+    };
+    const before = process.memoryUsage().arrayBuffers;
+    const err = await failure(get().then((res) => http.readJson(res)));
+    expect(err).toMatchObject({
+      kind: 'invalid',
+      message: expect.stringContaining(`decompresses to over the ${DECODED_CAP}-byte limit (UPSTREAM_MAX_DECODED_BODY)`),
+    });
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(16 * 1024 * 1024);
+  });
+
+  it('counts the compressed bytes against the body cap', async () => {
+    let sent: Promise<number> = Promise.resolve(0);
+    // Random-looking bytes gzip to more than they are: the wire cap is passed before the decoded one.
+    const noise = gzipSync(Buffer.from(Array.from({ length: 8192 }, (_, i) => (i * 2654435761) >>> 24)));
+    answer = (res) => {
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-encoding': 'gzip' });
+      sent = endless(res, Buffer.concat(Array.from({ length: 40 }, () => noise)), 64 * 1024 * 1024);
+    };
+    const err = await failure(get().then((res) => http.readAll(res, { decodedBytes: 1024 * 1024 * 1024 })));
+    expect(err.message).toContain('UPSTREAM_MAX_BODY');
+    expect(await sent).toBeLessThan(16 * 1024 * 1024);
+  });
+});
+
+describe('UpstreamHttp event streams', () => {
+  it('fails a gzip-compressed endless line with a clear error instead of throwing in the data listener', async () => {
+    const line = gzipSync(Buffer.concat([Buffer.from('data: '), Buffer.alloc(32 * 1024 * 1024, 0x61)]));
+    answer = (res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream', 'content-encoding': 'gzip' });
+      res.end(line);
+    };
+    const res = await get();
+    const err = await failure(firstValueFrom(http.sse(res).pipe(toArray())));
+    expect(err).toMatchObject({ kind: 'invalid', message: 'an event stream line is over 4096 bytes (SSE_MAX_LINE)' });
+  });
+
+  it('fails an event over the event cap', async () => {
+    const line = `data: ${'x'.repeat(3000)}\n`;
+    answer = (res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.end(`data: {"a":1}\n\n${line.repeat(10)}\n`);
+    };
+    const events: string[] = [];
+    const err = await failure(
+      new Promise((resolve, reject) => {
+        void get().then((res) => http.sse(res).subscribe({ next: (e) => events.push(e.data), error: reject, complete: () => resolve(undefined) }));
+      }),
+    );
+    expect(events).toEqual(['{"a":1}']);
+    expect(err.message).toBe('an event stream event is over 16384 bytes (SSE_MAX_EVENT)');
+  });
+});
