@@ -145,10 +145,15 @@ async function expectError(res: Response, status: number, code: string): Promise
   return body as ErrorBody;
 }
 
-/** Every candidate shows up once in error.attempts and by name in the message. */
-function expectAttemptsListed(body: ErrorBody, expected: readonly { status: number | null; reason: RegExp }[]): void {
+/**
+ * Every candidate shows up once in error.attempts and by name in the message; with `lastRetried`,
+ * the last one twice: a passing failure (5xx, network) on the only route left is retried once.
+ */
+function expectAttemptsListed(body: ErrorBody, expected: readonly { status: number | null; reason: RegExp }[], lastRetried = false): void {
   const attempts = body.error.attempts ?? [];
-  expect(attempts.map((a) => [a.provider, a.upstream_model])).toEqual(CANDIDATES.map((c) => [c.name, c.upstream]));
+  const routes = lastRetried ? [...CANDIDATES, CANDIDATES.at(-1)!] : CANDIDATES;
+  expect(attempts.map((a) => [a.provider, a.upstream_model])).toEqual(routes.map((c) => [c.name, c.upstream]));
+  expect(attempts).toHaveLength(expected.length);
   attempts.forEach((attempt, i) => {
     const want = expected[i]!;
     expect(attempt.status).toBe(want.status);
@@ -258,15 +263,21 @@ describe('when every candidate fails', () => {
       emu.addFault({ provider: 'pollinations', mode: 'status', status: 503 });
       const body = await expectError(await chat(stream), 502, 'all_providers_failed');
       expect(body.error.type).toBe('upstream_error');
-      expectAttemptsListed(body, [
-        { status: 500, reason: /^HTTP 500/ },
-        { status: null, reason: /^network/ },
-        { status: null, reason: /^invalid: .*HTML/ },
-        { status: 503, reason: /^HTTP 503/ },
-      ]);
+      expectAttemptsListed(
+        body,
+        [
+          { status: 500, reason: /^HTTP 500/ },
+          { status: null, reason: /^network/ },
+          { status: null, reason: /^invalid: .*HTML/ },
+          { status: 503, reason: /^HTTP 503/ },
+          { status: 503, reason: /^HTTP 503/ },
+        ],
+        true,
+      );
       expect(body.error.message).toMatch(/500/);
       expect(body.error.message).toMatch(/503/);
-      for (const c of CANDIDATES) expect(emu.requests(c.id)).toHaveLength(1);
+      // Pollinations, the last route, was tried twice: its 503 might have been a blink.
+      for (const c of CANDIDATES) expect(emu.requests(c.id)).toHaveLength(c.id === 'pollinations' ? 2 : 1);
     });
 
     it('answers 502 when every candidate answers 200 with something that is not an answer', async () => {
@@ -328,12 +339,82 @@ describe('when every candidate fails', () => {
       faultAll({ mode: 'status', status: 429 }, ['deepinfra', 'together', 'huggingface']);
       emu.addFault({ provider: 'pollinations', mode: 'status', status: 500 });
       const body = await expectError(await chat(stream), 502, 'all_providers_failed');
-      expectAttemptsListed(body, [
-        { status: 429, reason: /^HTTP 429/ },
-        { status: 429, reason: /^HTTP 429/ },
-        { status: 429, reason: /^HTTP 429/ },
-        { status: 500, reason: /^HTTP 500/ },
-      ]);
+      expectAttemptsListed(
+        body,
+        [
+          { status: 429, reason: /^HTTP 429/ },
+          { status: 429, reason: /^HTTP 429/ },
+          { status: 429, reason: /^HTTP 429/ },
+          { status: 500, reason: /^HTTP 500/ },
+          { status: 500, reason: /^HTTP 500/ },
+        ],
+        true,
+      );
     });
+  });
+});
+
+describe('a passing failure on the only route left is retried once on that route', () => {
+  const forced = (stream: boolean) =>
+    postJson(`${gw.baseURL}/chat/completions`, { model: MODEL, provider: DEEPINFRA.name, messages: [{ role: 'user', content: PROMPT }], stream });
+
+  describe.each([
+    ['non-stream', false],
+    ['stream', true],
+  ] as const)('%s', (_label, stream) => {
+    it.each([
+      { name: 'HTTP 500', fault: { mode: 'status', status: 500 } },
+      { name: 'HTTP 503', fault: { mode: 'status', status: 503 } },
+      { name: 'connection reset', fault: { mode: 'reset' } },
+    ] as const)('one $name, then the same provider answers', async ({ fault }) => {
+      emu.addFault({ ...fault, provider: 'deepinfra', times: 1 });
+      await expectAnswerFrom(await forced(stream), stream, DEEPINFRA);
+      expect(emu.requests('deepinfra')).toHaveLength(2);
+    });
+
+    it('two 500s in a row: a 502 listing both tries, and no third', async () => {
+      emu.addFault({ provider: 'deepinfra', mode: 'status', status: 500, times: 2 });
+      const body = await expectError(await forced(stream), 502, 'all_providers_failed');
+      expect(body.error.attempts?.map((a) => [a.provider, a.status])).toEqual([
+        [DEEPINFRA.name, 500],
+        [DEEPINFRA.name, 500],
+      ]);
+      expect(emu.requests('deepinfra')).toHaveLength(2);
+    });
+
+    it('a 400 (about the request, not the provider) is not retried', async () => {
+      emu.addFault({ provider: 'deepinfra', mode: 'status', status: 400, times: 1 });
+      await expectError(await forced(stream), 400, 'upstream_bad_request');
+      expect(emu.requests('deepinfra')).toHaveLength(1);
+    });
+  });
+
+  it('with another route left, a 500 fails over instead of retrying', async () => {
+    emu.addFault({ provider: 'deepinfra', mode: 'status', status: 500, times: 1 });
+    await expectAnswerFrom(await chat(false), false, TOGETHER);
+    expect(emu.requests('deepinfra')).toHaveLength(1);
+  });
+});
+
+describe('one-shot calls (images) retry a passing failure on the only route left once too', () => {
+  const image = () =>
+    postJson(`${gw.baseURL}/images/generations`, { model: 'flux-schnell', provider: 'PollinationsAI', prompt: 'a red square', response_format: 'b64_json' });
+
+  it('one 502, then the same provider draws the image', async () => {
+    emu.addFault({ provider: 'pollinations', path: 'image', mode: 'status', status: 502, times: 1 });
+    const res = await image();
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-pool-provider')).toBe('PollinationsAI');
+    expect(((await res.json()) as { data: { b64_json: string }[] }).data[0]?.b64_json.length).toBeGreaterThan(100);
+    expect(emu.requests('pollinations')).toHaveLength(2);
+  });
+
+  it('two 502s: the error lists both tries', async () => {
+    emu.addFault({ provider: 'pollinations', path: 'image', mode: 'status', status: 502, times: 2 });
+    const body = await expectError(await image(), 502, 'all_providers_failed');
+    expect(body.error.attempts?.map((a) => [a.provider, a.status])).toEqual([
+      ['PollinationsAI', 502],
+      ['PollinationsAI', 502],
+    ]);
   });
 });

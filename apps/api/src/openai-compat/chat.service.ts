@@ -30,26 +30,47 @@ export interface ChatRun {
 /** Client fields the gateway consumes itself; everything else passes to the upstream. */
 const GATEWAY_FIELDS = new Set(['model', 'messages', 'stream', 'stream_options', 'provider', 'n']);
 
+/** Events without content held before the first content: finish and usage, normally one or two. */
+const MAX_HELD = 64;
+
 const isContent = (e: ChatEvent) => e.type === 'delta' && (!!e.content || !!e.reasoning || !!e.toolCalls?.length);
 
 function hasImages(body: ChatCompletionRequest): boolean {
   return body.messages.some((m) => Array.isArray(m.content) && m.content.some((p: ContentPart) => p?.type === 'image_url'));
 }
 
+/** How long one stream attempt may take to its first content, and in all. */
+interface StreamDeadlines {
+  firstTokenMs: number;
+  streamMs: number;
+}
+
 /**
  * Lets events through only once content has arrived, prefixed by a `start` item; an upstream
  * that ends without content has failed. Until then nothing has reached the client, so the
- * attempt can still fail over.
+ * attempt can still fail over. Keep-alive comments, empty chunks and role-only deltas reset the
+ * idle timer but are not content: without content by `firstTokenMs` the attempt fails (and fails
+ * over), and past `streamMs` any attempt ends (a mid-stream error once the client has content).
  */
-function holdUntilContent(start: () => ChatStart): OperatorFunction<ChatEvent, ChatItem> {
+function holdUntilContent(start: () => ChatStart, { firstTokenMs, streamMs }: StreamDeadlines): OperatorFunction<ChatEvent, ChatItem> {
   return (source) =>
     new Observable<ChatItem>((sub) => {
       let held: ChatEvent[] | null = [];
-      return source.subscribe({
+      const timeout = (message: string) => () => sub.error(new UpstreamError('timeout', message));
+      const firstToken = setTimeout(timeout(`no content within ${firstTokenMs} ms (UPSTREAM_FIRST_TOKEN_TIMEOUT_MS)`), firstTokenMs);
+      const whole = setTimeout(timeout(`the stream went on longer than ${streamMs} ms (UPSTREAM_STREAM_TIMEOUT_MS)`), streamMs);
+      const subscription = source.subscribe({
         next(event) {
           if (held === null) return sub.next(event);
+          if (!isContent(event)) {
+            // An empty delta carries nothing to hold; anything else held is bounded.
+            if (event.type === 'delta') return;
+            if (held.length >= MAX_HELD) return sub.error(new UpstreamError('invalid', `the upstream sent ${MAX_HELD} events without any content`));
+            held.push(event);
+            return;
+          }
           held.push(event);
-          if (!isContent(event)) return;
+          clearTimeout(firstToken);
           sub.next(start());
           for (const e of held) sub.next(e);
           held = null;
@@ -60,6 +81,11 @@ function holdUntilContent(start: () => ChatStart): OperatorFunction<ChatEvent, C
           else sub.complete();
         },
       });
+      return () => {
+        clearTimeout(firstToken);
+        clearTimeout(whole);
+        subscription.unsubscribe();
+      };
     });
 }
 
@@ -126,7 +152,7 @@ export class ChatService {
         };
         const events = lease.provider.adapter.chat(request, lease.context(signal));
         const answered: Observable<ChatItem> = request.stream
-          ? events.pipe(holdUntilContent(start))
+          ? events.pipe(holdUntilContent(start, this.config.timeouts))
           : events.pipe(
               timeout({ first: this.config.timeouts.totalMs }),
               toArray(),
@@ -142,8 +168,9 @@ export class ChatService {
             const sameProviderAgain = lease.fail(err, committed);
             // After the first content the stream is the client's: no failover, report the break.
             if (committed || err.kind === 'aborted') return throwError(() => err);
-            // A key problem tries the same provider's next untried key before moving on.
-            return tryFrom(sameProviderAgain ? i : i + 1);
+            // A key problem tries the same provider's next untried key before moving on; a
+            // passing failure on the last route that can take the request tries it once more.
+            return tryFrom(sameProviderAgain || run.retryOnce(i, lease, err) ? i : i + 1);
           }),
           finalize(() => lease.release()),
         );

@@ -87,4 +87,42 @@ describe('CircuitBreaker', () => {
     clock.advance(5000);
     expect(sut.tryAcquire()).toBe(true);
   });
+
+  it('caps Retry-After at the maximum cooldown: a recovered provider is probed within one', () => {
+    const { sut, clock } = makeSut();
+    sut.onFailure({ retryAfterMs: 365 * 86_400_000 });
+    clock.advance(7999);
+    expect(sut.isAvailable()).toBe(false);
+    clock.advance(1);
+    expect(sut.tryAcquire()).toBe(true);
+  });
+
+  it('after a long outage the probe goes as soon as the capped cooldown ends, and its success closes the breaker', () => {
+    const { sut, clock } = makeSut();
+    for (let i = 0; i < 3; i++) sut.onFailure();
+    // A hundred failed probes: the interval stays at the cap, the arithmetic never overflows.
+    for (let round = 0; round < 100; round++) {
+      clock.advance(8000);
+      expect(sut.tryAcquire()).toBe(true);
+      sut.onFailure();
+    }
+    expect(sut.snapshot().openUntil).not.toBeNull();
+    clock.advance(7999);
+    expect(sut.tryAcquire()).toBe(false);
+    clock.advance(1);
+    expect(sut.tryAcquire()).toBe(true);
+    sut.onSuccess();
+    expect(sut.snapshot()).toMatchObject({ state: 'closed', consecutiveFailures: 0, openUntil: null });
+    // Closed again for good: the next opening starts over at the base interval.
+    for (let i = 0; i < 3; i++) sut.onFailure();
+    clock.advance(1000);
+    expect(sut.isAvailable()).toBe(true);
+  });
+
+  it('an explicit cooldown (a bad key) may exceed the cap', () => {
+    const { sut, clock } = makeSut();
+    sut.onFailure({ immediate: true, cooldownMs: 600_000 });
+    clock.advance(8000);
+    expect(sut.isAvailable()).toBe(false);
+  });
 });

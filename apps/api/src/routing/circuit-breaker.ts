@@ -7,6 +7,7 @@ export interface BreakerOptions {
   failureThreshold: number;
   /** First open interval; doubles each time the breaker reopens, up to maxCooldownMs. */
   baseCooldownMs: number;
+  /** The longest any opening lasts, Retry-After included; only an explicit `cooldownMs` may exceed it. */
   maxCooldownMs: number;
   /** How long a half-open probe may stay unanswered before another one is allowed. */
   probeTimeoutMs?: number;
@@ -75,8 +76,13 @@ export class CircuitBreaker {
     this.lastFailure = opts.reason ?? this.lastFailure;
     const shouldOpen = this.state === 'half-open' || opts.immediate || opts.retryAfterMs !== undefined || this.failures >= this.options.failureThreshold;
     if (!shouldOpen) return;
-    const growing = Math.min(this.options.baseCooldownMs * 2 ** this.opens, this.options.maxCooldownMs);
-    const interval = Math.max(opts.cooldownMs ?? growing, opts.retryAfterMs ?? 0);
+    const { baseCooldownMs, maxCooldownMs } = this.options;
+    // The exponent stops growing once the cap is reached, so `opens` may count on without overflow.
+    const growing = Math.min(baseCooldownMs * 2 ** Math.min(this.opens, 30), maxCooldownMs);
+    // An upstream's Retry-After is honoured up to the cap: a free provider that says "come back
+    // tomorrow" (or a hostile one saying "in a year") is probed again within one maximum cooldown.
+    const retryAfter = Math.min(opts.retryAfterMs ?? 0, maxCooldownMs);
+    const interval = Math.max(opts.cooldownMs ?? growing, retryAfter);
     this.opens++;
     this.state = 'open';
     this.openUntil = this.now() + interval;

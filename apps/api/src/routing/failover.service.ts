@@ -130,6 +130,8 @@ export class FailoverRun {
   readonly attempts: AttemptSummary[] = [];
   readonly errors: UpstreamError[] = [];
   private readonly triedKeys = new Set<PooledKey>();
+  /** Candidates already tried a second time after a passing failure (see retryOnce). */
+  private readonly retried = new Set<Candidate>();
 
   constructor(
     readonly model: CatalogModel,
@@ -149,6 +151,23 @@ export class FailoverRun {
 
   hasUntriedKey(provider: ProviderState): boolean {
     return provider.keys.hasAvailable(this.triedKeys);
+  }
+
+  /**
+   * After `lease` failed on candidate `i`: whether to try that same route once more, the
+   * failure being one that may pass (a 5xx or a network error) and no later route being able to
+   * take the request. A free pool's provider that blinks once is then not given up on when it is
+   * all there is. Frees the key for the retry; the breaker still decides whether it may go.
+   */
+  retryOnce(i: number, lease: Lease, err: UpstreamError): boolean {
+    const candidate = this.candidates[i]!;
+    const passing = err.kind === 'network' || (err.kind === 'http' && err.status !== undefined && err.status >= 500);
+    if (!passing || this.retried.has(candidate)) return false;
+    const another = this.candidates.slice(i + 1).some((c) => c.provider.breaker.isAvailable() && this.hasUntriedKey(c.provider));
+    if (another) return false;
+    this.retried.add(candidate);
+    this.triedKeys.delete(lease.key);
+    return true;
   }
 
   /** Leases a key not yet tried in this request, and the provider's breaker; null when cooling down. */
@@ -183,7 +202,7 @@ export class FailoverRun {
         const err = raw instanceof UpstreamError ? raw : new UpstreamError('invalid', (raw as Error)?.message ?? String(raw));
         const again = lease.fail(err, false);
         if (err.kind === 'aborted') throw err;
-        if (!again) i++;
+        if (!again && !this.retryOnce(i, lease, err)) i++;
       } finally {
         lease.release();
       }
