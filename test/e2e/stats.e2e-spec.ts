@@ -118,8 +118,8 @@ describe('a known sequence of requests', () => {
     sent.push(await chat(gw, MODEL, false));
     faultOnce({ mode: 'reset' }, ['deepinfra']);
     sent.push(await chat(gw, MODEL, true));
-    // A 502: every candidate answers 500.
-    faultOnce({ mode: 'status', status: 500 }, FAILOVER_ORDER);
+    // A 502: every candidate answers 500, the last one twice (the only route left is retried once).
+    faultOnce({ mode: 'status', status: 500 }, [...FAILOVER_ORDER, 'pollinations']);
     sent.push(await chat(gw, MODEL, false));
     // A 400: every candidate rejects the request.
     faultOnce({ mode: 'status', status: 400, message: 'no thanks' }, FAILOVER_ORDER);
@@ -173,7 +173,7 @@ describe('a known sequence of requests', () => {
       DeepInfra: [8, 4, 4],
       Together: [4, 2, 2],
       HuggingFace: [2, 0, 2],
-      PollinationsAI: [2, 0, 2],
+      PollinationsAI: [3, 0, 3],
       CloudflareAI: [1, 1, 0],
     });
     expect(stats.providers[0]!.value).toBe('DeepInfra');
@@ -212,7 +212,13 @@ describe('a known sequence of requests', () => {
     const [cf, badRequest, allFailed, reset, failover500, streamed] = page.items;
     expect(attempts(cf!)).toEqual(['CloudflareAI:200:ok']);
     expect(attempts(badRequest!)).toEqual(['DeepInfra:400:HTTP 400', 'Together:400:HTTP 400', 'HuggingFace:400:HTTP 400', 'PollinationsAI:400:HTTP 400']);
-    expect(attempts(allFailed!)).toEqual(['DeepInfra:500:HTTP 500', 'Together:500:HTTP 500', 'HuggingFace:500:HTTP 500', 'PollinationsAI:500:HTTP 500']);
+    expect(attempts(allFailed!)).toEqual([
+      'DeepInfra:500:HTTP 500',
+      'Together:500:HTTP 500',
+      'HuggingFace:500:HTTP 500',
+      'PollinationsAI:500:HTTP 500',
+      'PollinationsAI:500:HTTP 500',
+    ]);
     expect(attempts(reset!)).toEqual(['DeepInfra:-:network', 'Together:200:ok']);
     expect(attempts(failover500!)).toEqual(['DeepInfra:500:HTTP 500', 'Together:200:ok']);
     expect(attempts(streamed!)).toEqual(['DeepInfra:200:ok']);
@@ -260,7 +266,7 @@ describe('a known sequence of requests', () => {
       '{provider="Together",outcome="error",status="400"}': 1,
       '{provider="HuggingFace",outcome="error",status="500"}': 1,
       '{provider="HuggingFace",outcome="error",status="400"}': 1,
-      '{provider="PollinationsAI",outcome="error",status="500"}': 1,
+      '{provider="PollinationsAI",outcome="error",status="500"}': 2,
       '{provider="PollinationsAI",outcome="error",status="400"}': 1,
       '{provider="CloudflareAI",outcome="ok",status="200"}': 1,
     });
@@ -398,7 +404,8 @@ describe('persistence', () => {
     const sent = [await chat(first, MODEL, false), await chat(first, MODEL, true)];
     emu.addFault({ provider: 'deepinfra', mode: 'status', status: 500, times: 1 });
     sent.push(await chat(first, MODEL, false));
-    FAILOVER_ORDER.forEach((provider) => emu.addFault({ provider, mode: 'status', status: 503, times: 1 }));
+    // The last route's 503 twice: the only route left is retried once.
+    [...FAILOVER_ORDER, 'pollinations' as const].forEach((provider) => emu.addFault({ provider, mode: 'status', status: 503, times: 1 }));
     sent.push(await chat(first, MODEL, false));
     // Nothing reads the stats here: /api/logs writes the buffer before it reads.
     await first.close();
@@ -408,7 +415,7 @@ describe('persistence', () => {
       const after = await statsAndLog(second);
       expect(after.stats.totals).toMatchObject({ requests: 4, successes: 3, failures: 1 });
       expect(after.stats.totals.completionTokens).toBe(sum(sent, (u) => u.completion_tokens));
-      expect(byValue(after.stats.providers)).toEqual({ DeepInfra: [4, 2, 2], Together: [2, 1, 1], HuggingFace: [1, 0, 1], PollinationsAI: [1, 0, 1] });
+      expect(byValue(after.stats.providers)).toEqual({ DeepInfra: [4, 2, 2], Together: [2, 1, 1], HuggingFace: [1, 0, 1], PollinationsAI: [2, 0, 2] });
       expect(after.log.total).toBe(4);
       expect(after.log.items.map((e) => e.status)).toEqual([502, 200, 200, 200]);
       expect(after.log.items.map((e) => e.requestId)).toEqual(sent.map((s) => s.requestId).reverse());
