@@ -5,6 +5,7 @@ import { cloudflareResult, cloudflareStream } from './cloudflare-wire.ts';
 import type { FaultBook } from './faults.ts';
 import { bearerKey, cutConnection, parseJsonBody, readBody, sendJson, sleep, writeAsync } from './http-io.ts';
 import type { ParsedBody } from './http-io.ts';
+import { answerHostile, isHostileMode } from './hostile.ts';
 import { answerMedia, mediaFaultShape } from './media-wire.ts';
 import type { FileStore, MediaReply } from './media-wire.ts';
 import { newMeta, openAiCompletion, openAiStream } from './openai-wire.ts';
@@ -151,6 +152,7 @@ function sendError(res: ServerResponse, profile: ProviderProfile, error: ErrorSp
 async function applyTerminalFault(ctx: RequestContext, fault: Fault, stream: boolean, parsed: ParsedBody): Promise<void> {
   const { res, profile } = ctx;
   const media = ctx.route.kind === 'image' || ctx.route.kind === 'speech' ? mediaFaultShape(profile, ctx.route, parsed) : undefined;
+  if (isHostileMode(fault.mode)) return answerHostile(res, ctx.signal, fault.mode, stream, fault.delayMs);
   switch (fault.mode) {
     case 'status': {
       const status = fault.status ?? 500;
@@ -172,8 +174,8 @@ async function applyTerminalFault(ctx: RequestContext, fault: Fault, stream: boo
     case 'empty200':
       if (media) return sendText(res, media.contentType, media.empty);
       return sendText(res, stream ? 'text/event-stream' : 'application/json', stream ? 'data: [DONE]\n\n' : '');
-    case 'midStreamCut':
-    case 'slowFirstByte':
+    default:
+      // midStreamCut and slowFirstByte are applied on the way to the answer, the hostile modes above.
       return;
   }
 }

@@ -2,9 +2,43 @@ export type ProviderId = 'pollinations' | 'deepinfra' | 'together' | 'huggingfac
 
 export const PROVIDER_IDS: readonly ProviderId[] = ['pollinations', 'deepinfra', 'together', 'huggingface', 'cloudflare', 'custom'];
 
-export type FaultMode = 'status' | 'hang' | 'reset' | 'html200' | 'garbage200' | 'empty200' | 'midStreamCut' | 'slowFirstByte';
+/**
+ * The last six are hostile upstreams (see hostile.ts): a gzip bomb (1 GiB of zeros in ~1 MB; a
+ * stream sends one content chunk first), an endless line, plain or gzip-compressed, a 300 MB JSON
+ * answer without Content-Length, and streams of only `: ping` comments or only empty chunks.
+ */
+export type FaultMode =
+  | 'status'
+  | 'hang'
+  | 'reset'
+  | 'html200'
+  | 'garbage200'
+  | 'empty200'
+  | 'midStreamCut'
+  | 'slowFirstByte'
+  | 'gzipBomb'
+  | 'endlessLine'
+  | 'endlessLineGzip'
+  | 'hugeJson'
+  | 'commentOnly'
+  | 'emptyChunks';
 
-export const FAULT_MODES: readonly FaultMode[] = ['status', 'hang', 'reset', 'html200', 'garbage200', 'empty200', 'midStreamCut', 'slowFirstByte'];
+export const FAULT_MODES: readonly FaultMode[] = [
+  'status',
+  'hang',
+  'reset',
+  'html200',
+  'garbage200',
+  'empty200',
+  'midStreamCut',
+  'slowFirstByte',
+  'gzipBomb',
+  'endlessLine',
+  'endlessLineGzip',
+  'hugeJson',
+  'commentOnly',
+  'emptyChunks',
+];
 
 export type EndpointKind = 'chat' | 'models' | 'image' | 'speech';
 
@@ -19,7 +53,7 @@ export interface Fault {
   message?: string;
   /** Seconds, sent as Retry-After with mode 'status'. */
   retryAfter?: number;
-  /** For slowFirstByte: wait this long before sending status and headers. */
+  /** For slowFirstByte: wait this long before sending status and headers; for commentOnly and emptyChunks: between two writes (default 50). */
   delayMs?: number;
   /** For midStreamCut: delta chunks sent before the connection is cut (default 2). */
   afterChunks?: number;
