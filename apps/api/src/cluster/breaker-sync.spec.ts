@@ -117,7 +117,8 @@ describe('BreakerSync', () => {
     const [a] = [replica(net), replica(net)];
     const seen: BreakerOpening[] = [];
     a.registry.breakerOpened.subscribe((o) => seen.push(o));
-    for (let i = 0; i < 5; i++) a.alpha.breaker.onFailure({ immediate: true, retryAfterMs: 100_000 + i * 1000, reason: `try ${i}` });
+    // Explicit cooldowns: a Retry-After this long would be capped at the 60 s maximum cooldown.
+    for (let i = 0; i < 5; i++) a.alpha.breaker.onFailure({ immediate: true, cooldownMs: 100_000 + i * 1000, reason: `try ${i}` });
     await a.sync.flushed();
     expect(seen).toHaveLength(5);
     expect(a.bus.sent).toHaveLength(1);

@@ -169,11 +169,12 @@ describe('probeProvider', () => {
     });
 
     it('a 429 cools the key for its Retry-After; when every key failed, the check fails and says why', async () => {
-      const { provider, options } = setup({ keys: ['sk-key-one-0001'], models: failWith(new UpstreamError('http', 'HTTP 429: slow down', 429, 120_000)) });
+      const { provider, options } = setup({ keys: ['sk-key-one-0001'], models: failWith(new UpstreamError('http', 'HTTP 429: slow down', 429, 50_000)) });
       const result = await probeProvider(provider, options);
       expect(result).toMatchObject({ ok: false, probe: 'models', keyProblems: [{ key: 'sk-k…0001', status: 429 }] });
       expect(result.error).toMatch(/^every key failed: sk-k…0001: HTTP 429/);
-      expect(provider.keys.view()[0]!.breaker.openUntil! - Date.now()).toBeGreaterThan(100_000);
+      // 50 s: under BREAKER_MAX_COOLDOWN_MS (60 s), which caps any Retry-After.
+      expect(provider.keys.view()[0]!.breaker.openUntil! - Date.now()).toBeGreaterThan(40_000);
       expect(provider.keys.view()[0]!.invalid).toBe(false);
     });
 
