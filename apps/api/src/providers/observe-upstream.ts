@@ -22,17 +22,21 @@ export function observeUpstream<T>(open: (signal: AbortSignal) => Promise<Observ
       finished = true;
       subscriber.error(toUpstreamError(err));
     };
-    open(controller.signal).then((input) => {
-      if (subscriber.closed) return;
-      answer = from(input).subscribe({
-        next: (value) => subscriber.next(value),
-        error: fail,
-        complete: () => {
-          finished = true;
-          subscriber.complete();
-        },
-      });
-    }, fail);
+    // A throw while subscribing to the answer (not an ObservableInput, say) fails this call like a
+    // rejection: left in the promise chain it would be an unhandled rejection, which ends the process.
+    open(controller.signal)
+      .then((input) => {
+        if (subscriber.closed) return;
+        answer = from(input).subscribe({
+          next: (value) => subscriber.next(value),
+          error: fail,
+          complete: () => {
+            finished = true;
+            subscriber.complete();
+          },
+        });
+      })
+      .catch(fail);
     return () => {
       outer?.removeEventListener('abort', onOuterAbort);
       answer?.unsubscribe();
