@@ -135,7 +135,8 @@ describe('admin console in Chromium', () => {
 
       // Some traffic, one failure among it, for the charts and the screenshots.
       for (let i = 0; i < 8; i++) expect(await chat(gw, i % 2 ? 'llama-3.3-70b' : 'gpt-4o-mini')).toBe(200);
-      for (const provider of ALL_PROVIDERS) emu.addFault({ provider, mode: 'status', status: 500, times: 1 });
+      // Twice each: a 500 on the only route left is retried once.
+      for (const provider of ALL_PROVIDERS) emu.addFault({ provider, mode: 'status', status: 500, times: 2 });
       expect(await chat(gw, 'gpt-4o-mini')).toBeGreaterThanOrEqual(500);
       emu.clearFaults();
       await page.waitForFunction(() => document.querySelector('[data-testid="stat-requests-value"]')?.textContent?.trim() === '10', null, {
