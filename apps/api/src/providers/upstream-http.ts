@@ -202,7 +202,8 @@ export class UpstreamHttp implements OnModuleDestroy {
     try {
       return JSON.parse(text);
     } catch {
-      throw new UpstreamError('invalid', `response is not JSON: ${upstreamErrorMessage(text)}`);
+      // Only the start is worth quoting, and the whole would be parsed a second time there.
+      throw new UpstreamError('invalid', `response is not JSON: ${upstreamErrorMessage(text.slice(0, MAX_ERROR_BODY))}`);
     }
   }
 
