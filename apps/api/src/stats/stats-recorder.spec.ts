@@ -29,6 +29,7 @@ class ControlledStorage {
       settings: inner.settings,
       health: inner.health,
       init: () => inner.init(),
+      checkWritable: () => inner.checkWritable(),
       close: () => inner.close(),
       log: {
         append: async (entries: RequestLogEntry[]) => {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type SQLOutputValue, type StatementSync } from 'node:sqlite';
 import { Subject, type Observable } from 'rxjs';
@@ -19,6 +19,7 @@ import {
   type StatsStore,
   type Storage,
 } from '../storage.ts';
+import { prepareDataDir, sqliteOpenError } from '../storage-errors.ts';
 import { migrate } from './migrations.ts';
 
 export interface SqliteStorageOptions {
@@ -37,6 +38,8 @@ export interface SqliteStorageOptions {
  * over a large backlog is reached over a few writes, none of which holds the event loop for long.
  */
 export const TRIM_BATCH = 2000;
+/** Below this much free space on DATA_DIR's volume, the store reports that it cannot write. */
+export const MIN_FREE_BYTES = 1024 * 1024;
 /** Once over its cap, a store is trimmed to this share of it, so that not every write trims. */
 const TRIM_TO = 0.9;
 const STATS_DIMENSIONS = ['all', 'provider', 'model', 'key'] as const;
@@ -536,8 +539,13 @@ export class SqliteStorage implements Storage {
     if (this.connection) return;
     const { file } = this.options;
     const inMemory = file === ':memory:' || file === '';
-    if (!inMemory) mkdirSync(dirname(file), { recursive: true });
-    const db = new DatabaseSync(file, { timeout: this.options.busyTimeoutMs ?? 5000, enableForeignKeyConstraints: true });
+    if (!inMemory) prepareDataDir(file);
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(file, { timeout: this.options.busyTimeoutMs ?? 5000, enableForeignKeyConstraints: true });
+    } catch (err) {
+      throw sqliteOpenError(err, file);
+    }
     try {
       // WAL lets readers run beside the writer; NORMAL syncs at checkpoints only, which in WAL
       // mode can lose the last commits on power loss but never corrupts the database.
@@ -550,8 +558,24 @@ export class SqliteStorage implements Storage {
       this.connection = new Connection(db);
     } catch (err) {
       db.close();
-      throw err;
+      throw sqliteOpenError(err, file);
     }
+  }
+
+  /**
+   * Rejects when the store cannot take a write now: the volume has less than MIN_FREE_BYTES
+   * left (SQLite may still fit a row in its WAL, but not for long), or a small write fails.
+   */
+  async checkWritable(): Promise<void> {
+    const c = this.open();
+    const { file } = this.options;
+    if (file !== ':memory:' && file !== '') {
+      const fs = statfsSync(dirname(file));
+      const free = Number(fs.bavail) * Number(fs.bsize);
+      if (free < MIN_FREE_BYTES) throw new Error(`only ${free} bytes free on the volume of ${dirname(file)}`);
+    }
+    // Bypasses settings.set: a probe is not a change that caches should reload for.
+    c.write(() => c.settingsSet.run('health', 'write-probe', '{}', Date.now()));
   }
 
   async close(): Promise<void> {
