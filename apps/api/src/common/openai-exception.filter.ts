@@ -6,6 +6,10 @@ import { storageUnavailable } from '../storage/storage-errors.ts';
 import { ApiError } from './api-error.ts';
 
 const STORAGE_UNAVAILABLE = 'storage_unavailable';
+/** Longest error message a client gets. */
+const MAX_MESSAGE_CHARS = 4000;
+/** Longest stack the log keeps of an unexpected error. */
+const MAX_LOGGED_STACK_CHARS = 8000;
 
 /** body-parser's errors carry a `type` and a `status`. */
 interface BodyParserError {
@@ -74,13 +78,16 @@ export class OpenAIExceptionFilter implements ExceptionFilter {
       // An outage, not a bug: one line, no stack (every call fails alike until the store is back).
       this.logger.warn(`${req.method} ${req.path}: ${error.message} (${truncate((exception as Error)?.message ?? String(exception), 300)})`);
     } else if (error.status >= 500 && !(exception instanceof ApiError)) {
-      this.logger.error(`${req.method} ${req.path}: ${(exception as Error)?.stack ?? String(exception)}`);
+      this.logger.error(`${req.method} ${req.path}: ${truncate((exception as Error)?.stack ?? String(exception), MAX_LOGGED_STACK_CHARS)}`);
     }
     if (res.headersSent || res.destroyed) {
       if (!res.writableEnded) res.end();
       return;
     }
     for (const [k, v] of Object.entries(error.headers)) res.setHeader(k, v);
-    res.status(error.status).json(error.toEnvelope());
+    const envelope = error.toEnvelope();
+    // Messages echo what the client sent (a 1 MB model name) or an upstream said: bounded like everything logged.
+    envelope.error.message = truncate(envelope.error.message, MAX_MESSAGE_CHARS);
+    res.status(error.status).json(envelope);
   }
 }
