@@ -272,6 +272,22 @@ describe('SqliteStorage size caps', () => {
     await small.close();
   });
 
+  it('purges old log entries in batches, letting other work run in between', async () => {
+    const file = freshFile();
+    const storage = new SqliteStorage({ file });
+    await storage.init();
+    await storage.log.append(Array.from({ length: 12_000 }, (_, i) => logEntry({ requestId: `r${i}`, startedAt: T0 + i })));
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 0);
+    const deleted = await storage.log.purgeBefore(T0 + 11_000);
+    clearInterval(ticker);
+    expect(deleted).toBe(11_000);
+    // Three batches of at most 5,000 rows: the event loop ran between them.
+    expect(ticks).toBeGreaterThanOrEqual(1);
+    expect(count(file, 'SELECT count(*) AS n FROM request_log')).toBe(1000);
+    await storage.close();
+  });
+
   it('keeps stats at about maxStatsRows, deleting whole buckets, oldest first', async () => {
     const file = freshFile();
     const storage = new SqliteStorage({ file, maxStatsRows: 10_000 });

@@ -43,6 +43,10 @@ export const MIN_FREE_BYTES = 1024 * 1024;
 /** Once over its cap, a store is trimmed to this share of it, so that not every write trims. */
 const TRIM_TO = 0.9;
 const STATS_DIMENSIONS = ['all', 'provider', 'model', 'key'] as const;
+/** Rows a purge deletes per step before letting requests run. */
+export const PURGE_BATCH = 5000;
+
+const yieldToRequests = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 type Row = Record<string, SQLOutputValue>;
 
@@ -224,7 +228,7 @@ class Connection {
          prompt_tokens, completion_tokens, total_tokens, usage_estimated, attempts, error, client_key, attempted_providers)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.logPurge = db.prepare('DELETE FROM request_log WHERE started_at < ?');
+    this.logPurge = db.prepare('DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE started_at < ? ORDER BY started_at LIMIT ?)');
     // Ids grow with every insert and only the oldest are deleted, so max - min bounds the count without a scan.
     this.logIdRange = db.prepare('SELECT min(id) AS low, max(id) AS high FROM request_log');
     this.logTrim = db.prepare('DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE id <= ? ORDER BY id LIMIT ?)');
@@ -397,8 +401,15 @@ class SqliteRequestLogStore implements RequestLogStore {
     });
   }
 
+  /** In batches, yielding to requests between them: a purge after lowering LOG_RETENTION_DAYS may delete millions of rows. */
   async purgeBefore(before: number): Promise<number> {
-    return changes(this.conn().logPurge.run(before));
+    let deleted = 0;
+    for (;;) {
+      const n = changes(this.conn().logPurge.run(before, PURGE_BATCH));
+      deleted += n;
+      if (n < PURGE_BATCH) return deleted;
+      await yieldToRequests();
+    }
   }
 }
 
