@@ -1,5 +1,6 @@
 import { createApp, logStartup } from './bootstrap.ts';
 import { ConfigError, loadConfig } from './config/app-config.ts';
+import { startupStorageError } from './storage/storage-errors.ts';
 
 try {
   const config = loadConfig();
@@ -10,6 +11,12 @@ try {
 } catch (err) {
   if (err instanceof ConfigError) {
     console.error(`Configuration error: ${err.message}`);
+    process.exit(1);
+  }
+  // A bad DATA_DIR (a file, read-only, full) or a corrupt database: one line with the path and the fix, not a stack.
+  const storage = startupStorageError(err);
+  if (storage) {
+    console.error(`Storage error: ${storage}`);
     process.exit(1);
   }
   throw err;

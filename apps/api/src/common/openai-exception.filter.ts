@@ -1,7 +1,15 @@
 import { Catch, HttpException, Logger, type ArgumentsHost, type ExceptionFilter } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { UpstreamError } from '../providers/provider-adapter.ts';
+import { truncate } from '../events/record-bounds.ts';
+import { storageUnavailable } from '../storage/storage-errors.ts';
 import { ApiError } from './api-error.ts';
+
+const STORAGE_UNAVAILABLE = 'storage_unavailable';
+/** Longest error message a client gets. */
+const MAX_MESSAGE_CHARS = 4000;
+/** Longest stack the log keeps of an unexpected error. */
+const MAX_LOGGED_STACK_CHARS = 8000;
 
 /** body-parser's errors carry a `type` and a `status`. */
 interface BodyParserError {
@@ -50,6 +58,9 @@ export function toApiError(exception: unknown, req?: Request): ApiError {
   }
   const status = parser?.status ?? parser?.statusCode;
   if (typeof status === 'number' && status >= 400 && status < 500) return ApiError.badRequest((exception as Error).message);
+  // Redis away, SQLite busy, read-only or full: the call may work later, so 503, not a 500 that reads like a bug.
+  const storage = storageUnavailable(exception);
+  if (storage) return new ApiError(503, storage, 'server_error', STORAGE_UNAVAILABLE, null, undefined, { 'retry-after': '5' });
   return new ApiError(500, 'The server had an error while processing your request.', 'server_error', 'internal_error');
 }
 
@@ -63,14 +74,20 @@ export class OpenAIExceptionFilter implements ExceptionFilter {
     const res = ctx.getResponse<Response>();
     const req = ctx.getRequest<Request>();
     const error = toApiError(exception, req);
-    if (error.status >= 500 && !(exception instanceof ApiError)) {
-      this.logger.error(`${req.method} ${req.path}: ${(exception as Error)?.stack ?? String(exception)}`);
+    if (error.code === STORAGE_UNAVAILABLE) {
+      // An outage, not a bug: one line, no stack (every call fails alike until the store is back).
+      this.logger.warn(`${req.method} ${req.path}: ${error.message} (${truncate((exception as Error)?.message ?? String(exception), 300)})`);
+    } else if (error.status >= 500 && !(exception instanceof ApiError)) {
+      this.logger.error(`${req.method} ${req.path}: ${truncate((exception as Error)?.stack ?? String(exception), MAX_LOGGED_STACK_CHARS)}`);
     }
     if (res.headersSent || res.destroyed) {
       if (!res.writableEnded) res.end();
       return;
     }
     for (const [k, v] of Object.entries(error.headers)) res.setHeader(k, v);
-    res.status(error.status).json(error.toEnvelope());
+    const envelope = error.toEnvelope();
+    // Messages echo what the client sent (a 1 MB model name) or an upstream said: bounded like everything logged.
+    envelope.error.message = truncate(envelope.error.message, MAX_MESSAGE_CHARS);
+    res.status(error.status).json(envelope);
   }
 }

@@ -47,6 +47,7 @@ describe('loadConfig', () => {
       });
       expect(config.access).toEqual({ trustProxy: false, corsOrigins: undefined, allowOpenApi: false, mediaFetchAllowHosts: [] });
       expect(config.stats.logMaxEntries).toBe(100_000);
+      expect(config.stats.maxRows).toBe(500_000);
     });
 
     it('files and data dir', () => {
@@ -100,6 +101,7 @@ describe('loadConfig', () => {
         ALLOW_OPEN_API: 'true',
         MEDIA_FETCH_ALLOW_HOSTS: '127.0.0.1, images.internal, 10.1.0.0/16',
         LOG_MAX_ENTRIES: '5000',
+        STATS_MAX_ROWS: '20000',
         BREAKER_FAILURE_THRESHOLD: '5',
         BREAKER_COOLDOWN_MS: '6',
         BREAKER_MAX_COOLDOWN_MS: '7',
@@ -129,6 +131,7 @@ describe('loadConfig', () => {
         mediaFetchAllowHosts: ['127.0.0.1', 'images.internal', '10.1.0.0/16'],
       });
       expect(config.stats.logMaxEntries).toBe(5000);
+      expect(config.stats.maxRows).toBe(20_000);
       expect(config.breaker).toEqual({ failureThreshold: 5, baseCooldownMs: 6, maxCooldownMs: 7, authCooldownMs: 8 });
       expect(config.providersFile).toBe('/etc/g4f/providers.yaml');
       expect(config.catalogFile).toBe('./my-catalog.json');
@@ -262,6 +265,7 @@ describe('loadConfig', () => {
         ALLOW_OPEN_API: blank,
         MEDIA_FETCH_ALLOW_HOSTS: blank,
         LOG_MAX_ENTRIES: blank,
+        STATS_MAX_ROWS: blank,
         BREAKER_FAILURE_THRESHOLD: blank,
         BREAKER_COOLDOWN_MS: blank,
         BREAKER_MAX_COOLDOWN_MS: blank,
@@ -306,6 +310,8 @@ describe('loadConfig', () => {
       ['TRUST_PROXY', 'my proxy'],
       ['ALLOW_OPEN_API', 'sure'],
       ['LOG_MAX_ENTRIES', '10'],
+      ['STATS_MAX_ROWS', '100'],
+      ['STATS_MAX_ROWS', 'many'],
       ['BREAKER_FAILURE_THRESHOLD', '0'],
       ['BREAKER_COOLDOWN_MS', '1.5'],
       ['BREAKER_MAX_COOLDOWN_MS', 'ten'],

@@ -125,6 +125,8 @@ export interface AppConfig {
     logRetentionDays: number;
     /** The request log keeps about this many entries at most, the oldest deleted first (LOG_MAX_ENTRIES). */
     logMaxEntries: number;
+    /** The embedded store keeps about this many stats rows at most, the oldest buckets deleted first (STATS_MAX_ROWS). */
+    maxRows: number;
   };
 }
 
@@ -320,6 +322,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       flushMs: int(env, 'STATS_FLUSH_MS', 1000, 50, 60_000),
       logRetentionDays: int(env, 'LOG_RETENTION_DAYS', 30, 1, 3650),
       logMaxEntries: int(env, 'LOG_MAX_ENTRIES', 100_000, 1000, 100_000_000),
+      maxRows: int(env, 'STATS_MAX_ROWS', 500_000, 10_000, 100_000_000),
     },
   };
 }

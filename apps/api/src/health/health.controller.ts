@@ -3,6 +3,7 @@ import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthChe
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ApiJsonResponse, DOC_TAGS, schemaRef } from '../docs/decorators.ts';
+import { truncate } from '../events/record-bounds.ts';
 import { STORAGE, type Storage } from '../storage/storage.ts';
 import { AppLifecycle } from './app-lifecycle.service.ts';
 import { ProviderHealthService } from './provider-health.service.ts';
@@ -18,9 +19,10 @@ const unavailable = (description: string) => ApiResponse({ status: 503, descript
  * - `/health`: storage and a summary of the providers; 503 only when storage is down.
  * - `/health/live`: the process answers; touches nothing else.
  * - `/health/ready`: the application initialised and not shutting down (503 from the first step
- *   of shutdown on). Storage is deliberately not part of it: /v1 keeps answering while the
- *   store (Redis in cluster mode) is away, and a storage check here would pull every replica out
- *   of the load balancer at once.
+ *   of shutdown on). Storage never makes it fail: /v1 keeps answering while the store is away,
+ *   and a storage check here would pull every replica out of the load balancer at once (Redis
+ *   in cluster mode). With the embedded store it does report, as `degraded`, a store that cannot
+ *   take a write (full or read-only volume), which nothing else would show until data is lost.
  */
 @ApiTags(DOC_TAGS.health)
 @Controller('health')
@@ -63,12 +65,14 @@ export class HealthController {
   @ApiOperation({
     summary: '就绪检查',
     description:
-      '应用已完成初始化且未在关闭时就绪；从开始关闭的那一刻起返回 503（`status: shutting_down`），负载均衡据此摘除流量。不检查存储：存储（集群模式下的 Redis）暂时不可用时 `/v1` 照常服务，若在此检查会让所有副本同时被摘除。适合作为 readiness 探针。不需要认证。',
+      '应用已完成初始化且未在关闭时就绪；从开始关闭的那一刻起返回 503（`status: shutting_down`），负载均衡据此摘除流量。存储不会让它失败：存储（集群模式下的 Redis）暂时不可用时 `/v1` 照常服务，若因此返回 503 会让所有副本同时被摘除。使用内置 SQLite 存储时，若存储无法写入（磁盘已满、只读），返回 200 但 `status` 为 `degraded`，`details.storage` 说明原因。适合作为 readiness 探针。不需要认证。',
   })
   @ApiJsonResponse('HealthReport', '就绪。')
   @unavailable('未就绪：仍在启动，或正在关闭（`status: shutting_down`）。')
   async ready(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
-    const result = await this.run(res, [() => this.appCheck()]);
+    const checks: HealthIndicatorFunction[] = [() => this.appCheck()];
+    if (this.storage.kind === 'sqlite') checks.push(() => this.writableCheck());
+    const result = await this.run(res, checks);
     if (this.lifecycle.isShuttingDown) {
       res.status(503);
       return { ...result, status: 'shutting_down' };
@@ -95,6 +99,24 @@ export class HealthController {
         return { kind: this.storage.kind };
       })
       .withTimeout(STORAGE_TIMEOUT_MS);
+  }
+
+  /** Degraded, never down: the gateway still answers /v1 without a writable store; the operator must fix the volume. */
+  private async writableCheck() {
+    const storage = this.indicators.check('storage');
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${STORAGE_TIMEOUT_MS} ms`)), STORAGE_TIMEOUT_MS);
+      });
+      await Promise.race([this.storage.checkWritable(), timeout]);
+      return storage.up({ kind: this.storage.kind, writable: true });
+    } catch (err) {
+      const message = `the store cannot take writes: ${truncate((err as Error)?.message ?? String(err), 300)}`;
+      return storage.degraded({ kind: this.storage.kind, writable: false, message });
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   private appCheck() {

@@ -4,6 +4,7 @@ import { maskKey, type PooledKey } from '../providers/key-pool.ts';
 import { UpstreamError, type ChatRequest, type UpstreamContext } from '../providers/provider-adapter.ts';
 import type { ProviderState } from '../providers/provider-registry.service.ts';
 import type { UpstreamHttp } from '../providers/upstream-http.ts';
+import { MAX_ERROR_CHARS, truncate } from '../events/record-bounds.ts';
 import type { ProbeKeyProblem, ProbeKind, ProviderCheck } from '#contracts';
 
 export type { ProbeKind, ProbeKeyProblem, ProviderCheck };
@@ -77,7 +78,8 @@ export async function probeProvider(provider: ProviderState, options: ProbeOptio
     ok,
     latencyMs: Math.round(performance.now() - t0),
     checkedAt,
-    error,
+    // An upstream's error text can be anything, of any size; it is stored and shown in the console.
+    error: error === null ? null : truncate(error, MAX_ERROR_CHARS),
     probe,
     ...extra,
   });
@@ -143,7 +145,7 @@ export async function probeProvider(provider: ProviderState, options: ProbeOptio
             key.breaker.onFailure({ immediate: true, cooldownMs: options.authCooldownMs, reason });
             provider.keys.recordAuthFailure(key);
           }
-          keyProblems.push({ key: maskKey(key.value), status: err.status ?? null, error: reason });
+          keyProblems.push({ key: maskKey(key.value), status: err.status ?? null, error: truncate(reason, MAX_ERROR_CHARS) });
           continue;
         }
         key.breaker.release();

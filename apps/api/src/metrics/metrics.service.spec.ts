@@ -66,6 +66,23 @@ describe('MetricsService', () => {
     });
   });
 
+  it('labels unknown models and providers "unknown", so clients cannot add series at will', async () => {
+    events.useKnownNames({ model: (id) => (id === 'llama-3.3-70b' ? id : undefined), provider: (name) => (name === 'DeepInfra' ? name : undefined) });
+    for (let i = 0; i < 5; i++) {
+      events.emit(logEntry({ model: `made-up-${i}-${'x'.repeat(10_000)}`, status: 404, provider: null, attempts: [] }));
+      events.emit(logEntry({ provider: `ghost-${i}`, attempts: [attempt(`ghost-${i}`, 500, 'upstream 500'), attempt('DeepInfra', 999, 'odd')] }));
+    }
+    expect(await samples('g4f_requests_total')).toEqual({
+      '{endpoint="chat",model="unknown",status_class="4xx"}': 5,
+      '{endpoint="chat",model="llama-3.3-70b",status_class="2xx"}': 5,
+    });
+    expect(await samples('g4f_upstream_attempts_total')).toEqual({
+      '{provider="unknown",outcome="error",status="500"}': 5,
+      '{provider="DeepInfra",outcome="error",status="other"}': 5,
+    });
+    expect(Object.keys(await samples('g4f_ttft_seconds_count'))).toEqual(['{endpoint="chat",provider="unknown"}']);
+  });
+
   it('observes durations and TTFT in seconds, TTFT only for answered requests', async () => {
     events.emit(logEntry({ latencyMs: 850, ttftMs: 300 }));
     events.emit(logEntry({ status: 502, provider: null, latencyMs: 40, ttftMs: null }));

@@ -25,6 +25,10 @@ function nodeRegistry(): Registry {
 
 export const statusClass = (status: number): string => `${Math.floor(status / 100)}xx`;
 
+/** An upstream HTTP status as a label: "none" without one, and only real status codes (100-599) as themselves. */
+export const statusLabel = (status: number | null): string =>
+  status === null ? 'none' : Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : 'other';
+
 /** 'ok', 'skipped' (cooling down, never sent) or 'error', from an attempt's reason. */
 export const attemptOutcome = (reason: string): 'ok' | 'error' | 'skipped' => (reason === 'ok' ? 'ok' : reason.startsWith('skipped') ? 'skipped' : 'error');
 
@@ -106,18 +110,23 @@ export class MetricsService implements OnModuleInit, OnApplicationShutdown {
     this.subscription?.unsubscribe();
   }
 
-  /** Counts one request; never throws (it runs inside the request's emit). */
+  /**
+   * Counts one request; never throws (it runs inside the request's emit). Model and provider
+   * labels are known names or "unknown": a label per client-chosen string would grow /metrics
+   * (and every scraper's storage) without bound.
+   */
   observe(r: RequestRecord): void {
     try {
-      this.requests.inc({ endpoint: r.endpoint, model: r.model, status_class: statusClass(r.status) });
+      const provider = r.provider === null ? null : this.events.providerLabel(r.provider);
+      this.requests.inc({ endpoint: r.endpoint, model: this.events.modelLabel(r.model), status_class: statusClass(r.status) });
       this.duration.observe({ endpoint: r.endpoint, stream: String(r.stream) }, r.latencyMs / 1000);
-      if (r.ttftMs !== null && r.provider !== null) this.ttft.observe({ endpoint: r.endpoint, provider: r.provider }, r.ttftMs / 1000);
-      if (r.usage && r.provider !== null) {
-        this.tokens.inc({ type: 'prompt', provider: r.provider }, r.usage.prompt_tokens);
-        this.tokens.inc({ type: 'completion', provider: r.provider }, r.usage.completion_tokens);
+      if (r.ttftMs !== null && provider !== null) this.ttft.observe({ endpoint: r.endpoint, provider }, r.ttftMs / 1000);
+      if (r.usage && provider !== null) {
+        this.tokens.inc({ type: 'prompt', provider }, r.usage.prompt_tokens);
+        this.tokens.inc({ type: 'completion', provider }, r.usage.completion_tokens);
       }
       for (const a of r.attempts) {
-        this.attempts.inc({ provider: a.provider, outcome: attemptOutcome(a.reason), status: a.status === null ? 'none' : String(a.status) });
+        this.attempts.inc({ provider: this.events.providerLabel(a.provider), outcome: attemptOutcome(a.reason), status: statusLabel(a.status) });
       }
     } catch (err) {
       this.logger.error(`Could not count request ${r.requestId}: ${(err as Error).message}`);

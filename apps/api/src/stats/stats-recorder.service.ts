@@ -54,12 +54,26 @@ export class StatsRecorder implements OnModuleInit, BeforeApplicationShutdown, O
   /** Buffers one request; never throws (it runs inside the request's emit). */
   record(record: RequestRecord): void {
     try {
-      this.pending.record(record);
+      this.pending.record(this.labelled(record));
       this.logBuffer.push(record);
       this.enforceLimits();
     } catch (err) {
       this.logger.error(`Could not record request ${record.requestId}: ${(err as Error).message}`);
     }
+  }
+
+  /**
+   * The record as the stats key it: known model and provider names or "unknown", so that a
+   * client sending made-up model names adds no rows (the request log keeps what was sent, cut short).
+   */
+  private labelled(record: RequestRecord): RequestRecord {
+    const provider = (name: string) => this.events.providerLabel(name);
+    return {
+      ...record,
+      model: this.events.modelLabel(record.model),
+      provider: record.provider === null ? null : provider(record.provider),
+      attempts: record.attempts.map((a) => ({ ...a, provider: provider(a.provider) })),
+    };
   }
 
   /** Entries and stats rows waiting to be written. */

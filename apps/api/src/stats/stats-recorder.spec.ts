@@ -29,6 +29,7 @@ class ControlledStorage {
       settings: inner.settings,
       health: inner.health,
       init: () => inner.init(),
+      checkWritable: () => inner.checkWritable(),
       close: () => inner.close(),
       log: {
         append: async (entries: RequestLogEntry[]) => {
@@ -113,6 +114,19 @@ describe('StatsRecorder', () => {
     for (let i = 0; i < 50; i++) events.emit(entry(i));
     // 2 granularities × (all, model, key, provider), all in one minute.
     expect(sut.buffered).toEqual({ logEntries: 50, statsRows: 8 });
+  });
+
+  it('keys stats by known names only ("unknown" otherwise), while the log keeps what was sent, cut short', async () => {
+    events.useKnownNames({ model: (id) => (id === 'llama-3.3-70b' ? id : undefined), provider: (name) => (name === 'DeepInfra' ? name : undefined) });
+    for (let i = 0; i < 20; i++) events.emit(entry(i, { model: `made-up-${i}-${'m'.repeat(100_000)}`, status: 404, provider: null, attempts: [] }));
+    // Every made-up name lands in one row per granularity: all, model "unknown", key.
+    expect(sut.buffered).toEqual({ logEntries: 20, statsRows: 6 });
+    await sut.flush();
+    const [models] = await sut.queryStats([{ ...ALL_MINUTES, dimension: 'model' }]);
+    expect(models!.map((r) => [r.value, r.requests])).toEqual([['unknown', 20]]);
+    const { items } = await store.inner.log.query({}, { offset: 0, limit: 1 });
+    expect(items[0]!.model.startsWith('made-up-19-mmm')).toBe(true);
+    expect(items[0]!.model.length).toBeLessThanOrEqual(200);
   });
 
   it('flushes on its own every STATS_FLUSH_MS', async () => {

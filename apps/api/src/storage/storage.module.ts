@@ -29,7 +29,11 @@ export class StorageCloser implements OnApplicationShutdown {
         // Cluster mode with REDIS_URL; otherwise the embedded SQLite file under DATA_DIR.
         const storage: Storage = config.redis
           ? new RedisStorage({ url: config.redis.url, prefix: config.redis.keyPrefix, maxLogEntries: config.redis.logMaxEntries })
-          : new SqliteStorage({ file: join(config.dataDir, SQLITE_FILE_NAME) });
+          : new SqliteStorage({
+              file: join(config.dataDir, SQLITE_FILE_NAME),
+              maxLogEntries: config.stats.logMaxEntries,
+              maxStatsRows: config.stats.maxRows,
+            });
         await storage.init();
         return storage;
       },

@@ -17,6 +17,8 @@ export interface Storage {
   readonly health: HealthStore;
   /** Opens the store and runs pending migrations. */
   init(): Promise<void>;
+  /** Resolves when the store can take a write now (a tiny one is made); rejects saying why not. */
+  checkWritable(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -477,6 +477,10 @@ export class RedisStorage implements Storage {
     this.state = 'open';
   }
 
+  async checkWritable(): Promise<void> {
+    await this.connection.client.set(this.connection.key('health', 'write-probe'), String(Date.now()), 'EX', 60);
+  }
+
   async close(): Promise<void> {
     if (this.state === 'closed') return;
     this.state = 'closed';

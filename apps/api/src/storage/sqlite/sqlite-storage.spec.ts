@@ -237,6 +237,77 @@ describe('SqliteStorage', () => {
   });
 });
 
+describe('SqliteStorage size caps', () => {
+  const count = (file: string, sql: string): number => inspect(file, (db) => Number(db.prepare(sql).get()!.n));
+
+  it('keeps the request log at about maxLogEntries, deleting the oldest first', async () => {
+    const file = freshFile();
+    const storage = new SqliteStorage({ file, maxLogEntries: 1000 });
+    await storage.init();
+    for (let b = 0; b < 30; b++) {
+      await storage.log.append(Array.from({ length: 100 }, (_, i) => logEntry({ requestId: `r${b * 100 + i}`, startedAt: T0 + b * 100 + i })));
+    }
+    const rows = count(file, 'SELECT count(*) AS n FROM request_log');
+    expect(rows).toBeGreaterThanOrEqual(900);
+    expect(rows).toBeLessThanOrEqual(1000);
+    const { items } = await storage.log.query({}, { offset: 0, limit: 1 });
+    expect(items[0]!.requestId).toBe('r2999');
+    expect(count(file, `SELECT count(*) AS n FROM request_log WHERE request_id = 'r0'`)).toBe(0);
+    await storage.close();
+  });
+
+  it('reaches a lowered cap over a few appends, a bounded batch at a time', async () => {
+    const file = freshFile();
+    const big = new SqliteStorage({ file });
+    await big.init();
+    await big.log.append(Array.from({ length: 10_000 }, (_, i) => logEntry({ requestId: `r${i}`, startedAt: T0 + i })));
+    await big.close();
+    const small = new SqliteStorage({ file, maxLogEntries: 1000 });
+    await small.init();
+    await small.log.append([logEntry({ requestId: 'new-1', startedAt: T0 + 20_000 })]);
+    // One row written: at most that plus one trim batch deleted.
+    expect(count(file, 'SELECT count(*) AS n FROM request_log')).toBe(10_001 - 2001);
+    for (let i = 2; i <= 5; i++) await small.log.append([logEntry({ requestId: `new-${i}`, startedAt: T0 + 20_000 + i })]);
+    expect(count(file, 'SELECT count(*) AS n FROM request_log')).toBeLessThanOrEqual(1000);
+    await small.close();
+  });
+
+  it('purges old log entries in batches, letting other work run in between', async () => {
+    const file = freshFile();
+    const storage = new SqliteStorage({ file });
+    await storage.init();
+    await storage.log.append(Array.from({ length: 12_000 }, (_, i) => logEntry({ requestId: `r${i}`, startedAt: T0 + i })));
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 0);
+    const deleted = await storage.log.purgeBefore(T0 + 11_000);
+    clearInterval(ticker);
+    expect(deleted).toBe(11_000);
+    // Three batches of at most 5,000 rows: the event loop ran between them.
+    expect(ticks).toBeGreaterThanOrEqual(1);
+    expect(count(file, 'SELECT count(*) AS n FROM request_log')).toBe(1000);
+    await storage.close();
+  });
+
+  it('keeps stats at about maxStatsRows, deleting whole buckets, oldest first', async () => {
+    const file = freshFile();
+    const storage = new SqliteStorage({ file, maxStatsRows: 10_000 });
+    await storage.init();
+    // 60 minutes × 300 values = 18,000 rows, written a minute at a time.
+    for (let m = 0; m < 60; m++) {
+      const bucket = T0 + m * 60_000;
+      await storage.stats.add(Array.from({ length: 300 }, (_, v) => increment({ bucket, dimension: 'model', value: `m${v}` })));
+    }
+    const rows = count(file, 'SELECT count(*) AS n FROM stats');
+    expect(rows).toBeGreaterThanOrEqual(8000);
+    expect(rows).toBeLessThanOrEqual(10_000);
+    // Whole buckets went, the newest stayed.
+    expect(count(file, 'SELECT count(*) AS n FROM (SELECT bucket FROM stats GROUP BY bucket HAVING count(*) <> 300)')).toBe(0);
+    expect(count(file, `SELECT count(*) AS n FROM stats WHERE bucket = ${T0 + 59 * 60_000}`)).toBe(300);
+    expect(count(file, `SELECT count(*) AS n FROM stats WHERE bucket = ${T0}`)).toBe(0);
+    await storage.close();
+  });
+});
+
 describe('SQLite migrations', () => {
   const v1 = MIGRATIONS.slice(0, 1);
 

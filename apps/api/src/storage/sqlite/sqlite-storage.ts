@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type SQLOutputValue, type StatementSync } from 'node:sqlite';
 import { Subject, type Observable } from 'rxjs';
@@ -19,6 +19,7 @@ import {
   type StatsStore,
   type Storage,
 } from '../storage.ts';
+import { prepareDataDir, sqliteOpenError } from '../storage-errors.ts';
 import { migrate } from './migrations.ts';
 
 export interface SqliteStorageOptions {
@@ -26,7 +27,26 @@ export interface SqliteStorageOptions {
   file: string;
   /** How long a write waits for another connection's lock before failing. Default 5000. */
   busyTimeoutMs?: number;
+  /** The request log keeps about this many entries at most, the oldest deleted first. Default: no cap. */
+  maxLogEntries?: number;
+  /** The stats keep about this many rows at most, the oldest buckets deleted first. Default: no cap. */
+  maxStatsRows?: number;
 }
+
+/**
+ * Beyond the rows just written, at most this many old ones are deleted per write: a cap lowered
+ * over a large backlog is reached over a few writes, none of which holds the event loop for long.
+ */
+export const TRIM_BATCH = 2000;
+/** Below this much free space on DATA_DIR's volume, the store reports that it cannot write. */
+export const MIN_FREE_BYTES = 1024 * 1024;
+/** Once over its cap, a store is trimmed to this share of it, so that not every write trims. */
+const TRIM_TO = 0.9;
+const STATS_DIMENSIONS = ['all', 'provider', 'model', 'key'] as const;
+/** Rows a purge deletes per step before letting requests run. */
+export const PURGE_BATCH = 5000;
+
+const yieldToRequests = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 type Row = Record<string, SQLOutputValue>;
 
@@ -64,6 +84,8 @@ function toJson(value: unknown, what: string): string {
   if (text === undefined) throw new TypeError(`${what} is not JSON-serialisable`);
   return text;
 }
+
+const total = (counts: Map<string, number>): number => [...counts.values()].reduce((a, b) => a + b, 0);
 
 function assertPage(n: number, name: string): void {
   if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${name} must be a non-negative integer, got ${n}`);
@@ -180,9 +202,14 @@ class Connection {
   readonly settingsList: StatementSync;
   readonly logInsert: StatementSync;
   readonly logPurge: StatementSync;
+  readonly logIdRange: StatementSync;
+  readonly logTrim: StatementSync;
   readonly statsAdd: StatementSync;
   readonly statsQuery: StatementSync;
   readonly statsPurge: StatementSync;
+  readonly statsCount: StatementSync;
+  readonly statsOldest: StatementSync;
+  readonly statsDropBucket: StatementSync;
   readonly healthInsert: StatementSync;
   readonly healthHistory: StatementSync;
   readonly healthPurge: StatementSync;
@@ -201,7 +228,10 @@ class Connection {
          prompt_tokens, completion_tokens, total_tokens, usage_estimated, attempts, error, client_key, attempted_providers)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    this.logPurge = db.prepare('DELETE FROM request_log WHERE started_at < ?');
+    this.logPurge = db.prepare('DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE started_at < ? ORDER BY started_at LIMIT ?)');
+    // Ids grow with every insert and only the oldest are deleted, so max - min bounds the count without a scan.
+    this.logIdRange = db.prepare('SELECT min(id) AS low, max(id) AS high FROM request_log');
+    this.logTrim = db.prepare('DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE id <= ? ORDER BY id LIMIT ?)');
     this.statsAdd = db.prepare(
       `INSERT INTO stats (granularity, bucket, dimension, value, requests, successes, failures, prompt_tokens, completion_tokens,
          latency_sum_ms, ttft_sum_ms, ttft_count, latency_hist, ttft_hist)
@@ -220,6 +250,10 @@ class Connection {
     );
     this.statsQuery = db.prepare(`SELECT * FROM stats WHERE granularity = ? AND dimension = ? AND bucket >= ? AND bucket < ? ORDER BY bucket, value`);
     this.statsPurge = db.prepare('DELETE FROM stats WHERE granularity = ? AND bucket < ?');
+    this.statsCount = db.prepare('SELECT granularity, count(*) AS n FROM stats GROUP BY granularity');
+    // Both by the primary key's prefix (granularity, dimension, bucket): a seek and a range, not a scan.
+    this.statsOldest = db.prepare('SELECT min(bucket) AS bucket FROM stats WHERE granularity = ? AND dimension = ?');
+    this.statsDropBucket = db.prepare('DELETE FROM stats WHERE granularity = ? AND dimension = ? AND bucket <= ?');
     this.healthInsert = db.prepare('INSERT INTO health (provider, checked_at, ok, latency_ms, probe, error) VALUES (?, ?, ?, ?, ?, ?)');
     this.healthHistory = db.prepare('SELECT * FROM health WHERE provider = ? ORDER BY checked_at DESC, id DESC LIMIT ?');
     this.healthPurge = db.prepare('DELETE FROM health WHERE checked_at < ?');
@@ -306,7 +340,10 @@ class SqliteSettingsStore implements SettingsStore {
 }
 
 class SqliteRequestLogStore implements RequestLogStore {
-  constructor(private readonly conn: ConnectionRef) {}
+  constructor(
+    private readonly conn: ConnectionRef,
+    private readonly maxEntries = Infinity,
+  ) {}
 
   async append(entries: RequestLogEntry[]): Promise<void> {
     if (!entries.length) return;
@@ -335,6 +372,17 @@ class SqliteRequestLogStore implements RequestLogStore {
         );
       }
     });
+    this.trim(entries.length + TRIM_BATCH);
+  }
+
+  /** Deletes up to `limit` of the oldest entries beyond maxEntries (trimming to 90% of it, so that not every append trims). */
+  private trim(limit: number): number {
+    const c = this.conn();
+    const range = c.logIdRange.get();
+    if (!range || range.high === null || range.low === null) return 0;
+    const high = num(range, 'high');
+    if (high - num(range, 'low') + 1 <= this.maxEntries) return 0;
+    return changes(c.logTrim.run(high - Math.floor(this.maxEntries * TRIM_TO), limit));
   }
 
   async query(filter: LogFilter, page: { offset: number; limit: number }): Promise<{ total: number; items: RequestLogEntry[] }> {
@@ -353,13 +401,30 @@ class SqliteRequestLogStore implements RequestLogStore {
     });
   }
 
+  /** In batches, yielding to requests between them: a purge after lowering LOG_RETENTION_DAYS may delete millions of rows. */
   async purgeBefore(before: number): Promise<number> {
-    return changes(this.conn().logPurge.run(before));
+    let deleted = 0;
+    for (;;) {
+      const n = changes(this.conn().logPurge.run(before, PURGE_BATCH));
+      deleted += n;
+      if (n < PURGE_BATCH) return deleted;
+      await yieldToRequests();
+    }
   }
 }
 
 class SqliteStatsStore implements StatsStore {
-  constructor(private readonly conn: ConnectionRef) {}
+  /**
+   * Rows per granularity, from the last count plus every increment written since: an upsert
+   * that only updated a row is counted too, so this overestimates, and is recounted (one scan)
+   * only once it claims the cap is exceeded.
+   */
+  private estimate?: Map<string, number>;
+
+  constructor(
+    private readonly conn: ConnectionRef,
+    private readonly maxRows = Infinity,
+  ) {}
 
   async add(increments: StatsIncrement[]): Promise<void> {
     if (!increments.length) return;
@@ -390,6 +455,39 @@ class SqliteStatsStore implements StatsStore {
         );
       }
     });
+    if (this.maxRows === Infinity) return;
+    const estimate = (this.estimate ??= this.count());
+    for (const inc of increments) estimate.set(inc.granularity, (estimate.get(inc.granularity) ?? 0) + 1);
+    if (total(estimate) > this.maxRows) this.enforceCap(increments.length + TRIM_BATCH);
+  }
+
+  private count(): Map<string, number> {
+    return new Map(
+      this.conn()
+        .statsCount.all()
+        .map((row) => [str(row, 'granularity'), num(row, 'n')]),
+    );
+  }
+
+  /**
+   * Recounts, then deletes whole buckets, oldest first, from whichever granularity holds more
+   * rows, until the rows are under 90% of the cap or `limit` rows are gone (the next write goes on).
+   */
+  private enforceCap(limit: number): void {
+    const c = this.conn();
+    const counts = (this.estimate = this.count());
+    let deleted = 0;
+    while (total(counts) > this.maxRows * TRIM_TO && deleted < limit) {
+      const [granularity] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]!;
+      const oldest = Math.min(...STATS_DIMENSIONS.map((d) => c.statsOldest.get(granularity, d)?.bucket).filter((b): b is number => typeof b === 'number'));
+      if (!Number.isFinite(oldest)) break;
+      let n = 0;
+      c.write(() => {
+        for (const d of STATS_DIMENSIONS) n += changes(c.statsDropBucket.run(granularity, d, oldest));
+      });
+      counts.set(granularity, (counts.get(granularity) ?? 0) - n);
+      deleted += n;
+    }
   }
 
   async query(query: StatsQuery): Promise<StatsRow[]> {
@@ -438,8 +536,8 @@ export class SqliteStorage implements Storage {
   constructor(private readonly options: SqliteStorageOptions) {
     const ref: ConnectionRef = () => this.open();
     this.settings = new SqliteSettingsStore(ref);
-    this.log = new SqliteRequestLogStore(ref);
-    this.stats = new SqliteStatsStore(ref);
+    this.log = new SqliteRequestLogStore(ref, options.maxLogEntries);
+    this.stats = new SqliteStatsStore(ref, options.maxStatsRows);
     this.health = new SqliteHealthStore(ref);
   }
 
@@ -452,8 +550,13 @@ export class SqliteStorage implements Storage {
     if (this.connection) return;
     const { file } = this.options;
     const inMemory = file === ':memory:' || file === '';
-    if (!inMemory) mkdirSync(dirname(file), { recursive: true });
-    const db = new DatabaseSync(file, { timeout: this.options.busyTimeoutMs ?? 5000, enableForeignKeyConstraints: true });
+    if (!inMemory) prepareDataDir(file);
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(file, { timeout: this.options.busyTimeoutMs ?? 5000, enableForeignKeyConstraints: true });
+    } catch (err) {
+      throw sqliteOpenError(err, file);
+    }
     try {
       // WAL lets readers run beside the writer; NORMAL syncs at checkpoints only, which in WAL
       // mode can lose the last commits on power loss but never corrupts the database.
@@ -466,8 +569,24 @@ export class SqliteStorage implements Storage {
       this.connection = new Connection(db);
     } catch (err) {
       db.close();
-      throw err;
+      throw sqliteOpenError(err, file);
     }
+  }
+
+  /**
+   * Rejects when the store cannot take a write now: the volume has less than MIN_FREE_BYTES
+   * left (SQLite may still fit a row in its WAL, but not for long), or a small write fails.
+   */
+  async checkWritable(): Promise<void> {
+    const c = this.open();
+    const { file } = this.options;
+    if (file !== ':memory:' && file !== '') {
+      const fs = statfsSync(dirname(file));
+      const free = Number(fs.bavail) * Number(fs.bsize);
+      if (free < MIN_FREE_BYTES) throw new Error(`only ${free} bytes free on the volume of ${dirname(file)}`);
+    }
+    // Bypasses settings.set: a probe is not a change that caches should reload for.
+    c.write(() => c.settingsSet.run('health', 'write-probe', '{}', Date.now()));
   }
 
   async close(): Promise<void> {
