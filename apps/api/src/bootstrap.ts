@@ -5,6 +5,7 @@ import { json } from 'express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.ts';
 import { requestIdMiddleware } from './common/request-id.middleware.ts';
+import { maskUrlCredentials } from './common/redact.ts';
 import { OpenAIValidationPipe } from './common/validation.pipe.ts';
 import type { AppConfig } from './config/app-config.ts';
 import { AppLifecycle, DrainingExpressAdapter } from './health/app-lifecycle.service.ts';
@@ -65,7 +66,7 @@ export function logStartup(app: NestExpressApplication, config: AppConfig, url: 
     const { status, reason } = provider.status();
     const routes = catalog.all().filter((m) => m.routes.some((r) => r.provider === provider.name)).length;
     const keys = provider.keys.size ? `, ${provider.keys.size} key(s)` : '';
-    const line = `${provider.name}: ${status}${reason ? ` (${reason})` : ''}, ${routes} models${keys}, ${provider.baseUrl}`;
+    const line = `${provider.name}: ${status}${reason ? ` (${reason})` : ''}, ${routes} models${keys}, ${maskUrlCredentials(provider.baseUrl)}`;
     if (status === 'available') log.log(line);
     else log.warn(line);
   }

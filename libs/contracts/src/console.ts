@@ -153,6 +153,11 @@ export interface UpdateProviderRequest {
   priority?: number | null;
   /** Merged into the settings there are, e.g. `{ accountId: '…' }` for Cloudflare. */
   extra?: Record<string, string>;
+  /**
+   * The API key for the host of the new `baseUrl` (stored encrypted, sent only there). Required when
+   * `baseUrl` moves to another origin and the provider has keys: they are never sent to the new host.
+   */
+  key?: string;
 }
 
 /** `POST /api/providers/:name/keys`: answers with the provider (`ProviderDetail`), the key masked. */
@@ -181,6 +186,8 @@ export interface UpstreamRequest {
   ownedBy?: string;
   /** Gateway model id → upstream model id (at least one; neither empty). */
   models: Record<string, string>;
+  /** An API key for the host of `baseUrl`; required when an edit moves an upstream with keys to another host. */
+  key?: string;
 }
 
 /** `POST /api/health/check`: every enabled, configured provider probed now. */

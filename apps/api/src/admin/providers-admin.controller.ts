@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, UseGuards 
 import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { lastValueFrom } from 'rxjs';
 import { ApiError } from '../common/api-error.ts';
+import { scrubSecrets } from '../common/redact.ts';
 import { ApiAdminAuth, ApiEmptyResponse, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../docs/decorators.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import type { CustomUpstreamConfig } from '../providers/custom/custom-upstreams.ts';
@@ -107,16 +108,21 @@ export class ProvidersAdminController {
   @ApiOperation({
     summary: '修改提供商设置',
     description:
-      '修改启用状态、上游地址、代理、优先级或提供商专有设置（如 Cloudflare 的 `accountId`）。未给出的字段保持不变；`null` 清除管理台的设置，恢复为环境变量（或默认）的值。',
+      '修改启用状态、上游地址、代理、优先级或提供商专有设置（如 Cloudflare 的 `accountId`）。未给出的字段保持不变；`null` 清除管理台的设置，恢复为环境变量（或默认）的值。' +
+      '把上游地址改到另一个主机（协议、主机名或端口不同）时，必须在同一请求的 `key` 中给出新主机的密钥，否则返回 400（`code: key_required_for_new_host`）：' +
+      '密钥只发给它所属的主机，原来的密钥（包括环境变量中的）不会发给新主机。只改路径不需要密钥。',
   })
   @PROVIDER_NAME
   @ApiJsonResponse('ProviderDetail', '修改后的提供商详情。')
-  @ApiErrors([400, 401, 404], { 404: '提供商不存在。' })
+  @ApiErrors([400, 401, 404], { 400: '包括：改到另一个主机却没有给出新主机的密钥（`code: key_required_for_new_host`）。', 404: '提供商不存在。' })
   async update(@Param('name') name: string, @Body() dto: UpdateProviderDto): Promise<ProviderDetail> {
     if (dto.extra && Object.values(dto.extra).some((v) => typeof v !== 'string')) {
       throw ApiError.badRequest("Invalid value for 'extra': values must be strings.", 'extra', 'invalid_value');
     }
-    return this.detail(await this.settings.update(name, dto));
+    // Only the settings go into the stored override; the key is stored sealed, on its own.
+    const { enabled, baseUrl, proxy, priority, extra, key } = dto;
+    const patch = Object.fromEntries(Object.entries({ enabled, baseUrl, proxy, priority, extra }).filter(([, v]) => v !== undefined));
+    return this.detail(await this.settings.update(name, patch, key ? { key } : undefined));
   }
 
   @Post('providers/:name/keys')
@@ -174,7 +180,8 @@ export class ProvidersAdminController {
       }
       return { ok: true, latencyMs: Math.round(performance.now() - started), probe, error: null };
     } catch (err) {
-      const message = err instanceof UpstreamError ? err.message : (err as Error).message;
+      // UpstreamErrors are scrubbed where they are made; anything else is scrubbed here.
+      const message = err instanceof UpstreamError ? err.message : scrubSecrets(String((err as Error)?.message ?? err));
       return { ok: false, latencyMs: Math.round(performance.now() - started), probe, error: message };
     }
   }
@@ -199,18 +206,26 @@ export class ProvidersAdminController {
   @ApiJsonResponse('ProviderDetail', '新上游的详情。', 201)
   @ApiErrors([400, 401, 409], { 409: '已有同名的提供商（`code: provider_exists`）。' })
   async createUpstream(@Body() dto: UpstreamDto): Promise<ProviderDetail> {
-    return this.detail(await this.settings.saveUpstream(this.toConfig(dto), true));
+    return this.detail(await this.settings.saveUpstream(this.toConfig(dto), true, dto.key ? { key: dto.key } : undefined));
   }
 
   @Patch('upstreams/:name')
-  @ApiOperation({ summary: '修改自定义上游', description: '整体替换一个在管理台添加的上游的设置（请求体同添加；`name` 必须与路径中的相同，不支持改名）。' })
+  @ApiOperation({
+    summary: '修改自定义上游',
+    description:
+      '整体替换一个在管理台添加的上游的设置（请求体同添加；`name` 必须与路径中的相同，不支持改名）。地址中的账号密码在返回时被隐藏（`****`），原样发回表示不变。' +
+      '改到另一个主机且上游有密钥时，必须在 `key` 中给出新主机的密钥（否则 400，`code: key_required_for_new_host`）。',
+  })
   @UPSTREAM_NAME
   @ApiJsonResponse('ProviderDetail', '修改后的上游详情。')
-  @ApiErrors([400, 401, 404], { 400: '包括：改名，或上游定义在 `PROVIDERS_FILE` 中（`code: upstream_read_only`）。', 404: '上游不存在。' })
+  @ApiErrors([400, 401, 404], {
+    400: '包括：改名，上游定义在 `PROVIDERS_FILE` 中（`code: upstream_read_only`），或改到另一个主机却没有给出密钥（`code: key_required_for_new_host`）。',
+    404: '上游不存在。',
+  })
   async updateUpstream(@Param('name') name: string, @Body() dto: UpstreamDto): Promise<ProviderDetail> {
     if (dto.name.toLowerCase() !== name.toLowerCase())
       throw ApiError.badRequest('Renaming an upstream is not supported; create a new one.', 'name', 'invalid_value');
-    return this.detail(await this.settings.saveUpstream(this.toConfig(dto), false));
+    return this.detail(await this.settings.saveUpstream(this.toConfig(dto), false, dto.key ? { key: dto.key } : undefined));
   }
 
   @Delete('upstreams/:name')

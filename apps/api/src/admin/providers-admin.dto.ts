@@ -49,6 +49,18 @@ export class UpdateProviderDto implements UpdateProviderRequest {
   @IsOptional()
   @IsObject()
   extra?: Record<string, string>;
+
+  @ApiPropertyOptional({
+    description:
+      '新上游地址所在主机的 API 密钥（加密保存，只发给那个主机）。把 `baseUrl` 改到另一个主机（协议、主机名或端口不同）且这个提供商有密钥时必填：原来的密钥（包括环境变量中的）不会发给新主机。',
+    minLength: 1,
+    maxLength: 4096,
+  })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(4096)
+  key?: string;
 }
 
 export class AddKeyDto implements AddProviderKeyRequest {
@@ -111,4 +123,15 @@ export class UpstreamDto implements UpstreamRequest {
   })
   @IsObject()
   models!: Record<string, string>;
+
+  @ApiPropertyOptional({
+    description: '上游的 API 密钥（加密保存，只发给 `baseUrl` 所在的主机）。修改时把 `baseUrl` 改到另一个主机且上游有密钥时必填，原来的密钥不会发给新主机。',
+    minLength: 1,
+    maxLength: 4096,
+  })
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(4096)
+  key?: string;
 }

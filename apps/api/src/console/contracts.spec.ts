@@ -21,8 +21,8 @@ type OptionalKeys<T> = { [K in keyof T]-?: object extends Pick<T, K> ? K : never
 
 const checks: Record<string, true> = {
   updateProvider: true satisfies SameShape<UpdateProviderDto, C.UpdateProviderRequest>,
-  // What the settings service stores is what the console sends.
-  providerOverride: true satisfies SameShape<ProviderOverride, C.UpdateProviderRequest>,
+  // What the settings service stores is what the console sends, but the key (stored sealed, on its own).
+  providerOverride: true satisfies SameShape<ProviderOverride, Omit<C.UpdateProviderRequest, 'key'>>,
   addKey: true satisfies SameShape<AddKeyDto, C.AddProviderKeyRequest>,
   upstream: true satisfies SameShape<UpstreamDto, C.UpstreamRequest>,
   createClientKey: true satisfies SameShape<CreateClientKeyDto, C.CreateClientKeyRequest>,

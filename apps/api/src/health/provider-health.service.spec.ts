@@ -163,6 +163,18 @@ describe('ProviderHealthService', () => {
     await sut.onModuleDestroy();
   });
 
+  it('scrubs checks stored before their secrets were scrubbed, at start and in the history', async () => {
+    const { sut, health, registry } = makeSut({ API_KEY: 'client-key-Qw3rTy8uIo0p' });
+    const leaked = 'HTTP 401: key client-key-Qw3rTy8uIo0p and sk-proj-Zx9Cv8Bn7Mm6Ll5Kk4 refused';
+    health.rows.push({ provider: 'Beta', checkedAt: 1000, ok: false, latencyMs: 12, probe: 'models', error: leaked });
+    sut.onApplicationBootstrap();
+    await flush();
+    expect(sut.lastCheck('beta')?.error).toBe('HTTP 401: key ****Io0p and sk-**** refused');
+    expect((await sut.history('beta', 10)).items.map((i) => i.error)).toEqual(['HTTP 401: key ****Io0p and sk-**** refused']);
+    await sut.onModuleDestroy();
+    registry.onModuleDestroy();
+  });
+
   it('schedules its first run after start and cancels it on shutdown', async () => {
     const { sut, scheduler } = makeSut({ HEALTH_CHECK_INTERVAL: '10m' });
     sut.onApplicationBootstrap();

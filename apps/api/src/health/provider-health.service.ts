@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleD
 import { ModuleRef } from '@nestjs/core';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { ApiError } from '../common/api-error.ts';
+import { scrubSecrets } from '../common/redact.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
@@ -125,7 +126,9 @@ export class ProviderHealthService implements OnApplicationBootstrap, OnModuleDe
   async history(name: string, limit: number): Promise<{ provider: string; items: HealthCheckResult[] }> {
     const provider = this.registry.find(name);
     if (!provider) throw new ApiError(404, `Unknown provider \`${name}\`.`, 'not_found_error', 'unknown_provider', 'provider');
-    return { provider: provider.name, items: await this.storage.health.history(provider.name, limit) };
+    const items = await this.storage.health.history(provider.name, limit);
+    // Checks stored before errors were scrubbed (or before a key was known) are scrubbed on the way out.
+    return { provider: provider.name, items: items.map((i) => (i.error ? { ...i, error: scrubSecrets(i.error) } : i)) };
   }
 
   summary(): ProvidersSummary {
@@ -207,7 +210,8 @@ export class ProviderHealthService implements OnApplicationBootstrap, OnModuleDe
           const id = p.name.toLowerCase();
           if (newest && !this.latest.has(id)) {
             const probe = newest.probe === 'models' || newest.probe === 'chat' ? newest.probe : 'none';
-            this.latest.set(id, { provider: p.name, ok: newest.ok, latencyMs: newest.latencyMs, checkedAt: newest.checkedAt, error: newest.error, probe });
+            const error = newest.error && scrubSecrets(newest.error);
+            this.latest.set(id, { provider: p.name, ok: newest.ok, latencyMs: newest.latencyMs, checkedAt: newest.checkedAt, error, probe });
           }
         } catch (err) {
           this.log.warn(`Could not read the health history of ${p.name}: ${err instanceof Error ? err.message : String(err)}`);

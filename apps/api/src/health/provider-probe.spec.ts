@@ -72,7 +72,7 @@ describe('probeProvider', () => {
   it('reads the model list with a key from the pool and reports success', async () => {
     const { adapter, provider, options } = setup({ keys: ['sk-key-one-0001'] });
     const result = await probeProvider(provider, options);
-    expect(result).toMatchObject({ provider: 'Fake', ok: true, probe: 'models', error: null, key: 'sk-k…0001' });
+    expect(result).toMatchObject({ provider: 'Fake', ok: true, probe: 'models', error: null, key: '****' });
     expect(result.keyProblems).toBeUndefined();
     expect(adapter.modelCalls.map((c) => c.apiKey)).toEqual(['sk-key-one-0001']);
     expect(adapter.chatCalls).toHaveLength(0);
@@ -148,7 +148,7 @@ describe('probeProvider', () => {
       };
       const { adapter, provider, options } = setup({ keys: ['bad-key-00000001', 'sk-good-key-0002'], models });
       const result = await probeProvider(provider, options);
-      expect(result).toMatchObject({ ok: true, key: 'sk-g…0002', keyProblems: [{ key: 'bad-…0001', status: 401, error: 'HTTP 401: invalid key' }] });
+      expect(result).toMatchObject({ ok: true, key: '****0002', keyProblems: [{ key: '****0001', status: 401, error: 'HTTP 401: invalid key' }] });
       expect(adapter.modelCalls.map((c) => c.apiKey)).toEqual(['bad-key-00000001', 'sk-good-key-0002']);
       const [bad, good] = provider.keys.view();
       expect(bad!.breaker.state).toBe('open');
@@ -171,8 +171,8 @@ describe('probeProvider', () => {
     it('a 429 cools the key for its Retry-After; when every key failed, the check fails and says why', async () => {
       const { provider, options } = setup({ keys: ['sk-key-one-0001'], models: failWith(new UpstreamError('http', 'HTTP 429: slow down', 429, 50_000)) });
       const result = await probeProvider(provider, options);
-      expect(result).toMatchObject({ ok: false, probe: 'models', keyProblems: [{ key: 'sk-k…0001', status: 429 }] });
-      expect(result.error).toMatch(/^every key failed: sk-k…0001: HTTP 429/);
+      expect(result).toMatchObject({ ok: false, probe: 'models', keyProblems: [{ key: '****', status: 429 }] });
+      expect(result.error).toMatch(/^every key failed: \*\*\*\*: HTTP 429/);
       // 50 s: under BREAKER_MAX_COOLDOWN_MS (60 s), which caps any Retry-After.
       expect(provider.keys.view()[0]!.breaker.openUntil! - Date.now()).toBeGreaterThan(40_000);
       expect(provider.keys.view()[0]!.invalid).toBe(false);

@@ -40,7 +40,8 @@ describe('KeyPool', () => {
   });
 
   it('never shows a key in full', () => {
-    expect(maskKey('sk-abcdefghijklmnop')).toBe('sk-a…mnop');
+    expect(maskKey('sk-abcdefghijklmnop')).toBe('****mnop');
+    expect(maskKey('sk-abcdefghij')).toBe('****');
     expect(maskKey('short')).not.toContain('short');
     expect(maskKey(undefined)).toBe('(anonymous)');
   });

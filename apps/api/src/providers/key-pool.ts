@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { maskSecret } from '../common/redact.ts';
 import { CircuitBreaker, type BreakerOptions } from '../routing/circuit-breaker.ts';
 import type { KeySource, ProviderKeyView } from '#contracts';
 
@@ -9,6 +10,12 @@ export interface KeyEntry {
   value: string;
   source: KeySource;
   label?: string;
+  /**
+   * The origin (scheme://host:port) of the base URL the key was entered for; the key is only sent
+   * there. Unset for keys from the environment or PROVIDERS_FILE (bound to the configured base URL
+   * by ProviderState) and for console keys stored before keys were bound.
+   */
+  origin?: string;
 }
 
 /** An env key's id: a hash prefix, stable across restarts and revealing nothing. */
@@ -29,11 +36,10 @@ export interface PooledKey {
 /** A pooled key as every API read shows it: masked, never the secret. */
 export type KeyView = ProviderKeyView;
 
-/** Shows a key's shape without revealing it: "sk-a…x9f2". */
+/** Tells keys apart without revealing them: at most the last 4 characters ("****x9f2"). */
 export function maskKey(key: string | undefined): string {
   if (key === undefined) return '(anonymous)';
-  if (key.length <= 8) return '****';
-  return `${key.slice(0, 4)}…${key.slice(-4)}`;
+  return maskSecret(key);
 }
 
 const INVALID_AFTER_AUTH_FAILURES = 3;
@@ -121,6 +127,11 @@ export class KeyPool {
   recordSuccess(key: PooledKey): void {
     key.authFailures = 0;
     key.breaker.onSuccess();
+  }
+
+  /** The keys themselves, for the secret scrubber only: never shown. */
+  secretValues(): string[] {
+    return this.keys.flatMap((k) => (k.value === undefined ? [] : [k.value]));
   }
 
   view(): KeyView[] {

@@ -1,5 +1,6 @@
 import type { Observable } from 'rxjs';
 import type { ChatMessage, FinishReason, ToolCallDelta, Usage } from '#contracts';
+import { scrubSecrets } from '../common/redact.ts';
 import type { UpstreamHttp } from './upstream-http.ts';
 
 /** What the router hands to an adapter: the client's request, normalized. */
@@ -114,6 +115,11 @@ export type FailureKind =
   | 'invalid' // a 2xx that is not an answer: HTML, unparsable, empty
   | 'aborted'; // the client went away
 
+/**
+ * Every upstream failure, with its message scrubbed of configured secrets and key-shaped tokens
+ * (and bounded) here, where it is made: the message reaches clients, the request log, health
+ * results and log lines, and an upstream may echo the key it was sent.
+ */
 export class UpstreamError extends Error {
   constructor(
     readonly kind: FailureKind,
@@ -122,7 +128,7 @@ export class UpstreamError extends Error {
     /** From a `Retry-After` header, in milliseconds. */
     readonly retryAfterMs?: number,
   ) {
-    super(message);
+    super(scrubSecrets(message));
     this.name = 'UpstreamError';
   }
 

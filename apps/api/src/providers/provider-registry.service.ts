@@ -1,4 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { maskUrlCredentials, originOf, secretScrubber, urlCredentials } from '../common/redact.ts';
 import { APP_CONFIG, type AppConfig, type ProviderEnv } from '../config/app-config.ts';
 import { CircuitBreaker } from '../routing/circuit-breaker.ts';
 import { loadCustomUpstreams, type CustomUpstreamConfig } from './custom/custom-upstreams.ts';
@@ -37,11 +38,13 @@ export interface BreakerOpening {
 
 const EWMA = 0.2;
 
-/** A proxy URL as the API shows it: a password in it replaced by `****`. */
+/** A proxy URL as the API shows it: a password in it replaced by `****` (see maskUrlCredentials). */
 export function maskProxy(proxy: string | undefined): string | null {
-  if (!proxy) return null;
-  return proxy.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/]*:)[^@/]*@/i, '$1****@');
+  return maskUrlCredentials(proxy);
 }
+
+/** The standard proxy variables (read by proxy-from-env for providers without their own proxy). */
+const PROXY_ENV = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy'];
 
 /** One provider's runtime state: settings from env (later the console), key pool, breaker, health. */
 export class ProviderState {
@@ -52,6 +55,8 @@ export class ProviderState {
   priority?: number;
   /** The settings an operator override sets (null and absent fields fall back to the base). */
   overridden: ProviderSettingField[] = [];
+  /** Keys from the environment not sent because the base URL now points to another host. */
+  envKeysWithheld = 0;
   readonly keys: KeyPool;
   readonly breaker: CircuitBreaker;
   readonly health: ProviderHealth = { successScore: 1, latencyMs: null, successes: 0, failures: 0, lastError: null, lastUsedAt: null };
@@ -73,7 +78,21 @@ export class ProviderState {
     this.keys = new KeyPool({ failureThreshold: 1, baseCooldownMs, maxCooldownMs }, base.apiKeys, !adapter.requiresKey);
   }
 
-  /** Applies the operator's stored settings over the base ones; null in an override resets that field. */
+  /** The base URL the environment (or PROVIDERS_FILE, or the adapter's default) gives: its keys are for this origin. */
+  get configuredBaseUrl(): string {
+    return this.base.baseUrl ?? this.adapter.defaultBaseUrl;
+  }
+
+  /** The base URL's origin: the only one this provider's keys are sent to. */
+  get origin(): string {
+    return originOf(this.baseUrl);
+  }
+
+  /**
+   * Applies the operator's stored settings over the base ones; null in an override resets that field.
+   * Keys go only to the host they were given for: the environment's keys while the base URL keeps the
+   * configured origin, console keys while it is the origin they were entered for.
+   */
   applyOverride(override: ProviderOverride | undefined, storedKeys: KeyEntry[]): void {
     const o = override ?? {};
     // An absent field, or null (the console's "reset"), means the base value.
@@ -85,7 +104,19 @@ export class ProviderState {
     this.extra = { ...this.base.extra, ...(o.extra ?? {}) };
     this.overridden = (['enabled', 'baseUrl', 'proxy', 'priority'] as const).filter((f) => o[f] !== undefined && o[f] !== null);
     if (o.extra && Object.keys(o.extra).length > 0) this.overridden.push('extra');
-    this.keys.replace([...this.base.apiKeys, ...storedKeys]);
+    const origin = this.origin;
+    const envKeys = originOf(this.configuredBaseUrl) === origin ? this.base.apiKeys : [];
+    this.envKeysWithheld = this.base.apiKeys.length - envKeys.length;
+    this.keys.replace([...envKeys, ...storedKeys.filter((k) => !k.origin || k.origin === origin)]);
+  }
+
+  /** Every secret of this provider, pooled or not, for the scrubber: keys and URL credentials. */
+  secrets(): string[] {
+    return [
+      ...this.base.apiKeys,
+      ...this.keys.secretValues(),
+      ...[this.baseUrl, this.configuredBaseUrl, this.proxy, this.base.proxy].flatMap((u) => urlCredentials(u)),
+    ];
   }
 
   get name(): string {
@@ -94,7 +125,11 @@ export class ProviderState {
 
   /** Why this provider cannot be configured to run, or null. */
   missingConfig(): string | null {
-    if (this.adapter.requiresKey && this.keys.size === 0) return `needs an API key (${this.keyEnvName()})`;
+    if (this.adapter.requiresKey && this.keys.size === 0) {
+      if (this.envKeysWithheld)
+        return `needs an API key for ${this.origin}: the ${this.keyEnvName()} keys are only sent to ${originOf(this.configuredBaseUrl)}`;
+      return `needs an API key (${this.keyEnvName()})`;
+    }
     const missing = (this.adapter.requiredExtra ?? []).filter((k) => !this.extra[k]);
     if (missing.length) return `needs ${missing.map((k) => (k === 'accountId' ? 'CLOUDFLARE_ACCOUNT_ID' : k)).join(', ')}`;
     return null;
@@ -139,7 +174,7 @@ export class ProviderState {
       name: this.name,
       custom: this.custom,
       enabled: this.enabled,
-      baseUrl: this.baseUrl,
+      baseUrl: maskUrlCredentials(this.baseUrl),
       requiresKey: this.adapter.requiresKey,
       status,
       reason,
@@ -163,13 +198,17 @@ export class ProviderState {
 
 /** Every provider the pool knows: the built-in adapters plus the operator's upstreams. */
 @Injectable()
-export class ProviderRegistry {
+export class ProviderRegistry implements OnModuleDestroy {
   private readonly byKey = new Map<string, ProviderState>();
   private readonly upstreams = new Map<string, CustomUpstreamConfig>();
   /** Emits when operator-defined upstreams are added or removed (the catalog rebuilds its routes). */
   readonly upstreamsChanged = new Subject<void>();
   /** Emits (synchronously, on the request path: keep subscribers cheap) when a provider or key breaker opens. */
   readonly breakerOpened = new Subject<BreakerOpening>();
+  /** This registry's entry in the process's secret scrubber. */
+  private readonly secretsOwner = Symbol('ProviderRegistry');
+  /** Console keys in storage (also those bound to another host), as the settings service last read them. */
+  private storedSecrets: string[] = [];
 
   constructor(
     @Inject(PROVIDER_ADAPTERS) adapters: ProviderAdapter[],
@@ -186,6 +225,30 @@ export class ProviderRegistry {
         )
       : [];
     for (const u of fromFile) this.addUpstream({ ...u, source: 'file' });
+    this.refreshSecrets();
+  }
+
+  onModuleDestroy(): void {
+    secretScrubber.delete(this.secretsOwner);
+  }
+
+  /**
+   * Tells the scrubber every secret there is now: provider keys and URL credentials, the stored
+   * console keys (`stored`, when given), client keys, the admin password, the master key and the
+   * credentials of the standard proxy variables.
+   */
+  refreshSecrets(stored?: string[]): void {
+    if (stored) this.storedSecrets = stored;
+    const { config } = this;
+    secretScrubber.set(this.secretsOwner, [
+      ...this.all().flatMap((p) => p.secrets()),
+      ...this.storedSecrets,
+      ...config.apiKeys,
+      config.admin.password,
+      config.secretKey,
+      ...urlCredentials(config.redis?.url),
+      ...PROXY_ENV.flatMap((name) => urlCredentials(process.env[name])),
+    ]);
   }
 
   /** Operator-defined upstreams: from PROVIDERS_FILE and from the console. */
@@ -202,6 +265,7 @@ export class ProviderRegistry {
     const state = new ProviderState(adapter, true, { enabled: u.enabled, apiKeys: u.apiKeys, proxy: u.proxy, extra: {}, priority: u.priority }, this.config);
     this.add(state);
     this.upstreams.set(u.name.toLowerCase(), u);
+    this.refreshSecrets();
     this.upstreamsChanged.next();
     return state;
   }

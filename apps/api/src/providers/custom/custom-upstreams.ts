@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
+import { maskUrlCredentials, scrubSecrets } from '../../common/redact.ts';
 import { ConfigError } from '../../config/app-config.ts';
 
 /** One operator-defined OpenAI-compatible upstream (Ollama, vLLM, OpenRouter, a company proxy…). */
@@ -30,7 +31,8 @@ export function loadCustomUpstreams(file: string, reservedNames: readonly string
   try {
     doc = parseYaml(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new ConfigError(`${file}: cannot read: ${(err as Error).message}`);
+    // A YAML error quotes the lines around it, which may hold a key: key-shaped text is scrubbed.
+    throw new ConfigError(`${file}: cannot read: ${scrubSecrets((err as Error).message)}`);
   }
   const list = Array.isArray(doc) ? doc : (doc as { upstreams?: unknown })?.upstreams;
   if (!Array.isArray(list)) fail(file, 'top level', 'expected `upstreams:` with a list');
@@ -48,7 +50,7 @@ export function loadCustomUpstreams(file: string, reservedNames: readonly string
     try {
       new URL(baseUrl);
     } catch {
-      fail(file, `${where}.baseUrl`, `"${baseUrl}" is not a URL`);
+      fail(file, `${where}.baseUrl`, `"${maskUrlCredentials(baseUrl)}" is not a URL`);
     }
     const keysRaw = u.apiKeys ?? u.api_keys ?? u.apiKey ?? u.api_key ?? [];
     const apiKeys = (Array.isArray(keysRaw) ? keysRaw : String(keysRaw).split(',')).map((k) => String(k).trim()).filter(Boolean);

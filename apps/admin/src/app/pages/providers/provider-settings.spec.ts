@@ -13,6 +13,7 @@ import { PROVIDERS_POLL_MS, ProvidersStore } from './providers.store';
 
 type SettingsView = Omit<ProviderSettings, never> & {
   extraKeys(): string[];
+  asksKey(): boolean;
   changed(): boolean;
   overridden(): Set<string>;
   fieldError(control: AbstractControl | null, field: string): string;
@@ -64,6 +65,7 @@ describe('ProviderSettings', () => {
       proxy: 'http://me:****@proxy:7890',
       priority: '2',
       extra: { accountId: 'acct-1' },
+      key: '',
     });
     expect(form.extraKeys()).toEqual(['accountId']);
     expect(form.changed()).toBe(false);
@@ -114,6 +116,33 @@ describe('ProviderSettings', () => {
     // Typing again clears it.
     form.form.controls.baseUrl.setValue('http://127.0.0.1:10/v4');
     expect(form.form.controls.baseUrl.valid).toBe(true);
+  });
+
+  it('asks for the new host’s key when the address moves to another host, and sends it along', async () => {
+    form.form.controls.baseUrl.setValue('https://api.cloudflare.com/client/v5');
+    expect(form.asksKey()).toBe(false);
+    form.form.controls.baseUrl.setValue('https://cf-mirror.example/client/v4');
+    expect(form.asksKey()).toBe(true);
+
+    // Without the key the API refuses: the reason goes under the key field.
+    let done = form.save();
+    live('/api/providers/CloudflareAI', 'PATCH').flush(
+      { error: { message: 'Moving CloudflareAI …', type: 'invalid_request_error', param: 'key', code: 'key_required_for_new_host' } },
+      { status: 400, statusText: 'Bad Request' },
+    );
+    await done;
+    expect(form.fieldError(form.form.controls.key, 'key')).toContain('请同时输入新主机的 API 密钥');
+
+    form.form.controls.key.setValue(' cf-mirror-key-0001 ');
+    done = form.save();
+    const req = live('/api/providers/CloudflareAI', 'PATCH');
+    expect(req.request.body).toEqual({ baseUrl: 'https://cf-mirror.example/client/v4', key: 'cf-mirror-key-0001' });
+    const saved = { ...cloudflare, baseUrl: 'https://cf-mirror.example/client/v4' };
+    req.flush(saved);
+    await done;
+    expect(form.form.getRawValue().key).toBe('');
+    expect(form.asksKey()).toBe(false);
+    list(saved);
   });
 
   it('resets one setting to the environment’s, keeping what else is typed', async () => {

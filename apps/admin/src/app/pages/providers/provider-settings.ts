@@ -9,12 +9,22 @@ import { MatInputModule } from '@angular/material/input';
 import { MatProgressSpinnerModule } from '@angular/material/progress-spinner';
 import { MatTooltipModule } from '@angular/material/tooltip';
 import { Notice } from './notice';
-import { type SettingsValue, formFailure, priorityProblem, proxyProblem, settingsPatch, settingsValue, urlProblem } from './providers-forms';
+import {
+  type SettingsValue,
+  formFailure,
+  hasKeys,
+  movesHost,
+  priorityProblem,
+  proxyProblem,
+  settingsPatch,
+  settingsValue,
+  urlProblem,
+} from './providers-forms';
 import { extraKeys, extraLabel } from './providers-view';
 import { ProvidersStore } from './providers.store';
 
 type ResettableField = Exclude<ProviderSettingField, 'enabled' | 'extra'>;
-const FIELDS = ['baseUrl', 'proxy', 'priority', 'extra'] as const;
+const FIELDS = ['baseUrl', 'proxy', 'priority', 'extra', 'key'] as const;
 
 const problem =
   (check: (value: string) => string | null) =>
@@ -48,6 +58,8 @@ export class ProviderSettings implements OnInit {
     proxy: new FormControl('', { nonNullable: true, validators: [problem((v) => proxyProblem(v, v === (this.base()?.proxy ?? '')))] }),
     priority: new FormControl('', { nonNullable: true, validators: [problem(priorityProblem)] }),
     extra: new FormRecord<FormControl<string>>({}),
+    /** The new host's key, asked for when the address moves to another host (the old keys are not sent there). */
+    key: new FormControl('', { nonNullable: true, validators: [Validators.maxLength(4096)] }),
   });
   private readonly value = toSignal(this.form.valueChanges, { initialValue: this.form.getRawValue() });
 
@@ -63,6 +75,12 @@ export class ProviderSettings implements OnInit {
     return b ? settingsPatch(b, this.form.getRawValue() as SettingsValue) : {};
   });
   protected readonly changed = computed(() => Object.keys(this.patch()).length > 0);
+  /** The address moves to another host and the provider has keys: the new host's key goes with it. */
+  protected readonly asksKey = computed(() => {
+    this.value();
+    const b = this.base();
+    return !!b && hasKeys(b) && movesHost(b.baseUrl, this.form.controls.baseUrl.value);
+  });
   /** Settings the console set: they can go back to the environment's. */
   protected readonly overridden = computed(() => new Set(this.provider().overridden));
   readonly saving = signal(false);
@@ -75,7 +93,8 @@ export class ProviderSettings implements OnInit {
   async save(): Promise<void> {
     this.serverErrors.set({});
     this.form.markAllAsTouched();
-    const patch = this.patch();
+    const key = this.form.controls.key.value.trim();
+    const patch = this.patch().baseUrl && key ? { ...this.patch(), key } : this.patch();
     if (this.form.invalid || !this.changed() || this.saving()) return;
     const name = this.provider().name;
     this.saving.set(true);
@@ -120,7 +139,7 @@ export class ProviderSettings implements OnInit {
     const extra = this.form.controls.extra;
     for (const key of Object.keys(extra.controls)) extra.removeControl(key);
     for (const key of extraKeys(p)) extra.addControl(key, new FormControl(v.extra[key] ?? '', { nonNullable: true }));
-    this.form.reset({ baseUrl: v.baseUrl, proxy: v.proxy, priority: v.priority, extra: v.extra });
+    this.form.reset({ baseUrl: v.baseUrl, proxy: v.proxy, priority: v.priority, extra: v.extra, key: '' });
   }
 
   private fail(err: unknown): void {

@@ -3,6 +3,7 @@ import { provider } from '../../../testing/fixtures';
 import {
   formFailure,
   modelMap,
+  movesHost,
   priorityProblem,
   proxyProblem,
   settingsPatch,
@@ -38,6 +39,15 @@ describe('providers forms', () => {
     expect(proxyProblem('http://me:****@proxy:7891', false)).toContain('代理密码已隐藏');
     expect(proxyProblem('http://me:pw@proxy:7891', false)).toBeNull();
     expect(proxyProblem('socks', false)).not.toBeNull();
+  });
+
+  it('tells a move to another host (scheme, host or port) from a new path', () => {
+    expect(movesHost('https://api.example/v1', 'https://api.example/v2')).toBe(false);
+    expect(movesHost('https://api.example/v1', 'https://API.example:443/v1')).toBe(false);
+    expect(movesHost('https://api.example/v1', 'http://api.example/v1')).toBe(true);
+    expect(movesHost('https://api.example/v1', 'https://api.example:8443/v1')).toBe(true);
+    expect(movesHost('https://api.example/v1', 'https://other.example/v1')).toBe(true);
+    expect(movesHost('https://api.example/v1', 'not a url')).toBe(false);
   });
 
   describe('provider settings', () => {

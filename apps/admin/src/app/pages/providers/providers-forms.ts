@@ -47,6 +47,26 @@ export function proxyProblem(value: string, unchanged: boolean): string | null {
   return urlProblem(v);
 }
 
+/**
+ * Whether a base URL change moves to another host (scheme, host or port): the API sends a
+ * provider's keys only to the host they were given for, so the form asks for the new host's key.
+ */
+export function movesHost(from: string, to: string): boolean {
+  const origin = (v: string): string | null => {
+    try {
+      return new URL(v.trim()).origin.toLowerCase();
+    } catch {
+      return null;
+    }
+  };
+  const a = origin(from);
+  const b = origin(to);
+  return a !== null && b !== null && a !== b;
+}
+
+/** Whether the provider has keys of its own (not only the anonymous slot of a provider that needs none). */
+export const hasKeys = (p: ProviderDetail): boolean => p.keys.some((k) => k.id !== 'anonymous');
+
 const parsePriority = (value: string): number | null => (value.trim() ? Number(value.trim()) : null);
 
 // ---------------------------------------------------------------- provider settings
@@ -158,6 +178,8 @@ const CODE_MESSAGES: Record<string, string> = {
   key_read_only: '这个密钥来自环境变量或 PROVIDERS_FILE，只能在那里删除。',
   provider_not_found: '这个提供商已不存在（可能刚被删除）。',
   key_not_found: '这个密钥已不存在（可能刚被删除）。',
+  key_required_for_new_host: '上游地址改到了另一个主机：原来的密钥（包括环境变量中的）不会发给新主机，请同时输入新主机的 API 密钥。',
+  credentials_hidden: '地址中的账号密码已隐藏（****），改到另一个主机时请输入完整的地址（含账号密码）。',
 };
 
 function errorParam(err: unknown): string | null {

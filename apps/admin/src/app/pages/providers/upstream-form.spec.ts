@@ -138,6 +138,24 @@ describe('UpstreamForm', () => {
     expect(saved).toHaveLength(1);
     list(provider('DeepInfra'), after);
   });
+
+  it('moving one with keys to another host asks for that host’s key and sends it with the definition', async () => {
+    const keyed = { ...home, keys: [{ id: 'key-1', source: 'console' as const, label: null, masked: '****0001', breaker: home.breaker, invalid: false }] };
+    create(keyed);
+    form.form.controls.baseUrl.setValue('http://127.0.0.1:11434/v2');
+    expect(form.asksKey()).toBe(false);
+    form.form.controls.baseUrl.setValue('http://gpu-box:11434/v1');
+    expect(form.asksKey()).toBe(true);
+    form.form.controls.key.setValue('gpu-box-key-0002');
+    const done = form.save();
+    const req = live('/api/upstreams/Home', 'PATCH');
+    expect(req.request.body).toMatchObject({ baseUrl: 'http://gpu-box:11434/v1', key: 'gpu-box-key-0002' });
+    const after = { ...keyed, baseUrl: 'http://gpu-box:11434/v1' };
+    req.flush(after);
+    await done;
+    expect(form.asksKey()).toBe(false);
+    list(provider('DeepInfra'), after);
+  });
 });
 
 describe('ProviderDialog', () => {

@@ -14,7 +14,9 @@ import {
   UPSTREAM_NAME,
   type UpstreamValue,
   formFailure,
+  hasKeys,
   modelMap,
+  movesHost,
   priorityProblem,
   proxyProblem,
   upstreamRequest,
@@ -72,6 +74,12 @@ export class UpstreamForm implements OnInit {
   private readonly value = toSignal(this.form.valueChanges, { initialValue: this.form.getRawValue() });
 
   readonly editing = computed(() => this.provider() !== null);
+  /** An edit moves the upstream to another host while it has keys: the new host's key goes with it. */
+  readonly asksKey = computed(() => {
+    this.value();
+    const b = this.base();
+    return !!b && hasKeys(b) && movesHost(b.baseUrl, this.form.controls.baseUrl.value);
+  });
   /** What is wrong with the model rows, once the admin tried to save. */
   readonly modelsProblem = computed(() => {
     this.value();
@@ -109,6 +117,7 @@ export class UpstreamForm implements OnInit {
     }
     const body = upstreamRequest(value);
     const editing = this.base();
+    if (editing && value.key.trim()) body.key = value.key.trim();
     this.saving.set(true);
     try {
       let p = editing ? await this.store.updateUpstream(editing.name, body) : await this.store.createUpstream(body);
