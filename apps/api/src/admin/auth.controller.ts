@@ -26,11 +26,15 @@ export class AuthController {
   @ApiOperation({
     summary: '管理员登录',
     description:
-      '用管理员密码换取会话令牌（`token`），之后以 `Authorization: Bearer <token>` 调用其余 `/api` 接口。令牌在 `expiresAt`（毫秒时间戳）过期；同一地址 1 分钟内失败 10 次后需等待。不需要认证。',
+      '用管理员密码换取会话令牌（`token`），之后以 `Authorization: Bearer <token>` 调用其余 `/api` 接口。令牌在 `expiresAt`（毫秒时间戳）过期。同一客户端地址（设置 `TRUST_PROXY` 后取代理转发的地址）1 分钟内最多尝试 10 次，之后返回 429；连续失败后每次尝试都会逐渐延迟（最长 3 秒），但不会锁死其他地址的管理员。不需要认证。',
   })
   @ApiJsonResponse('AdminSession', '登录成功。')
-  @ApiErrors([400, 401, 429], { 401: '密码错误（`code: invalid_admin_password`）。', 429: '失败次数过多（`code: too_many_logins`）。' })
+  @ApiErrors([400, 401, 429], {
+    401: '密码错误（`code: invalid_admin_password`）。',
+    429: '该地址尝试次数过多（`code: too_many_logins`），按 `Retry-After` 等待。',
+  })
   login(@Body() dto: LoginDto, @Req() req: Request): Promise<AdminSession> {
+    // req.ip: the socket's address, or with TRUST_PROXY the client's as the trusted proxies report it.
     return this.auth.login(dto.password, req.ip ?? 'unknown');
   }
 
