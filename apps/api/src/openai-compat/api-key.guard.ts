@@ -29,6 +29,8 @@ export function isLoopback(ip: string | undefined): boolean {
 
 /** What the open-API check looks at in a request. */
 export interface OpenApiClient {
+  /** The connection's own peer address. */
+  socket: string | undefined;
   /** req.ip: the socket's address, or with TRUST_PROXY the client's as the proxies tell it. */
   ip: string | undefined;
   /** Whether the request carries X-Forwarded-For, Forwarded or X-Real-IP. */
@@ -37,12 +39,14 @@ export interface OpenApiClient {
 
 /**
  * With no key configured, may this client use /v1? Everyone with ALLOW_OPEN_API; otherwise only
- * this machine. A loopback socket carrying forwarding headers while TRUST_PROXY is off is a reverse
- * proxy on this machine relaying someone else: that is not a local client.
+ * this machine: the connection and the client the trusted proxies report must both be loopback
+ * (a remote peer that TRUST_PROXY trusts could otherwise claim 127.0.0.1). A loopback socket with
+ * forwarding headers while TRUST_PROXY is off is a reverse proxy on this machine relaying someone
+ * else: not a local client either.
  */
 export function openApiAllows(client: OpenApiClient, access: Pick<AppConfig['access'], 'allowOpenApi' | 'trustProxy'>): boolean {
   if (access.allowOpenApi) return true;
-  if (!isLoopback(client.ip)) return false;
+  if (!isLoopback(client.socket) || !isLoopback(client.ip)) return false;
   return access.trustProxy !== false || !client.forwarded;
 }
 
@@ -73,7 +77,7 @@ export class ApiKeyGuard implements CanActivate {
     const req = context.switchToHttp().getRequest<ClientKeyRequest>();
     if (this.digests.length === 0 && !this.clientKeys.any()) {
       const forwarded = Boolean(req.headers['x-forwarded-for'] ?? req.headers.forwarded ?? req.headers['x-real-ip']);
-      if (openApiAllows({ ip: req.ip, forwarded }, this.config.access)) return true;
+      if (openApiAllows({ socket: req.socket.remoteAddress, ip: req.ip, forwarded }, this.config.access)) return true;
       throw new ApiError(403, LOCAL_ONLY_MESSAGE, 'permission_error', 'api_local_only');
     }
     const key = presentedKey(req);
