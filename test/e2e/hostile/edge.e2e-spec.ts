@@ -312,6 +312,15 @@ describe('/v1 with no API_KEY and no client key', () => {
     expect((await fetch(`${open.baseURL}/models`, { headers: { 'x-forwarded-for': REMOTE } })).status).toBe(200);
   });
 
+  it('tells the console which it is: local, open, or key once a key exists', async () => {
+    const mode = async (gw: Gateway) =>
+      ((await (await fetch(`${gw.url}/api/auth/api-access`, { headers: await adminHeaders(gw) })).json()) as { mode: string }).mode;
+    expect(await mode(local)).toBe('local');
+    expect(await mode(await gateway({ API_KEY: '', ALLOW_OPEN_API: 'true' }))).toBe('open');
+    expect(await mode(await gateway({ API_KEY: 'k1' }))).toBe('key');
+    expect((await fetch(`${local.url}/api/auth/api-access`)).status).toBe(401);
+  });
+
   it('a client key opens it to everyone who sends the key', async () => {
     const gw = await gateway({ API_KEY: '', TRUST_PROXY: 'loopback' });
     const headers = await adminHeaders(gw);
@@ -319,6 +328,8 @@ describe('/v1 with no API_KEY and no client key', () => {
     const { secret } = (await created.json()) as { secret: string };
     expect((await fetch(`${gw.baseURL}/models`, { headers: { 'x-forwarded-for': REMOTE, authorization: `Bearer ${secret}` } })).status).toBe(200);
     expect((await fetch(`${gw.baseURL}/models`, { headers: { 'x-forwarded-for': REMOTE } })).status).toBe(401);
+    const access = await fetch(`${gw.url}/api/auth/api-access`, { headers });
+    expect(await access.json()).toEqual({ mode: 'key' });
   });
 });
 

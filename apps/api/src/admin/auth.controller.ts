@@ -1,7 +1,11 @@
-import { Body, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsString, MaxLength, MinLength } from 'class-validator';
 import type { Request } from 'express';
+import type { ApiAccess } from '#contracts';
+import { ClientKeysService } from '../client-keys/client-keys.service.ts';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
+import { apiAccessMode } from '../openai-compat/api-key.guard.ts';
 import { ApiAdminAuth, ApiEmptyResponse, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../docs/decorators.ts';
 import { AdminGuard } from './admin-auth.guard.ts';
 import { AdminAuthService, type AdminSession } from './admin-auth.service.ts';
@@ -19,7 +23,11 @@ const bearer = (req: Request) => /^Bearer\s+(\S+)/i.exec(req.headers.authorizati
 @ApiTags(DOC_TAGS.auth)
 @Controller('api/auth')
 export class AuthController {
-  constructor(private readonly auth: AdminAuthService) {}
+  constructor(
+    private readonly auth: AdminAuthService,
+    private readonly clientKeys: ClientKeysService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   @Post('login')
   @HttpCode(200)
@@ -58,5 +66,20 @@ export class AuthController {
   @ApiErrors([401])
   async session(@Req() req: Request): Promise<{ expiresAt: number }> {
     return { expiresAt: (await this.auth.verify(bearer(req)))! };
+  }
+
+  /** Lets the console say whether /v1 is open to this machine only, and how to open it. */
+  @Get('api-access')
+  @UseGuards(AdminGuard)
+  @ApiAdminAuth()
+  @ApiOperation({
+    summary: '查询 /v1 的开放方式',
+    description:
+      '未设置 `API_KEY` 且没有客户端密钥时，`/v1` 默认只回应本机客户端（`local`），其他地址得到 403；设置 `ALLOW_OPEN_API=true` 后无需密钥对所有人开放（`open`）；有任何密钥后需要密钥（`key`）。',
+  })
+  @ApiJsonResponse('ApiAccess', '当前的开放方式。')
+  @ApiErrors([401])
+  apiAccess(): ApiAccess {
+    return { mode: apiAccessMode(this.config, this.clientKeys.any()) };
   }
 }

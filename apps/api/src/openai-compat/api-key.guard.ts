@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import type { Request } from 'express';
+import type { ApiAccess } from '#contracts';
 import { ClientKeysService, secretDigest } from '../client-keys/client-keys.service.ts';
 import { RATE_LIMITER, type RateLimiter } from '../client-keys/rate-limiter.ts';
 import { ApiError } from '../common/api-error.ts';
@@ -48,6 +49,12 @@ export function openApiAllows(client: OpenApiClient, access: Pick<AppConfig['acc
   if (access.allowOpenApi) return true;
   if (!isLoopback(client.socket) || !isLoopback(client.ip)) return false;
   return access.trustProxy !== false || !client.forwarded;
+}
+
+/** Who may call /v1 right now (client keys can be created at any time). */
+export function apiAccessMode(config: Pick<AppConfig, 'apiKeys' | 'access'>, anyClientKey: boolean): ApiAccess['mode'] {
+  if (config.apiKeys.length > 0 || anyClientKey) return 'key';
+  return config.access.allowOpenApi ? 'open' : 'local';
 }
 
 const LOCAL_ONLY_MESSAGE =
