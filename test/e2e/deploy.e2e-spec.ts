@@ -110,10 +110,25 @@ const composeFiles = ['docker-compose.yml', 'docker-compose.oneapi.yml'];
 const compose = (file: string) => parseYaml(read(file)) as ComposeFile;
 const poolServices = (file: string) => Object.entries(compose(file).services).filter(([, s]) => s.image?.startsWith('gpt4free-pool:'));
 
-/** What the container sees when nothing is set on the host: `${VAR:-default}` → default, `${VAR}` → ''. */
-function interpolate(value: string | number): string {
-  return String(value).replace(/\$\{(\w+)(?::?-([^}]*))?\}/g, (_, _name: string, fallback?: string) => fallback ?? '');
+/**
+ * What the container sees when only `given` is set on the host: `${VAR:-default}` → default,
+ * `${VAR}` → ''; `${VAR:?message}` (compose refuses to start without it) throws unless given.
+ */
+function interpolate(value: string | number, given: Record<string, string> = {}): string {
+  return String(value).replace(/\$\{(\w+)(?:(:?[-?])([^}]*))?\}/g, (_, name: string, op?: string, rest?: string) => {
+    if (given[name]) return given[name];
+    if (op?.endsWith('?')) throw new Error(`${name} is required: ${rest}`);
+    return op ? rest! : '';
+  });
 }
+
+/** Variables a compose file requires (`${VAR:?…}`), each given a value. */
+function requiredVars(file: string): Record<string, string> {
+  return Object.fromEntries([...read(file).matchAll(/\$\{(\w+):?\?/g)].map((m) => [m[1]!, `value-of-${m[1]}`]));
+}
+
+const serviceEnv = (file: string, service: ComposeService, given = requiredVars(file)) =>
+  Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, interpolate(v, given)]));
 
 /* ------------------------------------------------------------------ Kubernetes */
 
@@ -263,11 +278,15 @@ describe.each(composeFiles)('%s', (file) => {
     expect(service.build).toBe('.');
   });
 
-  it('publishes 8080 = PORT, keeps DATA_DIR on a named volume, reads only variables the config knows', () => {
+  it('publishes 8080 = PORT on this machine only unless a variable says otherwise, keeps DATA_DIR on a named volume, reads only variables the config knows', () => {
     const [, service] = pools[0]!;
-    const env = Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, interpolate(v)]));
+    const env = serviceEnv(file, service);
     expect(env.PORT).toBe('8080');
-    expect(service.ports).toEqual(['8080:8080']);
+    expect(service.ports).toHaveLength(1);
+    expect(interpolate(service.ports![0]!)).toBe('127.0.0.1:8080:8080');
+    const variable = /^\$\{(\w+):-/.exec(service.ports![0]!)?.[1];
+    expect(variable).toBeDefined();
+    expect(interpolate(service.ports![0]!, { [variable!]: '8080' })).toBe('8080:8080');
     expect(env.DATA_DIR).toBe(dockerEnv.get('DATA_DIR'));
     const mount = service.volumes?.map((v) => v.split(':')).find(([, target]) => target === env.DATA_DIR);
     expect(mount).toBeDefined();
@@ -281,7 +300,7 @@ describe.each(composeFiles)('%s', (file) => {
 
   it('gives streams in flight their grace period before the container is killed', () => {
     const [, service] = pools[0]!;
-    const grace = loadConfig(Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, interpolate(v)]))).shutdownGraceMs / 1000;
+    const grace = loadConfig(serviceEnv(file, service)).shutdownGraceMs / 1000;
     expect(seconds(service.stop_grace_period!)).toBeGreaterThan(grace);
   });
 });
@@ -308,13 +327,33 @@ describe('docker-compose.yml', () => {
   });
 });
 
+describe('docker-compose.yml: who reaches /v1', () => {
+  it('with nothing set, /v1 is open inside the container (ALLOW_OPEN_API) because the port is published on 127.0.0.1 only', () => {
+    const [, pool] = poolServices('docker-compose.yml')[0]!;
+    const config = loadConfig(serviceEnv('docker-compose.yml', pool));
+    expect(config.access.allowOpenApi).toBe(true);
+    expect(config.apiKeys).toEqual([]);
+    expect(interpolate(pool.ports![0]!).startsWith('127.0.0.1:')).toBe(true);
+    // The operator can close it again, or require a key.
+    expect(loadConfig(serviceEnv('docker-compose.yml', pool, { ALLOW_OPEN_API: 'false', API_KEY: 'k' }))).toMatchObject({
+      apiKeys: ['k'],
+      access: { allowOpenApi: false },
+    });
+    expect(read('docker-compose.yml')).toMatch(/GATEWAY_PUBLISH=8080/);
+  });
+});
+
 describe('docker-compose.oneapi.yml', () => {
   const doc = compose('docker-compose.oneapi.yml');
 
-  it('runs the pool as freeapi-pool (FREEAPI_KEY → API_KEY) and one-api (ONEAPI_ROOT_TOKEN → INITIAL_ROOT_TOKEN)', () => {
+  it('runs the pool as freeapi-pool (FREEAPI_KEY → API_KEY, required) and one-api (ONEAPI_ROOT_TOKEN → INITIAL_ROOT_TOKEN)', () => {
     const pool = doc.services['freeapi-pool']!;
     expect(pool.image).toBe(IMAGE);
-    expect(pool.environment?.API_KEY).toBe('${FREEAPI_KEY:-}');
+    // one-api connects over the Docker network, not loopback: the pool needs a key, and compose refuses to start without one.
+    expect(pool.environment?.API_KEY).toMatch(/^\$\{FREEAPI_KEY:\?.+\}$/);
+    expect(() => interpolate(pool.environment!.API_KEY!)).toThrow(/FREEAPI_KEY is required/);
+    expect(loadConfig(serviceEnv('docker-compose.oneapi.yml', pool, { FREEAPI_KEY: 'sk-channel' })).apiKeys).toEqual(['sk-channel']);
+    expect(pool.environment?.ALLOW_OPEN_API).toBeUndefined();
     const oneApi = doc.services['one-api']!;
     expect(oneApi.image).toMatch(/^justsong\/one-api:/);
     expect(oneApi.environment?.INITIAL_ROOT_TOKEN).toBe('${ONEAPI_ROOT_TOKEN:-}');
@@ -328,6 +367,7 @@ describe('docker-compose.oneapi.yml', () => {
     expect(text).toContain('Base URL  http://freeapi-pool:8080');
     expect(text).toMatch(/类型\s+OpenAI/);
     expect(text).toContain('FREEAPI_KEY');
+    expect(text).toMatch(/密钥\s+the value of FREEAPI_KEY/);
     const readme = read('README.md');
     expect(readme).toContain('docker compose -f docker-compose.oneapi.yml up -d');
     expect(readme).toContain('http://freeapi-pool:8080');
@@ -377,6 +417,15 @@ describe('deploy/kubernetes', () => {
     expect(config.port).toBe(8080);
     expect(config.dataDir).toBe(k8sEnv.DATA_DIR);
     expect(config.redis?.url).toBe(k8sEnv.REDIS_URL);
+  });
+
+  it('never opens /v1 without a key by accident: ALLOW_OPEN_API is false until the operator decides', () => {
+    const config = loadConfig({ ...k8sEnv, SECRET_KEY: 'x' });
+    expect(config.apiKeys).toEqual([]);
+    expect(config.access.allowOpenApi).toBe(false);
+    expect(config.access.trustProxy).toBe(false);
+    expect(loadConfig({ ...k8sEnv, SECRET_KEY: 'x', API_KEY: 'k1' }).apiKeys).toEqual(['k1']);
+    expect(read('deploy/kubernetes/configmap.yaml')).toMatch(/API_KEY in the Secret/);
   });
 
   it('exposes PORT as the container port, and the Service and probes reach it', () => {

@@ -97,9 +97,9 @@ describe('invalid JSON bodies', () => {
     await expectAlive();
   });
 
-  it('invalid JSON sent as text/plain is still parsed as JSON and refused as invalid_json', async () => {
-    const res = await fetch(chatUrl(), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{bad' });
-    await expectEnvelope(res, 400, 'invalid_json', null);
+  it('a body sent as text/plain is not parsed as JSON (no cross-site simple requests): 415 unsupported_media_type', async () => {
+    const res = await fetch(chatUrl(), { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify(okChat()) });
+    await expectEnvelope(res, 415, 'unsupported_media_type', null);
     await expectAlive();
   });
 

@@ -56,6 +56,8 @@ export async function startGatewayProcess(env: Record<string, string>, { readyTi
       ADMIN_PASSWORD: 'admin-test-password',
       HEALTH_CHECK_INTERVAL: '0',
       DISCOVERY_INTERVAL_MINUTES: '0',
+      // The emulators' image URLs are on loopback, which media fetches refuse unless allowed.
+      MEDIA_FETCH_ALLOW_HOSTS: '127.0.0.1',
       ...env,
       PORT: String(port),
       HOST: '127.0.0.1',

@@ -36,6 +36,9 @@ export function emulatorEnv(emu: Emulator): Record<string, string> {
     // Model lists are fetched only on demand, so that tests counting upstream requests see only
     // their own; discovery.e2e-spec turns the automatic fetches back on.
     DISCOVERY_INTERVAL_MINUTES: '0',
+    // Image URLs the emulated providers return point at the emulator, on loopback: a private address
+    // the gateway refuses to fetch unless told (test/e2e/hostile/edge.e2e-spec.ts tests without this).
+    MEDIA_FETCH_ALLOW_HOSTS: '127.0.0.1',
   };
 }
 

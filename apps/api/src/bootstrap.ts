@@ -1,9 +1,11 @@
 import 'reflect-metadata';
 import { Logger, type LogLevel, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { json } from 'express';
+import type { CorsOptionsDelegate } from '@nestjs/common/interfaces/external/cors-options.interface.js';
+import { json, type NextFunction, type Request, type Response } from 'express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.ts';
+import { ApiError } from './common/api-error.ts';
 import { requestIdMiddleware } from './common/request-id.middleware.ts';
 import { maskUrlCredentials } from './common/redact.ts';
 import { OpenAIValidationPipe } from './common/validation.pipe.ts';
@@ -14,12 +16,64 @@ import { setupApiDocs } from './docs/openapi.ts';
 import { CatalogService } from './models/catalog.service.ts';
 import { ProviderRegistry } from './providers/provider-registry.service.ts';
 
+/** A /v1 POST whose body is not JSON (text/plain, a form) is refused, not read as an empty request. */
+function requireJsonBody(req: Request, res: Response, next: NextFunction): void {
+  const type = req.headers['content-type'];
+  if (req.method !== 'POST' || !req.url.startsWith('/v1/') || !type || /^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) return next();
+  const error = new ApiError(
+    415,
+    "The request body must be JSON: send it with 'Content-Type: application/json'.",
+    'invalid_request_error',
+    'unsupported_media_type',
+  );
+  res.status(415).json(error.toEnvelope());
+}
+
 /**
  * body-parser reads an empty body as {}. On /v1, where every POST needs a body, an empty one is
  * not JSON, so say so; management actions (POST …/toggle) legitimately send none.
  */
 function rejectEmptyBody(req: { url?: string }, _res: unknown, buf: Buffer): void {
   if (buf.length === 0 && req.url?.startsWith('/v1/')) throw Object.assign(new SyntaxError('empty body'), { type: 'entity.parse.failed', status: 400 });
+}
+
+/**
+ * A declared Content-Length over the limit is answered 413 at once and the connection closed,
+ * instead of reading (and discarding) the whole body first. Bodies without a length (chunked) are
+ * cut by the body parser as soon as they pass the limit.
+ */
+function rejectOversizedBody(limit: number) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const declared = Number(req.headers['content-length']);
+    if (!(declared > limit)) return next();
+    const error = new ApiError(
+      413,
+      `The request body is too large: ${declared} bytes, the limit (BODY_LIMIT) is ${limit}.`,
+      'invalid_request_error',
+      'request_too_large',
+    );
+    // The rest of the body is never read: the socket is ended after the answer, and destroyed if
+    // the client does not let go of it soon after.
+    res.once('finish', () => setTimeout(() => req.socket.destroy(), 1000).unref());
+    res.status(413).setHeader('connection', 'close');
+    res.json(error.toEnvelope());
+  };
+}
+
+/**
+ * CORS: none on /api (the console is served from the same origin) or anywhere else but /v1. On
+ * /v1, the CORS_ORIGINS list; by default `*` only while a client key is required (API_KEY or a
+ * client key): an open /v1 must not be drivable from any web page a visitor of this machine opens.
+ */
+function corsFor(config: AppConfig, keyRequired: () => boolean): CorsOptionsDelegate<Request> {
+  const exposedHeaders = ['x-request-id', 'x-pool-provider', 'x-pool-upstream-model'];
+  const listed = config.access.corsOrigins;
+  return (req, callback) => {
+    const path = req.url ?? '';
+    if (path !== '/v1' && !path.startsWith('/v1/') && !path.startsWith('/v1?')) return callback(null, { origin: false });
+    if (listed) return callback(null, { origin: listed.includes('*') ? '*' : listed, exposedHeaders, maxAge: 600 });
+    callback(null, { origin: keyRequired() ? '*' : false, exposedHeaders, maxAge: 600 });
+  };
 }
 
 export interface CreateAppOptions {
@@ -36,6 +90,9 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     logger: options.logger ?? ['log', 'warn', 'error'],
   });
   app.disable('x-powered-by');
+  // req.ip (login throttle, loopback-only /v1) is the socket's address unless TRUST_PROXY says
+  // which proxies may tell the client's.
+  app.set('trust proxy', config.access.trustProxy);
   // No ETag: hashing every answer body costs CPU per request, and no client revalidates a completion.
   app.set('etag', false);
   // Before the body parser, so that its errors (bad JSON, too large) carry an x-request-id too.
@@ -43,9 +100,14 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   // Counts requests in flight; refuses new ones once shutdown has begun.
   const lifecycle = app.get(AppLifecycle);
   app.use(lifecycle.gate);
-  app.use(json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json', 'text/plain'], verify: rejectEmptyBody }));
+  app.use(rejectOversizedBody(config.bodyLimitBytes));
+  // JSON content types only: a text/plain POST is a "simple" cross-site request that browsers send
+  // without a CORS preflight, so parsing it would let any web page drive /v1.
+  app.use(json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'], verify: rejectEmptyBody }));
+  app.use(requireJsonBody);
   app.useGlobalPipes(new OpenAIValidationPipe());
-  app.enableCors({ exposedHeaders: ['x-request-id', 'x-pool-provider', 'x-pool-upstream-model'] });
+  const clientKeys = app.get(ClientKeysService);
+  app.enableCors(corsFor(config, () => config.apiKeys.length > 0 || clientKeys.any()));
   // Swagger UI at /docs and the OpenAPI document at /docs-json, public, assets served locally.
   setupApiDocs(app);
   // app.close() (and so SIGTERM/SIGINT) first drains the requests in flight, up to SHUTDOWN_GRACE_SECONDS,
@@ -59,7 +121,13 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
 export function logStartup(app: NestExpressApplication, config: AppConfig, url: string): void {
   const log = new Logger('GPT4FreePool');
   const keys = config.apiKeys.length || app.get(ClientKeysService).any();
-  log.log(`OpenAI-compatible API at ${url}/v1 (${keys ? 'an API key is required' : 'open: no API_KEY and no client key'})`);
+  if (keys) log.log(`OpenAI-compatible API at ${url}/v1 (an API key is required)`);
+  else if (config.access.allowOpenApi) log.warn(`OpenAI-compatible API at ${url}/v1, open to every client without a key (ALLOW_OPEN_API=true)`);
+  else
+    log.warn(
+      `OpenAI-compatible API at ${url}/v1, only for clients on this machine: there is no API_KEY and no client key. ` +
+        'To serve other machines, create a client key in the console (or set API_KEY), or set ALLOW_OPEN_API=true to open it without a key.',
+    );
   log.log(`API docs (Swagger UI) at ${url}/docs, OpenAPI document at ${url}/docs-json`);
   const catalog = app.get(CatalogService);
   for (const provider of app.get(ProviderRegistry).all()) {

@@ -17,6 +17,14 @@ export interface AdminSessionInfo {
   expiresAt: number;
 }
 
+/**
+ * `GET /api/auth/api-access`: who may call /v1. `key`: a key is required (API_KEY or a client key);
+ * `open`: anyone, no key (ALLOW_OPEN_API=true); `local`: no key, and only clients on the gateway's machine.
+ */
+export interface ApiAccess {
+  mode: 'key' | 'open' | 'local';
+}
+
 /** `available` is routable now; `cooling-down` has an open breaker (or every key cooling). */
 export type ProviderStatus = 'available' | 'disabled' | 'unconfigured' | 'cooling-down';
 

@@ -26,9 +26,19 @@ interface StoredSession {
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
 
-/** Failed logins per client address: after MAX_FAILURES in WINDOW_MS, wait out the window. */
+/** Login attempts per client address: after MAX_FAILURES in WINDOW_MS, wait out the window. */
 const MAX_FAILURES = 10;
 const WINDOW_MS = 60_000;
+/** Addresses tracked at most; past it, expired ones are swept, then the oldest dropped. */
+const MAX_TRACKED = 10_000;
+/**
+ * The account's own backoff, whatever the address: after FREE_FAILURES failures in a row, each
+ * attempt waits BACKOFF_BASE_MS, doubling per failure up to BACKOFF_MAX_MS. A delay, never a
+ * refusal, so an attack from elsewhere slows the real admin down but cannot lock them out.
+ */
+const FREE_FAILURES = 5;
+const BACKOFF_BASE_MS = 50;
+const BACKOFF_MAX_MS = 3000;
 
 /**
  * The admin password and sessions. The password is ADMIN_PASSWORD, or one made at first start,
@@ -41,7 +51,10 @@ export class AdminAuthService implements OnModuleInit {
   private password!: StoredPassword;
   /** Verified sessions, so the hot path does not read storage on every admin request. */
   private readonly cache = new Map<string, number>();
+  /** Attempts (counted before they are checked) per client address, since the window began. */
   private readonly failures = new Map<string, { count: number; since: number }>();
+  /** Failed logins in a row on the account, from any address; cleared by a success or a quiet window. */
+  private accountFailures = { count: 0, last: 0 };
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -72,16 +85,21 @@ export class AdminAuthService implements OnModuleInit {
     this.logger.warn(`No ADMIN_PASSWORD set: generated the admin password "${generated}" (shown only this once; set ADMIN_PASSWORD to choose your own)`);
   }
 
+  /**
+   * `client` is the caller's address (req.ip, which honours TRUST_PROXY). The attempt is counted
+   * before the password is checked, so parallel guesses from one address get MAX_FAILURES
+   * evaluations per window, not one each.
+   */
   async login(password: string, client: string): Promise<AdminSession> {
-    this.throttle(client);
+    this.countAttempt(client);
+    await sleep(this.backoffMs());
     const candidate = await scrypt(password, Buffer.from(this.password.salt, 'base64url'), KEY_LEN);
     if (!timingSafeEqual(candidate, Buffer.from(this.password.hash, 'base64url'))) {
-      const f = this.failures.get(client) ?? { count: 0, since: Date.now() };
-      f.count++;
-      this.failures.set(client, f);
+      this.accountFailures = { count: this.accountFailures.count + 1, last: Date.now() };
       throw new ApiError(401, 'Wrong admin password.', 'authentication_error', 'invalid_admin_password', 'password');
     }
     this.failures.delete(client);
+    this.accountFailures = { count: 0, last: 0 };
     const token = randomBytes(32).toString('base64url');
     const now = Date.now();
     const expiresAt = now + this.config.admin.sessionTtlMs;
@@ -113,22 +131,47 @@ export class AdminAuthService implements OnModuleInit {
     await this.storage.settings.delete(SESSION_NS, id);
   }
 
-  private throttle(client: string): void {
-    const f = this.failures.get(client);
-    if (!f) return;
-    const waited = Date.now() - f.since;
-    if (waited >= WINDOW_MS) {
+  /** Counts one attempt from `client`, or refuses it with 429 once the address has used up its window. */
+  private countAttempt(client: string): void {
+    const now = Date.now();
+    let f = this.failures.get(client);
+    if (f && now - f.since >= WINDOW_MS) {
       this.failures.delete(client);
-      return;
+      f = undefined;
+    }
+    if (!f) {
+      this.makeRoom(now);
+      f = { count: 0, since: now };
+      this.failures.set(client, f);
     }
     if (f.count >= MAX_FAILURES) {
-      const retry = Math.ceil((WINDOW_MS - waited) / 1000);
+      const retry = Math.max(1, Math.ceil((WINDOW_MS - (now - f.since)) / 1000));
       throw new ApiError(429, `Too many failed logins; try again in ${retry} s.`, 'rate_limit_exceeded', 'too_many_logins', null, undefined, {
         'retry-after': String(retry),
       });
     }
+    f.count++;
+  }
+
+  /** Keeps the per-address table bounded: expired windows go first, then the oldest entries. */
+  private makeRoom(now: number): void {
+    if (this.failures.size < MAX_TRACKED) return;
+    for (const [client, f] of this.failures) if (now - f.since >= WINDOW_MS) this.failures.delete(client);
+    for (const client of this.failures.keys()) {
+      if (this.failures.size < MAX_TRACKED) break;
+      this.failures.delete(client);
+    }
+  }
+
+  /** How long this attempt waits before its password is checked (the account's backoff). */
+  private backoffMs(): number {
+    const { count, last } = this.accountFailures;
+    if (count < FREE_FAILURES || Date.now() - last >= WINDOW_MS) return 0;
+    return Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (count - FREE_FAILURES));
   }
 }
+
+const sleep = (ms: number) => (ms > 0 ? new Promise<void>((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
 
 async function hashPassword(password: string): Promise<StoredPassword> {
   const salt = randomBytes(16);

@@ -1,7 +1,11 @@
-import { Body, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsString, MaxLength, MinLength } from 'class-validator';
 import type { Request } from 'express';
+import type { ApiAccess } from '#contracts';
+import { ClientKeysService } from '../client-keys/client-keys.service.ts';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
+import { apiAccessMode } from '../openai-compat/api-key.guard.ts';
 import { ApiAdminAuth, ApiEmptyResponse, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../docs/decorators.ts';
 import { AdminGuard } from './admin-auth.guard.ts';
 import { AdminAuthService, type AdminSession } from './admin-auth.service.ts';
@@ -19,18 +23,26 @@ const bearer = (req: Request) => /^Bearer\s+(\S+)/i.exec(req.headers.authorizati
 @ApiTags(DOC_TAGS.auth)
 @Controller('api/auth')
 export class AuthController {
-  constructor(private readonly auth: AdminAuthService) {}
+  constructor(
+    private readonly auth: AdminAuthService,
+    private readonly clientKeys: ClientKeysService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   @Post('login')
   @HttpCode(200)
   @ApiOperation({
     summary: '管理员登录',
     description:
-      '用管理员密码换取会话令牌（`token`），之后以 `Authorization: Bearer <token>` 调用其余 `/api` 接口。令牌在 `expiresAt`（毫秒时间戳）过期；同一地址 1 分钟内失败 10 次后需等待。不需要认证。',
+      '用管理员密码换取会话令牌（`token`），之后以 `Authorization: Bearer <token>` 调用其余 `/api` 接口。令牌在 `expiresAt`（毫秒时间戳）过期。同一客户端地址（设置 `TRUST_PROXY` 后取代理转发的地址）1 分钟内最多尝试 10 次，之后返回 429；连续失败后每次尝试都会逐渐延迟（最长 3 秒），但不会锁死其他地址的管理员。不需要认证。',
   })
   @ApiJsonResponse('AdminSession', '登录成功。')
-  @ApiErrors([400, 401, 429], { 401: '密码错误（`code: invalid_admin_password`）。', 429: '失败次数过多（`code: too_many_logins`）。' })
+  @ApiErrors([400, 401, 429], {
+    401: '密码错误（`code: invalid_admin_password`）。',
+    429: '该地址尝试次数过多（`code: too_many_logins`），按 `Retry-After` 等待。',
+  })
   login(@Body() dto: LoginDto, @Req() req: Request): Promise<AdminSession> {
+    // req.ip: the socket's address, or with TRUST_PROXY the client's as the trusted proxies report it.
     return this.auth.login(dto.password, req.ip ?? 'unknown');
   }
 
@@ -54,5 +66,20 @@ export class AuthController {
   @ApiErrors([401])
   async session(@Req() req: Request): Promise<{ expiresAt: number }> {
     return { expiresAt: (await this.auth.verify(bearer(req)))! };
+  }
+
+  /** Lets the console say whether /v1 is open to this machine only, and how to open it. */
+  @Get('api-access')
+  @UseGuards(AdminGuard)
+  @ApiAdminAuth()
+  @ApiOperation({
+    summary: '查询 /v1 的开放方式',
+    description:
+      '未设置 `API_KEY` 且没有客户端密钥时，`/v1` 默认只回应本机客户端（`local`），其他地址得到 403；设置 `ALLOW_OPEN_API=true` 后无需密钥对所有人开放（`open`）；有任何密钥后需要密钥（`key`）。',
+  })
+  @ApiJsonResponse('ApiAccess', '当前的开放方式。')
+  @ApiErrors([401])
+  apiAccess(): ApiAccess {
+    return { mode: apiAccessMode(this.config, this.clientKeys.any()) };
   }
 }

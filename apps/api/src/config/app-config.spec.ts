@@ -383,6 +383,21 @@ describe('image URLs', () => {
   });
 });
 
+describe('MEDIA_FETCH_ALLOW_HOSTS', () => {
+  it('takes host names, IPs and CIDRs, and refuses a malformed CIDR at start', () => {
+    expect(loadConfig({ MEDIA_FETCH_ALLOW_HOSTS: 'cdn.internal, 127.0.0.1, 10.0.0.0/8, fd00::/8, [::1]' }).access.mediaFetchAllowHosts).toEqual([
+      'cdn.internal',
+      '127.0.0.1',
+      '10.0.0.0/8',
+      'fd00::/8',
+      '[::1]',
+    ]);
+    for (const bad of ['10.0.0.0/33', 'cdn.internal/8', '10.0.0.0/8/1', '::1/129', '10.0.0.0/x']) {
+      expect(() => loadConfig({ MEDIA_FETCH_ALLOW_HOSTS: bad })).toThrow(/MEDIA_FETCH_ALLOW_HOSTS/);
+    }
+  });
+});
+
 describe('shutdown', () => {
   it('SHUTDOWN_GRACE_SECONDS: 30 s by default, 0 (cut at once) to an hour, in ms', () => {
     expect(loadConfig({}).shutdownGraceMs).toBe(30_000);

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 
 /** The built-in providers and the env prefix each one reads (`<P>_BASE_URL`, `<P>_API_KEY`, ...). */
@@ -210,7 +211,24 @@ function trustProxy(raw: string | undefined): boolean | number | string[] {
   const entries = list(raw);
   for (const entry of entries) {
     if (!/^[0-9a-f.:/]+$/i.test(entry) && !['loopback', 'linklocal', 'uniquelocal'].includes(entry)) {
-      throw new ConfigError(`TRUST_PROXY must be true, false, a hop count or a list of proxy addresses/CIDRs (or loopback, linklocal, uniquelocal), got "${raw}"`);
+      throw new ConfigError(
+        `TRUST_PROXY must be true, false, a hop count or a list of proxy addresses/CIDRs (or loopback, linklocal, uniquelocal), got "${raw}"`,
+      );
+    }
+  }
+  return entries;
+}
+
+/** MEDIA_FETCH_ALLOW_HOSTS: host names, IPs and CIDRs; a malformed CIDR fails at start, not at the first image. */
+function mediaFetchAllowHosts(raw: string | undefined): string[] {
+  const entries = list(raw);
+  for (const entry of entries) {
+    const [net, bits, more] = entry.split('/');
+    if (bits === undefined) continue;
+    const family = isIP(net!.replace(/^\[|\]$/g, ''));
+    const max = family === 4 ? 32 : 128;
+    if (more !== undefined || !family || !/^\d+$/.test(bits) || Number(bits) > max) {
+      throw new ConfigError(`MEDIA_FETCH_ALLOW_HOSTS must list host names, IPs or CIDRs (e.g. 127.0.0.1,10.0.0.0/8), got "${entry}"`);
     }
   }
   return entries;
@@ -291,7 +309,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       trustProxy: trustProxy(env.TRUST_PROXY),
       corsOrigins: env.CORS_ORIGINS?.trim() ? list(env.CORS_ORIGINS) : undefined,
       allowOpenApi: bool(env, 'ALLOW_OPEN_API', false),
-      mediaFetchAllowHosts: list(env.MEDIA_FETCH_ALLOW_HOSTS),
+      mediaFetchAllowHosts: mediaFetchAllowHosts(env.MEDIA_FETCH_ALLOW_HOSTS),
     },
     breaker: {
       failureThreshold: int(env, 'BREAKER_FAILURE_THRESHOLD', 3, 1),

@@ -6,6 +6,7 @@
  * one of them, and only compiles on a handler whose return type is exactly that type.
  */
 import type {
+  ApiAccess,
   AttemptSummary,
   ClientKey,
   ClientKeyList,
@@ -61,6 +62,8 @@ export interface ApiSchemas {
   AdminSession: AdminSession;
   /** 当前管理员会话的过期时间。 */
   AdminSessionInfo: AdminSessionInfo;
+  /** `/v1` 的开放方式：`key` 需要密钥（`API_KEY` 或客户端密钥）；`open` 无需密钥、对所有人开放（`ALLOW_OPEN_API=true`）；`local` 无需密钥、只回应本机客户端。 */
+  ApiAccess: ApiAccess;
   /** 模型目录（管理台视图）：分类统计、每个模型的路由及其发现状态。 */
   AdminModelList: AdminModelList;
   /** 单个模型（管理台视图）：路由、每条路由的发现状态与是否可路由。 */

@@ -59,9 +59,11 @@ export const ApiClientKeyAuth = (): ClassDecorator & MethodDecorator =>
 const ERROR_DESCRIPTIONS = {
   400: '请求无效：JSON 无法解析、字段缺失或取值不合法（`param` 指出是哪个字段）。',
   401: '未认证：缺少令牌 / 密钥，或令牌 / 密钥无效、已过期、已吊销。',
+  403: '禁止访问：未设置任何密钥时，`/v1` 只回应本机客户端（`code: api_local_only`）；创建客户端密钥、设置 `API_KEY` 或 `ALLOW_OPEN_API=true` 后对外开放。',
   404: '资源不存在。',
   409: '冲突：同名资源已存在。',
   413: '请求体过大（上限由 BODY_LIMIT 设置）。',
+  415: '请求体不是 JSON：须以 `Content-Type: application/json` 发送（`code: unsupported_media_type`）。',
   429: '请求过于频繁：超出限速，或所有上游都被限流；`retry-after` 头给出建议等待的秒数。',
   502: '所有可用提供商都失败了；`error.attempts` 列出每一次尝试。',
   504: '所有可用提供商都超时了；`error.attempts` 列出每一次尝试。',

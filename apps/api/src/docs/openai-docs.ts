@@ -13,7 +13,7 @@ import { ApiErrors, POOL_RESPONSE_HEADERS, schemaRef } from './decorators.ts';
 /** What every upstream-backed /v1 call can fail with; the pooled ones list the attempts. */
 const UPSTREAM_ERRORS = () =>
   ApiErrors(
-    [400, 401, 404, 413, 429, 502, 504],
+    [400, 401, 403, 404, 413, 415, 429, 502, 504],
     {
       400: '包括：`provider` 不存在或不提供该模型，以及所有上游都以 400 拒绝（此时 `message` 是上游的原话）。',
       401: '仅在启用了密钥（`API_KEY` 或客户端密钥）时出现。',
@@ -176,7 +176,7 @@ export const ApiListModelsOperation = (): MethodDecorator =>
         '与 OpenAI 的 `GET /v1/models` 相同：返回 `ListModelsResponse`，包含网关模型目录中的全部模型（对话、推理、代码、视觉、图像、音频），`owned_by` 是模型的出品方。',
     }),
     ApiResponse({ status: 200, description: '模型列表。', content: { 'application/json': { schema: schemaRef('ListModelsResponse') } } }),
-    ApiErrors([401, 429], { 401: '仅在启用了密钥时出现。', 429: '客户端密钥超出每分钟请求数。' }),
+    ApiErrors([401, 403, 429], { 401: '仅在启用了密钥时出现。', 429: '客户端密钥超出每分钟请求数。' }),
   );
 
 export const ApiRetrieveModelOperation = (): MethodDecorator =>
@@ -189,7 +189,7 @@ export const ApiRetrieveModelOperation = (): MethodDecorator =>
     }),
     ApiParam({ name: 'id', description: '模型 id（见 `GET /v1/models`），如 `gpt-4o-mini`。', schema: { type: 'string' } }),
     ApiResponse({ status: 200, description: '模型。', content: { 'application/json': { schema: schemaRef('Model') } } }),
-    ApiErrors([401, 404, 429], { 401: '仅在启用了密钥时出现。', 404: '模型不存在（`code: model_not_found`）。', 429: '客户端密钥超出每分钟请求数。' }),
+    ApiErrors([401, 403, 404, 429], { 401: '仅在启用了密钥时出现。', 404: '模型不存在（`code: model_not_found`）。', 429: '客户端密钥超出每分钟请求数。' }),
   );
 
 const IMAGE_TYPES: ImageMime[] = ['image/png', 'image/jpeg', 'image/webp', 'image/gif'];

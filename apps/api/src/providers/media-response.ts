@@ -1,3 +1,4 @@
+import { pipeline, Transform } from 'node:stream';
 import { decodeBase64Image, looksLikeText, sniffAudio, sniffImage, SPEECH_CONTENT_TYPES, type ImageMime } from '../media/media-bytes.ts';
 import { upstreamErrorMessage } from './openai-compatible/openai-mapping.ts';
 import { UpstreamError, type AudioResult, type GeneratedImage, type SpeechFormat, type UpstreamContext } from './provider-adapter.ts';
@@ -15,10 +16,14 @@ function baseType(contentType: string | undefined): string {
   return (contentType ?? '').split(';')[0]!.trim().toLowerCase();
 }
 
-/** Why a body declared as `contentType` is not media, when the header alone says so. */
-function textualBody(data: Buffer, contentType: string | undefined, expected: string): UpstreamError | undefined {
+/**
+ * Why a body declared as `contentType` is not media, when the header alone says so. `echo` quotes
+ * the provider's own error text; a body fetched from a URL the upstream returned is never quoted
+ * (it may be any service's page).
+ */
+function textualBody(data: Buffer, contentType: string | undefined, expected: string, echo = true): UpstreamError | undefined {
   const type = baseType(contentType);
-  const excerpt = upstreamErrorMessage(data.subarray(0, 4096).toString('utf8'));
+  const excerpt = echo ? upstreamErrorMessage(data.subarray(0, 4096).toString('utf8')) : '';
   if (type === 'text/html') return invalid(`upstream answered with an HTML page instead of ${expected}`);
   if (type === 'application/json' || type.endsWith('+json'))
     return invalid(`upstream answered with JSON instead of ${expected}${excerpt ? `: ${excerpt}` : ''}`);
@@ -30,9 +35,9 @@ function textualBody(data: Buffer, contentType: string | undefined, expected: st
  * Checks a 200 body that should be an image: not empty, not a page or an error in disguise,
  * declared as an image (or as generic bytes), and really a PNG, JPEG, WebP or GIF.
  */
-export function checkImageBytes(data: Buffer, contentType: string | undefined): ImageBytes {
+export function checkImageBytes(data: Buffer, contentType: string | undefined, echo = true): ImageBytes {
   if (data.length === 0) throw invalid('upstream answered with an empty body instead of an image');
-  const textual = textualBody(data, contentType, 'an image');
+  const textual = textualBody(data, contentType, 'an image', echo);
   if (textual) throw textual;
   const type = baseType(contentType);
   if (type && !type.startsWith('image/') && type !== 'application/octet-stream' && type !== 'binary/octet-stream') {
@@ -90,6 +95,9 @@ export async function readAudioResponse(ctx: UpstreamContext, res: UpstreamRespo
   }
 }
 
+/** Redirects followed for an image URL, each hop vetted like the first. */
+const MAX_REDIRECTS = 5;
+
 /**
  * Turns what an adapter produced into bytes: checks inline images, decodes data: URLs and
  * downloads http(s) URLs (through UpstreamHttp, with the provider's proxy but never its key:
@@ -105,6 +113,62 @@ export async function materializeImage(image: GeneratedImage, ctx: UpstreamConte
   const url = image.url;
   if (url.startsWith('data:')) return decodeImage(url, 'the image data URL');
   if (!/^https?:\/\//i.test(url)) throw invalid(`the upstream gave an image URL that is not http(s): ${url.slice(0, 60)}`);
-  const res = await ctx.http.open({ method: 'GET', url, headers: { accept: 'image/*' }, signal: ctx.signal, proxy: ctx.proxy });
-  return readImageResponse(ctx, res);
+  return fetchImage(url, ctx);
+}
+
+/**
+ * Downloads an image URL an upstream returned. An upstream could point it anywhere, so every hop
+ * (redirects are followed here, at most MAX_REDIRECTS) may reach public addresses only, unless
+ * MEDIA_FETCH_ALLOW_HOSTS allows the host; at most MEDIA_FETCH_MAX_BYTES are read, and what such a
+ * URL serves never reaches the client unless it is an image.
+ */
+async function fetchImage(first: string, ctx: UpstreamContext): Promise<ImageBytes> {
+  const { guard, maxBytes } = ctx.http.media;
+  let url = first;
+  for (let hop = 0; ; hop++) {
+    const res = await ctx.http.open({
+      method: 'GET',
+      url,
+      headers: { accept: 'image/*' },
+      signal: ctx.signal,
+      proxy: ctx.proxy,
+      addressGuard: guard,
+      returnRedirects: true,
+    });
+    if (res.status < 300) {
+      try {
+        return checkImageBytes(await readCapped(ctx, res, maxBytes), res.headers['content-type'], false);
+      } finally {
+        res.close();
+      }
+    }
+    const location = res.headers.location;
+    res.close();
+    if (!location) throw invalid(`the upstream's image URL answered ${res.status} without a Location`);
+    if (hop >= MAX_REDIRECTS) throw invalid(`the upstream's image URL redirected more than ${MAX_REDIRECTS} times`);
+    url = nextHop(url, location);
+  }
+}
+
+function nextHop(from: string, location: string): string {
+  try {
+    return new URL(location, from).href;
+  } catch {
+    throw invalid("the upstream's image URL redirected to an invalid URL");
+  }
+}
+
+/** The whole body, failing as soon as it passes `max` bytes (a declared Content-Length over it fails at once). */
+async function readCapped(ctx: UpstreamContext, res: UpstreamResponse, max: number): Promise<Buffer> {
+  const tooLarge = () => invalid(`the upstream's image is larger than MEDIA_FETCH_MAX_BYTES (${max} bytes)`);
+  if (Number(res.headers['content-length'] ?? 0) > max) throw tooLarge();
+  let size = 0;
+  const counted = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      size += chunk.length;
+      done(size > max ? tooLarge() : null, chunk);
+    },
+  });
+  pipeline(res.body, counted, () => undefined);
+  return ctx.http.readAll({ ...res, body: counted });
 }

@@ -8,6 +8,7 @@ import { Agent, type Dispatcher, ProxyAgent } from 'undici';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { parseRetryAfter, upstreamErrorMessage } from './openai-compatible/openai-mapping.ts';
 import { UpstreamError } from './provider-adapter.ts';
+import { AddressGuard } from './public-address.ts';
 import { SseLimitError, SseParser, type SseEvent } from './sse-parser.ts';
 
 export interface UpstreamCall {
@@ -19,6 +20,14 @@ export interface UpstreamCall {
   signal: AbortSignal;
   /** Explicit proxy for this provider; otherwise HTTPS_PROXY/HTTP_PROXY/NO_PROXY decide. */
   proxy?: string;
+  /**
+   * For URLs an upstream handed over (images): only addresses this guard allows are connected to,
+   * checked on every resolved address at connect time (a pool of its own), or before the request
+   * when a proxy resolves the name.
+   */
+  addressGuard?: AddressGuard;
+  /** Answer a 3xx as a response (its Location header for the caller to vet and follow) instead of an error. */
+  returnRedirects?: boolean;
 }
 
 export interface UpstreamResponse {
@@ -69,7 +78,15 @@ export class UpstreamHttp implements OnModuleDestroy {
   /** Keep-alive pools, one dispatcher per proxy URL ('' = direct), each pooling per origin. */
   private readonly dispatchers = new Map<string, Dispatcher>();
 
+  private mediaPolicy?: { guard: AddressGuard; maxBytes: number };
+
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+
+  /** Where URLs returned by upstreams (images) may lead (MEDIA_FETCH_ALLOW_HOSTS) and how much of them is read. */
+  get media(): { guard: AddressGuard; maxBytes: number } {
+    this.mediaPolicy ??= { guard: new AddressGuard(this.config.access.mediaFetchAllowHosts), maxBytes: this.config.limits.mediaFetchBytes };
+    return this.mediaPolicy;
+  }
 
   async onModuleDestroy(): Promise<void> {
     const all = [...this.dispatchers.values()];
@@ -104,7 +121,9 @@ export class UpstreamHttp implements OnModuleDestroy {
 
     let res: Dispatcher.ResponseData;
     try {
-      res = await this.dispatcherFor(call.url, call.proxy).request({
+      const proxy = call.proxy ?? proxyFromEnv(call.url);
+      if (call.addressGuard) await call.addressGuard.vet(new URL(call.url), proxy !== '');
+      res = await this.dispatcherFor(proxy, proxy ? undefined : call.addressGuard).request({
         ...splitUrl(call.url),
         method: call.method,
         headers,
@@ -151,7 +170,8 @@ export class UpstreamHttp implements OnModuleDestroy {
         .resume();
     };
 
-    if (res.statusCode < 200 || res.statusCode >= 300) {
+    const redirect = call.returnRedirects && res.statusCode >= 300 && res.statusCode < 400;
+    if ((res.statusCode < 200 || res.statusCode >= 300) && !redirect) {
       const text = await readLimited(stream, MAX_ERROR_BODY).catch(() => '');
       close();
       const message = upstreamErrorMessage(text) || STATUS_CODES[res.statusCode] || 'error';
@@ -278,12 +298,13 @@ export class UpstreamHttp implements OnModuleDestroy {
     return setTimeout(() => body.destroy(new UpstreamError('timeout', `upstream silent for ${idleMs} ms`)), idleMs);
   }
 
-  private dispatcherFor(url: string, explicitProxy?: string): Dispatcher {
-    const proxy = explicitProxy ?? proxyFromEnv(url);
-    let dispatcher = this.dispatchers.get(proxy);
+  /** The pool for a proxy URL ('' = direct); a guarded direct call gets its own, whose sockets vet each resolved address. */
+  private dispatcherFor(proxy: string, guard?: AddressGuard): Dispatcher {
+    const key = guard ? '\0guarded' : proxy;
+    let dispatcher = this.dispatchers.get(key);
     if (!dispatcher) {
       const options: Agent.Options = {
-        connect: { timeout: this.config.timeouts.connectMs },
+        connect: { timeout: this.config.timeouts.connectMs, ...(guard ? { lookup: guard.lookup } : {}) },
         // The first-byte and idle timeouts are this class's own (see open and chunks).
         headersTimeout: 0,
         bodyTimeout: 0,
@@ -296,7 +317,7 @@ export class UpstreamHttp implements OnModuleDestroy {
       // proxyTunnel false: plain-http upstreams get absolute-URI requests (what every forward proxy
       // speaks); https ones are tunnelled with CONNECT either way.
       dispatcher = proxy ? new ProxyAgent({ ...options, uri: proxy, proxyTunnel: false }) : new Agent(options);
-      this.dispatchers.set(proxy, dispatcher);
+      this.dispatchers.set(key, dispatcher);
     }
     return dispatcher;
   }

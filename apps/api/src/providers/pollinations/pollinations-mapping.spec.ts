@@ -11,6 +11,15 @@ describe('pollinationsImageUrl', () => {
     expect(Object.fromEntries(url.searchParams)).toEqual({ model: 'flux', width: '512', height: '256', seed: '7', nologo: 'true' });
   });
 
+  it('keeps a prompt of `.` or `..` a path segment, never a request for /image or the base URL', () => {
+    for (const prompt of ['.', '..']) {
+      const url = new URL(pollinationsImageUrl('https://gen.pollinations.ai/base', request({ prompt }), 'flux'));
+      expect(url.pathname).toBe(`/base/image/${prompt}%20`);
+      expect(decodeURIComponent(url.pathname.slice('/base/image/'.length)).trim()).toBe(prompt);
+    }
+    expect(new URL(pollinationsImageUrl('http://x', request({ prompt: '../..' }), 'flux')).pathname).toBe('/image/..%2F..');
+  });
+
   it('sends no seed when there is none, and quality only when it means something', () => {
     const plain = new URL(pollinationsImageUrl('http://127.0.0.1:9/pollinations', request({ params: { quality: 'auto' } }), 'turbo'));
     expect(plain.pathname.startsWith('/pollinations/image/')).toBe(true);

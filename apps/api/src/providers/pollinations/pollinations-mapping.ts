@@ -11,7 +11,17 @@ export function pollinationsImageUrl(baseUrl: string, req: ImageRequest, upstrea
   const negative = stringParam(req, 'negative_prompt');
   if (negative) query.set('negative_prompt', negative);
   query.set('nologo', 'true');
-  return `${baseUrl}/image/${encodeURIComponent(req.prompt)}?${query.toString()}`;
+  return `${baseUrl}/image/${promptSegment(req.prompt)}?${query.toString()}`;
+}
+
+/**
+ * The prompt as one path segment. A prompt of exactly `.` or `..` would be a dot segment, which URL
+ * parsing removes (even percent-encoded), turning the request into one for `/image` or the base URL
+ * itself; a trailing encoded space keeps it a segment and means nothing to the image model.
+ */
+function promptSegment(prompt: string): string {
+  const encoded = encodeURIComponent(prompt);
+  return encoded === '.' || encoded === '..' ? `${encoded}%20` : encoded;
 }
 
 /** `POST /v1/audio/speech`, OpenAI's body. */
