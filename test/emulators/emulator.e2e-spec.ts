@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
+import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
+import { createGunzip } from 'node:zlib';
 import { startEmulator } from './emulator.ts';
 import type { Emulator, ProviderId } from './emulator.ts';
 import { CATALOG_CANDIDATES } from './model-lists.ts';
@@ -705,4 +707,98 @@ describe('lifecycle', () => {
 async function waitFor(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 100 && !condition(); i++) await new Promise((r) => setTimeout(r, 5));
   if (!condition()) throw new Error('condition not met in time');
+}
+
+describe('hostile faults', () => {
+  /** The raw answer (no decoding): status, headers and the first `max` bytes, then the connection is dropped. */
+  function rawHead(body: Record<string, unknown>, max: number): Promise<{ headers: IncomingHttpHeaders; bytes: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const req = request(
+        chatUrl('deepinfra'),
+        { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'Bearer good-key' } },
+        (res) => {
+          const parts: Buffer[] = [];
+          let size = 0;
+          const done = () => {
+            res.destroy();
+            resolve({ headers: res.headers, bytes: Buffer.concat(parts).subarray(0, max) });
+          };
+          res.on('data', (chunk: Buffer) => {
+            parts.push(chunk);
+            size += chunk.length;
+            if (size >= max) done();
+          });
+          res.on('end', done);
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      req.end(JSON.stringify({ model: MODELS.deepinfra, ...body }));
+    });
+  }
+
+  it('gzipBomb: about 1 MB on the wire whose first 16 KB alone inflate to megabytes of zeros', async () => {
+    emu.addFault({ provider: 'deepinfra', mode: 'gzipBomb' });
+    const { headers, bytes } = await rawHead(hello(), 16 * 1024);
+    expect(headers['content-encoding']).toBe('gzip');
+    expect(Number(headers['content-length'])).toBeGreaterThan(500_000);
+    expect(Number(headers['content-length'])).toBeLessThan(2_000_000);
+    const inflated = await gunzipSome(bytes, 8 * 1024 * 1024);
+    expect(inflated.length).toBe(8 * 1024 * 1024);
+    expect(inflated.every((b) => b === 0)).toBe(true);
+  });
+
+  it('hugeJson: a JSON answer without Content-Length that goes on and on', async () => {
+    emu.addFault({ provider: 'deepinfra', mode: 'hugeJson' });
+    const { headers, bytes } = await rawHead(hello(), 4 * 1024 * 1024);
+    expect(headers['content-length']).toBeUndefined();
+    expect(bytes.length).toBe(4 * 1024 * 1024);
+    expect(bytes.subarray(0, 40).toString()).toMatch(/^\{"id":"chatcmpl-huge"/);
+  });
+
+  it.each(['endlessLine', 'endlessLineGzip'] as const)('%s: a data line that does not end', async (mode) => {
+    emu.addFault({ provider: 'deepinfra', mode });
+    const { headers, bytes } = await rawHead({ ...hello(), stream: true }, mode === 'endlessLine' ? 1024 * 1024 : 64 * 1024);
+    const text = (mode === 'endlessLine' ? bytes : await gunzipSome(bytes, 1024 * 1024)).toString();
+    expect(headers['content-type']).toBe('text/event-stream');
+    expect(text.startsWith('data: {"choices":[{"delta":{"content":"aaa')).toBe(true);
+    expect(text).not.toContain('\n');
+    expect(text.length).toBeGreaterThan(512 * 1024);
+  });
+
+  it.each([
+    ['commentOnly', /^(: ping\n\n)+$/],
+    ['emptyChunks', /^data: \{[^\n]*"delta":\{"role":"assistant"\}[^\n]*\n\n(data: \{[^\n]*"delta":\{("content":"")?\}[^\n]*\n\n)+$/],
+  ] as const)('%s: keeps the connection busy without any content', async (mode, shape) => {
+    emu.addFault({ provider: 'deepinfra', mode, delayMs: 10 });
+    const controller = new AbortController();
+    const res = await chat('deepinfra', { ...hello(), stream: true }, { signal: controller.signal });
+    const reader = res.body!.getReader();
+    let text = '';
+    for (const until = Date.now() + 200; Date.now() < until;) text += new TextDecoder().decode((await reader.read()).value);
+    controller.abort();
+    expect(text).toMatch(shape);
+    expect(text.split('\n\n').length).toBeGreaterThan(5);
+  });
+});
+
+/** Inflates the first `max` bytes (at most) of a gzip stream's beginning. */
+function gunzipSome(bytes: Buffer, max: number): Promise<Buffer> {
+  return new Promise((resolve) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    const gunzip = createGunzip();
+    const done = () => {
+      gunzip.destroy();
+      resolve(Buffer.concat(parts).subarray(0, max));
+    };
+    gunzip.on('data', (chunk: Buffer) => {
+      parts.push(chunk);
+      size += chunk.length;
+      if (size >= max) done();
+    });
+    gunzip.on('error', done);
+    gunzip.on('end', done);
+    gunzip.end(bytes);
+  });
 }

@@ -363,8 +363,8 @@ function isAsciiBytes(bytes: Uint8Array): boolean {
 }
 
 /** Convenience: async-iterate events from an async iterable of chunks (e.g. a Node Readable). */
-export async function* sseEvents(source: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseEvent, void, undefined> {
-  const parser = new SseParser();
+export async function* sseEvents(source: AsyncIterable<Uint8Array | string>, limits: SseLimits = {}): AsyncGenerator<SseEvent, void, undefined> {
+  const parser = new SseParser(limits);
   for await (const chunk of source) yield* parser.push(chunk);
   yield* parser.end();
 }

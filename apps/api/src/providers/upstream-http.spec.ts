@@ -28,7 +28,7 @@ beforeAll(async () => {
       UPSTREAM_MAX_DECODED_BODY: String(DECODED_CAP),
       SSE_MAX_LINE: '4kb',
       SSE_MAX_EVENT: '16kb',
-      UPSTREAM_IDLE_TIMEOUT_MS: '2000',
+      UPSTREAM_IDLE_TIMEOUT_MS: '500',
     }),
   );
 });
@@ -122,6 +122,19 @@ describe('UpstreamHttp whole bodies', () => {
     const err = await failure(get().then((res) => http.readAll(res, { decodedBytes: 1024 * 1024 * 1024 })));
     expect(err.message).toContain('UPSTREAM_MAX_BODY');
     expect(await sent).toBeLessThan(16 * 1024 * 1024);
+  });
+});
+
+describe('UpstreamHttp error answers', () => {
+  it('an error status whose body then stalls fails at the idle timeout, not never', async () => {
+    answer = (res) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.write('{"error":');
+    };
+    const started = Date.now();
+    const err = await failure(get());
+    expect(err).toMatchObject({ kind: 'http', status: 500, message: 'HTTP 500: Internal Server Error' });
+    expect(Date.now() - started).toBeLessThan(2000);
   });
 });
 

@@ -172,7 +172,10 @@ export class UpstreamHttp implements OnModuleDestroy {
 
     const redirect = call.returnRedirects && res.statusCode >= 300 && res.statusCode < 400;
     if ((res.statusCode < 200 || res.statusCode >= 300) && !redirect) {
-      const text = await readLimited(stream, MAX_ERROR_BODY).catch(() => '');
+      // An error body that stalls must not hold the request: the idle timeout applies here too.
+      const idle = this.idleTimer(stream);
+      const text = await readLimited(stream, MAX_ERROR_BODY, idle).catch(() => '');
+      clearTimeout(idle);
       close();
       const message = upstreamErrorMessage(text) || STATUS_CODES[res.statusCode] || 'error';
       throw new UpstreamError('http', `HTTP ${res.statusCode}: ${message}`, res.statusCode, parseRetryAfter(responseHeaders['retry-after']));
@@ -399,10 +402,11 @@ function assertNotHtml(res: UpstreamResponse): void {
   }
 }
 
-async function readLimited(body: Readable, limit: number): Promise<string> {
+async function readLimited(body: Readable, limit: number, idle: NodeJS.Timeout): Promise<string> {
   const parts: Buffer[] = [];
   let size = 0;
   for await (const chunk of body as AsyncIterable<Buffer>) {
+    idle.refresh();
     parts.push(chunk);
     size += chunk.length;
     if (size >= limit) break;
