@@ -120,6 +120,9 @@ describe('admin console in Chromium', () => {
       const baseUrl = await text(page, 'base-url');
       expect(baseUrl).toBe(`${gw.url}/v1`);
       expect(await page.locator('pre.code').innerText()).toContain(`base_url="${gw.url}/v1"`);
+      // No key anywhere: /v1 answers only this machine, and the dashboard says how to open it.
+      await page.getByTestId('api-access-notice').waitFor();
+      expect(await text(page, 'api-access-notice')).toMatch(/只对本机开放[\s\S]*ALLOW_OPEN_API=true/);
       await shot(page, 'dashboard-empty-desktop');
 
       // One chat request: the dashboard shows it on its next poll, without a reload.

@@ -104,6 +104,9 @@ export class AddressRefusedError extends UpstreamError {
  * public address for the check and a private one for the connection (DNS rebinding) cannot pass.
  */
 export class AddressGuard {
+  private static count = 0;
+  /** Tells guards apart: each gets its own connection pool (UpstreamHttp). */
+  readonly id = ++AddressGuard.count;
   private readonly hosts = new Set<string>();
   private readonly allowed = new BlockList();
 

@@ -303,7 +303,7 @@ export class UpstreamHttp implements OnModuleDestroy {
 
   /** The pool for a proxy URL ('' = direct); a guarded direct call gets its own, whose sockets vet each resolved address. */
   private dispatcherFor(proxy: string, guard?: AddressGuard): Dispatcher {
-    const key = guard ? '\0guarded' : proxy;
+    const key = guard ? `\0guard:${guard.id}` : proxy;
     let dispatcher = this.dispatchers.get(key);
     if (!dispatcher) {
       const options: Agent.Options = {

@@ -6,6 +6,7 @@ import type {
   AdminModelList,
   AdminSession,
   AdminSessionInfo,
+  ApiAccess,
   ClientKey,
   ClientKeyList,
   CreateClientKeyRequest,
@@ -45,6 +46,11 @@ export class ApiService {
 
   session(): Observable<AdminSessionInfo> {
     return this.http.get<AdminSessionInfo>('/api/auth/session');
+  }
+
+  /** Whether /v1 needs a key, is open to everyone, or answers only the gateway's machine. */
+  apiAccess(): Observable<ApiAccess> {
+    return this.http.get<ApiAccess>('/api/auth/api-access');
   }
 
   stats(range: StatsRange, granularity?: StatsGranularity): Observable<StatsResponse> {

@@ -325,7 +325,7 @@ export function oneApiChannel(origin: string): ChannelField[] {
     {
       field: '密钥',
       value: 'free',
-      note: '未设置 API_KEY 且没有客户端密钥时任意值都行；否则填 API_KEY 的值（compose 中即 FREEAPI_KEY）或在「API 密钥」页创建的密钥',
+      note: '未设置 API_KEY 且没有客户端密钥时任意值都行（默认只有本机能调用）；否则填 API_KEY 的值（compose 中即 FREEAPI_KEY）或在「API 密钥」页创建的密钥',
     },
     { field: '模型', value: 'gpt-4o-mini,deepseek-r1,llama-3.3-70b,qwen-3-235b', note: '模型名必须与本服务的模型 ID 完全一致（见 /v1/models 或「模型浏览」）' },
   ];

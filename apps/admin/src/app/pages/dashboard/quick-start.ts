@@ -1,9 +1,13 @@
 import { Clipboard } from '@angular/cdk/clipboard';
 import { ChangeDetectionStrategy, Component, DestroyRef, computed, inject, input, signal } from '@angular/core';
+import { toSignal } from '@angular/core/rxjs-interop';
 import { MatButtonModule } from '@angular/material/button';
 import { MatIconModule } from '@angular/material/icon';
 import { MatTooltipModule } from '@angular/material/tooltip';
+import { catchError, map, of } from 'rxjs';
+import { ApiService } from '../../core/api.service';
 import { CodeSamples } from '../../shared/code-samples/code-samples';
+import { apiAccessNotice } from './api-access';
 import { API_KEY_PLACEHOLDER, type SnippetId, buildSnippets } from './snippets';
 
 /**
@@ -23,6 +27,16 @@ export class QuickStart {
   readonly model = input.required<string>();
 
   protected readonly placeholder = API_KEY_PLACEHOLDER;
+  /** Who may call /v1; no notice when it cannot be read (the rest of the dashboard says why). */
+  protected readonly accessNotice = toSignal(
+    inject(ApiService)
+      .apiAccess()
+      .pipe(
+        map((a) => apiAccessNotice(a.mode)),
+        catchError(() => of(null)),
+      ),
+    { initialValue: null },
+  );
   protected readonly snippets = computed(() => buildSnippets(this.baseUrl(), this.model()));
   protected readonly selected = signal<SnippetId>('python');
   /** The base URL was just copied (for a moment). */
