@@ -211,7 +211,7 @@ describe('a bad DATA_DIR stops the built gateway with one line naming the path a
 });
 
 describe('a store that cannot take writes at runtime', () => {
-  it('/health/ready reports it as degraded (still 200: /v1 keeps serving), and recovers with the space', async () => {
+  it('/health/ready and /health report it as degraded (still 200: /v1 keeps serving), and recover with the space', async () => {
     const dir = tmpfs('16m');
     mkdirSync(join(dir, 'data'));
     const gw = await startGateway(emu, { DATA_DIR: join(dir, 'data') });
@@ -229,6 +229,9 @@ describe('a store that cannot take writes at runtime', () => {
       expect(during.status).toBe('degraded');
       expect(during.details.storage).toMatchObject({ status: 'degraded', writable: false });
       expect(during.details.storage!.message).toMatch(/cannot take writes/);
+      const overall = await fetch(`${gw.url}/health`);
+      expect(overall.status).toBe(200);
+      expect(((await overall.json()) as Ready).details.storage).toMatchObject({ status: 'degraded', writable: false });
       const chat = await postJson(`${gw.baseURL}/chat/completions`, { model: 'llama-3.3-70b', messages: [{ role: 'user', content: 'hi' }] });
       expect(chat.status).toBe(200);
       await chat.text();
