@@ -1,7 +1,7 @@
 import { logEntry } from '../storage/storage.contract.ts';
 import type { RequestLogEntry } from '../storage/storage.ts';
 import { PoolEvents, type RequestRecord } from './pool-events.service.ts';
-import { MAX_ATTEMPTS, MAX_ERROR_CHARS, MAX_ID_CHARS, truncate } from './record-bounds.ts';
+import { MAX_ATTEMPTS, MAX_ERROR_CHARS, MAX_ID_CHARS, MAX_REASON_CHARS, truncate } from './record-bounds.ts';
 
 function received(events: PoolEvents, record: RequestLogEntry): RequestRecord {
   const seen: RequestRecord[] = [];
@@ -46,7 +46,12 @@ describe('PoolEvents', () => {
     expect(r.error).toHaveLength(MAX_ERROR_CHARS);
     expect(r.attempts).toHaveLength(MAX_ATTEMPTS);
     for (const a of r.attempts) {
-      expect([a.provider.length, a.upstream_model.length, a.key?.length, a.reason.length]).toEqual([MAX_ID_CHARS, MAX_ID_CHARS, MAX_ID_CHARS, MAX_ERROR_CHARS]);
+      expect([a.provider.length, a.upstream_model.length, a.key?.length, a.reason.length]).toEqual([
+        MAX_ID_CHARS,
+        MAX_ID_CHARS,
+        MAX_ID_CHARS,
+        MAX_REASON_CHARS,
+      ]);
     }
   });
 

@@ -3,10 +3,12 @@ import type { RequestRecord } from './pool-events.service.ts';
 
 /** Longest id kept in a request record (model, provider, upstream model, key id, request id). */
 export const MAX_ID_CHARS = 200;
-/** Longest error text kept in a request record (the request's error, an attempt's reason). */
+/** Longest error text kept in a request record. */
 export const MAX_ERROR_CHARS = 2000;
+/** Longest attempt reason kept (the failover already shortens its own to 160 characters). */
+export const MAX_REASON_CHARS = 500;
 /** Most attempts kept per record; a request tries each route at most once, so this is never reached in practice. */
-export const MAX_ATTEMPTS = 50;
+export const MAX_ATTEMPTS = 20;
 
 /** The label metrics and stats use for a model or provider the gateway does not know. */
 export const UNKNOWN_LABEL = 'unknown';
@@ -34,7 +36,7 @@ const id = <T>(v: T): T => cut(v, MAX_ID_CHARS);
 
 function boundAttempt(a: AttemptSummary): AttemptSummary {
   if (typeof a !== 'object' || a === null) return a;
-  const bounded: AttemptSummary = { ...a, provider: id(a.provider), upstream_model: id(a.upstream_model), reason: cut(a.reason, MAX_ERROR_CHARS) };
+  const bounded: AttemptSummary = { ...a, provider: id(a.provider), upstream_model: id(a.upstream_model), reason: cut(a.reason, MAX_REASON_CHARS) };
   if (a.key !== undefined) bounded.key = id(a.key);
   return bounded;
 }
@@ -54,4 +56,16 @@ export function boundRecord(r: RequestRecord): RequestRecord {
     error: cut(r.error, MAX_ERROR_CHARS),
     clientKey: id(r.clientKey),
   };
+}
+
+const textLength = (v: unknown): number => (typeof v === 'string' ? v.length : 0);
+
+/** Roughly what a record holds in memory (UTF-16 text plus a fixed overhead), for byte budgets; never throws. */
+export function approxRecordBytes(r: RequestRecord): number {
+  let chars =
+    textLength(r.requestId) + textLength(r.model) + textLength(r.provider) + textLength(r.upstreamModel) + textLength(r.error) + textLength(r.clientKey);
+  if (Array.isArray(r.attempts)) {
+    for (const a of r.attempts) chars += 100 + textLength(a?.provider) + textLength(a?.upstream_model) + textLength(a?.key) + textLength(a?.reason);
+  }
+  return 300 + 2 * chars;
 }

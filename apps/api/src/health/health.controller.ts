@@ -41,7 +41,7 @@ export class HealthController {
     summary: '整体健康状况',
     description: '存储是否可达，以及提供商概况（可用数量等）。没有可用提供商时为 `degraded`（仍返回 200：重启解决不了）。不需要认证。',
   })
-  @ApiJsonResponse('HealthReport', '存储可达（`status` 为 `ok` 或 `degraded`）。')
+  @ApiJsonResponse('HealthReport', '存储可达（`status` 为 `ok` 或 `degraded`；内置 SQLite 存储无法写入时 `details.storage` 为 `degraded`）。')
   @unavailable('存储不可达。')
   overall(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
     return this.run(res, [this.storageCheck(), () => this.providersCheck()]);
@@ -91,14 +91,18 @@ export class HealthController {
     }
   }
 
+  /** Down when the store cannot be read (503); an embedded store that reads but cannot take writes is degraded. */
   private storageCheck(): HealthIndicatorFunction {
-    return this.indicators
-      .check('storage')
-      .attempt(async () => {
-        await this.storage.settings.get('health', 'ping');
-        return { kind: this.storage.kind };
-      })
-      .withTimeout(STORAGE_TIMEOUT_MS);
+    return async () => {
+      const read = await this.indicators
+        .check('storage')
+        .attempt(async () => {
+          await this.storage.settings.get('health', 'ping');
+          return { kind: this.storage.kind };
+        })
+        .withTimeout(STORAGE_TIMEOUT_MS);
+      return read.storage.status === 'up' && this.storage.kind === 'sqlite' ? this.writableCheck() : read;
+    };
   }
 
   /** Degraded, never down: the gateway still answers /v1 without a writable store; the operator must fix the volume. */

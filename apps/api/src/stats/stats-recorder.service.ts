@@ -3,15 +3,19 @@ import type { Subscription } from 'rxjs';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { PoolEvents, type RequestRecord } from '../events/pool-events.service.ts';
 import { STORAGE, type RequestLogEntry, type StatsQuery, type StatsRow, type Storage } from '../storage/storage.ts';
+import { approxRecordBytes } from '../events/record-bounds.ts';
 import { PendingStats, mergeRows } from './stats-math.ts';
 
 /** At most this many log entries wait for storage; beyond it the oldest are dropped. */
 export const MAX_BUFFERED_LOG_ENTRIES = 20_000;
+/** The buffered log entries hold at most about this many bytes; beyond it the oldest are dropped. */
+export const MAX_BUFFERED_LOG_BYTES = 64 * 1024 * 1024;
 /** At most this many stats rows (bucket × dimension value) wait; beyond it the oldest buckets are dropped. */
 export const MAX_PENDING_STATS_ROWS = 50_000;
 
 export interface RecorderLimits {
   maxLogEntries: number;
+  maxLogBytes: number;
   maxStatsRows: number;
 }
 
@@ -24,6 +28,8 @@ export interface RecorderLimits {
 export class StatsRecorder implements OnModuleInit, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('Stats');
   private logBuffer: RequestLogEntry[] = [];
+  /** approxRecordBytes of everything in logBuffer. */
+  private logBytes = 0;
   private readonly pending = new PendingStats();
   private subscription?: Subscription;
   private timer?: NodeJS.Timeout;
@@ -36,7 +42,7 @@ export class StatsRecorder implements OnModuleInit, BeforeApplicationShutdown, O
   private stopped = false;
   /** What was dropped since the buffers last overflowed; reported once storage keeps up again. */
   private readonly dropped = { log: 0, statsRows: 0, warned: false };
-  readonly limits: RecorderLimits = { maxLogEntries: MAX_BUFFERED_LOG_ENTRIES, maxStatsRows: MAX_PENDING_STATS_ROWS };
+  readonly limits: RecorderLimits = { maxLogEntries: MAX_BUFFERED_LOG_ENTRIES, maxLogBytes: MAX_BUFFERED_LOG_BYTES, maxStatsRows: MAX_PENDING_STATS_ROWS };
 
   constructor(
     @Inject(STORAGE) private readonly storage: Storage,
@@ -56,6 +62,7 @@ export class StatsRecorder implements OnModuleInit, BeforeApplicationShutdown, O
     try {
       this.pending.record(this.labelled(record));
       this.logBuffer.push(record);
+      this.logBytes += approxRecordBytes(record);
       this.enforceLimits();
     } catch (err) {
       this.logger.error(`Could not record request ${record.requestId}: ${(err as Error).message}`);
@@ -123,7 +130,9 @@ export class StatsRecorder implements OnModuleInit, BeforeApplicationShutdown, O
   private async flushOnce(): Promise<void> {
     if (!this.logBuffer.length && !this.pending.size) return;
     const entries = this.logBuffer;
+    const entriesBytes = this.logBytes;
     this.logBuffer = [];
+    this.logBytes = 0;
     const increments = this.pending.drain();
     this.epoch++;
     this.flushing = true;
@@ -133,6 +142,7 @@ export class StatsRecorder implements OnModuleInit, BeforeApplicationShutdown, O
       const errors: string[] = [];
       if (log.status === 'rejected') {
         this.logBuffer = entries.concat(this.logBuffer);
+        this.logBytes += entriesBytes;
         errors.push(`request log: ${(log.reason as Error)?.message ?? String(log.reason)}`);
       }
       if (stats.status === 'rejected') {
@@ -163,10 +173,15 @@ export class StatsRecorder implements OnModuleInit, BeforeApplicationShutdown, O
   }
 
   private enforceLimits(): void {
-    const excess = this.logBuffer.length - this.limits.maxLogEntries;
-    if (excess > 0) {
-      this.logBuffer.splice(0, excess);
-      this.dropped.log += excess;
+    // The oldest entries go first: beyond the count, then for as long as the bytes are over budget.
+    let drop = Math.max(0, this.logBuffer.length - this.limits.maxLogEntries);
+    let bytes = this.logBytes;
+    for (let i = 0; i < drop; i++) bytes -= approxRecordBytes(this.logBuffer[i]!);
+    while (drop < this.logBuffer.length && bytes > this.limits.maxLogBytes) bytes -= approxRecordBytes(this.logBuffer[drop++]!);
+    if (drop > 0) {
+      this.logBuffer.splice(0, drop);
+      this.logBytes = bytes;
+      this.dropped.log += drop;
     }
     // Trimmed with some slack, so a full buffer is not sorted again on every request.
     if (this.pending.size > this.limits.maxStatsRows) {
@@ -175,7 +190,7 @@ export class StatsRecorder implements OnModuleInit, BeforeApplicationShutdown, O
     if ((this.dropped.log || this.dropped.statsRows) && !this.dropped.warned) {
       this.dropped.warned = true;
       this.logger.warn(
-        `The stats buffers are full (storage is not keeping up): dropping the oldest request log entries beyond ${this.limits.maxLogEntries} and stats rows beyond ${this.limits.maxStatsRows}`,
+        `The stats buffers are full (storage is not keeping up): dropping the oldest request log entries beyond ${this.limits.maxLogEntries} (or ${Math.round(this.limits.maxLogBytes / 1024 / 1024)} MB) and stats rows beyond ${this.limits.maxStatsRows}`,
       );
     }
   }

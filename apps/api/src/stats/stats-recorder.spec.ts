@@ -194,6 +194,21 @@ describe('StatsRecorder', () => {
     expect(await store.storedRequests()).toBe(5);
   });
 
+  it('bounds the buffer by bytes as well: large entries are dropped, oldest first, long before the count limit', async () => {
+    sut.limits.maxLogBytes = 50_000;
+    store.failLog = true;
+    // Each entry carries a 2,000-character error (about 4 KB in memory).
+    for (let i = 1; i <= 40; i++) events.emit(entry(i, { status: 502, error: 'e'.repeat(5000) }));
+    await sut.flush();
+    expect(sut.buffered.logEntries).toBeGreaterThanOrEqual(5);
+    expect(sut.buffered.logEntries).toBeLessThan(15);
+    store.failLog = false;
+    await sut.flush();
+    const ids = await store.storedIds();
+    expect(ids[0]).toBe('r40');
+    expect(ids).not.toContain('r1');
+  });
+
   it('bounds the pending stats rows too, dropping the oldest buckets', async () => {
     sut.limits.maxStatsRows = 16;
     store.failStats = true;

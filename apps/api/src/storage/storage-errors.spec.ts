@@ -66,6 +66,7 @@ describe('storageUnavailable', () => {
     ['Redis offline', new Error("Stream isn't writeable and enableOfflineQueue options is false"), /Redis.*unreachable/],
     ['Redis timeout', new Error('Command timed out'), /Redis.*unreachable/],
     ['a bug', new TypeError('x is undefined'), undefined],
+    ['an upstream refusing connections', Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' }), undefined],
     ['SQLite constraint', sqliteError(19, 'UNIQUE constraint failed'), undefined],
   ])('%s', (_, err, expected) => {
     const reason = storageUnavailable(err);

@@ -105,14 +105,11 @@ export function startupStorageError(err: unknown): string | undefined {
   return undefined;
 }
 
-/** ioredis' own wording for a command that failed because Redis is not reachable (it has no error classes for these). */
-const REDIS_OUTAGE = [
-  /Stream isn't writeable/i,
-  /Connection is closed/i,
-  /Command timed out/i,
-  /max retries per request/i,
-  /ECONNREFUSED|ECONNRESET|ETIMEDOUT/,
-];
+/**
+ * ioredis' own wording for a command that failed because Redis is not reachable (it has no error
+ * classes for these). Deliberately not bare socket codes: an upstream's ECONNREFUSED is no storage outage.
+ */
+const REDIS_OUTAGE = [/^Stream isn't writeable/, /^Connection is closed/, /^Command timed out/, /max retries per request/];
 
 /**
  * For the error filter: a short reason when `err` means the store cannot serve the call right

@@ -7,6 +7,7 @@ import { APP_CONFIG, loadConfig } from '../../config/app-config.ts';
 import { describeStorageContract, hist, increment, logEntry } from '../storage.contract.ts';
 import { StorageModule } from '../storage.module.ts';
 import { STORAGE, type Storage } from '../storage.ts';
+import { StorageError } from '../storage-errors.ts';
 import { RedisStorage } from './redis-storage.ts';
 
 const T0 = Date.UTC(2030, 0, 1);
@@ -206,7 +207,14 @@ describe('RedisStorage', () => {
   it('does not start when Redis cannot be reached', async () => {
     const storage = new RedisStorage({ url: 'redis://127.0.0.1:1', prefix: 'x:', startupTimeoutMs: 500 });
     const t = Date.now();
-    await expect(storage.init()).rejects.toThrow(/not reachable within 500 ms/);
+    const failure = await storage.init().then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(failure).toBeInstanceOf(StorageError);
+    expect((failure as Error).message).toMatch(
+      /^Redis at redis:\/\/127\.0\.0\.1:1\/? is not reachable within 500 ms .*: check REDIS_URL, and that Redis is running/,
+    );
     expect(Date.now() - t).toBeLessThan(2000);
   });
 

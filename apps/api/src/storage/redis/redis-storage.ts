@@ -19,6 +19,7 @@ import {
   type CounterChange,
 } from '../storage.ts';
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.ts';
+import { StorageError } from '../storage-errors.ts';
 import { LOG_PURGE_BATCH, LOG_PURGE_INDEXES, LOG_QUERY, SETTINGS_DELETE, SETTINGS_INCREMENT, SETTINGS_SET } from './redis-scripts.ts';
 
 /*
@@ -472,7 +473,8 @@ export class RedisStorage implements Storage {
       await c.client.set(c.key('meta'), JSON.stringify({ createdAt: Date.now() }), 'NX');
     } catch (err) {
       await this.close();
-      throw err;
+      // main.ts prints a StorageError as one line: say what to check rather than show ioredis' stack.
+      throw new StorageError(`${(err as Error)?.message ?? String(err)}: check REDIS_URL, and that Redis is running and reachable from here`, { cause: err });
     }
     this.state = 'open';
   }

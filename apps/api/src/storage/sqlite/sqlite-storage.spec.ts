@@ -272,6 +272,21 @@ describe('SqliteStorage size caps', () => {
     await small.close();
   });
 
+  it('checkWritable resolves on a healthy store, writing a probe at most once a second, and rejects once closed', async () => {
+    const file = freshFile();
+    const storage = new SqliteStorage({ file });
+    await storage.init();
+    await storage.checkWritable();
+    const probedAt = () =>
+      inspect(file, (db) => db.prepare(`SELECT updated_at AS n FROM settings WHERE namespace = 'health' AND key = 'write-probe'`).get()?.n);
+    const first = probedAt();
+    expect(typeof first).toBe('number');
+    await storage.checkWritable();
+    expect(probedAt()).toBe(first);
+    await storage.close();
+    await expect(storage.checkWritable()).rejects.toThrow(/closed/);
+  });
+
   it('purges old log entries in batches, letting other work run in between', async () => {
     const file = freshFile();
     const storage = new SqliteStorage({ file });
