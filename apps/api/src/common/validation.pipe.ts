@@ -1,6 +1,6 @@
 import { Injectable, ValidationPipe, type ArgumentMetadata, type ValidationError } from '@nestjs/common';
 import { ApiError } from './api-error.ts';
-import { NOT_PLAIN, ValidatorCompiler } from './compiled-validator.ts';
+import { MAX_DEPTH, NOT_PLAIN, ValidatorCompiler } from './compiled-validator.ts';
 
 const TYPE_RULES = ['isArray', 'isString', 'isNumber', 'isInt', 'isBoolean', 'isObject'];
 
@@ -17,6 +17,24 @@ function firstLeaf(errors: ValidationError[], path = ''): { param: string; probl
     if (inner) return inner;
   }
   return undefined;
+}
+
+/** Whether arrays or objects inside `value` nest more than `max` levels deep; iterative, so any depth is safe. */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const pending: unknown[] = [value];
+  const depths: number[] = [0];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    const depth = depths.pop()!;
+    if (typeof item !== 'object' || item === null) continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(item) ? item : Object.values(item)) {
+      if (typeof child !== 'object' || child === null) continue;
+      pending.push(child);
+      depths.push(depth + 1);
+    }
+  }
+  return false;
 }
 
 /**
@@ -61,6 +79,11 @@ export class OpenAIValidationPipe extends ValidationPipe {
     if (metadata.type === 'body') {
       const valid = this.validFast(value, metadata);
       if (valid !== NOT_PLAIN) return valid;
+      // class-transformer and class-validator recurse: 100k nested arrays overflow the stack (a
+      // 500). The fast path above refuses such nesting, so only other bodies pay for this walk.
+      if (nestedDeeperThan(value, MAX_DEPTH)) {
+        throw ApiError.badRequest(`The request body is nested too deeply (more than ${MAX_DEPTH} levels).`, null, 'invalid_body');
+      }
     }
     return super.transform(value, metadata);
   }

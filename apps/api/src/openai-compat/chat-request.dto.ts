@@ -79,8 +79,10 @@ export class ChatMessageDto {
   @IsString()
   name?: string;
 
+  // Each an object: `[null]` has no place in a request (and once crashed usage counting).
   @IsOptional()
   @IsArray()
+  @IsObject({ each: true, message: '$property must be an array of tool call objects' })
   tool_calls?: unknown[];
 
   @IsOptional()
