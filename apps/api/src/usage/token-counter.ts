@@ -34,19 +34,20 @@ const AS_PLAIN_TEXT = { disallowedSpecial: new Set<string>() };
 const MAX_RUN = 128;
 
 /*
- * Even in short pieces, exact counting costs up to ~1 µs of event-loop time per character (text
+ * Even in short pieces, exact counting costs up to 1-3 µs of event-loop time per character (text
  * made of random 127-letter words; ordinary prose is ~40x cheaper), and a request body may hold
  * 10 MB. So an estimate counts exactly only while its text is at most EXACT_CHARS code units
- * (prompt and completion each: ~16 ms at worst). Above that, SAMPLE_WINDOWS windows of
+ * (prompt and completion each: ~10-25 ms at worst). Above that, SAMPLE_WINDOWS windows of
  * SAMPLE_WINDOW code units, evenly spaced over all of its text, are counted exactly and their
  * tokens-per-character ratio is applied to the whole length. That is exact in expectation for
  * text whose make-up does not change at a finer scale than the windows (the usual long prompt:
- * a document, code, a conversation), within a few percent in practice; a cut window edge adds
- * at most a token per window (under 1%). Text built so that the windows miss its expensive
- * parts can be under-estimated: these are estimates for when the upstream reports no usage.
- * The cost is linear in the number of strings and constant in their length.
+ * a document, code, a conversation): within 3% on prose, code, CJK, mixes of them and random
+ * words (token-counter.spec.ts); a cut window edge adds at most a token per window (~0.5%).
+ * Text built so that the windows miss its expensive parts can be under-estimated: these are
+ * estimates for when the upstream reports no usage. The cost is linear in the number of strings
+ * and constant in their length.
  */
-const EXACT_CHARS = 16_384;
+const EXACT_CHARS = 8_192;
 const SAMPLE_WINDOWS = 16;
 const SAMPLE_WINDOW = EXACT_CHARS / SAMPLE_WINDOWS;
 
