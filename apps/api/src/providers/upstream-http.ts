@@ -7,7 +7,7 @@ import { Observable } from 'rxjs';
 import { Agent, type Dispatcher, ProxyAgent } from 'undici';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { parseRetryAfter, upstreamErrorMessage } from './openai-compatible/openai-mapping.ts';
-import { UpstreamError } from './provider-adapter.ts';
+import { UpstreamError, type ClientFlow } from './provider-adapter.ts';
 import { SseParser, type SseEvent } from './sse-parser.ts';
 
 export interface UpstreamCall {
@@ -189,19 +189,40 @@ export class UpstreamHttp implements OnModuleDestroy {
    * timer, not a chain of pending promises, which matters with thousands of slow streams open.
    * Silence longer than the idle timeout fails it. Unsubscribing before the body ended (after
    * `[DONE]`) lets the rest drain so the connection goes back to the pool, see release().
+   * With a client `flow`, the body is paused while the client is blocked.
    */
-  sse(res: UpstreamResponse): Observable<SseEvent> {
+  sse(res: UpstreamResponse, flow?: ClientFlow): Observable<SseEvent> {
     return new Observable<SseEvent>((subscriber) => {
       assertNotHtml(res);
       const body = res.body;
       const parser = new SseParser();
       let failed = false;
-      const idle = this.idleTimer(body);
+      let idle = this.idleTimer(body);
+      // While the client is not reading, neither is this (see ClientFlow): the upstream is then
+      // unread rather than silent, so its idle timer stops too.
+      let paused = false;
+      const resume = () => {
+        if (!paused || subscriber.closed) return;
+        paused = false;
+        idle = this.idleTimer(body);
+        body.resume();
+      };
       const onData = (chunk: Buffer) => {
         idle.refresh();
-        for (const event of parser.push(chunk)) {
-          if (subscriber.closed) return;
-          subscriber.next(event);
+        try {
+          for (const event of parser.push(chunk)) {
+            if (subscriber.closed) return;
+            subscriber.next(event);
+          }
+        } catch (err) {
+          // Thrown in a 'data' listener it would escape to the process: it is this stream's failure.
+          return onError(err);
+        }
+        if (flow?.blocked && !paused && !subscriber.closed) {
+          paused = true;
+          clearTimeout(idle);
+          body.pause();
+          flow.onDrain(resume);
         }
       };
       const onEnd = () => {
