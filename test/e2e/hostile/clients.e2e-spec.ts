@@ -11,7 +11,7 @@
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { startEmulator, type Emulator } from '../../emulators/emulator.ts';
 import { startGatewayProcess, type GatewayProcess } from '../../support/gateway-process.ts';
@@ -20,6 +20,8 @@ import { emulatorEnv, postJson, readSse } from '../../support/gateway.ts';
 const STALL_MS = 1_500;
 /** Only routed to Together, i.e. to the local upstream below. */
 const LOCAL_MODEL = 'llama-3.1-70b';
+/** 32 MB: more than the socket buffers between the gateway and a client can hold. */
+const FINITE_CHUNKS = 2_048;
 
 interface Usage {
   prompt_tokens: number;
@@ -33,7 +35,8 @@ interface ErrorEnvelope {
 /**
  * An OpenAI-style upstream that never reports usage, whose answer the last user message picks:
  * `endless` streams 16 KB deltas as fast as the gateway reads them until the request goes away;
- * `long digits` answers 6 MB of digits in one word; anything else a short answer. As a stream
+ * `long digits` answers 6 MB of digits in one word; `finite` streams 32 MB in 16 KB deltas;
+ * anything else a short answer. As a stream
  * or a JSON completion, as asked.
  */
 class LocalUpstream {
@@ -59,6 +62,7 @@ class LocalUpstream {
     const body = JSON.parse(raw) as { stream?: boolean; messages: Array<{ content: string }> };
     const last = body.messages.at(-1)!.content;
     if (last === 'endless') return this.endlessStream(res);
+    if (last === 'finite') return this.finiteStream(res);
     const content = last === 'long digits' ? '7'.repeat(6_000_000) : 'Short answer.';
     if (!body.stream) {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -76,6 +80,22 @@ class LocalUpstream {
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     for (let at = 0; at < content.length; at += 65_536) {
       if (!res.write(event({ content: content.slice(at, at + 65_536) }))) await new Promise((r) => res.once('drain', r));
+    }
+    res.end(`${event({}, 'stop')}data: [DONE]\n\n`);
+  }
+
+  /** The longest the last `finite` stream waited for the gateway to read it, in ms. */
+  finiteLongestWaitMs = 0;
+
+  /** FINITE_CHUNKS deltas of 16 KB, each of one digit: chunk i is (i % 10) repeated. */
+  private async finiteStream(res: ServerResponse): Promise<void> {
+    this.finiteLongestWaitMs = 0;
+    res.writeHead(200, { 'content-type': 'text/event-stream' });
+    for (let i = 0; i < FINITE_CHUNKS; i++) {
+      if (res.write(event({ content: String(i % 10).repeat(16_384) }))) continue;
+      const started = Date.now();
+      await new Promise((r) => res.once('drain', r));
+      this.finiteLongestWaitMs = Math.max(this.finiteLongestWaitMs, Date.now() - started);
     }
     res.end(`${event({}, 'stop')}data: [DONE]\n\n`);
   }
@@ -375,4 +395,37 @@ it('stops reading the upstream for clients that never read, drops them after the
   } finally {
     for (const c of clients) c.destroy();
   }
+});
+
+it('gives a client that stops reading for less than the stall timeout the whole answer, pausing the upstream meanwhile', async () => {
+  const json = JSON.stringify({ model: LOCAL_MODEL, stream: true, messages: [{ role: 'user', content: 'finite' }] });
+  const text = await new Promise<string>((resolve, reject) => {
+    const req = request(`${gw.baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
+      // Reads nothing for most of the stall timeout: the gateway's buffers fill and it pauses the upstream.
+      res.pause();
+      const parts: string[] = [];
+      res.setEncoding('utf8');
+      res
+        .on('data', (d: string) => parts.push(d))
+        .once('end', () => resolve(parts.join('')))
+        .once('error', reject);
+      setTimeout(() => res.resume(), STALL_MS - 500);
+    });
+    req.once('error', reject);
+    req.end(json);
+  });
+  const events = text.split('\n\n').filter(Boolean);
+  expect(events.at(-1)).toBe('data: [DONE]');
+  const deltas = events
+    .slice(0, -1)
+    .map((e) => JSON.parse(e.slice('data: '.length)) as { choices?: Array<{ delta: { content?: string } }>; error?: unknown })
+    .map((chunk) => {
+      expect(chunk.error).toBeUndefined();
+      return chunk.choices?.[0]?.delta.content ?? '';
+    })
+    .filter(Boolean);
+  // Every delta, in order, none lost or repeated while the upstream was paused and resumed.
+  expect(deltas).toHaveLength(FINITE_CHUNKS);
+  deltas.forEach((d, i) => expect(d === String(i % 10).repeat(16_384)).toBe(true));
+  expect(upstream.finiteLongestWaitMs).toBeGreaterThan(STALL_MS - 1_000);
 });
