@@ -17,7 +17,7 @@ import { startEmulator, type Emulator } from '../../emulators/emulator.ts';
 import { startGatewayProcess, type GatewayProcess } from '../../support/gateway-process.ts';
 import { emulatorEnv, postJson, readSse } from '../../support/gateway.ts';
 
-const STALL_MS = 1_500;
+const STALL_MS = 3_000;
 /** Only routed to Together, i.e. to the local upstream below. */
 const LOCAL_MODEL = 'llama-3.1-70b';
 /** 32 MB: more than the socket buffers between the gateway and a client can hold. */
@@ -365,12 +365,20 @@ it('stops reading the upstream for clients that never read, drops them after the
   const streams = () => upstream.endless.slice(opened);
   try {
     let peak = before;
-    // Well past the point where buffers fill, until just before the stall timeout.
-    for (const started = Date.now(); Date.now() - started < STALL_MS - 300;) {
-      await sleep(100);
-      peak = Math.max(peak, rssMb(gw));
-    }
+    const watch = async (ms: number) => {
+      for (const started = Date.now(); Date.now() - started < ms;) {
+        await sleep(50);
+        peak = Math.max(peak, rssMb(gw));
+      }
+    };
+    // Once the socket buffers between them are full (~9 MB a stream here, within a second), the
+    // gateway reads nothing more from the upstream until the stall timeout. Without backpressure
+    // it read on at ~12 MB a second a stream on a busy machine, and held it all.
+    await watch(STALL_MS * 0.4);
     expect(streams()).toHaveLength(5);
+    const filled = streams().map((s) => s.bytes);
+    await watch(STALL_MS * 0.45);
+    streams().forEach((s, i) => expect(s.bytes - filled[i]!).toBeLessThan(1e6));
     expect(streams().every((s) => s.open)).toBe(true);
     // Others are served while the stuck clients hold their streams.
     const other = await chat({ messages: [{ role: 'user', content: 'still there?' }] });
@@ -384,8 +392,8 @@ it('stops reading the upstream for clients that never read, drops them after the
       peak = Math.max(peak, rssMb(gw));
     }
     expect(streams().every((s) => !s.open)).toBe(true);
-    // Without backpressure the gateway read ~100 MB a second per stream and held it all.
-    for (const s of streams()) expect(s.bytes).toBeLessThan(16e6);
+    // What a stuck client costs is the kernel's socket buffers, not the gateway's heap.
+    for (const s of streams()) expect(s.bytes).toBeLessThan(32e6);
     expect(peak - before).toBeLessThan(100);
     // Recorded as the client's failure (499), not the provider's.
     const entries = (await api<{ items: Array<{ status: number; error: string | null }> }>(`/api/logs?model=${LOCAL_MODEL}&pageSize=50`)).items;
@@ -409,7 +417,7 @@ it('gives a client that stops reading for less than the stall timeout the whole 
         .on('data', (d: string) => parts.push(d))
         .once('end', () => resolve(parts.join('')))
         .once('error', reject);
-      setTimeout(() => res.resume(), STALL_MS - 500);
+      setTimeout(() => res.resume(), STALL_MS / 2);
     });
     req.once('error', reject);
     req.end(json);
@@ -427,5 +435,5 @@ it('gives a client that stops reading for less than the stall timeout the whole 
   // Every delta, in order, none lost or repeated while the upstream was paused and resumed.
   expect(deltas).toHaveLength(FINITE_CHUNKS);
   deltas.forEach((d, i) => expect(d === String(i % 10).repeat(16_384)).toBe(true));
-  expect(upstream.finiteLongestWaitMs).toBeGreaterThan(STALL_MS - 1_000);
+  expect(upstream.finiteLongestWaitMs).toBeGreaterThan(STALL_MS / 2 - 500);
 });
