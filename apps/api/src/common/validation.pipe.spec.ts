@@ -27,6 +27,20 @@ describe('OpenAIValidationPipe on hostile bodies', () => {
     expect(err.message).toBe('The request body is nested too deeply (more than 200 levels).');
   });
 
+  it.each([
+    [{ model: 'm', messages: [null] }, 'messages[0]'],
+    [{ model: 'm', messages: [[]] }, 'messages'],
+    [{ model: 'm', messages: [[{ role: 'user', content: 'x' }]] }, 'messages'],
+    [{ model: 'm', messages: 'hi' }, 'messages'],
+    [{ model: 'm', messages: [{ role: 'user', content: [{ type: 1 }] }] }, 'messages[0].content'],
+    [{ model: 'm', messages: [{ role: 'user', content: 'x', tool_calls: 'x' }] }, 'messages[0].tool_calls'],
+    [{ model: 'm', messages: [{ role: 'user', content: 'x', name: {} }] }, 'messages[0].name'],
+    [{ model: [], messages: [{ role: 'user', content: 'x' }] }, 'model'],
+  ])('answers %j with a 400 naming %s', async (body, param) => {
+    const err = await refusal(body);
+    expect(err.param).toBe(param);
+  });
+
   it('names a null tool call', async () => {
     const err = await refusal({ model: 'm', messages: [{ role: 'assistant', content: 'a', tool_calls: [null] }] });
     expect(err.param).toBe('messages[0].tool_calls');
