@@ -62,7 +62,7 @@ interface TransformerStorage {
 export const NOT_PLAIN: unique symbol = Symbol('not plain data');
 
 /** Nesting deeper than this is left to the normal path (as are cycles). */
-const MAX_DEPTH = 200;
+export const MAX_DEPTH = 200;
 
 const isPlainObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
 /** class-validator's isPromise. */

@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import type { ChatMessage, FinishReason, ToolCall, Usage } from '#contracts';
 import type { ChatEvent } from '../providers/provider-adapter.ts';
 import { estimateUsage } from '../usage/token-counter.ts';
@@ -9,6 +10,7 @@ export class ChatAccumulator {
   finishReason: FinishReason | null = null;
   upstreamUsage: Usage | null = null;
   private readonly toolCalls = new Map<number, ToolCall>();
+  private counted: CountedUsage | undefined;
 
   add(event: ChatEvent): void {
     switch (event.type) {
@@ -42,12 +44,44 @@ export class ChatAccumulator {
   }
 
   /**
-   * The upstream's usage when it gave a real one; otherwise counted with the tokenizer.
-   * An upstream "usage" of all zeros for a non-empty exchange is not believed.
+   * The upstream's usage when it gave a real one; otherwise counted with the tokenizer, once per
+   * answer (the reply and the record share it). An upstream "usage" of all zeros for a non-empty
+   * exchange is not believed. Best effort: when counting fails, the answer has no usage (null)
+   * rather than the request (or, in a stream's callback, the process) failing.
    */
-  usage(messages: ChatMessage[], tools: unknown[] | undefined): { usage: Usage; estimated: boolean } {
+  usage(messages: ChatMessage[], tools: unknown[] | undefined): CountedUsage {
+    this.counted ??= this.count(messages, tools);
+    return this.counted;
+  }
+
+  private count(messages: ChatMessage[], tools: unknown[] | undefined): CountedUsage {
     const u = this.upstreamUsage;
     if (u && u.total_tokens > 0 && u.completion_tokens + u.prompt_tokens > 0) return { usage: u, estimated: false };
-    return { usage: estimateUsage(messages, tools, { content: this.content, reasoning: this.reasoning, toolCalls: this.calls }), estimated: true };
+    try {
+      return { usage: estimateUsage(messages, tools, { content: this.content, reasoning: this.reasoning, toolCalls: this.calls }), estimated: true };
+    } catch (err) {
+      countFailed(err);
+      return { usage: null, estimated: false };
+    }
   }
+}
+
+export interface CountedUsage {
+  usage: Usage | null;
+  estimated: boolean;
+}
+
+const logger = new Logger('Usage');
+const LOG_EVERY_MS = 60_000;
+let failures = 0;
+let loggedAt = -Infinity;
+
+/** One bounded line at most a minute, however many answers fail to count. */
+function countFailed(err: unknown): void {
+  failures += 1;
+  const now = Date.now();
+  if (now - loggedAt < LOG_EVERY_MS) return;
+  loggedAt = now;
+  const message = String((err as Error)?.message ?? err).slice(0, 200);
+  logger.warn(`Token estimate failed, answers recorded without usage (${failures} so far): ${message}`);
 }

@@ -39,6 +39,18 @@ function IsMessageContent(options?: ValidationOptions) {
     });
 }
 
+/** ValidateNested alone takes an array of arrays of messages (`[[]]` passes): items that are arrays are refused. */
+function HasNoArrayItems(options?: ValidationOptions) {
+  return (target: object, property: string) =>
+    registerDecorator({
+      name: 'hasNoArrayItems',
+      target: target.constructor,
+      propertyName: property,
+      options: { message: '$property must be an array of message objects, not of arrays', ...options },
+      validator: { validate: (v: unknown) => !Array.isArray(v) || !v.some((item) => Array.isArray(item)) },
+    });
+}
+
 /** `stop`: a string or up to 4 strings. */
 function IsStop(options?: ValidationOptions) {
   return (target: object, property: string) =>
@@ -79,8 +91,10 @@ export class ChatMessageDto {
   @IsString()
   name?: string;
 
+  // Each an object: `[null]` has no place in a request (and once crashed usage counting).
   @IsOptional()
   @IsArray()
+  @IsObject({ each: true, message: '$property must be an array of tool call objects' })
   tool_calls?: unknown[];
 
   @IsOptional()
@@ -96,6 +110,7 @@ export class ChatCompletionRequestDto {
 
   @IsArray()
   @ArrayMinSize(1, { message: '$property must contain at least one message' })
+  @HasNoArrayItems()
   @ValidateNested({ each: true })
   @Type(() => ChatMessageDto)
   messages!: ChatMessageDto[];

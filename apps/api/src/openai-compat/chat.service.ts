@@ -5,7 +5,7 @@ import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import { CANNOT_TAKE_IMAGES, modelTakesImages, routeTakesImages } from '../models/vision.ts';
-import { UpstreamError, type ChatEvent, type ChatRequest } from '../providers/provider-adapter.ts';
+import { UpstreamError, type ChatEvent, type ChatRequest, type ClientFlow } from '../providers/provider-adapter.ts';
 import { ProviderRegistry } from '../providers/provider-registry.service.ts';
 import { FailoverService, type RouteFilter } from '../routing/failover.service.ts';
 
@@ -124,8 +124,11 @@ export class ChatService {
     return (route, provider) => (routeTakesImages(model, route, provider.adapter) ? null : CANNOT_TAKE_IMAGES);
   }
 
-  /** Validates what the router needs and builds the run; throws ApiError for 4xx cases. */
-  start(body: ChatCompletionRequest, signal: AbortSignal): ChatRun {
+  /**
+   * Validates what the router needs and builds the run; throws ApiError for 4xx cases. A stream's
+   * `flow` is its client's backpressure, passed to the upstream reader.
+   */
+  start(body: ChatCompletionRequest, signal: AbortSignal, flow?: ClientFlow): ChatRun {
     const model = this.catalog.require(body.model);
     if (model.category === 'image' || model.category === 'audio') {
       throw ApiError.badRequest(
@@ -150,7 +153,7 @@ export class ChatService {
           const ttftMs = lease.succeed();
           return { type: 'start', provider: lease.provider.name, upstreamModel: lease.upstreamModel, ttftMs };
         };
-        const events = lease.provider.adapter.chat(request, lease.context(signal));
+        const events = lease.provider.adapter.chat(request, lease.context(signal, flow));
         const answered: Observable<ChatItem> = request.stream
           ? events.pipe(holdUntilContent(start, this.config.timeouts))
           : events.pipe(

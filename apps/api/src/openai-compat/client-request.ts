@@ -1,9 +1,12 @@
+import { Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import type { RequestLogEntry } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { requestIdOf } from '../common/request-id.middleware.ts';
 import type { PoolEvents } from '../events/pool-events.service.ts';
 import { UpstreamError } from '../providers/provider-adapter.ts';
+
+const logger = new Logger('Requests');
 
 /** A failure's status as the request log keeps it (499: the client went away). */
 export function failureStatus(err: unknown): number {
@@ -45,21 +48,26 @@ export class ClientRequest {
     this.controller.abort();
   }
 
+  /** Best effort: a failure to record is logged (bounded), never the request's or the process's. */
   record(outcome: Outcome): void {
-    this.events.emit({
-      requestId: requestIdOf(this.res),
-      endpoint: this.endpoint,
-      stream: this.stream,
-      startedAt: this.startedAt,
-      latencyMs: Date.now() - this.startedAt,
-      provider: null,
-      upstreamModel: null,
-      ttftMs: null,
-      usage: null,
-      usageEstimated: false,
-      clientKey: (this.req as Request & { clientKeyId?: string }).clientKeyId ?? null,
-      ...outcome,
-    });
+    try {
+      this.events.emit({
+        requestId: requestIdOf(this.res),
+        endpoint: this.endpoint,
+        stream: this.stream,
+        startedAt: this.startedAt,
+        latencyMs: Date.now() - this.startedAt,
+        provider: null,
+        upstreamModel: null,
+        ttftMs: null,
+        usage: null,
+        usageEstimated: false,
+        clientKey: (this.req as Request & { clientKeyId?: string }).clientKeyId ?? null,
+        ...outcome,
+      });
+    } catch (err) {
+      logger.warn(`Request ${String(requestIdOf(this.res)).slice(0, 64)} not recorded: ${String((err as Error)?.message ?? err).slice(0, 200)}`);
+    }
   }
 
   /** Stops listening to the connection; call once the answer is complete. */

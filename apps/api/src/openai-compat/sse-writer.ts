@@ -1,11 +1,29 @@
 import type { Response } from 'express';
+import type { ClientFlow } from '../providers/provider-adapter.ts';
 
-/** Writes OpenAI-style server-sent events: `data: {json}\n\n`, ending in `data: [DONE]`. */
-export class SseWriter {
+/**
+ * Writes OpenAI-style server-sent events: `data: {json}\n\n`, ending in `data: [DONE]`.
+ *
+ * It is also the stream's backpressure (ClientFlow): once a write finds the client's buffer full,
+ * the upstream reader waits for 'drain'; a client that takes nothing for `stallMs` is dropped
+ * (its response destroyed, which ends the request like a disconnect), so that a client that never
+ * reads holds one socket buffer and one upstream read, not the whole answer.
+ */
+export class SseWriter implements ClientFlow {
   /** Whether a socket write is being gathered (see send). */
   private corked = false;
+  private waiting: Array<() => void> = [];
+  /** Whether a 'drain' listener (and the stall timer) is set. */
+  private watching = false;
+  private stallTimer: NodeJS.Timeout | undefined;
+  /** Set when the client was dropped for reading nothing for `stallMs`. */
+  stalled = false;
 
-  constructor(private readonly res: Response) {}
+  constructor(
+    private readonly res: Response,
+    /** How long the client may take nothing while the gateway has data for it; 0: forever. */
+    readonly stallMs = 0,
+  ) {}
 
   open(headers: Record<string, string>): void {
     this.res.writeHead(200, {
@@ -22,6 +40,15 @@ export class SseWriter {
     return this.res.headersSent && !this.res.writableEnded && !this.res.destroyed;
   }
 
+  get blocked(): boolean {
+    return this.res.writableNeedDrain && this.isOpen;
+  }
+
+  onDrain(resume: () => void): void {
+    if (!this.blocked) return resume();
+    this.waiting.push(resume);
+  }
+
   /**
    * Events written in the same turn of the event loop (an upstream read often carries several)
    * leave in one socket write: corked on the first, uncorked once the turn's work is done. That
@@ -34,7 +61,7 @@ export class SseWriter {
       this.res.cork();
       process.nextTick(this.uncork);
     }
-    this.res.write(`data: ${JSON.stringify(payload)}\n\n`);
+    if (!this.res.write(`data: ${JSON.stringify(payload)}\n\n`)) this.watchStall();
   }
 
   done(): void {
@@ -42,6 +69,34 @@ export class SseWriter {
     this.uncork();
     this.res.end('data: [DONE]\n\n');
   }
+
+  /** One timer and one 'drain' listener per full buffer, however many writes found it full. */
+  private watchStall(): void {
+    if (this.watching) return;
+    this.watching = true;
+    this.res.once('drain', this.drained);
+    if (this.stallMs > 0) this.stallTimer = setTimeout(this.drop, this.stallMs);
+  }
+
+  private readonly drained = (): void => {
+    this.watching = false;
+    clearTimeout(this.stallTimer);
+    this.stallTimer = undefined;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const resume of waiting) resume();
+  };
+
+  private readonly drop = (): void => {
+    this.stallTimer = undefined;
+    this.watching = false;
+    this.res.off('drain', this.drained);
+    this.waiting = [];
+    // Ended but not yet taken by the client counts too: the buffered end is all it holds.
+    if (this.res.writableFinished || this.res.destroyed) return;
+    this.stalled = true;
+    this.res.destroy();
+  };
 
   private readonly uncork = (): void => {
     if (!this.corked) return;

@@ -35,6 +35,18 @@ export interface UpstreamContext {
   http: UpstreamHttp;
   /** Proxy URL for this provider, resolved from `<P>_PROXY` or the standard env vars. */
   proxy?: string;
+  /** For a stream: the client's side, so that the upstream is not read faster than the client reads. */
+  flow?: ClientFlow;
+}
+
+/**
+ * Backpressure from the client: while it is blocked (its socket buffer is full), the upstream
+ * is not read, so a client that reads slowly or not at all holds a bounded amount of memory.
+ */
+export interface ClientFlow {
+  readonly blocked: boolean;
+  /** Calls `resume` once the client has taken what was written (at once when not blocked). */
+  onDrain(resume: () => void): void;
 }
 
 export type ChatEvent =

@@ -7,7 +7,7 @@ import { Observable } from 'rxjs';
 import { Agent, type Dispatcher, ProxyAgent } from 'undici';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { parseRetryAfter, upstreamErrorMessage } from './openai-compatible/openai-mapping.ts';
-import { UpstreamError } from './provider-adapter.ts';
+import { UpstreamError, type ClientFlow } from './provider-adapter.ts';
 import { AddressGuard } from './public-address.ts';
 import { SseLimitError, SseParser, type SseEvent } from './sse-parser.ts';
 
@@ -246,15 +246,25 @@ export class UpstreamHttp implements OnModuleDestroy {
    * timer, not a chain of pending promises, which matters with thousands of slow streams open.
    * Silence longer than the idle timeout fails it. Unsubscribing before the body ended (after
    * `[DONE]`) lets the rest drain so the connection goes back to the pool, see release().
+   * With a client `flow`, the body is paused while the client is blocked.
    */
-  sse(res: UpstreamResponse): Observable<SseEvent> {
+  sse(res: UpstreamResponse, flow?: ClientFlow): Observable<SseEvent> {
     return new Observable<SseEvent>((subscriber) => {
       assertNotHtml(res);
       const body = res.body;
       const { sseLineBytes, sseEventBytes } = this.config.limits;
       const parser = new SseParser({ maxLineBytes: sseLineBytes, maxEventBytes: sseEventBytes });
       let failed = false;
-      const idle = this.idleTimer(body);
+      let idle = this.idleTimer(body);
+      // While the client is not reading, neither is this (see ClientFlow): the upstream is then
+      // unread rather than silent, so its idle timer stops too.
+      let paused = false;
+      const resume = () => {
+        if (!paused || subscriber.closed) return;
+        paused = false;
+        idle = this.idleTimer(body);
+        body.resume();
+      };
       const onData = (chunk: Buffer) => {
         idle.refresh();
         let events: SseEvent[];
@@ -267,11 +277,22 @@ export class UpstreamHttp implements OnModuleDestroy {
           broken = err;
           events = err.events;
         }
-        for (const event of events) {
-          if (subscriber.closed) return;
-          subscriber.next(event);
+        try {
+          for (const event of events) {
+            if (subscriber.closed) return;
+            subscriber.next(event);
+          }
+        } catch (err) {
+          // Thrown downstream, it is this stream's failure, not the process's.
+          return onError(err);
         }
-        if (broken) onError(new UpstreamError('invalid', `${broken.message} (${broken.limit === 'line' ? 'SSE_MAX_LINE' : 'SSE_MAX_EVENT'})`));
+        if (broken) return onError(new UpstreamError('invalid', `${broken.message} (${broken.limit === 'line' ? 'SSE_MAX_LINE' : 'SSE_MAX_EVENT'})`));
+        if (flow?.blocked && !paused && !subscriber.closed) {
+          paused = true;
+          clearTimeout(idle);
+          body.pause();
+          flow.onDrain(resume);
+        }
       };
       const onEnd = () => {
         parser.end();

@@ -3,7 +3,7 @@ import type { AttemptSummary, CatalogModel, CatalogRoute } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { maskKey, type PooledKey } from '../providers/key-pool.ts';
-import { UpstreamError, type UpstreamContext } from '../providers/provider-adapter.ts';
+import { UpstreamError, type ClientFlow, type UpstreamContext } from '../providers/provider-adapter.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
 import { UpstreamHttp } from '../providers/upstream-http.ts';
 import { RouterService, type Candidate } from './router.service.ts';
@@ -46,9 +46,9 @@ export class Lease {
     return Math.round(performance.now() - this.t0);
   }
 
-  context(signal: AbortSignal): UpstreamContext {
+  context(signal: AbortSignal, flow?: ClientFlow): UpstreamContext {
     const p = this.provider;
-    return { upstreamModel: this.upstreamModel, baseUrl: p.baseUrl, apiKey: this.key.value, extra: p.extra, signal, http: this.http, proxy: p.proxy };
+    return { upstreamModel: this.upstreamModel, baseUrl: p.baseUrl, apiKey: this.key.value, extra: p.extra, signal, http: this.http, proxy: p.proxy, flow };
   }
 
   /** The provider answered: close breakers, note health and the attempt. Returns the latency. */

@@ -1,5 +1,5 @@
 import type { ChatMessage } from '#contracts';
-import { countCompletionTokens, countPromptTokens, countTextTokens, estimateUsage } from './token-counter.ts';
+import { countCompletionTokens, countPromptTokens, countTextTokens, countTextsTokens, estimateUsage } from './token-counter.ts';
 import * as o200k from 'gpt-tokenizer/encoding/o200k_base';
 
 /** 3 tokens of per-message overhead plus the role, which is one token for every OpenAI role. */
@@ -62,6 +62,66 @@ describe('countTextTokens', () => {
       const cuts = Math.floor(run.length / 128);
       expect(Math.abs(countTextTokens(text) - o200k.countTokens(text))).toBeLessThanOrEqual(cuts + 1);
     }
+  });
+  // A backtracking long-run regex overflowed the stack from ~5.6 M characters without whitespace.
+  it('counts megabytes without whitespace without overflowing the stack', () => {
+    expect(countTextTokens('7'.repeat(6_000_000))).toBe(2_000_000);
+    expect(countTextTokens('x'.repeat(6_000_000))).toBe(750_000);
+  });
+});
+
+/** Random lower-case words of `length` letters: the costliest text per character for BPE. */
+function adversarial(chars: number, length = 127): string {
+  const words: string[] = [];
+  let seed = 42;
+  for (let size = 0; size < chars; size += length + 1) {
+    let word = '';
+    for (let i = 0; i < length; i++) {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      word += String.fromCharCode(97 + (seed % 26));
+    }
+    words.push(word);
+  }
+  return words.join(' ');
+}
+
+describe('countTextsTokens', () => {
+  const prose = 'The committee met on Tuesday to discuss the budget, and after a long debate it approved 3 of the 5 proposals. ';
+  const code = 'export function add(a: number, b: number): number {\n  return a + b; // sum\n}\n\n';
+  const cjk = '今天天气很好，我们去公园散步吧。我爱北京天安门。';
+
+  it('is exact up to 8 KiB of text in all', () => {
+    const texts = [prose.repeat(30), code.repeat(20), cjk.repeat(10)];
+    expect(texts.join('').length).toBeLessThanOrEqual(8_192);
+    expect(countTextsTokens(texts)).toBe(texts.reduce((sum, t) => sum + countTextTokens(t), 0));
+    expect(countTextsTokens([])).toBe(0);
+    expect(countTextsTokens(['', ''])).toBe(0);
+  });
+
+  it.each([
+    ['prose', prose.repeat(5_000)],
+    ['code', code.repeat(6_000)],
+    ['CJK', cjk.repeat(10_000)],
+    ['half prose, half CJK', prose.repeat(2_500) + cjk.repeat(5_000)],
+    ['random long words', adversarial(500_000)],
+  ])('estimates long %s within 3%% of the exact count', (_name, text) => {
+    const exact = countTextTokens(text);
+    expect(Math.abs(countTextsTokens([text]) - exact) / exact).toBeLessThan(0.03);
+  });
+
+  it('samples across many strings as across one', () => {
+    const texts = Array.from({ length: 20_000 }, (_, i) => (i % 2 ? prose : cjk));
+    const exact = texts.reduce((sum, t) => sum + countTextTokens(t), 0);
+    expect(Math.abs(countTextsTokens(texts) - exact) / exact).toBeLessThan(0.03);
+  });
+
+  // Exact counting of this text costs ~1 µs per character: 2 MB would block the event loop ~2 s.
+  it('costs the same for 2 MB of the costliest text as for 16 KiB', () => {
+    const text = adversarial(2_000_000);
+    countTextsTokens([adversarial(20_000)]);
+    const started = performance.now();
+    expect(countTextsTokens([text])).toBeGreaterThan(500_000);
+    expect(performance.now() - started).toBeLessThan(100);
   });
 });
 
@@ -172,6 +232,17 @@ describe('countPromptTokens', () => {
         countTextTokens('{}') +
         countTextTokens('18°C'),
     );
+  });
+
+  // A client's `tool_calls: [null]` passes validation of older gateways and killed the process here.
+  it('counts messages, parts and tool calls of any other shape as nothing instead of throwing', () => {
+    const garbage = [
+      { role: 'assistant', content: 'a', tool_calls: [null, 1, 'x', {}, { function: null }, { function: { name: 7, arguments: {} } }] },
+      { role: 'user', content: [null, 3, { type: 'text', text: null }, { type: 'text', text: 'Hello world' }] },
+      null,
+    ] as unknown as ChatMessage[];
+    expect(countPromptTokens(garbage)).toBe(REPLY_PRIMING + 3 * 3 + 2 + countTextTokens('a') + 2);
+    expect(countCompletionTokens({ toolCalls: [null, { function: null }] as never })).toBe(0);
   });
 
   it('counts the tools definitions as JSON', () => {

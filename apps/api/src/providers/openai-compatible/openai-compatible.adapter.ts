@@ -59,7 +59,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
         proxy: ctx.proxy,
       });
       if (!req.stream) return completionToEvents(await ctx.http.readJson(res));
-      return ctx.http.sse(res).pipe(chatStreamEvents(chunkToEvents));
+      return ctx.http.sse(res, ctx.flow).pipe(chatStreamEvents(chunkToEvents));
     }, ctx.signal);
   }
 
