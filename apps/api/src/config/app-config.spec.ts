@@ -1,5 +1,14 @@
 import { resolve } from 'node:path';
-import { BUILTIN_PROVIDER_ENV, ConfigError, loadConfig, parseSize, type AppConfig, type ProviderEnv } from './app-config.ts';
+import {
+  BUILTIN_PROVIDER_ENV,
+  CHECK_DEADLINE_MS,
+  ConfigError,
+  checkDeadlineMs,
+  loadConfig,
+  parseSize,
+  type AppConfig,
+  type ProviderEnv,
+} from './app-config.ts';
 
 const MB = 1024 * 1024;
 const PROVIDER_IDS = Object.keys(BUILTIN_PROVIDER_ENV);
@@ -425,6 +434,15 @@ describe('MEDIA_FETCH_ALLOW_HOSTS', () => {
       's3.internal.',
       'my_bucket.local',
     ]);
+  });
+});
+
+describe('checkDeadlineMs', () => {
+  it('is 15 s for a health check or model-list fetch, or UPSTREAM_TIMEOUT_MS when that is shorter', () => {
+    expect(CHECK_DEADLINE_MS).toBe(15_000);
+    expect(checkDeadlineMs(loadConfig({}))).toBe(15_000);
+    expect(checkDeadlineMs(loadConfig({ UPSTREAM_TIMEOUT_MS: '4000' }))).toBe(4000);
+    expect(checkDeadlineMs(loadConfig({ UPSTREAM_TIMEOUT_MS: '600000' }))).toBe(15_000);
   });
 });
 

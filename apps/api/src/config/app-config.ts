@@ -132,6 +132,18 @@ export interface AppConfig {
   };
 }
 
+/** The longest a single provider health check or model-list fetch may take, every key tried (README: 15 s). */
+export const CHECK_DEADLINE_MS = 15_000;
+
+/**
+ * The deadline of one health check or model-list fetch: CHECK_DEADLINE_MS, or UPSTREAM_TIMEOUT_MS
+ * when shorter. One deadline for the whole call, not per key or per read: an upstream that
+ * trickles a byte now and then never trips the idle timeout, and would otherwise hold it for good.
+ */
+export function checkDeadlineMs(config: Pick<AppConfig, 'timeouts'>): number {
+  return Math.min(CHECK_DEADLINE_MS, config.timeouts.totalMs);
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
