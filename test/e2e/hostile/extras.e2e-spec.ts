@@ -168,6 +168,19 @@ describe('health checks and model-list fetches end at their deadline', () => {
     });
   });
 
+  it('a health check trying three keys, each refused after 700 ms, stops at the one deadline of the whole check', async () => {
+    const keys = ['bad-key-0001', 'bad-key-0002', 'bad-key-0003'];
+    await withGateway({ ...ENV, DEEPINFRA_API_KEY: keys.join(',') }, async (gw) => {
+      const auth = await adminHeaders(gw);
+      for (const key of keys) emu.addFault({ provider: 'deepinfra', mode: 'slowFirstByte', path: 'models', delayMs: 700, key });
+      const { value: res, ms } = await timed(() => fetch(`${gw.url}/api/health/check`, { method: 'POST', headers: auth }));
+      const check = ((await res.json()) as ProviderCheckAll).results.find((r) => r.provider === 'DeepInfra')!;
+      expect(check).toMatchObject({ ok: false, error: `timeout: health check timed out after ${DEADLINE_MS} ms` });
+      expect(ms).toBeLessThan(DEADLINE_MS + SLACK_MS);
+      expect(emu.requests('deepinfra').filter((r) => r.path.endsWith('/models')).length).toBe(2);
+    });
+  });
+
   it('a model-list fetch that trickles ends at the deadline; the previous state is kept', async () => {
     await withGateway(ENV, async (gw) => {
       const auth = await adminHeaders(gw);
