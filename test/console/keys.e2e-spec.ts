@@ -86,6 +86,8 @@ describe('API 密钥 in Chromium', () => {
     expect(await row(page, '团队 A').getByTestId('key-rpm-cell').innerText()).toBe('60 次/分钟');
     expect(await row(page, '团队 A').getByTestId('key-status').innerText()).toBe('有效');
     expect(await page.locator('body').innerText()).not.toContain(secret);
+    // The mask shows the non-secret prefix and at most the last 4 characters of the secret.
+    expect((await row(page, '团队 A').locator('code.masked').first().textContent())?.trim()).toBe(`sk-g4f-…${secret.slice(-4)}`);
     await page.locator('[data-access="keys-required"]').waitFor();
 
     expect(await chat(gw)).toMatchObject({ status: 401, code: 'missing_api_key' });

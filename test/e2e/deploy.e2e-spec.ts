@@ -357,7 +357,11 @@ describe('docker-compose.oneapi.yml', () => {
     const oneApi = doc.services['one-api']!;
     expect(oneApi.image).toMatch(/^justsong\/one-api:/);
     expect(oneApi.environment?.INITIAL_ROOT_TOKEN).toBe('${ONEAPI_ROOT_TOKEN:-}');
-    expect(oneApi.ports).toEqual(['3000:3000']);
+    // Its first login is the well-known root / 123456: published on this machine only unless the operator says otherwise.
+    expect(oneApi.ports).toEqual(['${ONEAPI_PUBLISH:-127.0.0.1:3000}:3000']);
+    expect(interpolate(oneApi.ports![0]!)).toBe('127.0.0.1:3000:3000');
+    expect(interpolate(oneApi.ports![0]!, { ONEAPI_PUBLISH: '0.0.0.0:3000' })).toBe('0.0.0.0:3000:3000');
+    expect(read('docker-compose.oneapi.yml')).toMatch(/ONEAPI_PUBLISH=3000/);
     // one-api starts once the pool's HEALTHCHECK passes.
     expect(oneApi.depends_on?.['freeapi-pool']).toEqual({ condition: 'service_healthy' });
   });

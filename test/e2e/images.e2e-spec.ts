@@ -497,7 +497,8 @@ describe('image URLs: API key, expiry and origin', () => {
   let dataDir: string;
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'g4f-images-'));
-    secured = await startGateway(emu, { DATA_DIR: dataDir, API_KEY: 'sk-pool', IMAGE_URL_TTL_SECONDS: '1' });
+    // TRUST_PROXY: the test's requests come from loopback, as from a reverse proxy on this machine.
+    secured = await startGateway(emu, { DATA_DIR: dataDir, API_KEY: 'sk-pool', IMAGE_URL_TTL_SECONDS: '1', TRUST_PROXY: 'loopback' });
   });
   afterAll(() => secured?.close());
 
@@ -532,7 +533,7 @@ describe('image URLs: API key, expiry and origin', () => {
     expect(readdirSync(join(dataDir, 'images'))).toEqual([]);
   });
 
-  it('URLs use the origin a reverse proxy forwards', async () => {
+  it('URLs use the origin a trusted reverse proxy forwards (TRUST_PROXY)', async () => {
     const res = await postJson(
       `${secured.baseURL}/images/generations`,
       { model: MODEL, prompt: PROMPT, provider: 'pollinations', size: '256x256' },

@@ -31,7 +31,7 @@ export interface ClientKey {
   /** Stable id; request log rows and stats refer to the key by it. */
   id: string;
   name: string;
-  /** `sk-g4f-ab…wxyz`: enough to recognise a key, not to use it. */
+  /** `sk-g4f-…wxyz` (at most the last 4 characters of the secret): enough to recognise a key, not to use it. */
   maskedKey: string;
   /** Epoch ms. */
   createdAt: number;

@@ -171,7 +171,7 @@ export interface OpenAIErrorEnvelope {
 export interface AttemptSummary {
   provider: string;
   upstream_model: string;
-  /** The upstream key used, masked ("sk-a…x9f2"); absent when none was picked. */
+  /** The upstream key used, masked ("****x9f2": at most its last 4 characters); absent when none was picked. */
   key?: string;
   status: number | null;
   reason: string;

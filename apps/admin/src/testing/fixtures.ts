@@ -73,7 +73,7 @@ export function provider(name: string, status: ProviderStatus = 'available', ext
     requiredExtra: [],
     overridden: [],
     breaker,
-    keys: [{ id: 'k1', source: 'env', label: null, masked: 'sk-a…x9f2', breaker, invalid: false }],
+    keys: [{ id: 'k1', source: 'env', label: null, masked: '****x9f2', breaker, invalid: false }],
     health: { successScore: 1, latencyMs: null, successes: 0, failures: 0, lastError: null, lastUsedAt: null },
     models: 3,
     lastCheck: null,

@@ -22,7 +22,10 @@ export interface StoredClientKey {
   name: string;
   /** SHA-256 of the whole secret, base64url. */
   hash: string;
-  /** `sk-g4f-ab…wxyz`. */
+  /**
+   * `sk-g4f-…wxyz`. Rows written before masks were cut to 4 characters hold `sk-g4f-ab…wxyz`;
+   * they are shown through shownMask(), never as stored.
+   */
   masked: string;
   createdAt: number;
   rpmLimit: number | null;
@@ -116,13 +119,13 @@ export class ClientKeysService implements OnModuleInit, OnModuleDestroy {
       id,
       name,
       hash: secretDigest(secret).toString('base64url'),
-      masked: `${CLIENT_KEY_PREFIX}${body.slice(0, 2)}…${body.slice(-4)}`,
+      masked: maskClientKey(secret),
       createdAt: Date.now(),
       rpmLimit,
     };
     await this.storage.settings.set(CLIENT_KEY_NS, id, record);
     this.apply(id, record, undefined);
-    this.logger.log(`Created API key ${id} (${record.masked}, "${name}")`);
+    this.logger.log(`Created API key ${id} (${shownMask(record)}, "${name}")`);
     return { ...view(record, undefined, undefined), secret };
   }
 
@@ -171,7 +174,7 @@ export class ClientKeysService implements OnModuleInit, OnModuleDestroy {
       const revocation: StoredRevocation = { revokedAt: Date.now() };
       await this.storage.settings.set(CLIENT_KEY_REVOKED_NS, id, revocation);
       this.apply(id, record, revocation);
-      this.logger.log(`Revoked API key ${id} (${record.masked})`);
+      this.logger.log(`Revoked API key ${id} (${shownMask(record)})`);
     }
     return this.get(id);
   }
@@ -225,6 +228,25 @@ export class ClientKeysService implements OnModuleInit, OnModuleDestroy {
   }
 }
 
+/** How many characters of a secret a mask shows at most (the `sk-g4f-` prefix is not secret). */
+const MASK_TAIL = 4;
+
+/** `sk-g4f-…wxyz`: the prefix and the last 4 characters, enough to recognise a key, not to use it. */
+export function maskClientKey(secret: string): string {
+  return `${CLIENT_KEY_PREFIX}…${secret.slice(-MASK_TAIL)}`;
+}
+
+/**
+ * The mask of a stored record as shown, whatever its age: older rows hold `sk-g4f-ab…wxyz`
+ * (6 characters of the secret), so the mask is rebuilt from its last 4 characters, which every
+ * format ends with.
+ */
+export function shownMask(record: Pick<StoredClientKey, 'masked'>): string {
+  const stored = typeof record.masked === 'string' ? record.masked : '';
+  const tail = stored.slice(stored.lastIndexOf('…') + 1).slice(-MASK_TAIL);
+  return `${CLIENT_KEY_PREFIX}…${/^[\w-]{4}$/.test(tail) ? tail : '****'}`;
+}
+
 /** Sums two usage records (lastUsedAt: the later one). */
 export function addUsage(a: StoredUsage, b: StoredUsage): StoredUsage {
   return { requests: a.requests + b.requests, tokens: a.tokens + b.tokens, lastUsedAt: Math.max(a.lastUsedAt ?? 0, b.lastUsedAt ?? 0) || null };
@@ -234,7 +256,7 @@ function view(record: StoredClientKey, revocation: StoredRevocation | undefined,
   return {
     id: record.id,
     name: record.name,
-    maskedKey: record.masked,
+    maskedKey: shownMask(record),
     createdAt: record.createdAt,
     lastUsedAt: usage?.lastUsedAt ?? null,
     requests: usage?.requests ?? 0,

@@ -1,5 +1,14 @@
 import { resolve } from 'node:path';
-import { BUILTIN_PROVIDER_ENV, ConfigError, loadConfig, parseSize, type AppConfig, type ProviderEnv } from './app-config.ts';
+import {
+  BUILTIN_PROVIDER_ENV,
+  CHECK_DEADLINE_MS,
+  ConfigError,
+  checkDeadlineMs,
+  loadConfig,
+  parseSize,
+  type AppConfig,
+  type ProviderEnv,
+} from './app-config.ts';
 
 const MB = 1024 * 1024;
 const PROVIDER_IDS = Object.keys(BUILTIN_PROVIDER_ENV);
@@ -395,6 +404,70 @@ describe('MEDIA_FETCH_ALLOW_HOSTS', () => {
     for (const bad of ['10.0.0.0/33', 'cdn.internal/8', '10.0.0.0/8/1', '::1/129', '10.0.0.0/x']) {
       expect(() => loadConfig({ MEDIA_FETCH_ALLOW_HOSTS: bad })).toThrow(/MEDIA_FETCH_ALLOW_HOSTS/);
     }
+  });
+
+  it('refuses an entry with a port at start, naming the entry and what to write instead (a port would never match)', () => {
+    for (const [entry, host] of [
+      ['cdn.internal:8080', 'cdn.internal'],
+      ['127.0.0.1:9000', '127.0.0.1'],
+      ['[::1]:8080', '[::1]'],
+    ] as const) {
+      const err = configError({ MEDIA_FETCH_ALLOW_HOSTS: `images.internal, ${entry}` });
+      expect(err.message).toContain(`"${entry}" has a port`);
+      expect(err.message).toContain(`write "${host}" instead`);
+    }
+    // An IPv6 address is not a host with a port.
+    expect(loadConfig({ MEDIA_FETCH_ALLOW_HOSTS: '::1, fe80::1, ::ffff:127.0.0.1' }).access.mediaFetchAllowHosts).toEqual([
+      '::1',
+      'fe80::1',
+      '::ffff:127.0.0.1',
+    ]);
+  });
+
+  it('refuses URLs and other things that are not a host', () => {
+    expect(configError({ MEDIA_FETCH_ALLOW_HOSTS: 'http://cdn.internal' }).message).toContain('"http://cdn.internal" is a URL');
+    for (const bad of ['cdn internal', 'cdn..internal', 'user@cdn.internal', '[cdn.internal]', `${'a'.repeat(64)}.internal`]) {
+      expect(configError({ MEDIA_FETCH_ALLOW_HOSTS: bad }).message).toContain(`"${bad}" not a host name, IP or CIDR`);
+    }
+    expect(loadConfig({ MEDIA_FETCH_ALLOW_HOSTS: 'minio, s3.internal., my_bucket.local' }).access.mediaFetchAllowHosts).toEqual([
+      'minio',
+      's3.internal.',
+      'my_bucket.local',
+    ]);
+  });
+});
+
+describe('checkDeadlineMs', () => {
+  it('is 15 s for a health check or model-list fetch, or UPSTREAM_TIMEOUT_MS when that is shorter', () => {
+    expect(CHECK_DEADLINE_MS).toBe(15_000);
+    expect(checkDeadlineMs(loadConfig({}))).toBe(15_000);
+    expect(checkDeadlineMs(loadConfig({ UPSTREAM_TIMEOUT_MS: '4000' }))).toBe(4000);
+    expect(checkDeadlineMs(loadConfig({ UPSTREAM_TIMEOUT_MS: '600000' }))).toBe(15_000);
+  });
+});
+
+describe('URLs in startup errors', () => {
+  it.each([
+    [
+      'a proxy with credentials but not http(s)',
+      'TOGETHER_PROXY',
+      'socks5://proxyuser:hunter2-secret@proxy.local:1080',
+      'socks5://proxyuser:****@proxy.local:1080',
+    ],
+    ['a token as the user name', 'DEEPINFRA_BASE_URL', 'ftp://tok3n-abcdef123456@files.example.com', 'ftp://****@files.example.com'],
+    ['no scheme', 'CLOUDFLARE_PROXY', 'proxyuser:hunter2-secret@proxy.local:3128', '****@proxy.local:3128'],
+    ['a "/" in the password', 'HUGGINGFACE_PROXY', 'http://proxyuser:hun/ter2-secret@proxy.local:3128', '****@proxy.local:3128'],
+    ['REDIS_URL', 'REDIS_URL', 'http://:hunter2-secret@redis.local:6379', 'http://****:****@redis.local:6379'],
+  ])('%s: %s masks the credentials it quotes', (_case, name, value, shown) => {
+    const err = configError({ [name]: value, SECRET_KEY: 's' });
+    expect(err.message).toContain(name);
+    expect(err.message).toContain(`"${shown}"`);
+    expect(err.message).not.toContain('hunter2');
+    expect(err.message).not.toContain('tok3n');
+  });
+
+  it('quotes a value without credentials as it is', () => {
+    expect(configError({ TOGETHER_PROXY: 'localhost:3128' }).message).toContain('"localhost:3128"');
   });
 });
 

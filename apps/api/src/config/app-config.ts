@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import { maskUrlCredentials } from '../common/redact.ts';
 
 /** The built-in providers and the env prefix each one reads (`<P>_BASE_URL`, `<P>_API_KEY`, ...). */
 export const BUILTIN_PROVIDER_ENV = {
@@ -72,7 +73,7 @@ export interface AppConfig {
     corsOrigins?: string[];
     /** With no API_KEY and no client key, answer /v1 from any address, not only loopback (ALLOW_OPEN_API). */
     allowOpenApi: boolean;
-    /** Hosts, IPs or CIDRs that media fetches may reach although private (MEDIA_FETCH_ALLOW_HOSTS). */
+    /** Hosts, IPs or CIDRs (no port: each allows every port) that media fetches may reach although private (MEDIA_FETCH_ALLOW_HOSTS). */
     mediaFetchAllowHosts: string[];
   };
   breaker: {
@@ -131,6 +132,18 @@ export interface AppConfig {
   };
 }
 
+/** The longest a single provider health check or model-list fetch may take, every key tried (README: 15 s). */
+export const CHECK_DEADLINE_MS = 15_000;
+
+/**
+ * The deadline of one health check or model-list fetch: CHECK_DEADLINE_MS, or UPSTREAM_TIMEOUT_MS
+ * when shorter. One deadline for the whole call, not per key or per read: an upstream that
+ * trickles a byte now and then never trips the idle timeout, and would otherwise hold it for good.
+ */
+export function checkDeadlineMs(config: Pick<AppConfig, 'timeouts'>): number {
+  return Math.min(CHECK_DEADLINE_MS, config.timeouts.totalMs);
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError';
 }
@@ -159,17 +172,30 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(`${name} must be true or false, got "${raw}"`);
 }
 
+/**
+ * A URL as a startup error may quote it: error lines end up in container logs, so a password in
+ * a proxy or base URL (`http://user:pass@proxy:3128`) is masked, and so is anything before an "@"
+ * of a value too malformed for the URL masking to see its credentials (`user:pass@proxy:3128`).
+ */
+export function quotedUrl(raw: string): string {
+  const masked = maskUrlCredentials(raw);
+  if (masked !== raw) return masked;
+  const at = raw.lastIndexOf('@');
+  return at < 0 ? raw : `****${raw.slice(at)}`;
+}
+
 function url(env: Env, name: string): string | undefined {
   const raw = env[name]?.trim();
   if (!raw) return undefined;
+  const invalid = () => new ConfigError(`${name} must be an http(s) URL, got "${quotedUrl(raw)}"`);
   let parsed: URL;
   try {
     parsed = new URL(raw);
   } catch {
-    throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+    throw invalid();
   }
   // new URL('localhost:3128') parses "localhost:" as a scheme; only http(s) makes sense here.
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new ConfigError(`${name} must be an http(s) URL, got "${raw}"`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw invalid();
   return raw.replace(/\/+$/, '');
 }
 
@@ -219,16 +245,41 @@ function trustProxy(raw: string | undefined): boolean | number | string[] {
   return entries;
 }
 
-/** MEDIA_FETCH_ALLOW_HOSTS: host names, IPs and CIDRs; a malformed CIDR fails at start, not at the first image. */
+/** A host name as MEDIA_FETCH_ALLOW_HOSTS takes it: labels of letters, digits, "-" and "_", an optional final dot. */
+const isHostName = (entry: string): boolean =>
+  entry.length <= 253 &&
+  entry
+    .replace(/\.$/, '')
+    .split('.')
+    .every((label) => /^[a-z0-9_-]{1,63}$/i.test(label));
+
+/**
+ * Why one MEDIA_FETCH_ALLOW_HOSTS entry is not a host name, IP or CIDR, or undefined when it is one.
+ * An entry with a port (`host:8080`, `[::1]:8080`) is refused rather than half-honoured: the
+ * guard allows hosts and addresses, on every port, and would never match the entry as written.
+ */
+function allowHostProblem(entry: string): string | undefined {
+  if (entry.includes('://')) return 'is a URL: write only its host';
+  const [net, bits, more] = entry.split('/');
+  const bare = net!.replace(/^\[(.*)\]$/, '$1');
+  const family = isIP(bare);
+  if (bits !== undefined) {
+    const max = family === 4 ? 32 : 128;
+    return more !== undefined || !family || !/^\d+$/.test(bits) || Number(bits) > max ? 'not a valid CIDR' : undefined;
+  }
+  if (family) return undefined;
+  const port = /^(\[[0-9a-f:.]+\]|[^:[\]]+):(\d{1,5})$/i.exec(entry);
+  if (port) return `has a port: entries allow a host on every port, write "${port[1]}" instead`;
+  return isHostName(entry) ? undefined : 'not a host name, IP or CIDR';
+}
+
+/** MEDIA_FETCH_ALLOW_HOSTS: host names, IPs and CIDRs; a malformed entry fails at start, not at the first image. */
 function mediaFetchAllowHosts(raw: string | undefined): string[] {
   const entries = list(raw);
   for (const entry of entries) {
-    const [net, bits, more] = entry.split('/');
-    if (bits === undefined) continue;
-    const family = isIP(net!.replace(/^\[|\]$/g, ''));
-    const max = family === 4 ? 32 : 128;
-    if (more !== undefined || !family || !/^\d+$/.test(bits) || Number(bits) > max) {
-      throw new ConfigError(`MEDIA_FETCH_ALLOW_HOSTS must list host names, IPs or CIDRs (e.g. 127.0.0.1,10.0.0.0/8), got "${entry}"`);
+    const problem = allowHostProblem(entry);
+    if (problem) {
+      throw new ConfigError(`MEDIA_FETCH_ALLOW_HOSTS must list host names, IPs or CIDRs without a port (e.g. 127.0.0.1,10.0.0.0/8): "${entry}" ${problem}`);
     }
   }
   return entries;
@@ -238,13 +289,14 @@ function mediaFetchAllowHosts(raw: string | undefined): string[] {
 function redisConfig(env: Env): AppConfig['redis'] {
   const raw = env.REDIS_URL?.trim();
   if (!raw) return undefined;
+  const invalid = () => new ConfigError(`REDIS_URL must be a redis:// or rediss:// URL, got "${quotedUrl(raw)}"`);
   let parsed: URL;
   try {
     parsed = new URL(raw);
   } catch {
-    throw new ConfigError(`REDIS_URL must be a redis:// or rediss:// URL, got "${raw}"`);
+    throw invalid();
   }
-  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw new ConfigError(`REDIS_URL must be a redis:// or rediss:// URL, got "${raw}"`);
+  if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') throw invalid();
   if (!env.SECRET_KEY) {
     throw new ConfigError('REDIS_URL (cluster mode) needs SECRET_KEY, the same on every replica: upstream keys are stored encrypted with it');
   }

@@ -3,7 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { ApiError } from '../common/api-error.ts';
 import { scrubSecrets } from '../common/redact.ts';
-import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
+import { APP_CONFIG, checkDeadlineMs, type AppConfig } from '../config/app-config.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
 import { UpstreamHttp } from '../providers/upstream-http.ts';
@@ -16,8 +16,6 @@ export const HEALTH_CHECK_FIRST_RUN_NAME = 'provider-health-checks:first';
 
 /** The first scheduled run comes this soon after start (or after one interval, if shorter). */
 const FIRST_RUN_DELAY_MS = 5_000;
-/** A check gives up after this long (bounded by UPSTREAM_TIMEOUT_MS). */
-const CHECK_TIMEOUT_MS = 15_000;
 /** History older than this is deleted, at most once a day. */
 const HISTORY_RETENTION_MS = 30 * 86_400_000;
 const PURGE_EVERY_MS = 86_400_000;
@@ -165,7 +163,8 @@ export class ProviderHealthService implements OnApplicationBootstrap, OnModuleDe
   private async probe(provider: ProviderState): Promise<ProviderCheck> {
     const result = await probeProvider(provider, {
       http: this.http,
-      timeoutMs: Math.min(CHECK_TIMEOUT_MS, this.config.timeouts.totalMs),
+      // The whole check, every key tried: a trickling upstream never trips the idle timeout.
+      timeoutMs: checkDeadlineMs(this.config),
       authCooldownMs: this.config.breaker.authCooldownMs,
       chatModel: (p) => this.chatModel(p),
       signal: this.stopping.signal,

@@ -58,16 +58,25 @@ describe('publicBaseUrl', () => {
     expect(publicBaseUrl({ headers: { host: 'inside:8080' } }, 'https://ai.example.com/pool/')).toBe('https://ai.example.com/pool');
   });
 
-  it('uses the request origin, as a proxy forwards it', () => {
+  it('uses the request origin as Express reports it (forwarded values only through a trusted proxy)', () => {
     expect(publicBaseUrl({ headers: { host: '127.0.0.1:8080' }, protocol: 'http' })).toBe('http://127.0.0.1:8080');
-    expect(publicBaseUrl({ headers: { host: 'inside:8080', 'x-forwarded-proto': 'https, http', 'x-forwarded-host': 'ai.example.com' } })).toBe(
-      'https://ai.example.com',
-    );
+    // What Express gives for a request a trusted proxy forwarded: its X-Forwarded-Proto and X-Forwarded-Host.
+    expect(publicBaseUrl({ headers: { host: 'inside:8080' }, protocol: 'https', host: 'ai.example.com' })).toBe('https://ai.example.com');
     expect(publicBaseUrl({ headers: { host: '[::1]:8080' } })).toBe('http://[::1]:8080');
   });
 
-  it('ignores forwarded values that are not a plain scheme or host', () => {
-    expect(publicBaseUrl({ headers: { host: 'gw:1', 'x-forwarded-proto': 'javascript', 'x-forwarded-host': 'evil.com/path?x=' } })).toBe('http://gw:1');
+  it("never reads forwarded headers itself: without Express having trusted them, they are anyone's", () => {
+    expect(
+      publicBaseUrl({
+        headers: { host: 'inside:8080', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'evil.example' },
+        protocol: 'http',
+        host: 'inside:8080',
+      }),
+    ).toBe('http://inside:8080');
+  });
+
+  it('ignores values that are not a plain scheme or host', () => {
+    expect(publicBaseUrl({ headers: { host: 'gw:1' }, protocol: 'javascript', host: 'evil.com/path?x=' })).toBe('http://gw:1');
     expect(publicBaseUrl({ headers: {} })).toBe('http://localhost');
   });
 });

@@ -15,7 +15,7 @@ import type {
   RouteStateChange,
 } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
-import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
+import { APP_CONFIG, checkDeadlineMs, type AppConfig } from '../config/app-config.ts';
 import type { PooledKey } from '../providers/key-pool.ts';
 import { UpstreamError } from '../providers/provider-adapter.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
@@ -282,19 +282,24 @@ export class DiscoveryService implements OnModuleInit, OnApplicationBootstrap, O
     const listModels = provider.adapter.listModels!.bind(provider.adapter);
     const tried = new Set<PooledKey>();
     let keyError: UpstreamError | undefined;
-    const timeoutMs = this.config.timeouts.totalMs;
+    // One deadline for the whole fetch, every key tried: an upstream that answers each key slowly,
+    // or trickles its list a byte at a time (never silent long enough for the idle timeout), would
+    // otherwise hold the refresh, and the console waiting for it, for as long as it likes.
+    const timeoutMs = checkDeadlineMs(this.config);
+    const timeout = AbortSignal.timeout(timeoutMs);
+    const signal = AbortSignal.any([this.shutdown.signal, timeout]);
     for (;;) {
+      if (timeout.aborted) throw new UpstreamError('timeout', `no model list within ${timeoutMs} ms`);
       const key = provider.keys.acquire(tried);
       if (!key) throw keyError ?? new UpstreamError('invalid', 'no key of this provider is usable right now');
       tried.add(key);
-      const timeout = AbortSignal.timeout(timeoutMs);
       try {
         const models = await listModels({
           upstreamModel: '',
           baseUrl: provider.baseUrl,
           apiKey: key.value,
           extra: provider.extra,
-          signal: AbortSignal.any([this.shutdown.signal, timeout]),
+          signal,
           http: this.http,
           proxy: provider.proxy,
         });

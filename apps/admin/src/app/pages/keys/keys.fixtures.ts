@@ -5,7 +5,7 @@ export function clientKey(id: string, extra: Partial<ClientKey> = {}): ClientKey
   return {
     id,
     name: `key ${id}`,
-    maskedKey: 'sk-g4f-ab…wxyz',
+    maskedKey: 'sk-g4f-…wxyz',
     createdAt: Date.UTC(2026, 10, 26, 6, 0),
     lastUsedAt: null,
     requests: 0,

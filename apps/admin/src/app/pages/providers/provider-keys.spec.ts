@@ -25,7 +25,7 @@ const settle = async () => {
   for (let i = 0; i < 10; i++) await Promise.resolve();
 };
 const closed = provider('x').breaker;
-const consoleKey: ProviderKeyView = { id: 'key-2', source: 'console', label: '备用', masked: 'sk-n…7777', breaker: closed, invalid: false };
+const consoleKey: ProviderKeyView = { id: 'key-2', source: 'console', label: '备用', masked: '****7777', breaker: closed, invalid: false };
 
 describe('ProviderKeys', () => {
   let h: Harness;
@@ -71,8 +71,8 @@ describe('ProviderKeys', () => {
 
   it('lists the keys masked, with where they came from; environment keys are read-only', () => {
     expect(keys.rows().map((r) => [r.masked, r.sourceLabel, r.readOnly, r.stateLabel])).toEqual([
-      ['sk-a…x9f2', '环境变量', true, '正常'],
-      ['sk-n…7777', '控制台添加', false, '正常'],
+      ['****x9f2', '环境变量', true, '正常'],
+      ['****7777', '控制台添加', false, '正常'],
     ]);
     // Live: a key that starts cooling shows it, with its countdown.
     setInput(keys.provider, { ...deepinfra, keys: [{ ...consoleKey, breaker: { ...closed, state: 'open', openUntil: NOW + 20_000 } }] });
@@ -107,12 +107,12 @@ describe('ProviderKeys', () => {
     expect(keys.adding()).toBe(true);
     const req = live('/api/providers/DeepInfra/keys', 'POST');
     expect(req.request.body).toEqual({ key: 'sk-brand-new-9999' });
-    const added: ProviderKeyView = { ...consoleKey, id: 'key-3', label: null, masked: 'sk-b…9999' };
+    const added: ProviderKeyView = { ...consoleKey, id: 'key-3', label: null, masked: '****9999' };
     req.flush({ ...deepinfra, keys: [...deepinfra.keys, added] });
     await done;
     expect(keys.adding()).toBe(false);
     expect(keys.form.getRawValue()).toEqual({ key: '', label: '' });
-    expect(snack.messages).toEqual(['已添加密钥 sk-b…9999']);
+    expect(snack.messages).toEqual(['已添加密钥 ****9999']);
     list(deepinfra);
   });
 
@@ -136,11 +136,11 @@ describe('ProviderKeys', () => {
     h.http.expectNone('/api/providers/DeepInfra/keys/key-2');
     dialog.result = true;
     keys.remove(row('key-2'));
-    expect((dialog.opened[1]!.config['data'] as { message: string }).message).toContain('sk-n…7777（备用）');
+    expect((dialog.opened[1]!.config['data'] as { message: string }).message).toContain('****7777（备用）');
     live('/api/providers/DeepInfra/keys/key-2', 'DELETE').flush(null, { status: 204, statusText: 'No Content' });
     await settle();
     expect(store.provider('DeepInfra')!.keys.map((k) => k.id)).toEqual(['k1']);
-    expect(snack.messages).toEqual(['已删除 DeepInfra 的密钥 sk-n…7777']);
+    expect(snack.messages).toEqual(['已删除 DeepInfra 的密钥 ****7777']);
     list(provider('DeepInfra'));
   });
 });

@@ -21,7 +21,7 @@ const key = (id: string, extra: Partial<ProviderKeyView> = {}): ProviderKeyView 
   id,
   source: 'console',
   label: null,
-  masked: 'sk-a…x9f2',
+  masked: '****x9f2',
   breaker: closed,
   invalid: false,
   ...extra,
@@ -130,7 +130,7 @@ describe('providers view', () => {
 
   it('makes a key row: where it came from, its state, its countdown', () => {
     expect(keyRow(key('k', { source: 'env', label: '主账号' }), NOW)).toMatchObject({
-      masked: 'sk-a…x9f2',
+      masked: '****x9f2',
       label: '主账号',
       readOnly: true,
       sourceLabel: '环境变量',

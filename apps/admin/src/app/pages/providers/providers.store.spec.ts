@@ -181,7 +181,7 @@ describe('ProvidersStore', () => {
     const withKey = provider('DeepInfra', 'available', {
       keys: [
         ...provider('DeepInfra').keys,
-        { id: 'key-2', source: 'console', label: '备用', masked: 'sk-n…new', breaker: provider('x').breaker, invalid: false },
+        { id: 'key-2', source: 'console', label: '备用', masked: '****0new', breaker: provider('x').breaker, invalid: false },
       ],
     });
     req.flush(withKey);
