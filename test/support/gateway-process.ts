@@ -102,3 +102,31 @@ export async function startGatewayProcess(env: Record<string, string>, { readyTi
     },
   };
 }
+
+/**
+ * Runs the built gateway when it is expected to give up (a bad configuration or data directory):
+ * resolves with its exit code (or signal) and everything it printed; killed after `timeoutMs`.
+ */
+export async function runGatewayToExit(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | string; output: string }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [...startNodeArgs(), main], {
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      ADMIN_PASSWORD: 'admin-test-password',
+      HEALTH_CHECK_INTERVAL: '0',
+      DISCOVERY_INTERVAL_MINUTES: '0',
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | string>((resolve) => child.once('exit', (c, signal) => resolve(c ?? signal ?? -1)));
+  clearTimeout(timer);
+  return { code, output };
+}

@@ -12,13 +12,12 @@
  * Every socket is on 127.0.0.1; the deadlines are made short with UPSTREAM_TIMEOUT_MS so that each
  * case takes about a second.
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { DiscoveryRefreshResult, ProviderCheckAll } from '#contracts';
 import { startEmulator, type Emulator } from '../../emulators/emulator.ts';
 import { adminHeaders } from '../../support/admin.ts';
 import { postJson, startGateway, type Gateway } from '../../support/gateway.ts';
-import { freePort, startNodeArgs } from '../../support/gateway-process.ts';
+import { runGatewayToExit } from '../../support/gateway-process.ts';
 
 const CATALOG_FILE = fileURLToPath(new URL('../fixtures/media-catalog.yaml', import.meta.url));
 const IMAGE = { model: 'flux-schnell', prompt: 'a lighthouse at dusk', provider: 'pollinations', size: '256x256' };
@@ -48,27 +47,9 @@ async function withGateway(env: Record<string, string>, run: (gw: Gateway) => Pr
 
 /* ------------------------------------------------------------------ startup errors */
 
-const MAIN = fileURLToPath(new URL('../../../dist/apps/api/src/main.js', import.meta.url));
-
-/** Runs the built gateway, which is expected to refuse its configuration: its exit code and everything it printed. */
-async function runToExit(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | string; output: string }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [...startNodeArgs(), MAIN], {
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ADMIN_PASSWORD: 'admin-test-password', ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const code = await new Promise<number | string>((resolve) => child.once('exit', (c, signal) => resolve(c ?? signal ?? -1)));
-  clearTimeout(timer);
-  return { code, output };
-}
-
 describe('startup errors', () => {
   it('a proxy URL with a password that is not http(s) stops the start; the error names the variable and masks the password', async () => {
-    const { code, output } = await runToExit({ TOGETHER_PROXY: 'socks5://proxyuser:Hunter2-Proxy-Pass@proxy.local:1080' });
+    const { code, output } = await runGatewayToExit({ TOGETHER_PROXY: 'socks5://proxyuser:Hunter2-Proxy-Pass@proxy.local:1080' });
     expect(code).not.toBe(0);
     expect(output).toContain('TOGETHER_PROXY must be an http(s) URL, got "socks5://proxyuser:****@proxy.local:1080"');
     expect(output).not.toContain('Hunter2-Proxy-Pass');
@@ -76,7 +57,7 @@ describe('startup errors', () => {
   });
 
   it('a MEDIA_FETCH_ALLOW_HOSTS entry with a port stops the start with one clear line', async () => {
-    const { code, output } = await runToExit({ MEDIA_FETCH_ALLOW_HOSTS: '10.0.0.0/8, 127.0.0.1:9000' });
+    const { code, output } = await runGatewayToExit({ MEDIA_FETCH_ALLOW_HOSTS: '10.0.0.0/8, 127.0.0.1:9000' });
     expect(code).not.toBe(0);
     expect(output).toContain('"127.0.0.1:9000" has a port: entries allow a host on every port, write "127.0.0.1" instead');
     expect(output).not.toMatch(/^\s+at /m);

@@ -7,20 +7,18 @@
  * The read-only and full volumes are tmpfs mounts (the tests run as root, for whom chmod does
  * not make a directory read-only).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { RequestLogPage } from '#contracts';
 import { SQLITE_FILE_NAME } from '../../../apps/api/src/storage/storage.module.ts';
 import { startEmulator, type Emulator } from '../../emulators/emulator.ts';
 import { adminHeaders } from '../../support/admin.ts';
-import { freePort, startGatewayProcess, startNodeArgs, type GatewayProcess } from '../../support/gateway-process.ts';
+import { runGatewayToExit, startGatewayProcess, type GatewayProcess } from '../../support/gateway-process.ts';
 import { emulatorEnv, postJson, startGateway, type Gateway } from '../../support/gateway.ts';
 import { startRedis, type RedisServer } from '../../support/redis.ts';
 
-const MAIN = fileURLToPath(new URL('../../../dist/apps/api/src/main.js', import.meta.url));
 const MB = 1024 * 1024;
 
 let emu: Emulator;
@@ -67,31 +65,6 @@ function dataFilesSize(dir: string): number {
   return readdirSync(dir)
     .filter((f) => f.startsWith(SQLITE_FILE_NAME))
     .reduce((sum, f) => sum + statSync(join(dir, f)).size, 0);
-}
-
-/** Runs the built gateway, which is expected to give up: its exit code and everything it printed. */
-async function runToExit(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | string; output: string }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, [...startNodeArgs(), MAIN], {
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      ADMIN_PASSWORD: 'admin-test-password',
-      HEALTH_CHECK_INTERVAL: '0',
-      DISCOVERY_INTERVAL_MINUTES: '0',
-      ...env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const code = await new Promise<number | string>((resolve) => child.once('exit', (c, signal) => resolve(c ?? signal ?? -1)));
-  clearTimeout(timer);
-  return { code, output };
 }
 
 /** The one "Storage error: …" line, after checking that nothing else looks like a stack. */
@@ -186,7 +159,7 @@ describe('a bad DATA_DIR stops the built gateway with one line naming the path a
   it('a file instead of a directory', async () => {
     const file = join(root, 'not-a-dir');
     writeFileSync(file, 'x');
-    const { code, output } = await runToExit({ DATA_DIR: file });
+    const { code, output } = await runGatewayToExit({ DATA_DIR: file });
     expect(code).toBe(1);
     expect(storageErrorLine(output)).toBe(`Storage error: ${file} is not a directory: point DATA_DIR at a directory (or move the file away)`);
   });
@@ -195,7 +168,7 @@ describe('a bad DATA_DIR stops the built gateway with one line naming the path a
     const dir = mkdtempSync(join(root, 'corrupt-'));
     const file = join(dir, SQLITE_FILE_NAME);
     writeFileSync(file, Buffer.alloc(64 * 1024, 'not a database '));
-    const { code, output } = await runToExit({ DATA_DIR: dir });
+    const { code, output } = await runGatewayToExit({ DATA_DIR: dir });
     expect(code).toBe(1);
     expect(storageErrorLine(output)).toMatch(
       new RegExp(`^Storage error: ${file} is not a usable SQLite database .*restore it from a backup, or move it .* aside`),
@@ -204,7 +177,7 @@ describe('a bad DATA_DIR stops the built gateway with one line naming the path a
 
   it('a read-only volume', async () => {
     const dir = tmpfs('1m', true);
-    const { code, output } = await runToExit({ DATA_DIR: dir });
+    const { code, output } = await runGatewayToExit({ DATA_DIR: dir });
     expect(code).toBe(1);
     expect(storageErrorLine(output)).toBe(
       `Storage error: ${dir} is on a read-only file system: make DATA_DIR a writable directory (check the volume, its mount options and its owner)`,
@@ -214,7 +187,7 @@ describe('a bad DATA_DIR stops the built gateway with one line naming the path a
   it('a full volume', async () => {
     const dir = tmpfs('256k');
     fill(dir);
-    const { code, output } = await runToExit({ DATA_DIR: dir });
+    const { code, output } = await runGatewayToExit({ DATA_DIR: dir });
     expect(code).toBe(1);
     expect(storageErrorLine(output)).toMatch(
       new RegExp(`^Storage error: no space left to write ${dir}/.*: free space on that volume or point DATA_DIR at a larger one$`),
