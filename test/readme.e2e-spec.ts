@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { BUILTIN_PROVIDERS } from '../apps/api/src/providers/builtin-providers.ts';
+import { PROVIDER_ENV_SUFFIXES } from '../apps/api/src/providers/provider-declaration.ts';
 // @ts-expect-error: a plain .mjs script without type declarations
 import { modelsTable } from '../scripts/models-table.mjs';
 
@@ -23,5 +25,17 @@ describe('README', () => {
     const names = new Set([...source.matchAll(/env\.([A-Z][A-Z0-9_]+)|\(env, '([A-Z][A-Z0-9_]+)'/g)].map((m) => (m[1] ?? m[2])!));
     expect(names.size).toBeGreaterThan(15);
     for (const name of names) expect(readme).toContain(name);
+  });
+
+  it('documents every provider’s variables, as each provider’s declaration names them', () => {
+    const source = readFileSync(new URL('../apps/api/src/config/app-config.ts', import.meta.url), 'utf8');
+    // The config reads `${prefix}_SUFFIX` for every provider; the README writes them once as `<P>_SUFFIX`.
+    const suffixes = [...source.matchAll(/`\$\{prefix\}_([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]!);
+    expect(new Set(suffixes)).toEqual(new Set(PROVIDER_ENV_SUFFIXES));
+    for (const suffix of suffixes) expect(readme).toContain(`<P>_${suffix}`);
+    for (const p of BUILTIN_PROVIDERS) {
+      expect(readme).toContain(`\`${p.envPrefix}\``);
+      for (const name of [...(p.keyAliases ?? []), ...(p.extraSettings ?? []).map((s) => s.env)]) expect(readme).toContain(name);
+    }
   });
 });

@@ -9,7 +9,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
-import { BUILTIN_PROVIDER_ENV, ConfigError, loadConfig } from '../../apps/api/src/config/app-config.ts';
+import { ConfigError, loadConfig } from '../../apps/api/src/config/app-config.ts';
+import { BUILTIN_PROVIDERS } from '../../apps/api/src/providers/builtin-providers.ts';
+import { providerEnvNames } from '../../apps/api/src/providers/provider-declaration.ts';
 import { startGateway, type Gateway } from '../support/gateway.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
@@ -19,13 +21,19 @@ const IMAGE = `gpt4free-pool:${pkg.version}`;
 
 /* ------------------------------------------------------------------ what the app reads */
 
-/** Every environment variable apps/api/src/config/app-config.ts reads, the per-provider ones included. */
+/**
+ * Every environment variable apps/api/src/config/app-config.ts reads, the per-provider ones included:
+ * each built-in provider's `<P>_*`, key aliases and extra settings, as its declaration names them.
+ */
 function configEnvNames(): Set<string> {
   const source = read('apps/api/src/config/app-config.ts');
   const names = new Set([...source.matchAll(/env\.([A-Z][A-Z0-9_]+)|\(env, '([A-Z][A-Z0-9_]+)'/g)].map((m) => (m[1] ?? m[2])!));
   const suffixes = [...source.matchAll(/`\$\{prefix\}_([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]!);
   expect(suffixes).toEqual(expect.arrayContaining(['API_KEY', 'BASE_URL', 'ENABLED', 'PROXY', 'PRIORITY']));
-  for (const prefix of Object.values(BUILTIN_PROVIDER_ENV)) for (const suffix of suffixes) names.add(`${prefix}_${suffix}`);
+  for (const p of BUILTIN_PROVIDERS) {
+    for (const suffix of suffixes) names.add(`${p.envPrefix}_${suffix}`);
+    for (const name of providerEnvNames(p)) names.add(name);
+  }
   return names;
 }
 /** Read by libraries rather than the config: proxy-from-env, Node itself. */

@@ -3,10 +3,6 @@
 export const MODEL_CATEGORIES = ['chat', 'reasoning', 'code', 'vision', 'image', 'audio'] as const;
 export type ModelCategory = (typeof MODEL_CATEGORIES)[number];
 
-/** Names of the built-in providers, as clients spell them in the `provider` field. */
-export const BUILTIN_PROVIDERS = ['PollinationsAI', 'DeepInfra', 'Together', 'HuggingFace', 'CloudflareAI'] as const;
-export type BuiltinProviderName = (typeof BUILTIN_PROVIDERS)[number];
-
 export interface CatalogRoute {
   /** Provider name: a built-in one or an operator-defined upstream. */
   provider: string;

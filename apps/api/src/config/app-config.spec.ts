@@ -1,16 +1,10 @@
 import { resolve } from 'node:path';
-import {
-  BUILTIN_PROVIDER_ENV,
-  CHECK_DEADLINE_MS,
-  ConfigError,
-  checkDeadlineMs,
-  loadConfig,
-  parseSize,
-  type AppConfig,
-  type ProviderEnv,
-} from './app-config.ts';
+import { BUILTIN_PROVIDERS } from '../providers/builtin-providers.ts';
+import { CHECK_DEADLINE_MS, ConfigError, checkDeadlineMs, loadConfig, parseSize, type AppConfig, type ProviderEnv } from './app-config.ts';
 
 const MB = 1024 * 1024;
+/** Each built-in provider's id and the `<P>` its variables start with, from its declaration. */
+const BUILTIN_PROVIDER_ENV = Object.fromEntries(BUILTIN_PROVIDERS.map((p) => [p.id, p.envPrefix]));
 const PROVIDER_IDS = Object.keys(BUILTIN_PROVIDER_ENV);
 
 /** The ConfigError loadConfig throws for `env` (fails the test when it does not throw one). */

@@ -1,15 +1,9 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import { maskUrlCredentials } from '../common/redact.ts';
-
-/** The built-in providers and the env prefix each one reads (`<P>_BASE_URL`, `<P>_API_KEY`, ...). */
-export const BUILTIN_PROVIDER_ENV = {
-  pollinations: 'POLLINATIONS',
-  deepinfra: 'DEEPINFRA',
-  together: 'TOGETHER',
-  huggingface: 'HUGGINGFACE',
-  cloudflare: 'CLOUDFLARE',
-} as const;
+// Plain data (each built-in provider's own declaration): the adapters behind it load only in Nest.
+import { BUILTIN_PROVIDERS } from '../providers/builtin-providers.ts';
+import type { ProviderDeclaration } from '../providers/provider-declaration.ts';
 
 export type RoutingStrategy = 'random' | 'priority' | 'latency';
 
@@ -307,14 +301,15 @@ function redisConfig(env: Env): AppConfig['redis'] {
   };
 }
 
-function providerEnv(env: Env, prefix: string): ProviderEnv {
+/** One provider's `<P>_*` variables, plus the key aliases and extra settings its declaration names. */
+function providerEnv(env: Env, declaration: ProviderDeclaration): ProviderEnv {
+  const prefix = declaration.envPrefix;
   const keys = list(env[`${prefix}_API_KEY`]);
+  for (const alias of declaration.keyAliases ?? []) keys.push(...list(env[alias]).filter((k) => !keys.includes(k)));
   const extra: Record<string, string> = {};
-  if (prefix === 'CLOUDFLARE') {
-    // Cloudflare calls its keys API tokens; accept both names.
-    keys.push(...list(env.CLOUDFLARE_API_TOKEN).filter((k) => !keys.includes(k)));
-    const account = env.CLOUDFLARE_ACCOUNT_ID?.trim();
-    if (account) extra.accountId = account;
+  for (const setting of declaration.extraSettings ?? []) {
+    const value = env[setting.env]?.trim();
+    if (value) extra[setting.key] = value;
   }
   const priority = env[`${prefix}_PRIORITY`]?.trim() ? int(env, `${prefix}_PRIORITY`, 0) : undefined;
   return {
@@ -327,13 +322,17 @@ function providerEnv(env: Env, prefix: string): ProviderEnv {
   };
 }
 
-export function loadConfig(env: Env = process.env): AppConfig {
+/**
+ * The environment, read and validated once. `providers` (the built-in list by default) are the
+ * declarations whose variables are read; tests pass a list with a fixture provider in it.
+ */
+export function loadConfig(env: Env = process.env, providers: readonly ProviderDeclaration[] = BUILTIN_PROVIDERS): AppConfig {
   const strategy = (env.ROUTING_STRATEGY?.trim().toLowerCase() || 'random') as RoutingStrategy;
   if (!['random', 'priority', 'latency'].includes(strategy)) {
     throw new ConfigError(`ROUTING_STRATEGY must be random, priority or latency, got "${env.ROUTING_STRATEGY}"`);
   }
-  const providers: Record<string, ProviderEnv> = {};
-  for (const [id, prefix] of Object.entries(BUILTIN_PROVIDER_ENV)) providers[id] = providerEnv(env, prefix);
+  const providerEnvs: Record<string, ProviderEnv> = {};
+  for (const declaration of providers) providerEnvs[declaration.id] = providerEnv(env, declaration);
 
   return {
     port: int(env, 'PORT', 8080, 0, 65_535),
@@ -370,7 +369,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxCooldownMs: int(env, 'BREAKER_MAX_COOLDOWN_MS', 60_000, 1),
       authCooldownMs: int(env, 'KEY_AUTH_COOLDOWN_MS', 600_000, 1),
     },
-    providers,
+    providers: providerEnvs,
     providersFile: env.PROVIDERS_FILE?.trim() || undefined,
     catalogFile: env.CATALOG_FILE?.trim() || undefined,
     dataDir: resolve(env.DATA_DIR?.trim() || './data'),

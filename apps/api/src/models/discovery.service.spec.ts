@@ -4,12 +4,15 @@ import type { Observable } from 'rxjs';
 import type { CatalogModel, CatalogRoute } from '#contracts';
 import { loadConfig, type AppConfig } from '../config/app-config.ts';
 import { UpstreamError, type ChatEvent, type ProviderAdapter, type UpstreamContext, type UpstreamModel } from '../providers/provider-adapter.ts';
+import type { ProviderDeclaration } from '../providers/provider-declaration.ts';
 import { ProviderRegistry } from '../providers/provider-registry.service.ts';
 import { UpstreamHttp } from '../providers/upstream-http.ts';
 import { RouterService } from '../routing/router.service.ts';
 import { SqliteStorage } from '../storage/sqlite/sqlite-storage.ts';
 import type { Storage } from '../storage/storage.ts';
 import type { CatalogService } from './catalog.service.ts';
+import { HUGGINGFACE } from '../providers/huggingface/huggingface.provider.ts';
+import { TOGETHER } from '../providers/together/together.provider.ts';
 import { comparableId, indexModelList, isRoutable, routeState, stripProviderSuffix } from './discovery-match.ts';
 import { DISCOVERY_LISTS_NS, DISCOVERY_PINS_NS, DiscoveryService, NOT_OFFERED } from './discovery.service.ts';
 import { modelTakesImages, routeTakesImages } from './vision.ts';
@@ -25,29 +28,29 @@ describe('discovery matching', () => {
   });
 
   it('compares HuggingFace ids by their base id, case-insensitively', () => {
-    const list = indexModelList('huggingface', ['deepseek-ai/DeepSeek-R1', 'meta-llama/Llama-3.3-70B-Instruct']);
-    expect(routeState('huggingface', list, 'deepseek-ai/DeepSeek-R1:novita')).toBe('confirmed');
-    expect(routeState('huggingface', list, 'deepseek-ai/deepseek-r1')).toBe('confirmed');
-    expect(routeState('huggingface', list, 'meta-llama/Llama-3.3-70B-Instruct:groq')).toBe('confirmed');
-    expect(routeState('huggingface', list, 'deepseek-ai/DeepSeek-V3:novita')).toBe('missing');
+    const list = indexModelList(HUGGINGFACE.modelIds, ['deepseek-ai/DeepSeek-R1', 'meta-llama/Llama-3.3-70B-Instruct']);
+    expect(routeState(HUGGINGFACE.modelIds, list, 'deepseek-ai/DeepSeek-R1:novita')).toBe('confirmed');
+    expect(routeState(HUGGINGFACE.modelIds, list, 'deepseek-ai/deepseek-r1')).toBe('confirmed');
+    expect(routeState(HUGGINGFACE.modelIds, list, 'meta-llama/Llama-3.3-70B-Instruct:groq')).toBe('confirmed');
+    expect(routeState(HUGGINGFACE.modelIds, list, 'deepseek-ai/DeepSeek-V3:novita')).toBe('missing');
   });
 
-  it('keeps the colon elsewhere: an Ollama tag or an OpenRouter variant is part of the id', () => {
-    expect(comparableId('lab', 'qwen2.5:7b')).toBe('qwen2.5:7b');
-    expect(comparableId('openrouter', 'meta-llama/llama-3.3-70b-instruct:free')).toBe('meta-llama/llama-3.3-70b-instruct:free');
-    const ollama = indexModelList('lab', ['qwen2.5:14b']);
-    expect(routeState('lab', ollama, 'qwen2.5:7b')).toBe('missing');
-    expect(routeState('lab', ollama, 'QWEN2.5:14B')).toBe('confirmed');
-    const openrouter = indexModelList('openrouter', ['meta-llama/llama-3.3-70b-instruct']);
-    expect(routeState('openrouter', openrouter, 'meta-llama/llama-3.3-70b-instruct:free')).toBe('missing');
+  it('keeps the colon for providers that declare no suffix: an Ollama tag or an OpenRouter variant is part of the id', () => {
+    expect(comparableId(undefined, 'qwen2.5:7b')).toBe('qwen2.5:7b');
+    expect(comparableId(undefined, 'meta-llama/llama-3.3-70b-instruct:free')).toBe('meta-llama/llama-3.3-70b-instruct:free');
+    const ollama = indexModelList(undefined, ['qwen2.5:14b']);
+    expect(routeState(undefined, ollama, 'qwen2.5:7b')).toBe('missing');
+    expect(routeState(undefined, ollama, 'QWEN2.5:14B')).toBe('confirmed');
+    const openrouter = indexModelList(undefined, ['meta-llama/llama-3.3-70b-instruct']);
+    expect(routeState(undefined, openrouter, 'meta-llama/llama-3.3-70b-instruct:free')).toBe('missing');
   });
 
   it('says unknown without a list, and confirmed or missing with one', () => {
-    expect(routeState('together', null, 'a/b')).toBe('unknown');
-    expect(routeState('together', undefined, 'a/b')).toBe('unknown');
-    const list = indexModelList('together', [' openai/gpt-oss-120b ']);
-    expect(routeState('together', list, 'openai/GPT-OSS-120B')).toBe('confirmed');
-    expect(routeState('together', list, 'openai/gpt-oss-20b')).toBe('missing');
+    expect(routeState(TOGETHER.modelIds, null, 'a/b')).toBe('unknown');
+    expect(routeState(TOGETHER.modelIds, undefined, 'a/b')).toBe('unknown');
+    const list = indexModelList(TOGETHER.modelIds, [' openai/gpt-oss-120b ']);
+    expect(routeState(TOGETHER.modelIds, list, 'openai/GPT-OSS-120B')).toBe('confirmed');
+    expect(routeState(TOGETHER.modelIds, list, 'openai/gpt-oss-20b')).toBe('missing');
   });
 
   it('routes everything but an unpinned missing route', () => {
@@ -100,6 +103,7 @@ class FakeAdapter implements ProviderAdapter {
     readonly id: string,
     readonly name: string,
     readonly requiresKey = true,
+    readonly declaration?: ProviderDeclaration,
   ) {
     this.defaultBaseUrl = `http://127.0.0.1:9/${id}`;
   }
@@ -226,8 +230,8 @@ describe('DiscoveryService', () => {
     expect(stateOf(sut, 'qwen', 'Beta')).toMatchObject({ state: 'confirmed', pinned: true, pinnedBy: 'catalog' });
   });
 
-  it('compares a HuggingFace-style suffixed route by its base id', async () => {
-    const adapters = [new FakeAdapter('alpha', 'Alpha'), new FakeAdapter('beta', 'Beta'), new FakeAdapter('huggingface', 'Hugging')];
+  it('compares a HuggingFace-style suffixed route by its base id, as the provider’s declaration says', async () => {
+    const adapters = [new FakeAdapter('alpha', 'Alpha'), new FakeAdapter('beta', 'Beta'), new FakeAdapter('huggingface', 'Hugging', true, HUGGINGFACE)];
     const { sut, hugging } = await makeSut({ adapters });
     hugging.answer = ['meta/llama'];
     await sut.refresh('Hugging');

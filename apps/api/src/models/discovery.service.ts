@@ -340,7 +340,7 @@ export class DiscoveryService implements OnModuleInit, OnApplicationBootstrap, O
   /** `confirmed`, `missing` or `unknown` for one route of one model. */
   stateOf(model: CatalogModel, route: CatalogRoute, provider: ProviderState | undefined = this.registry.find(route.provider)): RouteState {
     if (!provider || !JUDGED_CATEGORIES.has(model.category)) return 'unknown';
-    return routeState(provider.adapter.id, this.currentList(provider)?.index, route.upstream_model);
+    return routeState(provider.adapter.declaration?.modelIds, this.currentList(provider)?.index, route.upstream_model);
   }
 
   /** The provider's last list, unless it came from another base URL (changed since). */
@@ -460,7 +460,8 @@ export class DiscoveryService implements OnModuleInit, OnApplicationBootstrap, O
   // ---- storage ---------------------------------------------------------------------------
 
   private setList(id: string, stored: StoredList): void {
-    this.lists.set(id, { ...stored, index: stored.ids ? indexModelList(id, stored.ids) : null });
+    const rules = this.registry.find(id)?.adapter.declaration?.modelIds;
+    this.lists.set(id, { ...stored, index: stored.ids ? indexModelList(rules, stored.ids) : null });
   }
 
   private applyStoredList(id: string, raw: unknown): void {

@@ -1,7 +1,8 @@
 import type { Observable } from 'rxjs';
 import type { ChatMessage, FinishReason, ToolCallDelta, Usage } from '#contracts';
 import { scrubSecrets } from '../common/redact.ts';
-import type { UpstreamHttp } from './upstream-http.ts';
+import type { ProviderDeclaration } from './provider-declaration.ts';
+import type { UpstreamCall, UpstreamHttp } from './upstream-http.ts';
 
 /** What the router hands to an adapter: the client's request, normalized. */
 export interface ChatRequest {
@@ -98,6 +99,8 @@ export interface AudioResult {
 export interface ProviderAdapter {
   /** Stable lower-case id, used in env names and URLs: 'deepinfra'. */
   readonly id: string;
+  /** A built-in provider's own account of its environment and model ids; operators' upstreams have none. */
+  readonly declaration?: ProviderDeclaration;
   /** Display name, as clients spell it in the `provider` field: 'DeepInfra'. */
   readonly name: string;
   readonly defaultBaseUrl: string;
@@ -117,6 +120,30 @@ export interface ProviderAdapter {
   speech?(req: SpeechRequest, ctx: UpstreamContext): Promise<AudioResult>;
   /** False when the provider cannot take image content parts in chat (routing skips it then). */
   readonly acceptsImageInput?: boolean;
+}
+
+/** What differs between one adapter's upstream calls; the rest of the call comes from the context. */
+export interface UpstreamCallInit {
+  method: UpstreamCall['method'];
+  url: string;
+  body?: unknown;
+  /** Beside the key's authorization header (e.g. `accept` for media). */
+  headers?: Record<string, string>;
+  /** The attempt's own signal inside `observeUpstream`; the context's otherwise. */
+  signal?: AbortSignal;
+}
+
+/** One upstream call: the picked key as a bearer token, the context's abort signal and the provider's proxy. */
+export function upstreamCall(ctx: UpstreamContext, init: UpstreamCallInit): UpstreamCall {
+  const auth: Record<string, string> = ctx.apiKey ? { authorization: `Bearer ${ctx.apiKey}` } : {};
+  return {
+    method: init.method,
+    url: init.url,
+    headers: { ...auth, ...init.headers },
+    body: init.body,
+    signal: init.signal ?? ctx.signal,
+    proxy: ctx.proxy,
+  };
 }
 
 /** How an upstream attempt failed; drives failover, cooldown and the status the client sees. */

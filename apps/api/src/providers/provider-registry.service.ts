@@ -7,10 +7,14 @@ import { Subject } from 'rxjs';
 import { KeyPool, type KeyEntry } from './key-pool.ts';
 import { OpenAICompatibleAdapter } from './openai-compatible/openai-compatible.adapter.ts';
 import type { ProviderAdapter } from './provider-adapter.ts';
+import { keyEnvName } from './provider-declaration.ts';
 import type { ProviderHealth, ProviderSettingField, ProviderStatus, ProviderView } from '#contracts';
 
 export type { ProviderHealth, ProviderStatus, ProviderView };
 
+/** The built-in providers' declarations (builtin-providers.ts); the adapters are loaded from them. */
+export const PROVIDER_DECLARATIONS = Symbol('PROVIDER_DECLARATIONS');
+/** The built-in providers' adapters, one per declaration. */
 export const PROVIDER_ADAPTERS = Symbol('PROVIDER_ADAPTERS');
 
 /** What the environment (or PROVIDERS_FILE) says about a provider: the config's own shape. */
@@ -131,7 +135,7 @@ export class ProviderState {
       return `needs an API key (${this.keyEnvName()})`;
     }
     const missing = (this.adapter.requiredExtra ?? []).filter((k) => !this.extra[k]);
-    if (missing.length) return `needs ${missing.map((k) => (k === 'accountId' ? 'CLOUDFLARE_ACCOUNT_ID' : k)).join(', ')}`;
+    if (missing.length) return `needs ${missing.map((k) => this.extraEnvName(k)).join(', ')}`;
     return null;
   }
 
@@ -191,8 +195,13 @@ export class ProviderState {
 
   private keyEnvName(): string {
     if (this.custom) return `apiKeys of upstream "${this.name}" in PROVIDERS_FILE`;
-    // Cloudflare calls them API tokens; both names are read.
-    return this.adapter.id === 'cloudflare' ? 'CLOUDFLARE_API_TOKEN' : `${this.adapter.id.toUpperCase()}_API_KEY`;
+    const { declaration } = this.adapter;
+    return declaration ? keyEnvName(declaration) : `${this.adapter.id.toUpperCase()}_API_KEY`;
+  }
+
+  /** The variable an extra setting is read from, as "needs …" names it; the key itself when none is declared. */
+  private extraEnvName(key: string): string {
+    return this.adapter.declaration?.extraSettings?.find((s) => s.key === key)?.env ?? key;
   }
 }
 

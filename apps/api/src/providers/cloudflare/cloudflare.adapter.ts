@@ -3,6 +3,7 @@ import { observeUpstream } from '../observe-upstream.ts';
 import { chatStreamEvents } from '../sse-payloads.ts';
 import {
   UpstreamError,
+  upstreamCall,
   type ChatEvent,
   type ChatRequest,
   type ImageRequest,
@@ -11,6 +12,7 @@ import {
   type UpstreamContext,
   type UpstreamModel,
 } from '../provider-adapter.ts';
+import { requiredExtra, type ProviderDeclaration } from '../provider-declaration.ts';
 import { buildCloudflareImageBody, parseCloudflareImage } from './cloudflare-image-mapping.ts';
 import { buildCloudflareChatBody, cloudflareChunkToEvents, cloudflareModelPath, cloudflareResultToEvents } from './cloudflare-mapping.ts';
 
@@ -18,32 +20,28 @@ const CLOUDFLARE_DONE: readonly ChatEvent[] = [{ type: 'finish', reason: 'stop' 
 
 /** Workers AI REST API in its native envelope (`/accounts/{id}/ai/run/{model}`). */
 export class CloudflareAdapter implements ProviderAdapter {
-  readonly id = 'cloudflare';
+  readonly id: string;
   readonly name = 'CloudflareAI';
   readonly defaultBaseUrl = 'https://api.cloudflare.com/client/v4';
   readonly requiresKey = true;
-  readonly requiredExtra = ['accountId'] as const;
+  /** The account id (declared in cloudflare.provider.ts): every URL names it. */
+  readonly requiredExtra: readonly string[];
   /** The native request mapping sends text only (image parts are dropped), so routing keeps images away. */
   readonly acceptsImageInput = false;
+
+  constructor(readonly declaration: ProviderDeclaration) {
+    this.id = declaration.id;
+    this.requiredExtra = requiredExtra(declaration);
+  }
 
   private accountUrl(ctx: UpstreamContext): string {
     return `${ctx.baseUrl}/accounts/${encodeURIComponent(ctx.extra.accountId ?? '')}`;
   }
 
-  private headers(ctx: UpstreamContext): Record<string, string> {
-    return ctx.apiKey ? { authorization: `Bearer ${ctx.apiKey}` } : {};
-  }
-
   chat(req: ChatRequest, ctx: UpstreamContext): Observable<ChatEvent> {
     return observeUpstream(async (signal) => {
-      const res = await ctx.http.open({
-        method: 'POST',
-        url: `${this.accountUrl(ctx)}/ai/run/${cloudflareModelPath(ctx.upstreamModel)}`,
-        headers: this.headers(ctx),
-        body: buildCloudflareChatBody(req),
-        signal,
-        proxy: ctx.proxy,
-      });
+      const url = `${this.accountUrl(ctx)}/ai/run/${cloudflareModelPath(ctx.upstreamModel)}`;
+      const res = await ctx.http.open(upstreamCall(ctx, { method: 'POST', url, body: buildCloudflareChatBody(req), signal }));
       if (!req.stream) return cloudflareResultToEvents(await ctx.http.readJson(res));
       // The native stream has no finish reason: [DONE] means the model stopped, while a body
       // that just ends was cut short.
@@ -53,25 +51,14 @@ export class CloudflareAdapter implements ProviderAdapter {
 
   /** Text-to-image models (`@cf/black-forest-labs/flux-1-schnell`) on the same run path: one base64 image per call. */
   async image(req: ImageRequest, ctx: UpstreamContext): Promise<ImageResult> {
-    const json = await ctx.http.json({
-      method: 'POST',
-      url: `${this.accountUrl(ctx)}/ai/run/${cloudflareModelPath(ctx.upstreamModel)}`,
-      headers: this.headers(ctx),
-      body: buildCloudflareImageBody(req),
-      signal: ctx.signal,
-      proxy: ctx.proxy,
-    });
+    const url = `${this.accountUrl(ctx)}/ai/run/${cloudflareModelPath(ctx.upstreamModel)}`;
+    const json = await ctx.http.json(upstreamCall(ctx, { method: 'POST', url, body: buildCloudflareImageBody(req) }));
     return { images: [parseCloudflareImage(json)] };
   }
 
   async listModels(ctx: UpstreamContext): Promise<UpstreamModel[]> {
-    const json = (await ctx.http.json({
-      method: 'GET',
-      url: `${this.accountUrl(ctx)}/ai/models/search?per_page=1000`,
-      headers: this.headers(ctx),
-      signal: ctx.signal,
-      proxy: ctx.proxy,
-    })) as { result?: Array<{ name?: unknown; task?: { name?: unknown } }> };
+    const url = `${this.accountUrl(ctx)}/ai/models/search?per_page=1000`;
+    const json = (await ctx.http.json(upstreamCall(ctx, { method: 'GET', url }))) as { result?: Array<{ name?: unknown; task?: { name?: unknown } }> };
     if (!Array.isArray(json?.result)) throw new UpstreamError('invalid', 'model search answer has no result list');
     return json.result
       .filter((m): m is { name: string; task?: { name?: unknown } } => typeof m?.name === 'string')

@@ -1,7 +1,16 @@
 import type { Observable } from 'rxjs';
 import { observeUpstream } from '../observe-upstream.ts';
 import { chatStreamEvents } from '../sse-payloads.ts';
-import { UpstreamError, type ChatEvent, type ChatRequest, type ProviderAdapter, type UpstreamContext, type UpstreamModel } from '../provider-adapter.ts';
+import {
+  UpstreamError,
+  upstreamCall,
+  type ChatEvent,
+  type ChatRequest,
+  type ProviderAdapter,
+  type UpstreamContext,
+  type UpstreamModel,
+} from '../provider-adapter.ts';
+import { requiredExtra, type ProviderDeclaration } from '../provider-declaration.ts';
 import { buildOpenAIChatBody, chunkToEvents, completionToEvents } from './openai-mapping.ts';
 
 export interface OpenAICompatibleOptions {
@@ -9,6 +18,8 @@ export interface OpenAICompatibleOptions {
   name: string;
   defaultBaseUrl: string;
   requiresKey: boolean;
+  /** A built-in provider's declaration (its id is the adapter's). */
+  declaration?: ProviderDeclaration;
   /** Relative to the base URL. */
   chatPath?: string;
   modelsPath?: string;
@@ -32,6 +43,8 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
   readonly name: string;
   readonly defaultBaseUrl: string;
   readonly requiresKey: boolean;
+  readonly declaration?: ProviderDeclaration;
+  readonly requiredExtra: readonly string[];
   private readonly chatPath: string;
   private readonly modelsPath: string;
 
@@ -40,31 +53,22 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
     this.name = options.name;
     this.defaultBaseUrl = options.defaultBaseUrl;
     this.requiresKey = options.requiresKey;
+    this.declaration = options.declaration;
+    this.requiredExtra = requiredExtra(options.declaration);
     this.chatPath = options.chatPath ?? '/chat/completions';
     this.modelsPath = options.modelsPath ?? '/models';
   }
 
-  protected headers(ctx: UpstreamContext): Record<string, string> {
-    return ctx.apiKey ? { authorization: `Bearer ${ctx.apiKey}` } : {};
-  }
-
   chat(req: ChatRequest, ctx: UpstreamContext): Observable<ChatEvent> {
     return observeUpstream(async (signal) => {
-      const res = await ctx.http.open({
-        method: 'POST',
-        url: ctx.baseUrl + this.chatPath,
-        headers: this.headers(ctx),
-        body: buildOpenAIChatBody(req, ctx.upstreamModel),
-        signal,
-        proxy: ctx.proxy,
-      });
+      const body = buildOpenAIChatBody(req, ctx.upstreamModel);
+      const res = await ctx.http.open(upstreamCall(ctx, { method: 'POST', url: ctx.baseUrl + this.chatPath, body, signal }));
       if (!req.stream) return completionToEvents(await ctx.http.readJson(res));
       return ctx.http.sse(res, ctx.flow).pipe(chatStreamEvents(chunkToEvents));
     }, ctx.signal);
   }
 
   async listModels(ctx: UpstreamContext): Promise<UpstreamModel[]> {
-    const json = await ctx.http.json({ method: 'GET', url: ctx.baseUrl + this.modelsPath, headers: this.headers(ctx), signal: ctx.signal, proxy: ctx.proxy });
-    return parseModelList(json);
+    return parseModelList(await ctx.http.json(upstreamCall(ctx, { method: 'GET', url: ctx.baseUrl + this.modelsPath })));
   }
 }
