@@ -28,7 +28,8 @@ beforeAll(async () => {
       UPSTREAM_MAX_DECODED_BODY: String(DECODED_CAP),
       SSE_MAX_LINE: '4kb',
       SSE_MAX_EVENT: '16kb',
-      UPSTREAM_IDLE_TIMEOUT_MS: '500',
+      // Long enough that a loaded machine's pauses never pass for an upstream's silence.
+      UPSTREAM_IDLE_TIMEOUT_MS: '1500',
     }),
   );
 });
