@@ -1,13 +1,21 @@
-import { Global, Module } from '@nestjs/common';
-import { AdminGuard } from './admin-auth.guard.ts';
-import { AdminAuthService } from './admin-auth.service.ts';
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.ts';
+import { ClientKeysModule } from '../client-keys/client-keys.module.ts';
+import { HealthModule } from '../health/health.module.ts';
+import { ModelsModule } from '../models/models.module.ts';
+import { OpenAICompatModule } from '../openai-compat/openai-compat.module.ts';
+import { ProvidersModule } from '../providers/providers.module.ts';
 import { AuthController } from './auth.controller.ts';
+import { ModelsAdminController } from './models-admin.controller.ts';
+import { ImagePlaygroundController, PlaygroundController } from './playground.controller.ts';
+import { ProvidersAdminController } from './providers-admin.controller.ts';
 
-/** Admin auth: global so every feature module can guard its /api endpoints with AdminGuard. */
-@Global()
+/**
+ * The console's management API under /api: login, providers, models, the playground. Features
+ * with their own admin endpoints (client keys, stats, health) keep them in their own modules.
+ */
 @Module({
-  controllers: [AuthController],
-  providers: [AdminAuthService, AdminGuard],
-  exports: [AdminAuthService, AdminGuard],
+  imports: [AuthModule, ClientKeysModule, ProvidersModule, ModelsModule, HealthModule, OpenAICompatModule],
+  controllers: [AuthController, ProvidersAdminController, PlaygroundController, ImagePlaygroundController, ModelsAdminController],
 })
 export class AdminModule {}

@@ -7,8 +7,8 @@ import { ClientKeysService } from '../client-keys/client-keys.service.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { apiAccessMode } from '../openai-compat/api-key.guard.ts';
 import { ApiAdminAuth, ApiEmptyResponse, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../docs/decorators.ts';
-import { AdminGuard } from './admin-auth.guard.ts';
-import { AdminAuthService, type AdminSession } from './admin-auth.service.ts';
+import { AdminGuard } from '../auth/admin-auth.guard.ts';
+import { AdminAuthService, type AdminSession } from '../auth/admin-auth.service.ts';
 
 export class LoginDto {
   @ApiProperty({ description: '管理员密码：环境变量 `ADMIN_PASSWORD`，未设置时为首次启动时生成并在日志中打印一次的密码。', minLength: 1, maxLength: 1024 })

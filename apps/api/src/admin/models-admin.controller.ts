@@ -5,7 +5,7 @@ import { ApiError } from '../common/api-error.ts';
 import { ApiAdminAuth, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../docs/decorators.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import { DiscoveryService } from '../models/discovery.service.ts';
-import { AdminGuard } from './admin-auth.guard.ts';
+import { AdminGuard } from '../auth/admin-auth.guard.ts';
 import type { AdminModel, AdminModelList } from '#contracts';
 
 export type { AdminModel, AdminModelList };

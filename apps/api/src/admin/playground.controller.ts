@@ -7,7 +7,7 @@ import { ChatCompletionRequestDto } from '../openai-compat/chat-request.dto.ts';
 import { ChatResponder } from '../openai-compat/chat-responder.service.ts';
 import { ImageGenerationRequestDto } from '../openai-compat/image-request.dto.ts';
 import { ImagesResponder } from '../openai-compat/images-responder.service.ts';
-import { AdminGuard } from './admin-auth.guard.ts';
+import { AdminGuard } from '../auth/admin-auth.guard.ts';
 
 /** The console's chat playground: the same request and answer as /v1/chat/completions, streams included. */
 @ApiTags(DOC_TAGS.playground)

@@ -11,7 +11,7 @@ import { ProviderRegistry, type ProviderState } from '../providers/provider-regi
 import { ProviderSettingsService } from '../providers/provider-settings.service.ts';
 import { UpstreamHttp } from '../providers/upstream-http.ts';
 import { ProviderHealthService } from '../health/provider-health.service.ts';
-import { AdminGuard } from './admin-auth.guard.ts';
+import { AdminGuard } from '../auth/admin-auth.guard.ts';
 import { AddKeyDto, UpdateProviderDto, UpstreamDto } from './providers-admin.dto.ts';
 import type { KeyTestResult, ProviderDetail } from '#contracts';
 

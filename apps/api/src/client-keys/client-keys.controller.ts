@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, Header, HttpCode, Param, Patch, Post, Us
 import { ApiOperation, ApiParam, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import type { ClientKey, ClientKeyList, CreateClientKeyRequest, CreatedClientKey, UpdateClientKeyRequest } from '#contracts';
-import { AdminGuard } from '../admin/admin-auth.guard.ts';
+import { AdminGuard } from '../auth/admin-auth.guard.ts';
 import { ApiAdminAuth, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../docs/decorators.ts';
 import { ClientKeysService } from './client-keys.service.ts';
 

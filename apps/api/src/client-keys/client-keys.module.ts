@@ -1,27 +1,29 @@
-import { Global, Module } from '@nestjs/common';
-import { RedisRateLimiter } from '../storage/redis/redis-rate-limiter.ts';
-import { RedisStorage } from '../storage/redis/redis-storage.ts';
-import { STORAGE, type Storage } from '../storage/storage.ts';
+import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.ts';
+import type { RedisConnection } from '../storage/redis/redis-connection.ts';
+import { REDIS_CONNECTION } from '../storage/storage.ts';
+import { ClientKeyUsageRecorder } from './client-key-usage.service.ts';
 import { ClientKeysController } from './client-keys.controller.ts';
 import { ClientKeysService } from './client-keys.service.ts';
 import { InMemoryRateLimiter, RATE_LIMITER, type RateLimiter } from './rate-limiter.ts';
+import { RedisRateLimiter } from './redis-rate-limiter.ts';
 
 /**
- * Client API keys. Global because the /v1 guard, used by controllers in any module, needs the
- * key index and the rate limiter. The usage recorder (ClientKeyUsageRecorder) needs PoolEvents,
- * which lives in AppModule, so AppModule provides it.
+ * Client API keys: their admin endpoints, the key index and the rate limiter the /v1 guard
+ * (OpenAICompatModule) checks, and the usage recorder that counts each key's requests.
  */
-@Global()
 @Module({
+  imports: [AuthModule],
   controllers: [ClientKeysController],
   providers: [
     ClientKeysService,
     {
       provide: RATE_LIMITER,
       // Cluster mode counts in Redis, so a key's limit holds across replicas.
-      useFactory: (storage: Storage): RateLimiter => (storage instanceof RedisStorage ? new RedisRateLimiter(storage.connection) : new InMemoryRateLimiter()),
-      inject: [STORAGE],
+      useFactory: (redis: RedisConnection | null): RateLimiter => (redis ? new RedisRateLimiter(redis) : new InMemoryRateLimiter()),
+      inject: [REDIS_CONNECTION],
     },
+    ClientKeyUsageRecorder,
   ],
   exports: [ClientKeysService, RATE_LIMITER],
 })

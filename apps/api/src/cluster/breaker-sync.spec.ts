@@ -4,7 +4,7 @@ import { Subject, type Observable } from 'rxjs';
 import { loadConfig } from '../config/app-config.ts';
 import type { ProviderAdapter } from '../providers/provider-adapter.ts';
 import { ProviderRegistry, type BreakerOpening } from '../providers/provider-registry.service.ts';
-import { CircuitBreaker } from '../routing/circuit-breaker.ts';
+import { CircuitBreaker } from '../providers/circuit-breaker.ts';
 import { BREAKER_TOPIC, BreakerSync } from './breaker-sync.service.ts';
 import type { ClusterBus, RetainOptions } from './cluster-bus.ts';
 

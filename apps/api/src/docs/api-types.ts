@@ -6,22 +6,35 @@
  * one of them, and only compiles on a handler whose return type is exactly that type.
  */
 import type {
+  AdminModel,
+  AdminModelList,
+  AdminSession,
   ApiAccess,
   AttemptSummary,
   ClientKey,
   ClientKeyList,
   CreatedClientKey,
   DiscoveryRefreshResult,
+  KeyTestResult,
   ModelDiscovery,
+  ProviderDetail,
+  ProviderCheck,
   ProviderCheckAll,
+  ProviderStatus,
   RequestLogPage,
   StatsResponse,
 } from '#contracts';
-import type { AdminSession } from '../admin/admin-auth.service.ts';
-import type { AdminModel, AdminModelList } from '../admin/models-admin.controller.ts';
-import type { KeyTestResult, ProviderDetail } from '../admin/providers-admin.controller.ts';
-import type { ProviderHealthView } from '../health/health-admin.controller.ts';
 import type { HealthCheckResult } from '../storage/storage.ts';
+
+export interface ProviderHealthView {
+  name: string;
+  /** Routing status: available, disabled, unconfigured or cooling-down. */
+  status: ProviderStatus;
+  reason: string | null;
+  /** The last check's verdict; null before the first check. */
+  healthy: boolean | null;
+  lastCheck: ProviderCheck | null;
+}
 
 /** `GET /api/auth/session`. */
 export interface AdminSessionInfo {

@@ -7,7 +7,7 @@ import { applyDecorators } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiParam, ApiResponse } from '@nestjs/swagger';
 import { IMAGE_QUALITIES, MAX_IMAGE_SIDE, MIN_IMAGE_SIDE, DEFAULT_IMAGE_MODEL } from '../openai-compat/image-request.dto.ts';
 import { MAX_SPEECH_INPUT } from '../openai-compat/speech-request.dto.ts';
-import { SPEECH_CONTENT_TYPES, type ImageMime } from '../media/media-bytes.ts';
+import { SPEECH_CONTENT_TYPES } from '../media/media-bytes.ts';
 import { ApiErrors, POOL_RESPONSE_HEADERS, schemaRef } from './decorators.ts';
 
 /** What every upstream-backed /v1 call can fail with; the pooled ones list the attempts. */
@@ -190,27 +190,4 @@ export const ApiRetrieveModelOperation = (): MethodDecorator =>
     ApiParam({ name: 'id', description: '模型 id（见 `GET /v1/models`），如 `gpt-4o-mini`。', schema: { type: 'string' } }),
     ApiResponse({ status: 200, description: '模型。', content: { 'application/json': { schema: schemaRef('Model') } } }),
     ApiErrors([401, 403, 404, 429], { 401: '仅在启用了密钥时出现。', 404: '模型不存在（`code: model_not_found`）。', 429: '客户端密钥超出每分钟请求数。' }),
-  );
-
-const IMAGE_TYPES: ImageMime[] = ['image/png', 'image/jpeg', 'image/webp', 'image/gif'];
-
-export const ApiImageFileOperation = (): MethodDecorator =>
-  applyDecorators(
-    ApiOperation({
-      summary: '获取网关托管的图片',
-      operationId: 'getImageFile',
-      description:
-        '`POST /v1/images/generations` 以 `response_format: "url"` 返回的图片链接。**不需要密钥**：文件名随机、不可猜测，本身就是访问凭证（与 OpenAI 的图片链接一样），方便直接嵌入网页和聊天。链接在 `IMAGE_URL_TTL_SECONDS`（默认 3600 秒）后失效；`cache-control` 与 `expires` 头给出剩余有效期。',
-    }),
-    ApiParam({
-      name: 'file',
-      description: '图片文件名：32 个随机字符加扩展名（`png`、`jpg`、`webp`、`gif`）。',
-      schema: { type: 'string', pattern: '^[A-Za-z0-9_-]{32}\\.(png|jpg|webp|gif)$' },
-    }),
-    ApiResponse({
-      status: 200,
-      description: '图片文件。',
-      content: Object.fromEntries(IMAGE_TYPES.map((type) => [type, { schema: { type: 'string', format: 'binary' } }])),
-    }),
-    ApiErrors([404], { 404: '图片不存在或已过期（`code: image_not_found`）。' }),
   );

@@ -1,9 +1,6 @@
-import { Injectable, Optional } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Injectable } from '@nestjs/common';
 import { Subject } from 'rxjs';
 import type { RequestLogEntry } from '#contracts';
-import { CatalogService } from '../models/catalog.service.ts';
-import { ProviderRegistry } from '../providers/provider-registry.service.ts';
 import { UNKNOWN_LABEL, boundRecord } from './record-bounds.ts';
 
 /** What happened to one client request; stats and the request log consume these. */
@@ -27,14 +24,15 @@ export class PoolEvents {
   readonly requests = new Subject<RequestRecord>();
   private known?: KnownNames;
 
-  /** Without a ModuleRef (unit tests) or before known() is set, every name counts as known. */
-  constructor(@Optional() private readonly moduleRef?: ModuleRef) {}
-
   emit(record: RequestRecord): void {
     if (this.requests.observed) this.requests.next(boundRecord(record));
   }
 
-  /** Replaces where known names come from (tests). */
+  /**
+   * Where known names come from: the models module hands them down at startup (see
+   * KnownNamesLink). Until then, and in a test module without a catalog, every name counts as
+   * known (records are length-limited anyway).
+   */
   useKnownNames(known: KnownNames): void {
     this.known = known;
   }
@@ -44,26 +42,13 @@ export class PoolEvents {
    * resolved), or "unknown", so that clients cannot create series or rows at will.
    */
   modelLabel(model: string): string {
-    const known = this.knownNames();
+    const known = this.known;
     return known ? (known.model(model) ?? UNKNOWN_LABEL) : model;
   }
 
   /** Like modelLabel, for providers. */
   providerLabel(provider: string): string {
-    const known = this.knownNames();
+    const known = this.known;
     return known ? (known.provider(provider) ?? UNKNOWN_LABEL) : provider;
-  }
-
-  /** Looked up lazily: the catalog lives in the application module, which depends on this one. */
-  private knownNames(): KnownNames | undefined {
-    if (this.known || !this.moduleRef) return this.known;
-    try {
-      const catalog = this.moduleRef.get(CatalogService, { strict: false });
-      const registry = this.moduleRef.get(ProviderRegistry, { strict: false });
-      this.known = { model: (id) => catalog.resolve(id)?.id, provider: (name) => registry.find(name)?.name };
-    } catch {
-      // A test module without a catalog: names stay as recorded (they are length-limited anyway).
-    }
-    return this.known;
   }
 }

@@ -1,5 +1,4 @@
-import type { AttemptSummary } from '#contracts';
-import type { RequestRecord } from './pool-events.service.ts';
+import type { AttemptSummary, RequestLogEntry as RequestRecord } from '#contracts';
 
 /** Longest id kept in a request record (model, provider, upstream model, key id, request id). */
 export const MAX_ID_CHARS = 200;

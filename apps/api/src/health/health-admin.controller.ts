@@ -1,23 +1,15 @@
 import { Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { AdminGuard } from '../admin/admin-auth.guard.ts';
+import { AdminGuard } from '../auth/admin-auth.guard.ts';
 import { ApiError } from '../common/api-error.ts';
 import { ApiAdminAuth, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../docs/decorators.ts';
-import { ProviderRegistry, type ProviderStatus } from '../providers/provider-registry.service.ts';
+import type { ProviderHealthView } from '../docs/api-types.ts';
+import { ProviderRegistry } from '../providers/provider-registry.service.ts';
 import type { HealthCheckResult } from '../storage/storage.ts';
 import { ProviderHealthService } from './provider-health.service.ts';
 import type { ProviderCheckAll } from '#contracts';
-import type { ProviderCheck } from './provider-probe.ts';
 
-export interface ProviderHealthView {
-  name: string;
-  /** Routing status: available, disabled, unconfigured or cooling-down. */
-  status: ProviderStatus;
-  reason: string | null;
-  /** The last check's verdict; null before the first check. */
-  healthy: boolean | null;
-  lastCheck: ProviderCheck | null;
-}
+export type { ProviderHealthView };
 
 const DEFAULT_HISTORY = 50;
 const MAX_HISTORY = 1000;

@@ -1,5 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
+import { AuthModule } from '../auth/auth.module.ts';
+import { ModelsModule } from '../models/models.module.ts';
 import { ProvidersModule } from '../providers/providers.module.ts';
 import { AppLifecycle } from './app-lifecycle.service.ts';
 import { HealthAdminController } from './health-admin.controller.ts';
@@ -12,7 +14,7 @@ import { ProviderHealthService } from './provider-health.service.ts';
  * and `/api/health/*` (admin).
  */
 @Module({
-  imports: [TerminusModule.forRoot({ errorLogStyle: 'pretty' }), ProvidersModule],
+  imports: [TerminusModule.forRoot({ errorLogStyle: 'pretty' }), ProvidersModule, ModelsModule, AuthModule],
   controllers: [HealthController, HealthAdminController],
   providers: [ProviderHealthService, AppLifecycle],
   exports: [ProviderHealthService, AppLifecycle],

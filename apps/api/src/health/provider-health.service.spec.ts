@@ -1,4 +1,3 @@
-import type { ModuleRef } from '@nestjs/core';
 import { of } from 'rxjs';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { loadConfig } from '../config/app-config.ts';
@@ -78,13 +77,13 @@ function makeSut(env: Record<string, string> = {}) {
   registry.find('off')!.enabled = false;
   const health = new MemoryHealthStore();
   const storage = { kind: 'sqlite', health } as unknown as Storage;
-  const moduleRef = {
-    get: () => {
+  const catalog = {
+    all: () => {
       throw new Error('no chat probe expected: every adapter here has a model list');
     },
-  } as unknown as ModuleRef;
+  } as unknown as CatalogService;
   const scheduler = new SchedulerRegistry();
-  const sut = new ProviderHealthService(registry, new UpstreamHttp(config), storage, config, scheduler, moduleRef);
+  const sut = new ProviderHealthService(registry, new UpstreamHttp(config), storage, config, scheduler, catalog);
   return { sut, alpha, beta, off, health, registry, scheduler };
 }
 
@@ -215,9 +214,8 @@ describe('ProviderHealthService chat probe model', () => {
     };
     const registry = new ProviderRegistry([chatOnly], config);
     const catalog = new CatalogService(config, registry);
-    const moduleRef = { get: () => catalog } as unknown as ModuleRef;
     const storage = { health: new MemoryHealthStore() } as unknown as Storage;
-    const sut = new ProviderHealthService(registry, new UpstreamHttp(config), storage, config, new SchedulerRegistry(), moduleRef);
+    const sut = new ProviderHealthService(registry, new UpstreamHttp(config), storage, config, new SchedulerRegistry(), catalog);
     const chatModels = catalog
       .all()
       .filter((m) => m.category === 'chat')

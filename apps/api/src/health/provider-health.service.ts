@@ -1,5 +1,4 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { ApiError } from '../common/api-error.ts';
 import { scrubSecrets } from '../common/redact.ts';
@@ -53,7 +52,7 @@ export class ProviderHealthService implements OnApplicationBootstrap, OnModuleDe
     @Inject(STORAGE) private readonly storage: Storage,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly scheduler: SchedulerRegistry,
-    private readonly moduleRef: ModuleRef,
+    private readonly catalog: CatalogService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -191,9 +190,8 @@ export class ProviderHealthService implements OnApplicationBootstrap, OnModuleDe
 
   /** The chat probe's model: the first catalog chat model this provider serves, else any it serves. */
   private chatModel(provider: ProviderState): ProbeModel | undefined {
-    const catalog = this.moduleRef.get(CatalogService, { strict: false });
     const serves = (category?: string) =>
-      catalog
+      this.catalog
         .all()
         .filter((m) => category === undefined || m.category === category)
         .flatMap((m) => m.routes.filter((r) => this.registry.find(r.provider) === provider).map((r) => ({ id: m.id, upstreamModel: r.upstream_model })));

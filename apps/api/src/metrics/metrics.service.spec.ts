@@ -2,7 +2,7 @@ import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { PoolEvents } from '../events/pool-events.service.ts';
 import type { ProviderRegistry } from '../providers/provider-registry.service.ts';
-import type { BreakerState } from '../routing/circuit-breaker.ts';
+import type { BreakerState } from '../providers/circuit-breaker.ts';
 import { logEntry } from '../storage/storage.contract.ts';
 import type { RequestLogEntry } from '../storage/storage.ts';
 import { MetricsService, attemptOutcome, statusClass } from './metrics.service.ts';

@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Subscription } from 'rxjs';
 import { PoolEvents, type RequestRecord } from '../events/pool-events.service.ts';
 import { ProviderRegistry } from '../providers/provider-registry.service.ts';
-import type { BreakerState } from '../routing/circuit-breaker.ts';
+import type { BreakerState } from '../providers/circuit-breaker.ts';
 import { LATENCY_BUCKETS_MS } from '../storage/storage.ts';
 
 const SECONDS_BUCKETS = LATENCY_BUCKETS_MS.map((ms) => ms / 1000);

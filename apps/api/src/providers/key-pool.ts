@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { maskSecret } from '../common/redact.ts';
-import { CircuitBreaker, type BreakerOptions } from '../routing/circuit-breaker.ts';
+import { CircuitBreaker, type BreakerOptions } from './circuit-breaker.ts';
 import type { KeySource, ProviderKeyView } from '#contracts';
 
 export type { KeySource };

@@ -1,6 +1,6 @@
 import { pipeline, Transform } from 'node:stream';
 import { decodeBase64Image, looksLikeText, sniffAudio, sniffImage, SPEECH_CONTENT_TYPES, type ImageMime } from '../media/media-bytes.ts';
-import { upstreamErrorMessage } from './openai-compatible/openai-mapping.ts';
+import { upstreamErrorMessage } from './upstream-errors.ts';
 import { UpstreamError, type AudioResult, type GeneratedImage, type SpeechFormat, type UpstreamContext } from './provider-adapter.ts';
 import type { UpstreamResponse } from './upstream-http.ts';
 

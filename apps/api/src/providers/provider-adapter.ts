@@ -1,8 +1,10 @@
 import type { Observable } from 'rxjs';
 import type { ChatMessage, FinishReason, ToolCallDelta, Usage } from '#contracts';
-import { scrubSecrets } from '../common/redact.ts';
 import type { ProviderDeclaration } from './provider-declaration.ts';
-import type { UpstreamCall, UpstreamHttp } from './upstream-http.ts';
+import type { ClientFlow, UpstreamCall, UpstreamHttp } from './upstream-http.ts';
+
+export { UpstreamError, type FailureKind } from './upstream-errors.ts';
+export type { ClientFlow } from './upstream-http.ts';
 
 /** What the router hands to an adapter: the client's request, normalized. */
 export interface ChatRequest {
@@ -38,16 +40,6 @@ export interface UpstreamContext {
   proxy?: string;
   /** For a stream: the client's side, so that the upstream is not read faster than the client reads. */
   flow?: ClientFlow;
-}
-
-/**
- * Backpressure from the client: while it is blocked (its socket buffer is full), the upstream
- * is not read, so a client that reads slowly or not at all holds a bounded amount of memory.
- */
-export interface ClientFlow {
-  readonly blocked: boolean;
-  /** Calls `resume` once the client has taken what was written (at once when not blocked). */
-  onDrain(resume: () => void): void;
 }
 
 export type ChatEvent =
@@ -144,35 +136,4 @@ export function upstreamCall(ctx: UpstreamContext, init: UpstreamCallInit): Upst
     signal: init.signal ?? ctx.signal,
     proxy: ctx.proxy,
   };
-}
-
-/** How an upstream attempt failed; drives failover, cooldown and the status the client sees. */
-export type FailureKind =
-  | 'network' // connect refused/reset, DNS, TLS
-  | 'timeout' // connect or first-byte (or idle) timeout
-  | 'http' // a non-2xx status
-  | 'invalid' // a 2xx that is not an answer: HTML, unparsable, empty
-  | 'aborted'; // the client went away
-
-/**
- * Every upstream failure, with its message scrubbed of configured secrets and key-shaped tokens
- * (and bounded) here, where it is made: the message reaches clients, the request log, health
- * results and log lines, and an upstream may echo the key it was sent.
- */
-export class UpstreamError extends Error {
-  constructor(
-    readonly kind: FailureKind,
-    message: string,
-    readonly status?: number,
-    /** From a `Retry-After` header, in milliseconds. */
-    readonly retryAfterMs?: number,
-  ) {
-    super(scrubSecrets(message));
-    this.name = 'UpstreamError';
-  }
-
-  /** The key (not the provider) is at fault: bad, out of credit, or rate-limited. */
-  get isKeyProblem(): boolean {
-    return this.kind === 'http' && (this.status === 401 || this.status === 402 || this.status === 403 || this.status === 429);
-  }
 }

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { maskUrlCredentials, originOf, secretScrubber, urlCredentials } from '../common/redact.ts';
 import { APP_CONFIG, type AppConfig, type ProviderEnv } from '../config/app-config.ts';
-import { CircuitBreaker } from '../routing/circuit-breaker.ts';
+import { CircuitBreaker } from './circuit-breaker.ts';
 import { loadCustomUpstreams, type CustomUpstreamConfig } from './custom/custom-upstreams.ts';
 import { Subject } from 'rxjs';
 import { KeyPool, type KeyEntry } from './key-pool.ts';

@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
-import { UpstreamError } from './provider-adapter.ts';
+import { UpstreamError } from './upstream-errors.ts';
 
 /**
  * Ranges a URL handed to the gateway by an upstream must never reach: the gateway's own machine,

@@ -6,10 +6,19 @@ import { getProxyForUrl } from 'proxy-from-env';
 import { Observable } from 'rxjs';
 import { Agent, type Dispatcher, ProxyAgent } from 'undici';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
-import { parseRetryAfter, upstreamErrorMessage } from './openai-compatible/openai-mapping.ts';
-import { UpstreamError, type ClientFlow } from './provider-adapter.ts';
 import { AddressGuard } from './public-address.ts';
 import { SseLimitError, SseParser, type SseEvent } from './sse-parser.ts';
+import { UpstreamError, parseRetryAfter, upstreamErrorMessage } from './upstream-errors.ts';
+
+/**
+ * Backpressure from the client: while it is blocked (its socket buffer is full), the upstream
+ * is not read, so a client that reads slowly or not at all holds a bounded amount of memory.
+ */
+export interface ClientFlow {
+  readonly blocked: boolean;
+  /** Calls `resume` once the client has taken what was written (at once when not blocked). */
+  onDrain(resume: () => void): void;
+}
 
 export interface UpstreamCall {
   method: 'GET' | 'POST';

@@ -1,7 +1,7 @@
 import { Controller, Get, Query, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { RequestLogPage, StatsBreakdownDimension, StatsGranularity, StatsRange, StatsResponse } from '#contracts';
-import { AdminGuard } from '../admin/admin-auth.guard.ts';
+import { AdminGuard } from '../auth/admin-auth.guard.ts';
 import { ApiError } from '../common/api-error.ts';
 import { ApiAdminAuth, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../docs/decorators.ts';
 import type { LogFilter } from '../storage/storage.ts';

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuthModule } from '../auth/auth.module.ts';
 import { StatsRecorder } from './stats-recorder.service.ts';
 import { StatsRetention } from './stats-retention.service.ts';
 import { StatsController } from './stats.controller.ts';
@@ -9,6 +10,7 @@ import { StatsService } from './stats.service.ts';
  * StatsService reads them back (live), StatsRetention purges old data daily.
  */
 @Module({
+  imports: [AuthModule],
   controllers: [StatsController],
   providers: [StatsRecorder, StatsService, StatsRetention],
   exports: [StatsService],

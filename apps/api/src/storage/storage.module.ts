@@ -1,9 +1,10 @@
 import { join } from 'node:path';
 import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
+import type { RedisConnection } from './redis/redis-connection.ts';
 import { RedisStorage } from './redis/redis-storage.ts';
 import { SqliteStorage } from './sqlite/sqlite-storage.ts';
-import { STORAGE, type Storage } from './storage.ts';
+import { REDIS_CONNECTION, STORAGE, type Storage } from './storage.ts';
 
 export const SQLITE_FILE_NAME = 'gpt4free-pool.db';
 
@@ -39,8 +40,13 @@ export class StorageCloser implements OnApplicationShutdown {
       },
       inject: [APP_CONFIG],
     },
+    {
+      provide: REDIS_CONNECTION,
+      useFactory: (storage: Storage): RedisConnection | null => (storage instanceof RedisStorage ? storage.connection : null),
+      inject: [STORAGE],
+    },
     StorageCloser,
   ],
-  exports: [STORAGE],
+  exports: [STORAGE, REDIS_CONNECTION],
 })
 export class StorageModule {}

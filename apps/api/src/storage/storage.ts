@@ -8,6 +8,12 @@ export type { RequestLogEntry };
  * cluster mode keeps the same interface in Redis. Nothing outside storage/ knows which.
  */
 export const STORAGE = Symbol('STORAGE');
+/**
+ * The store's Redis connection (a RedisConnection) in cluster mode, null in the embedded mode.
+ * Features that share Redis beyond storage (rate limits, the cluster bus) take it from here, so
+ * that only the storage module knows which store implementation runs.
+ */
+export const REDIS_CONNECTION = Symbol('REDIS_CONNECTION');
 
 export interface Storage {
   readonly kind: 'sqlite' | 'redis';

@@ -1,5 +1,5 @@
 import { decodeImage, type ImageBytes } from '../media-response.ts';
-import { errorMessageFromJson } from '../openai-compatible/openai-mapping.ts';
+import { errorMessageFromJson } from '../upstream-errors.ts';
 import { intParam } from '../openai-compatible/openai-images.ts';
 import { UpstreamError, type ImageRequest } from '../provider-adapter.ts';
 

@@ -1,6 +1,7 @@
 import type { ChatMessage, ToolCallDelta } from '#contracts';
 import { UpstreamError, type ChatEvent, type ChatRequest } from '../provider-adapter.ts';
-import { errorMessageFromJson, readUsage } from '../openai-compatible/openai-mapping.ts';
+import { readUsage } from '../openai-compatible/openai-mapping.ts';
+import { errorMessageFromJson } from '../upstream-errors.ts';
 
 // The generation parameters Workers AI's text-generation schema accepts; anything else is rejected upstream.
 const PASSED_PARAMS = ['temperature', 'top_p', 'seed', 'frequency_penalty', 'presence_penalty'] as const;

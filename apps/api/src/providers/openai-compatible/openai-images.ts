@@ -1,6 +1,6 @@
 import { decodeImage } from '../media-response.ts';
 import { UpstreamError, type GeneratedImage, type ImageRequest, type ImageResult } from '../provider-adapter.ts';
-import { errorMessageFromJson } from './openai-mapping.ts';
+import { errorMessageFromJson } from '../upstream-errors.ts';
 
 const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { ChatMessage } from '#contracts';
 import { UpstreamError, type ChatEvent, type ChatRequest } from '../provider-adapter.ts';
-import { buildOpenAIChatBody, chunkToEvents, completionToEvents, parseRetryAfter, upstreamErrorMessage } from './openai-mapping.ts';
+import { buildOpenAIChatBody, chunkToEvents, completionToEvents } from './openai-mapping.ts';
+import { parseRetryAfter, upstreamErrorMessage } from '../upstream-errors.ts';
 
 function fixture(name: string): string {
   return readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');

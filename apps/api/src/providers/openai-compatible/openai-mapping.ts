@@ -1,5 +1,6 @@
 import type { FinishReason, ToolCallDelta, Usage } from '#contracts';
-import { UpstreamError, type ChatEvent, type ChatRequest } from '../provider-adapter.ts';
+import type { ChatEvent, ChatRequest } from '../provider-adapter.ts';
+import { UpstreamError, embeddedErrorMessage, isRecord } from '../upstream-errors.ts';
 
 type DeltaEvent = Extract<ChatEvent, { type: 'delta' }>;
 
@@ -80,35 +81,6 @@ export function chunkToEvents(json: unknown): ChatEvent[] {
   return events;
 }
 
-/**
- * Best-effort human message from an upstream error body; '' when the body says nothing
- * (callers fall back to the status text). Never throws.
- */
-export function upstreamErrorMessage(body: string): string {
-  try {
-    const text = String(body).trim();
-    if (text === '') return '';
-    if (/^[[{"]/.test(text)) {
-      const parsed = tryParseJson(text);
-      if (parsed !== undefined) {
-        const message = errorMessageFromJson(parsed);
-        if (message !== undefined) return clip(message, MAX_JSON_MESSAGE);
-      }
-    }
-    return excerpt(text);
-  } catch {
-    return '';
-  }
-}
-
-/**
- * The message inside an already-parsed error body (OpenAI, Pollinations, Cloudflare, HF,
- * FastAPI shapes); undefined when it carries none. Shared with the Cloudflare mapping.
- */
-export function errorMessageFromJson(json: unknown): string | undefined {
-  return messageOf(json, 0);
-}
-
 /** Usage from an upstream `usage` object when it has real counts; extra fields (DeepInfra's estimated_cost) are dropped. */
 export function readUsage(raw: unknown): Usage | undefined {
   if (!isRecord(raw)) return undefined;
@@ -117,33 +89,7 @@ export function readUsage(raw: unknown): Usage | undefined {
   return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: isCount(total) ? total : prompt + completion };
 }
 
-/** Parses Retry-After (delta-seconds or HTTP-date) into ms from now; undefined when absent/invalid. */
-export function parseRetryAfter(value: string | undefined, now: number = Date.now()): number | undefined {
-  if (value === undefined) return undefined;
-  const text = value.trim();
-  // Decimals are not in RFC 9110, but some rate limiters send them and the intent is unambiguous.
-  if (/^\d+(\.\d+)?$/.test(text)) {
-    const ms = Math.round(Number(text) * 1000);
-    return Number.isFinite(ms) ? ms : undefined;
-  }
-  // Date.parse alone accepts too much ("foo 1" is a date to V8), so only HTTP-date shapes get through.
-  let date: number;
-  if (IMF_OR_RFC850_DATE.test(text)) date = Date.parse(text);
-  else if (ASCTIME_DATE.test(text))
-    date = Date.parse(`${text} GMT`); // asctime carries no zone but means GMT
-  else return undefined;
-  if (!Number.isFinite(date)) return undefined;
-  return Math.max(0, date - now);
-}
-
 // ---------------------------------------------------------------------------------------
-
-const IMF_OR_RFC850_DATE = /^[A-Za-z]{3,9}, \d{1,2}[ -][A-Za-z]{3}[ -]\d{2,4} \d{2}:\d{2}:\d{2} GMT$/;
-const ASCTIME_DATE = /^[A-Za-z]{3} [A-Za-z]{3} [ \d]?\d \d{2}:\d{2}:\d{2} \d{4}$/;
-const MAX_EXCERPT = 200;
-// Upstream JSON messages (context-length errors, validation errors) are often longer than an
-// excerpt but still worth reading whole; the cap only guards against bodies that dump inputs.
-const MAX_JSON_MESSAGE = 500;
 
 const FINISH_REASONS: ReadonlyMap<string, FinishReason> = new Map<string, FinishReason>([
   ['stop', 'stop'],
@@ -168,10 +114,6 @@ function finishReasonOf(raw: unknown, hasToolCalls: boolean): FinishReason {
 
 function notAnAnswer(why: string): UpstreamError {
   return new UpstreamError('invalid', `upstream answer is not a chat completion: ${why}`);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function isCount(value: unknown): value is number {
@@ -245,82 +187,4 @@ function streamToolCalls(raw: unknown): ToolCallDelta[] {
     if (call.id !== undefined || call.type !== undefined || call.function !== undefined) calls.push(call);
   });
   return calls;
-}
-
-/** The upstream's message when a 2xx body or stream chunk is really an error object. */
-function embeddedErrorMessage(json: Record<string, unknown>): string | undefined {
-  const hasError = (json.error !== undefined && json.error !== null) || json.success === false;
-  if (!hasError) return undefined;
-  return errorMessageFromJson(json) ?? clip(JSON.stringify(json), MAX_EXCERPT);
-}
-
-function messageOf(value: unknown, depth: number): string | undefined {
-  if (depth > 4) return undefined;
-  if (typeof value === 'string') return nonBlank(value);
-  if (Array.isArray(value)) {
-    const parts = value.map((v) => messageOf(v, depth + 1)).filter((m): m is string => m !== undefined);
-    return parts.length > 0 ? parts.join('; ') : undefined;
-  }
-  if (!isRecord(value)) return undefined;
-  // `error` first: Pollinations puts {status, success, error:{message}} and HF puts {error:"…"}.
-  for (const key of ['error', 'errors', 'message', 'detail', 'msg']) {
-    const found = messageOf(value[key], depth + 1);
-    if (found !== undefined) return found;
-  }
-  // An error object with only a code still says something.
-  return typeof value.code === 'string' ? nonBlank(value.code) : undefined;
-}
-
-function nonBlank(text: string): string | undefined {
-  const trimmed = text.trim();
-  return trimmed === '' ? undefined : trimmed;
-}
-
-function tryParseJson(text: string): unknown {
-  try {
-    return JSON.parse(text) as unknown;
-  } catch {
-    return undefined;
-  }
-}
-
-/** A short readable excerpt of a non-JSON body; HTML is reduced to its visible text. */
-function excerpt(text: string): string {
-  let plain = text;
-  if (/<[a-z!/][^>]*>/i.test(text)) {
-    plain = text
-      .replace(/<!--[\s\S]*?-->/g, ' ')
-      .replace(/<(script|style|template)\b[\s\S]*?<\/\1\s*>/gi, ' ')
-      .replace(/<[^>]*>/g, ' ');
-    plain = decodeEntities(plain);
-  }
-  return clip(plain.replace(/\s+/g, ' ').trim(), MAX_EXCERPT);
-}
-
-const NAMED_ENTITIES: ReadonlyMap<string, string> = new Map([
-  ['amp', '&'],
-  ['lt', '<'],
-  ['gt', '>'],
-  ['quot', '"'],
-  ['apos', "'"],
-  ['nbsp', ' '],
-]);
-
-function decodeEntities(text: string): string {
-  return text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (whole, name: string) => {
-    if (name.startsWith('#')) {
-      const code = name[1] === 'x' || name[1] === 'X' ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
-      return code >= 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
-    }
-    return NAMED_ENTITIES.get(name.toLowerCase()) ?? whole;
-  });
-}
-
-function clip(text: string, max: number): string {
-  if (text.length <= max) return text;
-  let cut = max - 1;
-  // Never leave half a surrogate pair before the ellipsis.
-  const code = text.charCodeAt(cut - 1);
-  if (code >= 0xd800 && code <= 0xdbff) cut -= 1;
-  return `${text.slice(0, cut).trimEnd()}…`;
 }

@@ -54,7 +54,7 @@ import { LOG_PURGE_BATCH, LOG_PURGE_INDEXES, LOG_QUERY, SETTINGS_DELETE, SETTING
  *   P health:seq                    string   counter, for the tie order of equal timestamps
  *   P health:<provider>             zset     "<16-digit seq>:<JSON result>" scored by checkedAt
  *   P health:providers              set      providers with results (for purging)
- * Cluster (see redis-cluster-bus.ts and redis-rate-limiter.ts)
+ * Cluster (see cluster/redis-cluster-bus.ts and client-keys/redis-rate-limiter.ts)
  *   channel P bus:<topic>, hash P bus:<topic>, zset P ratelimit:<client key id>
  *
  * Limits: the request log is capped at `maxLogEntries` (older entries are dropped beyond it,

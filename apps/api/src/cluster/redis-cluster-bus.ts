@@ -1,8 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { Observable, filter, from, map, merge, mergeMap, of, type Subscription } from 'rxjs';
-import type { ClusterBus, RetainOptions } from '../../cluster/cluster-bus.ts';
-import type { RedisConnection } from './redis-connection.ts';
-import { HASH_DELETE_IF_UNCHANGED } from './redis-scripts.ts';
+import type { ClusterBus, RetainOptions } from './cluster-bus.ts';
+import type { RedisConnection } from '../storage/redis/redis-connection.ts';
+import { HASH_DELETE_IF_UNCHANGED } from '../storage/redis/redis-scripts.ts';
 
 interface Envelope {
   /** The publishing process. */

@@ -1,9 +1,9 @@
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
 import { firstValueFrom, take, toArray, timeout } from 'rxjs';
-import { startRedis, type RedisServer } from '../../../../../test/support/redis.ts';
+import { startRedis, type RedisServer } from '../../../../test/support/redis.ts';
 import { RedisClusterBus } from './redis-cluster-bus.ts';
-import { RedisConnection } from './redis-connection.ts';
+import { RedisConnection } from '../storage/redis/redis-connection.ts';
 
 let redis: RedisServer;
 let n = 0;

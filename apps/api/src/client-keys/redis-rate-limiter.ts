@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
-import { InMemoryRateLimiter, RATE_WINDOW_MS, type RateLimitDecision, type RateLimiter } from '../../client-keys/rate-limiter.ts';
-import type { RedisConnection } from './redis-connection.ts';
-import { RATE_LIMIT_HIT } from './redis-scripts.ts';
+import { InMemoryRateLimiter, RATE_WINDOW_MS, type RateLimitDecision, type RateLimiter } from './rate-limiter.ts';
+import type { RedisConnection } from '../storage/redis/redis-connection.ts';
+import { RATE_LIMIT_HIT } from '../storage/redis/redis-scripts.ts';
 
 /** A limit check that takes longer than this is given up: the request goes on (see below). */
 export const RATE_LIMIT_TIMEOUT_MS = 500;

@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { UpstreamError } from '../providers/provider-adapter.ts';
 import { truncate } from '../events/record-bounds.ts';
 import { storageUnavailable } from '../storage/storage-errors.ts';
-import { ApiError } from './api-error.ts';
+import { ApiError } from '../common/api-error.ts';
 
 const STORAGE_UNAVAILABLE = 'storage_unavailable';
 /** Longest error message a client gets. */

@@ -1,8 +1,8 @@
 import { jest } from '@jest/globals';
 import { Logger } from '@nestjs/common';
-import { startRedis, type RedisServer } from '../../../../../test/support/redis.ts';
-import { RATE_WINDOW_MS } from '../../client-keys/rate-limiter.ts';
-import { RedisConnection } from './redis-connection.ts';
+import { startRedis, type RedisServer } from '../../../../test/support/redis.ts';
+import { RATE_WINDOW_MS } from './rate-limiter.ts';
+import { RedisConnection } from '../storage/redis/redis-connection.ts';
 import { RedisRateLimiter } from './redis-rate-limiter.ts';
 
 const T0 = 1_700_000_000_000;

@@ -1,0 +1,29 @@
+import { Module } from '@nestjs/common';
+import { ClientKeysModule } from '../client-keys/client-keys.module.ts';
+import { HealthModule } from '../health/health.module.ts';
+import { MediaModule } from '../media/media.module.ts';
+import { ModelsModule } from '../models/models.module.ts';
+import { ProvidersModule } from '../providers/providers.module.ts';
+import { RoutingModule } from '../routing/routing.module.ts';
+import { ApiKeyGuard } from './api-key.guard.ts';
+import { ChatResponder } from './chat-responder.service.ts';
+import { ChatController } from './chat.controller.ts';
+import { ChatService } from './chat.service.ts';
+import { ImagesResponder } from './images-responder.service.ts';
+import { ImagesController } from './images.controller.ts';
+import { ImagesService } from './images.service.ts';
+import { ModelsController } from './models.controller.ts';
+import { SpeechController } from './speech.controller.ts';
+import { SpeechService } from './speech.service.ts';
+
+/**
+ * The OpenAI-compatible front doors under /v1 (chat, images, speech, models), the client-key
+ * guard on them, and the responders the admin playground reuses so that it answers exactly like /v1.
+ */
+@Module({
+  imports: [ClientKeysModule, ProvidersModule, ModelsModule, RoutingModule, MediaModule, HealthModule],
+  controllers: [ChatController, ImagesController, SpeechController, ModelsController],
+  providers: [ChatService, ChatResponder, ImagesService, ImagesResponder, SpeechService, ApiKeyGuard],
+  exports: [ChatResponder, ImagesResponder],
+})
+export class OpenAICompatModule {}

@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { ModelsModule } from '../models/models.module.ts';
+import { ProvidersModule } from '../providers/providers.module.ts';
+import { FailoverService } from './failover.service.ts';
+import { RouterService } from './router.service.ts';
+
+/** Candidate ordering and the failover loop; nothing here knows any single provider. */
+@Module({
+  imports: [ProvidersModule, ModelsModule],
+  providers: [RouterService, FailoverService],
+  exports: [RouterService, FailoverService],
+})
+export class RoutingModule {}

@@ -1,0 +1,184 @@
+import { readFileSync, readdirSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+/*
+ * The API's layering (docs/architecture.md), checked on the import graph of apps/api/src:
+ * no import circle between files (type-only imports included: a circle of types is still a
+ * knot for the reader), and no import that runs up the layers. Specs are left out: a test may
+ * reach anywhere. Adding a folder means adding it to LAYERS here and in docs/architecture.md.
+ */
+
+const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../apps/api/src');
+
+/**
+ * Lowest first. A unit (a folder of apps/api/src, or a file named in UNIT_OF_FILE) may import
+ * itself and any unit of a lower layer; never a unit of its own layer or a higher one.
+ */
+const LAYERS: readonly (readonly string[])[] = [
+  ['common', 'types'],
+  ['config'],
+  ['storage'],
+  ['events', 'usage'],
+  ['openapi', 'auth'],
+  ['media', 'client-keys'],
+  ['providers'],
+  ['models', 'cluster', 'metrics', 'stats'],
+  ['routing'],
+  ['health'],
+  ['openai-compat'],
+  ['admin'],
+  ['console'],
+  ['app'],
+];
+
+/** Files whose unit is not their folder's. */
+const UNIT_OF_FILE: Readonly<Record<string, string>> = {
+  // The decorators that describe the /v1 operations: they read the /v1 DTOs' limits.
+  'docs/openai-docs.ts': 'openai-compat',
+  'app.module.ts': 'app',
+  'bootstrap.ts': 'app',
+  'main.ts': 'app',
+};
+
+/** `docs/` holds the OpenAPI code (document, decorators, schema types), not documentation. */
+const UNIT_OF_FOLDER: Readonly<Record<string, string>> = { docs: 'openapi' };
+
+interface ImportGraph {
+  /** File (relative to the source root) → the files it imports (same form). */
+  readonly edges: ReadonlyMap<string, readonly string[]>;
+}
+
+function unitOf(file: string): string {
+  const named = UNIT_OF_FILE[file];
+  if (named) return named;
+  const folder = file.split('/')[0]!;
+  return UNIT_OF_FOLDER[folder] ?? folder;
+}
+
+/** Relative imports of every non-test .ts file under root, as the compiler's pre-processor reads them. */
+function importGraph(root: string): ImportGraph {
+  const edges = new Map<string, string[]>();
+  for (const file of sourceFiles(root)) {
+    const { importedFiles } = ts.preProcessFile(readFileSync(join(root, file), 'utf8'), true, true);
+    const targets = importedFiles
+      .map((i) => i.fileName)
+      .filter((name) => name.startsWith('.'))
+      .map((name) =>
+        relative(root, resolve(root, dirname(file), name))
+          .split('\\')
+          .join('/'),
+      );
+    edges.set(file, targets);
+  }
+  return { edges };
+}
+
+/** Every import circle (strongly connected set of two or more files, or a file importing itself). */
+function importCircles(graph: ImportGraph): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const circles: string[][] = [];
+  const visit = (file: string): void => {
+    index.set(file, index.size);
+    low.set(file, index.get(file)!);
+    stack.push(file);
+    onStack.add(file);
+    for (const next of graph.edges.get(file) ?? []) {
+      if (!graph.edges.has(next)) continue;
+      if (!index.has(next)) {
+        visit(next);
+        low.set(file, Math.min(low.get(file)!, low.get(next)!));
+      } else if (onStack.has(next)) low.set(file, Math.min(low.get(file)!, index.get(next)!));
+    }
+    if (low.get(file) !== index.get(file)) return;
+    const members: string[] = [];
+    let member: string;
+    do {
+      member = stack.pop()!;
+      onStack.delete(member);
+      members.push(member);
+    } while (member !== file);
+    if (members.length > 1 || graph.edges.get(file)!.includes(file)) circles.push(members.sort());
+  };
+  for (const file of graph.edges.keys()) if (!index.has(file)) visit(file);
+  return circles;
+}
+
+/** Imports that do not run strictly down the layers, as "from → to (unit → unit)". */
+function layerViolations(graph: ImportGraph, layers: readonly (readonly string[])[]): string[] {
+  const layerOf = new Map(layers.flatMap((units, layer) => units.map((unit) => [unit, layer] as const)));
+  const problems: string[] = [];
+  for (const [from, targets] of graph.edges) {
+    const source = unitOf(from);
+    const sourceLayer = layerOf.get(source);
+    if (sourceLayer === undefined) {
+      problems.push(`${from}: unit "${source}" is in no layer`);
+      continue;
+    }
+    for (const to of targets) {
+      const target = unitOf(to);
+      if (target === source) continue;
+      const targetLayer = layerOf.get(target);
+      if (targetLayer === undefined || targetLayer >= sourceLayer) problems.push(`${from} → ${to} (${source} → ${target})`);
+    }
+  }
+  return problems;
+}
+
+function sourceFiles(root: string): string[] {
+  return readdirSync(root, { recursive: true, encoding: 'utf8' })
+    .map((file) => file.split('\\').join('/'))
+    .filter((file) => file.endsWith('.ts') && !file.endsWith('.spec.ts') && !file.endsWith('.d.ts'))
+    .sort();
+}
+
+const graphOf = (edges: Record<string, string[]>): ImportGraph => ({ edges: new Map(Object.entries(edges)) });
+
+describe('the API source tree', () => {
+  const graph = importGraph(SRC);
+
+  it('is read whole: every module file, with its imports', () => {
+    expect(graph.edges.size).toBeGreaterThan(100);
+    expect(graph.edges.get('app.module.ts')).toContain('openai-compat/openai-compat.module.ts');
+    // A type-only import counts too.
+    expect(graph.edges.get('metrics/metrics.service.ts')).toContain('providers/circuit-breaker.ts');
+  });
+
+  it('has no import circle', () => {
+    expect(importCircles(graph)).toEqual([]);
+  });
+
+  it('imports only down the layers of docs/architecture.md', () => {
+    expect(layerViolations(graph, LAYERS)).toEqual([]);
+  });
+
+  it('has every unit of the layer table described in docs/architecture.md', () => {
+    const doc = readFileSync(new URL('../docs/architecture.md', import.meta.url), 'utf8');
+    for (const unit of LAYERS.flat()) expect(doc).toContain(`\`${unit}\``);
+  });
+});
+
+describe('the checks themselves', () => {
+  it('find a circle, also through three files, and a file importing itself', () => {
+    const circles = importCircles(graphOf({ 'a/x.ts': ['b/y.ts'], 'b/y.ts': ['c/z.ts'], 'c/z.ts': ['a/x.ts'], 'd/w.ts': ['d/w.ts'], 'e/v.ts': ['a/x.ts'] }));
+    expect(circles).toEqual([['a/x.ts', 'b/y.ts', 'c/z.ts'], ['d/w.ts']]);
+  });
+
+  it('find an upward import, an import within one layer, and a folder in no layer', () => {
+    const layers = [['common'], ['storage', 'events'], ['providers']];
+    const graph = graphOf({
+      'providers/p.ts': ['storage/s.ts', 'common/c.ts', 'providers/q.ts'],
+      'storage/s.ts': ['providers/p.ts', 'events/e.ts'],
+      'newthing/n.ts': ['common/c.ts'],
+    });
+    expect(layerViolations(graph, layers)).toEqual([
+      'storage/s.ts → providers/p.ts (storage → providers)',
+      'storage/s.ts → events/e.ts (storage → events)',
+      'newthing/n.ts: unit "newthing" is in no layer',
+    ]);
+  });
+});
