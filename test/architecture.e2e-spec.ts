@@ -17,7 +17,7 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../apps/api/src');
  * itself and any unit of a lower layer; never a unit of its own layer or a higher one.
  */
 const LAYERS: readonly (readonly string[])[] = [
-  ['common', 'types'],
+  ['common', 'types', 'provider-declarations'],
   ['config'],
   ['storage'],
   ['events', 'usage'],
@@ -42,6 +42,15 @@ const UNIT_OF_FILE: Readonly<Record<string, string>> = {
   'main.ts': 'app',
 };
 
+/**
+ * A provider's declaration (`providers/<name>/<name>.provider.ts`: the environment it reads, its
+ * model-id rules) and the list of them are plain data that config reads before Nest starts: they
+ * sit at the bottom, below config, though they live in the provider's folder.
+ */
+const DECLARATION_FILE = /^providers\/[^/]+\/[^/]+\.provider\.ts$/;
+const DECLARATION_UNIT = 'provider-declarations';
+const DECLARATION_FILES = new Set(['providers/provider-declaration.ts', 'providers/builtin-providers.ts']);
+
 /** `docs/` holds the OpenAPI code (document, decorators, schema types), not documentation. */
 const UNIT_OF_FOLDER: Readonly<Record<string, string>> = { docs: 'openapi' };
 
@@ -53,26 +62,59 @@ interface ImportGraph {
 function unitOf(file: string): string {
   const named = UNIT_OF_FILE[file];
   if (named) return named;
+  if (DECLARATION_FILES.has(file) || DECLARATION_FILE.test(file)) return DECLARATION_UNIT;
   const folder = file.split('/')[0]!;
   return UNIT_OF_FOLDER[folder] ?? folder;
 }
 
-/** Relative imports of every non-test .ts file under root, as the compiler's pre-processor reads them. */
+/**
+ * Relative imports of every non-test .ts file under root, as the compiler's pre-processor reads them
+ * (static, dynamic and type-only). One kind of edge is left out: a provider declaration loading its
+ * own adapter with `import()` (see lazyAdapterLoad).
+ */
 function importGraph(root: string): ImportGraph {
   const edges = new Map<string, string[]>();
   for (const file of sourceFiles(root)) {
-    const { importedFiles } = ts.preProcessFile(readFileSync(join(root, file), 'utf8'), true, true);
+    const text = readFileSync(join(root, file), 'utf8');
+    const { importedFiles } = ts.preProcessFile(text, true, true);
+    const staticNames = staticImports(file, text);
     const targets = importedFiles
       .map((i) => i.fileName)
       .filter((name) => name.startsWith('.'))
-      .map((name) =>
-        relative(root, resolve(root, dirname(file), name))
+      .flatMap((name) => {
+        const target = relative(root, resolve(root, dirname(file), name))
           .split('\\')
-          .join('/'),
-      );
+          .join('/');
+        return !staticNames.has(name) && lazyAdapterLoad(file, target) ? [] : [target];
+      });
     edges.set(file, targets);
   }
   return { edges };
+}
+
+/** The module names of a file's import and export declarations: what loads with it, not later. */
+function staticImports(file: string, text: string): Set<string> {
+  const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest);
+  const names = new Set<string>();
+  for (const statement of source.statements) {
+    if (
+      (ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement)) &&
+      statement.moduleSpecifier &&
+      ts.isStringLiteral(statement.moduleSpecifier)
+    ) {
+      names.add(statement.moduleSpecifier.text);
+    }
+  }
+  return names;
+}
+
+/**
+ * A declaration's `adapter: () => import('./<name>.adapter.ts')`: the one sanctioned way up the
+ * layers, a plug-in loaded at run time by the providers module, and only from the declaration into
+ * its own folder. Any other dynamic import counts like a static one.
+ */
+function lazyAdapterLoad(from: string, to: string): boolean {
+  return DECLARATION_FILE.test(from) && dirname(from) === dirname(to);
 }
 
 /** Every import circle (strongly connected set of two or more files, or a file importing itself). */
@@ -163,6 +205,14 @@ describe('the API source tree', () => {
 });
 
 describe('the checks themselves', () => {
+  it('let a provider declaration load only its own folder lazily', () => {
+    expect(lazyAdapterLoad('providers/acme/acme.provider.ts', 'providers/acme/acme.adapter.ts')).toBe(true);
+    expect(lazyAdapterLoad('providers/acme/acme.provider.ts', 'providers/upstream-http.ts')).toBe(false);
+    expect(lazyAdapterLoad('providers/acme/acme.adapter.ts', 'providers/acme/acme.mapping.ts')).toBe(false);
+    expect(unitOf('providers/acme/acme.provider.ts')).toBe('provider-declarations');
+    expect(unitOf('providers/acme/acme.adapter.ts')).toBe('providers');
+  });
+
   it('find a circle, also through three files, and a file importing itself', () => {
     const circles = importCircles(graphOf({ 'a/x.ts': ['b/y.ts'], 'b/y.ts': ['c/z.ts'], 'c/z.ts': ['a/x.ts'], 'd/w.ts': ['d/w.ts'], 'e/v.ts': ['a/x.ts'] }));
     expect(circles).toEqual([['a/x.ts', 'b/y.ts', 'c/z.ts'], ['d/w.ts']]);

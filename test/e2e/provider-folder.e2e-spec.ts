@@ -16,6 +16,7 @@ import { loadConfig } from '../../apps/api/src/config/app-config.ts';
 import { DiscoveryService } from '../../apps/api/src/models/discovery.service.ts';
 import { BUILTIN_PROVIDERS } from '../../apps/api/src/providers/builtin-providers.ts';
 import { PROVIDER_DECLARATIONS, ProviderRegistry } from '../../apps/api/src/providers/provider-registry.service.ts';
+import { loadAdapter } from '../../apps/api/src/providers/providers.module.ts';
 import { ECHO_LAB } from './fixtures/echo-lab/echo-lab.provider.ts';
 import { postJson } from '../support/gateway.ts';
 
@@ -129,10 +130,10 @@ describe('a provider added as one folder and one line', () => {
 
   it('the registry says which declared variable is missing', async () => {
     const { ECHO_LAB_REGION: _region, ...noRegion } = env;
-    const withoutRegion = new ProviderRegistry([await ECHO_LAB.adapter()], loadConfig(noRegion, PROVIDERS));
+    const withoutRegion = new ProviderRegistry([await loadAdapter(ECHO_LAB)], loadConfig(noRegion, PROVIDERS));
     expect(withoutRegion.find('EchoLab')!.status()).toEqual({ status: 'unconfigured', reason: 'needs ECHO_LAB_REGION' });
     const { ECHO_LAB_API_KEY: _key, ECHO_LAB_TOKEN: _token, ...noKeys } = env;
-    const withoutKeys = new ProviderRegistry([await ECHO_LAB.adapter()], loadConfig(noKeys, PROVIDERS));
+    const withoutKeys = new ProviderRegistry([await loadAdapter(ECHO_LAB)], loadConfig(noKeys, PROVIDERS));
     expect(withoutKeys.find('echolab')!.status()).toEqual({ status: 'unconfigured', reason: 'needs an API key (ECHO_LAB_TOKEN)' });
   });
 

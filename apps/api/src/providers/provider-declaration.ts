@@ -1,5 +1,3 @@
-import type { ProviderAdapter } from './provider-adapter.ts';
-
 /**
  * What a built-in provider says about itself to the rest of the gateway: the environment it reads
  * and how its model ids compare. Plain data in the provider's own folder, so that config (which
@@ -21,8 +19,13 @@ export interface ProviderDeclaration {
   readonly extraSettings?: readonly ExtraSetting[];
   /** How discovery compares this provider's model ids with its model list. */
   readonly modelIds?: ModelIdRules;
-  /** The adapter, loaded on demand: the module behind it is not imported by config or by tests of config. */
-  readonly adapter: () => Promise<ProviderAdapter>;
+  /**
+   * The adapter (a `ProviderAdapter`), loaded on demand with `import()` from this provider's own
+   * folder: config, which reads this declaration before Nest starts, never loads adapter code. Typed
+   * loosely on purpose: declarations sit below the providers layer and name none of its types; the
+   * providers module checks what it gets.
+   */
+  readonly adapter: () => Promise<unknown>;
 }
 
 export interface ExtraSetting {
