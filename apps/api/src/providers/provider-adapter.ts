@@ -149,3 +149,9 @@ export class UpstreamError extends Error {
     return this.kind === 'http' && (this.status === 401 || this.status === 402 || this.status === 403 || this.status === 429);
   }
 }
+
+/** "timeout: …", "HTTP 500: …", "invalid: …", kept short for log lines, error messages and stored results. */
+export function shortReason(err: UpstreamError, maxChars = 160): string {
+  const text = err.kind === 'http' ? err.message : `${err.kind}: ${err.message}`;
+  return text.length > maxChars ? text.slice(0, maxChars - 3) + '…' : text;
+}
