@@ -6,6 +6,7 @@
  * one of them, and only compiles on a handler whose return type is exactly that type.
  */
 import type {
+  AdminSessionInfo,
   ApiAccess,
   AttemptSummary,
   ClientKey,
@@ -22,12 +23,6 @@ import type { AdminModel, AdminModelList } from '../admin/models-admin.controlle
 import type { KeyTestResult, ProviderDetail } from '../admin/providers-admin.controller.ts';
 import type { ProviderHealthView } from '../health/health-admin.controller.ts';
 import type { HealthCheckResult } from '../storage/storage.ts';
-
-/** `GET /api/auth/session`. */
-export interface AdminSessionInfo {
-  /** Epoch ms when the session token expires. */
-  expiresAt: number;
-}
 
 /** `GET /api/health/providers`. */
 export interface ProviderHealthList {
