@@ -118,7 +118,7 @@ export function mediaFaultShape(profile: ProviderProfile, route: Route, parsed: 
     case 'together':
       return { contentType: 'application/json', garbage: '{"data": [', empty: '{"object":"list","data":[]}' };
     case 'deepinfra':
-      return { contentType: 'application/json', garbage: '{"data": [', empty: JSON.stringify({ created: now(), data: [] }) };
+      return { contentType: 'application/json', garbage: '{"data": [', empty: JSON.stringify({ created: nowSeconds(), data: [] }) };
     case 'cloudflare':
       return {
         contentType: 'application/json',
@@ -186,7 +186,7 @@ function deepinfraImages(req: MediaRequest): MediaResult {
     // DeepInfra has no file hosting; a `url` answer is a data URL.
     return str(responseFormat) === 'url' ? { url: `data:image/png;base64,${b64}` } : { b64_json: b64 };
   });
-  return json({ created: now(), data });
+  return json({ created: nowSeconds(), data });
 }
 
 function huggingfaceImage(req: MediaRequest): MediaResult {
@@ -331,6 +331,6 @@ function json(body: unknown): MediaResult {
   return { reply: { contentType: 'application/json', body: Buffer.from(JSON.stringify(body)) } };
 }
 
-function now(): number {
+function nowSeconds(): number {
   return Math.floor(Date.now() / 1000);
 }

@@ -1,7 +1,10 @@
 /**
- * What the admin API (`/api/*`) answers, as the console reads it. The API declares these shapes
- * next to its controllers; apps/api/src/console/contracts.spec.ts checks at type level that both
- * stay the same, so a change on either side fails `npm run typecheck`.
+ * The admin API (`/api/*`) as the console sees it: what it answers and the request bodies it
+ * takes. The API has no copies of the answers: its handlers return these types, and the API
+ * document's schemas are generated from them. Its request DTOs are classes (class-validator needs
+ * them) that `implements` the request types here; apps/api/src/console/contracts.spec.ts checks at
+ * type level that each DTO and its type name the same fields, so a change on either side fails
+ * `npm run typecheck`.
  */
 import type { CatalogModel, DiscoveredRoute, ModelCategory, ProviderDiscovery } from './catalog.ts';
 
@@ -14,6 +17,7 @@ export interface AdminSession {
 
 /** `GET /api/auth/session`. */
 export interface AdminSessionInfo {
+  /** Epoch ms when the session token expires. */
   expiresAt: number;
 }
 

@@ -9,6 +9,7 @@ import type {
   AdminModel,
   AdminModelList,
   AdminSession,
+  AdminSessionInfo,
   ApiAccess,
   AttemptSummary,
   ClientKey,
@@ -34,12 +35,6 @@ export interface ProviderHealthView {
   /** The last check's verdict; null before the first check. */
   healthy: boolean | null;
   lastCheck: ProviderCheck | null;
-}
-
-/** `GET /api/auth/session`. */
-export interface AdminSessionInfo {
-  /** Epoch ms when the session token expires. */
-  expiresAt: number;
 }
 
 /** `GET /api/health/providers`. */

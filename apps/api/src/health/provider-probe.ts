@@ -1,7 +1,6 @@
 import { lastValueFrom, toArray } from 'rxjs';
-import { shortReason } from '../routing/failover.service.ts';
 import { maskKey, type PooledKey } from '../providers/key-pool.ts';
-import { UpstreamError, type ChatRequest, type UpstreamContext } from '../providers/provider-adapter.ts';
+import { UpstreamError, shortReason, type ChatRequest, type UpstreamContext } from '../providers/provider-adapter.ts';
 import type { ProviderState } from '../providers/provider-registry.service.ts';
 import type { UpstreamHttp } from '../providers/upstream-http.ts';
 import { MAX_ERROR_CHARS, truncate } from '../events/record-bounds.ts';

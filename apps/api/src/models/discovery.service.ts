@@ -17,7 +17,7 @@ import type {
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, checkDeadlineMs, type AppConfig } from '../config/app-config.ts';
 import type { PooledKey } from '../providers/key-pool.ts';
-import { UpstreamError } from '../providers/provider-adapter.ts';
+import { UpstreamError, shortReason } from '../providers/provider-adapter.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
 import { UpstreamHttp } from '../providers/upstream-http.ts';
 import { STORAGE, type Storage } from '../storage/storage.ts';
@@ -91,10 +91,8 @@ function parseStoredPin(raw: unknown): StoredPin | null {
 
 const pinKey = (model: string, provider: string): string => JSON.stringify([model, provider.toLowerCase()]);
 
-function shortError(err: UpstreamError): string {
-  const text = err.kind === 'http' ? err.message : `${err.kind}: ${err.message}`;
-  return text.length > 200 ? text.slice(0, 197) + '…' : text;
-}
+/** A discovery error is kept with the provider's state and shown in the console: a little longer than a failover reason. */
+const DISCOVERY_ERROR_CHARS = 200;
 
 /**
  * Live model discovery: fetches each provider's model list (at start, on a schedule and on
@@ -236,7 +234,7 @@ export class DiscoveryService implements OnModuleInit, OnApplicationBootstrap, O
       }
     } catch (raw) {
       if (this.shutdown.signal.aborted) return this.result(provider, true, [], null);
-      error = shortError(raw instanceof UpstreamError ? raw : new UpstreamError('invalid', (raw as Error)?.message ?? String(raw)));
+      error = shortReason(raw instanceof UpstreamError ? raw : new UpstreamError('invalid', (raw as Error)?.message ?? String(raw)), DISCOVERY_ERROR_CHARS);
     }
 
     const previous = this.lists.get(id);

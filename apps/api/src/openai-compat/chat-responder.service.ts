@@ -9,13 +9,14 @@ import { PoolEvents } from '../events/pool-events.service.ts';
 import { AppLifecycle, shuttingDownError } from '../health/app-lifecycle.service.ts';
 import { UpstreamError } from '../providers/provider-adapter.ts';
 import { ChatAccumulator } from './chat-accumulator.ts';
-import { ClientRequest, failureStatus } from './client-request.ts';
+import { ClientCall, failureStatus } from './client-call.ts';
 import type { ChatCompletionRequestDto } from './chat-request.dto.ts';
 import { ChunkBuilder, buildCompletion, completionId } from './chat-response.ts';
 import { ChatService, type ChatRun, type ChatStart } from './chat.service.ts';
 import { SseWriter } from './sse-writer.ts';
 
-const now = () => Math.floor(Date.now() / 1000);
+/** OpenAI's `created` is Unix time in seconds, not milliseconds. */
+const nowSeconds = () => Math.floor(Date.now() / 1000);
 /** What a reply says when its usage could not be counted (logged by ChatAccumulator). */
 const NO_USAGE: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
 
@@ -36,7 +37,7 @@ export class ChatResponder {
 
   async respond(dto: ChatCompletionRequestDto, req: Request, res: Response): Promise<void> {
     const body = dto as unknown as ChatCompletionRequest;
-    const client = new ClientRequest(this.events, req, res, 'chat', body.stream === true);
+    const client = new ClientCall(this.events, req, res, 'chat', body.stream === true);
     const writer = body.stream === true ? new SseWriter(res, this.config.limits.clientStallMs) : undefined;
     let run: ChatRun;
     try {
@@ -103,13 +104,13 @@ export class ChatResponder {
     const { usage } = acc.usage(body.messages, body.tools);
     res.setHeader('x-pool-provider', start!.provider);
     res.setHeader('x-pool-upstream-model', start!.upstreamModel);
-    res.status(200).json(buildCompletion(completionId(), now(), body.model, acc, usage ?? NO_USAGE));
+    res.status(200).json(buildCompletion(completionId(), nowSeconds(), body.model, acc, usage ?? NO_USAGE));
     record(200, start, acc, null);
   }
 
   private stream(body: ChatCompletionRequest, run: ChatRun, res: Response, writer: SseWriter, record: RecordFn): Promise<void> {
     const includeUsage = body.stream_options?.include_usage === true;
-    const chunks = new ChunkBuilder(completionId(), now(), body.model, includeUsage);
+    const chunks = new ChunkBuilder(completionId(), nowSeconds(), body.model, includeUsage);
     const acc = new ChatAccumulator();
     let start: ChatStart | undefined;
     let finishSent = false;

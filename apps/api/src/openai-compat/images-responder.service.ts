@@ -3,7 +3,7 @@ import type { Request, Response } from 'express';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { PoolEvents } from '../events/pool-events.service.ts';
 import { publicBaseUrl } from '../media/public-url.ts';
-import { ClientRequest, failureStatus } from './client-request.ts';
+import { ClientCall, failureStatus } from './client-call.ts';
 import type { ImageGenerationRequestDto } from './image-request.dto.ts';
 import { ImagesService, type ImagesJob, type ServedBy } from './images.service.ts';
 
@@ -20,7 +20,7 @@ export class ImagesResponder {
   ) {}
 
   async respond(dto: ImageGenerationRequestDto, req: Request, res: Response): Promise<void> {
-    const client = new ClientRequest(this.events, req, res, 'images');
+    const client = new ClientCall(this.events, req, res, 'images');
     let job: ImagesJob | undefined;
     // A request refused before any provider is tried (unknown model, say) is in the log too.
     const record = (status: number, servedBy: ServedBy | undefined, error: string | null) =>

@@ -5,7 +5,7 @@ import { ApiClientKeyAuth, DOC_TAGS } from '../docs/decorators.ts';
 import { ApiSpeechOperation } from '../docs/openai-docs.ts';
 import { PoolEvents } from '../events/pool-events.service.ts';
 import { ApiKeyGuard } from './api-key.guard.ts';
-import { ClientRequest, failureStatus } from './client-request.ts';
+import { ClientCall, failureStatus } from './client-call.ts';
 import { SpeechRequestDto } from './speech-request.dto.ts';
 import { SpeechService, type SpeechJob, type SpokenAudio } from './speech.service.ts';
 
@@ -24,7 +24,7 @@ export class SpeechController {
   @HttpCode(200)
   @ApiSpeechOperation()
   async create(@Body() dto: SpeechRequestDto, @Req() req: Request, @Res() res: Response): Promise<void> {
-    const client = new ClientRequest(this.events, req, res, 'speech');
+    const client = new ClientCall(this.events, req, res, 'speech');
     let job: SpeechJob | undefined;
     // A request refused before any provider is tried (unknown model, say) is in the log too.
     const record = (status: number, audio: SpokenAudio | undefined, error: string | null) =>

@@ -3,7 +3,7 @@ import type { ChatMessage, FinishReason, ToolCallDelta, Usage } from '#contracts
 import type { ProviderDeclaration } from './provider-declaration.ts';
 import type { ClientFlow, UpstreamCall, UpstreamHttp } from './upstream-http.ts';
 
-export { UpstreamError, type FailureKind } from './upstream-errors.ts';
+export { UpstreamError, shortReason, type FailureKind } from './upstream-errors.ts';
 export type { ClientFlow } from './upstream-http.ts';
 
 /** What the router hands to an adapter: the client's request, normalized. */

@@ -175,3 +175,9 @@ function clip(text: string, max: number): string {
   if (code >= 0xd800 && code <= 0xdbff) cut -= 1;
   return `${text.slice(0, cut).trimEnd()}…`;
 }
+
+/** "timeout: …", "HTTP 500: …", "invalid: …", kept short for log lines, error messages and stored results. */
+export function shortReason(err: UpstreamError, maxChars = 160): string {
+  const text = err.kind === 'http' ? err.message : `${err.kind}: ${err.message}`;
+  return text.length > maxChars ? text.slice(0, maxChars - 3) + '…' : text;
+}

@@ -3,19 +3,13 @@ import type { AttemptSummary, CatalogModel, CatalogRoute } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { maskKey, type PooledKey } from '../providers/key-pool.ts';
-import { UpstreamError, type ClientFlow, type UpstreamContext } from '../providers/provider-adapter.ts';
+import { UpstreamError, shortReason, type ClientFlow, type UpstreamContext } from '../providers/provider-adapter.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
 import { UpstreamHttp } from '../providers/upstream-http.ts';
 import { RouterService, type Candidate } from './router.service.ts';
 
 /** Says why a route cannot take this request (e.g. "cannot take images"), or null when it can. */
 export type RouteFilter = (route: CatalogRoute, provider: ProviderState) => string | null;
-
-/** "timeout: …", "HTTP 500: …", "invalid: …", kept short for logs and error messages. */
-export function shortReason(err: UpstreamError): string {
-  const text = err.kind === 'http' ? err.message : `${err.kind}: ${err.message}`;
-  return text.length > 160 ? text.slice(0, 157) + '…' : text;
-}
 
 function retryAfterHeader(ms: number): Record<string, string> {
   return { 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) };

@@ -51,6 +51,13 @@ export function applyCounterChange(current: unknown, change: CounterChange): Rec
   return doc;
 }
 
+/** Every store writes documents as JSON text: one that does not serialise fails its write (stringify would return undefined). */
+export function toJson(value: unknown, what: string): string {
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new TypeError(`${what} is not JSON-serialisable`);
+  return text;
+}
+
 export interface SettingsStore {
   get<T>(namespace: string, key: string): Promise<T | undefined>;
   set<T>(namespace: string, key: string, value: T): Promise<void>;
@@ -91,6 +98,11 @@ export interface RequestLogStore {
   query(filter: LogFilter, page: { offset: number; limit: number }): Promise<{ total: number; items: RequestLogEntry[] }>;
   /** Deletes entries started before `before` (epoch ms); returns how many. */
   purgeBefore(before: number): Promise<number>;
+}
+
+/** RequestLogStore.query's page bounds, checked the same way by every store. */
+export function assertPage(n: number, name: string): void {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${name} must be a non-negative integer, got ${n}`);
 }
 
 export type Granularity = 'minute' | 'hour';

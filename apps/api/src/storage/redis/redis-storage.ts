@@ -3,6 +3,8 @@ import type { ChainableCommander } from 'ioredis';
 import { Subject, type Observable, type Subscription } from 'rxjs';
 import {
   HISTOGRAM_SIZE,
+  assertPage,
+  toJson,
   type Granularity,
   type HealthCheckResult,
   type HealthStore,
@@ -72,16 +74,6 @@ export interface RedisStorageOptions extends RedisConnectionOptions {
 export const DEFAULT_MAX_LOG_ENTRIES = 100_000;
 
 type Change = { namespace: string; key: string };
-
-function toJson(value: unknown, what: string): string {
-  const text = JSON.stringify(value);
-  if (text === undefined) throw new TypeError(`${what} is not JSON-serialisable`);
-  return text;
-}
-
-function assertPage(n: number, name: string): void {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${name} must be a non-negative integer, got ${n}`);
-}
 
 const pad = (n: number): string => String(n).padStart(16, '0');
 

@@ -5,6 +5,8 @@ import { Subject, type Observable } from 'rxjs';
 import {
   HISTOGRAM_SIZE,
   applyCounterChange,
+  assertPage,
+  toJson,
   type Granularity,
   type HealthCheckResult,
   type HealthStore,
@@ -80,17 +82,7 @@ function changes(result: { changes: number | bigint }): number {
   return Number(result.changes);
 }
 
-function toJson(value: unknown, what: string): string {
-  const text = JSON.stringify(value);
-  if (text === undefined) throw new TypeError(`${what} is not JSON-serialisable`);
-  return text;
-}
-
 const total = (counts: Map<string, number>): number => [...counts.values()].reduce((a, b) => a + b, 0);
-
-function assertPage(n: number, name: string): void {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`${name} must be a non-negative integer, got ${n}`);
-}
 
 /** Read back with the current size, so a histogram stored by an older release still lines up. */
 function histogram(text: string): number[] {

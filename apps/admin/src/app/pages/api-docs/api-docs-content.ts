@@ -1,6 +1,7 @@
 /**
  * What the API 文档 page says: sections, code samples filled with this server's real address,
- * the admin API summary and the one-api channel settings. Kept in step with README.md.
+ * the endpoint lists and the one-api channel settings. The endpoint lists must name exactly the
+ * operations of the OpenAPI document (/docs-json): test/e2e/endpoint-lists.e2e-spec.ts checks.
  */
 import { API_KEY_PLACEHOLDER, type Snippet, buildSnippets } from '../dashboard/snippets';
 
@@ -212,10 +213,11 @@ export interface Endpoint {
 /** The OpenAI-compatible endpoints (`/v1`). */
 export const V1_ENDPOINTS: readonly Endpoint[] = [
   { method: 'POST', path: '/v1/chat/completions', summary: '对话补全，流式（SSE）与非流式；支持工具调用、推理内容、图片输入' },
-  { method: 'GET', path: '/v1/models', summary: '模型列表（OpenAI 格式）；/v1/models/{id} 查询单个模型' },
+  { method: 'GET', path: '/v1/models', summary: '模型列表（OpenAI 格式）' },
+  { method: 'GET', path: '/v1/models/{id}', summary: '查询单个模型' },
   { method: 'POST', path: '/v1/images/generations', summary: '图片生成，返回网关托管的链接或 base64' },
   { method: 'POST', path: '/v1/audio/speech', summary: '语音合成，返回音频文件本身' },
-  { method: 'GET', path: '/v1/images/files/{id}', summary: '图片生成返回的链接，不需要密钥，到期后失效' },
+  { method: 'GET', path: '/v1/images/files/{file}', summary: '图片生成返回的链接，不需要密钥，到期后失效' },
 ];
 
 export interface EndpointGroup {
@@ -223,7 +225,7 @@ export interface EndpointGroup {
   rows: readonly Endpoint[];
 }
 
-/** The admin API (`/api/*`) by area, as in README.md 管理 API. */
+/** The admin API (`/api/*`) and the public endpoints outside /v1, by area. */
 export const ADMIN_ENDPOINTS: readonly EndpointGroup[] = [
   {
     title: '登录',
@@ -231,6 +233,7 @@ export const ADMIN_ENDPOINTS: readonly EndpointGroup[] = [
       { method: 'POST', path: '/api/auth/login', summary: '管理员登录：{ "password" } → { token, expiresAt }；连续输错会被限流（429）' },
       { method: 'GET', path: '/api/auth/session', summary: '当前会话的过期时间' },
       { method: 'POST', path: '/api/auth/logout', summary: '退出登录，令牌立即失效' },
+      { method: 'GET', path: '/api/auth/api-access', summary: '/v1 当前的开放方式：需要密钥 / 对所有人开放 / 只回应本机' },
     ],
   },
   {
@@ -262,7 +265,8 @@ export const ADMIN_ENDPOINTS: readonly EndpointGroup[] = [
     rows: [
       { method: 'GET · POST', path: '/api/keys', summary: '客户端密钥列表 / 创建（完整密钥只在创建时返回一次）' },
       { method: 'GET · PATCH', path: '/api/keys/{id}', summary: '查看 / 修改名称与 rpmLimit' },
-      { method: 'DELETE', path: '/api/keys/{id}', summary: '吊销（也可 POST /api/keys/{id}/revoke），立即生效、不可恢复' },
+      { method: 'DELETE', path: '/api/keys/{id}', summary: '吊销，立即生效、不可恢复' },
+      { method: 'POST', path: '/api/keys/{id}/revoke', summary: '同 DELETE /api/keys/{id}：吊销' },
     ],
   },
   {
@@ -274,12 +278,15 @@ export const ADMIN_ENDPOINTS: readonly EndpointGroup[] = [
       { method: 'GET', path: '/api/health/providers', summary: '各提供商的路由状态与最近一次检查' },
       { method: 'GET', path: '/api/health/history/{provider}', summary: '某提供商的检查历史' },
       { method: 'POST', path: '/api/chat/test', summary: '在线对话测试：与 /v1/chat/completions 相同，用管理员令牌' },
+      { method: 'POST', path: '/api/images/test', summary: '图片生成测试：与 /v1/images/generations 相同，用管理员令牌' },
     ],
   },
   {
     title: '公开端点（无需登录）',
     rows: [
-      { method: 'GET', path: '/health', summary: '服务健康检查；另有 /health/live、/health/ready 探针' },
+      { method: 'GET', path: '/health', summary: '服务健康检查：存储与提供商概况' },
+      { method: 'GET', path: '/health/live', summary: '存活探针：进程在运行即 200' },
+      { method: 'GET', path: '/health/ready', summary: '就绪探针：开始关闭后 503' },
       { method: 'GET', path: '/metrics', summary: 'Prometheus 指标（g4f_ 前缀）' },
       { method: 'GET', path: '/docs', summary: 'Swagger UI；OpenAPI 文档在 /docs-json 与 /docs-yaml' },
     ],

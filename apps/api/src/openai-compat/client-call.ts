@@ -22,7 +22,7 @@ export type Outcome = Pick<RequestLogEntry, 'model' | 'status' | 'attempts' | 'e
  * One /v1 request's plumbing shared by every endpoint: a signal that aborts the upstream work
  * when the client goes away, and the request record emitted for stats and the log.
  */
-export class ClientRequest {
+export class ClientCall {
   private readonly startedAt = Date.now();
   private readonly controller = new AbortController();
   private readonly onClose = () => {
