@@ -1,6 +1,6 @@
 // Generates the JSON schemas of the gateway's own answers (/api, /health) from the TypeScript
-// types named in apps/api/src/docs/api-types.ts (ApiSchemas), for the API document (/docs):
-//   node scripts/api-schemas.ts            → writes apps/api/src/docs/api-schemas.json
+// types named in apps/api/src/openapi/api-types.ts (ApiSchemas), for the API document (/docs):
+//   node scripts/api-schemas.ts            → writes apps/api/src/openapi/api-schemas.json
 //   node scripts/api-schemas.ts --check    → exits 1 when that file differs from a fresh generation
 // test/e2e/docs.e2e-spec.ts checks the file against the types.
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -10,8 +10,8 @@ import { createGenerator } from 'ts-json-schema-generator';
 import { render, type Json, type JsonObject } from './openai-schemas.ts';
 
 const root = new URL('..', import.meta.url);
-export const TYPES_PATH = fileURLToPath(new URL('apps/api/src/docs/api-types.ts', root));
-export const GENERATED_PATH = fileURLToPath(new URL('apps/api/src/docs/api-schemas.json', root));
+export const TYPES_PATH = fileURLToPath(new URL('apps/api/src/openapi/api-types.ts', root));
+export const GENERATED_PATH = fileURLToPath(new URL('apps/api/src/openapi/api-schemas.json', root));
 const ROOT_TYPE = 'ApiSchemas';
 
 export interface GeneratedApiSchemas {

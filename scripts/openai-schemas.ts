@@ -1,6 +1,6 @@
 // Vendors the OpenAI component schemas the gateway's /v1 endpoints use into the repository, so
 // that the API document (/docs) works without ../shared (Docker, offline):
-//   node scripts/openai-schemas.ts            → writes apps/api/src/docs/openai-schemas.json
+//   node scripts/openai-schemas.ts            → writes apps/api/src/openapi/openai-schemas.json
 //   node scripts/openai-schemas.ts --check    → exits 1 when that file differs from a fresh extraction
 // Each schema is copied verbatim from ../shared/spec/openai-openapi.yaml, with everything it
 // references; test/e2e/docs.e2e-spec.ts checks the file against the spec.
@@ -14,7 +14,7 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 export type JsonObject = { [key: string]: Json };
 
 export const SPEC_PATH = fileURLToPath(new URL('../../shared/spec/openai-openapi.yaml', import.meta.url));
-export const VENDORED_PATH = fileURLToPath(new URL('../apps/api/src/docs/openai-schemas.json', import.meta.url));
+export const VENDORED_PATH = fileURLToPath(new URL('../apps/api/src/openapi/openai-schemas.json', import.meta.url));
 
 /** The schemas /v1 names in its request bodies and answers; their references come along. */
 export const OPENAI_ROOT_SCHEMAS = [

@@ -19,7 +19,7 @@ const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../apps/api/src');
 const LAYERS: readonly (readonly string[])[] = [
   ['common', 'types', 'provider-declarations'],
   ['config'],
-  ['storage'],
+  ['storage', 'lifecycle'],
   ['events', 'usage'],
   ['openapi', 'auth'],
   ['media', 'client-keys'],
@@ -36,7 +36,7 @@ const LAYERS: readonly (readonly string[])[] = [
 /** Files whose unit is not their folder's. */
 const UNIT_OF_FILE: Readonly<Record<string, string>> = {
   // The decorators that describe the /v1 operations: they read the /v1 DTOs' limits.
-  'docs/openai-docs.ts': 'openai-compat',
+  'openapi/openai-docs.ts': 'openai-compat',
   'app.module.ts': 'app',
   'bootstrap.ts': 'app',
   'main.ts': 'app',
@@ -51,9 +51,6 @@ const DECLARATION_FILE = /^providers\/[^/]+\/[^/]+\.provider\.ts$/;
 const DECLARATION_UNIT = 'provider-declarations';
 const DECLARATION_FILES = new Set(['providers/provider-declaration.ts', 'providers/builtin-providers.ts']);
 
-/** `docs/` holds the OpenAPI code (document, decorators, schema types), not documentation. */
-const UNIT_OF_FOLDER: Readonly<Record<string, string>> = { docs: 'openapi' };
-
 interface ImportGraph {
   /** File (relative to the source root) → the files it imports (same form). */
   readonly edges: ReadonlyMap<string, readonly string[]>;
@@ -64,7 +61,7 @@ function unitOf(file: string): string {
   if (named) return named;
   if (DECLARATION_FILES.has(file) || DECLARATION_FILE.test(file)) return DECLARATION_UNIT;
   const folder = file.split('/')[0]!;
-  return UNIT_OF_FOLDER[folder] ?? folder;
+  return folder;
 }
 
 /**

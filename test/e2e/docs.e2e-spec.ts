@@ -17,8 +17,8 @@ import addFormatsModule from 'ajv-formats';
 import { getMetadataStorage, ValidationTypes } from 'class-validator';
 import { chromium } from 'playwright-core';
 import { parse as parseYaml } from 'yaml';
-import apiSchemasFile from '../../apps/api/src/docs/api-schemas.json' with { type: 'json' };
-import openaiSchemasFile from '../../apps/api/src/docs/openai-schemas.json' with { type: 'json' };
+import apiSchemasFile from '../../apps/api/src/openapi/api-schemas.json' with { type: 'json' };
+import openaiSchemasFile from '../../apps/api/src/openapi/openai-schemas.json' with { type: 'json' };
 import { generateApiSchemas } from '../../scripts/api-schemas.ts';
 import { extractOpenAISchemas, readSpec, type Json, type JsonObject } from '../../scripts/openai-schemas.ts';
 import { startEmulator, type Emulator } from '../emulators/emulator.ts';
@@ -462,7 +462,7 @@ describe('/v1 schemas are OpenAI’s', () => {
 });
 
 describe('the schema files follow the code', () => {
-  it('api-schemas.json equals a fresh generation from apps/api/src/docs/api-types.ts (regenerate: node scripts/api-schemas.ts)', () => {
+  it('api-schemas.json equals a fresh generation from apps/api/src/openapi/api-types.ts (regenerate: node scripts/api-schemas.ts)', () => {
     expect(apiSchemasFile).toEqual(freshApiSchemas);
   });
 

@@ -10,9 +10,9 @@ import { requestIdMiddleware } from './common/request-id.middleware.ts';
 import { maskUrlCredentials } from './common/redact.ts';
 import { OpenAIValidationPipe } from './common/validation.pipe.ts';
 import type { AppConfig } from './config/app-config.ts';
-import { AppLifecycle, DrainingExpressAdapter } from './health/app-lifecycle.service.ts';
+import { AppLifecycle, DrainingExpressAdapter } from './lifecycle/app-lifecycle.service.ts';
 import { ClientKeysService } from './client-keys/client-keys.service.ts';
-import { setupApiDocs } from './docs/openapi.ts';
+import { setupApiDocs } from './openapi/openapi.ts';
 import { CatalogService } from './models/catalog.service.ts';
 import { ProviderRegistry } from './providers/provider-registry.service.ts';
 

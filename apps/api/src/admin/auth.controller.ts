@@ -6,7 +6,7 @@ import type { ApiAccess } from '#contracts';
 import { ClientKeysService } from '../client-keys/client-keys.service.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { apiAccessMode } from '../openai-compat/api-key.guard.ts';
-import { ApiAdminAuth, ApiEmptyResponse, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../docs/decorators.ts';
+import { ApiAdminAuth, ApiEmptyResponse, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../openapi/decorators.ts';
 import { AdminGuard } from '../auth/admin-auth.guard.ts';
 import { AdminAuthService, type AdminSession } from '../auth/admin-auth.service.ts';
 

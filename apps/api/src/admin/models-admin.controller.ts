@@ -2,7 +2,7 @@ import { Controller, Delete, Get, HttpCode, Param, Post, Query, UseGuards } from
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { MODEL_CATEGORIES, type CatalogModel, type DiscoveryRefreshResult, type ModelCategory, type ModelDiscovery } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
-import { ApiAdminAuth, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../docs/decorators.ts';
+import { ApiAdminAuth, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../openapi/decorators.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import { DiscoveryService } from '../models/discovery.service.ts';
 import { AdminGuard } from '../auth/admin-auth.guard.ts';

@@ -1,8 +1,8 @@
 import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { ApiAdminAuth, DOC_TAGS } from '../docs/decorators.ts';
-import { ApiImagePlaygroundOperation, ApiPlaygroundOperation } from '../docs/openai-docs.ts';
+import { ApiAdminAuth, DOC_TAGS } from '../openapi/decorators.ts';
+import { ApiImagePlaygroundOperation, ApiPlaygroundOperation } from '../openapi/openai-docs.ts';
 import { ChatCompletionRequestDto } from '../openai-compat/chat-request.dto.ts';
 import { ChatResponder } from '../openai-compat/chat-responder.service.ts';
 import { ImageGenerationRequestDto } from '../openai-compat/image-request.dto.ts';

@@ -3,7 +3,7 @@ import { ApiOperation, ApiParam, ApiTags } from '@nestjs/swagger';
 import { lastValueFrom } from 'rxjs';
 import { ApiError } from '../common/api-error.ts';
 import { scrubSecrets } from '../common/redact.ts';
-import { ApiAdminAuth, ApiEmptyResponse, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../docs/decorators.ts';
+import { ApiAdminAuth, ApiEmptyResponse, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../openapi/decorators.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import type { CustomUpstreamConfig } from '../providers/custom/custom-upstreams.ts';
 import { UpstreamError } from '../providers/provider-adapter.ts';

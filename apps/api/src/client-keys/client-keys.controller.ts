@@ -3,7 +3,7 @@ import { ApiOperation, ApiParam, ApiProperty, ApiPropertyOptional, ApiTags } fro
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min, ValidateIf } from 'class-validator';
 import type { ClientKey, ClientKeyList, CreateClientKeyRequest, CreatedClientKey, UpdateClientKeyRequest } from '#contracts';
 import { AdminGuard } from '../auth/admin-auth.guard.ts';
-import { ApiAdminAuth, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../docs/decorators.ts';
+import { ApiAdminAuth, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../openapi/decorators.ts';
 import { ClientKeysService } from './client-keys.service.ts';
 
 /** The highest limit accepted; above it, set no limit. */

@@ -2,8 +2,8 @@ import { Controller, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestj
 import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
 import { AdminGuard } from '../auth/admin-auth.guard.ts';
 import { ApiError } from '../common/api-error.ts';
-import { ApiAdminAuth, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../docs/decorators.ts';
-import type { ProviderHealthView } from '../docs/api-types.ts';
+import { ApiAdminAuth, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../openapi/decorators.ts';
+import type { ProviderHealthView } from '../openapi/api-types.ts';
 import { ProviderRegistry } from '../providers/provider-registry.service.ts';
 import type { HealthCheckResult } from '../storage/storage.ts';
 import { ProviderHealthService } from './provider-health.service.ts';

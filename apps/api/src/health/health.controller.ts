@@ -2,10 +2,10 @@ import { Controller, Get, Inject, Res, ServiceUnavailableException } from '@nest
 import { HealthCheck, HealthCheckService, HealthIndicatorService, type HealthCheckResult, type HealthIndicatorFunction } from '@nestjs/terminus';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { ApiJsonResponse, DOC_TAGS, schemaRef } from '../docs/decorators.ts';
+import { ApiJsonResponse, DOC_TAGS, schemaRef } from '../openapi/decorators.ts';
 import { truncate } from '../events/record-bounds.ts';
 import { STORAGE, type Storage } from '../storage/storage.ts';
-import { AppLifecycle } from './app-lifecycle.service.ts';
+import { AppLifecycle } from '../lifecycle/app-lifecycle.service.ts';
 import { ProviderHealthService } from './provider-health.service.ts';
 
 /** A storage round trip slower than this counts as unreachable. */

@@ -1,9 +1,9 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
 import { AuthModule } from '../auth/auth.module.ts';
+import { LifecycleModule } from '../lifecycle/lifecycle.module.ts';
 import { ModelsModule } from '../models/models.module.ts';
 import { ProvidersModule } from '../providers/providers.module.ts';
-import { AppLifecycle } from './app-lifecycle.service.ts';
 import { HealthAdminController } from './health-admin.controller.ts';
 import { HealthController } from './health.controller.ts';
 import { ProviderHealthService } from './provider-health.service.ts';
@@ -14,9 +14,9 @@ import { ProviderHealthService } from './provider-health.service.ts';
  * and `/api/health/*` (admin).
  */
 @Module({
-  imports: [TerminusModule.forRoot({ errorLogStyle: 'pretty' }), ProvidersModule, ModelsModule, AuthModule],
+  imports: [TerminusModule.forRoot({ errorLogStyle: 'pretty' }), ProvidersModule, ModelsModule, AuthModule, LifecycleModule],
   controllers: [HealthController, HealthAdminController],
-  providers: [ProviderHealthService, AppLifecycle],
-  exports: [ProviderHealthService, AppLifecycle],
+  providers: [ProviderHealthService],
+  exports: [ProviderHealthService],
 })
 export class HealthModule {}

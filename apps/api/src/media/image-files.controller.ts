@@ -2,7 +2,7 @@ import { Controller, Get, Param, Res, applyDecorators } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ApiError } from '../common/api-error.ts';
-import { ApiErrors, DOC_TAGS } from '../docs/decorators.ts';
+import { ApiErrors, DOC_TAGS } from '../openapi/decorators.ts';
 import { ImageStore } from './image-store.ts';
 import type { ImageMime } from './media-bytes.ts';
 

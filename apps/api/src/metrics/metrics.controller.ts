@@ -1,7 +1,7 @@
 import { Controller, Get, Res } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { DOC_TAGS } from '../docs/decorators.ts';
+import { DOC_TAGS } from '../openapi/decorators.ts';
 import { MetricsService } from './metrics.service.ts';
 
 /** Prometheus' scrape endpoint: public, like /health. */

@@ -6,7 +6,7 @@ import { describe } from '../common/last-resort.ts';
 import { requestIdOf } from '../common/request-id.middleware.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { PoolEvents } from '../events/pool-events.service.ts';
-import { AppLifecycle, shuttingDownError } from '../health/app-lifecycle.service.ts';
+import { AppLifecycle, shuttingDownError } from '../lifecycle/app-lifecycle.service.ts';
 import { UpstreamError } from '../providers/provider-adapter.ts';
 import { ChatAccumulator } from './chat-accumulator.ts';
 import { ClientCall, failureStatus } from './client-call.ts';

@@ -5,7 +5,7 @@ import { Observable } from 'rxjs';
 import type { CatalogModel, ChatCompletionRequest } from '#contracts';
 import type { AppConfig } from '../config/app-config.ts';
 import { PoolEvents, type RequestRecord } from '../events/pool-events.service.ts';
-import type { AppLifecycle } from '../health/app-lifecycle.service.ts';
+import type { AppLifecycle } from '../lifecycle/app-lifecycle.service.ts';
 import type { ChatEvent } from '../providers/provider-adapter.ts';
 import type { ChatCompletionRequestDto } from './chat-request.dto.ts';
 import { ChatResponder } from './chat-responder.service.ts';

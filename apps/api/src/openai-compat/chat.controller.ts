@@ -1,8 +1,8 @@
 import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { ApiClientKeyAuth, DOC_TAGS } from '../docs/decorators.ts';
-import { ApiChatCompletionOperation } from '../docs/openai-docs.ts';
+import { ApiClientKeyAuth, DOC_TAGS } from '../openapi/decorators.ts';
+import { ApiChatCompletionOperation } from '../openapi/openai-docs.ts';
 import { ApiKeyGuard } from './api-key.guard.ts';
 import { ChatCompletionRequestDto } from './chat-request.dto.ts';
 import { ChatResponder } from './chat-responder.service.ts';

@@ -1,8 +1,8 @@
 import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { ApiClientKeyAuth, DOC_TAGS } from '../docs/decorators.ts';
-import { ApiImageGenerationOperation } from '../docs/openai-docs.ts';
+import { ApiClientKeyAuth, DOC_TAGS } from '../openapi/decorators.ts';
+import { ApiImageGenerationOperation } from '../openapi/openai-docs.ts';
 import { ApiKeyGuard } from './api-key.guard.ts';
 import { ImageGenerationRequestDto } from './image-request.dto.ts';
 import { ImagesResponder } from './images-responder.service.ts';

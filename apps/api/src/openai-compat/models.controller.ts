@@ -1,8 +1,8 @@
 import { Controller, Get, Param, UseGuards } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { ModelList, ModelObject } from '#contracts';
-import { ApiClientKeyAuth, DOC_TAGS } from '../docs/decorators.ts';
-import { ApiListModelsOperation, ApiRetrieveModelOperation } from '../docs/openai-docs.ts';
+import { ApiClientKeyAuth, DOC_TAGS } from '../openapi/decorators.ts';
+import { ApiListModelsOperation, ApiRetrieveModelOperation } from '../openapi/openai-docs.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import { ApiKeyGuard } from './api-key.guard.ts';
 

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ClientKeysModule } from '../client-keys/client-keys.module.ts';
-import { HealthModule } from '../health/health.module.ts';
+import { LifecycleModule } from '../lifecycle/lifecycle.module.ts';
 import { MediaModule } from '../media/media.module.ts';
 import { ModelsModule } from '../models/models.module.ts';
 import { ProvidersModule } from '../providers/providers.module.ts';
@@ -21,7 +21,7 @@ import { SpeechService } from './speech.service.ts';
  * guard on them, and the responders the admin playground reuses so that it answers exactly like /v1.
  */
 @Module({
-  imports: [ClientKeysModule, ProvidersModule, ModelsModule, RoutingModule, MediaModule, HealthModule],
+  imports: [ClientKeysModule, ProvidersModule, ModelsModule, RoutingModule, MediaModule, LifecycleModule],
   controllers: [ChatController, ImagesController, SpeechController, ModelsController],
   providers: [ChatService, ChatResponder, ImagesService, ImagesResponder, SpeechService, ApiKeyGuard],
   exports: [ChatResponder, ImagesResponder],

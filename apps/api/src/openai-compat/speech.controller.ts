@@ -1,8 +1,8 @@
 import { Body, Controller, HttpCode, Post, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { ApiClientKeyAuth, DOC_TAGS } from '../docs/decorators.ts';
-import { ApiSpeechOperation } from '../docs/openai-docs.ts';
+import { ApiClientKeyAuth, DOC_TAGS } from '../openapi/decorators.ts';
+import { ApiSpeechOperation } from '../openapi/openai-docs.ts';
 import { PoolEvents } from '../events/pool-events.service.ts';
 import { ApiKeyGuard } from './api-key.guard.ts';
 import { ClientCall, failureStatus } from './client-call.ts';

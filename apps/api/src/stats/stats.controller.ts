@@ -3,7 +3,7 @@ import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { RequestLogPage, StatsBreakdownDimension, StatsGranularity, StatsRange, StatsResponse } from '#contracts';
 import { AdminGuard } from '../auth/admin-auth.guard.ts';
 import { ApiError } from '../common/api-error.ts';
-import { ApiAdminAuth, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../docs/decorators.ts';
+import { ApiAdminAuth, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../openapi/decorators.ts';
 import type { LogFilter } from '../storage/storage.ts';
 import { DEFAULT_PAGE_SIZE, LogsQueryDto, StatsQueryDto, parseIntParam, parseStatusParam, parseTimeParam } from './stats-query.dto.ts';
 import { RANGE_MS, STATS_RETENTION_MS, StatsService, defaultGranularity } from './stats.service.ts';

@@ -1,7 +1,7 @@
 /**
  * The answers of the gateway's own endpoints (`/api`, `/health`), by the name they have in the
  * API document. scripts/api-schemas.ts turns each member of ApiSchemas into a component schema
- * (apps/api/src/docs/api-schemas.json; a test keeps that file in step with these types), with the
+ * (apps/api/src/openapi/api-schemas.json; a test keeps that file in step with these types), with the
  * member's comment as its Chinese description. `@ApiJsonResponse(name)` documents an answer with
  * one of them, and only compiles on a handler whose return type is exactly that type.
  */
