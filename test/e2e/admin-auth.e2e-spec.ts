@@ -1,23 +1,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LoggerService } from '@nestjs/common';
 import { expectSchema } from '../support/openapi.ts';
 import { postJson, startGateway, type Gateway } from '../support/gateway.ts';
-
-/** Collects what the app logs, to read the generated admin password the way an operator would. */
-class CapturingLogger implements LoggerService {
-  readonly lines: string[] = [];
-  log(message: unknown): void {
-    this.lines.push(String(message));
-  }
-  warn(message: unknown): void {
-    this.lines.push(String(message));
-  }
-  error(message: unknown): void {
-    this.lines.push(String(message));
-  }
-}
+import { CapturingLogger } from '../support/capturing-logger.ts';
 
 interface ErrorBody {
   error: { code: string; param: string | null };

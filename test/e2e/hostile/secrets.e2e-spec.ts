@@ -7,10 +7,10 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LoggerService } from '@nestjs/common';
 import { startEmulator, type Emulator } from '../../emulators/emulator.ts';
 import { adminHeaders } from '../../support/admin.ts';
 import { postJson, startGateway, type Gateway } from '../../support/gateway.ts';
+import { CapturingLogger } from '../../support/capturing-logger.ts';
 
 /** DeepInfra's key, from the environment. */
 const DI_KEY = 'di-live-7fK2qX9mZ4wP8sL1';
@@ -38,19 +38,6 @@ function leaks(text: string): string[] {
 
 /** "****" and at most the last 4 characters: what a mask may show of a key (or the slot of no key). */
 const MASK = /^(\*{4}.{0,4}|\(anonymous\))$/;
-
-class CapturingLogger implements LoggerService {
-  readonly lines: string[] = [];
-  log(message: unknown): void {
-    this.lines.push(String(message));
-  }
-  warn(message: unknown): void {
-    this.lines.push(String(message));
-  }
-  error(message: unknown, stack?: unknown): void {
-    this.lines.push(`${String(message)} ${String(stack ?? '')}`);
-  }
-}
 
 interface ErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null; attempts?: Array<{ key?: string }> };
