@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { AddProviderKeyRequest, UpdateProviderRequest, UpstreamRequest } from '#contracts';
 import { IsBoolean, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength, Min, ValidateIf } from 'class-validator';
@@ -6,6 +7,10 @@ const HTTP_URL = { protocols: ['http', 'https'], require_protocol: true, require
 
 /** How an http(s) URL field appears in the API document. */
 const URL_DOC = { type: String, format: 'uri', pattern: '^https?://' } as const;
+
+/** An optional API key sent with a change of address (keys are bound to the host they were given for). */
+const OptionalKey = (description: string) =>
+  applyDecorators(ApiPropertyOptional({ description, minLength: 1, maxLength: 4096 }), IsOptional(), IsString(), IsNotEmpty(), MaxLength(4096));
 
 /** PATCH /api/providers/{name}: omitted fields stay, null clears an override back to the env value. */
 export class UpdateProviderDto implements UpdateProviderRequest {
@@ -50,16 +55,9 @@ export class UpdateProviderDto implements UpdateProviderRequest {
   @IsObject()
   extra?: Record<string, string>;
 
-  @ApiPropertyOptional({
-    description:
-      '新上游地址所在主机的 API 密钥（加密保存，只发给那个主机）。把 `baseUrl` 改到另一个主机（协议、主机名或端口不同）且这个提供商有密钥时必填：原来的密钥（包括环境变量中的）不会发给新主机。',
-    minLength: 1,
-    maxLength: 4096,
-  })
-  @IsOptional()
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(4096)
+  @OptionalKey(
+    '新上游地址所在主机的 API 密钥（加密保存，只发给那个主机）。把 `baseUrl` 改到另一个主机（协议、主机名或端口不同）且这个提供商有密钥时必填：原来的密钥（包括环境变量中的）不会发给新主机。',
+  )
   key?: string;
 }
 
@@ -124,14 +122,6 @@ export class UpstreamDto implements UpstreamRequest {
   @IsObject()
   models!: Record<string, string>;
 
-  @ApiPropertyOptional({
-    description: '上游的 API 密钥（加密保存，只发给 `baseUrl` 所在的主机）。修改时把 `baseUrl` 改到另一个主机且上游有密钥时必填，原来的密钥不会发给新主机。',
-    minLength: 1,
-    maxLength: 4096,
-  })
-  @IsOptional()
-  @IsString()
-  @IsNotEmpty()
-  @MaxLength(4096)
+  @OptionalKey('上游的 API 密钥（加密保存，只发给 `baseUrl` 所在的主机）。修改时把 `baseUrl` 改到另一个主机且上游有密钥时必填，原来的密钥不会发给新主机。')
   key?: string;
 }
