@@ -9,6 +9,7 @@ import { materializeImage, type ImageBytes } from '../providers/media-response.t
 import { UpstreamError, type ImageRequest } from '../providers/provider-adapter.ts';
 import type { ProviderState } from '../providers/provider-registry.service.ts';
 import { FailoverService, type Lease, type RouteFilter } from '../routing/failover.service.ts';
+import { nowSeconds } from './client-call.ts';
 import { DEFAULT_IMAGE_MODEL, DEFAULT_IMAGE_SIZE, parseImageSize, type ImageGenerationRequestDto } from './image-request.dto.ts';
 
 /** OpenAI's `Image` object and answer, as this gateway fills them (shared with the console). */
@@ -126,7 +127,7 @@ export class ImagesService {
       if (format === 'b64_json') data.push({ b64_json: image.data.toString('base64'), ...extra });
       else data.push({ url: `${baseUrl}/v1/images/files/${await this.store.save(image.data, image.mime)}`, ...extra });
     }
-    return { created: Math.floor(Date.now() / 1000), data };
+    return { created: nowSeconds(), data };
   }
 
   /** Follow-up calls at once; when one fails everywhere the others are stopped and the request fails. */
