@@ -277,13 +277,7 @@ export class FailoverService {
 
   private forced(model: CatalogModel, name: string): ProviderState {
     const forced = this.registry.find(name);
-    if (!forced) {
-      const names = this.registry
-        .all()
-        .map((p) => p.name)
-        .join(', ');
-      throw ApiError.badRequest(`Unknown provider \`${name}\`. Known providers: ${names}.`, 'provider', 'unknown_provider');
-    }
+    if (!forced) throw ApiError.badRequest(this.registry.unknownMessage(name), 'provider', 'unknown_provider');
     if (!model.routes.some((r) => this.registry.find(r.provider) === forced)) {
       throw ApiError.badRequest(`Provider \`${forced.name}\` does not serve the model \`${model.id}\`.`, 'provider', 'provider_model_mismatch');
     }
