@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AttemptSummary, CatalogModel, CatalogRoute } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
@@ -15,10 +15,16 @@ function retryAfterHeader(ms: number): Record<string, string> {
   return { 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) };
 }
 
+const logger = new Logger('Failover');
+
 /** One try of one candidate: a leased key and, in half-open state, the provider's probe slot. */
 export class Lease {
   private readonly t0 = performance.now();
   private settled = false;
+  /** Stream events this try skipped for not being JSON. */
+  private malformed = 0;
+  /** This try's line in the attempts, once it has one (a skip after that updates it). */
+  private summary: AttemptSummary | undefined;
 
   constructor(
     readonly candidate: Candidate,
@@ -42,7 +48,33 @@ export class Lease {
 
   context(signal: AbortSignal, flow?: ClientFlow): UpstreamContext {
     const p = this.provider;
-    return { upstreamModel: this.upstreamModel, baseUrl: p.baseUrl, apiKey: this.key.value, extra: p.extra, signal, http: this.http, proxy: p.proxy, flow };
+    const onMalformed = (sample: string) => this.noteMalformed(sample);
+    return {
+      upstreamModel: this.upstreamModel,
+      baseUrl: p.baseUrl,
+      apiKey: this.key.value,
+      extra: p.extra,
+      signal,
+      http: this.http,
+      proxy: p.proxy,
+      flow,
+      onMalformed,
+    };
+  }
+
+  /** A skipped stream event: counted on the attempt (and so in metrics), logged once per try. */
+  private noteMalformed(sample: string): void {
+    this.malformed++;
+    if (this.summary) this.summary.malformed_events = this.malformed;
+    if (this.malformed === 1)
+      logger.warn(`${this.provider.name} (${this.upstreamModel.slice(0, 100)}) sent a stream event that is not JSON, skipped: ${JSON.stringify(sample)}`);
+  }
+
+  /** The attempt's line, with the skipped events counted so far. */
+  private summarize(attempt: AttemptSummary): AttemptSummary {
+    if (this.malformed > 0) attempt.malformed_events = this.malformed;
+    this.summary = attempt;
+    return attempt;
   }
 
   /** The provider answered: close breakers, note health and the attempt. Returns the latency. */
@@ -52,14 +84,16 @@ export class Lease {
     this.provider.breaker.onSuccess();
     this.provider.keys.recordSuccess(this.key);
     this.provider.recordOutcome(true, latency);
-    this.run.note({
-      provider: this.provider.name,
-      upstream_model: this.upstreamModel,
-      key: maskKey(this.key.value),
-      status: 200,
-      reason: 'ok',
-      latency_ms: latency,
-    });
+    this.run.note(
+      this.summarize({
+        provider: this.provider.name,
+        upstream_model: this.upstreamModel,
+        key: maskKey(this.key.value),
+        status: 200,
+        reason: 'ok',
+        latency_ms: latency,
+      }),
+    );
     return latency;
   }
 
@@ -78,14 +112,17 @@ export class Lease {
     }
     const reason = shortReason(err);
     if (!committed) {
-      this.run.noteError(err, {
-        provider: provider.name,
-        upstream_model: this.upstreamModel,
-        key: maskKey(key.value),
-        status: err.status ?? null,
-        reason,
-        latency_ms: this.elapsedMs(),
-      });
+      this.run.noteError(
+        err,
+        this.summarize({
+          provider: provider.name,
+          upstream_model: this.upstreamModel,
+          key: maskKey(key.value),
+          status: err.status ?? null,
+          reason,
+          latency_ms: this.elapsedMs(),
+        }),
+      );
     }
     if (err.isKeyProblem) {
       // The key is at fault, not the provider: cool the key, keep the provider's other keys serving.
