@@ -78,6 +78,13 @@ export interface AppConfig {
     /** Cooldown of a key that answered 401/402/403. */
     authCooldownMs: number;
   };
+  failover: {
+    /**
+     * Whether a provider's content-policy refusal is tried on the next provider (true) or
+     * returned to the client as that provider's decision (false, the default).
+     */
+    onContentPolicy: boolean;
+  };
   providers: Record<string, ProviderEnv>;
   providersFile?: string;
   catalogFile?: string;
@@ -368,6 +375,9 @@ export function loadConfig(env: Env = process.env, providers: readonly ProviderD
       // A free pool's providers blink rather than die: after a minute at most, try again.
       maxCooldownMs: int(env, 'BREAKER_MAX_COOLDOWN_MS', 60_000, 1),
       authCooldownMs: int(env, 'KEY_AUTH_COOLDOWN_MS', 600_000, 1),
+    },
+    failover: {
+      onContentPolicy: bool(env, 'FAILOVER_ON_CONTENT_POLICY', false),
     },
     providers: providerEnvs,
     providersFile: env.PROVIDERS_FILE?.trim() || undefined,

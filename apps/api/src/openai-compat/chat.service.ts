@@ -171,6 +171,8 @@ export class ChatService {
             const sameProviderAgain = lease.fail(err, committed);
             // After the first content the stream is the client's: no failover, report the break.
             if (committed || err.kind === 'aborted') return throwError(() => err);
+            // The upstream judged the request itself (too long, refused by policy): its answer stands.
+            if (run.isFinal(err)) return throwError(() => run.verdict(err));
             // A key problem tries the same provider's next untried key before moving on; a
             // passing failure on the last route that can take the request tries it once more.
             return tryFrom(sameProviderAgain || run.retryOnce(i, lease, err) ? i : i + 1);

@@ -241,6 +241,21 @@ export class FailoverRun {
     throw this.allFailed();
   }
 
+  /**
+   * Whether `err` ends the request as the upstream's verdict on it (see UpstreamVerdict) rather
+   * than failing over: always for a context too long, for a content policy unless the operator
+   * set FAILOVER_ON_CONTENT_POLICY.
+   */
+  isFinal(err: UpstreamError): boolean {
+    return err.verdict === 'context_length_exceeded' || (err.verdict === 'content_policy_violation' && !this.config.failover.onContentPolicy);
+  }
+
+  /** The 400 for a verdict: the provider's own words and OpenAI's code for it, each attempt listed. */
+  verdict(err: UpstreamError): ApiError {
+    const message = err.message.replace(/^HTTP \d+: /, '');
+    return new ApiError(400, message, 'invalid_request_error', err.verdict ?? 'upstream_bad_request', 'messages', this.attempts);
+  }
+
   /** The error for a request every candidate failed: 400, 429, 504 or 502, each attempt listed. */
   allFailed(): ApiError {
     const { attempts, errors } = this;
