@@ -84,6 +84,12 @@ export interface AppConfig {
      * returned to the client as that provider's decision (false, the default).
      */
     onContentPolicy: boolean;
+    /** A 429's Retry-After up to this is waited out on the same route when no other is ready; 0: never wait. */
+    retryAfterMaxMs: number;
+    /** Retry a 5xx or network failure once on the same route even when another route is ready. */
+    sameRoute: boolean;
+    /** Most same-route retries in one request, all causes together. */
+    retryBudget: number;
   };
   providers: Record<string, ProviderEnv>;
   providersFile?: string;
@@ -378,6 +384,9 @@ export function loadConfig(env: Env = process.env, providers: readonly ProviderD
     },
     failover: {
       onContentPolicy: bool(env, 'FAILOVER_ON_CONTENT_POLICY', false),
+      retryAfterMaxMs: int(env, 'RETRY_AFTER_MAX_MS', 3000, 0, 60_000),
+      sameRoute: bool(env, 'RETRY_SAME_ROUTE', false),
+      retryBudget: int(env, 'RETRY_BUDGET', 2, 0, 10),
     },
     providers: providerEnvs,
     providersFile: env.PROVIDERS_FILE?.trim() || undefined,

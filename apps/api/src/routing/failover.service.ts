@@ -11,6 +11,11 @@ import { RouterService, type Candidate } from './router.service.ts';
 /** Says why a route cannot take this request (e.g. "cannot take images"), or null when it can. */
 export type RouteFilter = (route: CatalogRoute, provider: ProviderState) => string | null;
 
+/** The shortest wait before a same-route retry of a passing failure; up to twice this with jitter. */
+const RETRY_BACKOFF_MS = 100;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 function retryAfterHeader(ms: number): Record<string, string> {
   return { 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) };
 }
@@ -126,7 +131,8 @@ export class Lease {
     }
     if (err.isKeyProblem) {
       // The key is at fault, not the provider: cool the key, keep the provider's other keys serving.
-      if (err.status === 429) key.breaker.onFailure({ immediate: true, retryAfterMs: err.retryAfterMs, reason });
+      // A Retry-After says exactly when the key may go again: that, not a growing guess.
+      if (err.status === 429) key.breaker.onFailure({ immediate: true, retryAfterMs: err.retryAfterMs, cooldownMs: err.retryAfterMs, reason });
       else {
         key.breaker.onFailure({ immediate: true, cooldownMs: this.config.breaker.authCooldownMs, reason });
         provider.keys.recordAuthFailure(key);
@@ -161,8 +167,9 @@ export class FailoverRun {
   readonly attempts: AttemptSummary[] = [];
   readonly errors: UpstreamError[] = [];
   private readonly triedKeys = new Set<PooledKey>();
-  /** Candidates already tried a second time after a passing failure (see retryOnce). */
+  /** Candidates already tried a second time after a passing failure (see retryDelay). */
   private readonly retried = new Set<Candidate>();
+  private retries = 0;
 
   constructor(
     readonly model: CatalogModel,
@@ -185,20 +192,35 @@ export class FailoverRun {
   }
 
   /**
-   * After `lease` failed on candidate `i`: whether to try that same route once more, the
-   * failure being one that may pass (a 5xx or a network error) and no later route being able to
-   * take the request. A free pool's provider that blinks once is then not given up on when it is
-   * all there is. Frees the key for the retry; the breaker still decides whether it may go.
+   * After `lease` failed on candidate `i`: how long to wait before trying that same route once
+   * more, or undefined to move on. A failure that may pass (a 5xx, a network error) is retried
+   * after a short jittered backoff when no later route is ready (or always, with
+   * RETRY_SAME_ROUTE); a 429 whose Retry-After is short (RETRY_AFTER_MAX_MS) is waited out when no
+   * later route is ready. A timeout is never retried on the route that timed out. Each route is
+   * retried at most once, and a request at most RETRY_BUDGET times. Frees the key for the retry;
+   * the breaker still decides whether it may go.
    */
-  retryOnce(i: number, lease: Lease, err: UpstreamError): boolean {
+  retryDelay(i: number, lease: Lease, err: UpstreamError): number | undefined {
     const candidate = this.candidates[i]!;
-    const passing = err.kind === 'network' || (err.kind === 'http' && err.status !== undefined && err.status >= 500);
-    if (!passing || this.retried.has(candidate)) return false;
+    const { sameRoute, retryBudget } = this.config.failover;
+    if (this.retried.has(candidate) || this.retries >= retryBudget) return undefined;
+    const delay = this.waitBeforeRetry(err);
+    if (delay === undefined) return undefined;
     const another = this.candidates.slice(i + 1).some((c) => c.provider.breaker.isAvailable() && this.hasUntriedKey(c.provider));
-    if (another) return false;
+    if (another && !(sameRoute && err.status !== 429)) return undefined;
     this.retried.add(candidate);
+    this.retries++;
     this.triedKeys.delete(lease.key);
-    return true;
+    return delay;
+  }
+
+  private waitBeforeRetry(err: UpstreamError): number | undefined {
+    if (err.kind === 'network' || (err.kind === 'http' && err.status !== undefined && err.status >= 500)) {
+      return RETRY_BACKOFF_MS + Math.floor(Math.random() * RETRY_BACKOFF_MS);
+    }
+    const { retryAfterMaxMs } = this.config.failover;
+    if (err.kind === 'http' && err.status === 429 && err.retryAfterMs !== undefined && err.retryAfterMs <= retryAfterMaxMs) return err.retryAfterMs;
+    return undefined;
   }
 
   /** Leases a key not yet tried in this request, and the provider's breaker; null when cooling down. */
@@ -233,7 +255,9 @@ export class FailoverRun {
         const err = raw instanceof UpstreamError ? raw : new UpstreamError('invalid', (raw as Error)?.message ?? String(raw));
         const again = lease.fail(err, false);
         if (err.kind === 'aborted') throw err;
-        if (!again && !this.retryOnce(i, lease, err)) i++;
+        const delay = again ? 0 : this.retryDelay(i, lease, err);
+        if (delay === undefined) i++;
+        else if (delay > 0) await sleep(delay);
       } finally {
         lease.release();
       }
