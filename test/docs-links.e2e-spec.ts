@@ -87,7 +87,9 @@ describe('links in the README and docs', () => {
   });
 
   it('slugs headings the way GitHub does', () => {
-    const anchors = headingAnchors('# 对接 one-api（LLM API 网关）\n## API 密钥\n## API 密钥\n### 图像生成 (Image)\n```\n# not a heading\n```\n## `npm test` & more');
+    const anchors = headingAnchors(
+      '# 对接 one-api（LLM API 网关）\n## API 密钥\n## API 密钥\n### 图像生成 (Image)\n```\n# not a heading\n```\n## `npm test` & more',
+    );
     expect([...anchors]).toEqual(['对接-one-apillm-api-网关', 'api-密钥', 'api-密钥-1', '图像生成-image', 'npm-test--more']);
   });
 });
