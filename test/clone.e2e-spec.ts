@@ -15,12 +15,13 @@ import { promisify } from 'node:util';
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('..', import.meta.url));
 
-/** Suites that read vendor/ (once ../shared) or the catalog; none needs the built gateway. */
+/** Suites that read vendor/ (once ../shared), the catalog, the README and docs; none needs the built gateway. */
 const SUITES = [
   'test/support/openapi.e2e-spec.ts',
   'test/e2e/models.e2e-spec.ts',
   'test/emulators/emulator.e2e-spec.ts',
   'test/docs-links.e2e-spec.ts',
+  'test/readme.e2e-spec.ts',
   'apps/api/src/config/app-config.spec.ts',
   'apps/api/src/routing/router.service.spec.ts',
 ];
