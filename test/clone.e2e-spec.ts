@@ -2,8 +2,8 @@
  * A fresh clone passes its own tests with nothing beside it: the repository's HEAD is cloned into
  * a temp dir (where no `../shared` or other sibling exists), given this checkout's node_modules,
  * and a representative set of suites runs there, chosen from those that once read files outside
- * the repository (the OpenAI spec, the seed catalog) plus unit suites that read the catalog and
- * config. Commit-level on purpose: an uncommitted or git-ignored file cannot make it pass.
+ * the repository (the OpenAI spec, the seed catalog), the README and docs checks, and the config's
+ * unit suite. Commit-level on purpose: an uncommitted or git-ignored file cannot make it pass.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -19,11 +19,9 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 const SUITES = [
   'test/support/openapi.e2e-spec.ts',
   'test/e2e/models.e2e-spec.ts',
-  'test/emulators/emulator.e2e-spec.ts',
   'test/docs-links.e2e-spec.ts',
   'test/readme.e2e-spec.ts',
   'apps/api/src/config/app-config.spec.ts',
-  'apps/api/src/routing/router.service.spec.ts',
 ];
 
 /**
@@ -68,13 +66,15 @@ describe('a fresh clone of HEAD', () => {
     expect(stdout).toMatch(/is up to date \(\d+ schemas\)/);
   }, 70_000);
 
-  it('passes the suites that read the vendored spec, the seed catalog and the catalog', async () => {
+  // About 15 s on an idle 2-core machine (the clone's files are new to Jest's transform cache);
+  // the bounds leave room for a machine busy with other suites.
+  it('passes the suites that read the vendored spec, the seed catalog, the catalog and the docs', async () => {
     const report = join(parent, 'report.json');
     const jest = ['--experimental-vm-modules', '--no-warnings=ExperimentalWarning', 'node_modules/jest/bin/jest.js'];
     const options = ['--config', 'jest.clone.config.js', '--ci', '--no-watchman', '--json', `--outputFile=${report}`, '--runTestsByPath'];
     const env = { ...process.env, JEST_WORKER_ID: undefined, FORCE_COLOR: '0' };
     // A failing suite makes jest exit 1; the report says which, so read it either way.
-    await run(process.execPath, [...jest, ...options, ...SUITES], { cwd: clone, env, timeout: 110_000, maxBuffer: 16 * 1024 * 1024 }).catch(() => undefined);
+    await run(process.execPath, [...jest, ...options, ...SUITES], { cwd: clone, env, timeout: 170_000, maxBuffer: 16 * 1024 * 1024 }).catch(() => undefined);
     const result = JSON.parse(readFileSync(report, 'utf8')) as JestReport;
     const failed = result.testResults.filter((r) => r.status !== 'passed').map((r) => r.name);
     expect(failed).toEqual([]);
@@ -83,5 +83,5 @@ describe('a fresh clone of HEAD', () => {
     for (const r of result.testResults) expect(r.assertionResults.filter((a) => a.status === 'passed').length).toBeGreaterThan(0);
     expect(result.numFailedTests).toBe(0);
     expect(result.success).toBe(true);
-  }, 120_000);
+  }, 180_000);
 });
