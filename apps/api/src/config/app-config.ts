@@ -139,7 +139,7 @@ export interface AppConfig {
   };
 }
 
-/** The longest a single provider health check or model-list fetch may take, every key tried (README: 15 s). */
+/** The longest a single provider health check or model-list fetch may take, every key tried (docs/admin-api.md: 15 s). */
 export const CHECK_DEADLINE_MS = 15_000;
 
 /**

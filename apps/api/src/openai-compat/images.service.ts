@@ -53,7 +53,7 @@ const canMakeImages: RouteFilter = (_route, provider) => (provider.adapter.image
  * `/v1/images/generations` over the pool. A request for n images starts with one failover run
  * asking for all n; a provider that makes fewer per call (most make one) is called again for
  * the rest, each follow-up its own failover run that tries the provider that answered first
- * before the others. See README "图片生成" for the rules in words.
+ * before the others. See docs/api.md "图片生成" for the rules in words.
  */
 @Injectable()
 export class ImagesService {

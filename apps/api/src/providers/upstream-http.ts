@@ -78,7 +78,7 @@ const DRAIN_MS = 1000;
  * discovery) goes through here, so the client library can be swapped behind this seam.
  *
  * The client is undici (Node's own HTTP engine), chosen by measurement (bench/http-clients.ts and
- * the README's performance section): per request it costs about a quarter of axios's CPU. Per
+ * bench/README.md): per request it costs about a quarter of axios's CPU. Per
  * request this class adds one abort controller and one timer (first byte), and per body one timer
  * (idle), refreshed rather than re-created for each chunk.
  */

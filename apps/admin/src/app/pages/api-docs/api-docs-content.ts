@@ -326,7 +326,7 @@ export interface ChannelField {
 /** The Docker network address of the pool in docker-compose.oneapi.yml. */
 export const ONEAPI_COMPOSE_BASE_URL = 'http://freeapi-pool:8080';
 
-/** What to fill in one-api's 添加渠道 form (README.md 对接 one-api). */
+/** What to fill in one-api's 添加渠道 form (docs/deployment.md, one-api). */
 export function oneApiChannel(origin: string): ChannelField[] {
   return [
     { field: '类型', value: 'OpenAI', note: '' },
