@@ -5,14 +5,19 @@
  * app), environment variable names (the ones the config reads), the image name, the data volume,
  * the user, graceful-shutdown timings.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
 import { ConfigError, loadConfig } from '../../apps/api/src/config/app-config.ts';
 import { BUILTIN_PROVIDERS } from '../../apps/api/src/providers/builtin-providers.ts';
 import { providerEnvNames } from '../../apps/api/src/providers/provider-declaration.ts';
+import { startEmulator, type Emulator } from '../emulators/emulator.ts';
 import { startGateway, type Gateway } from '../support/gateway.ts';
+import { freePort } from '../support/gateway-process.ts';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const read = (path: string) => readFileSync(join(root, path), 'utf8');
@@ -250,6 +255,26 @@ describe('Dockerfile', () => {
     expect(await status(path!)).toBe(200);
   });
 
+  it('needs no `# syntax=` line (it would pull a frontend image on every build) and caches npm downloads in BuildKit mounts', () => {
+    expect(read('Dockerfile')).not.toMatch(/^#\s*syntax\s*=/im);
+    const installs = stages.flatMap((stage) => steps(stage, 'RUN')).filter((r) => /\bnpm ci\b/.test(r));
+    expect(installs).toHaveLength(2);
+    for (const run of installs) expect(run).toMatch(/^--mount=type=cache,target=\/root\/\.npm npm ci /);
+    // The cache lives in the mount, so no layer holds it and there is nothing to clean.
+    expect(steps(runtime, 'RUN').some((r) => r.includes('npm cache clean'))).toBe(false);
+  });
+
+  it('HEALTHCHECK checks every second while the app starts, so compose sees it healthy within ~1-2 s', () => {
+    const check = steps(runtime, 'HEALTHCHECK').at(-1)!;
+    const flag = (name: string) => seconds([...check.matchAll(/--([\w-]+)=(\S+)/g)].find((m) => m[1] === name)?.[2] ?? 'NaN');
+    expect(flag('start-interval')).toBeGreaterThan(0);
+    expect(flag('start-interval')).toBeLessThanOrEqual(1);
+    // Room for a slow start (a first start migrates and seeds the store) before failures count.
+    expect(flag('start-period')).toBeGreaterThanOrEqual(30);
+    expect(flag('interval')).toBeGreaterThanOrEqual(10);
+    expect(flag('timeout')).toBeLessThan(flag('interval'));
+  });
+
   it('.dockerignore leaves out node_modules, dist, data and test-output, and nothing the build needs', () => {
     const patterns = read('.dockerignore')
       .split('\n')
@@ -304,6 +329,14 @@ describe.each(composeFiles)('%s', (file) => {
     const config = loadConfig(env);
     expect(config.port).toBe(8080);
     expect(config.dataDir).toBe(env.DATA_DIR);
+  });
+
+  it('hands the whole `.env` to the gateway (a missing one is fine), with PORT, HOST and DATA_DIR fixed whatever it says', () => {
+    const [, service] = pools[0]!;
+    expect((service as { env_file?: unknown }).env_file).toEqual([{ path: '.env', required: false }]);
+    expect(service.environment).toMatchObject({ PORT: '8080', HOST: '0.0.0.0', DATA_DIR: dockerEnv.get('DATA_DIR') });
+    expect(loadConfig(serviceEnv(file, service)).host).toBe('0.0.0.0');
+    expect(read('.dockerignore').split('\n')).toContain('.env');
   });
 
   it('gives streams in flight their grace period before the container is killed', () => {
@@ -514,5 +547,200 @@ describe('deploy/kubernetes', () => {
     const pdb = byKind('PodDisruptionBudget')[0]!;
     expect(selects(pdb.spec.selector.matchLabels, gateway.spec.template.metadata.labels)).toBe(true);
     expect(pdb.spec.minAvailable).toBeLessThan(gateway.spec.replicas);
+  });
+});
+
+/* ------------------------------------------------------------------ one-api's channel, made by oneapi-init */
+
+interface SeenRequest {
+  method: string;
+  path: string;
+  authorization?: string;
+  body?: Json;
+}
+interface FakeChannel {
+  id: number;
+  name: string;
+  [field: string]: unknown;
+}
+
+/**
+ * A stand-in for one-api v0.6.x's admin API on a real socket, as its source has it: /api/status is
+ * public; /api/channel/* needs `Authorization: Bearer <root access token>`; errors are HTTP 200 with
+ * `success: false`; search matches an id or a name prefix; POST adds, PUT updates by id.
+ */
+async function startFakeOneApi(accessToken: string, { notReadyFor = 0 } = {}) {
+  const requests: SeenRequest[] = [];
+  const channels: FakeChannel[] = [{ id: 7, name: 'gpt4free-pool-old', type: 1, models: 'x' }];
+  let statusCalls = 0;
+  const readBody = async (req: IncomingMessage) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    return text ? (JSON.parse(text) as Json) : undefined;
+  };
+  const server: Server = createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url!, 'http://one-api');
+      const body = await readBody(req);
+      requests.push({ method: req.method!, path: `${url.pathname}${url.search}`, authorization: req.headers.authorization, body });
+      const answer = (data: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(data));
+      if (url.pathname === '/api/status') return answer({ success: ++statusCalls > notReadyFor, message: '', data: { version: 'v0.6.10' } });
+      if (!url.pathname.startsWith('/api/channel/')) return res.writeHead(404).end();
+      if (req.headers.authorization?.replace('Bearer ', '') !== accessToken) return answer({ success: false, message: '无权进行此操作，access token 无效' });
+      if (req.method === 'GET' && url.pathname === '/api/channel/search') {
+        const keyword = url.searchParams.get('keyword') ?? '';
+        return answer({ success: true, message: '', data: channels.filter((c) => String(c.id) === keyword || c.name.startsWith(keyword)) });
+      }
+      if (req.method === 'POST' && url.pathname === '/api/channel/') {
+        channels.push({ ...body, id: channels.length + 100 } as FakeChannel);
+        return answer({ success: true, message: '' });
+      }
+      if (req.method === 'PUT' && url.pathname === '/api/channel/') {
+        const channel = channels.find((c) => c.id === body?.id);
+        if (!channel) return answer({ success: false, message: 'record not found' });
+        Object.assign(channel, body);
+        return answer({ success: true, message: '', data: channel });
+      }
+      return res.writeHead(404).end();
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, requests, channels, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+const INIT_SCRIPT = join(root, 'deploy/oneapi/oneapi-init.mjs');
+
+/** Runs the init script as the oneapi-init service does (plain node, settings in the environment), bounded. */
+function runInit(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [INIT_SCRIPT], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('docker-compose.oneapi.yml: the channel is created for you (oneapi-init)', () => {
+  const doc = compose('docker-compose.oneapi.yml');
+  const init = doc.services['oneapi-init'] as ComposeService & { command?: string[]; restart?: string; user?: string; read_only?: boolean };
+  const ACCESS = 'root-access-token';
+  const POOL_KEY = 'sk-channel';
+  let emu: Emulator;
+  let pool: Gateway;
+  let poolIds: string[];
+
+  beforeAll(async () => {
+    emu = await startEmulator({ zeroLatency: true });
+    pool = await startGateway(emu, { API_KEY: POOL_KEY });
+    const res = await fetch(`${pool.url}/v1/models`, { headers: { authorization: `Bearer ${POOL_KEY}` } });
+    poolIds = ((await res.json()) as { data: { id: string }[] }).data.map((m) => m.id);
+    expect(poolIds.length).toBeGreaterThan(0);
+  });
+  afterAll(async () => {
+    await pool?.close();
+    await emu?.close();
+  });
+
+  it('pins one-api to a release and gives it the root access token the init service uses', () => {
+    const oneApi = doc.services['one-api']!;
+    expect(oneApi.image).toMatch(/^justsong\/one-api:v\d+\.\d+\.\d+$/);
+    expect(oneApi.environment?.INITIAL_ROOT_ACCESS_TOKEN).toMatch(/^\$\{ONEAPI_ACCESS_TOKEN:\?.+\}$/);
+    expect(init.environment?.ONEAPI_ACCESS_TOKEN).toMatch(/^\$\{ONEAPI_ACCESS_TOKEN:\?.+\}$/);
+    expect(() => interpolate(oneApi.environment!.INITIAL_ROOT_ACCESS_TOKEN!)).toThrow(/ONEAPI_ACCESS_TOKEN is required/);
+    for (const text of [read('docker-compose.oneapi.yml'), read('.env.example')]) expect(text).toContain('ONEAPI_ACCESS_TOKEN=');
+  });
+
+  it("runs the script once, with the Dockerfile's node image, after the pool is healthy and one-api started", () => {
+    expect(init.image).toBe(stages[0]!.from);
+    expect(init.restart).toBe('no');
+    expect(init.read_only).toBe(true);
+    expect(init.user).toBe('1000:1000');
+    const [source, target] = init.volumes![0]!.split(':');
+    expect(existsSync(join(root, source!))).toBe(true);
+    expect(join(root, source!)).toBe(INIT_SCRIPT);
+    expect(init.command).toEqual(['node', target]);
+    expect(init.depends_on).toEqual({ 'freeapi-pool': { condition: 'service_healthy' }, 'one-api': { condition: 'service_started' } });
+    const env = serviceEnv('docker-compose.oneapi.yml', init, { FREEAPI_KEY: POOL_KEY, ONEAPI_ACCESS_TOKEN: ACCESS });
+    expect(env).toEqual({
+      ONEAPI_URL: 'http://one-api:3000',
+      ONEAPI_ACCESS_TOKEN: ACCESS,
+      POOL_URL: 'http://freeapi-pool:8080',
+      POOL_KEY: POOL_KEY,
+      CHANNEL_NAME: 'gpt4free-pool',
+    });
+    // The pool's key in the channel is the pool's API_KEY.
+    expect(doc.services['freeapi-pool']!.environment!.API_KEY).toMatch(/^\$\{FREEAPI_KEY:\?/);
+  });
+
+  it("waits for one-api, then adds one OpenAI channel with the pool's base URL, key and /v1/models, authenticated as root", async () => {
+    const oneApi = await startFakeOneApi(ACCESS, { notReadyFor: 2 });
+    try {
+      const run = await runInit({ ONEAPI_URL: oneApi.url, ONEAPI_ACCESS_TOKEN: ACCESS, POOL_URL: pool.url, POOL_KEY, CHANNEL_NAME: 'gpt4free-pool' });
+      expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+      expect(run.stdout).toContain(`one-api channel "gpt4free-pool" created: ${poolIds.length} models`);
+      expect(oneApi.requests.filter((r) => r.path === '/api/status')).toHaveLength(3);
+      const admin = oneApi.requests.filter((r) => r.path.startsWith('/api/channel/'));
+      expect(admin.map((r) => `${r.method} ${r.path}`)).toEqual(['GET /api/channel/search?keyword=gpt4free-pool', 'POST /api/channel/']);
+      for (const r of admin) expect(r.authorization).toBe(`Bearer ${ACCESS}`);
+      expect(admin[1]!.body).toEqual({ name: 'gpt4free-pool', type: 1, key: POOL_KEY, base_url: pool.url, models: poolIds.join(','), group: 'default' });
+      expect(oneApi.channels.filter((c) => c.name === 'gpt4free-pool')).toHaveLength(1);
+    } finally {
+      await oneApi.close();
+    }
+  });
+
+  it('is idempotent: run again, it updates the channel of that exact name instead of adding a second', async () => {
+    const oneApi = await startFakeOneApi(ACCESS);
+    try {
+      const env = { ONEAPI_URL: oneApi.url, ONEAPI_ACCESS_TOKEN: ACCESS, POOL_URL: pool.url, POOL_KEY };
+      expect((await runInit(env)).code).toBe(0);
+      const created = oneApi.channels.find((c) => c.name === 'gpt4free-pool')!;
+      created.models = 'stale';
+      oneApi.requests.length = 0;
+      const again = await runInit(env);
+      expect(again.code).toBe(0);
+      expect(again.stdout).toContain(`one-api channel "gpt4free-pool" (id ${created.id}) updated`);
+      expect(oneApi.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+        'GET /api/status',
+        'GET /api/channel/search?keyword=gpt4free-pool',
+        'PUT /api/channel/',
+      ]);
+      expect(oneApi.requests[2]!.authorization).toBe(`Bearer ${ACCESS}`);
+      expect(oneApi.requests[2]!.body).toMatchObject({ id: created.id, name: 'gpt4free-pool', models: poolIds.join(','), key: POOL_KEY, base_url: pool.url });
+      // The channel whose name only starts the same is left alone; still one channel of ours.
+      expect(oneApi.channels.map((c) => c.name).sort()).toEqual(['gpt4free-pool', 'gpt4free-pool-old']);
+      expect(created.models).toBe(poolIds.join(','));
+    } finally {
+      await oneApi.close();
+    }
+  });
+
+  it('fails with one line and a non-zero exit: wrong access token (one-api says so with HTTP 200), wrong pool key, a setting missing, one-api never up', async () => {
+    const oneApi = await startFakeOneApi(ACCESS);
+    try {
+      const base = { ONEAPI_URL: oneApi.url, ONEAPI_ACCESS_TOKEN: ACCESS, POOL_URL: pool.url, POOL_KEY };
+      const wrongToken = await runInit({ ...base, ONEAPI_ACCESS_TOKEN: 'not-it' });
+      expect(wrongToken.code).toBe(1);
+      expect(wrongToken.stderr).toMatch(/^oneapi-init: one-api GET \/api\/channel\/search\?keyword=gpt4free-pool: 无权进行此操作，access token 无效\n$/);
+      const wrongKey = await runInit({ ...base, POOL_KEY: 'sk-wrong' });
+      expect(wrongKey.code).toBe(1);
+      expect(wrongKey.stderr).toMatch(/^oneapi-init: .*\/v1\/models: HTTP 401 /);
+      const missing = await runInit({ ...base, ONEAPI_ACCESS_TOKEN: '' });
+      expect(missing).toMatchObject({ code: 1, stderr: 'oneapi-init: ONEAPI_ACCESS_TOKEN is not set\n' });
+      expect(oneApi.requests.filter((r) => r.method !== 'GET')).toEqual([]);
+    } finally {
+      await oneApi.close();
+    }
+    const nobody = `http://127.0.0.1:${await freePort()}`;
+    const down = await runInit({ ONEAPI_URL: nobody, ONEAPI_ACCESS_TOKEN: ACCESS, POOL_URL: pool.url, POOL_KEY, INIT_TIMEOUT_SECONDS: '1' });
+    expect(down).toMatchObject({ code: 1, stderr: `oneapi-init: one-api at ${nobody} is not up after 1 s (ECONNREFUSED)\n` });
   });
 });
