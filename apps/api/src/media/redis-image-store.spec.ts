@@ -5,7 +5,7 @@ import { startRedis, type RedisServer } from '../../../../test/support/redis.ts'
 import { ApiError } from '../common/api-error.ts';
 import { loadConfig } from '../config/app-config.ts';
 import { RedisConnection } from '../storage/redis/redis-connection.ts';
-import { RedisImageStore } from './redis-image-store.ts';
+import { IMAGE_MEMORY_SHARE, RedisImageStore } from './redis-image-store.ts';
 
 const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 13]);
 
@@ -80,6 +80,21 @@ describe('RedisImageStore', () => {
     expect(err).toMatchObject({ status: 502, code: 'image_too_large' });
     expect(await look.keys(`img${n}:image:*`)).toEqual([]);
     expect(await a.save(PNG, 'image/png')).toMatch(/\.png$/);
+  });
+
+  it("leaves Redis to the gateway's state: no image once Redis holds half its maxmemory (503, Retry-After), stored again when there is room", async () => {
+    const [a] = await pair();
+    const used = Number(/^used_memory:(\d+)/m.exec(await look.info('memory'))![1]);
+    try {
+      await look.config('SET', 'maxmemory', String(Math.ceil((used + 1024 * 1024) / IMAGE_MEMORY_SHARE)));
+      expect(await a.save(PNG, 'image/png')).toMatch(/\.png$/);
+      const err = await a.save(Buffer.concat([PNG, Buffer.alloc(2 * 1024 * 1024)]), 'image/png').catch((e: unknown) => e);
+      expect(err).toMatchObject({ status: 503, code: 'image_store_full', headers: { 'retry-after': '60' } });
+      await look.config('SET', 'maxmemory', String(Math.ceil((used + 8 * 1024 * 1024) / IMAGE_MEMORY_SHARE)));
+      expect(await a.save(Buffer.concat([PNG, Buffer.alloc(2 * 1024 * 1024)]), 'image/png')).toMatch(/\.png$/);
+    } finally {
+      await look.config('SET', 'maxmemory', '0');
+    }
   });
 
   it('Redis gone: saving and reading fail with 503 and Retry-After, not with a 404 for an image that may exist', async () => {

@@ -10,8 +10,14 @@ import type { ImageMime } from './media-bytes.ts';
  * itself expires after IMAGE_URL_TTL_SECONDS, so a link made on one replica is served by every
  * other, and nothing needs sweeping. An image is held in Redis's memory for its TTL, so each
  * is bounded (MEDIA_FETCH_MAX_BYTES, the bound the gateway already puts on an image it fetches);
- * with `maxmemory-policy noeviction` a full Redis refuses new images instead of dropping state.
+ * Images must not crowd out the gateway's own state: with `maxmemory-policy noeviction` a full
+ * Redis refuses every write, sessions and stats included. So an image is refused while Redis
+ * holds more than IMAGE_MEMORY_SHARE of its maxmemory (when it has one); the client can still ask
+ * for `b64_json`, and the space comes back as older images expire.
  */
+/** The share of Redis's maxmemory above which no image is stored (the rest is for gateway state). */
+export const IMAGE_MEMORY_SHARE = 0.5;
+
 export class RedisImageStore extends ImageStore {
   private readonly logger = new Logger('ImageStore');
   readonly ttlMs: number;
@@ -36,10 +42,26 @@ export class RedisImageStore extends ImageStore {
       );
     }
     const name = newImageName(mime);
+    let room: boolean;
     try {
-      await this.redis.client.set(this.key(name), data, 'PX', this.ttlMs);
+      room = await this.hasRoomFor(data.length);
+      if (room) await this.redis.client.set(this.key(name), data, 'PX', this.ttlMs);
     } catch (err) {
       throw this.unavailable('store', err);
+    }
+    if (!room) {
+      this.logger.warn(
+        `Redis is above ${IMAGE_MEMORY_SHARE * 100} % of its maxmemory: an image URL was refused (raise maxmemory or lower IMAGE_URL_TTL_SECONDS)`,
+      );
+      throw new ApiError(
+        503,
+        'The gateway has no room to host more images right now; ask for response_format "b64_json", or try again later.',
+        'server_error',
+        'image_store_full',
+        null,
+        undefined,
+        { 'retry-after': '60' },
+      );
     }
     return name;
   }
@@ -58,6 +80,14 @@ export class RedisImageStore extends ImageStore {
     if (getErr || ttlErr) throw this.unavailable('read', getErr ?? ttlErr);
     if (!Buffer.isBuffer(data) || typeof ttl !== 'number' || ttl <= 0) return undefined;
     return { data, mime, expiresAt: Date.now() + ttl };
+  }
+
+  /** Whether storing `bytes` more keeps Redis under IMAGE_MEMORY_SHARE of its maxmemory (always, without one). */
+  private async hasRoomFor(bytes: number): Promise<boolean> {
+    const info = await this.redis.client.info('memory');
+    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+    const max = field('maxmemory');
+    return max === 0 || field('used_memory') + bytes <= max * IMAGE_MEMORY_SHARE;
   }
 
   private key(name: string): string {
