@@ -141,6 +141,41 @@ describe('three gateway processes on one Redis', () => {
   );
 
   it(
+    'an image link made by replica A is served by B and C (images live in Redis, with their TTL), and a bad name is a 404 everywhere',
+    async () => {
+      const res = await fetch(`${A.baseURL}/images/generations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${clientKey}` },
+        body: JSON.stringify({ model: 'flux-schnell', prompt: 'a lighthouse at dusk', size: '256x256', response_format: 'url' }),
+      });
+      expect(res.status).toBe(200);
+      const url = ((await res.json()) as { data: { url: string }[] }).data[0]!.url;
+      const path = new URL(url).pathname;
+      expect(path).toMatch(/^\/v1\/images\/files\/[A-Za-z0-9_-]{32}\.(png|jpg)$/);
+      const served: Buffer[] = [];
+      for (const gw of [B, C, A]) {
+        const image = await fetch(`${gw.url}${path}`);
+        expect({ on: gw.url, status: image.status }).toEqual({ on: gw.url, status: 200 });
+        expect(image.headers.get('content-type')).toMatch(/^image\/(png|jpeg)$/);
+        expect(Number(/max-age=(\d+)/.exec(image.headers.get('cache-control') ?? '')?.[1])).toBeGreaterThan(3000);
+        served.push(Buffer.from(await image.arrayBuffer()));
+      }
+      expect(served[0]!.length).toBeGreaterThan(0);
+      expect(served[1]).toEqual(served[0]);
+      expect(served[2]).toEqual(served[0]);
+      // Stored once, in Redis, expiring by itself (IMAGE_URL_TTL_SECONDS, 3600 s by default).
+      const name = path.split('/').at(-1)!;
+      const ttl = await redis.client().pttl(`e2e:image:${name}`);
+      expect(ttl).toBeGreaterThan(3_500_000);
+      expect(ttl).toBeLessThanOrEqual(3_600_000);
+      const missing = await fetch(`${B.url}${path.replace(/[A-Za-z0-9_-]{32}/, 'x'.repeat(32))}`);
+      expect(missing.status).toBe(404);
+      expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('image_not_found');
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
     'a provider toggled off through replica A stops being used by B and C within 2 s',
     async () => {
       expect(await ask(B)).toMatchObject({ status: 200, provider: 'DeepInfra' });

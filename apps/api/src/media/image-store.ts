@@ -8,6 +8,17 @@ import { imageExtension, mimeForExtension, type ImageMime } from './media-bytes.
 /** 24 random bytes as base64url, then the extension: unguessable, and safe as a path segment. */
 const FILE_NAME = /^[A-Za-z0-9_-]{32}\.(png|jpg|webp|gif)$/;
 
+/** A new unguessable file name for an image of this type. */
+export function newImageName(mime: ImageMime): string {
+  return `${randomBytes(24).toString('base64url')}.${imageExtension(mime)}`;
+}
+
+/** The type behind one of our file names, or undefined when the name is not one of ours. */
+export function imageNameMime(name: string): ImageMime | undefined {
+  const ext = FILE_NAME.exec(name)?.[1];
+  return ext === undefined ? undefined : mimeForExtension(ext);
+}
+
 export interface StoredImage {
   data: Buffer;
   mime: ImageMime;
@@ -16,12 +27,25 @@ export interface StoredImage {
 }
 
 /**
- * Generated images kept for `response_format: "url"`: files under `${DATA_DIR}/images`, served
+ * Generated images kept for `response_format: "url"`, served at `/v1/images/files/<name>` for
+ * IMAGE_URL_TTL_SECONDS. The token the controller and the images service inject; MediaModule
+ * picks the implementation: files under DATA_DIR when embedded, Redis in cluster mode (every
+ * replica must serve every link, and DATA_DIR is per pod there).
+ */
+export abstract class ImageStore {
+  /** Keeps the image and returns its file name (`<id>.<ext>`). */
+  abstract save(data: Buffer, mime: ImageMime): Promise<string>;
+  /** The image behind a file name, or undefined when there is none (never was, expired, or not one of ours). */
+  abstract read(name: string): Promise<StoredImage | undefined>;
+}
+
+/**
+ * The embedded mode's store: files under `${DATA_DIR}/images`, served
  * at `/v1/images/files/<name>` until IMAGE_URL_TTL_SECONDS after they were written, then swept.
  * The file's mtime is its birth date, so expiry survives a restart.
  */
 @Injectable()
-export class ImageStore implements OnModuleInit, OnModuleDestroy {
+export class FileImageStore extends ImageStore implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('ImageStore');
   readonly dir: string;
   readonly ttlMs: number;
@@ -29,6 +53,7 @@ export class ImageStore implements OnModuleInit, OnModuleDestroy {
   private sweeping?: Promise<number>;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    super();
     this.dir = join(config.dataDir, 'images');
     this.ttlMs = config.imageUrlTtlSeconds * 1000;
   }
@@ -49,7 +74,7 @@ export class ImageStore implements OnModuleInit, OnModuleDestroy {
 
   /** Writes the image and returns its file name (`<id>.<ext>`). */
   async save(data: Buffer, mime: ImageMime): Promise<string> {
-    const name = `${randomBytes(24).toString('base64url')}.${imageExtension(mime)}`;
+    const name = newImageName(mime);
     const tmp = join(this.dir, `.${name}.tmp`);
     await mkdir(this.dir, { recursive: true });
     await writeFile(tmp, data, { mode: 0o600 });
@@ -60,8 +85,7 @@ export class ImageStore implements OnModuleInit, OnModuleDestroy {
 
   /** The image behind a file name, or undefined when there is none (never was, expired, or not one of ours). */
   async read(name: string): Promise<StoredImage | undefined> {
-    const ext = FILE_NAME.exec(name)?.[1];
-    const mime = ext === undefined ? undefined : mimeForExtension(ext);
+    const mime = imageNameMime(name);
     if (!mime) return undefined;
     const path = join(this.dir, name);
     try {

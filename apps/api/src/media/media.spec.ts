@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../config/app-config.ts';
 import { parseImageSize } from '../openai-compat/image-request.dto.ts';
-import { ImageStore } from './image-store.ts';
+import { FileImageStore } from './image-store.ts';
 import { decodeBase64Image, looksLikeText, sniffAudio, sniffImage } from './media-bytes.ts';
 import { publicBaseUrl } from './public-url.ts';
 
@@ -81,10 +81,10 @@ describe('publicBaseUrl', () => {
   });
 });
 
-describe('ImageStore', () => {
+describe('FileImageStore', () => {
   const make = (ttl: string) => {
     const config = loadConfig({ DATA_DIR: mkdtempSync(join(tmpdir(), 'g4f-store-')), IMAGE_URL_TTL_SECONDS: ttl });
-    return new ImageStore(config);
+    return new FileImageStore(config);
   };
 
   it('saves under DATA_DIR/images with an unguessable name and reads it back', async () => {
