@@ -6,13 +6,14 @@ import { json, type NextFunction, type Request, type Response } from 'express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.ts';
 import { ApiError } from './common/api-error.ts';
-import { requestIdMiddleware } from './common/request-id.middleware.ts';
+import { requestIdMiddleware, requestIdOf } from './common/request-id.middleware.ts';
 import { maskUrlCredentials } from './common/redact.ts';
 import { OpenAIValidationPipe } from './common/validation.pipe.ts';
 import type { AppConfig } from './config/app-config.ts';
 import { AppLifecycle, DrainingExpressAdapter } from './lifecycle/app-lifecycle.service.ts';
 import { ClientKeysService } from './client-keys/client-keys.service.ts';
 import { setupApiDocs } from './openapi/openapi.ts';
+import { errorEnvelope } from './openai-compat/anthropic-errors.ts';
 import { CatalogService } from './models/catalog.service.ts';
 import { ProviderRegistry } from './providers/provider-registry.service.ts';
 
@@ -26,7 +27,7 @@ function requireJsonBody(req: Request, res: Response, next: NextFunction): void 
     'invalid_request_error',
     'unsupported_media_type',
   );
-  res.status(415).json(error.toEnvelope());
+  res.status(415).json(errorEnvelope(error, req.path, requestIdOf(res)));
 }
 
 /**
@@ -56,7 +57,7 @@ function rejectOversizedBody(limit: number) {
     // the client does not let go of it soon after.
     res.once('finish', () => setTimeout(() => req.socket.destroy(), 1000).unref());
     res.status(413).setHeader('connection', 'close');
-    res.json(error.toEnvelope());
+    res.json(errorEnvelope(error, req.path, requestIdOf(res)));
   };
 }
 

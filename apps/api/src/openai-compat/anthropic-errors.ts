@@ -1,0 +1,66 @@
+import type { AttemptSummary, OpenAIErrorEnvelope } from '#contracts';
+import type { ApiError } from '../common/api-error.ts';
+import type { StreamFailure } from './answer-protocol.ts';
+
+/** Anthropic's error types, as its SDKs know them. */
+export type AnthropicErrorType =
+  | 'invalid_request_error'
+  | 'authentication_error'
+  | 'permission_error'
+  | 'not_found_error'
+  | 'request_too_large'
+  | 'rate_limit_error'
+  | 'api_error'
+  | 'timeout_error'
+  | 'overloaded_error';
+
+/** `{"type":"error","error":{"type","message"},"request_id"}`; `attempts` is the gateway's extension, as on OpenAI's envelope. */
+export interface AnthropicErrorEnvelope {
+  type: 'error';
+  error: { type: AnthropicErrorType; message: string; attempts?: AttemptSummary[] };
+  request_id: string | null;
+}
+
+/** The Anthropic Messages API's paths: every error on them is in Anthropic's envelope, whoever raised it. */
+export function isAnthropicPath(path: string): boolean {
+  return path === '/v1/messages' || path.startsWith('/v1/messages/') || path.startsWith('/v1/messages?');
+}
+
+/** Anthropic's type for an HTTP status (its documented table; other statuses by their class). */
+export function anthropicErrorType(status: number): AnthropicErrorType {
+  switch (status) {
+    case 401:
+      return 'authentication_error';
+    case 403:
+      return 'permission_error';
+    case 404:
+      return 'not_found_error';
+    case 413:
+      return 'request_too_large';
+    case 429:
+      return 'rate_limit_error';
+    case 504:
+      return 'timeout_error';
+    case 529:
+      return 'overloaded_error';
+    default:
+      return status >= 500 ? 'api_error' : 'invalid_request_error';
+  }
+}
+
+/** A mid-stream failure (an OpenAI-typed StreamFailure) as Anthropic's `error` event says it. */
+export function anthropicStreamError(failure: StreamFailure): AnthropicErrorEnvelope['error'] {
+  const type: AnthropicErrorType = failure.code === 'timeout' ? 'timeout_error' : 'api_error';
+  return { type, message: failure.message };
+}
+
+/**
+ * The body of an error answer on `path`: Anthropic's envelope on the Messages API's paths, so that
+ * Anthropic SDKs read it (typed errors, the message), OpenAI's everywhere else.
+ */
+export function errorEnvelope(error: ApiError, path: string, requestId: string | null): OpenAIErrorEnvelope | AnthropicErrorEnvelope {
+  if (!isAnthropicPath(path)) return error.toEnvelope();
+  const body: AnthropicErrorEnvelope['error'] = { type: anthropicErrorType(error.status), message: error.message };
+  if (error.attempts?.length) body.attempts = error.attempts;
+  return { type: 'error', error: body, request_id: requestId || null };
+}
