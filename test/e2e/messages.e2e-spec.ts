@@ -9,6 +9,7 @@
  */
 import { REASONING_TEXT, TOOL_ARGUMENTS, answerText, estimateTokens } from '../emulators/answers.ts';
 import { startEmulator, type Emulator, type RecordedRequest } from '../emulators/emulator.ts';
+import { adminHeaders } from '../support/admin.ts';
 import { startGateway, type Gateway } from '../support/gateway.ts';
 
 const KEY = 'sk-messages-test-key';
@@ -462,6 +463,27 @@ describe('failover', () => {
     expect(types(events)).not.toContain('message_delta');
     expect(textOf(events).length).toBeGreaterThan(0);
     expect(emu.requests('together')).toHaveLength(0);
+  });
+});
+
+describe('the request log', () => {
+  it('records each request as a messages one, stream or not, failed or not', async () => {
+    const ids: string[] = [];
+    for (const body of [ask({ provider: 'deepinfra' }), ask({ provider: 'deepinfra', stream: true }), ask({ model: 'no-such-model' })]) {
+      const res = await post(body);
+      await res.arrayBuffer();
+      ids.push(res.headers.get('x-request-id')!);
+    }
+    const admin = await adminHeaders(gw);
+    const page = (await (await fetch(`${gw.url}/api/logs?pageSize=200`, { headers: admin })).json()) as {
+      items: { requestId: string; endpoint: string; stream: boolean; status: number; provider: string | null; model: string }[];
+    };
+    const entries = ids.map((id) => page.items.find((e) => e.requestId === id));
+    expect(entries.map((e) => e && [e.endpoint, e.stream, e.status, e.provider, e.model])).toEqual([
+      ['messages', false, 200, 'DeepInfra', MODEL],
+      ['messages', true, 200, 'DeepInfra', MODEL],
+      ['messages', false, 404, null, 'no-such-model'],
+    ]);
   });
 });
 
