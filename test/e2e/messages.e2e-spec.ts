@@ -278,6 +278,28 @@ describe('stream', () => {
   });
 });
 
+describe('stop sequences', () => {
+  // The emulated DeepInfra reports the stop sequence that ended an answer (vLLM's stop_reason).
+  const full = answerText('deepinfra', DEEPINFRA_UPSTREAM, PROMPT);
+  const cut = full.slice(0, full.indexOf('You said'));
+
+  it('non-stream: stop_reason stop_sequence, naming it; the text ends before it', async () => {
+    const body = (await (await post(ask({ provider: 'deepinfra', stop_sequences: ['NEVER', 'You said'] }))).json()) as Message;
+    expect(body).toMatchObject({ stop_reason: 'stop_sequence', stop_sequence: 'You said', content: [{ type: 'text', text: cut }] });
+  });
+
+  it('stream: message_delta says stop_sequence, naming it', async () => {
+    const events = await readEvents(await post(ask({ provider: 'deepinfra', stream: true, stop_sequences: ['You said'] })));
+    expect(textOf(events)).toBe(cut);
+    expect(events.find((e) => e.event === 'message_delta')!.data.delta).toEqual({ stop_reason: 'stop_sequence', stop_sequence: 'You said' });
+  });
+
+  it('a sequence that did not occur: end_turn, stop_sequence null', async () => {
+    const body = (await (await post(ask({ provider: 'deepinfra', stop_sequences: ['NEVER'] }))).json()) as Message;
+    expect(body).toMatchObject({ stop_reason: 'end_turn', stop_sequence: null, content: [{ type: 'text', text: full }] });
+  });
+});
+
 describe('tools', () => {
   const toolTurn = [{ role: 'user', content: 'What is the weather in Paris?' }];
 

@@ -53,6 +53,18 @@ function toolInput(args: string): unknown {
   return { _raw: args };
 }
 
+/**
+ * stop_reason and stop_sequence: `stop_sequence` when the upstream named which of the request's
+ * stop sequences ended the answer (over chat completions, only vLLM-based hosts say), else the
+ * finish reason's counterpart.
+ */
+function stopOf(acc: ChatAccumulator, body: ChatCompletionRequest): { stop_reason: StopReason; stop_sequence: string | null } {
+  const sequence = acc.stopSequence;
+  const requested = Array.isArray(body.stop) ? body.stop : [];
+  if (acc.finish === 'stop' && sequence !== null && requested.includes(sequence)) return { stop_reason: 'stop_sequence', stop_sequence: sequence };
+  return { stop_reason: stopReason(acc.finish), stop_sequence: null };
+}
+
 const toolUse = (c: ToolCall): MessageContentBlock => ({
   type: 'tool_use',
   id: c.id || toolUseId(),
@@ -75,8 +87,7 @@ export function messagesProtocol(body: ChatCompletionRequest): AnswerProtocol {
         role: 'assistant',
         model: body.model,
         content,
-        stop_reason: stopReason(acc.finish),
-        stop_sequence: null,
+        ...stopOf(acc, body),
         usage: messageUsage(usage),
       };
     },
@@ -137,7 +148,7 @@ class MessageStreamEncoder implements StreamEncoder {
 
   complete(acc: ChatAccumulator, usage: () => Usage): void {
     this.stopAll();
-    this.send('message_delta', { delta: { stop_reason: stopReason(acc.finish), stop_sequence: null }, usage: messageUsage(usage()) });
+    this.send('message_delta', { delta: stopOf(acc, this.body), usage: messageUsage(usage()) });
     this.send('message_stop', {});
     this.writer.end();
   }

@@ -193,7 +193,7 @@ const CREATE_DESCRIPTION = `与 Anthropic 的 \`POST /v1/messages\` 相同，可
 
 与 Anthropic 的差别：
 - **\`model\`** 是网关模型目录中的 id（或运营者配置的别名）；响应中的 \`model\` 回显请求中的值。
-- **\`stop_reason\`**：\`end_turn\`、\`max_tokens\`、\`tool_use\`、\`refusal\`（上游内容过滤）；上游不说明命中了哪个停止序列，所以 \`stop_sequence\` 总是 \`null\`。
+- **\`stop_reason\`**：\`end_turn\`、\`max_tokens\`、\`tool_use\`、\`refusal\`（上游内容过滤），以及 \`stop_sequence\`：只有上游说明了命中的是哪个停止序列时（基于 vLLM 的提供商会说明）才是它，并在 \`stop_sequence\` 中给出；否则命中停止序列也报告为 \`end_turn\`。
 - **\`thinking\`** 接受但不转发；推理模型的思考内容以 \`thinking\` 块返回（\`signature\` 为空字符串），之后的请求中带回的 \`thinking\` 块不转发给上游。
 - 不支持：服务端工具、\`document\` 块、提示缓存（\`cache_control\` 被忽略，缓存用量总是 0）。
 - 扩展字段 **\`provider\`**：只用指定的提供商。`;
