@@ -388,6 +388,11 @@ describe('errors, all in Anthropic’s envelope', () => {
     await expectError(await post({ model: MODEL, messages: [] }, { 'x-api-key': 'sk-wrong' }, '/v1/messages/count_tokens'), 401, 'authentication_error');
   });
 
+  it('Claude Code’s /v1/messages?beta=true: served, and its errors in Anthropic’s envelope too', async () => {
+    expect((await post(ask({ provider: 'deepinfra' }), { 'x-api-key': KEY }, '/v1/messages?beta=true')).status).toBe(200);
+    await expectError(await post(ask(), { 'x-api-key': 'sk-wrong' }, '/v1/messages?beta=true'), 401, 'authentication_error');
+  });
+
   it('the rest of /v1 keeps OpenAI’s envelope', async () => {
     const res = await fetch(`${gw.baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(res.status).toBe(401);

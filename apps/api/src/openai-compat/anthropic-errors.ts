@@ -48,10 +48,12 @@ export function anthropicErrorType(status: number): AnthropicErrorType {
   }
 }
 
-/** A mid-stream failure (an OpenAI-typed StreamFailure) as Anthropic's `error` event says it. */
+/**
+ * A mid-stream failure (an upstream that broke, a bug, the shutdown cut) as Anthropic's `error`
+ * event says it: a server-side failure, whatever its OpenAI type.
+ */
 export function anthropicStreamError(failure: StreamFailure): AnthropicErrorEnvelope['error'] {
-  const type: AnthropicErrorType = failure.code === 'timeout' ? 'timeout_error' : 'api_error';
-  return { type, message: failure.message };
+  return { type: 'api_error', message: failure.message };
 }
 
 /**
