@@ -52,6 +52,8 @@ describe('@anthropic-ai/sdk', () => {
     expect(message.stop_reason).toBe('end_turn');
     expect(message.usage.input_tokens).toBeGreaterThan(0);
     expect(message.usage.output_tokens).toBeGreaterThan(0);
+    // The gateway's request id, where Anthropic's SDK looks for one.
+    expect(message._request_id).toMatch(/^req_/);
   });
 
   it('messages.create with stream: true: the events add up to the answer', async () => {
@@ -122,6 +124,7 @@ describe('@anthropic-ai/sdk', () => {
     const unknown = await client.messages.create({ model: 'no-such-model', max_tokens: 16, messages: user('hi') }).catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(NotFoundError);
     expect((unknown as NotFoundError).status).toBe(404);
+    expect((unknown as NotFoundError).requestID).toMatch(/^req_/);
     expect((unknown as NotFoundError).error).toEqual({
       type: 'error',
       error: { type: 'not_found_error', message: expect.stringContaining('no-such-model') },

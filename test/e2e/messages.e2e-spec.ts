@@ -126,6 +126,8 @@ async function expectError(res: Response, status: number, type: string): Promise
   const body = (await res.json()) as AnthropicError;
   expect(body).toEqual({ type: 'error', error: expect.objectContaining({ type, message: expect.any(String) }), request_id: res.headers.get('x-request-id') });
   expect(body.error.message.length).toBeGreaterThan(0);
+  // Anthropic's SDKs read the request id from `request-id`.
+  expect(res.headers.get('request-id')).toBe(body.request_id);
   return body;
 }
 
@@ -397,6 +399,7 @@ describe('errors, all in Anthropic’s envelope', () => {
     const res = await fetch(`${gw.baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     expect(res.status).toBe(401);
     expect(((await res.json()) as { error: { type: string } }).error.type).toBe('authentication_error');
+    expect(res.headers.get('request-id')).toBeNull();
   });
 
   it.each([

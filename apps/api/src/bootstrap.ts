@@ -13,7 +13,7 @@ import type { AppConfig } from './config/app-config.ts';
 import { AppLifecycle, DrainingExpressAdapter } from './lifecycle/app-lifecycle.service.ts';
 import { ClientKeysService } from './client-keys/client-keys.service.ts';
 import { setupApiDocs } from './openapi/openapi.ts';
-import { errorEnvelope } from './openai-compat/anthropic-errors.ts';
+import { anthropicRequestId, errorEnvelope } from './openai-compat/anthropic-errors.ts';
 import { CatalogService } from './models/catalog.service.ts';
 import { ProviderRegistry } from './providers/provider-registry.service.ts';
 
@@ -67,7 +67,7 @@ function rejectOversizedBody(limit: number) {
  * client key): an open /v1 must not be drivable from any web page a visitor of this machine opens.
  */
 function corsFor(config: AppConfig, keyRequired: () => boolean): CorsOptionsDelegate<Request> {
-  const exposedHeaders = ['x-request-id', 'x-pool-provider', 'x-pool-upstream-model'];
+  const exposedHeaders = ['x-request-id', 'request-id', 'x-pool-provider', 'x-pool-upstream-model'];
   const listed = config.access.corsOrigins;
   return (req, callback) => {
     const path = req.url ?? '';
@@ -98,6 +98,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   app.set('etag', false);
   // Before the body parser, so that its errors (bad JSON, too large) carry an x-request-id too.
   app.use(requestIdMiddleware);
+  app.use(anthropicRequestId);
   // Counts requests in flight; refuses new ones once shutdown has begun.
   const lifecycle = app.get(AppLifecycle);
   app.use(lifecycle.gate);

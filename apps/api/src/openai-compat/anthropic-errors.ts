@@ -1,5 +1,7 @@
+import type { NextFunction, Request, Response } from 'express';
 import type { AttemptSummary, OpenAIErrorEnvelope } from '#contracts';
 import type { ApiError } from '../common/api-error.ts';
+import { requestIdOf } from '../common/request-id.middleware.ts';
 import type { StreamFailure } from './answer-protocol.ts';
 
 /** Anthropic's error types, as its SDKs know them. */
@@ -24,6 +26,16 @@ export interface AnthropicErrorEnvelope {
 /** The Anthropic Messages API's paths: every error on them is in Anthropic's envelope, whoever raised it. */
 export function isAnthropicPath(path: string): boolean {
   return path === '/v1/messages' || path.startsWith('/v1/messages/') || path.startsWith('/v1/messages?');
+}
+
+/**
+ * Anthropic names its request id `request-id`; its SDKs read it into `_request_id` and their
+ * errors' `requestID`. On the Messages API's paths the gateway's own id goes there too (after
+ * requestIdMiddleware, which sets `x-request-id`).
+ */
+export function anthropicRequestId(req: Request, res: Response, next: NextFunction): void {
+  if (isAnthropicPath(req.path)) res.setHeader('request-id', requestIdOf(res));
+  next();
 }
 
 /** Anthropic's type for an HTTP status (its documented table; other statuses by their class). */
