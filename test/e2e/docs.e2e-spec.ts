@@ -395,7 +395,7 @@ describe('coverage: every route the app serves', () => {
     expect(mismatches).toEqual([]);
   }, 30_000);
 
-  it('documents errors in OpenAI’s envelope, and every answer’s x-request-id', () => {
+  it('documents errors in OpenAI’s envelope (Anthropic’s under /v1/messages), and every answer’s x-request-id', () => {
     const wrong: string[] = [];
     for (const { method, path, op } of operations(doc)) {
       for (const [status, raw] of Object.entries(obj(op.responses, 'responses'))) {
@@ -406,7 +406,11 @@ describe('coverage: every route the app serves', () => {
         if (Number(status) < 400 || path.startsWith('/health')) continue;
         const schema = obj(obj(obj(response.content, where)['application/json'], where).schema, where);
         const ref = schema.$ref;
-        if (ref !== '#/components/schemas/ErrorResponse' && ref !== '#/components/schemas/PoolErrorResponse') wrong.push(`${where}: ${JSON.stringify(schema)}`);
+        // The Anthropic Messages API answers every error in Anthropic's envelope.
+        const envelopes = path.startsWith('/v1/messages')
+          ? ['#/components/schemas/AnthropicErrorResponse']
+          : ['#/components/schemas/ErrorResponse', '#/components/schemas/PoolErrorResponse'];
+        if (!envelopes.includes(String(ref))) wrong.push(`${where}: ${JSON.stringify(schema)}`);
       }
     }
     expect(wrong).toEqual([]);
@@ -430,7 +434,8 @@ describe('/v1 schemas are OpenAI’s', () => {
 
   it('request bodies and answers are the ones OpenAI’s own operations use', () => {
     const specPaths = obj(spec.paths, 'spec paths');
-    const v1 = operations(doc).filter((o) => o.path.startsWith('/v1/') && !o.path.startsWith('/v1/images/files/'));
+    // Anthropic's Messages API has Anthropic's shapes (below), not OpenAI's.
+    const v1 = operations(doc).filter((o) => o.path.startsWith('/v1/') && !o.path.startsWith('/v1/images/files/') && !o.path.startsWith('/v1/messages'));
     expect(v1.map((o) => `${o.method} ${o.path}`).sort()).toEqual([
       'get /v1/models',
       'get /v1/models/{id}',
@@ -458,6 +463,24 @@ describe('/v1 schemas are OpenAI’s', () => {
       }
       if (path === '/v1/chat/completions') expect(Object.keys(ok).sort()).toEqual(['application/json', 'text/event-stream']);
     }
+  });
+
+  it('the Anthropic Messages operations use the Anthropic schemas', () => {
+    const anthropic = operations(doc).filter((o) => o.path.startsWith('/v1/messages'));
+    const shapes = anthropic.map(({ method, path, op }) => {
+      const body = obj(obj(obj(op.requestBody, path).content, path)['application/json'], path).schema;
+      const ok = obj(obj(obj(op.responses, path)['200'], `${path} 200`).content, `${path} 200 content`);
+      return { op: `${method} ${path}`, body, ok: Object.fromEntries(Object.entries(ok).map(([type, media]) => [type, obj(media, type).schema])) };
+    });
+    const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+    expect(shapes).toEqual([
+      {
+        op: 'post /v1/messages',
+        body: ref('AnthropicCreateMessageRequest'),
+        ok: { 'application/json': ref('AnthropicMessage'), 'text/event-stream': ref('AnthropicMessageStreamEvent') },
+      },
+      { op: 'post /v1/messages/count_tokens', body: ref('AnthropicCountTokensRequest'), ok: { 'application/json': ref('AnthropicTokenCount') } },
+    ]);
   });
 });
 
@@ -671,6 +694,18 @@ describe('the app agrees with the documented schemas', () => {
     checks.push(['get', '/api/providers/{name}', 404, await fetch(`${gw.url}/api/providers/nope`, { headers: admin })]);
     checks.push(['get', '/api/keys', 401, await fetch(`${gw.url}/api/keys`)]);
     checks.push(['post', '/v1/chat/completions', 401, await postJson(`${gw.baseURL}/chat/completions`, {})]);
+    const message = { model: 'gpt-4o-mini', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] };
+    checks.push(['post', '/v1/messages', 200, await postJson(`${gw.baseURL}/messages`, message, { 'x-api-key': API_KEY })]);
+    checks.push(['post', '/v1/messages', 401, await postJson(`${gw.baseURL}/messages`, message)]);
+    checks.push(['post', '/v1/messages', 404, await postJson(`${gw.baseURL}/messages`, { ...message, model: 'nope' }, { 'x-api-key': API_KEY })]);
+    checks.push(['post', '/v1/messages/count_tokens', 200, await postJson(`${gw.baseURL}/messages/count_tokens`, message, { 'x-api-key': API_KEY })]);
+    const events = await postJson(`${gw.baseURL}/messages`, { ...message, stream: true }, { 'x-api-key': API_KEY });
+    const datas = (await events.text())
+      .split('\n')
+      .filter((l) => l.startsWith('data: '))
+      .map((l) => JSON.parse(l.slice(6)) as unknown);
+    expect(datas.length).toBeGreaterThan(5);
+    for (const data of datas) expect(validate(documentedSchema('post', '/v1/messages', 200, 'text/event-stream'), data)).toEqual([]);
     const failures: string[] = [];
     for (const [method, path, status, res] of checks) {
       const where = `${method.toUpperCase()} ${path} ${status}`;

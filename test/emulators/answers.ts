@@ -22,6 +22,8 @@ export interface AnswerPlan {
   content: string | null;
   toolCall: ToolCall | undefined;
   finishReason: FinishReason;
+  /** The stop sequence the answer ended at (vLLM-based hosts report it as `stop_reason`). */
+  stopSequence?: string;
   usage: Usage;
 }
 
@@ -50,7 +52,7 @@ export function planAnswer(input: AnswerInput): AnswerPlan {
     return { reasoning, content: null, toolCall, finishReason: 'tool_calls', usage: usage(promptTokens, completion) };
   }
 
-  const full = answerText(input.provider, input.model, userText);
+  const { text: full, stopSequence } = cutAtStop(answerText(input.provider, input.model, userText), input.body.stop);
   const { text, truncated } = truncateWords(full, maxTokens(input.body));
   const completion = estimateTokens((reasoning ?? '') + text);
   return {
@@ -58,8 +60,20 @@ export function planAnswer(input: AnswerInput): AnswerPlan {
     content: text,
     toolCall: undefined,
     finishReason: truncated ? 'length' : 'stop',
+    ...(stopSequence !== undefined && !truncated ? { stopSequence } : {}),
     usage: usage(promptTokens, completion),
   };
+}
+
+/** The answer up to the first of the request's stop sequences it contains (which, as upstreams do, is not part of it). */
+function cutAtStop(text: string, stop: unknown): { text: string; stopSequence?: string } {
+  const sequences = (typeof stop === 'string' ? [stop] : Array.isArray(stop) ? stop : []).filter((s): s is string => typeof s === 'string' && s !== '');
+  let first: { at: number; sequence: string } | undefined;
+  for (const sequence of sequences) {
+    const at = text.indexOf(sequence);
+    if (at >= 0 && (first === undefined || at < first.at)) first = { at, sequence };
+  }
+  return first ? { text: text.slice(0, first.at), stopSequence: first.sequence } : { text };
 }
 
 export function answerText(provider: ProviderId, model: string, userText: string | undefined): string {

@@ -37,7 +37,7 @@ export function openAiCompletion(meta: Meta, plan: AnswerPlan, dialect: OpenAiDi
     object: 'chat.completion',
     created: meta.created,
     model: meta.model,
-    choices: [{ index: 0, message, logprobs: null, finish_reason: plan.finishReason }],
+    choices: [{ index: 0, message, logprobs: null, finish_reason: plan.finishReason, ...stopReason(plan) }],
     usage: renderUsage(plan.usage, dialect),
     ...dialect.completionExtras,
   };
@@ -52,7 +52,7 @@ export function openAiStream(meta: Meta, plan: AnswerPlan, dialect: OpenAiDialec
     delta: true,
   }));
   const finishExtra = dialect.streamUsage === 'finishChunk' ? { usage: renderUsage(plan.usage, dialect) } : pending;
-  steps.push({ data: JSON.stringify(chunk(meta, [choice({}, plan.finishReason)], finishExtra)), delta: false });
+  steps.push({ data: JSON.stringify(chunk(meta, [{ ...choice({}, plan.finishReason), ...stopReason(plan) }], finishExtra)), delta: false });
   if (separateUsage) {
     steps.push({ data: JSON.stringify(chunk(meta, [], { usage: renderUsage(plan.usage, dialect) })), delta: false });
   }
@@ -74,6 +74,11 @@ function deltas(plan: AnswerPlan, chunks: number): Record<string, unknown>[] {
   }
   if (out.length > 0) out[0] = { role: 'assistant', ...out[0] };
   return out;
+}
+
+/** vLLM's `stop_reason`: the stop sequence that ended the answer (sent only then). */
+function stopReason(plan: AnswerPlan): Record<string, unknown> {
+  return plan.stopSequence === undefined ? {} : { stop_reason: plan.stopSequence };
 }
 
 function choice(delta: Record<string, unknown>, finishReason: string | null): Record<string, unknown> {

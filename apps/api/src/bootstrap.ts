@@ -6,13 +6,14 @@ import { json, type NextFunction, type Request, type Response } from 'express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.ts';
 import { ApiError } from './common/api-error.ts';
-import { requestIdMiddleware } from './common/request-id.middleware.ts';
+import { requestIdMiddleware, requestIdOf } from './common/request-id.middleware.ts';
 import { maskUrlCredentials } from './common/redact.ts';
 import { OpenAIValidationPipe } from './common/validation.pipe.ts';
 import type { AppConfig } from './config/app-config.ts';
 import { AppLifecycle, DrainingExpressAdapter } from './lifecycle/app-lifecycle.service.ts';
 import { ClientKeysService } from './client-keys/client-keys.service.ts';
 import { setupApiDocs } from './openapi/openapi.ts';
+import { anthropicRequestId, errorEnvelope } from './openai-compat/anthropic-errors.ts';
 import { CatalogService } from './models/catalog.service.ts';
 import { ProviderRegistry } from './providers/provider-registry.service.ts';
 
@@ -26,7 +27,7 @@ function requireJsonBody(req: Request, res: Response, next: NextFunction): void 
     'invalid_request_error',
     'unsupported_media_type',
   );
-  res.status(415).json(error.toEnvelope());
+  res.status(415).json(errorEnvelope(error, req.path, requestIdOf(res)));
 }
 
 /**
@@ -56,7 +57,7 @@ function rejectOversizedBody(limit: number) {
     // the client does not let go of it soon after.
     res.once('finish', () => setTimeout(() => req.socket.destroy(), 1000).unref());
     res.status(413).setHeader('connection', 'close');
-    res.json(error.toEnvelope());
+    res.json(errorEnvelope(error, req.path, requestIdOf(res)));
   };
 }
 
@@ -66,7 +67,7 @@ function rejectOversizedBody(limit: number) {
  * client key): an open /v1 must not be drivable from any web page a visitor of this machine opens.
  */
 function corsFor(config: AppConfig, keyRequired: () => boolean): CorsOptionsDelegate<Request> {
-  const exposedHeaders = ['x-request-id', 'x-pool-provider', 'x-pool-upstream-model'];
+  const exposedHeaders = ['x-request-id', 'request-id', 'x-pool-provider', 'x-pool-upstream-model'];
   const listed = config.access.corsOrigins;
   return (req, callback) => {
     const path = req.url ?? '';
@@ -106,6 +107,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   app.set('etag', false);
   // Before the body parser, so that its errors (bad JSON, too large) carry an x-request-id too.
   app.use(requestIdMiddleware);
+  app.use(anthropicRequestId);
   // Counts requests in flight; refuses new ones once shutdown has begun.
   const lifecycle = app.get(AppLifecycle);
   app.use(lifecycle.gate);

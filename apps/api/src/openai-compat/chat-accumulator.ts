@@ -8,6 +8,8 @@ export class ChatAccumulator {
   content = '';
   reasoning = '';
   finishReason: FinishReason | null = null;
+  /** The stop sequence that ended the answer, when the upstream said. */
+  stopSequence: string | null = null;
   upstreamUsage: Usage | null = null;
   private readonly toolCalls = new Map<number, ToolCall>();
   private counted: CountedUsage | undefined;
@@ -27,6 +29,7 @@ export class ChatAccumulator {
         break;
       case 'finish':
         this.finishReason = event.reason;
+        this.stopSequence = event.stopSequence ?? null;
         break;
       case 'usage':
         if (!event.estimated) this.upstreamUsage = event.usage;

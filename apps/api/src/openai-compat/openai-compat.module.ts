@@ -12,6 +12,8 @@ import { ChatService } from './chat.service.ts';
 import { ImagesResponder } from './images-responder.service.ts';
 import { ImagesController } from './images.controller.ts';
 import { ImagesService } from './images.service.ts';
+import { MessagesController } from './messages.controller.ts';
+import { MessagesService } from './messages.service.ts';
 import { ModelsController } from './models.controller.ts';
 import { RunResponder } from './run-responder.service.ts';
 import { SpeechController } from './speech.controller.ts';
@@ -23,8 +25,8 @@ import { SpeechService } from './speech.service.ts';
  */
 @Module({
   imports: [ClientKeysModule, ProvidersModule, ModelsModule, RoutingModule, MediaModule, LifecycleModule],
-  controllers: [ChatController, ImagesController, SpeechController, ModelsController],
-  providers: [ChatService, RunResponder, ChatResponder, ImagesService, ImagesResponder, SpeechService, ApiKeyGuard],
+  controllers: [ChatController, ImagesController, SpeechController, ModelsController, MessagesController],
+  providers: [ChatService, RunResponder, ChatResponder, ImagesService, ImagesResponder, SpeechService, ApiKeyGuard, MessagesService],
   exports: [ChatResponder, ImagesResponder],
 })
 export class OpenAICompatModule {}

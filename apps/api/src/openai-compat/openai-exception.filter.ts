@@ -4,6 +4,8 @@ import { UpstreamError } from '../providers/provider-adapter.ts';
 import { truncate } from '../events/record-bounds.ts';
 import { storageUnavailable } from '../storage/storage-errors.ts';
 import { ApiError } from '../common/api-error.ts';
+import { requestIdOf } from '../common/request-id.middleware.ts';
+import { errorEnvelope } from './anthropic-errors.ts';
 
 const STORAGE_UNAVAILABLE = 'storage_unavailable';
 /** Longest error message a client gets. */
@@ -64,7 +66,10 @@ export function toApiError(exception: unknown, req?: Request): ApiError {
   return new ApiError(500, 'The server had an error while processing your request.', 'server_error', 'internal_error');
 }
 
-/** The one global filter: every error leaves as `{"error":{"message","type","param","code"}}`. */
+/**
+ * The one global filter: every error leaves as `{"error":{"message","type","param","code"}}`, or in
+ * Anthropic's envelope on the Messages API's paths (anthropic-errors.ts).
+ */
 @Catch()
 export class OpenAIExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('Errors');
@@ -85,7 +90,7 @@ export class OpenAIExceptionFilter implements ExceptionFilter {
       return;
     }
     for (const [k, v] of Object.entries(error.headers)) res.setHeader(k, v);
-    const envelope = error.toEnvelope();
+    const envelope = errorEnvelope(error, req.path, requestIdOf(res));
     // Messages echo what the client sent (a 1 MB model name) or an upstream said: bounded like everything logged.
     envelope.error.message = truncate(envelope.error.message, MAX_MESSAGE_CHARS);
     res.status(error.status).json(envelope);

@@ -10,6 +10,7 @@ import type { ApiSchemas } from './api-types.ts';
 /** Tags, in the order the document lists them, with their descriptions. */
 export const DOC_TAGS = {
   chat: '对话',
+  messages: 'Anthropic 消息',
   images: '图像',
   audio: '语音',
   models: '模型',
@@ -25,6 +26,8 @@ export const DOC_TAGS = {
 
 export const DOC_TAG_DESCRIPTIONS: Record<(typeof DOC_TAGS)[keyof typeof DOC_TAGS], string> = {
   对话: 'OpenAI 兼容的对话补全（`/v1/chat/completions`），支持流式（SSE）、工具调用、推理内容与图片输入；请求在多个免费提供商之间自动故障转移。',
+  'Anthropic 消息':
+    'Anthropic Messages API 兼容接口（`/v1/messages`、`/v1/messages/count_tokens`），供 Claude Code 与 Anthropic SDK 使用：走与对话补全相同的故障转移，错误为 Anthropic 的格式。',
   图像: 'OpenAI 兼容的图片生成（`/v1/images/generations`），以及网关托管的图片文件（`/v1/images/files/…`）。',
   语音: 'OpenAI 兼容的语音合成（`/v1/audio/speech`），直接返回音频文件。',
   模型: 'OpenAI 兼容的模型列表（`/v1/models`）。',

@@ -12,6 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule, type OpenAPIObject } from '@nestjs/swagger';
+import { ANTHROPIC_SCHEMAS } from './anthropic-docs.ts';
 import apiSchemas from './api-schemas.json' with { type: 'json' };
 import openaiSchemas from './openai-schemas.json' with { type: 'json' };
 import { DOC_TAG_DESCRIPTIONS, SECURITY, schemaRef } from './decorators.ts';
@@ -31,7 +32,7 @@ const DESCRIPTION = `GPT4Free Pool 是自托管的 OpenAI 兼容网关：把多�
 
 **认证**：只有在设置了环境变量 \`API_KEY\` 或在管理台创建过客户端密钥时，\`/v1\` 才需要密钥；否则 \`/v1\` 开放访问。点击右侧 “Authorize” 填入密钥或管理员令牌即可在本页直接调用。
 
-**错误**：所有错误都是 OpenAI 的格式 \`{"error": {"message", "type", "param", "code"}}\`；所有提供商都失败时，\`error.attempts\` 列出每一次尝试。
+**错误**：所有错误都是 OpenAI 的格式 \`{"error": {"message", "type", "param", "code"}}\`（\`/v1/messages\` 下是 Anthropic 的格式 \`{"type": "error", "error": {"type", "message"}}\`）；所有提供商都失败时，\`error.attempts\` 列出每一次尝试。
 
 **响应头**：每个响应都带 \`x-request-id\`（请求时可自带）；\`/v1\` 的成功响应带 \`x-pool-provider\`、\`x-pool-upstream-model\`，说明由哪个提供商、哪个上游模型完成。`;
 
@@ -163,7 +164,7 @@ export function createApiDocument(app: NestExpressApplication): OpenAPIObject {
   const document = SwaggerModule.createDocument(app, builder.build(), { autoTagControllers: false });
   // Added after createDocument, which would rewrite OpenAPI 3.0 leftovers (`nullable`) in them:
   // OpenAI's schemas stay exactly as OpenAI publishes them.
-  const own: Schemas = { ...apiSchemas.schemas, ...EXTENSIONS };
+  const own: Schemas = { ...apiSchemas.schemas, ...EXTENSIONS, ...ANTHROPIC_SCHEMAS };
   for (const name of Object.keys(own)) {
     if (name in openaiSchemas.schemas) throw new Error(`API document: schema ${name} is both OpenAI's and the gateway's`);
   }

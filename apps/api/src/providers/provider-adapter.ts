@@ -46,7 +46,8 @@ export interface UpstreamContext {
 
 export type ChatEvent =
   | { type: 'delta'; content?: string; reasoning?: string; toolCalls?: ToolCallDelta[] }
-  | { type: 'finish'; reason: FinishReason }
+  /** `stopSequence`: which of the request's stop sequences ended the answer, when the upstream says (vLLM's `stop_reason`). */
+  | { type: 'finish'; reason: FinishReason; stopSequence?: string }
   | { type: 'usage'; usage: Usage; estimated: boolean };
 
 export interface UpstreamModel {

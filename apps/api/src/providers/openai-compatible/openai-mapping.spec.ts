@@ -217,6 +217,17 @@ describe('completionToEvents', () => {
     ]);
   });
 
+  it('names the stop sequence a vLLM-based host reports in stop_reason (not a token id, not on other finishes)', () => {
+    const answer = (finish: string, stopReason: unknown) => ({ choices: [{ message: { content: 'ok' }, finish_reason: finish, stop_reason: stopReason }] });
+    expect(completionToEvents(answer('stop', 'END'))[1]).toEqual({ type: 'finish', reason: 'stop', stopSequence: 'END' });
+    expect(completionToEvents(answer('stop', 128009))[1]).toEqual({ type: 'finish', reason: 'stop' });
+    expect(completionToEvents(answer('stop', null))[1]).toEqual({ type: 'finish', reason: 'stop' });
+    expect(completionToEvents(answer('length', 'END'))[1]).toEqual({ type: 'finish', reason: 'length' });
+    expect(chunkToEvents({ choices: [{ delta: {}, finish_reason: 'stop', stop_reason: 'END' }] })).toEqual([
+      { type: 'finish', reason: 'stop', stopSequence: 'END' },
+    ]);
+  });
+
   it('emits usage only when it has numbers, and sums a missing total', () => {
     const base = { choices: [{ message: { content: 'ok' }, finish_reason: 'stop' }] };
     expect(completionToEvents({ ...base, usage: { prompt_tokens: '3', completion_tokens: 2 } })).toHaveLength(2);

@@ -47,7 +47,7 @@ export function completionToEvents(json: unknown): ChatEvent[] {
     throw notAnAnswer('the message has no content, reasoning or tool calls');
   }
 
-  const events: ChatEvent[] = [delta, { type: 'finish', reason: finishReasonOf(choice.finish_reason, toolCalls.length > 0) }];
+  const events: ChatEvent[] = [delta, finishOf(choice, toolCalls.length > 0)];
   const usage = readUsage(json.usage);
   if (usage) events.push({ type: 'usage', usage, estimated: false });
   return events;
@@ -73,7 +73,7 @@ export function chunkToEvents(json: unknown): ChatEvent[] {
     if (toolCalls.length > 0) delta.toolCalls = toolCalls;
     if (content !== undefined || reasoning !== undefined || toolCalls.length > 0) events.push(delta);
     if (typeof choice.finish_reason === 'string' && choice.finish_reason !== '') {
-      events.push({ type: 'finish', reason: finishReasonOf(choice.finish_reason, toolCalls.length > 0) });
+      events.push(finishOf(choice, toolCalls.length > 0));
     }
   }
   const usage = readUsage(json.usage);
@@ -106,6 +106,13 @@ const FINISH_REASONS: ReadonlyMap<string, FinishReason> = new Map<string, Finish
   ['model_length', 'length'],
   ['tool_use', 'tool_calls'],
 ]);
+
+/** The finish event of a choice; vLLM-based hosts name the stop sequence that ended it in `stop_reason` (a token id or null otherwise). */
+function finishOf(choice: Record<string, unknown>, hasToolCalls: boolean): ChatEvent {
+  const reason = finishReasonOf(choice.finish_reason, hasToolCalls);
+  const sequence = choice.stop_reason;
+  return reason === 'stop' && typeof sequence === 'string' && sequence !== '' ? { type: 'finish', reason, stopSequence: sequence } : { type: 'finish', reason };
+}
 
 function finishReasonOf(raw: unknown, hasToolCalls: boolean): FinishReason {
   const known = typeof raw === 'string' ? FINISH_REASONS.get(raw) : undefined;
