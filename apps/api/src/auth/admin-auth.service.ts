@@ -49,6 +49,8 @@ const BACKOFF_MAX_MS = 3000;
 export class AdminAuthService implements OnModuleInit {
   private readonly logger = new Logger('AdminAuth');
   private password!: StoredPassword;
+  /** The password this start generated and stored, if it did. */
+  private generated?: StoredPassword;
   /** Verified sessions, so the hot path does not read storage on every admin request. */
   private readonly cache = new Map<string, number>();
   /** Attempts (counted before they are checked) per client address, since the window began. */
@@ -81,8 +83,20 @@ export class AdminAuthService implements OnModuleInit {
     const generated = randomBytes(12).toString('base64url');
     this.password = await hashPassword(generated);
     await this.storage.settings.set(ADMIN_NS, 'password', this.password);
+    this.generated = this.password;
     // Shown once: only its hash is kept. Setting ADMIN_PASSWORD replaces it.
     this.logger.warn(`No ADMIN_PASSWORD set: generated the admin password "${generated}" (shown only this once; set ADMIN_PASSWORD to choose your own)`);
+  }
+
+  /**
+   * Deletes the password this start generated, if it did and it is still the stored one: a start
+   * that fails after generating it (its port taken) must not leave a password nobody can read.
+   */
+  async forgetGeneratedPassword(): Promise<void> {
+    const generated = this.generated;
+    if (!generated) return;
+    const stored = await this.storage.settings.get<StoredPassword>(ADMIN_NS, 'password');
+    if (stored?.hash === generated.hash) await this.storage.settings.delete(ADMIN_NS, 'password');
   }
 
   /**
