@@ -24,6 +24,18 @@ interface StoredSession {
   createdAt: number;
 }
 
+/** A verified session and when storage last said so. */
+interface CachedSession {
+  expiresAt: number;
+  checkedAt: number;
+}
+
+/**
+ * A verified session is taken from memory for this long, then read again: another process (the
+ * `admin` command, with the embedded store that tells this one nothing) may have ended it.
+ */
+const SESSION_RECHECK_MS = 1000;
+
 const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
 
 /** Login attempts per client address: after MAX_FAILURES in WINDOW_MS, wait out the window. */
@@ -52,7 +64,7 @@ export class AdminAuthService implements OnModuleInit {
   /** The password this start generated and stored, if it did. */
   private generated?: StoredPassword;
   /** Verified sessions, so the hot path does not read storage on every admin request. */
-  private readonly cache = new Map<string, number>();
+  private readonly cache = new Map<string, CachedSession>();
   /** Attempts (counted before they are checked) per client address, since the window began. */
   private readonly failures = new Map<string, { count: number; since: number }>();
   /** Failed logins in a row on the account, from any address; cleared by a success or a quiet window. */
@@ -107,10 +119,10 @@ export class AdminAuthService implements OnModuleInit {
   async login(password: string, client: string): Promise<AdminSession> {
     this.countAttempt(client);
     await sleep(this.backoffMs());
-    const candidate = await scrypt(password, Buffer.from(this.password.salt, 'base64url'), KEY_LEN);
-    if (!timingSafeEqual(candidate, Buffer.from(this.password.hash, 'base64url'))) {
+    const current = await this.currentPassword();
+    if (!(await matches(password, current))) {
       this.accountFailures = { count: this.accountFailures.count + 1, last: Date.now() };
-      throw new ApiError(401, 'Wrong admin password.', 'authentication_error', 'invalid_admin_password', 'password');
+      throw wrongPassword();
     }
     this.failures.delete(client);
     this.accountFailures = { count: 0, last: 0 };
@@ -118,25 +130,53 @@ export class AdminAuthService implements OnModuleInit {
     const now = Date.now();
     const expiresAt = now + this.config.admin.sessionTtlMs;
     await this.storage.settings.set<StoredSession>(SESSION_NS, sha256(token), { expiresAt, createdAt: now });
-    this.cache.set(sha256(token), expiresAt);
+    // The `admin` command may have replaced the password while this one was checked; it ends the
+    // sessions it finds after storing the new one, so a session stored too late to be found goes here.
+    if ((await this.currentPassword()).hash !== current.hash) {
+      await this.storage.settings.delete(SESSION_NS, sha256(token));
+      throw wrongPassword();
+    }
+    this.cache.set(sha256(token), { expiresAt, checkedAt: now });
     return { token, expiresAt };
   }
 
   /** The session's expiry when the token is valid; undefined otherwise. */
   async verify(token: string): Promise<number | undefined> {
     const id = sha256(token);
-    let expiresAt = this.cache.get(id);
-    if (expiresAt === undefined) {
-      expiresAt = (await this.storage.settings.get<StoredSession>(SESSION_NS, id))?.expiresAt;
-      if (expiresAt !== undefined) this.cache.set(id, expiresAt);
+    const now = Date.now();
+    let entry = this.cache.get(id);
+    if (!entry || now - entry.checkedAt >= SESSION_RECHECK_MS) {
+      const stored = await this.readSession(id, entry);
+      if (stored === undefined) {
+        this.cache.delete(id);
+        return undefined;
+      }
+      entry = { expiresAt: stored, checkedAt: now };
+      this.cache.set(id, entry);
     }
-    if (expiresAt === undefined) return undefined;
-    if (expiresAt <= Date.now()) {
+    if (entry.expiresAt <= now) {
       this.cache.delete(id);
       await this.storage.settings.delete(SESSION_NS, id);
       return undefined;
     }
-    return expiresAt;
+    return entry.expiresAt;
+  }
+
+  /** The stored session's expiry; while the store cannot be read, what was last read (an outage logs nobody out). */
+  private async readSession(id: string, cached: CachedSession | undefined): Promise<number | undefined> {
+    try {
+      return (await this.storage.settings.get<StoredSession>(SESSION_NS, id))?.expiresAt;
+    } catch (err) {
+      if (cached) return cached.expiresAt;
+      throw err;
+    }
+  }
+
+  /** ADMIN_PASSWORD's hash, or the stored one, read again each time: the `admin` command may have reset it. */
+  private async currentPassword(): Promise<StoredPassword> {
+    if (this.config.admin.password) return this.password;
+    this.password = (await this.storage.settings.get<StoredPassword>(ADMIN_NS, 'password')) ?? this.password;
+    return this.password;
   }
 
   async logout(token: string): Promise<void> {
@@ -186,6 +226,25 @@ export class AdminAuthService implements OnModuleInit {
 }
 
 const sleep = (ms: number) => (ms > 0 ? new Promise<void>((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
+
+const wrongPassword = () => new ApiError(401, 'Wrong admin password.', 'authentication_error', 'invalid_admin_password', 'password');
+
+async function matches(password: string, stored: StoredPassword): Promise<boolean> {
+  const candidate = await scrypt(password, Buffer.from(stored.salt, 'base64url'), KEY_LEN);
+  return timingSafeEqual(candidate, Buffer.from(stored.hash, 'base64url'));
+}
+
+/**
+ * Stores a new admin password, then ends every admin session: for the `admin` command, which
+ * runs beside the service or while it is stopped. In that order, so that a login checked against
+ * the old password either finds the new one when it looks again or has its session ended here.
+ */
+export async function resetAdminPassword(storage: Storage, password: string): Promise<{ sessionsEnded: number }> {
+  await storage.settings.set(ADMIN_NS, 'password', await hashPassword(password));
+  const sessions = Object.keys(await storage.settings.list(SESSION_NS));
+  for (const id of sessions) await storage.settings.delete(SESSION_NS, id);
+  return { sessionsEnded: sessions.length };
+}
 
 async function hashPassword(password: string): Promise<StoredPassword> {
   const salt = randomBytes(16);
