@@ -7,6 +7,11 @@ import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AdminAuthService } from '../../apps/api/src/auth/admin-auth.service.ts';
+import { createApp } from '../../apps/api/src/bootstrap.ts';
+import { loadConfig } from '../../apps/api/src/config/app-config.ts';
+import { STORAGE, type Storage } from '../../apps/api/src/storage/storage.ts';
 import { freePort, runGatewayToExit, startGatewayProcess } from '../support/gateway-process.ts';
 
 /** The log as lines, without the colours Nest adds on a terminal. */
@@ -52,6 +57,43 @@ describe('a busy port', () => {
       await gw.stop();
     }
   }, 40_000);
+});
+
+describe('a port lost between the check and the listen', () => {
+  const start = (dataDir: string) =>
+    createApp(loadConfig({ DATA_DIR: dataDir, HEALTH_CHECK_INTERVAL: '0', DISCOVERY_INTERVAL_MINUTES: '0' }), { logger: false });
+  const storedPassword = (app: NestExpressApplication) => app.get<Storage>(STORAGE).settings.get('admin', 'password');
+
+  it('deletes the admin password this start generated, and only that one', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'g4f-race-'));
+    const { server, port } = await holdPort();
+    try {
+      const app = await start(dataDir);
+      try {
+        await expect(app.listen(port, '127.0.0.1')).rejects.toMatchObject({ code: 'EADDRINUSE' });
+        expect(await storedPassword(app)).toBeDefined();
+        await app.get(AdminAuthService).forgetGeneratedPassword();
+        expect(await storedPassword(app)).toBeUndefined();
+      } finally {
+        await app.close();
+      }
+      // A password stored by an earlier start is not this start's to delete.
+      const earlier = await start(dataDir);
+      await earlier.init();
+      const kept = await storedPassword(earlier);
+      await earlier.close();
+      const app2 = await start(dataDir);
+      try {
+        await expect(app2.listen(port, '127.0.0.1')).rejects.toMatchObject({ code: 'EADDRINUSE' });
+        await app2.get(AdminAuthService).forgetGeneratedPassword();
+        expect(await storedPassword(app2)).toEqual(kept);
+      } finally {
+        await app2.close();
+      }
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });
 
 describe('the start-up log', () => {
