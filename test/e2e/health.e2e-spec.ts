@@ -94,6 +94,7 @@ describe('public health endpoints', () => {
     expect(providers.available).toBe(5);
     expect(providers.unhealthy).toBe(0);
     expect(providers.lastCheckAt).toBeNull();
+    expect(providers.problems).toEqual([]);
     expect(headers.get('cache-control')).toContain('no-store');
     // The same gateway does want a key on /v1.
     expect((await fetch(`${gw.baseURL}/models`)).status).toBe(401);
@@ -124,7 +125,7 @@ describe('public health endpoints', () => {
 });
 
 describe('health when something is wrong', () => {
-  it('no provider available: /health stays 200 but says degraded', async () => {
+  it('no provider enabled and configured: /health is down (503), readiness stays 200 (a restart brings no key)', async () => {
     const off = {
       POLLINATIONS_ENABLED: 'false',
       DEEPINFRA_ENABLED: 'false',
@@ -135,10 +136,54 @@ describe('health when something is wrong', () => {
     const gw = await startGateway(emu, off);
     try {
       const { status, body } = await getJson<HealthBody>(`${gw.url}/health`);
+      expect(status).toBe(503);
+      expect(body.status).toBe('error');
+      expect(body.error!.providers).toMatchObject({ status: 'down', available: 0, configured: 0 });
+      expect(String(body.error!.providers!.message)).toMatch(/no provider can serve/);
+      // Disabled by the operator is a choice, not a problem to list.
+      expect(body.error!.providers!.problems).toEqual([]);
+      expect(body.details.storage).toMatchObject({ status: 'up' });
+      const ready = await getJson<HealthBody>(`${gw.url}/health/ready`);
+      expect(ready.status).toBe(200);
+      expect(ready.body.status).toBe('ok');
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('providers without their keys: /health is degraded (200) and names the variable to set', async () => {
+    const gw = await startGateway(emu, { DEEPINFRA_API_KEY: '', TOGETHER_API_KEY: '' });
+    try {
+      const { status, body } = await getJson<HealthBody>(`${gw.url}/health`);
       expect(status).toBe(200);
       expect(body.status).toBe('degraded');
-      expect(body.details.providers).toMatchObject({ status: 'degraded', available: 0, configured: 0 });
+      const providers = body.details.providers!;
+      expect(providers).toMatchObject({ status: 'degraded', configured: 3, available: 3 });
+      expect(providers.problems).toEqual([
+        { provider: 'DeepInfra', reason: 'needs an API key (DEEPINFRA_API_KEY)' },
+        { provider: 'Together', reason: 'needs an API key (TOGETHER_API_KEY)' },
+      ]);
+      // Chat, image and audio still each have a model that can be served.
+      const capabilities = providers.capabilities as Record<string, { models: number; available: number }>;
+      expect(Object.keys(capabilities).sort()).toEqual(['audio', 'chat', 'image']);
+      for (const c of Object.values(capabilities)) expect(c.available).toBeGreaterThan(0);
       expect((await fetch(`${gw.url}/health/ready`)).status).toBe(200);
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('a capability with no model that can be served: /health is degraded and says which', async () => {
+    // Every provider configured, but the only one with speech models is switched off.
+    const gw = await startGateway(emu, { POLLINATIONS_ENABLED: 'false' });
+    try {
+      const { status, body } = await getJson<HealthBody>(`${gw.url}/health`);
+      expect(status).toBe(200);
+      expect(body.status).toBe('degraded');
+      const providers = body.details.providers!;
+      expect(providers.problems).toEqual([]);
+      expect((providers.capabilities as Record<string, { available: number }>).audio!.available).toBe(0);
+      expect(providers.message).toBe('no model can be served for: audio');
     } finally {
       await gw.close();
     }
@@ -204,6 +249,8 @@ describe('scheduled provider checks', () => {
     expect(chat.headers.get('x-pool-provider')).toBe('Together');
     const { body } = await getJson<HealthBody>(`${gw.url}/health`);
     expect(body.details.providers!.unhealthy).toBeGreaterThanOrEqual(1);
+    expect(body.status).toBe('degraded');
+    expect(body.details.providers!.problems).toContainEqual({ provider: 'Together', reason: expect.stringMatching(/^last health check failed: .*500/) });
 
     emu.clearFaults();
     await until('Together is healthy again', async () => ((await providerViews(gw, auth)).get('Together')!.healthy === true ? true : undefined));

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { startEmulator, type Emulator } from '../emulators/emulator.ts';
 import { postJson, startGateway, type Gateway } from '../support/gateway.ts';
+import { adminHeaders } from '../support/admin.ts';
 import { expectSchema } from '../support/openapi.ts';
 
 interface ModelObject {
@@ -196,5 +197,79 @@ describe('CATALOG_FILE overrides', () => {
     expect(res.headers.get('x-pool-provider')).toBe('PollinationsAI');
     expect(res.headers.get('x-pool-upstream-model')).toBe('openai');
     await res.arrayBuffer();
+  });
+});
+
+describe('GET /v1/models lists what can be served now', () => {
+  interface ModelWithState extends ModelObject {
+    available: boolean;
+    reason: string | null;
+  }
+  interface CatalogEntry {
+    id: string;
+    routes: { provider: string }[];
+  }
+  const catalog = (JSON.parse(readFileSync(new URL('../../catalog/models.json', import.meta.url), 'utf8')) as { models: CatalogEntry[] }).models;
+  const servedBy = (provider: string) => catalog.filter((m) => m.routes.some((r) => r.provider === provider)).map((m) => m.id);
+  let keyless: Gateway;
+
+  // Only PollinationsAI needs no key: with the others' keys removed, only its models can be served.
+  beforeAll(async () => {
+    keyless = await startGateway(emu, { DEEPINFRA_API_KEY: '', TOGETHER_API_KEY: '', HUGGINGFACE_API_KEY: '', CLOUDFLARE_API_TOKEN: '' });
+  });
+  afterAll(() => keyless?.close());
+
+  it('by default, only the models with a route to an enabled, configured provider', async () => {
+    const res = await getJson<ModelList>(`${keyless.baseURL}/models`);
+    expect(res.status).toBe(200);
+    expectSchema('ListModelsResponse', res.body);
+    const expected = servedBy('PollinationsAI');
+    expect(expected.length).toBeGreaterThan(0);
+    expect(expected.length).toBeLessThan(catalog.length);
+    expect(res.body.data.map((m) => m.id).sort()).toEqual([...expected].sort());
+    expect(res.body.data.every((m) => !('available' in m))).toBe(true);
+  });
+
+  it('with ?all=true, the whole catalog, each model saying whether it is available and why not', async () => {
+    const res = await getJson<{ object: string; data: ModelWithState[] }>(`${keyless.baseURL}/models?all=true`);
+    expect(res.status).toBe(200);
+    expectSchema('ListModelsResponse', res.body);
+    expect(res.body.data.map((m) => m.id).sort()).toEqual(catalog.map((m) => m.id).sort());
+    const served = new Set(servedBy('PollinationsAI'));
+    for (const m of res.body.data) {
+      expect(m.available).toBe(served.has(m.id));
+      if (m.available) expect(m.reason).toBeNull();
+      else expect(m.reason!.length).toBeLessThanOrEqual(300);
+    }
+    const deepinfraOnly = catalog.find((m) => m.routes.length === 1 && m.routes[0]!.provider === 'DeepInfra')!;
+    expect(res.body.data.find((m) => m.id === deepinfraOnly.id)!.reason).toBe('DeepInfra: needs an API key (DEEPINFRA_API_KEY)');
+    // The admin API says the same of every model.
+    const admin = (await (await fetch(`${keyless.url}/api/models`, { headers: await adminHeaders(keyless) })).json()) as {
+      models: { id: string; available: boolean; reason: string | null }[];
+    };
+    expect(admin.models.map(({ id, available, reason }) => ({ id, available, reason }))).toEqual(
+      res.body.data.map(({ id, available, reason }) => ({ id, available, reason })),
+    );
+  });
+
+  it('follows the console: a provider disabled there takes its models off the list at once', async () => {
+    const auth = await adminHeaders(keyless);
+    const off = await fetch(`${keyless.url}/api/providers/PollinationsAI`, { method: 'PATCH', headers: auth, body: JSON.stringify({ enabled: false }) });
+    expect(off.status).toBe(200);
+    try {
+      expect((await getJson<ModelList>(`${keyless.baseURL}/models`)).body.data).toEqual([]);
+      const all = (await getJson<{ data: ModelWithState[] }>(`${keyless.baseURL}/models?all=1`)).body.data;
+      expect(all.find((m) => m.id === 'gpt-4o-mini')).toMatchObject({ available: false, reason: 'PollinationsAI: disabled by the operator' });
+    } finally {
+      await fetch(`${keyless.url}/api/providers/PollinationsAI`, { method: 'PATCH', headers: auth, body: JSON.stringify({ enabled: null }) });
+    }
+    expect((await getJson<ModelList>(`${keyless.baseURL}/models`)).body.data.length).toBe(servedBy('PollinationsAI').length);
+  });
+
+  it('refuses an ?all that is not a flag, in the OpenAI error envelope', async () => {
+    const res = await getJson<ErrorEnvelope>(`${keyless.baseURL}/models?all=yes-please`);
+    expect(res.status).toBe(400);
+    expectSchema('ErrorResponse', res.body);
+    expect(res.body.error).toMatchObject({ param: 'all', code: 'invalid_value', type: 'invalid_request_error' });
   });
 });

@@ -104,11 +104,12 @@ export async function startGatewayProcess(env: Record<string, string>, { readyTi
 }
 
 /**
- * Runs the built gateway when it is expected to give up (a bad configuration or data directory):
- * resolves with its exit code (or signal) and everything it printed; killed after `timeoutMs`.
+ * Runs the built gateway when it is expected to give up (a bad configuration or data directory, a
+ * busy PORT): resolves with its exit code (or signal) and everything it printed; killed after
+ * `timeoutMs`. A free port unless `env` names one.
  */
 export async function runGatewayToExit(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | string; output: string }> {
-  const port = await freePort();
+  const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawn(process.execPath, [...startNodeArgs(), main], {
     env: {
       PATH: process.env.PATH,

@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Logger, type LogLevel, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { CorsOptionsDelegate } from '@nestjs/common/interfaces/external/cors-options.interface.js';
@@ -9,13 +11,18 @@ import { ApiError } from './common/api-error.ts';
 import { requestIdMiddleware, requestIdOf } from './common/request-id.middleware.ts';
 import { maskUrlCredentials } from './common/redact.ts';
 import { OpenAIValidationPipe } from './common/validation.pipe.ts';
-import type { AppConfig } from './config/app-config.ts';
+import { GatewayLogger } from './common/gateway-logger.ts';
+import type { AppConfig, LogLevelName } from './config/app-config.ts';
+import { consoleDirCandidates } from './console/console-static.ts';
+import { truncate } from './events/record-bounds.ts';
 import { AppLifecycle, DrainingExpressAdapter } from './lifecycle/app-lifecycle.service.ts';
 import { ClientKeysService } from './client-keys/client-keys.service.ts';
 import { setupApiDocs } from './openapi/openapi.ts';
 import { anthropicRequestId, errorEnvelope } from './openai-compat/anthropic-errors.ts';
 import { CatalogService } from './models/catalog.service.ts';
-import { ProviderRegistry } from './providers/provider-registry.service.ts';
+import { ModelAvailabilityService } from './models/model-availability.ts';
+import { ProviderRegistry, type ProviderState } from './providers/provider-registry.service.ts';
+import { SQLITE_FILE_NAME } from './storage/storage.module.ts';
 
 /** A /v1 POST whose body is not JSON (text/plain, a form) is refused, not read as an empty request. */
 function requireJsonBody(req: Request, res: Response, next: NextFunction): void {
@@ -91,7 +98,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     bodyParser: false,
     // Otherwise Nest exits the process on a DI error, and a ConfigError never reaches main.ts.
     abortOnError: false,
-    logger: options.logger ?? ['log', 'warn', 'error'],
+    logger: options.logger ?? new GatewayLogger({ logLevels: nestLogLevels(config.logLevel) }),
   });
   app.disable('x-powered-by');
   // Idle keep-alive connections outlive the idle timeouts of the load balancers and proxies put in
@@ -128,9 +135,25 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   return app;
 }
 
-/** Says what the pool can actually do right now: which providers will be tried, and why not the others. */
-export function logStartup(app: NestExpressApplication, config: AppConfig, url: string): void {
-  const log = new Logger('GPT4FreePool');
+/** LOG_LEVEL as Nest's levels: the level named and every level above it (`info` is Nest's `log`). */
+export function nestLogLevels(level: LogLevelName): LogLevel[] {
+  const order: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+  return order.slice(0, order.indexOf(level === 'info' ? 'log' : level) + 1);
+}
+
+/** Bounds on the start-up summary: a PROVIDERS_FILE may define many upstreams. */
+const MAX_PROVIDER_LINES = 8;
+const MAX_LINE_CHARS = 600;
+
+/** Why a provider cannot serve, for the operator: which variable to set, or where it was switched off. */
+function whyUnusable(provider: ProviderState): string {
+  if (provider.enabled) return provider.missingConfig() ?? 'not usable';
+  if (provider.overridden.includes('enabled')) return 'disabled in the console';
+  const prefix = provider.adapter.declaration?.envPrefix;
+  return prefix ? `disabled (${prefix}_ENABLED=false)` : 'disabled';
+}
+
+function logAccess(log: Logger, config: AppConfig, app: NestExpressApplication, url: string): void {
   const keys = config.apiKeys.length || app.get(ClientKeysService).any();
   if (keys) log.log(`OpenAI-compatible API at ${url}/v1 (an API key is required)`);
   else if (config.access.allowOpenApi) log.warn(`OpenAI-compatible API at ${url}/v1, open to every client without a key (ALLOW_OPEN_API=true)`);
@@ -139,14 +162,68 @@ export function logStartup(app: NestExpressApplication, config: AppConfig, url: 
       `OpenAI-compatible API at ${url}/v1, only for clients on this machine: there is no API_KEY and no client key. ` +
         'To serve other machines, create a client key in the console (or set API_KEY), or set ALLOW_OPEN_API=true to open it without a key.',
     );
-  log.log(`API docs (Swagger UI) at ${url}/docs, OpenAPI document at ${url}/docs-json`);
-  const catalog = app.get(CatalogService);
-  for (const provider of app.get(ProviderRegistry).all()) {
-    const { status, reason } = provider.status();
-    const routes = catalog.all().filter((m) => m.routes.some((r) => r.provider === provider.name)).length;
-    const keys = provider.keys.size ? `, ${provider.keys.size} key(s)` : '';
-    const line = `${provider.name}: ${status}${reason ? ` (${reason})` : ''}, ${routes} models${keys}, ${maskUrlCredentials(provider.baseUrl)}`;
-    if (status === 'available') log.log(line);
-    else log.warn(line);
+}
+
+function logConsole(log: Logger, config: AppConfig, url: string): void {
+  const dirs = config.consoleDir ? [config.consoleDir] : consoleDirCandidates();
+  if (!dirs.some((d) => existsSync(join(d, 'index.html')))) {
+    log.warn(`Admin console (管理控制台) not built yet: run \`npm run build:admin\`, then open ${url}/ (the API works without it)`);
+    return;
   }
+  const password = config.admin.password ? 'ADMIN_PASSWORD' : 'the password generated at first start; forgot it? `npm run admin -- reset-password`';
+  log.log(`Admin console (管理控制台) at ${url}/ (log in with ${password})`);
+}
+
+/** Which providers can serve (they have what they need) and why the others cannot; reachability is only known once used or checked. */
+function logProviders(log: Logger, app: NestExpressApplication): void {
+  const registry = app.get(ProviderRegistry);
+  const catalog = app.get(CatalogService);
+  const models = (p: ProviderState) => catalog.all().filter((m) => m.routes.some((r) => registry.find(r.provider) === p)).length;
+  const all = registry.all();
+  const usable = all.filter((p) => !p.unusableReason());
+  const unusable = all.filter((p) => p.unusableReason());
+  if (usable.length)
+    log.log(truncate(`Usable providers (${usable.length}): ${usable.map((p) => `${p.name} (${models(p)} models)`).join(', ')}`, MAX_LINE_CHARS));
+  else log.warn('No usable provider: every request will fail until a provider below gets its key or is enabled');
+  for (const p of unusable.slice(0, MAX_PROVIDER_LINES)) log.warn(truncate(`${p.name} not usable: ${whyUnusable(p)}`, MAX_LINE_CHARS));
+  if (unusable.length > MAX_PROVIDER_LINES)
+    log.warn(`… and ${unusable.length - MAX_PROVIDER_LINES} more providers not usable (see the console's provider page)`);
+  for (const p of all) {
+    const keys = p.keys.size ? `, ${p.keys.size} key(s)` : '';
+    log.debug(`${p.name}: ${p.status().status}, ${models(p)} models${keys}, ${maskUrlCredentials(p.baseUrl)}`);
+  }
+}
+
+function logModels(log: Logger, app: NestExpressApplication): void {
+  const availability = app.get(ModelAvailabilityService);
+  const catalog = app.get(CatalogService).all();
+  const { chat, image, audio } = availability.byCapability();
+  const available = chat.available + image.available + audio.available;
+  const line =
+    `Models available now: ${available} of ${catalog.length} (chat ${chat.available}/${chat.models}, image ${image.available}/${image.models}, ` +
+    `audio ${audio.available}/${audio.models}); GET /v1/models lists them, /v1/models?all=true says why the others are not`;
+  if (available) log.log(line);
+  else log.warn(line);
+  for (const model of catalog) {
+    const { reason } = availability.of(model);
+    log.debug(`model ${model.id}: ${reason ? `not available (${reason})` : 'available'}`);
+  }
+}
+
+/**
+ * Says where everything is and what the pool can do right now, in a dozen lines: where the
+ * console and the API are, which providers can serve and why the others cannot. Each route and
+ * model is at the debug level (LOG_LEVEL=debug).
+ */
+export function logStartup(app: NestExpressApplication, config: AppConfig, url: string): void {
+  const log = new Logger('GPT4FreePool');
+  log.log(`Listening on ${url} (HOST=${config.host}, PORT=${config.port})`);
+  logConsole(log, config, url);
+  logAccess(log, config, app, url);
+  log.log(`API docs (Swagger UI) at ${url}/docs, OpenAPI document at ${url}/docs-json; health at ${url}/health`);
+  const storage = config.redis ? `Redis ${maskUrlCredentials(config.redis.url)} (cluster mode)` : `SQLite ${join(config.dataDir, SQLITE_FILE_NAME)}`;
+  log.log(`Storage: ${storage}`);
+  logProviders(log, app);
+  logModels(log, app);
+  if (config.logLevel === 'info') log.log('LOG_LEVEL=debug also lists every route, provider setting and model at start');
 }

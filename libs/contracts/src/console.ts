@@ -141,6 +141,10 @@ export interface AdminModel extends Omit<CatalogModel, 'routes'> {
   routes: DiscoveredRoute[];
   /** Whether some route can serve it right now as far as discovery knows. */
   routable: boolean;
+  /** Whether `/v1/models` lists it: some route goes to an enabled, configured provider that discovery has not seen drop it (breakers aside). */
+  available: boolean;
+  /** Why it is not available, per route; null when it is. */
+  reason: string | null;
 }
 
 /** `GET /api/models`. */

@@ -151,6 +151,14 @@ export interface ModelObject {
   owned_by: string;
 }
 
+/** A model of `GET /v1/models?all=true`: OpenAI's model object plus whether it can be served now. */
+export interface ModelObjectWithState extends ModelObject {
+  /** Some route goes to a provider that is enabled and configured (breakers aside). */
+  available: boolean;
+  /** Why not, per route; null when available. */
+  reason: string | null;
+}
+
 export interface ModelList {
   object: 'list';
   data: ModelObject[];

@@ -98,6 +98,8 @@ export function model(id: string, routes: Array<[provider: string, routable?: bo
       routable,
     })),
     routable: routes.some(([, r = true]) => r),
+    available: routes.some(([, r = true]) => r),
+    reason: null,
   };
 }
 

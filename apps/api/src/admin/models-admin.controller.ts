@@ -5,6 +5,7 @@ import { ApiError } from '../common/api-error.ts';
 import { ApiAdminAuth, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../openapi/decorators.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import { DiscoveryService } from '../models/discovery.service.ts';
+import { ModelAvailabilityService } from '../models/model-availability.ts';
 import { AdminGuard } from '../auth/admin-auth.guard.ts';
 import type { AdminModel, AdminModelList } from '#contracts';
 
@@ -24,13 +25,14 @@ export class ModelsAdminController {
   constructor(
     private readonly catalog: CatalogService,
     private readonly discovery: DiscoveryService,
+    private readonly availability: ModelAvailabilityService,
   ) {}
 
   private view(model: CatalogModel, found: ModelDiscovery | undefined): AdminModel {
     const routes =
       found?.routes ?? model.routes.map((r) => ({ ...r, state: 'unknown' as const, pinned: false, pinnedBy: null, checkedAt: null, routable: true }));
     const { routes: _routes, ...rest } = model;
-    return { ...rest, routes, routable: routes.some((r) => r.routable) };
+    return { ...rest, routes, routable: routes.some((r) => r.routable), ...this.availability.of(model) };
   }
 
   /** Every catalog model with its category, routes and each route's discovery state. */
@@ -38,7 +40,7 @@ export class ModelsAdminController {
   @ApiOperation({
     summary: '模型目录（含路由与发现状态）',
     description:
-      '模型目录中的全部模型（可按分类筛选），每个模型的路由及其在提供商模型列表中的状态（`confirmed` / `missing` / `unknown`），各分类的数量，以及各提供商最近一次获取模型列表的结果。',
+      '模型目录中的全部模型（可按分类筛选），每个模型的路由及其在提供商模型列表中的状态（`confirmed` / `missing` / `unknown`），模型现在能否使用（`available`，与 `/v1/models` 是否列出一致）及不能使用的原因（`reason`），各分类的数量，以及各提供商最近一次获取模型列表的结果。',
   })
   @ApiQuery({ name: 'category', required: false, enum: MODEL_CATEGORIES, description: '只列出这一分类的模型。' })
   @ApiJsonResponse('AdminModelList', '模型目录。')

@@ -504,3 +504,16 @@ describe('cluster mode (REDIS_URL)', () => {
     expect(loadConfig({ REDIS_URL: 'redis://r', SECRET_KEY: 's', LOG_MAX_ENTRIES: '7000', REDIS_LOG_MAX_ENTRIES: '8000' }).redis?.logMaxEntries).toBe(8000);
   });
 });
+
+describe('LOG_LEVEL', () => {
+  it('is info by default; takes error, warn, info (or Nest’s "log"), debug, verbose in any case', () => {
+    expect(loadConfig({}).logLevel).toBe('info');
+    expect(loadConfig({ LOG_LEVEL: '  ' }).logLevel).toBe('info');
+    expect(loadConfig({ LOG_LEVEL: 'log' }).logLevel).toBe('info');
+    for (const level of ['error', 'warn', 'info', 'debug', 'verbose'] as const) expect(loadConfig({ LOG_LEVEL: level.toUpperCase() }).logLevel).toBe(level);
+  });
+
+  it('refuses anything else, naming the variable and the choices', () => {
+    expect(configError({ LOG_LEVEL: 'trace' }).message).toBe('LOG_LEVEL must be one of error, warn, info, debug, verbose, got "trace"');
+  });
+});

@@ -7,6 +7,10 @@ import type { ProviderDeclaration } from '../providers/provider-declaration.ts';
 
 export type RoutingStrategy = 'random' | 'priority' | 'latency';
 
+/** LOG_LEVEL: each level shows itself and everything above it. */
+export const LOG_LEVELS = ['error', 'warn', 'info', 'debug', 'verbose'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
 /** What the environment says about one provider. Absent fields fall back to the adapter's defaults. */
 export interface ProviderEnv {
   enabled: boolean;
@@ -119,6 +123,8 @@ export interface AppConfig {
     password?: string;
     sessionTtlMs: number;
   };
+  /** How much the log says (LOG_LEVEL): `info` by default; `debug` adds every route and model at start. */
+  logLevel: LogLevelName;
   /** Cluster mode (REDIS_URL): every replica with the same Redis and key prefix shares all state there. */
   redis?: {
     url: string;
@@ -292,6 +298,15 @@ function mediaFetchAllowHosts(raw: string | undefined): string[] {
   return entries;
 }
 
+/** LOG_LEVEL: one of LOG_LEVELS, `log` being Nest's word for `info`. */
+function logLevel(raw: string | undefined): LogLevelName {
+  const value = raw?.trim().toLowerCase();
+  if (!value) return 'info';
+  if (value === 'log') return 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+  return value as LogLevelName;
+}
+
 /** REDIS_URL and friends; cluster mode needs the same SECRET_KEY on every replica, or keys sealed by one are unreadable on the others. */
 function redisConfig(env: Env): AppConfig['redis'] {
   const raw = env.REDIS_URL?.trim();
@@ -405,6 +420,7 @@ export function loadConfig(env: Env = process.env, providers: readonly ProviderD
       password: env.ADMIN_PASSWORD || undefined,
       sessionTtlMs: int(env, 'ADMIN_SESSION_TTL_HOURS', 24, 1, 24 * 365) * 3_600_000,
     },
+    logLevel: logLevel(env.LOG_LEVEL),
     redis: redisConfig(env),
     stats: {
       flushMs: int(env, 'STATS_FLUSH_MS', 1000, 50, 60_000),

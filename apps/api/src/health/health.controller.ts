@@ -16,7 +16,8 @@ const unavailable = (description: string) => ApiResponse({ status: 503, descript
 
 /**
  * Public health endpoints, in Terminus' shape (`{status, info, error, details}`):
- * - `/health`: storage and a summary of the providers; 503 only when storage is down.
+ * - `/health`: storage and a summary of the providers; 503 when storage is down or no provider
+ *   is enabled and configured, `degraded` when some of the pool cannot serve.
  * - `/health/live`: the process answers; touches nothing else.
  * - `/health/ready`: the application initialised and not shutting down (503 from the first step
  *   of shutdown on). Storage never makes it fail: /v1 keeps answering while the store is away,
@@ -39,10 +40,11 @@ export class HealthController {
   @HealthCheck({ noCache: true, swaggerDocumentation: false })
   @ApiOperation({
     summary: '整体健康状况',
-    description: '存储是否可达，以及提供商概况（可用数量等）。没有可用提供商时为 `degraded`（仍返回 200：重启解决不了）。不需要认证。',
+    description:
+      '存储是否可达，以及提供商概况。三种状态：`ok`：存储可写，对话、图像、音频都有能用的模型，每个已启用的提供商都能用；`degraded`（200）：对话、图像、音频中某一类没有能用的模型，或某个已启用的提供商现在不能用（缺少密钥，`details.providers.problems` 写明要设置的环境变量；熔断冷却中；最近一次健康检查失败），或内置 SQLite 存储无法写入；down（503，`status: error`）：存储不可达，或没有任何已启用且已配置的提供商（所有请求都会失败）。`details.providers.capabilities` 给出每一类的模型数与能用的模型数。就绪检查 `/health/ready` 不看提供商：缺少密钥时重启无济于事，而添加密钥的管理控制台必须保持可达。不需要认证。',
   })
-  @ApiJsonResponse('HealthReport', '存储可达（`status` 为 `ok` 或 `degraded`；内置 SQLite 存储无法写入时 `details.storage` 为 `degraded`）。')
-  @unavailable('存储不可达。')
+  @ApiJsonResponse('HealthReport', '`ok` 或 `degraded`（原因见 `details.providers.message` 与 `problems`、`details.storage`）。')
+  @unavailable('down：存储不可达，或没有任何已启用且已配置的提供商（`status: error`，失败的检查在 `error` 中）。')
   overall(@Res({ passthrough: true }) res: Response): Promise<HealthCheckResult> {
     return this.run(res, [this.storageCheck(), () => this.providersCheck()]);
   }
@@ -130,10 +132,24 @@ export class HealthController {
     return app.up();
   }
 
-  /** Never fails /health: with no provider available the gateway is degraded, not down (a restart would not help). */
+  /**
+   * Down when no provider is enabled and configured (every request would fail); degraded when one
+   * of chat, image or audio has no model that can be served, or an enabled provider cannot serve
+   * (a key missing, cooling down) or failed its last check. Only /health says so: readiness does
+   * not, since a restart brings no key, and the console, where keys are added, must stay reachable.
+   */
   private providersCheck() {
     const summary = this.providers.summary();
     const providers = this.indicators.check('providers');
-    return summary.available > 0 ? providers.up(summary) : providers.degraded({ ...summary, message: 'no provider can serve requests right now' });
+    if (summary.configured === 0) {
+      return providers.down({ ...summary, message: 'no provider can serve requests: none is both enabled and configured (see problems)' });
+    }
+    const missing = Object.entries(summary.capabilities)
+      .filter(([, c]) => c.models > 0 && c.available === 0)
+      .map(([name]) => name);
+    if (missing.length) return providers.degraded({ ...summary, message: `no model can be served for: ${missing.join(', ')}` });
+    if (summary.problems.length)
+      return providers.degraded({ ...summary, message: `${summary.problems.length} provider(s) cannot serve or failed their last check` });
+    return providers.up(summary);
   }
 }

@@ -2,6 +2,7 @@ import { of } from 'rxjs';
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { loadConfig } from '../config/app-config.ts';
 import { CatalogService } from '../models/catalog.service.ts';
+import type { ModelAvailabilityService } from '../models/model-availability.ts';
 import { UpstreamError, type ChatEvent, type ProviderAdapter, type UpstreamModel } from '../providers/provider-adapter.ts';
 import { ProviderRegistry } from '../providers/provider-registry.service.ts';
 import { UpstreamHttp } from '../providers/upstream-http.ts';
@@ -59,6 +60,11 @@ class MemoryHealthStore implements HealthStore {
 
 const flush = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** Model availability is the catalog's business (models.e2e-spec); these tests only need its counts. */
+const noModels = {
+  byCapability: () => ({ chat: { models: 0, available: 0 }, image: { models: 0, available: 0 }, audio: { models: 0, available: 0 } }),
+} as unknown as ModelAvailabilityService;
+
 function makeSut(env: Record<string, string> = {}) {
   const config = loadConfig({ HEALTH_CHECK_INTERVAL: '0', ...env });
   const alpha = new ControlledAdapter('alpha', 'Alpha');
@@ -83,7 +89,7 @@ function makeSut(env: Record<string, string> = {}) {
     },
   } as unknown as CatalogService;
   const scheduler = new SchedulerRegistry();
-  const sut = new ProviderHealthService(registry, new UpstreamHttp(config), storage, config, scheduler, catalog);
+  const sut = new ProviderHealthService(registry, new UpstreamHttp(config), storage, config, scheduler, catalog, noModels);
   return { sut, alpha, beta, off, health, registry, scheduler };
 }
 
@@ -108,6 +114,11 @@ describe('ProviderHealthService', () => {
     expect(sut.lastCheck('beta')).toMatchObject({ ok: false, error: 'HTTP 500: down' });
     expect(sut.lastCheck('Off')).toBeNull();
     expect(sut.summary()).toMatchObject({ total: 4, configured: 2, available: 2, unhealthy: 1 });
+    // The disabled provider is the operator's choice, not a problem; the keyless one says which variable to set.
+    expect(sut.summary().problems).toEqual([
+      { provider: 'Beta', reason: 'last health check failed: HTTP 500: down' },
+      { provider: 'Keyed', reason: 'needs an API key (KEYED_API_KEY)' },
+    ]);
   });
 
   it('a run asked for while one is in flight joins it instead of overlapping', async () => {
@@ -215,7 +226,7 @@ describe('ProviderHealthService chat probe model', () => {
     const registry = new ProviderRegistry([chatOnly], config);
     const catalog = new CatalogService(config, registry);
     const storage = { health: new MemoryHealthStore() } as unknown as Storage;
-    const sut = new ProviderHealthService(registry, new UpstreamHttp(config), storage, config, new SchedulerRegistry(), catalog);
+    const sut = new ProviderHealthService(registry, new UpstreamHttp(config), storage, config, new SchedulerRegistry(), catalog, noModels);
     const chatModels = catalog
       .all()
       .filter((m) => m.category === 'chat')

@@ -3,7 +3,9 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import { ApiError } from '../common/api-error.ts';
 import { scrubSecrets } from '../common/redact.ts';
 import { APP_CONFIG, checkDeadlineMs, type AppConfig } from '../config/app-config.ts';
+import { truncate } from '../events/record-bounds.ts';
 import { CatalogService } from '../models/catalog.service.ts';
+import { ModelAvailabilityService, type Capability } from '../models/model-availability.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
 import { UpstreamHttp } from '../providers/upstream-http.ts';
 import { STORAGE, type HealthCheckResult, type Storage } from '../storage/storage.ts';
@@ -30,7 +32,15 @@ export type ProvidersSummary = {
   unhealthy: number;
   /** Epoch ms of the newest check, or null before the first one. */
   lastCheckAt: number | null;
+  /** Per capability: the catalog's models, and how many of them can be served now (as `/v1/models` lists them). */
+  capabilities: Record<Capability, { models: number; available: number }>;
+  /** Enabled providers that cannot serve now, or whose last check failed, and why (at most MAX_PROBLEMS). */
+  problems: Array<{ provider: string; reason: string }>;
 };
+
+/** Bounds on the problems /health lists: a PROVIDERS_FILE may define many upstreams. */
+const MAX_PROBLEMS = 20;
+const MAX_PROBLEM_CHARS = 200;
 
 /**
  * Scheduled and on-demand provider health checks. The latest result per provider is kept in
@@ -53,6 +63,7 @@ export class ProviderHealthService implements OnApplicationBootstrap, OnModuleDe
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly scheduler: SchedulerRegistry,
     private readonly catalog: CatalogService,
+    private readonly availability: ModelAvailabilityService,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -138,7 +149,22 @@ export class ProviderHealthService implements OnApplicationBootstrap, OnModuleDe
       available: all.filter((p) => p.status().status === 'available').length,
       unhealthy: checks.filter((c) => !c.ok).length,
       lastCheckAt: checks.length ? Math.max(...checks.map((c) => c.checkedAt)) : null,
+      capabilities: this.availability.byCapability(),
+      problems: this.problems(all),
     };
+  }
+
+  /** Why each enabled provider cannot serve now (no key, cooling down) or may not (its last check failed). */
+  private problems(all: ProviderState[]): ProvidersSummary['problems'] {
+    const problems: ProvidersSummary['problems'] = [];
+    for (const provider of all) {
+      if (!provider.enabled) continue;
+      const { status, reason } = provider.status();
+      const check = this.latest.get(provider.name.toLowerCase());
+      const why = status !== 'available' ? (reason ?? status) : check && !check.ok ? `last health check failed: ${check.error ?? 'unknown error'}` : null;
+      if (why) problems.push({ provider: provider.name, reason: truncate(scrubSecrets(why), MAX_PROBLEM_CHARS) });
+    }
+    return problems.slice(0, MAX_PROBLEMS);
   }
 
   private tick(): void {

@@ -1,22 +1,38 @@
-import { Controller, Get, Param, UseGuards } from '@nestjs/common';
+import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
-import type { ModelList, ModelObject } from '#contracts';
+import type { ModelList, ModelObject, ModelObjectWithState } from '#contracts';
+import { ApiError } from '../common/api-error.ts';
 import { ApiClientKeyAuth, DOC_TAGS } from '../openapi/decorators.ts';
 import { ApiListModelsOperation, ApiRetrieveModelOperation } from '../openapi/openai-docs.ts';
 import { CatalogService } from '../models/catalog.service.ts';
+import { ModelAvailabilityService } from '../models/model-availability.ts';
 import { ApiKeyGuard } from './api-key.guard.ts';
+
+/** `?all=`: a flag as query strings spell one; anything else is a mistake worth saying. */
+function allFlag(raw: string | undefined): boolean {
+  const value = raw?.trim().toLowerCase();
+  if (value === undefined || value === '' || value === 'false' || value === '0') return false;
+  if (value === 'true' || value === '1') return true;
+  throw ApiError.badRequest(`Invalid value for 'all': expected true or false, got '${raw!.slice(0, 20)}'.`, 'all', 'invalid_value');
+}
 
 @ApiTags(DOC_TAGS.models)
 @ApiClientKeyAuth()
 @Controller('v1/models')
 @UseGuards(ApiKeyGuard)
 export class ModelsController {
-  constructor(private readonly catalog: CatalogService) {}
+  constructor(
+    private readonly catalog: CatalogService,
+    private readonly availability: ModelAvailabilityService,
+  ) {}
 
+  /** The models a request can be served for now; with ?all=true the whole catalog, each with its state. */
   @Get()
   @ApiListModelsOperation()
-  list(): ModelList {
-    return { object: 'list', data: this.catalog.list() };
+  list(@Query('all') all?: string): ModelList {
+    if (allFlag(all)) return { object: 'list', data: this.withState() };
+    const available = this.availability.availableIds();
+    return { object: 'list', data: this.catalog.list().filter((m) => available.has(m.id)) };
   }
 
   /** Ids of operator-defined models may contain slashes ("org/model"). */
@@ -26,5 +42,9 @@ export class ModelsController {
     const wanted = Array.isArray(id) ? id.join('/') : id;
     const model = this.catalog.require(wanted);
     return this.catalog.list().find((m) => m.id === model.id)!;
+  }
+
+  private withState(): ModelObjectWithState[] {
+    return this.catalog.list().map((m) => ({ ...m, ...this.availability.of(this.catalog.resolve(m.id)!) }));
   }
 }

@@ -4,7 +4,7 @@
  * extensions, which are listed apart (PoolChatExtension, PoolImageExtension).
  */
 import { applyDecorators } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiParam, ApiResponse } from '@nestjs/swagger';
+import { ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import { IMAGE_QUALITIES, MAX_IMAGE_SIDE, MIN_IMAGE_SIDE, DEFAULT_IMAGE_MODEL } from '../openai-compat/image-request.dto.ts';
 import { MAX_SPEECH_INPUT } from '../openai-compat/speech-request.dto.ts';
 import { SPEECH_CONTENT_TYPES } from '../media/media-bytes.ts';
@@ -173,10 +173,16 @@ export const ApiListModelsOperation = (): MethodDecorator =>
       summary: '列出模型（OpenAI 兼容）',
       operationId: 'listModels',
       description:
-        '与 OpenAI 的 `GET /v1/models` 相同：返回 `ListModelsResponse`，包含网关模型目录中的全部模型（对话、推理、代码、视觉、图像、音频），`owned_by` 是模型的出品方。',
+        '与 OpenAI 的 `GET /v1/models` 相同：返回 `ListModelsResponse`，`owned_by` 是模型的出品方。默认只列出现在能用的模型：至少有一条路由通向已启用、已配置（需要密钥的已有密钥）的提供商，且模型发现没有发现该提供商已下架这个模型（熔断冷却不影响列表）。加 `?all=true` 列出模型目录中的全部模型（对话、推理、代码、视觉、图像、音频），每个模型多两个字段：`available`（现在能否使用）与 `reason`（不能使用的原因，如缺少哪个密钥环境变量；能用时为 `null`）。',
+    }),
+    ApiQuery({
+      name: 'all',
+      required: false,
+      description: '`true`：列出全部模型，并附上每个模型的 `available` 与 `reason`。默认 `false`：只列出现在能用的模型。',
+      schema: { type: 'boolean', default: false },
     }),
     ApiResponse({ status: 200, description: '模型列表。', content: { 'application/json': { schema: schemaRef('ListModelsResponse') } } }),
-    ApiErrors([401, 403, 429], { 401: '仅在启用了密钥时出现。', 429: '客户端密钥超出每分钟请求数。' }),
+    ApiErrors([400, 401, 403, 429], { 400: '`all` 既不是 `true` 也不是 `false`。', 401: '仅在启用了密钥时出现。', 429: '客户端密钥超出每分钟请求数。' }),
   );
 
 export const ApiRetrieveModelOperation = (): MethodDecorator =>

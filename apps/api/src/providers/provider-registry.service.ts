@@ -139,6 +139,11 @@ export class ProviderState {
     return null;
   }
 
+  /** Why this provider cannot serve at all, breakers aside (disabled, or a key or setting missing); null when it can. */
+  unusableReason(): string | null {
+    return this.enabled ? this.missingConfig() : 'disabled by the operator';
+  }
+
   status(): { status: ProviderStatus; reason: string | null } {
     if (!this.enabled) return { status: 'disabled', reason: 'disabled by the operator' };
     const missing = this.missingConfig();

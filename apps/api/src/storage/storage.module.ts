@@ -9,6 +9,23 @@ import { REDIS_CONNECTION, STORAGE, type Storage } from './storage.ts';
 export const SQLITE_FILE_NAME = 'gpt4free-pool.db';
 
 /**
+ * The store the configuration names, opened and migrated: Redis (cluster mode) with REDIS_URL,
+ * otherwise the embedded SQLite file under DATA_DIR. The service and the `admin` command both
+ * open it here, so that they cannot disagree about where the data is.
+ */
+export async function openStorage(config: AppConfig): Promise<Storage> {
+  const storage: Storage = config.redis
+    ? new RedisStorage({ url: config.redis.url, prefix: config.redis.keyPrefix, maxLogEntries: config.redis.logMaxEntries })
+    : new SqliteStorage({
+        file: join(config.dataDir, SQLITE_FILE_NAME),
+        maxLogEntries: config.stats.logMaxEntries,
+        maxStatsRows: config.stats.maxRows,
+      });
+  await storage.init();
+  return storage;
+}
+
+/**
  * Closes the store in Nest's last shutdown phase: buffers flushed from onModuleDestroy or
  * beforeApplicationShutdown (request log, stats) are written before the file is closed.
  */
@@ -26,18 +43,7 @@ export class StorageCloser implements OnApplicationShutdown {
   providers: [
     {
       provide: STORAGE,
-      useFactory: async (config: AppConfig): Promise<Storage> => {
-        // Cluster mode with REDIS_URL; otherwise the embedded SQLite file under DATA_DIR.
-        const storage: Storage = config.redis
-          ? new RedisStorage({ url: config.redis.url, prefix: config.redis.keyPrefix, maxLogEntries: config.redis.logMaxEntries })
-          : new SqliteStorage({
-              file: join(config.dataDir, SQLITE_FILE_NAME),
-              maxLogEntries: config.stats.logMaxEntries,
-              maxStatsRows: config.stats.maxRows,
-            });
-        await storage.init();
-        return storage;
-      },
+      useFactory: openStorage,
       inject: [APP_CONFIG],
     },
     {

@@ -22,7 +22,8 @@ function route(p: string, upstream: string, extra: Partial<DiscoveredRoute> = {}
 }
 
 function model(id: string, category: AdminModel['category'], routes: DiscoveredRoute[], extra: Partial<AdminModel> = {}): AdminModel {
-  return { id, label: id.toUpperCase(), owned_by: 'Meta', category, routes, routable: routes.some((r) => r.routable), ...extra };
+  const routable = routes.some((r) => r.routable);
+  return { id, label: id.toUpperCase(), owned_by: 'Meta', category, routes, routable, available: routable, reason: null, ...extra };
 }
 
 const LLAMA = model('llama-3.3-70b', 'chat', [route('DeepInfra', 'meta-llama/Llama-3.3-70B-Instruct-Turbo'), route('PollinationsAI', 'llama')], {
