@@ -493,3 +493,19 @@ describe('cluster mode (REDIS_URL)', () => {
     expect(loadConfig({ REDIS_URL: 'redis://r', SECRET_KEY: 's', LOG_MAX_ENTRIES: '7000', REDIS_LOG_MAX_ENTRIES: '8000' }).redis?.logMaxEntries).toBe(8000);
   });
 });
+
+describe('stored Responses API answers', () => {
+  it('RESPONSES_TTL_SECONDS: 30 days by default (as OpenAI keeps them), a minute to a year', () => {
+    expect(loadConfig({}).responses.ttlSeconds).toBe(30 * 24 * 3600);
+    expect(loadConfig({ RESPONSES_TTL_SECONDS: '3600' }).responses.ttlSeconds).toBe(3600);
+    expect(configError({ RESPONSES_TTL_SECONDS: '59' }).message).toMatch(/RESPONSES_TTL_SECONDS/);
+    expect(configError({ RESPONSES_TTL_SECONDS: String(366 * 24 * 3600) }).message).toMatch(/RESPONSES_TTL_SECONDS/);
+    expect(configError({ RESPONSES_TTL_SECONDS: '1d' }).message).toMatch(/RESPONSES_TTL_SECONDS/);
+  });
+
+  it('RESPONSES_MAX_STORED_BYTES: 4 MB by default, a size', () => {
+    expect(loadConfig({}).responses.maxStoredBytes).toBe(4 * MB);
+    expect(loadConfig({ RESPONSES_MAX_STORED_BYTES: '512kb' }).responses.maxStoredBytes).toBe(512 * 1024);
+    expect(configError({ RESPONSES_MAX_STORED_BYTES: 'lots' }).message).toMatch(/RESPONSES_MAX_STORED_BYTES/);
+  });
+});
