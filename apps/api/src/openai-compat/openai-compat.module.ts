@@ -13,6 +13,9 @@ import { ImagesResponder } from './images-responder.service.ts';
 import { ImagesController } from './images.controller.ts';
 import { ImagesService } from './images.service.ts';
 import { ModelsController } from './models.controller.ts';
+import { ResponsesResponder } from './responses-responder.service.ts';
+import { ResponsesStore } from './responses-store.ts';
+import { ResponsesController } from './responses.controller.ts';
 import { RunResponder } from './run-responder.service.ts';
 import { SpeechController } from './speech.controller.ts';
 import { SpeechService } from './speech.service.ts';
@@ -23,8 +26,8 @@ import { SpeechService } from './speech.service.ts';
  */
 @Module({
   imports: [ClientKeysModule, ProvidersModule, ModelsModule, RoutingModule, MediaModule, LifecycleModule],
-  controllers: [ChatController, ImagesController, SpeechController, ModelsController],
-  providers: [ChatService, RunResponder, ChatResponder, ImagesService, ImagesResponder, SpeechService, ApiKeyGuard],
+  controllers: [ChatController, ImagesController, SpeechController, ModelsController, ResponsesController],
+  providers: [ChatService, RunResponder, ChatResponder, ImagesService, ImagesResponder, SpeechService, ApiKeyGuard, ResponsesStore, ResponsesResponder],
   exports: [ChatResponder, ImagesResponder],
 })
 export class OpenAICompatModule {}
