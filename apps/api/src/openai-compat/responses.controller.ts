@@ -34,18 +34,18 @@ export class ResponsesController {
     return this.responder.create(dto, req, res);
   }
 
-  @Get('responses/:id')
+  @Get('responses/:response_id')
   @ApiRetrieveResponseOperation()
-  async retrieve(@Param('id') id: string, @Req() req: ClientKeyRequest): Promise<ResponseObject> {
+  async retrieve(@Param('response_id') id: string, @Req() req: ClientKeyRequest): Promise<ResponseObject> {
     const record = await this.store.load(id, this.store.ownerOf(req));
     if (!record) throw responseNotFound(id);
     return record.response;
   }
 
-  @Delete('responses/:id')
+  @Delete('responses/:response_id')
   @HttpCode(200)
   @ApiDeleteResponseOperation()
-  async remove(@Param('id') id: string, @Req() req: ClientKeyRequest): Promise<ResponseDeleted> {
+  async remove(@Param('response_id') id: string, @Req() req: ClientKeyRequest): Promise<ResponseDeleted> {
     if (!(await this.store.remove(id, this.store.ownerOf(req)))) throw responseNotFound(id);
     return { id, object: 'response.deleted', deleted: true };
   }
