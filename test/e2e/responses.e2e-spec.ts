@@ -11,6 +11,7 @@
 import { REASONING_TEXT, TOOL_ARGUMENTS, answerText } from '../emulators/answers.ts';
 import { startEmulator, type Emulator, type RecordedRequest } from '../emulators/emulator.ts';
 import { postJson, startGateway, type Gateway } from '../support/gateway.ts';
+import { startRedis, type RedisServer } from '../support/redis.ts';
 import { expectSchema as expectSpecSchema, validateSchema } from '../support/openapi.ts';
 
 const MODEL = 'llama-3.3-70b';
@@ -441,5 +442,44 @@ describe('failover', () => {
     expect(answerText('deepinfra', DEEPINFRA_UPSTREAM, PROMPT).startsWith(text)).toBe(true);
     expect(emu.requests('together')).toEqual([]);
     expect((await retrieve(failed.id)).status).toBe(404);
+  });
+});
+
+describe('cluster mode (REDIS_URL): replicas share stored responses, which expire in Redis', () => {
+  const TTL_SECONDS = 120;
+  let redis: RedisServer;
+  let replicas: Gateway[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    const env = { REDIS_URL: redis.url, SECRET_KEY: 'responses-cluster-secret', RESPONSES_TTL_SECONDS: String(TTL_SECONDS) };
+    replicas = [await startGateway(emu, env), await startGateway(emu, env)];
+  }, 30_000);
+
+  afterAll(async () => {
+    for (const r of replicas) await r.close();
+    await redis?.close();
+  });
+
+  it('a response made on one replica is read, continued and deleted on the other', async () => {
+    const [one, two] = replicas as [Gateway, Gateway];
+    const created = (await (await create({ model: MODEL, provider: 'DeepInfra', input: 'I live in Lyon.' }, {}, one)).json()) as ResponseObject;
+    const ttl = await redis.client().pttl(`g4f:response:${created.id}`);
+    expect(ttl).toBeGreaterThan((TTL_SECONDS - 10) * 1000);
+    expect(ttl).toBeLessThanOrEqual(TTL_SECONDS * 1000);
+    expect(await (await retrieve(created.id, {}, two)).json()).toEqual(created);
+
+    emu.reset();
+    const next = await create({ model: MODEL, provider: 'DeepInfra', input: 'Where do I live?', previous_response_id: created.id }, {}, two);
+    expect(next.status).toBe(200);
+    expect(upstreamBody(emu.requests('deepinfra')[0]!).messages.map((m) => m.role)).toEqual(['user', 'assistant', 'user']);
+
+    expect((await remove(created.id, {}, two)).status).toBe(200);
+    expect((await retrieve(created.id, {}, one)).status).toBe(404);
+  });
+
+  it('store: false writes nothing to Redis', async () => {
+    const created = (await (await create({ model: MODEL, provider: 'DeepInfra', input: PROMPT, store: false }, {}, replicas[0])).json()) as ResponseObject;
+    expect(await redis.client().exists(`g4f:response:${created.id}`)).toBe(0);
   });
 });
