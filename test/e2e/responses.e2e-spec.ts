@@ -236,6 +236,18 @@ describe('stream', () => {
     expect(await (await retrieve(completed.id)).json()).toEqual(completed);
   });
 
+  it('max_output_tokens reached ends with response.incomplete, the message incomplete', async () => {
+    const events = await readEvents(await create({ model: MODEL, input: 'count to ten slowly please', max_output_tokens: 2, stream: true }));
+    expectWellFormed(events);
+    const last = events.at(-1)!.data;
+    expect(last.type).toBe('response.incomplete');
+    const response = last.response as ResponseObject;
+    expect(response).toMatchObject({ status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } });
+    expect(response.output[0]!.status).toBe('incomplete');
+    expect(textOf(response).split(' ')).toHaveLength(2);
+    expect(await (await retrieve(response.id)).json()).toEqual(response);
+  });
+
   it('streams reasoning as its own item before the message', async () => {
     const events = await readEvents(await create({ model: 'deepseek-r1', provider: 'DeepInfra', input: PROMPT, stream: true }));
     expectWellFormed(events);

@@ -10,6 +10,7 @@ import {
   outputText,
   reasoningItem,
   type FunctionCallItem,
+  type ItemStatus,
   type MessageItem,
   type OutputItem,
   type ReasoningItem,
@@ -69,6 +70,8 @@ class ResponsesEncoder implements StreamEncoder {
   private text: OpenText | undefined;
   /** By the upstream's tool call index. */
   private readonly calls = new Map<number, OpenCall>();
+  /** What a message item is once closed. */
+  private messageStatus: ItemStatus = 'completed';
 
   constructor(
     private readonly writer: SseWriter,
@@ -103,6 +106,8 @@ class ResponsesEncoder implements StreamEncoder {
   }
 
   complete(acc: ChatAccumulator, usage: () => Usage): void {
+    // A message cut by the token limit is incomplete, as in a whole answer (outputOf).
+    if (outcomeOf(acc.finish).status !== 'completed') this.messageStatus = 'incomplete';
     this.closeAll();
     const response = finishResponse(this.base, this.output, acc.finish, usage());
     this.send(response.status === 'completed' ? 'response.completed' : 'response.incomplete', { response });
@@ -176,7 +181,7 @@ class ResponsesEncoder implements StreamEncoder {
       item.content = [{ type: 'reasoning_text', text }];
     }
     this.send('response.content_part.done', { ...fields, part: item.content[0] });
-    item.status = 'completed';
+    item.status = item.type === 'message' ? this.messageStatus : 'completed';
     this.send('response.output_item.done', { output_index: index, item });
   }
 }
