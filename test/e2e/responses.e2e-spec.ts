@@ -10,6 +10,7 @@
  */
 import { REASONING_TEXT, TOOL_ARGUMENTS, answerText } from '../emulators/answers.ts';
 import { startEmulator, type Emulator, type RecordedRequest } from '../emulators/emulator.ts';
+import { adminHeaders } from '../support/admin.ts';
 import { postJson, startGateway, type Gateway } from '../support/gateway.ts';
 import { startRedis, type RedisServer } from '../support/redis.ts';
 import { expectSchema as expectSpecSchema, validateSchema } from '../support/openapi.ts';
@@ -191,6 +192,22 @@ describe('non-stream', () => {
     expectSchema('Response', body);
     expect(body.output.map((o) => o.type)).toEqual(['reasoning', 'message']);
     expect(body.output[0]!.content).toEqual([{ type: 'reasoning_text', text: REASONING_TEXT }]);
+  });
+});
+
+describe('the request log', () => {
+  it('records each answer as the responses endpoint, with the provider that served it', async () => {
+    const res = await create({ model: MODEL, input: PROMPT, stream: true }, { 'x-request-id': 'responses-log-1' });
+    await res.text();
+    const admin = await adminHeaders(gw);
+    type Entry = { requestId: string; endpoint: string; stream: boolean; status: number; provider: string | null };
+    let entry: Entry | undefined;
+    for (let i = 0; i < 50 && !entry; i++) {
+      const page = (await (await fetch(`${gw.url}/api/logs?pageSize=50`, { headers: admin })).json()) as { items: Entry[] };
+      entry = page.items.find((e) => e.requestId === 'responses-log-1');
+      if (!entry) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(entry).toMatchObject({ endpoint: 'responses', stream: true, status: 200, provider: 'DeepInfra' });
   });
 });
 
