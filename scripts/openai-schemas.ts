@@ -27,6 +27,9 @@ export const OPENAI_ROOT_SCHEMAS = [
   'CreateImageRequest',
   'ImagesResponse',
   'CreateSpeechRequest',
+  'CreateResponse',
+  'Response',
+  'ResponseStreamEvent',
 ] as const;
 
 const COMPONENT_REF = '#/components/schemas/';
@@ -50,6 +53,8 @@ function refsOf(value: Json, found: Set<string>, where: string): void {
   if (!isObject(value)) return;
   for (const [key, sub] of Object.entries(value)) {
     if (key === '$ref' || key === '$recursiveRef' || key === '$dynamicRef') {
+      // `$recursiveRef: '#'` (CompoundFilter, under the Responses schemas) is the schema itself: nothing more to take.
+      if (key === '$recursiveRef' && sub === '#') continue;
       if (key !== '$ref' || typeof sub !== 'string' || !sub.startsWith(COMPONENT_REF)) {
         throw new Error(`openai-schemas: ${where} has an unsupported reference ${key}: ${JSON.stringify(sub)}`);
       }

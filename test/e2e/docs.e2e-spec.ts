@@ -24,7 +24,7 @@ import { extractOpenAISchemas, readSpec, type Json, type JsonObject } from '../.
 import { startEmulator, type Emulator } from '../emulators/emulator.ts';
 import { adminHeaders } from '../support/admin.ts';
 import { postJson, startGateway, type Gateway } from '../support/gateway.ts';
-import { expectSchema } from '../support/openapi.ts';
+import { expectSchema, validateSchema } from '../support/openapi.ts';
 
 const API_KEY = 'sk-docs-test-key';
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
@@ -213,18 +213,25 @@ const OPENAPI_31 = {
 /** A validator for the document's own component schemas (refs rewritten into one schema's $defs). */
 function componentValidator(doc: JsonObject): (name: string, value: unknown) => string[] {
   const schemas = obj(obj(doc.components, 'components').schemas, 'components.schemas');
-  const rewrite = (value: Json): Json => {
-    if (Array.isArray(value)) return value.map(rewrite);
+  /** `component`: the component being rewritten, whose draft 2019-09 `$recursiveRef: '#'` (OpenAI's CompoundFilter) is itself. */
+  const rewrite = (value: Json, component?: string): Json => {
+    if (Array.isArray(value)) return value.map((v) => rewrite(v, component));
     if (!isObject(value)) return value;
     return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, k === '$ref' && typeof v === 'string' ? v.replace('#/components/schemas/', 'doc#/$defs/') : rewrite(v)]),
+      Object.entries(value).flatMap(([k, v]): Array<[string, Json]> => {
+        if (k === '$recursiveAnchor') return [];
+        if (k === '$recursiveRef' && v === '#' && component) return [['$ref', `doc#/$defs/${component}`]];
+        return [[k, k === '$ref' && typeof v === 'string' ? v.replace('#/components/schemas/', 'doc#/$defs/') : rewrite(v, component)]];
+      }),
     );
   };
   const ajv = new Ajv2020({ allErrors: true, strict: false });
   addFormatsModule.default(ajv);
   ajv.addFormat('binary', true);
   ajv.addFormat('unixtime', true);
-  ajv.addSchema({ $id: 'doc', $defs: rewrite(schemas) });
+  // Not meta-validated here (seconds for OpenAI's 375 schemas, stalling the gateway in this process): see the JSON Schema test above.
+  const defs = Object.fromEntries(Object.entries(schemas).map(([name, schema]) => [name, rewrite(schema, name)]));
+  ajv.addSchema({ $id: 'doc', $defs: defs }, undefined, undefined, false);
   const cache = new Map<string, ValidateFunction>();
   return (name, value) => {
     let validate = cache.get(name);
@@ -248,6 +255,8 @@ beforeAll(async () => {
   // the gateway in this process is serving, it would stall its event loop and connections.
   spec = obj(readSpec() as Json, 'spec');
   freshApiSchemas = generateApiSchemas();
+  // The spec's validators the answers are checked with below (seconds to compile, the first time).
+  for (const name of ['CreateChatCompletionResponse', 'CreateChatCompletionStreamResponse', 'ListModelsResponse', 'ErrorResponse']) validateSchema(name, null);
   emu = await startEmulator({ zeroLatency: true });
   // With API_KEY set, /v1 requires a key: the document must still be public.
   gw = await startGateway(emu, { API_KEY });
@@ -437,11 +446,14 @@ describe('/v1 schemas are OpenAI’s', () => {
     // Anthropic's Messages API has Anthropic's shapes (below), not OpenAI's.
     const v1 = operations(doc).filter((o) => o.path.startsWith('/v1/') && !o.path.startsWith('/v1/images/files/') && !o.path.startsWith('/v1/messages'));
     expect(v1.map((o) => `${o.method} ${o.path}`).sort()).toEqual([
+      'delete /v1/responses/{response_id}',
       'get /v1/models',
       'get /v1/models/{id}',
+      'get /v1/responses/{response_id}',
       'post /v1/audio/speech',
       'post /v1/chat/completions',
       'post /v1/images/generations',
+      'post /v1/responses',
     ]);
     for (const { method, path, op } of v1) {
       const specOp = obj(obj(specPaths[path.slice(3).replace('{id}', '{model}')], path)[method], `${method} ${path} in the spec`);
@@ -454,14 +466,17 @@ describe('/v1 schemas are OpenAI’s', () => {
         if (body.allOf)
           expect((body.allOf as JsonObject[]).slice(1).every((s) => /^#\/components\/schemas\/Pool\w+Extension$/.test(String(s.$ref)))).toBe(true);
       }
-      const specOk = obj(obj(obj(specOp.responses, 'responses')['200'], '200').content, '200 content');
+      const specContent = obj(obj(specOp.responses, 'responses')['200'], '200').content;
+      // DELETE /responses/{response_id}: the spec gives no body, though OpenAI answers a deletion object; the document describes it.
+      if (specContent === undefined && method === 'delete') continue;
+      const specOk = obj(specContent, '200 content');
       const ok = obj(obj(obj(op.responses, path)['200'], `${path} 200`).content, `${path} 200 content`);
       for (const [type, media] of Object.entries(ok)) {
         // Speech: OpenAI says application/octet-stream; the gateway names the audio type, with the same schema.
         const specMedia = specOk[type] ?? (type.startsWith('audio/') ? specOk['application/octet-stream'] : undefined);
         expect({ path, type, schema: obj(media, type).schema }).toEqual({ path, type, schema: obj(specMedia, `${path} ${type} in the spec`).schema });
       }
-      if (path === '/v1/chat/completions') expect(Object.keys(ok).sort()).toEqual(['application/json', 'text/event-stream']);
+      if (path === '/v1/chat/completions' || path === '/v1/responses') expect(Object.keys(ok).sort()).toEqual(['application/json', 'text/event-stream']);
     }
   });
 

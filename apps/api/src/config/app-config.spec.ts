@@ -517,3 +517,19 @@ describe('LOG_LEVEL', () => {
     expect(configError({ LOG_LEVEL: 'trace' }).message).toBe('LOG_LEVEL must be one of error, warn, info, debug, verbose, got "trace"');
   });
 });
+
+describe('stored Responses API answers', () => {
+  it('RESPONSES_TTL_SECONDS: 30 days by default (as OpenAI keeps them), a minute to a year', () => {
+    expect(loadConfig({}).responses.ttlSeconds).toBe(30 * 24 * 3600);
+    expect(loadConfig({ RESPONSES_TTL_SECONDS: '3600' }).responses.ttlSeconds).toBe(3600);
+    expect(configError({ RESPONSES_TTL_SECONDS: '59' }).message).toMatch(/RESPONSES_TTL_SECONDS/);
+    expect(configError({ RESPONSES_TTL_SECONDS: String(366 * 24 * 3600) }).message).toMatch(/RESPONSES_TTL_SECONDS/);
+    expect(configError({ RESPONSES_TTL_SECONDS: '1d' }).message).toMatch(/RESPONSES_TTL_SECONDS/);
+  });
+
+  it('RESPONSES_MAX_STORED_BYTES: 4 MB by default, a size', () => {
+    expect(loadConfig({}).responses.maxStoredBytes).toBe(4 * MB);
+    expect(loadConfig({ RESPONSES_MAX_STORED_BYTES: '512kb' }).responses.maxStoredBytes).toBe(512 * 1024);
+    expect(configError({ RESPONSES_MAX_STORED_BYTES: 'lots' }).message).toMatch(/RESPONSES_MAX_STORED_BYTES/);
+  });
+});

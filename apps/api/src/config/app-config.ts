@@ -143,6 +143,13 @@ export interface AppConfig {
     /** The embedded store keeps about this many stats rows at most, the oldest buckets deleted first (STATS_MAX_ROWS). */
     maxRows: number;
   };
+  /** Responses API answers kept for GET /v1/responses/{id} and `previous_response_id` (`store: true`, the default). */
+  responses: {
+    /** How long one is kept (RESPONSES_TTL_SECONDS); OpenAI keeps them 30 days, which clients expect. */
+    ttlSeconds: number;
+    /** The largest stored record, the answer and the conversation it continues (RESPONSES_MAX_STORED_BYTES); a larger one is not stored. */
+    maxStoredBytes: number;
+  };
 }
 
 /** The longest a single provider health check or model-list fetch may take, every key tried (docs/admin-api.md: 15 s). */
@@ -427,6 +434,10 @@ export function loadConfig(env: Env = process.env, providers: readonly ProviderD
       logRetentionDays: int(env, 'LOG_RETENTION_DAYS', 30, 1, 3650),
       logMaxEntries: int(env, 'LOG_MAX_ENTRIES', 100_000, 1000, 100_000_000),
       maxRows: int(env, 'STATS_MAX_ROWS', 500_000, 10_000, 100_000_000),
+    },
+    responses: {
+      ttlSeconds: int(env, 'RESPONSES_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),
+      maxStoredBytes: parseSize(env.RESPONSES_MAX_STORED_BYTES?.trim() || '4mb', 'RESPONSES_MAX_STORED_BYTES'),
     },
   };
 }

@@ -15,6 +15,9 @@ import { ImagesService } from './images.service.ts';
 import { MessagesController } from './messages.controller.ts';
 import { MessagesService } from './messages.service.ts';
 import { ModelsController } from './models.controller.ts';
+import { ResponsesResponder } from './responses-responder.service.ts';
+import { ResponsesStore } from './responses-store.ts';
+import { ResponsesController } from './responses.controller.ts';
 import { RunResponder } from './run-responder.service.ts';
 import { SpeechController } from './speech.controller.ts';
 import { SpeechService } from './speech.service.ts';
@@ -25,8 +28,19 @@ import { SpeechService } from './speech.service.ts';
  */
 @Module({
   imports: [ClientKeysModule, ProvidersModule, ModelsModule, RoutingModule, MediaModule, LifecycleModule],
-  controllers: [ChatController, ImagesController, SpeechController, ModelsController, MessagesController],
-  providers: [ChatService, RunResponder, ChatResponder, ImagesService, ImagesResponder, SpeechService, ApiKeyGuard, MessagesService],
+  controllers: [ChatController, ImagesController, SpeechController, ModelsController, MessagesController, ResponsesController],
+  providers: [
+    ChatService,
+    RunResponder,
+    ChatResponder,
+    ImagesService,
+    ImagesResponder,
+    SpeechService,
+    ApiKeyGuard,
+    MessagesService,
+    ResponsesStore,
+    ResponsesResponder,
+  ],
   exports: [ChatResponder, ImagesResponder],
 })
 export class OpenAICompatModule {}

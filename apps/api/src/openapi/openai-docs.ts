@@ -197,3 +197,77 @@ export const ApiRetrieveModelOperation = (): MethodDecorator =>
     ApiResponse({ status: 200, description: '模型。', content: { 'application/json': { schema: schemaRef('Model') } } }),
     ApiErrors([401, 403, 404, 429], { 401: '仅在启用了密钥时出现。', 404: '模型不存在（`code: model_not_found`）。', 429: '客户端密钥超出每分钟请求数。' }),
   );
+
+const RESPONSES_DESCRIPTION = `与 OpenAI 的 \`POST /v1/responses\`（Responses API）相同，跑在与对话补全同一个故障转移核心上：\`stream: true\` 时以 SSE 返回带 \`event:\` 行的类型化事件（\`response.created\`、\`response.in_progress\`、\`response.output_item.added\`、\`response.content_part.added\`、\`response.output_text.delta\` … \`response.completed\`），每个事件带 \`sequence_number\`，不以 \`[DONE]\` 结束。
+
+- **\`input\`**：字符串，或消息项（文本、图片）、\`function_call\`、\`function_call_output\`、\`item_reference\` 组成的数组；**\`instructions\`** 作为系统消息，不会随 \`previous_response_id\` 带到下一轮。
+- **\`tools\`** 只支持函数工具；网页搜索、文件搜索、电脑操作等托管工具返回 400，\`param\` 指出是哪一个。
+- **\`text.format\`**：\`json_schema\` 或 \`json_object\`；**\`max_output_tokens\`** 用尽时 \`status: "incomplete"\`，\`incomplete_details.reason: "max_output_tokens"\`。
+- **\`store\`**（默认 true）：回答保存 \`RESPONSES_TTL_SECONDS\`（默认 30 天），可用 \`GET /v1/responses/{response_id}\` 取回、\`DELETE\` 删除、\`previous_response_id\` 续接对话；只有创建它的客户端密钥能读到。\`store: false\` 什么都不保存。
+- 扩展字段 **\`provider\`**：只用指定的提供商，不做故障转移。
+- 开始输出之前失败：OpenAI 格式的错误与状态码（流式请求也一样）；开始输出之后失败：\`response.failed\` 事件，绝不拼接两个提供商的文字。`;
+
+export const ApiCreateResponseOperation = (): MethodDecorator =>
+  applyDecorators(
+    ApiOperation({ summary: '创建回答（OpenAI Responses API，支持流式）', description: RESPONSES_DESCRIPTION, operationId: 'createResponse' }),
+    ApiBody({
+      required: true,
+      description: 'OpenAI 的 `CreateResponse`，加上网关扩展字段 `provider`。',
+      schema: { allOf: [schemaRef('CreateResponse'), schemaRef('PoolChatExtension')] },
+      examples: {
+        basic: { summary: '最简单的一问一答', value: { model: 'gpt-4o-mini', input: '你好，介绍一下你自己。' } },
+        stream: {
+          summary: '流式输出（SSE 类型化事件）',
+          value: { model: 'gpt-4o-mini', stream: true, instructions: '用中文回答。', input: '写一首关于春天的短诗。' },
+        },
+      },
+    }),
+    ApiResponse({
+      status: 200,
+      description: '`stream` 为 false 或未设置时返回一个 `response` 对象；`stream: true` 时返回 SSE 类型化事件流。',
+      headers: POOL_RESPONSE_HEADERS,
+      content: {
+        'application/json': { schema: schemaRef('Response') },
+        'text/event-stream': { schema: schemaRef('ResponseStreamEvent') },
+      },
+    }),
+    UPSTREAM_ERRORS(),
+  );
+
+const RESPONSE_ID = ApiParam({ name: 'response_id', description: '回答的 id（`resp_…`）。', schema: { type: 'string' } });
+
+export const ApiRetrieveResponseOperation = (): MethodDecorator =>
+  applyDecorators(
+    ApiOperation({
+      summary: '取回已保存的回答（OpenAI Responses API）',
+      operationId: 'getResponse',
+      description:
+        '与 OpenAI 的 `GET /v1/responses/{response_id}` 相同：返回 `store` 为 true（默认）时保存的 `response` 对象。过期、已删除、`store: false` 或属于另一个客户端密钥的回答都是 404。',
+    }),
+    RESPONSE_ID,
+    ApiResponse({ status: 200, description: '保存的回答。', content: { 'application/json': { schema: schemaRef('Response') } } }),
+    ApiErrors([401, 403, 404, 429], { 404: '没有这个回答（`code: response_not_found`）。' }),
+  );
+
+export const ApiDeleteResponseOperation = (): MethodDecorator =>
+  applyDecorators(
+    ApiOperation({
+      summary: '删除已保存的回答（OpenAI Responses API）',
+      operationId: 'deleteResponse',
+      description: '与 OpenAI 的 `DELETE /v1/responses/{response_id}` 相同：返回 `{id, object: "response.deleted", deleted: true}`。',
+    }),
+    RESPONSE_ID,
+    ApiResponse({
+      status: 200,
+      description: '已删除。',
+      content: {
+        'application/json': {
+          schema: {
+            type: 'object',
+            properties: { id: { type: 'string' }, object: { type: 'string', enum: ['response.deleted'] }, deleted: { type: 'boolean', enum: [true] } },
+          },
+        },
+      },
+    }),
+    ApiErrors([401, 403, 404, 429], { 404: '没有这个回答（`code: response_not_found`）。' }),
+  );

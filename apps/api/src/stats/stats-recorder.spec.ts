@@ -28,6 +28,7 @@ class ControlledStorage {
       kind: 'sqlite',
       settings: inner.settings,
       health: inner.health,
+      responses: inner.responses,
       init: () => inner.init(),
       checkWritable: () => inner.checkWritable(),
       close: () => inner.close(),

@@ -433,5 +433,47 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
         expect((await storage.health.history('Together', 10)).map((h) => h.checkedAt)).toEqual([T0 + 2]);
       });
     });
+
+    describe('responses', () => {
+      // Real time, not T0: Redis expires keys on its own clock.
+      const stored = (id: string, expiresAt: number, document: unknown = { id, output: [{ type: 'message', text: '你好 👋' }] }) => ({
+        id,
+        owner: 'key:ck_1',
+        expiresAt,
+        document,
+      });
+
+      it('round-trips a response until it expires, and replaces one written again', async () => {
+        const now = Date.now();
+        const first = stored('resp_a', now + HOUR);
+        await storage.responses.put(first);
+        expect(await storage.responses.get('resp_a', now)).toEqual(first);
+        expect(await storage.responses.get('resp_a', now + HOUR)).toBeUndefined();
+        expect(await storage.responses.get('resp_missing', now)).toBeUndefined();
+        const second = { ...stored('resp_a', now + 2 * HOUR, { id: 'resp_a', n: 2 }), owner: 'open' };
+        await storage.responses.put(second);
+        expect(await storage.responses.get('resp_a', now + HOUR)).toEqual(second);
+      });
+
+      it('deletes, saying whether a live response was there', async () => {
+        const now = Date.now();
+        await storage.responses.put(stored('resp_b', now + HOUR));
+        expect(await storage.responses.delete('resp_b', now + HOUR)).toBe(false);
+        expect(await storage.responses.delete('resp_b', now)).toBe(true);
+        expect(await storage.responses.delete('resp_b', now)).toBe(false);
+        expect(await storage.responses.get('resp_b', now)).toBeUndefined();
+      });
+
+      it('purges what has expired and keeps the rest', async () => {
+        const now = Date.now();
+        await storage.responses.put(stored('resp_old', now + MINUTE));
+        await storage.responses.put(stored('resp_new', now + HOUR));
+        const purged = await storage.responses.purgeExpired(now + 2 * MINUTE);
+        // SQLite deletes the row now; Redis has expired it by then on its own (and purges nothing).
+        expect(purged).toBe(storage.kind === 'sqlite' ? 1 : 0);
+        expect(await storage.responses.get('resp_old', now)).toEqual(storage.kind === 'sqlite' ? undefined : stored('resp_old', now + MINUTE));
+        expect(await storage.responses.get('resp_new', now + 2 * MINUTE)).toEqual(stored('resp_new', now + HOUR));
+      });
+    });
   });
 }

@@ -21,6 +21,7 @@ export interface Storage {
   readonly log: RequestLogStore;
   readonly stats: StatsStore;
   readonly health: HealthStore;
+  readonly responses: ResponseStore;
   /** Opens the store and runs pending migrations. */
   init(): Promise<void>;
   /** Resolves when the store can take a write now (a tiny one is made); rejects saying why not. */
@@ -173,4 +174,31 @@ export interface HealthStore {
   /** Newest first. */
   history(provider: string, limit: number): Promise<HealthCheckResult[]>;
   purgeBefore(before: number): Promise<number>;
+}
+
+/** One stored Responses API answer (`store: true`), with what continuing it needs. */
+export interface StoredResponse {
+  /** The response id (`resp_…`). */
+  id: string;
+  /** Who may read it back: a client key scope (see ResponsesStore); opaque to the store. */
+  owner: string;
+  /** Epoch ms after which it is gone (read as missing, purged later). */
+  expiresAt: number;
+  /** The stored document (the response object and the conversation), JSON-serialisable. */
+  document: unknown;
+}
+
+/**
+ * Stored Responses API answers, each kept until its own expiry: SQLite purges expired rows
+ * (purgeExpired), Redis expires its keys itself. A row past its expiry is never returned.
+ */
+export interface ResponseStore {
+  /** Writes (or replaces) one response. */
+  put(response: StoredResponse): Promise<void>;
+  /** The response, unless it is missing or expired at `now` (epoch ms). */
+  get(id: string, now: number): Promise<StoredResponse | undefined>;
+  /** Returns whether something (not yet expired) was deleted. */
+  delete(id: string, now: number): Promise<boolean>;
+  /** Deletes responses expired at `now`; returns how many (0 where the store expires them itself). */
+  purgeExpired(now: number): Promise<number>;
 }

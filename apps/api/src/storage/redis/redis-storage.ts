@@ -11,6 +11,7 @@ import {
   type LogFilter,
   type RequestLogEntry,
   type RequestLogStore,
+  type ResponseStore,
   type SettingsStore,
   type StatsDimension,
   type StatsIncrement,
@@ -19,6 +20,7 @@ import {
   type StatsStore,
   type Storage,
   type CounterChange,
+  type StoredResponse,
 } from '../storage.ts';
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.ts';
 import { StorageError } from '../storage-errors.ts';
@@ -56,6 +58,8 @@ import { LOG_PURGE_BATCH, LOG_PURGE_INDEXES, LOG_QUERY, SETTINGS_DELETE, SETTING
  *   P health:seq                    string   counter, for the tie order of equal timestamps
  *   P health:<provider>             zset     "<16-digit seq>:<JSON result>" scored by checkedAt
  *   P health:providers              set      providers with results (for purging)
+ * Responses (stored Responses API answers)
+ *   P response:<id>                 string   JSON {owner, expiresAt, document}, expiring with it (PXAT)
  * Cluster (see cluster/redis-cluster-bus.ts and client-keys/redis-rate-limiter.ts)
  *   channel P bus:<topic>, hash P bus:<topic>, zset P ratelimit:<client key id>
  *
@@ -424,6 +428,39 @@ class RedisHealthStore implements HealthStore {
   }
 }
 
+class RedisResponseStore implements ResponseStore {
+  constructor(private readonly redis: RedisConnection) {}
+
+  private keyOf(id: string): string {
+    return this.redis.key('response', id);
+  }
+
+  async put(r: StoredResponse): Promise<void> {
+    const json = toJson({ owner: r.owner, expiresAt: r.expiresAt, document: r.document }, `response ${r.id}`);
+    // Already expired: PXAT in the past would store nothing anyway, but say so plainly.
+    if (r.expiresAt <= Date.now()) return void (await this.redis.client.del(this.keyOf(r.id)));
+    await this.redis.client.set(this.keyOf(r.id), json, 'PXAT', r.expiresAt);
+  }
+
+  async get(id: string, now: number): Promise<StoredResponse | undefined> {
+    const raw = await this.redis.client.get(this.keyOf(id));
+    if (raw === null) return undefined;
+    const { owner, expiresAt, document } = JSON.parse(raw) as Omit<StoredResponse, 'id'>;
+    // Redis expires keys on its own clock: the caller's `now` decides too, as in SQLite.
+    return expiresAt > now ? { id, owner, expiresAt, document } : undefined;
+  }
+
+  async delete(id: string, now: number): Promise<boolean> {
+    const found = await this.get(id, now);
+    return found !== undefined && (await this.redis.client.del(this.keyOf(id))) === 1;
+  }
+
+  /** Redis expires each response itself. */
+  async purgeExpired(): Promise<number> {
+    return 0;
+  }
+}
+
 /**
  * The cluster store: every replica with the same REDIS_URL (and REDIS_KEY_PREFIX) shares
  * settings, the request log, stats and health history; settings changes reach the other
@@ -436,6 +473,7 @@ export class RedisStorage implements Storage {
   readonly log: RedisRequestLogStore;
   readonly stats: RedisStatsStore;
   readonly health: RedisHealthStore;
+  readonly responses: RedisResponseStore;
   private readonly logger = new Logger('Redis');
   private readonly subscriptions: Subscription[] = [];
   private state: 'new' | 'open' | 'closed' = 'new';
@@ -446,6 +484,7 @@ export class RedisStorage implements Storage {
     this.log = new RedisRequestLogStore(this.connection, options.maxLogEntries ?? DEFAULT_MAX_LOG_ENTRIES);
     this.stats = new RedisStatsStore(this.connection);
     this.health = new RedisHealthStore(this.connection, options.maxHealthPerProvider ?? 5000);
+    this.responses = new RedisResponseStore(this.connection);
   }
 
   async init(): Promise<void> {

@@ -119,6 +119,21 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 3,
+    description: 'responses: stored Responses API answers, each with its expiry',
+    up(db) {
+      db.exec(`
+        CREATE TABLE IF NOT EXISTS responses (
+          id         TEXT    PRIMARY KEY,
+          owner      TEXT    NOT NULL,
+          expires_at INTEGER NOT NULL,
+          document   TEXT    NOT NULL CHECK (json_valid(document))
+        ) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS responses_expires_at ON responses (expires_at);
+      `);
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length;

@@ -13,6 +13,7 @@ import {
   type LogFilter,
   type RequestLogEntry,
   type RequestLogStore,
+  type ResponseStore,
   type SettingsStore,
   type CounterChange,
   type StatsIncrement,
@@ -20,6 +21,7 @@ import {
   type StatsRow,
   type StatsStore,
   type Storage,
+  type StoredResponse,
 } from '../storage.ts';
 import { prepareDataDir, sqliteOpenError } from '../storage-errors.ts';
 import { migrate } from './migrations.ts';
@@ -206,6 +208,10 @@ class Connection {
   readonly healthInsert: StatementSync;
   readonly healthHistory: StatementSync;
   readonly healthPurge: StatementSync;
+  readonly responsePut: StatementSync;
+  readonly responseGet: StatementSync;
+  readonly responseDelete: StatementSync;
+  readonly responsePurge: StatementSync;
 
   constructor(readonly db: DatabaseSync) {
     db.function('pool_hist_add', { deterministic: true, directOnly: true }, addHistograms);
@@ -250,6 +256,13 @@ class Connection {
     this.healthInsert = db.prepare('INSERT INTO health (provider, checked_at, ok, latency_ms, probe, error) VALUES (?, ?, ?, ?, ?, ?)');
     this.healthHistory = db.prepare('SELECT * FROM health WHERE provider = ? ORDER BY checked_at DESC, id DESC LIMIT ?');
     this.healthPurge = db.prepare('DELETE FROM health WHERE checked_at < ?');
+    this.responsePut = db.prepare(
+      `INSERT INTO responses (id, owner, expires_at, document) VALUES (?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, document = excluded.document`,
+    );
+    this.responseGet = db.prepare('SELECT * FROM responses WHERE id = ? AND expires_at > ?');
+    this.responseDelete = db.prepare('DELETE FROM responses WHERE id = ? AND expires_at > ?');
+    this.responsePurge = db.prepare('DELETE FROM responses WHERE id IN (SELECT id FROM responses WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)');
   }
 
   /** The log filter has a few dozen shapes; each is prepared the first time it is used. */
@@ -515,6 +528,35 @@ class SqliteHealthStore implements HealthStore {
   }
 }
 
+class SqliteResponseStore implements ResponseStore {
+  constructor(private readonly conn: ConnectionRef) {}
+
+  async put(r: StoredResponse): Promise<void> {
+    this.conn().responsePut.run(r.id, r.owner, r.expiresAt, toJson(r.document, `response ${r.id}`));
+  }
+
+  async get(id: string, now: number): Promise<StoredResponse | undefined> {
+    const row = this.conn().responseGet.get(id, now);
+    if (!row) return undefined;
+    return { id: str(row, 'id'), owner: str(row, 'owner'), expiresAt: num(row, 'expires_at'), document: JSON.parse(str(row, 'document')) };
+  }
+
+  async delete(id: string, now: number): Promise<boolean> {
+    return changes(this.conn().responseDelete.run(id, now)) > 0;
+  }
+
+  /** In batches, like the log's purge: a day's worth of expiries may be many rows. */
+  async purgeExpired(now: number): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const n = changes(this.conn().responsePurge.run(now, PURGE_BATCH));
+      deleted += n;
+      if (n < PURGE_BATCH) return deleted;
+      await yieldToRequests();
+    }
+  }
+}
+
 /** The embedded store: one SQLite file under DATA_DIR, through Node's built-in node:sqlite. */
 export class SqliteStorage implements Storage {
   readonly kind = 'sqlite' as const;
@@ -522,6 +564,7 @@ export class SqliteStorage implements Storage {
   readonly log: SqliteRequestLogStore;
   readonly stats: SqliteStatsStore;
   readonly health: SqliteHealthStore;
+  readonly responses: SqliteResponseStore;
 
   private connection: Connection | undefined;
   private closed = false;
@@ -533,6 +576,7 @@ export class SqliteStorage implements Storage {
     this.log = new SqliteRequestLogStore(ref, options.maxLogEntries);
     this.stats = new SqliteStatsStore(ref, options.maxStatsRows);
     this.health = new SqliteHealthStore(ref);
+    this.responses = new SqliteResponseStore(ref);
   }
 
   get file(): string {

@@ -215,6 +215,16 @@ export const V1_ENDPOINTS: readonly Endpoint[] = [
   { method: 'POST', path: '/v1/chat/completions', summary: '对话补全，流式（SSE）与非流式；支持工具调用、推理内容、图片输入' },
   { method: 'POST', path: '/v1/messages', summary: 'Anthropic Messages 兼容（Claude Code、Anthropic SDK），流式与非流式；错误为 Anthropic 格式' },
   { method: 'POST', path: '/v1/messages/count_tokens', summary: '估算 Anthropic 消息的输入 token 数，不访问上游' },
+  {
+    method: 'POST',
+    path: '/v1/responses',
+    summary: 'OpenAI Responses API：流式（类型化 SSE 事件）与非流式；函数工具、推理内容、previous_response_id 续接对话',
+  },
+  {
+    method: 'GET · DELETE',
+    path: '/v1/responses/{response_id}',
+    summary: '取回 / 删除已保存的回答（store 默认为 true，按客户端密钥隔离，RESPONSES_TTL_SECONDS 后过期）',
+  },
   { method: 'GET', path: '/v1/models', summary: '模型列表（OpenAI 格式）' },
   { method: 'GET', path: '/v1/models/{id}', summary: '查询单个模型' },
   { method: 'POST', path: '/v1/images/generations', summary: '图片生成，返回网关托管的链接或 base64' },

@@ -1,0 +1,99 @@
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import type { Request } from 'express';
+import { loadConfig } from '../config/app-config.ts';
+import { SqliteStorage } from '../storage/sqlite/sqlite-storage.ts';
+import type { ClientKeyRequest } from './api-key.guard.ts';
+import { ResponseIds, messageItem, responseObject, type ResponseObject } from './responses-output.ts';
+import { ResponsesStore } from './responses-store.ts';
+
+const echo = {
+  instructions: null,
+  max_output_tokens: null,
+  model: 'm',
+  parallel_tool_calls: true,
+  previous_response_id: null,
+  reasoning: { effort: null, summary: null },
+  store: true,
+  temperature: 1,
+  text: { format: { type: 'text' } },
+  tool_choice: 'auto',
+  tools: [],
+  top_p: 1,
+  metadata: {},
+  user: undefined,
+};
+
+function response(text: string): ResponseObject {
+  const ids = new ResponseIds();
+  return { ...responseObject(ids, 1, echo), status: 'completed', output: [messageItem(ids.item('message'), text, 'completed')] };
+}
+
+const request = (headers: Record<string, string>, clientKeyId?: string) => ({ headers, clientKeyId }) as unknown as ClientKeyRequest & Request;
+
+let storage: SqliteStorage;
+
+beforeEach(async () => {
+  storage = new SqliteStorage({ file: ':memory:' });
+  await storage.init();
+});
+
+afterEach(() => storage.close());
+
+describe('ResponsesStore', () => {
+  it('scopes responses by client key: a console key by id, an API_KEY key by a digest, none when no key is configured', () => {
+    const keyed = new ResponsesStore(storage, loadConfig({ API_KEY: 'sk-one,sk-two' }));
+    const a = keyed.ownerOf(request({ authorization: 'Bearer sk-one' }));
+    const b = keyed.ownerOf(request({ authorization: 'Bearer sk-two' }));
+    expect(a).not.toBe(b);
+    expect(a).not.toContain('sk-one');
+    expect(keyed.ownerOf(request({ 'x-api-key': 'sk-one' }))).toBe(a);
+    expect(keyed.ownerOf(request({ authorization: 'Bearer sk-g4f-x' }, 'ck_7'))).toBe('key:ck_7');
+    expect(new ResponsesStore(storage, loadConfig({})).ownerOf(request({ authorization: 'Bearer anything' }))).toBe('open');
+  });
+
+  it('keeps a response for its owner only, for RESPONSES_TTL_SECONDS', async () => {
+    const store = new ResponsesStore(storage, loadConfig({ RESPONSES_TTL_SECONDS: '60' }));
+    const r = response('Hello');
+    const now = Date.now();
+    await store.save({ response: r, conversation: [{ role: 'user', content: 'Hi' }] }, 'key:a');
+    expect(await store.load(r.id, 'key:a')).toEqual({ response: r, conversation: [{ role: 'user', content: 'Hi' }] });
+    expect(await store.load(r.id, 'key:b')).toBeUndefined();
+    expect(await store.remove(r.id, 'key:b')).toBe(false);
+    const stored = await storage.responses.get(r.id, now);
+    expect(stored!.expiresAt).toBeGreaterThanOrEqual(now + 60_000);
+    expect(stored!.expiresAt).toBeLessThan(now + 61_000);
+    expect(await store.references([r.output[0]!.id], 'key:a')).toEqual(new Map([[r.output[0]!.id, r.output[0]]]));
+    await expect(store.references([r.output[0]!.id], 'key:b')).rejects.toMatchObject({ status: 404, param: 'input' });
+    expect(await store.remove(r.id, 'key:a')).toBe(true);
+    expect(await store.load(r.id, 'key:a')).toBeUndefined();
+  });
+
+  it('stores nothing over RESPONSES_MAX_STORED_BYTES, and says so in one bounded line', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const store = new ResponsesStore(storage, loadConfig({ RESPONSES_MAX_STORED_BYTES: '2kb' }));
+      const big = response('x'.repeat(4096));
+      await store.save({ response: big, conversation: [] }, 'open');
+      expect(await store.load(big.id, 'open')).toBeUndefined();
+      expect(warn).toHaveBeenCalledWith(expect.stringContaining('RESPONSES_MAX_STORED_BYTES'));
+      const small = response('ok');
+      await store.save({ response: small, conversation: [] }, 'open');
+      expect((await store.load(small.id, 'open'))?.response).toEqual(small);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+
+  it('never rejects a save: a failed write is logged, the client has its answer anyway', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      const store = new ResponsesStore(storage, loadConfig({}));
+      await storage.close();
+      await expect(store.save({ response: response('Hi'), conversation: [] }, 'open')).resolves.toBeUndefined();
+      expect(warn).toHaveBeenCalledWith(expect.stringContaining('not stored'));
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});
