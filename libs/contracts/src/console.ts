@@ -6,7 +6,7 @@
  * type level that each DTO and its type name the same fields, so a change on either side fails
  * `npm run typecheck`.
  */
-import type { CatalogModel, DiscoveredRoute, ModelCategory, ProviderDiscovery } from './catalog.ts';
+import type { CatalogModel, DiscoveredRoute, ModelAlias, ModelCategory, ProviderDiscovery } from './catalog.ts';
 
 /** `POST /api/auth/login`: a bearer token for every other `/api` call. */
 export interface AdminSession {
@@ -141,6 +141,8 @@ export interface AdminModel extends Omit<CatalogModel, 'routes'> {
   routes: DiscoveredRoute[];
   /** Whether some route can serve it right now as far as discovery knows. */
   routable: boolean;
+  /** Alias patterns that send requests to this model, most specific first. */
+  aliases: string[];
 }
 
 /** `GET /api/models`. */
@@ -148,6 +150,8 @@ export interface AdminModelList {
   total: number;
   categories: Array<{ id: ModelCategory; label: string; count: number }>;
   models: AdminModel[];
+  /** The model aliases in effect, most specific first (see `GET /api/aliases`). */
+  aliases: ModelAlias[];
   discovery: { intervalMinutes: number; providers: ProviderDiscovery[] };
 }
 

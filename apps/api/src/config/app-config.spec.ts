@@ -493,3 +493,20 @@ describe('cluster mode (REDIS_URL)', () => {
     expect(loadConfig({ REDIS_URL: 'redis://r', SECRET_KEY: 's', LOG_MAX_ENTRIES: '7000', REDIS_LOG_MAX_ENTRIES: '8000' }).redis?.logMaxEntries).toBe(8000);
   });
 });
+
+describe('MODEL_ALIASES', () => {
+  it('is {} when unset or blank, else the JSON object as given (the catalog checks patterns and targets)', () => {
+    expect(loadConfig({}).modelAliases).toEqual({});
+    expect(loadConfig({ MODEL_ALIASES: '  ' }).modelAliases).toEqual({});
+    expect(loadConfig({ MODEL_ALIASES: ' {"claude-*": "qwen3-coder", "gpt-5*": "deepseek-v3"} ' }).modelAliases).toEqual({
+      'claude-*': 'qwen3-coder',
+      'gpt-5*': 'deepseek-v3',
+    });
+  });
+
+  it('refuses what is not a JSON object, naming the variable', () => {
+    expect(() => loadConfig({ MODEL_ALIASES: '{"claude-*": ' })).toThrow(/MODEL_ALIASES must be a JSON object/);
+    expect(() => loadConfig({ MODEL_ALIASES: '["claude-*"]' })).toThrow(ConfigError);
+    expect(() => loadConfig({ MODEL_ALIASES: '"x"' })).toThrow(/MODEL_ALIASES/);
+  });
+});

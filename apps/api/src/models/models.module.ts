@@ -3,11 +3,12 @@ import { ProvidersModule } from '../providers/providers.module.ts';
 import { CatalogService } from './catalog.service.ts';
 import { DiscoveryService } from './discovery.service.ts';
 import { KnownNamesLink } from './known-names.link.ts';
+import { ModelAliasesService } from './model-aliases.service.ts';
 
 /** The model catalog (ids, aliases, routes), live discovery of what each provider serves, and vision rules. */
 @Module({
   imports: [ProvidersModule],
-  providers: [CatalogService, DiscoveryService, KnownNamesLink],
-  exports: [CatalogService, DiscoveryService],
+  providers: [CatalogService, DiscoveryService, KnownNamesLink, ModelAliasesService],
+  exports: [CatalogService, DiscoveryService, ModelAliasesService],
 })
 export class ModelsModule {}

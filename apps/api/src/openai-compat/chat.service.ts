@@ -20,6 +20,8 @@ export type ChatItem = ChatStart | ChatEvent;
 
 export interface ChatRun {
   model: CatalogModel;
+  /** The alias pattern the requested id matched, null for a catalog id. */
+  alias: string | null;
   request: ChatRequest;
   /** Cold: subscribing starts the first attempt; unsubscribing aborts the upstream call. */
   items: Observable<ChatItem>;
@@ -129,7 +131,7 @@ export class ChatService {
    * `flow` is its client's backpressure, passed to the upstream reader.
    */
   start(body: ChatCompletionRequest, signal: AbortSignal, flow?: ClientFlow): ChatRun {
-    const model = this.catalog.require(body.model);
+    const { model, alias } = this.catalog.requireResolved(body.model);
     if (model.category === 'image' || model.category === 'audio') {
       throw ApiError.badRequest(
         `The model \`${model.id}\` is a ${model.category} model and cannot be used for chat completions.`,
@@ -178,7 +180,7 @@ export class ChatService {
           finalize(() => lease.release()),
         );
       });
-    return { model, request, items: tryFrom(0), attempts: run.attempts };
+    return { model, alias, request, items: tryFrom(0), attempts: run.attempts };
   }
 }
 
