@@ -469,6 +469,22 @@ describe('reasoning models', () => {
     expect(lastReasoning).toBeGreaterThanOrEqual(0);
     expect(lastReasoning).toBeLessThan(firstContent);
   });
+
+  it('stream with include_usage: the usage chunk carries completion_tokens_details.reasoning_tokens from the upstream', async () => {
+    const res = await chat({ model: 'deepseek-r1', provider: 'DeepInfra', messages: user(PROMPT), stream: true, stream_options: { include_usage: true } });
+    const last = chunksOf(await readSse(res)).at(-1) as unknown as {
+      usage: { completion_tokens: number; completion_tokens_details?: { reasoning_tokens: number } };
+    };
+    expect(last.usage.completion_tokens_details).toEqual({ reasoning_tokens: Math.ceil(REASONING_TEXT.length / 4) });
+    expect(last.usage.completion_tokens).toBeGreaterThan(last.usage.completion_tokens_details!.reasoning_tokens);
+  });
+
+  it('non-stream: the same detail in usage', async () => {
+    const body = (await (await chat({ model: 'deepseek-r1', provider: 'DeepInfra', messages: user(PROMPT) })).json()) as {
+      usage: { completion_tokens_details?: { reasoning_tokens: number } };
+    };
+    expect(body.usage.completion_tokens_details).toEqual({ reasoning_tokens: Math.ceil(REASONING_TEXT.length / 4) });
+  });
 });
 
 describe("tool-call and reasoning answers in OpenAI's shape", () => {

@@ -98,9 +98,10 @@ export function model(id: string, routes: Array<[provider: string, routable?: bo
       routable,
     })),
     routable: routes.some(([, r = true]) => r),
+    aliases: [],
   };
 }
 
 export function models(list: AdminModel[]): AdminModelList {
-  return { total: list.length, categories: [], models: list, discovery: { intervalMinutes: 0, providers: [] } };
+  return { total: list.length, categories: [], models: list, aliases: [], discovery: { intervalMinutes: 0, providers: [] } };
 }
