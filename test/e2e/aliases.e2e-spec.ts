@@ -62,13 +62,19 @@ describe('aliases from MODEL_ALIASES', () => {
     expect(logged).toMatchObject({ model: 'qwen-2.5-coder-32b', alias: 'claude-*', upstreamModel: 'Qwen/Qwen2.5-Coder-32B-Instruct', status: 200 });
   });
 
-  it('streams through an alias too', async () => {
+  it('streams through an alias too, each chunk naming the model that served', async () => {
     const res = await chat(gw, 'gpt-5.1', true);
     expect(res.status).toBe(200);
-    expect(res.headers.get('x-pool-upstream-model')).toBe(
-      emu.requests('deepinfra')[0] ? (emu.requests('deepinfra')[0]!.body as { model: string }).model : null,
-    );
-    expect((await readSse(res)).at(-1)).toBe('[DONE]');
+    expect(res.headers.get('x-pool-provider')).toBe('DeepInfra');
+    expect(res.headers.get('x-pool-upstream-model')).toBe('deepseek-ai/DeepSeek-V3');
+    const events = await readSse(res);
+    expect(events.at(-1)).toBe('[DONE]');
+    for (const chunk of events.slice(0, -1) as Array<{ model: string }>) expect(chunk.model).toBe('deepseek-ai/DeepSeek-V3');
+  });
+
+  it('the answer names the upstream model that served, not the alias', async () => {
+    const body = (await (await chat(gw, 'claude-sonnet-4-5')).json()) as { model: string };
+    expect(body.model).toBe('Qwen/Qwen2.5-Coder-32B-Instruct');
   });
 
   it('the most specific glob wins, an exact catalog id beats any alias, and unmatched ids stay 404', async () => {
@@ -100,6 +106,20 @@ describe('aliases from MODEL_ALIASES', () => {
     expect(models.aliases).toEqual(body.aliases);
     expect(models.models.find((m) => m.id === 'deepseek-v3')!.aliases).toEqual(['llama-3.3-70b', 'gpt-5*']);
     expect((await fetch(`${gw.url}/api/aliases`)).status).toBe(401);
+  });
+});
+
+describe('RESPONSE_MODEL=requested', () => {
+  it('echoes the id the client sent, alias included, in answers and chunks', async () => {
+    const gw = await startGateway(emu, { ...ENV, RESPONSE_MODEL: 'requested' });
+    try {
+      expect(((await (await chat(gw, 'claude-sonnet-4-5')).json()) as { model: string }).model).toBe('claude-sonnet-4-5');
+      const chunks = (await readSse(await chat(gw, 'claude-sonnet-4-5', true))).slice(0, -1) as Array<{ model: string }>;
+      expect(chunks.length).toBeGreaterThan(2);
+      expect(chunks.map((c) => c.model)).toEqual(chunks.map(() => 'claude-sonnet-4-5'));
+    } finally {
+      await gw.close();
+    }
   });
 });
 

@@ -510,3 +510,12 @@ describe('MODEL_ALIASES', () => {
     expect(() => loadConfig({ MODEL_ALIASES: '"x"' })).toThrow(/MODEL_ALIASES/);
   });
 });
+
+describe('RESPONSE_MODEL', () => {
+  it('is served by default; requested restores the echo of the client’s id; anything else is refused', () => {
+    expect(loadConfig({}).responseModel).toBe('served');
+    expect(loadConfig({ RESPONSE_MODEL: ' Requested ' }).responseModel).toBe('requested');
+    expect(loadConfig({ RESPONSE_MODEL: 'served' }).responseModel).toBe('served');
+    expect(() => loadConfig({ RESPONSE_MODEL: 'upstream' })).toThrow(/RESPONSE_MODEL must be served or requested/);
+  });
+});

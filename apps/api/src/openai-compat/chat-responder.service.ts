@@ -6,6 +6,7 @@ import { describe } from '../common/last-resort.ts';
 import { requestIdOf } from '../common/request-id.middleware.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { PoolEvents } from '../events/pool-events.service.ts';
+import { answerModel } from '../models/answer-model.ts';
 import { AppLifecycle, shuttingDownError } from '../lifecycle/app-lifecycle.service.ts';
 import { UpstreamError } from '../providers/provider-adapter.ts';
 import { ChatAccumulator } from './chat-accumulator.ts';
@@ -105,13 +106,17 @@ export class ChatResponder {
     const { usage } = acc.usage(body.messages, body.tools);
     res.setHeader('x-pool-provider', start!.provider);
     res.setHeader('x-pool-upstream-model', start!.upstreamModel);
-    res.status(200).json(buildCompletion(completionId(), nowSeconds(), body.model, acc, usage ?? NO_USAGE));
+    const model = answerModel(this.config.responseModel, body.model, start!.upstreamModel);
+    res.status(200).json(buildCompletion(completionId(), nowSeconds(), model, acc, usage ?? NO_USAGE));
     record(200, start, acc, null);
   }
 
   private stream(body: ChatCompletionRequest, run: ChatRun, res: Response, writer: SseWriter, record: RecordFn): Promise<void> {
     const includeUsage = body.stream_options?.include_usage === true;
-    const chunks = new ChunkBuilder(completionId(), nowSeconds(), body.model, includeUsage);
+    const id = completionId();
+    const created = nowSeconds();
+    // Made at the start, when the provider that serves (and so the answer's model) is known.
+    let chunks: ChunkBuilder;
     const acc = new ChatAccumulator();
     let start: ChatStart | undefined;
     let finishSent = false;
@@ -163,6 +168,7 @@ export class ChatResponder {
         next: guarded((item) => {
           if (item.type === 'start') {
             start = item;
+            chunks = new ChunkBuilder(id, created, answerModel(this.config.responseModel, body.model, item.upstreamModel), includeUsage);
             writer.open({ 'x-pool-provider': item.provider, 'x-pool-upstream-model': item.upstreamModel });
             writer.send(chunks.role());
             return;
