@@ -1,6 +1,6 @@
-// Prints the README's model tables from catalog/models.json, so the two never drift:
+// Prints the model tables of docs/models.md from catalog/models.json, so the two never drift:
 //   node scripts/models-table.mjs            → Markdown on stdout
-// test/readme.e2e-spec.ts checks that README.md contains exactly this output.
+// test/readme.e2e-spec.ts checks that docs/models.md contains exactly this output.
 import { readFileSync } from 'node:fs';
 
 const CATEGORIES = [

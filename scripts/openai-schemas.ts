@@ -1,8 +1,8 @@
 // Vendors the OpenAI component schemas the gateway's /v1 endpoints use into the repository, so
-// that the API document (/docs) works without ../shared (Docker, offline):
+// that the API document (/docs) works without the 3 MB spec (Docker, offline):
 //   node scripts/openai-schemas.ts            → writes apps/api/src/openapi/openai-schemas.json
 //   node scripts/openai-schemas.ts --check    → exits 1 when that file differs from a fresh extraction
-// Each schema is copied verbatim from ../shared/spec/openai-openapi.yaml, with everything it
+// Each schema is copied verbatim from vendor/openai-openapi/openai-openapi.yaml, with everything it
 // references; test/e2e/docs.e2e-spec.ts checks the file against the spec.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
@@ -13,7 +13,7 @@ import { parse } from 'yaml';
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
-export const SPEC_PATH = fileURLToPath(new URL('../../shared/spec/openai-openapi.yaml', import.meta.url));
+export const SPEC_PATH = fileURLToPath(new URL('../vendor/openai-openapi/openai-openapi.yaml', import.meta.url));
 export const VENDORED_PATH = fileURLToPath(new URL('../apps/api/src/openapi/openai-schemas.json', import.meta.url));
 
 /** The schemas /v1 names in its request bodies and answers; their references come along. */

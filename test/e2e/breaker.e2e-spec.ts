@@ -190,6 +190,55 @@ describe('provider circuit breaker', () => {
   });
 });
 
+describe('a flapping primary', () => {
+  // Scaled down from "503 for 60 s, then healthy, under a request every 4 s" (cap 60 s).
+  const MAX_COOLDOWN_MS = 800;
+  const EVERY_MS = 100;
+  let gw: Gateway;
+
+  beforeAll(async () => {
+    gw = await startGateway(emu, {
+      ROUTING_STRATEGY: 'priority',
+      DEEPINFRA_PRIORITY: '1',
+      TOGETHER_PRIORITY: '2',
+      HUGGINGFACE_ENABLED: 'false',
+      POLLINATIONS_ENABLED: 'false',
+      BREAKER_FAILURE_THRESHOLD: '1',
+      BREAKER_COOLDOWN_MS: '100',
+      BREAKER_MAX_COOLDOWN_MS: String(MAX_COOLDOWN_MS),
+      // The half-open probes themselves fail over; no same-route retries to muddle the count.
+      RETRY_BUDGET: '0',
+    });
+  });
+  afterAll(async () => {
+    await gw?.close();
+    emu.reset();
+  });
+
+  it('is used again within one maximum cooldown of recovering, however many probes failed while it was down', async () => {
+    emu.addFault({ provider: 'deepinfra', mode: 'status', status: 503 });
+    const downUntil = Date.now() + 8 * MAX_COOLDOWN_MS;
+    // Down: every answer still arrives, from the fallback; the failed probes grow the cooldown to its cap.
+    while (Date.now() < downUntil) {
+      expect(await ask(gw)).toEqual({ status: 200, provider: 'Together' });
+      await sleep(EVERY_MS);
+    }
+    const probes = emu.requests('deepinfra').length;
+    expect(probes).toBeGreaterThanOrEqual(4);
+    expect(probes).toBeLessThan((8 * MAX_COOLDOWN_MS) / EVERY_MS / 2);
+    emu.clearFaults();
+    const recovered = Date.now();
+    let served: Served;
+    do {
+      served = await ask(gw);
+      expect(served.status).toBe(200);
+      if (served.provider !== 'DeepInfra') await sleep(EVERY_MS);
+    } while (served.provider !== 'DeepInfra' && Date.now() - recovered < 5 * MAX_COOLDOWN_MS);
+    expect(served.provider).toBe('DeepInfra');
+    expect(Date.now() - recovered).toBeLessThanOrEqual(MAX_COOLDOWN_MS + 2 * EVERY_MS + 300);
+  }, 30_000);
+});
+
 describe('key pools', () => {
   let gw: Gateway;
 

@@ -416,7 +416,7 @@ describe('coverage: every route the app serves', () => {
 });
 
 describe('/v1 schemas are OpenAI’s', () => {
-  it('the vendored file equals a fresh extraction from ../shared/spec/openai-openapi.yaml (regenerate: node scripts/openai-schemas.ts)', () => {
+  it('the vendored file equals a fresh extraction from vendor/openai-openapi/openai-openapi.yaml (regenerate: node scripts/openai-schemas.ts)', () => {
     expect(openaiSchemasFile).toEqual(extractOpenAISchemas(spec));
   });
 

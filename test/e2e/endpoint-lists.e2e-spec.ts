@@ -1,6 +1,6 @@
 /**
  * The endpoint list exists once: the OpenAPI document (/docs-json), which docs.e2e-spec.ts holds
- * to every route the app serves. The two lists written for people, README.md's 管理 API table and
+ * to every route the app serves. The two lists written for people, docs/admin-api.md's table and
  * the console's API 文档 page (api-docs-content.ts), keep their own Chinese wording, so they are
  * not generated: they are checked here to name exactly the document's operations, so an endpoint
  * added or removed in one place and not the others fails.
@@ -40,17 +40,17 @@ beforeAll(async () => {
 
 afterAll(() => gw?.close());
 
-/** The rows of README.md's table under `## 管理 API`: "| `GET` / `PATCH` | `/api/keys/{id}` | 说明 |". */
-function readmeOperations(): string[] {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const section = readme.split(/^## 管理 API$/m)[1]?.split(/^(?:## |### )/m)[0];
-  if (!section) throw new Error('README.md has no "## 管理 API" section');
+/** The rows of docs/admin-api.md's table under `# 管理 API`: "| `GET` / `PATCH` | `/api/keys/{id}` | 说明 |". */
+function documentedOperations(): string[] {
+  const page = readFileSync(new URL('../../docs/admin-api.md', import.meta.url), 'utf8');
+  const section = page.split(/^# 管理 API$/m)[1]?.split(/^#{1,3} /m)[0];
+  if (!section) throw new Error('docs/admin-api.md has no "# 管理 API" section');
   const rows = section.split('\n').filter((line) => line.startsWith('| `'));
   expect(rows.length).toBeGreaterThan(20);
   return rows.flatMap((row) => {
     const [methods, path] = row.split(' | ');
     const match = /^`(\/[^`\s]*)`$/.exec(path ?? '');
-    if (!match) throw new Error(`README.md 管理 API: one path per row, in backticks: ${row}`);
+    if (!match) throw new Error(`docs/admin-api.md 管理 API: one path per row, in backticks: ${row}`);
     return methods!
       .slice(2)
       .split(' / ')
@@ -62,8 +62,8 @@ function readmeOperations(): string[] {
 const consoleOperations = (rows: readonly Endpoint[]) => rows.flatMap((e) => e.method.split(' · ').map((m) => `${m} ${e.path}`));
 
 describe('every list of endpoints names exactly the operations of the OpenAPI document', () => {
-  it('README.md 管理 API: every operation outside /v1 (the /v1 ones have sections of their own)', () => {
-    const listed = readmeOperations();
+  it('docs/admin-api.md 管理 API: every operation outside /v1 (the /v1 ones have sections of their own)', () => {
+    const listed = documentedOperations();
     expect(listed.length).toBe(new Set(listed).size);
     expect(listed.sort()).toEqual(documented.filter((op) => !op.split(' ')[1]!.startsWith('/v1/')));
   });

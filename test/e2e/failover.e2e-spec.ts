@@ -249,7 +249,10 @@ describe('when every candidate fails', () => {
     const res = await chat(false);
     expect(res.headers.get('retry-after')).toBe('1');
     const body = await expectError(res, 429, 'rate_limit_exceeded');
-    expect(body.error.attempts?.map((a) => a.status)).toEqual(CANDIDATES.map(() => 429));
+    // Every candidate once, and the last once more after waiting out its short Retry-After
+    // (retries.e2e-spec.ts): nothing else was ready sooner.
+    expect(body.error.attempts?.map((a) => a.status)).toEqual([...CANDIDATES.map(() => 429), 429]);
+    expect(body.error.attempts?.at(-1)?.provider).toBe(CANDIDATES.at(-1)!.name);
   });
 
   describe.each([
@@ -327,11 +330,12 @@ describe('when every candidate fails', () => {
     });
 
     it('answers 400 with the full upstream message, however long', async () => {
-      // A real-world context-length error: longer than a log line, and every word matters to the client.
+      // A real-world context-length error: longer than a log line, and every word matters to the
+      // client. It ends the request at the first provider (verdicts.e2e-spec.ts), with OpenAI's code.
       const message =
         "This model's maximum context length is 8192 tokens. However, you requested 10000 tokens (9000 in the messages, 1000 in the completion). Please reduce the length of the messages or completion.";
       faultAll({ mode: 'status', status: 400, message });
-      const body = await expectError(await chat(stream), 400, 'upstream_bad_request');
+      const body = await expectError(await chat(stream), 400, 'context_length_exceeded');
       expect(body.error.message).toBe(message);
     });
 

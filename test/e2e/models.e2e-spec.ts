@@ -26,7 +26,7 @@ interface SeedModel {
   owned_by: string;
 }
 
-const SEED_FILE = fileURLToPath(new URL('../../../shared/catalog/seed-models.json', import.meta.url));
+const SEED_FILE = fileURLToPath(new URL('../../vendor/seed-catalog/seed-models.json', import.meta.url));
 const CATALOG_FILE = fileURLToPath(new URL('./fixtures/catalog-overrides.yaml', import.meta.url));
 const seed = (JSON.parse(readFileSync(SEED_FILE, 'utf8')) as { models: SeedModel[] }).models;
 

@@ -8,7 +8,7 @@
  * what the first one stored.
  */
 import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:http';
+import { Agent, createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -247,3 +247,25 @@ it('on a connection opened before shutdown, a new request gets a clean 503 and t
     side.close();
   }
 }, 20_000);
+
+it('keeps idle client connections open for 65 s (longer than load balancers keep theirs), and SIGTERM still ends at once', async () => {
+  const gw = await startGatewayProcess(emulatorEnv(emu));
+  running.push(gw);
+  // A raw keep-alive request: the Keep-Alive header is the server's promise to the client's pool.
+  const agent = new Agent({ keepAlive: true });
+  const header = await new Promise<string | undefined>((resolve, reject) => {
+    request(`${gw.url}/health/live`, { agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(String(res.headers['keep-alive'])));
+    })
+      .on('error', reject)
+      .end();
+  });
+  expect(header).toBe('timeout=65');
+  // The idle connection in the agent's pool does not hold the shutdown.
+  const started = Date.now();
+  gw.kill('SIGTERM');
+  expect(await gw.exited).toBe(0);
+  expect(Date.now() - started).toBeLessThan(5_000);
+  agent.destroy();
+}, 30_000);

@@ -119,6 +119,14 @@ function contentOf(chunks: Chunk[]): string {
   return chunks.map((c) => c.choices[0]?.delta.content ?? '').join('');
 }
 
+const isJson = (text: string) => {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+};
 describe('OpenAI-compatible providers: happy path', () => {
   it.each(OPENAI_PROVIDERS)('%s answers non-stream with content naming itself and usage', async (provider) => {
     const res = await chat(provider, hello());
@@ -512,6 +520,18 @@ describe('faults', () => {
     expect(events).toHaveLength(2);
     expect(contentOf(events).length).toBeGreaterThan(0);
     expect(received).not.toContain('[DONE]');
+  });
+
+  it('malformedEvents: N events that are not JSON after some chunks, then the rest of a good stream', async () => {
+    emu.addFault({ provider: 'deepinfra', mode: 'malformedEvents', afterChunks: 1, count: 2, times: 1 });
+    const res = await chat('deepinfra', { ...hello(), stream: true });
+    const events = parseSse(await res.text()).map((e) => e.data);
+    const bad = events.flatMap((data, i) => (data !== '[DONE]' && !isJson(data) ? [i] : []));
+    expect(bad).toEqual([1, 2]);
+    expect(events.at(-1)).toBe('[DONE]');
+    // Used up: the next stream is clean.
+    const next = parseSse(await (await chat('deepinfra', { ...hello(), stream: true })).text()).map((e) => e.data);
+    expect(next.every((data) => data === '[DONE]' || isJson(data))).toBe(true);
   });
 
   it('midStreamCut on a non-stream request sends half a body', async () => {

@@ -60,7 +60,7 @@ function matches(entry: Entry, q: FaultQuery): boolean {
   return true;
 }
 
-const NUMBER_FIELDS = ['status', 'retryAfter', 'delayMs', 'afterChunks', 'times'] as const;
+const NUMBER_FIELDS = ['status', 'retryAfter', 'delayMs', 'afterChunks', 'count', 'times'] as const;
 const STRING_FIELDS = ['message', 'model', 'key'] as const;
 
 /** Validates a fault received over the control API; returns an error message when invalid. */

@@ -8,7 +8,7 @@ export type ModelLists = Record<ProviderId, readonly string[]>;
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 /** The repo's own catalog wins over the seed's once it exists; both share one shape. */
-export const CATALOG_CANDIDATES: readonly string[] = [`${REPO_ROOT}catalog/models.json`, `${REPO_ROOT}../shared/catalog/seed-models.json`];
+export const CATALOG_CANDIDATES: readonly string[] = [`${REPO_ROOT}catalog/models.json`, `${REPO_ROOT}vendor/seed-catalog/seed-models.json`];
 
 const CATALOG_PROVIDER_NAMES: Record<string, ProviderId> = {
   pollinationsai: 'pollinations',

@@ -54,7 +54,7 @@ export async function handleProviderRequest(ctx: RequestContext): Promise<void> 
     key,
   });
 
-  if (fault && fault.mode !== 'midStreamCut') {
+  if (fault && fault.mode !== 'midStreamCut' && fault.mode !== 'malformedEvents') {
     state.faults.consume(fault);
     if (fault.mode !== 'slowFirstByte') return applyTerminalFault(ctx, fault, stream, parsed);
     await sleep(fault.delayMs ?? DEFAULT_SLOW_FIRST_BYTE_MS, ctx.signal);
@@ -82,13 +82,17 @@ export async function handleProviderRequest(ctx: RequestContext): Promise<void> 
   const cut = fault?.mode === 'midStreamCut' ? fault : undefined;
   if (cut) state.faults.consume(cut);
   const cutAfter = cut ? (cut.afterChunks ?? DEFAULT_CUT_AFTER) : undefined;
+  // Bad events only make sense inside a stream; a non-stream request leaves the fault armed.
+  const bad = fault?.mode === 'malformedEvents' && stream ? fault : undefined;
+  if (bad) state.faults.consume(bad);
+  const malformed = bad ? { after: bad.afterChunks ?? DEFAULT_CUT_AFTER, count: bad.count ?? 1 } : undefined;
 
   if (route.kind === 'models') {
     const list = profile.modelsBody(state.models(profile.id));
     return cut ? sendPartialJson(ctx, list) : sendJson(res, 200, list);
   }
   if (media) return cut ? sendPartial(ctx, media.contentType, media.body) : sendBytes(res, media.contentType, media.body);
-  return answerChat(ctx, body, model ?? '', stream, cutAfter);
+  return answerChat(ctx, body, model ?? '', stream, cutAfter, malformed);
 }
 
 /** A path under a provider's base URL that it does not serve: recorded, so a wrong adapter path is visible. */
@@ -110,13 +114,26 @@ async function readAndRecord(req: IncomingMessage, res: ServerResponse, profile:
   return parsed;
 }
 
-async function answerChat(ctx: RequestContext, body: Record<string, unknown>, model: string, stream: boolean, cutAfter: number | undefined): Promise<void> {
+/** Events that are not JSON, sent after `after` delta chunks of an otherwise good stream. */
+interface MalformedEvents {
+  after: number;
+  count: number;
+}
+
+async function answerChat(
+  ctx: RequestContext,
+  body: Record<string, unknown>,
+  model: string,
+  stream: boolean,
+  cutAfter: number | undefined,
+  malformed?: MalformedEvents,
+): Promise<void> {
   const { profile, state } = ctx;
   const openAi = profile.format === 'openai';
   // Workers AI calls tools only in whole answers (its stream with tools is undocumented: text only here).
   const supportsTools = openAi || !stream;
   const plan = planAnswer({ provider: profile.id, model, body: openAi ? body : asOpenAiTools(body), supportsTools, supportsReasoning: openAi });
-  if (stream) return writeStream(ctx, streamSteps(profile, plan, model, body, state.pacing().chunks), cutAfter);
+  if (stream) return writeStream(ctx, streamSteps(profile, plan, model, body, state.pacing().chunks), cutAfter, malformed);
   const json = openAi ? openAiCompletion(newMeta(model), plan, profile.dialect) : cloudflareResult(plan, body.response_format !== undefined);
   return cutAfter === undefined ? sendJson(ctx.res, 200, json) : sendPartialJson(ctx, json);
 }
@@ -207,7 +224,7 @@ async function sendPartial(ctx: RequestContext, contentType: string, body: Buffe
   await cutConnection(ctx.res);
 }
 
-async function writeStream(ctx: RequestContext, steps: StreamStep[], cutAfter: number | undefined): Promise<void> {
+async function writeStream(ctx: RequestContext, steps: StreamStep[], cutAfter: number | undefined, malformed?: MalformedEvents): Promise<void> {
   const { res, signal } = ctx;
   const framing = ctx.state.framing(ctx.profile.id);
   const { chunkDelayMs } = ctx.state.pacing();
@@ -216,6 +233,7 @@ async function writeStream(ctx: RequestContext, steps: StreamStep[], cutAfter: n
   const writer = new StreamWriter(res, framing.splitBytes, signal);
   await writer.write(preamble(framing));
   if (cutAfter === 0) return cutAfterFlush(res, writer);
+  if (malformed?.after === 0) await writeMalformed(writer, framing, malformed.count);
 
   let deltasSent = 0;
   for (const [index, step] of steps.entries()) {
@@ -225,10 +243,17 @@ async function writeStream(ctx: RequestContext, steps: StreamStep[], cutAfter: n
       await sleep(chunkDelayMs, signal);
     }
     await writer.write(encodeEvent(step.data, framing, index + 1));
-    if (step.delta && cutAfter !== undefined && ++deltasSent >= cutAfter) return cutAfterFlush(res, writer);
+    if (step.delta) deltasSent++;
+    if (step.delta && cutAfter !== undefined && deltasSent >= cutAfter) return cutAfterFlush(res, writer);
+    if (step.delta && deltasSent === malformed?.after) await writeMalformed(writer, framing, malformed.count);
   }
   await writer.flush();
   res.end();
+}
+
+/** Events cut off mid-JSON, as a garbling proxy would leave them. */
+async function writeMalformed(writer: StreamWriter, framing: Framing, count: number): Promise<void> {
+  for (let i = 0; i < count; i++) await writer.write(encodeEvent(`{"choices": [{"delta": {"content": "broken ${i}`, framing, 0));
 }
 
 async function cutAfterFlush(res: ServerResponse, writer: StreamWriter): Promise<void> {

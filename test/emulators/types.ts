@@ -15,6 +15,7 @@ export type FaultMode =
   | 'garbage200'
   | 'empty200'
   | 'midStreamCut'
+  | 'malformedEvents'
   | 'slowFirstByte'
   | 'gzipBomb'
   | 'endlessLine'
@@ -31,6 +32,7 @@ export const FAULT_MODES: readonly FaultMode[] = [
   'garbage200',
   'empty200',
   'midStreamCut',
+  'malformedEvents',
   'slowFirstByte',
   'gzipBomb',
   'endlessLine',
@@ -55,8 +57,10 @@ export interface Fault {
   retryAfter?: number;
   /** For slowFirstByte: wait this long before sending status and headers; for commentOnly and emptyChunks: between two writes (default 50). */
   delayMs?: number;
-  /** For midStreamCut: delta chunks sent before the connection is cut (default 2). */
+  /** For midStreamCut: delta chunks sent before the connection is cut (default 2); for malformedEvents: before the bad events (default 2). */
   afterChunks?: number;
+  /** For malformedEvents: how many events that are not JSON are sent (default 1); the stream then goes on as normal. */
+  count?: number;
   /** Apply to the next N matching requests only (default: until cleared). */
   times?: number;
   /** Only requests for this upstream model id. */

@@ -1,6 +1,6 @@
 /**
  * Validates gateway responses against OpenAI's official OpenAPI spec
- * (`<repo root>/../shared/spec/openai-openapi.yaml`).
+ * (`vendor/openai-openapi/openai-openapi.yaml`, see its README for source and licence).
  *
  * The spec declares `openapi: 3.1.0` (JSON Schema 2020-12), so it is validated with Ajv2020,
  * but it still carries OpenAPI 3.0 / draft 2019-09 leftovers that are normalized first:
@@ -26,8 +26,8 @@ import { parse } from 'yaml';
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
-/** test/support/openapi.ts -> <repo root>/../shared/spec/openai-openapi.yaml */
-const SPEC_PATH = fileURLToPath(new URL('../../../shared/spec/openai-openapi.yaml', import.meta.url));
+/** test/support/openapi.ts -> <repo root>/vendor/openai-openapi/openai-openapi.yaml */
+const SPEC_PATH = fileURLToPath(new URL('../../vendor/openai-openapi/openai-openapi.yaml', import.meta.url));
 const SPEC_ID = 'https://openai-openapi.spec/components.json';
 const COMPONENT_REF_PREFIX = '#/components/schemas/';
 

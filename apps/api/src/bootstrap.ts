@@ -81,6 +81,9 @@ export interface CreateAppOptions {
 }
 
 /** Builds the application exactly as production runs it; tests use this too. */
+/** How long an idle client connection is kept open; see createApp. */
+export const KEEP_ALIVE_MS = 65_000;
+
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestExpressApplication> {
   const adapter = new DrainingExpressAdapter();
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), adapter, {
@@ -90,6 +93,12 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
     logger: options.logger ?? ['log', 'warn', 'error'],
   });
   app.disable('x-powered-by');
+  // Idle keep-alive connections outlive the idle timeouts of the load balancers and proxies put in
+  // front (60 s is common): with Node's 5 s, a proxy or SDK that reuses a connection just as the
+  // gateway closes it gets a reset, which it reports as a failed request. Shutdown closes idle ones.
+  const server = app.getHttpServer();
+  server.keepAliveTimeout = KEEP_ALIVE_MS;
+  server.headersTimeout = KEEP_ALIVE_MS + 1000;
   // req.ip (login throttle, loopback-only /v1) is the socket's address unless TRUST_PROXY says
   // which proxies may tell the client's.
   app.set('trust proxy', config.access.trustProxy);

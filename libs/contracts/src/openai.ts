@@ -178,4 +178,6 @@ export interface AttemptSummary {
   status: number | null;
   reason: string;
   latency_ms: number;
+  /** Stream events skipped for not being JSON (absent when none). */
+  malformed_events?: number;
 }

@@ -5,17 +5,17 @@ import { HealthModule } from '../health/health.module.ts';
 import { ModelsModule } from '../models/models.module.ts';
 import { OpenAICompatModule } from '../openai-compat/openai-compat.module.ts';
 import { ProvidersModule } from '../providers/providers.module.ts';
-import { AuthController } from './auth.controller.ts';
+import { ApiAccessController } from './api-access.controller.ts';
 import { ModelsAdminController } from './models-admin.controller.ts';
 import { ImagePlaygroundController, PlaygroundController } from './playground.controller.ts';
 import { ProvidersAdminController } from './providers-admin.controller.ts';
 
 /**
- * The console's management API under /api: login, providers, models, the playground. Features
- * with their own admin endpoints (client keys, stats, health) keep them in their own modules.
+ * The console's management API under /api: providers, models, the playground, /v1's access mode. Features
+ * with their own admin endpoints (login, client keys, stats, health) keep them in their own modules.
  */
 @Module({
   imports: [AuthModule, ClientKeysModule, ProvidersModule, ModelsModule, HealthModule, OpenAICompatModule],
-  controllers: [AuthController, ProvidersAdminController, PlaygroundController, ImagePlaygroundController, ModelsAdminController],
+  controllers: [ApiAccessController, ProvidersAdminController, PlaygroundController, ImagePlaygroundController, ModelsAdminController],
 })
 export class AdminModule {}

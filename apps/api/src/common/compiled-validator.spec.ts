@@ -29,7 +29,7 @@ import {
   type ValidationArguments,
   type ValidatorOptions,
 } from 'class-validator';
-import { LoginDto } from '../admin/auth.controller.ts';
+import { LoginDto } from '../auth/auth.controller.ts';
 import { AddKeyDto, UpdateProviderDto, UpstreamDto } from '../admin/providers-admin.dto.ts';
 import { CreateClientKeyDto, UpdateClientKeyDto } from '../client-keys/client-keys.controller.ts';
 import { SPEECH_FORMATS } from '../media/media-bytes.ts';

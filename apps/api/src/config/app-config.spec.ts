@@ -37,6 +37,7 @@ describe('loadConfig', () => {
     it('timeouts and breaker', () => {
       expect(config.timeouts).toEqual({ connectMs: 10_000, firstByteMs: 60_000, idleMs: 120_000, totalMs: 300_000, firstTokenMs: 60_000, streamMs: 900_000 });
       expect(config.breaker).toEqual({ failureThreshold: 3, baseCooldownMs: 30_000, maxCooldownMs: 60_000, authCooldownMs: 600_000 });
+      expect(config.failover).toEqual({ onContentPolicy: false, retryAfterMaxMs: 3000, sameRoute: false, retryBudget: 2 });
     });
 
     it('limits and access', () => {
@@ -109,6 +110,10 @@ describe('loadConfig', () => {
         BREAKER_COOLDOWN_MS: '6',
         BREAKER_MAX_COOLDOWN_MS: '7',
         KEY_AUTH_COOLDOWN_MS: '8',
+        FAILOVER_ON_CONTENT_POLICY: 'true',
+        RETRY_AFTER_MAX_MS: '0',
+        RETRY_SAME_ROUTE: 'true',
+        RETRY_BUDGET: '5',
         PROVIDERS_FILE: ' /etc/g4f/providers.yaml ',
         CATALOG_FILE: ' ./my-catalog.json ',
         DATA_DIR: ' /var/lib/g4f ',
@@ -136,6 +141,7 @@ describe('loadConfig', () => {
       expect(config.stats.logMaxEntries).toBe(5000);
       expect(config.stats.maxRows).toBe(20_000);
       expect(config.breaker).toEqual({ failureThreshold: 5, baseCooldownMs: 6, maxCooldownMs: 7, authCooldownMs: 8 });
+      expect(config.failover).toEqual({ onContentPolicy: true, retryAfterMaxMs: 0, sameRoute: true, retryBudget: 5 });
       expect(config.providersFile).toBe('/etc/g4f/providers.yaml');
       expect(config.catalogFile).toBe('./my-catalog.json');
       expect(config.dataDir).toBe('/var/lib/g4f');
@@ -319,6 +325,11 @@ describe('loadConfig', () => {
       ['BREAKER_COOLDOWN_MS', '1.5'],
       ['BREAKER_MAX_COOLDOWN_MS', 'ten'],
       ['KEY_AUTH_COOLDOWN_MS', '0'],
+      ['FAILOVER_ON_CONTENT_POLICY', 'yes please'],
+      ['RETRY_AFTER_MAX_MS', '-1'],
+      ['RETRY_AFTER_MAX_MS', '120000'],
+      ['RETRY_SAME_ROUTE', 'often'],
+      ['RETRY_BUDGET', '11'],
       ['ROUTING_STRATEGY', 'fastest'],
       ['BODY_LIMIT', '10 megabytes'],
       ['BODY_LIMIT', '-1mb'],

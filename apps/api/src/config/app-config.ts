@@ -78,6 +78,19 @@ export interface AppConfig {
     /** Cooldown of a key that answered 401/402/403. */
     authCooldownMs: number;
   };
+  failover: {
+    /**
+     * Whether a provider's content-policy refusal is tried on the next provider (true) or
+     * returned to the client as that provider's decision (false, the default).
+     */
+    onContentPolicy: boolean;
+    /** A 429's Retry-After up to this is waited out on the same route when no other is ready; 0: never wait. */
+    retryAfterMaxMs: number;
+    /** Retry a 5xx or network failure once on the same route even when another route is ready. */
+    sameRoute: boolean;
+    /** Most same-route retries in one request, all causes together. */
+    retryBudget: number;
+  };
   providers: Record<string, ProviderEnv>;
   providersFile?: string;
   catalogFile?: string;
@@ -136,7 +149,7 @@ export interface AppConfig {
   };
 }
 
-/** The longest a single provider health check or model-list fetch may take, every key tried (README: 15 s). */
+/** The longest a single provider health check or model-list fetch may take, every key tried (docs/admin-api.md: 15 s). */
 export const CHECK_DEADLINE_MS = 15_000;
 
 /**
@@ -399,6 +412,12 @@ export function loadConfig(env: Env = process.env, providers: readonly ProviderD
       // A free pool's providers blink rather than die: after a minute at most, try again.
       maxCooldownMs: int(env, 'BREAKER_MAX_COOLDOWN_MS', 60_000, 1),
       authCooldownMs: int(env, 'KEY_AUTH_COOLDOWN_MS', 600_000, 1),
+    },
+    failover: {
+      onContentPolicy: bool(env, 'FAILOVER_ON_CONTENT_POLICY', false),
+      retryAfterMaxMs: int(env, 'RETRY_AFTER_MAX_MS', 3000, 0, 60_000),
+      sameRoute: bool(env, 'RETRY_SAME_ROUTE', false),
+      retryBudget: int(env, 'RETRY_BUDGET', 2, 0, 10),
     },
     providers: providerEnvs,
     providersFile: env.PROVIDERS_FILE?.trim() || undefined,

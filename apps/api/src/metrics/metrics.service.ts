@@ -75,6 +75,12 @@ export class MetricsService implements OnModuleInit, OnApplicationShutdown {
     labelNames: ['provider', 'outcome', 'status'] as const,
     registers: [this.registry],
   });
+  private readonly malformed = new Counter({
+    name: 'g4f_upstream_malformed_events_total',
+    help: 'Upstream stream events skipped for not being JSON, by provider (the answer went on without them).',
+    labelNames: ['provider'] as const,
+    registers: [this.registry],
+  });
 
   constructor(
     providers: ProviderRegistry,
@@ -126,7 +132,9 @@ export class MetricsService implements OnModuleInit, OnApplicationShutdown {
         this.tokens.inc({ type: 'completion', provider }, r.usage.completion_tokens);
       }
       for (const a of r.attempts) {
-        this.attempts.inc({ provider: this.events.providerLabel(a.provider), outcome: attemptOutcome(a.reason), status: statusLabel(a.status) });
+        const provider = this.events.providerLabel(a.provider);
+        this.attempts.inc({ provider, outcome: attemptOutcome(a.reason), status: statusLabel(a.status) });
+        if (a.malformed_events) this.malformed.inc({ provider }, a.malformed_events);
       }
     } catch (err) {
       this.logger.error(`Could not count request ${r.requestId}: ${(err as Error).message}`);

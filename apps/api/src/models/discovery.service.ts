@@ -185,13 +185,7 @@ export class DiscoveryService implements OnModuleInit, OnApplicationBootstrap, O
     if (providerName === undefined) providers = this.registry.all();
     else {
       const provider = this.registry.find(providerName);
-      if (!provider) {
-        const names = this.registry
-          .all()
-          .map((p) => p.name)
-          .join(', ');
-        throw new ApiError(404, `Unknown provider \`${providerName}\`. Known providers: ${names}.`, 'not_found_error', 'provider_not_found', 'provider');
-      }
+      if (!provider) throw new ApiError(404, this.registry.unknownMessage(providerName), 'not_found_error', 'provider_not_found', 'provider');
       providers = [provider];
     }
     return Promise.all(providers.map((p) => this.refreshOne(p)));

@@ -9,6 +9,7 @@ import type { AppLifecycle } from '../lifecycle/app-lifecycle.service.ts';
 import type { ChatEvent } from '../providers/provider-adapter.ts';
 import type { ChatCompletionRequestDto } from './chat-request.dto.ts';
 import { ChatResponder } from './chat-responder.service.ts';
+import { RunResponder } from './run-responder.service.ts';
 import type { ChatItem, ChatService } from './chat.service.ts';
 
 /**
@@ -46,8 +47,8 @@ describe('ChatResponder with an upstream event it cannot take', () => {
     const events = new PoolEvents();
     events.requests.subscribe((r) => records.push(r));
     const lifecycle = { cutSignal: new AbortController().signal } as AppLifecycle;
-    const config = { limits: { clientStallMs: 5_000 } } as AppConfig;
-    const responder = new ChatResponder(chat, events, lifecycle, config);
+    const config = { limits: { clientStallMs: 5_000 }, responseModel: 'served' } as AppConfig;
+    const responder = new ChatResponder(new RunResponder(chat, events, lifecycle, config), config);
     const app = express();
     app.use(express.json());
     app.post('/chat', (req, res) => {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { Observable, TimeoutError, catchError, defer, finalize, mergeMap, throwError, timeout, toArray, type OperatorFunction } from 'rxjs';
+import { Observable, TimeoutError, catchError, defer, finalize, mergeMap, throwError, timeout, timer, toArray, type OperatorFunction } from 'rxjs';
 import type { AttemptSummary, CatalogModel, CatalogRoute, ChatCompletionRequest, ContentPart } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
@@ -226,9 +226,14 @@ export class ChatService {
             const sameProviderAgain = lease.fail(err, committed);
             // After the first content the stream is the client's: no failover, report the break.
             if (committed || err.kind === 'aborted') return throwError(() => err);
+            // The upstream judged the request itself (too long, refused by policy): its answer stands.
+            if (run.isFinal(err)) return throwError(() => run.verdict(err));
             // A key problem tries the same provider's next untried key before moving on; a
-            // passing failure on the last route that can take the request tries it once more.
-            return tryFrom(sameProviderAgain || run.retryOnce(i, lease, err) ? i : i + 1);
+            // passing failure may try the same route once more, after a wait (see retryDelay).
+            if (sameProviderAgain) return tryFrom(i);
+            const delay = run.retryDelay(i, lease, err);
+            if (delay === undefined) return tryFrom(i + 1);
+            return delay > 0 ? timer(delay).pipe(mergeMap(() => tryFrom(i))) : tryFrom(i);
           }),
           finalize(() => lease.release()),
         );

@@ -8,6 +8,9 @@ import { UpstreamError } from '../providers/provider-adapter.ts';
 
 const logger = new Logger('Requests');
 
+/** Unix time in seconds, as OpenAI's `created` and `created_at` fields are (not milliseconds). */
+export const nowSeconds = () => Math.floor(Date.now() / 1000);
+
 /** A failure's status as the request log keeps it (499: the client went away). */
 export function failureStatus(err: unknown): number {
   if (err instanceof ApiError) return err.status;

@@ -9,6 +9,7 @@ import { materializeImage, type ImageBytes } from '../providers/media-response.t
 import { UpstreamError, type ImageRequest } from '../providers/provider-adapter.ts';
 import type { ProviderState } from '../providers/provider-registry.service.ts';
 import { FailoverService, type Lease, type RouteFilter } from '../routing/failover.service.ts';
+import { nowSeconds } from './client-call.ts';
 import { DEFAULT_IMAGE_MODEL, DEFAULT_IMAGE_SIZE, parseImageSize, type ImageGenerationRequestDto } from './image-request.dto.ts';
 
 /** OpenAI's `Image` object and answer, as this gateway fills them (shared with the console). */
@@ -54,7 +55,7 @@ const canMakeImages: RouteFilter = (_route, provider) => (provider.adapter.image
  * `/v1/images/generations` over the pool. A request for n images starts with one failover run
  * asking for all n; a provider that makes fewer per call (most make one) is called again for
  * the rest, each follow-up its own failover run that tries the provider that answered first
- * before the others. See README "图片生成" for the rules in words.
+ * before the others. See docs/api.md "图片生成" for the rules in words.
  */
 @Injectable()
 export class ImagesService {
@@ -128,7 +129,7 @@ export class ImagesService {
       if (format === 'b64_json') data.push({ b64_json: image.data.toString('base64'), ...extra });
       else data.push({ url: `${baseUrl}/v1/images/files/${await this.store.save(image.data, image.mime)}`, ...extra });
     }
-    return { created: Math.floor(Date.now() / 1000), data };
+    return { created: nowSeconds(), data };
   }
 
   /** Follow-up calls at once; when one fails everywhere the others are stopped and the request fails. */

@@ -13,6 +13,7 @@ import { ImagesResponder } from './images-responder.service.ts';
 import { ImagesController } from './images.controller.ts';
 import { ImagesService } from './images.service.ts';
 import { ModelsController } from './models.controller.ts';
+import { RunResponder } from './run-responder.service.ts';
 import { SpeechController } from './speech.controller.ts';
 import { SpeechService } from './speech.service.ts';
 
@@ -23,7 +24,7 @@ import { SpeechService } from './speech.service.ts';
 @Module({
   imports: [ClientKeysModule, ProvidersModule, ModelsModule, RoutingModule, MediaModule, LifecycleModule],
   controllers: [ChatController, ImagesController, SpeechController, ModelsController],
-  providers: [ChatService, ChatResponder, ImagesService, ImagesResponder, SpeechService, ApiKeyGuard],
+  providers: [ChatService, RunResponder, ChatResponder, ImagesService, ImagesResponder, SpeechService, ApiKeyGuard],
   exports: [ChatResponder, ImagesResponder],
 })
 export class OpenAICompatModule {}

@@ -2,7 +2,9 @@ import type { Response } from 'express';
 import type { ClientFlow } from '../providers/provider-adapter.ts';
 
 /**
- * Writes OpenAI-style server-sent events: `data: {json}\n\n`, ending in `data: [DONE]`.
+ * Writes server-sent events: OpenAI chat's `data: {json}\n\n` ending in `data: [DONE]` (done), or
+ * typed events `event: name\ndata: {json}\n\n` as the Responses and Anthropic Messages streams
+ * have them, ending with the connection (end).
  *
  * It is also the stream's backpressure (ClientFlow): once a write finds the client's buffer full,
  * the upstream reader waits for 'drain'; a client that takes nothing for `stallMs` is dropped
@@ -54,20 +56,27 @@ export class SseWriter implements ClientFlow {
    * leave in one socket write: corked on the first, uncorked once the turn's work is done. That
    * delays nothing (no timer) and saves a system call per event.
    */
-  send(payload: unknown): void {
+  send(payload: unknown, event?: string): void {
     if (!this.isOpen) return;
     if (!this.corked) {
       this.corked = true;
       this.res.cork();
       process.nextTick(this.uncork);
     }
-    if (!this.res.write(`data: ${JSON.stringify(payload)}\n\n`)) this.watchStall();
+    const line = `data: ${JSON.stringify(payload)}\n\n`;
+    if (!this.res.write(event === undefined ? line : `event: ${event}\n${line}`)) this.watchStall();
   }
 
+  /** Ends an OpenAI chat stream: its last event is `data: [DONE]`. */
   done(): void {
+    this.end('data: [DONE]\n\n');
+  }
+
+  /** Ends the stream, after `last` if given (typed-event protocols end with their final event). */
+  end(last?: string): void {
     if (!this.isOpen) return;
     this.uncork();
-    this.res.end('data: [DONE]\n\n');
+    this.res.end(last);
   }
 
   /** One timer and one 'drain' listener per full buffer, however many writes found it full. */

@@ -47,6 +47,8 @@ export interface UpstreamContext {
   proxy?: string;
   /** For a stream: the client's side, so that the upstream is not read faster than the client reads. */
   flow?: ClientFlow;
+  /** Told of each stream event skipped for not being JSON (its start), so the attempt can count it. */
+  onMalformed?: (sample: string) => void;
 }
 
 export type ChatEvent =

@@ -313,4 +313,12 @@ export class ProviderRegistry implements OnModuleDestroy {
   all(): ProviderState[] {
     return [...new Set(this.byKey.values())];
   }
+
+  /** What a client is told when `name` finds no provider: the names it could have used. */
+  unknownMessage(name: string): string {
+    const known = this.all()
+      .map((p) => p.name)
+      .join(', ');
+    return `Unknown provider \`${name}\`. Known providers: ${known}.`;
+  }
 }

@@ -5,15 +5,36 @@ import type { SseEvent } from './sse-parser.ts';
 export const streamCutShort = () => new UpstreamError('network', 'the upstream stream ended before [DONE]');
 
 /**
+ * Events that are not JSON skipped in one stream before it counts as broken. A proxy or a
+ * provider's bug sometimes garbles one event of a good answer, and peers skip it; a stream that
+ * keeps sending garbage is failed (over, before any content reached the client).
+ */
+export const MAX_MALFORMED_EVENTS = 3;
+
+const notJson = (count: number, last: string) => new UpstreamError('invalid', `${count} stream events were not JSON, the last: ${last}`);
+
+export interface ChatStreamOptions {
+  /** Events to emit at `data: [DONE]`, before completing. */
+  atDone?: readonly ChatEvent[];
+  /** Told of each skipped event that was not JSON (its start, for the log). */
+  onMalformed?: (sample: string) => void;
+}
+
+/**
  * Chat events of an OpenAI-style event stream: each JSON payload through `toEvents`, up to
  * `data: [DONE]`, which completes the stream (and, unsubscribing, lets the rest of the body
  * drain), after `atDone` if given. A body that ends without [DONE] was cut short, unless
- * `toEvents` already gave a finish reason: some servers omit [DONE] after one.
+ * `toEvents` already gave a finish reason: some servers omit [DONE] after one. Up to
+ * MAX_MALFORMED_EVENTS events that are not JSON are skipped (and reported); one more fails it.
  */
-export function chatStreamEvents(toEvents: (json: unknown) => readonly ChatEvent[], atDone: readonly ChatEvent[] = []): OperatorFunction<SseEvent, ChatEvent> {
+export function chatStreamEvents(toEvents: (json: unknown) => readonly ChatEvent[], options: ChatStreamOptions = {}): OperatorFunction<SseEvent, ChatEvent> {
+  const { atDone = [], onMalformed } = options;
   return (source) =>
     new Observable<ChatEvent>((subscriber) => {
       let finished = false;
+      let malformed = 0;
+      let parsed = 0;
+      let lastMalformed = '';
       return source.subscribe({
         next(event) {
           const data = event.data.trim();
@@ -27,8 +48,11 @@ export function chatStreamEvents(toEvents: (json: unknown) => readonly ChatEvent
           try {
             json = JSON.parse(data);
           } catch {
-            return subscriber.error(new UpstreamError('invalid', `stream event is not JSON: ${data.slice(0, 80)}`));
+            lastMalformed = data.slice(0, 80);
+            if (++malformed > MAX_MALFORMED_EVENTS) return subscriber.error(notJson(malformed, lastMalformed));
+            return onMalformed?.(lastMalformed);
           }
+          parsed++;
           let events: readonly ChatEvent[];
           try {
             events = toEvents(json);
@@ -41,7 +65,11 @@ export function chatStreamEvents(toEvents: (json: unknown) => readonly ChatEvent
           }
         },
         error: (err: unknown) => subscriber.error(err),
-        complete: () => (finished ? subscriber.complete() : subscriber.error(streamCutShort())),
+        complete() {
+          if (finished) return subscriber.complete();
+          // Nothing but garbage is an invalid answer, not one cut short.
+          subscriber.error(malformed > 0 && parsed === 0 ? notJson(malformed, lastMalformed) : streamCutShort());
+        },
       });
     });
 }

@@ -26,6 +26,8 @@ export class UpstreamError extends Error {
     readonly status?: number,
     /** From a `Retry-After` header, in milliseconds. */
     readonly retryAfterMs?: number,
+    /** The upstream judged the request itself, so another provider would not answer it either. */
+    readonly verdict?: UpstreamVerdict,
   ) {
     super(scrubSecrets(message));
     this.name = 'UpstreamError';
@@ -35,6 +37,30 @@ export class UpstreamError extends Error {
   get isKeyProblem(): boolean {
     return this.kind === 'http' && (this.status === 401 || this.status === 402 || this.status === 403 || this.status === 429);
   }
+}
+
+/**
+ * A refusal about the request, not the provider: the prompt does not fit the model's context, or
+ * the provider's content policy refused it. Resending it unchanged elsewhere only repeats the
+ * refusal (or, for a policy, shops for a provider that says yes), so failover stops on it.
+ */
+export type UpstreamVerdict = 'context_length_exceeded' | 'content_policy_violation';
+
+const CONTEXT_LENGTH =
+  /context[_ ]length|context window|maximum context|prompt is too long|input is too long|too many (input )?tokens|reduce the length of (the|your) (messages|prompt|input)/i;
+const CONTENT_POLICY = /content[_ ]policy|content[_ ]filter|content management policy|safety (system|filter|polic)|responsible ai policy/i;
+
+/**
+ * The verdict in a 4xx error body, when it gives one: by its code (OpenAI's
+ * `context_length_exceeded`, `content_filter`, `content_policy_violation`) or by the words
+ * providers use for them. Never throws.
+ */
+export function upstreamVerdict(status: number, body: string): UpstreamVerdict | undefined {
+  if (status < 400 || status >= 500 || status === 401 || status === 402 || status === 403 || status === 429) return undefined;
+  const text = String(body).slice(0, 4096);
+  if (CONTEXT_LENGTH.test(text)) return 'context_length_exceeded';
+  if (CONTENT_POLICY.test(text)) return 'content_policy_violation';
+  return undefined;
 }
 
 /**

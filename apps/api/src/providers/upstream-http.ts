@@ -8,7 +8,7 @@ import { Agent, type Dispatcher, ProxyAgent } from 'undici';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { AddressGuard } from './public-address.ts';
 import { SseLimitError, SseParser, type SseEvent } from './sse-parser.ts';
-import { UpstreamError, parseRetryAfter, upstreamErrorMessage } from './upstream-errors.ts';
+import { UpstreamError, parseRetryAfter, upstreamErrorMessage, upstreamVerdict } from './upstream-errors.ts';
 
 /**
  * Backpressure from the client: while it is blocked (its socket buffer is full), the upstream
@@ -78,7 +78,7 @@ const DRAIN_MS = 1000;
  * discovery) goes through here, so the client library can be swapped behind this seam.
  *
  * The client is undici (Node's own HTTP engine), chosen by measurement (bench/http-clients.ts and
- * the README's performance section): per request it costs about a quarter of axios's CPU. Per
+ * bench/README.md): per request it costs about a quarter of axios's CPU. Per
  * request this class adds one abort controller and one timer (first byte), and per body one timer
  * (idle), refreshed rather than re-created for each chunk.
  */
@@ -187,7 +187,8 @@ export class UpstreamHttp implements OnModuleDestroy {
       clearTimeout(idle);
       close();
       const message = upstreamErrorMessage(text) || STATUS_CODES[res.statusCode] || 'error';
-      throw new UpstreamError('http', `HTTP ${res.statusCode}: ${message}`, res.statusCode, parseRetryAfter(responseHeaders['retry-after']));
+      const verdict = upstreamVerdict(res.statusCode, text);
+      throw new UpstreamError('http', `HTTP ${res.statusCode}: ${message}`, res.statusCode, parseRetryAfter(responseHeaders['retry-after']), verdict);
     }
     return { status: res.statusCode, headers: responseHeaders, body: stream, close, release, signal: call.signal, receivedBytes };
   }

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AttemptSummary, CatalogModel, CatalogRoute } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
@@ -11,14 +11,25 @@ import { RouterService, type Candidate } from './router.service.ts';
 /** Says why a route cannot take this request (e.g. "cannot take images"), or null when it can. */
 export type RouteFilter = (route: CatalogRoute, provider: ProviderState) => string | null;
 
+/** The shortest wait before a same-route retry of a passing failure; up to twice this with jitter. */
+const RETRY_BACKOFF_MS = 100;
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 function retryAfterHeader(ms: number): Record<string, string> {
   return { 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) };
 }
+
+const logger = new Logger('Failover');
 
 /** One try of one candidate: a leased key and, in half-open state, the provider's probe slot. */
 export class Lease {
   private readonly t0 = performance.now();
   private settled = false;
+  /** Stream events this try skipped for not being JSON. */
+  private malformed = 0;
+  /** This try's line in the attempts, once it has one (a skip after that updates it). */
+  private summary: AttemptSummary | undefined;
 
   constructor(
     readonly candidate: Candidate,
@@ -42,7 +53,33 @@ export class Lease {
 
   context(signal: AbortSignal, flow?: ClientFlow): UpstreamContext {
     const p = this.provider;
-    return { upstreamModel: this.upstreamModel, baseUrl: p.baseUrl, apiKey: this.key.value, extra: p.extra, signal, http: this.http, proxy: p.proxy, flow };
+    const onMalformed = (sample: string) => this.noteMalformed(sample);
+    return {
+      upstreamModel: this.upstreamModel,
+      baseUrl: p.baseUrl,
+      apiKey: this.key.value,
+      extra: p.extra,
+      signal,
+      http: this.http,
+      proxy: p.proxy,
+      flow,
+      onMalformed,
+    };
+  }
+
+  /** A skipped stream event: counted on the attempt (and so in metrics), logged once per try. */
+  private noteMalformed(sample: string): void {
+    this.malformed++;
+    if (this.summary) this.summary.malformed_events = this.malformed;
+    if (this.malformed === 1)
+      logger.warn(`${this.provider.name} (${this.upstreamModel.slice(0, 100)}) sent a stream event that is not JSON, skipped: ${JSON.stringify(sample)}`);
+  }
+
+  /** The attempt's line, with the skipped events counted so far. */
+  private summarize(attempt: AttemptSummary): AttemptSummary {
+    if (this.malformed > 0) attempt.malformed_events = this.malformed;
+    this.summary = attempt;
+    return attempt;
   }
 
   /** The provider answered: close breakers, note health and the attempt. Returns the latency. */
@@ -52,14 +89,16 @@ export class Lease {
     this.provider.breaker.onSuccess();
     this.provider.keys.recordSuccess(this.key);
     this.provider.recordOutcome(true, latency);
-    this.run.note({
-      provider: this.provider.name,
-      upstream_model: this.upstreamModel,
-      key: maskKey(this.key.value),
-      status: 200,
-      reason: 'ok',
-      latency_ms: latency,
-    });
+    this.run.note(
+      this.summarize({
+        provider: this.provider.name,
+        upstream_model: this.upstreamModel,
+        key: maskKey(this.key.value),
+        status: 200,
+        reason: 'ok',
+        latency_ms: latency,
+      }),
+    );
     return latency;
   }
 
@@ -78,18 +117,22 @@ export class Lease {
     }
     const reason = shortReason(err);
     if (!committed) {
-      this.run.noteError(err, {
-        provider: provider.name,
-        upstream_model: this.upstreamModel,
-        key: maskKey(key.value),
-        status: err.status ?? null,
-        reason,
-        latency_ms: this.elapsedMs(),
-      });
+      this.run.noteError(
+        err,
+        this.summarize({
+          provider: provider.name,
+          upstream_model: this.upstreamModel,
+          key: maskKey(key.value),
+          status: err.status ?? null,
+          reason,
+          latency_ms: this.elapsedMs(),
+        }),
+      );
     }
     if (err.isKeyProblem) {
       // The key is at fault, not the provider: cool the key, keep the provider's other keys serving.
-      if (err.status === 429) key.breaker.onFailure({ immediate: true, retryAfterMs: err.retryAfterMs, reason });
+      // A Retry-After says exactly when the key may go again: that, not a growing guess.
+      if (err.status === 429) key.breaker.onFailure({ immediate: true, retryAfterMs: err.retryAfterMs, cooldownMs: err.retryAfterMs, reason });
       else {
         key.breaker.onFailure({ immediate: true, cooldownMs: this.config.breaker.authCooldownMs, reason });
         provider.keys.recordAuthFailure(key);
@@ -124,8 +167,9 @@ export class FailoverRun {
   readonly attempts: AttemptSummary[] = [];
   readonly errors: UpstreamError[] = [];
   private readonly triedKeys = new Set<PooledKey>();
-  /** Candidates already tried a second time after a passing failure (see retryOnce). */
+  /** Candidates already tried a second time after a passing failure (see retryDelay). */
   private readonly retried = new Set<Candidate>();
+  private retries = 0;
 
   constructor(
     readonly model: CatalogModel,
@@ -148,20 +192,35 @@ export class FailoverRun {
   }
 
   /**
-   * After `lease` failed on candidate `i`: whether to try that same route once more, the
-   * failure being one that may pass (a 5xx or a network error) and no later route being able to
-   * take the request. A free pool's provider that blinks once is then not given up on when it is
-   * all there is. Frees the key for the retry; the breaker still decides whether it may go.
+   * After `lease` failed on candidate `i`: how long to wait before trying that same route once
+   * more, or undefined to move on. A failure that may pass (a 5xx, a network error) is retried
+   * after a short jittered backoff when no later route is ready (or always, with
+   * RETRY_SAME_ROUTE); a 429 whose Retry-After is short (RETRY_AFTER_MAX_MS) is waited out when no
+   * later route is ready. A timeout is never retried on the route that timed out. Each route is
+   * retried at most once, and a request at most RETRY_BUDGET times. Frees the key for the retry;
+   * the breaker still decides whether it may go.
    */
-  retryOnce(i: number, lease: Lease, err: UpstreamError): boolean {
+  retryDelay(i: number, lease: Lease, err: UpstreamError): number | undefined {
     const candidate = this.candidates[i]!;
-    const passing = err.kind === 'network' || (err.kind === 'http' && err.status !== undefined && err.status >= 500);
-    if (!passing || this.retried.has(candidate)) return false;
+    const { sameRoute, retryBudget } = this.config.failover;
+    if (this.retried.has(candidate) || this.retries >= retryBudget) return undefined;
+    const delay = this.waitBeforeRetry(err);
+    if (delay === undefined) return undefined;
     const another = this.candidates.slice(i + 1).some((c) => c.provider.breaker.isAvailable() && this.hasUntriedKey(c.provider));
-    if (another) return false;
+    if (another && !(sameRoute && err.status !== 429)) return undefined;
     this.retried.add(candidate);
+    this.retries++;
     this.triedKeys.delete(lease.key);
-    return true;
+    return delay;
+  }
+
+  private waitBeforeRetry(err: UpstreamError): number | undefined {
+    if (err.kind === 'network' || (err.kind === 'http' && err.status !== undefined && err.status >= 500)) {
+      return RETRY_BACKOFF_MS + Math.floor(Math.random() * RETRY_BACKOFF_MS);
+    }
+    const { retryAfterMaxMs } = this.config.failover;
+    if (err.kind === 'http' && err.status === 429 && err.retryAfterMs !== undefined && err.retryAfterMs <= retryAfterMaxMs) return err.retryAfterMs;
+    return undefined;
   }
 
   /** Leases a key not yet tried in this request, and the provider's breaker; null when cooling down. */
@@ -196,12 +255,29 @@ export class FailoverRun {
         const err = raw instanceof UpstreamError ? raw : new UpstreamError('invalid', (raw as Error)?.message ?? String(raw));
         const again = lease.fail(err, false);
         if (err.kind === 'aborted') throw err;
-        if (!again && !this.retryOnce(i, lease, err)) i++;
+        const delay = again ? 0 : this.retryDelay(i, lease, err);
+        if (delay === undefined) i++;
+        else if (delay > 0) await sleep(delay);
       } finally {
         lease.release();
       }
     }
     throw this.allFailed();
+  }
+
+  /**
+   * Whether `err` ends the request as the upstream's verdict on it (see UpstreamVerdict) rather
+   * than failing over: always for a context too long, for a content policy unless the operator
+   * set FAILOVER_ON_CONTENT_POLICY.
+   */
+  isFinal(err: UpstreamError): boolean {
+    return err.verdict === 'context_length_exceeded' || (err.verdict === 'content_policy_violation' && !this.config.failover.onContentPolicy);
+  }
+
+  /** The 400 for a verdict: the provider's own words and OpenAI's code for it, each attempt listed. */
+  verdict(err: UpstreamError): ApiError {
+    const message = err.message.replace(/^HTTP \d+: /, '');
+    return new ApiError(400, message, 'invalid_request_error', err.verdict ?? 'upstream_bad_request', 'messages', this.attempts);
   }
 
   /** The error for a request every candidate failed: 400, 429, 504 or 502, each attempt listed. */
@@ -277,13 +353,7 @@ export class FailoverService {
 
   private forced(model: CatalogModel, name: string): ProviderState {
     const forced = this.registry.find(name);
-    if (!forced) {
-      const names = this.registry
-        .all()
-        .map((p) => p.name)
-        .join(', ');
-      throw ApiError.badRequest(`Unknown provider \`${name}\`. Known providers: ${names}.`, 'provider', 'unknown_provider');
-    }
+    if (!forced) throw ApiError.badRequest(this.registry.unknownMessage(name), 'provider', 'unknown_provider');
     if (!model.routes.some((r) => this.registry.find(r.provider) === forced)) {
       throw ApiError.badRequest(`Provider \`${forced.name}\` does not serve the model \`${model.id}\`.`, 'provider', 'provider_model_mismatch');
     }

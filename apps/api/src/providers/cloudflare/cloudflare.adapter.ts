@@ -60,7 +60,7 @@ export class CloudflareAdapter implements ProviderAdapter {
       if (!req.stream || cloudflareNeedsWholeAnswer(req)) return cloudflareResultToEvents(await ctx.http.readJson(res));
       // The native stream has no finish reason: [DONE] means the model stopped, while a body
       // that just ends was cut short.
-      return ctx.http.sse(res, ctx.flow).pipe(chatStreamEvents(cloudflareChunkToEvents, CLOUDFLARE_DONE));
+      return ctx.http.sse(res, ctx.flow).pipe(chatStreamEvents(cloudflareChunkToEvents, { atDone: CLOUDFLARE_DONE, onMalformed: ctx.onMalformed }));
     }, ctx.signal);
   }
 

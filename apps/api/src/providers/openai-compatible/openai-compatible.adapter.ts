@@ -64,7 +64,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
       const body = buildOpenAIChatBody(req, ctx.upstreamModel);
       const res = await ctx.http.open(upstreamCall(ctx, { method: 'POST', url: ctx.baseUrl + this.chatPath, body, signal }));
       if (!req.stream) return completionToEvents(await ctx.http.readJson(res));
-      return ctx.http.sse(res, ctx.flow).pipe(chatStreamEvents(chunkToEvents));
+      return ctx.http.sse(res, ctx.flow).pipe(chatStreamEvents(chunkToEvents, { onMalformed: ctx.onMalformed }));
     }, ctx.signal);
   }
 

@@ -100,7 +100,7 @@ function addHistograms(a: SQLOutputValue, b: SQLOutputValue): string {
   return JSON.stringify(sum);
 }
 
-const ENDPOINTS: ReadonlySet<string> = new Set<RequestLogEntry['endpoint']>(['chat', 'images', 'speech']);
+const ENDPOINTS: ReadonlySet<string> = new Set<RequestLogEntry['endpoint']>(['chat', 'images', 'speech', 'responses', 'messages']);
 
 function isEndpoint(v: string): v is RequestLogEntry['endpoint'] {
   return ENDPOINTS.has(v);

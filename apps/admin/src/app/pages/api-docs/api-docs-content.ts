@@ -313,6 +313,9 @@ export const ERROR_ROWS: readonly ErrorRow[] = [
   { when: '所有候选都失败', status: '502', code: 'all_providers_failed' },
   { when: '所有候选都超时', status: '504', code: 'upstream_timeout' },
   { when: '所有候选都被限流', status: '429', code: 'rate_limit_exceeded' },
+  { when: '所有候选都认为请求有误（带上游的原始信息）', status: '400', code: 'upstream_bad_request' },
+  { when: '提示超出模型的上下文长度（不再换提供商重发）', status: '400', code: 'context_length_exceeded' },
+  { when: '提供商按内容政策拒绝（视为其决定；FAILOVER_ON_CONTENT_POLICY=true 时换下一个）', status: '400', code: 'content_policy_violation' },
 ];
 
 export interface ChannelField {
@@ -324,7 +327,7 @@ export interface ChannelField {
 /** The Docker network address of the pool in docker-compose.oneapi.yml. */
 export const ONEAPI_COMPOSE_BASE_URL = 'http://freeapi-pool:8080';
 
-/** What to fill in one-api's 添加渠道 form (README.md 对接 one-api). */
+/** What to fill in one-api's 添加渠道 form (docs/deployment.md, one-api). */
 export function oneApiChannel(origin: string): ChannelField[] {
   return [
     { field: '类型', value: 'OpenAI', note: '' },

@@ -197,7 +197,13 @@ export interface LogRow {
   attempts: AttemptRow[];
 }
 
-export const ENDPOINT_LABELS: Record<RequestLogEntry['endpoint'], string> = { chat: '对话', images: '图片', speech: '语音' };
+export const ENDPOINT_LABELS: Record<RequestLogEntry['endpoint'], string> = {
+  chat: '对话',
+  images: '图片',
+  speech: '语音',
+  responses: 'Responses',
+  messages: 'Messages',
+};
 
 /** Green 2xx (amber when the stream broke after it), amber 4xx, red 5xx and no answer. */
 export function statusTone(status: number, error: string | null): Tone {

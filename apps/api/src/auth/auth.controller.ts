@@ -1,14 +1,10 @@
-import { Body, Controller, Get, HttpCode, Inject, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiProperty, ApiTags } from '@nestjs/swagger';
 import { IsString, MaxLength, MinLength } from 'class-validator';
 import type { Request } from 'express';
-import type { ApiAccess } from '#contracts';
-import { ClientKeysService } from '../client-keys/client-keys.service.ts';
-import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
-import { apiAccessMode } from '../openai-compat/api-key.guard.ts';
 import { ApiAdminAuth, ApiEmptyResponse, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../openapi/decorators.ts';
-import { AdminGuard } from '../auth/admin-auth.guard.ts';
-import { AdminAuthService, type AdminSession } from '../auth/admin-auth.service.ts';
+import { AdminGuard } from './admin-auth.guard.ts';
+import { AdminAuthService, type AdminSession } from './admin-auth.service.ts';
 
 export class LoginDto {
   @ApiProperty({ description: '管理员密码：环境变量 `ADMIN_PASSWORD`，未设置时为首次启动时生成并在日志中打印一次的密码。', minLength: 1, maxLength: 1024 })
@@ -21,13 +17,10 @@ export class LoginDto {
 const bearer = (req: Request) => /^Bearer\s+(\S+)/i.exec(req.headers.authorization ?? '')?.[1] ?? '';
 
 @ApiTags(DOC_TAGS.auth)
+/** Admin login, logout and session: the console's way in. */
 @Controller('api/auth')
 export class AuthController {
-  constructor(
-    private readonly auth: AdminAuthService,
-    private readonly clientKeys: ClientKeysService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  constructor(private readonly auth: AdminAuthService) {}
 
   @Post('login')
   @HttpCode(200)
@@ -66,20 +59,5 @@ export class AuthController {
   @ApiErrors([401])
   async session(@Req() req: Request): Promise<{ expiresAt: number }> {
     return { expiresAt: (await this.auth.verify(bearer(req)))! };
-  }
-
-  /** Lets the console say whether /v1 is open to this machine only, and how to open it. */
-  @Get('api-access')
-  @UseGuards(AdminGuard)
-  @ApiAdminAuth()
-  @ApiOperation({
-    summary: '查询 /v1 的开放方式',
-    description:
-      '未设置 `API_KEY` 且没有客户端密钥时，`/v1` 默认只回应本机客户端（`local`），其他地址得到 403；设置 `ALLOW_OPEN_API=true` 后无需密钥对所有人开放（`open`）；有任何密钥后需要密钥（`key`）。',
-  })
-  @ApiJsonResponse('ApiAccess', '当前的开放方式。')
-  @ApiErrors([401])
-  apiAccess(): ApiAccess {
-    return { mode: apiAccessMode(this.config, this.clientKeys.any()) };
   }
 }

@@ -1,0 +1,199 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import type { Subscription } from 'rxjs';
+import type { ChatCompletionRequest, RequestLogEntry, Usage } from '#contracts';
+import { describe } from '../common/last-resort.ts';
+import { requestIdOf } from '../common/request-id.middleware.ts';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
+import { PoolEvents } from '../events/pool-events.service.ts';
+import { AppLifecycle, shuttingDownError } from '../lifecycle/app-lifecycle.service.ts';
+import { UpstreamError } from '../providers/provider-adapter.ts';
+import type { AnswerProtocol, StreamEncoder, StreamFailure } from './answer-protocol.ts';
+import { ChatAccumulator } from './chat-accumulator.ts';
+import { ChatService, type ChatRun, type ChatStart } from './chat.service.ts';
+import { ClientCall, failureStatus } from './client-call.ts';
+import { SseWriter } from './sse-writer.ts';
+
+/** What a reply says when its usage could not be counted (logged by ChatAccumulator). */
+const NO_USAGE: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+
+type RecordFn = (status: number, start: ChatStart | undefined, acc: ChatAccumulator, error: string | null) => void;
+
+/**
+ * Answers one request of a chat-like front door on an Express response, whatever its protocol:
+ * runs it through the failover core, streams it with backpressure or sends it whole, ends it
+ * honestly on a mid-stream failure, a client that leaves or a shutdown, and records it. `body` is
+ * the request in chat-completion form (the front door translates its own into it).
+ */
+@Injectable()
+export class RunResponder {
+  private readonly logger = new Logger('RunResponder');
+
+  constructor(
+    private readonly chat: ChatService,
+    private readonly events: PoolEvents,
+    private readonly lifecycle: AppLifecycle,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async respond(body: ChatCompletionRequest, req: Request, res: Response, protocol: AnswerProtocol, endpoint: RequestLogEntry['endpoint']): Promise<void> {
+    const client = new ClientCall(this.events, req, res, endpoint, body.stream === true);
+    const writer = body.stream === true ? new SseWriter(res, this.config.limits.clientStallMs) : undefined;
+    let run: ChatRun;
+    try {
+      run = this.chat.start(body, client.signal, writer);
+    } catch (err) {
+      // Refused before any provider was tried (unknown model, say): in the log too.
+      client.record({ model: body.model, status: failureStatus(err), attempts: [], error: (err as Error).message });
+      client.done();
+      throw err;
+    }
+    // The shutdown grace period ran out: a non-stream answer gives up with a 503 (a stream ends itself, see stream()).
+    const cut = this.lifecycle.cutSignal;
+    const onCut = () => {
+      if (!run.request.stream) client.abort();
+    };
+    cut.addEventListener('abort', onCut, { once: true });
+    const record: RecordFn = (status, start, acc, error) => {
+      const { usage, estimated } = start ? acc.usage(body.messages, body.tools) : { usage: null, estimated: false };
+      client.record({
+        model: run.model.id,
+        alias: run.alias,
+        status,
+        provider: start?.provider ?? null,
+        upstreamModel: start?.upstreamModel ?? null,
+        ttftMs: start?.ttftMs ?? null,
+        usage,
+        usageEstimated: estimated,
+        attempts: run.attempts,
+        error,
+      });
+    };
+
+    try {
+      if (writer) await this.stream(body, run, res, writer, protocol.encoder(writer), record);
+      else await this.complete(body, run, res, protocol, record);
+    } catch (caught) {
+      const err = cut.aborted && !res.headersSent && !res.destroyed ? shuttingDownError() : caught;
+      record(failureStatus(err), undefined, new ChatAccumulator(), (err as Error).message);
+      throw err;
+    } finally {
+      client.done();
+      cut.removeEventListener('abort', onCut);
+    }
+  }
+
+  private async complete(body: ChatCompletionRequest, run: ChatRun, res: Response, protocol: AnswerProtocol, record: RecordFn): Promise<void> {
+    const acc = new ChatAccumulator();
+    let start: ChatStart | undefined;
+    await new Promise<void>((resolve, reject) => {
+      const subscription: Subscription = run.items.subscribe({
+        next: (item) => {
+          // Thrown here it would reach the process (RxJS rethrows it asynchronously), not this request.
+          try {
+            if (item.type === 'start') start = item;
+            else acc.add(item);
+          } catch (err) {
+            reject(err);
+            queueMicrotask(() => subscription.unsubscribe());
+          }
+        },
+        error: reject,
+        complete: resolve,
+      });
+    });
+    const { usage } = acc.usage(body.messages, body.tools);
+    const answer = protocol.answer(start!, acc, usage ?? NO_USAGE);
+    res.setHeader('x-pool-provider', start!.provider);
+    res.setHeader('x-pool-upstream-model', start!.upstreamModel);
+    res.status(200).json(answer);
+    record(200, start, acc, null);
+  }
+
+  private stream(body: ChatCompletionRequest, run: ChatRun, res: Response, writer: SseWriter, encoder: StreamEncoder, record: RecordFn): Promise<void> {
+    const acc = new ChatAccumulator();
+    let start: ChatStart | undefined;
+    const cut = this.lifecycle.cutSignal;
+
+    return new Promise<void>((resolve, reject) => {
+      // Not a const: settle() may run while subscribe() is still running, before it is assigned.
+      // eslint-disable-next-line prefer-const
+      let subscription: Subscription | undefined;
+      let settled = false;
+      /** Ends this request once: the stream's outcome, whatever path (or bug) got there first. */
+      const settle = (outcome: () => void) => {
+        if (settled) return;
+        settled = true;
+        subscription?.unsubscribe();
+        res.off('close', onClose);
+        cut.removeEventListener('abort', onCut);
+        outcome();
+      };
+      const finishStream = (error: string | null, status = 200) =>
+        settle(() => {
+          try {
+            record(status, start, acc, error);
+          } finally {
+            resolve();
+          }
+        });
+      const fail = (err: unknown) => settle(() => reject(err));
+      /** The stream ends with an error event after content, or fails the request before any. */
+      const breakStream = (failure: StreamFailure, err: unknown) => {
+        if (!start) return fail(err);
+        if (!settled) encoder.error(failure);
+        finishStream(failure.message);
+      };
+      // A throw in these callbacks would reach the process (RxJS rethrows it asynchronously): it
+      // is this request's failure, answered as such.
+      const guarded =
+        <A extends unknown[]>(fn: (...args: A) => void) =>
+        (...args: A): void => {
+          try {
+            fn(...args);
+          } catch (err) {
+            if (start) this.logger.error(`Stream ${requestIdOf(res)} ended by a bug: ${describe(err)}`);
+            breakStream({ message: 'The server had an error while processing the stream.', type: 'server_error', code: 'internal_error' }, err);
+          }
+        };
+      subscription = run.items.subscribe({
+        next: guarded((item) => {
+          if (item.type === 'start') {
+            start = item;
+            writer.open({ 'x-pool-provider': item.provider, 'x-pool-upstream-model': item.upstreamModel });
+            encoder.open(item);
+            return;
+          }
+          acc.add(item);
+          encoder.event(item, acc);
+        }),
+        error: guarded((err: unknown) => {
+          // Content already reached the client: no failover now, end the stream honestly.
+          const message = start ? `The upstream provider ${start.provider} failed mid-stream: ${(err as Error).message}` : '';
+          breakStream({ message, type: 'upstream_error', code: 'stream_interrupted' }, err);
+        }),
+        complete: guarded(() => {
+          encoder.complete(acc, () => acc.usage(body.messages, body.tools).usage ?? NO_USAGE);
+          finishStream(null);
+        }),
+      });
+      // Settled while subscribing (a synchronous failure): stop the source now.
+      if (settled) subscription.unsubscribe();
+      // The client went away, or was dropped for not reading: unsubscribing aborts the upstream request.
+      function onClose(): void {
+        if (res.writableFinished) return;
+        if (!start) return fail(new UpstreamError('aborted', 'client disconnected'));
+        if (writer.stalled) finishStream(`the client read nothing for ${writer.stallMs} ms (CLIENT_STALL_TIMEOUT_MS)`, 499);
+        else finishStream('client disconnected');
+      }
+      res.once('close', onClose);
+      // The shutdown grace period ran out: end the stream as honestly as a mid-stream failure.
+      function onCut(): void {
+        const message = 'The server is shutting down and its grace period (SHUTDOWN_GRACE_SECONDS) is over; the stream was cut.';
+        breakStream({ message, type: 'server_error', code: 'server_shutting_down' }, shuttingDownError());
+      }
+      if (cut.aborted) onCut();
+      else cut.addEventListener('abort', onCut, { once: true });
+    });
+  }
+}
