@@ -59,6 +59,8 @@ export interface BenchResults {
   /** The same slow streams straight to the emulator: shows the client and the upstream can hold them. */
   slowDirect?: SlowStreamsResult;
   slow?: SlowStreamsResult;
+  /** Streamed answers through each chat front door of one gateway, rounds in rotating order. */
+  frontDoors?: Record<'chat' | 'responses' | 'messages', RoundMetrics[]>;
   /** Markdown summary of the gateway's CPU profile during a non-stream run. */
   profile?: string;
   /** The same for a stream run (20-chunk streams). */
@@ -122,6 +124,23 @@ export function budgets(results: BenchResults): Budget[] {
   throughputRow(phases.stream, `Whole-stream throughput (${s.chunks}-chunk streams), concurrency ${s.concurrency}`, 0.35);
   addedRow(phases.ttfb, 'Time to first byte (stream, concurrency 1), p50', 'ttfbP50', 1);
   addedRow(phases.ttfb, 'Time to first byte (stream, concurrency 1), p99', 'ttfbP99', undefined);
+  const doors = results.frontDoors;
+  if (doors) {
+    for (const [door, name] of [
+      ['responses', 'Responses API'],
+      ['messages', 'Anthropic Messages'],
+    ] as const) {
+      const value = medianPairedRatio(pick(doors[door], 'throughput'), pick(doors.chat, 'throughput'));
+      rows.push({
+        measurement: `${name} stream throughput vs chat completions stream, concurrency ${s.concurrency}`,
+        direct: `${rps(median(pick(doors.chat, 'throughput')))} (chat)`,
+        gateway: rps(median(pick(doors[door], 'throughput'))),
+        value: ratio(value),
+        budget: '≥ 0.90×',
+        pass: value >= 0.9,
+      });
+    }
+  }
   if (slow) {
     const what = `${slow.streams} concurrent slow streams (${s.slowChunks} chunks, ${s.slowChunkDelayMs} ms apart)`;
     rows.push({
@@ -247,6 +266,28 @@ export function renderMarkdown(results: BenchResults): string {
           return [row('p50 ms', 'p50', (x) => x.toFixed(2)), row('p99 ms', 'p99', (x) => x.toFixed(2))];
         }),
         ['l', 'l', 'r', 'r'],
+      ),
+      '',
+    );
+  }
+
+  if (results.frontDoors) {
+    const doors = results.frontDoors;
+    out.push('## Front doors', '');
+    out.push(
+      `The same streamed question through each chat front door of one gateway (concurrency ${s.concurrency}), the three in rotating order each round; the ratios above are per-round pairs against chat completions.`,
+      '',
+      table(
+        ['Front door', 'Throughput per round', 'Gateway CPU / answer', 'Errors'],
+        (['chat', 'responses', 'messages'] as const).map((d) => [
+          d === 'chat' ? '/v1/chat/completions' : d === 'responses' ? '/v1/responses' : '/v1/messages',
+          pick(doors[d], 'throughput')
+            .map((x) => x.toFixed(0))
+            .join(', '),
+          us(median(pick(doors[d], 'gatewayCpuUs'))),
+          String(doors[d].reduce((a, r) => a + r.errors, 0)),
+        ]),
+        ['l', 'r', 'r', 'r'],
       ),
       '',
     );

@@ -25,6 +25,7 @@ import {
   WANTED_OPEN_FILES,
   type Child,
 } from './processes.ts';
+import { FRONT_DOORS, frontDoorRuns, type FrontDoor, type FrontDoorRun } from './front-doors.ts';
 import { profileMarkdown, type CpuProfile } from './profile-summary.ts';
 import { budgets, renderMarkdown, type BenchResults, type BenchSettings, type PhaseName, type PhaseResult, type RoundMetrics } from './report.ts';
 import { slowStreams } from './slow-streams.ts';
@@ -70,9 +71,10 @@ const settings: BenchSettings = {
   slowChunkDelayMs: Math.round(numberEnv('BENCH_SLOW_CHUNK_DELAY_MS', quick ? 200 : 1000)),
   client: clientKind === 'http' ? 'node:http with a keep-alive Agent' : 'built-in fetch',
 };
-const ALL_PHASES: readonly (PhaseName | 'slow')[] = ['nonStream', 'latency', 'fixedRate', 'stream', 'ttfb', 'slow'];
+const ALL_PHASES: readonly (PhaseName | 'frontDoors' | 'slow')[] = ['nonStream', 'latency', 'fixedRate', 'stream', 'ttfb', 'frontDoors', 'slow'];
 const wanted = new Set((env.BENCH_PHASES ?? ALL_PHASES.join(',')).split(',').map((s) => s.trim()));
-for (const p of wanted) if (!ALL_PHASES.includes(p as PhaseName)) throw new Error(`BENCH_PHASES: unknown phase "${p}" (known: ${ALL_PHASES.join(', ')})`);
+for (const p of wanted)
+  if (!(ALL_PHASES as readonly string[]).includes(p)) throw new Error(`BENCH_PHASES: unknown phase "${p}" (known: ${ALL_PHASES.join(', ')})`);
 const profiling = env.BENCH_PROFILE !== '0' && (wanted.has('nonStream') || wanted.has('stream'));
 const resultsFile = env.BENCH_RESULTS ?? (quick ? join(OUT_DIR, 'RESULTS-quick.md') : join(ROOT, 'bench/RESULTS.md'));
 
@@ -181,6 +183,63 @@ async function round(phase: PhaseName, target: Target, emulator: Child, gateway:
   };
 }
 
+/** One front door's streamed requests at concurrency C against the gateway, as a round. */
+async function frontDoorRound(run: FrontDoorRun, emulator: Child, gateway: Child): Promise<RoundMetrics> {
+  await controlEmulator(emulator.url, 'reset');
+  const gw0 = cpuMs(gateway.pid) ?? Number.NaN;
+  const client = createClient(clientKind, { maxSockets: settings.concurrency });
+  let r: RunResult;
+  try {
+    r = await closedLoop({ client, ...run, concurrency: settings.concurrency, warmupMs: settings.warmupMs, durationMs: settings.seconds * 1000 });
+  } finally {
+    client.close();
+  }
+  const lat = summarize(r.latencies);
+  const ttfb = summarize(r.ttfbs);
+  return {
+    throughput: r.throughput,
+    p50: lat.p50,
+    p99: lat.p99,
+    ttfbP50: ttfb.p50,
+    ttfbP99: ttfb.p99,
+    errors: r.errors,
+    firstError: r.firstError,
+    clientCpuUs: r.clientCpuUsPerRequest,
+    gatewayCpuUs: (((cpuMs(gateway.pid) ?? Number.NaN) - gw0) * 1000) / r.exchanges,
+    emulatorCpuUs: Number.NaN,
+  };
+}
+
+/** Chat completions, the Responses API and Anthropic Messages, streamed, in rotating order each round. */
+async function frontDoors(emulator: Child): Promise<Record<FrontDoor, RoundMetrics[]>> {
+  const gw = await startGateway(emulator.url, 'gateway-front-doors');
+  const runs = frontDoorRuns(gw.url);
+  const result: Record<FrontDoor, RoundMetrics[]> = { chat: [], responses: [], messages: [] };
+  const client = createClient(clientKind, { maxSockets: 1 });
+  try {
+    for (const door of FRONT_DOORS) {
+      const ex = await client.send(runs[door].target, runs[door].body, { timeoutMs: 30_000 });
+      const problem = ex.error ?? (ex.status === 200 ? runs[door].verify(ex) : `HTTP ${ex.status}: ${ex.body.slice(0, 300)}`);
+      if (problem) throw new Error(`${door} stream failed before the benchmark: ${problem}`);
+    }
+  } finally {
+    client.close();
+  }
+  for (const door of FRONT_DOORS) await frontDoorRound(runs[door], emulator, gw);
+  for (let r = 0; r < settings.rounds; r++) {
+    const order = FRONT_DOORS.map((_, i) => FRONT_DOORS[(i + r) % FRONT_DOORS.length]!);
+    for (const door of order) {
+      const m = await frontDoorRound(runs[door], emulator, gw);
+      result[door].push(m);
+      log(
+        `front doors round ${r + 1}/${settings.rounds} ${door.padEnd(9)} ${m.throughput.toFixed(0)}/s${m.errors ? `, ${m.errors} errors (${m.firstError?.slice(0, 100)})` : ''}`,
+      );
+    }
+  }
+  await stopChild(gw);
+  return result;
+}
+
 function describe(phase: PhaseName, m: RoundMetrics): string {
   const err = m.errors ? `, ${m.errors} errors (${m.firstError?.slice(0, 100)})` : '';
   if (phase === 'nonStream' || phase === 'stream') return `${m.throughput.toFixed(0)}/s${err}`;
@@ -274,6 +333,8 @@ async function main(): Promise<number> {
     }
     await stopChild(gw);
   }
+
+  if (wanted.has('frontDoors')) results.frontDoors = await frontDoors(emulator);
 
   if (wanted.has('slow')) {
     await controlEmulator(emulator.url, 'reset');

@@ -8,9 +8,10 @@ export const UPSTREAM_MODEL = 'meta-llama/Llama-3.3-70B-Instruct-Turbo';
 export const UPSTREAM_KEY = 'di-good-key-0001';
 export const CLIENT_KEY = 'sk-bench-client-key-0001';
 
-const USER_TEXT = 'Summarize in one sentence why a gateway should add as little latency as possible.';
+export const USER_TEXT = 'Summarize in one sentence why a gateway should add as little latency as possible.';
+export const SYSTEM_TEXT = 'You are a concise assistant.';
 const MESSAGES = [
-  { role: 'system', content: 'You are a concise assistant.' },
+  { role: 'system', content: SYSTEM_TEXT },
   { role: 'user', content: USER_TEXT },
 ];
 
