@@ -6,6 +6,8 @@
  *   copy button says 已复制; 刷新发现 reads the providers' model lists (the emulators'), after
  *   which routes show as 已发现, one the emulator no longer lists as 列表中没有, and pinning and
  *   unpinning that route works through the dialog;
+ * - 模型别名 adds an alias, saves it (the gateway keeps it), shows the gateway's refusal of an
+ *   unknown target, and 恢复默认 goes back to MODEL_ALIASES;
  * - API 文档 shows code with this server's own base URL, copies it, and its /docs link opens
  *   the API's Swagger UI (not the console);
  * - no console error, no request to another host; screenshots at desktop and phone width.
@@ -273,6 +275,36 @@ describe('模型浏览 and API 文档 in Chromium', () => {
     await page.getByTestId('theme-toggle').click();
 
     expect(errors).toEqual([]);
+    await page.close();
+  }, 120_000);
+
+  it('模型别名: add an alias, save it, see it in effect, then go back to the defaults', async () => {
+    const page = await world.context.newPage();
+    const errors = watchErrors(page);
+    // Signed in by the first test (the session is in this browser context's storage).
+    await page.goto(`${gw.url}/models`);
+    await page.getByTestId('aliases-panel').waitFor();
+    expect(await text(page, 'aliases-source')).toBe('尚未设置别名');
+    await page.getByTestId('alias-add').click();
+    await page.getByTestId('alias-pattern').last().fill('claude-*');
+    await page.getByTestId('alias-model').last().fill(SEEN_MODEL);
+    await page.getByTestId('aliases-save').click();
+    await page.getByText('已保存模型别名').waitFor();
+    await page.getByTestId('aliases-reset').waitFor();
+    const headers = await adminHeaders(gw);
+    const saved = (await (await fetch(`${gw.url}/api/aliases`, { headers })).json()) as { source: string; aliases: unknown[] };
+    expect(saved).toMatchObject({ source: 'console', aliases: [{ pattern: 'claude-*', model: SEEN_MODEL }] });
+
+    // A target outside the catalog: the gateway's refusal is shown under the table.
+    await page.getByTestId('alias-model').last().fill('no-such-model');
+    await page.getByTestId('aliases-save').click();
+    expect(await text(page, 'aliases-problems')).toContain('no-such-model');
+
+    await page.getByTestId('aliases-reset').click();
+    await page.getByText('已恢复默认别名').waitFor();
+    expect(((await (await fetch(`${gw.url}/api/aliases`, { headers })).json()) as { source: string }).source).toBe('config');
+    expect(await page.getByTestId('alias-row').count()).toBe(0);
+    expect(errors.filter((e) => !e.includes('400'))).toEqual([]);
     await page.close();
   }, 120_000);
 

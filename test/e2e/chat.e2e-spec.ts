@@ -159,7 +159,8 @@ describe('non-stream, provider forced with the `provider` field', () => {
 
     const body = (await res.json()) as Completion;
     expect(body.object).toBe('chat.completion');
-    expect(body.model).toBe(p.model);
+    // The model that served, not the id asked for (RESPONSE_MODEL=requested echoes that instead).
+    expect(body.model).toBe(upstream);
     expect(body.id).toMatch(/^chatcmpl-/);
     expect(body.choices).toHaveLength(1);
     expect(body.choices[0]!.message.role).toBe('assistant');
@@ -235,7 +236,7 @@ describe('stream, provider forced', () => {
     expect(chunks.length).toBeGreaterThanOrEqual(4);
     for (const c of chunks) {
       expect(c.object).toBe('chat.completion.chunk');
-      expect(c.model).toBe(p.model);
+      expect(c.model).toBe(upstream);
       expect(c.id).toBe(chunks[0]!.id);
       expect(c.created).toBe(chunks[0]!.created);
     }
@@ -320,7 +321,7 @@ describe('the official openai SDK', () => {
     const plain: OpenAI.Chat.ChatCompletionCreateParamsNonStreaming & { provider: string } = { model: p.model, messages: user(PROMPT), provider: p.field };
     const { data, response } = await client.chat.completions.create(plain).withResponse();
     expect(response.headers.get('x-pool-provider')).toBe(p.name);
-    expect(data.model).toBe(p.model);
+    expect(data.model).toBe(upstream);
     expect(data.choices[0]!.message.content).toBe(answer(p.emu, upstream));
     expect(data.usage!.total_tokens).toBeGreaterThan(0);
 
@@ -468,6 +469,22 @@ describe('reasoning models', () => {
     const firstContent = chunks.findIndex((c) => !!c.choices[0]?.delta.content);
     expect(lastReasoning).toBeGreaterThanOrEqual(0);
     expect(lastReasoning).toBeLessThan(firstContent);
+  });
+
+  it('stream with include_usage: the usage chunk carries completion_tokens_details.reasoning_tokens from the upstream', async () => {
+    const res = await chat({ model: 'deepseek-r1', provider: 'DeepInfra', messages: user(PROMPT), stream: true, stream_options: { include_usage: true } });
+    const last = chunksOf(await readSse(res)).at(-1) as unknown as {
+      usage: { completion_tokens: number; completion_tokens_details?: { reasoning_tokens: number } };
+    };
+    expect(last.usage.completion_tokens_details).toEqual({ reasoning_tokens: Math.ceil(REASONING_TEXT.length / 4) });
+    expect(last.usage.completion_tokens).toBeGreaterThan(last.usage.completion_tokens_details!.reasoning_tokens);
+  });
+
+  it('non-stream: the same detail in usage', async () => {
+    const body = (await (await chat({ model: 'deepseek-r1', provider: 'DeepInfra', messages: user(PROMPT) })).json()) as {
+      usage: { completion_tokens_details?: { reasoning_tokens: number } };
+    };
+    expect(body.usage.completion_tokens_details).toEqual({ reasoning_tokens: Math.ceil(REASONING_TEXT.length / 4) });
   });
 });
 

@@ -98,7 +98,7 @@ describe('chat over a custom upstream', () => {
     expect(res.headers.get('x-pool-provider')).toBe('LabOllama');
     expect(res.headers.get('x-pool-upstream-model')).toBe('llama3.2');
     const body = (await res.json()) as Completion;
-    expect(body.model).toBe('lab-llama');
+    expect(body.model).toBe('llama3.2');
     expect(body.choices[0]!.message.content).toBe(customAnswer('llama3.2'));
     expect(body.usage.total_tokens).toBe(body.usage.prompt_tokens + body.usage.completion_tokens);
     expect(body.usage.total_tokens).toBeGreaterThan(0);

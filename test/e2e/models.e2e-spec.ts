@@ -141,7 +141,7 @@ describe('CATALOG_FILE overrides', () => {
     expect(res.headers.get('x-pool-provider')).toBe('Together');
     expect(res.headers.get('x-pool-upstream-model')).toBe('meta-llama/Llama-3.3-70B-Instruct-Turbo');
     const body = (await res.json()) as Completion;
-    expect(body.model).toBe('acme/team-assistant');
+    expect(body.model).toBe('meta-llama/Llama-3.3-70B-Instruct-Turbo');
     expect(body.choices[0]!.message.content).toBe('Hello from together (meta-llama/Llama-3.3-70B-Instruct-Turbo). You said: ping');
     const upstream = emu.requests('together');
     expect(upstream).toHaveLength(1);

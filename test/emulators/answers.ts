@@ -6,6 +6,8 @@ export interface Usage {
   prompt_tokens: number;
   completion_tokens: number;
   total_tokens: number;
+  /** Reasoning models count their thinking, as OpenAI and DeepSeek do. */
+  completion_tokens_details?: { reasoning_tokens: number };
 }
 
 export interface ToolCall {
@@ -55,13 +57,15 @@ export function planAnswer(input: AnswerInput): AnswerPlan {
   const { text: full, stopSequence } = cutAtStop(answerText(input.provider, input.model, userText), input.body.stop);
   const { text, truncated } = truncateWords(full, maxTokens(input.body));
   const completion = estimateTokens((reasoning ?? '') + text);
+  const counted = usage(promptTokens, completion);
+  if (reasoning !== undefined) counted.completion_tokens_details = { reasoning_tokens: estimateTokens(reasoning) };
   return {
     reasoning,
     content: text,
     toolCall: undefined,
     finishReason: truncated ? 'length' : 'stop',
     ...(stopSequence !== undefined && !truncated ? { stopSequence } : {}),
-    usage: usage(promptTokens, completion),
+    usage: counted,
   };
 }
 

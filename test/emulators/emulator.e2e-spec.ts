@@ -290,6 +290,47 @@ describe('Cloudflare native format', () => {
     expect(recorded.path).toBe(`/cloudflare/client/v4/accounts/${ACCOUNT}/ai/run/${MODELS.cloudflare}`);
     expect(recorded.body).toEqual(hello());
   });
+
+  const nativeWeather = [{ name: 'get_weather', description: 'Weather now', parameters: { type: 'object', properties: { city: { type: 'string' } } } }];
+
+  it('calls a native tool in a whole answer: arguments an object, no id, response null', async () => {
+    const res = await chat('cloudflare', { ...hello('What is the weather in Paris?'), tools: nativeWeather });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { result: { response: unknown; tool_calls: unknown[] } };
+    expect(body.result.response).toBeNull();
+    expect(body.result.tool_calls).toEqual([{ name: 'get_weather', arguments: { city: 'Paris' } }]);
+  });
+
+  it('answers in text after a tool result, and streams text only even when tools are offered', async () => {
+    const after = await chat('cloudflare', {
+      messages: [
+        { role: 'user', content: 'What is the weather in Paris?' },
+        { role: 'assistant', content: '[{"name":"get_weather","arguments":{"city":"Paris"}}]' },
+        { role: 'tool', content: '{"temp":21}' },
+      ],
+      tools: nativeWeather,
+    });
+    expect(((await after.json()) as { result: { response: string; tool_calls?: unknown } }).result).not.toHaveProperty('tool_calls');
+    const streamed = await chat('cloudflare', { ...hello('What is the weather in Paris?'), tools: nativeWeather, stream: true });
+    const lines = parseSse(await streamed.text()).map((e) => e.data);
+    expect(lines.some((d) => d.includes('tool_calls'))).toBe(false);
+  });
+
+  it('JSON mode answers with an object as response', async () => {
+    const res = await chat('cloudflare', { ...hello('ping'), response_format: { type: 'json_object' } });
+    expect(((await res.json()) as { result: { response: unknown } }).result.response).toEqual({ answer: expect.stringContaining('ping') });
+  });
+
+  it('rejects what the schema does not take: stop, tool_choice, OpenAI-shaped tools', async () => {
+    const refused = async (body: Record<string, unknown>) => {
+      const res = await chat('cloudflare', { ...hello(), ...body });
+      expect(res.status).toBe(400);
+      return ((await res.json()) as CloudflareAnswer).errors[0]!.message;
+    };
+    expect(await refused({ stop: ['x'] })).toContain("'stop'");
+    expect(await refused({ tools: nativeWeather, tool_choice: 'required' })).toContain("'tool_choice'");
+    expect(await refused({ tools: [{ type: 'function', function: nativeWeather[0] }] })).toContain('/tools');
+  });
 });
 
 describe('auth', () => {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { planAnswer } from './answers.ts';
 import type { AnswerPlan } from './answers.ts';
-import { cloudflareResult, cloudflareStream } from './cloudflare-wire.ts';
+import { asOpenAiTools, cloudflareResult, cloudflareSchemaError, cloudflareStream } from './cloudflare-wire.ts';
 import type { FaultBook } from './faults.ts';
 import { bearerKey, cutConnection, parseJsonBody, readBody, sendJson, sleep, writeAsync } from './http-io.ts';
 import type { ParsedBody } from './http-io.ts';
@@ -130,9 +130,11 @@ async function answerChat(
 ): Promise<void> {
   const { profile, state } = ctx;
   const openAi = profile.format === 'openai';
-  const plan = planAnswer({ provider: profile.id, model, body, supportsTools: openAi, supportsReasoning: openAi });
+  // Workers AI calls tools only in whole answers (its stream with tools is undocumented: text only here).
+  const supportsTools = openAi || !stream;
+  const plan = planAnswer({ provider: profile.id, model, body: openAi ? body : asOpenAiTools(body), supportsTools, supportsReasoning: openAi });
   if (stream) return writeStream(ctx, streamSteps(profile, plan, model, body, state.pacing().chunks), cutAfter, malformed);
-  const json = openAi ? openAiCompletion(newMeta(model), plan, profile.dialect) : cloudflareResult(plan);
+  const json = openAi ? openAiCompletion(newMeta(model), plan, profile.dialect) : cloudflareResult(plan, body.response_format !== undefined);
   return cutAfter === undefined ? sendJson(ctx.res, 200, json) : sendPartialJson(ctx, json);
 }
 
@@ -159,7 +161,8 @@ function requestError(ctx: RequestContext, parsed: ParsedBody, body: Record<stri
   const hasPrompt = profile.format === 'cloudflare' && typeof body.prompt === 'string';
   if (!hasMessages && !hasPrompt) return { status: 400, message: 'messages must be a non-empty array' };
   if (!ctx.state.models(profile.id).includes(profile.listedId(model))) return profile.unknownModel(model);
-  return undefined;
+  const schemaError = profile.format === 'cloudflare' ? cloudflareSchemaError(model, body) : undefined;
+  return schemaError === undefined ? undefined : { status: 400, message: schemaError };
 }
 
 function sendError(res: ServerResponse, profile: ProviderProfile, error: ErrorSpec, headers: Record<string, string> = {}): void {

@@ -21,6 +21,11 @@ export interface RequestLogEntry {
   error: string | null;
   /** A client key's id (never its secret), or null. */
   clientKey: string | null;
+  /**
+   * The alias pattern the requested id matched (`claude-*`), `model` being the catalog model it
+   * led to; absent or null when the client named a catalog model (and in records from before aliases).
+   */
+  alias?: string | null;
 }
 
 /**

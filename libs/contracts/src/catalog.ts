@@ -28,6 +28,29 @@ export interface CatalogModel {
   routes: CatalogRoute[];
 }
 
+/** An operator-defined alias: requests for ids matching `pattern` (`*` globs) are served by catalog model `model`. */
+export interface ModelAlias {
+  pattern: string;
+  model: string;
+}
+
+/**
+ * `GET/PUT/DELETE /api/aliases`. `aliases`: in effect, most specific first (an exact catalog id
+ * always wins over them); `defaults`: from MODEL_ALIASES and the catalog file; `source`:
+ * `console` when an edit from the console replaces the defaults.
+ */
+export interface ModelAliasList {
+  aliases: ModelAlias[];
+  defaults: ModelAlias[];
+  source: 'config' | 'console';
+}
+
+/** `PUT /api/aliases`: the whole alias map the console keeps in place of the defaults. */
+export interface SetModelAliasesRequest {
+  /** Pattern (`*` globs, up to 128 characters) → catalog model id; at most 200. */
+  aliases: Record<string, string>;
+}
+
 /**
  * What live discovery knows about one route: `confirmed` (the provider's model list has the
  * upstream id), `missing` (the list was fetched and the id is not in it), `unknown` (no list yet:

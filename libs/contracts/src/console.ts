@@ -6,7 +6,7 @@
  * type level that each DTO and its type name the same fields, so a change on either side fails
  * `npm run typecheck`.
  */
-import type { CatalogModel, DiscoveredRoute, ModelCategory, ProviderDiscovery } from './catalog.ts';
+import type { CatalogModel, DiscoveredRoute, ModelAlias, ModelCategory, ProviderDiscovery } from './catalog.ts';
 
 /** `POST /api/auth/login`: a bearer token for every other `/api` call. */
 export interface AdminSession {
@@ -145,6 +145,8 @@ export interface AdminModel extends Omit<CatalogModel, 'routes'> {
   available: boolean;
   /** Why it is not available, per route; null when it is. */
   reason: string | null;
+  /** Alias patterns that send requests to this model, most specific first. */
+  aliases: string[];
 }
 
 /** `GET /api/models`. */
@@ -152,6 +154,8 @@ export interface AdminModelList {
   total: number;
   categories: Array<{ id: ModelCategory; label: string; count: number }>;
   models: AdminModel[];
+  /** The model aliases in effect, most specific first (see `GET /api/aliases`). */
+  aliases: ModelAlias[];
   discovery: { intervalMinutes: number; providers: ProviderDiscovery[] };
 }
 

@@ -100,9 +100,10 @@ export function model(id: string, routes: Array<[provider: string, routable?: bo
     routable: routes.some(([, r = true]) => r),
     available: routes.some(([, r = true]) => r),
     reason: null,
+    aliases: [],
   };
 }
 
 export function models(list: AdminModel[]): AdminModelList {
-  return { total: list.length, categories: [], models: list, discovery: { intervalMinutes: 0, providers: [] } };
+  return { total: list.length, categories: [], models: list, aliases: [], discovery: { intervalMinutes: 0, providers: [] } };
 }

@@ -1,11 +1,22 @@
-import { Controller, Delete, Get, HttpCode, Param, Post, Query, UseGuards } from '@nestjs/common';
-import { ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { MODEL_CATEGORIES, type CatalogModel, type DiscoveryRefreshResult, type ModelCategory, type ModelDiscovery } from '#contracts';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
+import { ApiOperation, ApiParam, ApiProperty, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { IsObject } from 'class-validator';
+import {
+  MODEL_CATEGORIES,
+  type CatalogModel,
+  type DiscoveryRefreshResult,
+  type ModelAliasList,
+  type ModelCategory,
+  type ModelDiscovery,
+  type SetModelAliasesRequest,
+} from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { ApiAdminAuth, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../openapi/decorators.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import { DiscoveryService } from '../models/discovery.service.ts';
 import { ModelAvailabilityService } from '../models/model-availability.ts';
+import { MAX_ALIASES, MAX_ALIAS_CHARS } from '../models/model-aliases.ts';
+import { ModelAliasesService } from '../models/model-aliases.service.ts';
 import { AdminGuard } from '../auth/admin-auth.guard.ts';
 import type { AdminModel, AdminModelList } from '#contracts';
 
@@ -15,6 +26,19 @@ export type { AdminModel, AdminModelList };
 const CATEGORY_LABELS: Record<ModelCategory, string> = { chat: '对话', reasoning: '推理', code: '代码', vision: '视觉', image: '图像生成', audio: '音频' };
 
 const MODEL_ID = ApiParam({ name: 'id', description: '模型 id（见 `GET /api/models`）。', schema: { type: 'string' } });
+/** PUT /api/aliases: the patterns and targets are checked by the catalog (400 naming each bad one). */
+export class SetModelAliasesDto implements SetModelAliasesRequest {
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string', minLength: 1, maxLength: MAX_ALIAS_CHARS },
+    maxProperties: MAX_ALIASES,
+    description: `请求的模型 id（可用 \`*\` 通配，最长 ${MAX_ALIAS_CHARS} 个字符）→ 目录中的模型 id；最多 ${MAX_ALIASES} 条。`,
+    example: { 'claude-*': 'qwen3-coder', 'gpt-5*': 'deepseek-v3' },
+  })
+  @IsObject()
+  aliases!: Record<string, string>;
+}
+
 const ROUTE_PROVIDER = ApiParam({ name: 'provider', description: '路由的提供商名字（不区分大小写）。', schema: { type: 'string' } });
 
 @ApiTags(DOC_TAGS.modelsAdmin)
@@ -26,13 +50,15 @@ export class ModelsAdminController {
     private readonly catalog: CatalogService,
     private readonly discovery: DiscoveryService,
     private readonly availability: ModelAvailabilityService,
+    private readonly modelAliases: ModelAliasesService,
   ) {}
 
   private view(model: CatalogModel, found: ModelDiscovery | undefined): AdminModel {
     const routes =
       found?.routes ?? model.routes.map((r) => ({ ...r, state: 'unknown' as const, pinned: false, pinnedBy: null, checkedAt: null, routable: true }));
     const { routes: _routes, ...rest } = model;
-    return { ...rest, routes, routable: routes.some((r) => r.routable), ...this.availability.of(model) };
+    const aliases = this.catalog.aliases().flatMap((a) => (a.model === model.id ? [a.pattern] : []));
+    return { ...rest, routes, routable: routes.some((r) => r.routable), ...this.availability.of(model), aliases };
   }
 
   /** Every catalog model with its category, routes and each route's discovery state. */
@@ -56,6 +82,7 @@ export class ModelsAdminController {
       total: all.length,
       categories: MODEL_CATEGORIES.map((id) => ({ id, label: CATEGORY_LABELS[id], count: all.filter((m) => m.category === id).length })),
       models: all.filter((m) => !category || m.category === category).map((m) => this.view(m, byId.get(m.id))),
+      aliases: this.catalog.aliases(),
       discovery: { intervalMinutes: snapshot.intervalMinutes, providers: snapshot.providers },
     };
   }
@@ -69,6 +96,37 @@ export class ModelsAdminController {
     const model = this.catalog.resolve(id);
     if (!model) throw new ApiError(404, `The model \`${id}\` does not exist.`, 'not_found_error', 'model_not_found', 'id');
     return this.view(model, this.discovery.model(model.id));
+  }
+
+  @Get('aliases')
+  @ApiOperation({
+    summary: '模型别名',
+    description:
+      '生效中的模型别名（最具体的在前：字面字符最多者优先），以及来自 `MODEL_ALIASES` 与 `CATALOG_FILE` 的默认别名。请求的模型 id 与目录中的模型 id 相同时（不区分大小写）总是用目录中的模型，不看别名。',
+  })
+  @ApiJsonResponse('ModelAliasList', '模型别名。')
+  @ApiErrors([401])
+  aliases(): ModelAliasList {
+    return this.modelAliases.view();
+  }
+
+  @Put('aliases')
+  @ApiOperation({
+    summary: '设置模型别名',
+    description: '用整张别名表取代默认别名（`MODEL_ALIASES` 与 `CATALOG_FILE` 中的），保存在存储中，重启后仍然有效。目标必须是目录中的模型。',
+  })
+  @ApiJsonResponse('ModelAliasList', '保存后的模型别名。')
+  @ApiErrors([400, 401], { 400: '别名格式不对、超过数量或长度上限，或指向不存在的模型（`code: invalid_alias`，消息中列出每一条）。' })
+  setAliases(@Body() dto: SetModelAliasesDto): Promise<ModelAliasList> {
+    return this.modelAliases.set(dto.aliases);
+  }
+
+  @Delete('aliases')
+  @ApiOperation({ summary: '恢复默认模型别名', description: '删除管理台保存的别名表，恢复使用 `MODEL_ALIASES` 与 `CATALOG_FILE` 中的别名。' })
+  @ApiJsonResponse('ModelAliasList', '恢复后的模型别名。')
+  @ApiErrors([401])
+  resetAliases(): Promise<ModelAliasList> {
+    return this.modelAliases.reset();
   }
 
   /** Fetches the providers' model lists now (all, or one with ?provider=). */

@@ -533,3 +533,29 @@ describe('stored Responses API answers', () => {
     expect(configError({ RESPONSES_MAX_STORED_BYTES: 'lots' }).message).toMatch(/RESPONSES_MAX_STORED_BYTES/);
   });
 });
+
+describe('MODEL_ALIASES', () => {
+  it('is {} when unset or blank, else the JSON object as given (the catalog checks patterns and targets)', () => {
+    expect(loadConfig({}).modelAliases).toEqual({});
+    expect(loadConfig({ MODEL_ALIASES: '  ' }).modelAliases).toEqual({});
+    expect(loadConfig({ MODEL_ALIASES: ' {"claude-*": "qwen3-coder", "gpt-5*": "deepseek-v3"} ' }).modelAliases).toEqual({
+      'claude-*': 'qwen3-coder',
+      'gpt-5*': 'deepseek-v3',
+    });
+  });
+
+  it('refuses what is not a JSON object, naming the variable', () => {
+    expect(() => loadConfig({ MODEL_ALIASES: '{"claude-*": ' })).toThrow(/MODEL_ALIASES must be a JSON object/);
+    expect(() => loadConfig({ MODEL_ALIASES: '["claude-*"]' })).toThrow(ConfigError);
+    expect(() => loadConfig({ MODEL_ALIASES: '"x"' })).toThrow(/MODEL_ALIASES/);
+  });
+});
+
+describe('RESPONSE_MODEL', () => {
+  it('is served by default; requested restores the echo of the client’s id; anything else is refused', () => {
+    expect(loadConfig({}).responseModel).toBe('served');
+    expect(loadConfig({ RESPONSE_MODEL: ' Requested ' }).responseModel).toBe('requested');
+    expect(loadConfig({ RESPONSE_MODEL: 'served' }).responseModel).toBe('served');
+    expect(() => loadConfig({ RESPONSE_MODEL: 'upstream' })).toThrow(/RESPONSE_MODEL must be served or requested/);
+  });
+});

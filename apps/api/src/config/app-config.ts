@@ -98,6 +98,16 @@ export interface AppConfig {
   providers: Record<string, ProviderEnv>;
   providersFile?: string;
   catalogFile?: string;
+  /**
+   * Model aliases from MODEL_ALIASES (a JSON object, `{"claude-*": "qwen3-coder"}`), as given: the
+   * catalog checks each pattern and target, since only it knows the models. Empty when unset.
+   */
+  modelAliases: Record<string, unknown>;
+  /**
+   * What an answer's `model` says (RESPONSE_MODEL): `served`, the upstream model id that answered
+   * (default, as OpenAI names its resolved snapshot), or `requested`, the id the client sent.
+   */
+  responseModel: 'served' | 'requested';
   dataDir: string;
   /** Minutes between scheduled model-list refreshes (DISCOVERY_INTERVAL_MINUTES); 0 = only on demand. */
   discoveryIntervalMinutes: number;
@@ -357,6 +367,27 @@ function providerEnv(env: Env, declaration: ProviderDeclaration): ProviderEnv {
   };
 }
 
+function responseModel(raw: string | undefined): AppConfig['responseModel'] {
+  const value = raw?.trim().toLowerCase() || 'served';
+  if (value !== 'served' && value !== 'requested') throw new ConfigError(`RESPONSE_MODEL must be served or requested, got "${raw}"`);
+  return value;
+}
+
+/** A JSON object from one variable; unset or blank is `{}`. */
+function jsonObject(env: Env, name: string): Record<string, unknown> {
+  const raw = env[name]?.trim();
+  if (!raw) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (err) {
+    throw new ConfigError(`${name} must be a JSON object: ${(err as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new ConfigError(`${name} must be a JSON object, e.g. {"claude-*": "qwen3-coder"}`);
+  return value as Record<string, unknown>;
+}
+
 /**
  * The environment, read and validated once. `providers` (the built-in list by default) are the
  * declarations whose variables are read; tests pass a list with a fixture provider in it.
@@ -413,6 +444,8 @@ export function loadConfig(env: Env = process.env, providers: readonly ProviderD
     providers: providerEnvs,
     providersFile: env.PROVIDERS_FILE?.trim() || undefined,
     catalogFile: env.CATALOG_FILE?.trim() || undefined,
+    modelAliases: jsonObject(env, 'MODEL_ALIASES'),
+    responseModel: responseModel(env.RESPONSE_MODEL),
     dataDir: resolve(env.DATA_DIR?.trim() || './data'),
     discoveryIntervalMinutes: int(env, 'DISCOVERY_INTERVAL_MINUTES', 60, 0, 7 * 24 * 60),
     imageUrlTtlSeconds: int(env, 'IMAGE_URL_TTL_SECONDS', 3600, 1, 7 * 24 * 3600),

@@ -54,6 +54,7 @@ export function boundRecord(r: RequestRecord): RequestRecord {
     attempts: Array.isArray(r.attempts) ? r.attempts.slice(0, MAX_ATTEMPTS).map(boundAttempt) : r.attempts,
     error: cut(r.error, MAX_ERROR_CHARS),
     clientKey: id(r.clientKey),
+    ...(r.alias === undefined ? {} : { alias: id(r.alias) }),
   };
 }
 
@@ -62,7 +63,13 @@ const textLength = (v: unknown): number => (typeof v === 'string' ? v.length : 0
 /** Roughly what a record holds in memory (UTF-16 text plus a fixed overhead), for byte budgets; never throws. */
 export function approxRecordBytes(r: RequestRecord): number {
   let chars =
-    textLength(r.requestId) + textLength(r.model) + textLength(r.provider) + textLength(r.upstreamModel) + textLength(r.error) + textLength(r.clientKey);
+    textLength(r.requestId) +
+    textLength(r.model) +
+    textLength(r.provider) +
+    textLength(r.upstreamModel) +
+    textLength(r.error) +
+    textLength(r.clientKey) +
+    textLength(r.alias);
   if (Array.isArray(r.attempts)) {
     for (const a of r.attempts) chars += 100 + textLength(a?.provider) + textLength(a?.upstream_model) + textLength(a?.key) + textLength(a?.reason);
   }

@@ -3,10 +3,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Inject, Injectable } from '@nestjs/common';
 import { parse as parseYaml } from 'yaml';
-import { MODEL_CATEGORIES, type CatalogModel, type CatalogRoute, type ModelCategory, type ModelObject } from '#contracts';
+import { MODEL_CATEGORIES, type CatalogModel, type CatalogRoute, type ModelAlias, type ModelCategory, type ModelObject } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, ConfigError, type AppConfig } from '../config/app-config.ts';
 import { ProviderRegistry } from '../providers/provider-registry.service.ts';
+import { compileAliases, matchAlias, parseAliasMap, type AliasMap, type CompiledAlias } from './model-aliases.ts';
 
 /** `created` for every catalog model: when this catalog was first published. */
 const CATALOG_CREATED = 1_735_689_600; // 2025-01-01T00:00:00Z
@@ -29,9 +30,15 @@ interface CatalogOverride extends Partial<CatalogModel> {
   disabled?: boolean;
 }
 
-function readDoc(file: string): { models?: unknown } {
+/** A requested id resolved: the catalog model, and the alias pattern that led there (null for a catalog id). */
+export interface ResolvedModel {
+  model: CatalogModel;
+  alias: string | null;
+}
+
+function readDoc(file: string): { models?: unknown; aliases?: unknown } {
   try {
-    return (parseYaml(readFileSync(file, 'utf8')) ?? {}) as { models?: unknown };
+    return (parseYaml(readFileSync(file, 'utf8')) ?? {}) as { models?: unknown; aliases?: unknown };
   } catch (err) {
     throw new ConfigError(`${file}: cannot read: ${(err as Error).message}`);
   }
@@ -72,18 +79,26 @@ export class CatalogService {
   private models = new Map<string, CatalogModel>();
   private lowerIndex = new Map<string, CatalogModel>();
   private modelList: ModelObject[] = [];
+  /** MODEL_ALIASES over the catalog file's `aliases:`, targets checked at start. */
+  private readonly defaultAliases: AliasMap;
+  /** The console's alias map, in place of the defaults when set. */
+  private aliasOverride: AliasMap | null = null;
+  private compiledAliases: CompiledAlias[] = [];
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly registry: ProviderRegistry,
   ) {
+    let fileAliases: unknown = {};
     const shipped = defaultCatalogPath();
     const base = readDoc(shipped).models;
     if (!Array.isArray(base)) throw new ConfigError(`${shipped}: expected "models": [...]`);
     base.forEach((raw, i) => this.put(checkModel(shipped, raw, i, false) as CatalogModel));
 
     if (config.catalogFile) {
-      const overrides = readDoc(config.catalogFile).models;
+      const doc = readDoc(config.catalogFile);
+      const overrides = doc.models;
+      fileAliases = doc.aliases ?? {};
       if (!Array.isArray(overrides)) throw new ConfigError(`${config.catalogFile}: expected "models": [...]`);
       overrides.forEach((raw, i) => {
         const o = checkModel(config.catalogFile!, raw, i, this.fromFiles.has((raw as CatalogOverride)?.id));
@@ -92,6 +107,11 @@ export class CatalogService {
       });
     }
     this.rebuild();
+    this.defaultAliases = {
+      ...this.startupAliases(fileAliases, `${config.catalogFile}: aliases`),
+      ...this.startupAliases(config.modelAliases, 'MODEL_ALIASES'),
+    };
+    this.compiledAliases = compileAliases(this.defaultAliases);
     // Upstreams added or removed from the console bring or take their models' routes.
     registry.upstreamsChanged.subscribe(() => this.rebuild());
   }
@@ -120,12 +140,82 @@ export class CatalogService {
     this.modelList = [...models.values()].map((m) => ({ id: m.id, object: 'model', created: CATALOG_CREATED, owned_by: m.owned_by }));
   }
 
-  /** Like resolve(), but an unknown id is OpenAI's 404 model_not_found. */
-  require(id: string): CatalogModel {
+  /** A startup alias map checked in full: a bad pattern or an unknown target stops the start, named. */
+  private startupAliases(raw: unknown, source: string): AliasMap {
+    const problems: string[] = [];
+    const aliases = this.checkAliases(raw, problems);
+    if (problems.length) throw new ConfigError(`${source}: ${problems.join('; ')}`);
+    return aliases;
+  }
+
+  /** The map with each target as its catalog id; what is wrong goes to `problems`. */
+  private checkAliases(raw: unknown, problems: string[]): AliasMap {
+    const parsed = parseAliasMap(raw);
+    problems.push(...parsed.problems);
+    const aliases: AliasMap = {};
+    for (const [pattern, target] of Object.entries(parsed.aliases)) {
+      const model = this.resolve(target);
+      if (model) aliases[pattern] = model.id;
+      else problems.push(`alias "${pattern}" points to the unknown model "${target}"`);
+    }
+    return aliases;
+  }
+
+  /**
+   * An alias map from the console, checked like the startup ones but as a 400 naming what is
+   * wrong; returns it with targets as catalog ids.
+   */
+  validateAliases(raw: unknown): AliasMap {
+    const problems: string[] = [];
+    const aliases = this.checkAliases(raw, problems);
+    if (problems.length) throw ApiError.badRequest(`Invalid aliases: ${problems.slice(0, 10).join('; ')}`, 'aliases', 'invalid_alias');
+    return aliases;
+  }
+
+  /** Puts the console's alias map in place of the defaults; null goes back to the defaults. */
+  setAliasOverride(aliases: AliasMap | null): void {
+    this.aliasOverride = aliases;
+    this.compiledAliases = compileAliases(aliases ?? this.defaultAliases);
+  }
+
+  /** The aliases in effect, most specific first. */
+  aliases(): ModelAlias[] {
+    return this.compiledAliases.map((a) => ({ pattern: a.pattern, model: a.target }));
+  }
+
+  /** MODEL_ALIASES and the catalog file's aliases, most specific first. */
+  defaults(): ModelAlias[] {
+    return compileAliases(this.defaultAliases).map((a) => ({ pattern: a.pattern, model: a.target }));
+  }
+
+  /** Whether the console's alias map is in effect. */
+  get aliasesOverridden(): boolean {
+    return this.aliasOverride !== null;
+  }
+
+  /**
+   * What a client's model id means: a catalog id (exact, then case-insensitive) wins; otherwise
+   * the most specific alias whose target is still in the catalog.
+   */
+  lookup(id: string): ResolvedModel | undefined {
     const model = this.resolve(id);
-    if (!model)
+    if (model) return { model, alias: null };
+    const alias = matchAlias(this.compiledAliases, id);
+    const target = alias && this.resolve(alias.target);
+    return target ? { model: target, alias: alias.pattern } : undefined;
+  }
+
+  /** Like lookup(), but an unknown id is OpenAI's 404 model_not_found. Every front door resolves its model here. */
+  requireResolved(id: string): ResolvedModel {
+    const found = this.lookup(id);
+    if (!found)
       throw new ApiError(404, `The model \`${id}\` does not exist or you do not have access to it.`, 'invalid_request_error', 'model_not_found', 'model');
-    return model;
+    return found;
+  }
+
+  /** The catalog model a client's id (a catalog id or an alias) names; 404 when none. */
+  require(id: string): CatalogModel {
+    return this.requireResolved(id).model;
   }
 
   /** Exact id first, then case-insensitive (clients sometimes capitalize). */

@@ -1,20 +1,29 @@
 import type { ChatCompletionRequest, Usage } from '#contracts';
+import type { AppConfig } from '../config/app-config.ts';
+import { answerModel } from '../models/answer-model.ts';
 import type { AnswerProtocol, StreamEncoder } from './answer-protocol.ts';
 import { ChunkBuilder, buildCompletion, completionId } from './chat-response.ts';
 import { nowSeconds } from './client-call.ts';
 
-/** OpenAI chat completions: a `chat.completion`, or `chat.completion.chunk` events ending in `[DONE]`. */
-export function chatProtocol(body: ChatCompletionRequest): AnswerProtocol {
+/**
+ * OpenAI chat completions: a `chat.completion`, or `chat.completion.chunk` events ending in
+ * `[DONE]`. Their `model` is the one that served, or the requested id (`responseModel`, RESPONSE_MODEL).
+ */
+export function chatProtocol(body: ChatCompletionRequest, responseModel: AppConfig['responseModel'] = 'served'): AnswerProtocol {
   const id = completionId();
   const created = nowSeconds();
   return {
-    answer: (_start, acc, usage) => buildCompletion(id, created, body.model, acc, usage),
+    answer: (start, acc, usage) => buildCompletion(id, created, answerModel(responseModel, body.model, start.upstreamModel), acc, usage),
     encoder(writer): StreamEncoder {
       const includeUsage = body.stream_options?.include_usage === true;
-      const chunks = new ChunkBuilder(id, created, body.model, includeUsage);
+      // Made when the stream opens, once the provider that serves (and so the answer's model) is known.
+      let chunks: ChunkBuilder;
       let finishSent = false;
       return {
-        open: () => writer.send(chunks.role()),
+        open(start) {
+          chunks = new ChunkBuilder(id, created, answerModel(responseModel, body.model, start.upstreamModel), includeUsage);
+          writer.send(chunks.role());
+        },
         event(item) {
           if (item.type === 'delta') {
             const chunk = chunks.delta(item);

@@ -47,8 +47,8 @@ describe('ChatResponder with an upstream event it cannot take', () => {
     const events = new PoolEvents();
     events.requests.subscribe((r) => records.push(r));
     const lifecycle = { cutSignal: new AbortController().signal } as AppLifecycle;
-    const config = { limits: { clientStallMs: 5_000 } } as AppConfig;
-    const responder = new ChatResponder(new RunResponder(chat, events, lifecycle, config));
+    const config = { limits: { clientStallMs: 5_000 }, responseModel: 'served' } as AppConfig;
+    const responder = new ChatResponder(new RunResponder(chat, events, lifecycle, config), config);
     const app = express();
     app.use(express.json());
     app.post('/chat', (req, res) => {

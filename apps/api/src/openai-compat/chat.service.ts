@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Observable, TimeoutError, catchError, defer, finalize, mergeMap, throwError, timeout, timer, toArray, type OperatorFunction } from 'rxjs';
-import type { AttemptSummary, CatalogModel, ChatCompletionRequest, ContentPart } from '#contracts';
+import type { AttemptSummary, CatalogModel, CatalogRoute, ChatCompletionRequest, ContentPart } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { CatalogService } from '../models/catalog.service.ts';
+import { FEATURES, cannotHonour, requiredFeatures, routeHonours } from '../models/chat-features.ts';
 import { CANNOT_TAKE_IMAGES, modelTakesImages, routeTakesImages } from '../models/vision.ts';
-import { UpstreamError, type ChatEvent, type ChatRequest, type ClientFlow } from '../providers/provider-adapter.ts';
-import { ProviderRegistry } from '../providers/provider-registry.service.ts';
+import { UpstreamError, type ChatEvent, type ChatFeature, type ChatRequest, type ClientFlow } from '../providers/provider-adapter.ts';
+import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
 import { FailoverService, type RouteFilter } from '../routing/failover.service.ts';
 
 /** Emitted once, just before the first content, when a provider has been committed to. */
@@ -20,6 +21,8 @@ export type ChatItem = ChatStart | ChatEvent;
 
 export interface ChatRun {
   model: CatalogModel;
+  /** The alias pattern the requested id matched, null for a catalog id. */
+  alias: string | null;
   request: ChatRequest;
   /** Cold: subscribing starts the first attempt; unsubscribing aborts the upstream call. */
   items: Observable<ChatItem>;
@@ -99,22 +102,58 @@ export class ChatService {
     private readonly registry: ProviderRegistry,
   ) {}
 
+  /** The model's routes whose provider is known, narrowed to the forced provider's when there is one. */
+  private eligibleRoutes(model: CatalogModel, forcedName: string | undefined) {
+    const forced = forcedName === undefined ? undefined : this.registry.find(forcedName);
+    const known = model.routes.flatMap((route) => {
+      const provider = this.registry.find(route.provider);
+      return provider ? [{ route, provider }] : [];
+    });
+    return { forced, known, eligible: forcedName === undefined ? known : known.filter((r) => r.provider === forced) };
+  }
+
+  /**
+   * For a request that needs features some mappings drop (tools, JSON mode, stop…): a filter that
+   * skips routes which would answer without them, after a 400 naming the first feature that no
+   * route that could serve the request (the forced provider's, else any) carries together with
+   * the ones before it. Never a silent downgrade, and never a 401/404 for it.
+   */
+  private featureFilter(model: CatalogModel, forcedName: string | undefined, features: ChatFeature[]): RouteFilter {
+    const { forced, known, eligible } = this.eligibleRoutes(model, forcedName);
+    const carries = (r: { route: CatalogRoute; provider: ProviderState }, f: ChatFeature) => routeHonours(r.provider.adapter, r.route.upstream_model, f);
+    // An unknown or mismatched forced provider is FailoverService's 400 to give.
+    let pool = eligible;
+    for (const feature of features) {
+      if (pool.length === 0) break;
+      const next = pool.filter((r) => carries(r, feature));
+      if (next.length === 0) {
+        const info = FEATURES[feature];
+        const othersCan = forced && known.some((r) => r.provider !== forced && features.every((f) => carries(r, f)));
+        const message = othersCan
+          ? `Provider \`${forced.name}\` cannot honour ${info.words} for the model \`${model.id}\`; drop the \`provider\` field to use one that can.`
+          : `No provider of the model \`${model.id}\` can honour ${info.words}${features.length > 1 ? ' together with the rest of this request' : ''}; remove \`${info.param}\` or use another model.`;
+        throw ApiError.badRequest(message, info.param, info.code);
+      }
+      pool = next;
+    }
+    return (route, provider) => {
+      const missing = features.find((f) => !routeHonours(provider.adapter, route.upstream_model, f));
+      return missing === undefined ? null : cannotHonour(missing);
+    };
+  }
+
   /**
    * For a request with image parts: a filter that skips routes which cannot take them, after
    * a 400 when no route that could serve the request (the forced provider's, else any known
    * provider's) ever can, since waiting or retrying would not help.
    */
   private visionFilter(model: CatalogModel, forcedName: string | undefined): RouteFilter {
-    const forced = forcedName === undefined ? undefined : this.registry.find(forcedName);
-    const known = model.routes.flatMap((route) => {
-      const provider = this.registry.find(route.provider);
-      return provider ? [{ route, provider, images: routeTakesImages(model, route, provider.adapter) }] : [];
-    });
-    const eligible = forcedName === undefined ? known : known.filter((r) => r.provider === forced);
+    const { forced, known, eligible } = this.eligibleRoutes(model, forcedName);
+    const takes = (r: { route: CatalogRoute; provider: ProviderState }) => routeTakesImages(model, r.route, r.provider.adapter);
     // An unknown or mismatched forced provider is FailoverService's 400 to give.
-    if (eligible.length > 0 && !eligible.some((r) => r.images)) {
+    if (eligible.length > 0 && !eligible.some(takes)) {
       const message =
-        forced && known.some((r) => r.images)
+        forced && known.some(takes)
           ? `Provider \`${forced.name}\` cannot take image input for the model \`${model.id}\`; drop the \`provider\` field to use one that can.`
           : modelTakesImages(model)
             ? `None of the providers of \`${model.id}\` can take image input; remove the image_url parts or use another vision model.`
@@ -124,12 +163,28 @@ export class ChatService {
     return (route, provider) => (routeTakesImages(model, route, provider.adapter) ? null : CANNOT_TAKE_IMAGES);
   }
 
+  /** Every filter the request calls for, as one (undefined when it needs nothing special). */
+  private routeFilter(model: CatalogModel, forcedName: string | undefined, request: ChatRequest): RouteFilter | undefined {
+    const features = requiredFeatures(request);
+    const filters: RouteFilter[] = [];
+    if (request.hasImages) filters.push(this.visionFilter(model, forcedName));
+    if (features.length > 0) filters.push(this.featureFilter(model, forcedName, features));
+    if (filters.length <= 1) return filters[0];
+    return (route, provider) => {
+      for (const filter of filters) {
+        const reason = filter(route, provider);
+        if (reason !== null) return reason;
+      }
+      return null;
+    };
+  }
+
   /**
    * Validates what the router needs and builds the run; throws ApiError for 4xx cases. A stream's
    * `flow` is its client's backpressure, passed to the upstream reader.
    */
   start(body: ChatCompletionRequest, signal: AbortSignal, flow?: ClientFlow): ChatRun {
-    const model = this.catalog.require(body.model);
+    const { model, alias } = this.catalog.requireResolved(body.model);
     if (model.category === 'image' || model.category === 'audio') {
       throw ApiError.badRequest(
         `The model \`${model.id}\` is a ${model.category} model and cannot be used for chat completions.`,
@@ -140,7 +195,7 @@ export class ChatService {
     const params: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(body)) if (!GATEWAY_FIELDS.has(k) && v !== undefined && v !== null) params[k] = v;
     const request: ChatRequest = { model: model.id, messages: body.messages, stream: body.stream === true, params, hasImages: hasImages(body) };
-    const run = this.failover.begin(model, body.provider, request.hasImages ? this.visionFilter(model, body.provider) : undefined);
+    const run = this.failover.begin(model, body.provider, this.routeFilter(model, body.provider, request));
 
     const tryFrom = (i: number): Observable<ChatItem> =>
       defer(() => {
@@ -183,7 +238,7 @@ export class ChatService {
           finalize(() => lease.release()),
         );
       });
-    return { model, request, items: tryFrom(0), attempts: run.attempts };
+    return { model, alias, request, items: tryFrom(0), attempts: run.attempts };
   }
 }
 

@@ -19,7 +19,7 @@ export function failureStatus(err: unknown): number {
 
 /** What an endpoint knows about its outcome; everything else in the record is common. */
 export type Outcome = Pick<RequestLogEntry, 'model' | 'status' | 'attempts' | 'error'> &
-  Partial<Pick<RequestLogEntry, 'provider' | 'upstreamModel' | 'ttftMs' | 'usage' | 'usageEstimated'>>;
+  Partial<Pick<RequestLogEntry, 'provider' | 'upstreamModel' | 'ttftMs' | 'usage' | 'usageEstimated' | 'alias'>>;
 
 /**
  * One /v1 request's plumbing shared by every endpoint: a signal that aborts the upstream work

@@ -26,6 +26,7 @@ export class ImagesResponder {
     const record = (status: number, servedBy: ServedBy | undefined, error: string | null) =>
       client.record({
         model: job?.model.id ?? dto.model ?? '',
+        alias: job?.alias ?? null,
         status,
         provider: servedBy?.provider ?? null,
         upstreamModel: servedBy?.upstreamModel ?? null,

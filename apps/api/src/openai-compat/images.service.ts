@@ -23,6 +23,8 @@ export interface ServedBy {
 
 export interface ImagesJob {
   model: CatalogModel;
+  /** The alias pattern the requested id matched, null for a catalog id. */
+  alias: string | null;
   n: number;
   /** Every attempt of every call, filled in as they finish. */
   attempts: AttemptSummary[];
@@ -67,7 +69,7 @@ export class ImagesService {
   /** Resolves and checks what the router needs; throws ApiError for the 4xx cases. */
   prepare(body: ImageGenerationRequestDto): ImagesJob {
     const id = body.model ?? DEFAULT_IMAGE_MODEL;
-    const model = this.catalog.require(id);
+    const { model, alias } = this.catalog.requireResolved(id);
     if (model.category !== 'image') {
       throw ApiError.badRequest(
         `The model \`${model.id}\` is a ${model.category} model and cannot generate images; use one of the image models listed in /v1/models.`,
@@ -75,7 +77,7 @@ export class ImagesService {
         'model_not_supported',
       );
     }
-    return { model, n: body.n ?? 1, attempts: [] };
+    return { model, alias, n: body.n ?? 1, attempts: [] };
   }
 
   /** Makes all n images (or fails with every attempt listed). */

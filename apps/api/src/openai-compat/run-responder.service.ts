@@ -58,6 +58,7 @@ export class RunResponder {
       const { usage, estimated } = start ? acc.usage(body.messages, body.tools) : { usage: null, estimated: false };
       client.record({
         model: run.model.id,
+        alias: run.alias,
         status,
         provider: start?.provider ?? null,
         upstreamModel: start?.upstreamModel ?? null,

@@ -30,6 +30,7 @@ export class SpeechController {
     const record = (status: number, audio: SpokenAudio | undefined, error: string | null) =>
       client.record({
         model: job?.model.id ?? dto.model,
+        alias: job?.alias ?? null,
         status,
         provider: audio?.provider ?? null,
         upstreamModel: audio?.upstreamModel ?? null,

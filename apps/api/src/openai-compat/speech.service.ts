@@ -9,6 +9,8 @@ import type { SpeechRequestDto } from './speech-request.dto.ts';
 
 export interface SpeechJob {
   model: CatalogModel;
+  /** The alias pattern the requested id matched, null for a catalog id. */
+  alias: string | null;
   request: SpeechRequest;
   forced?: string;
   /** Filled in as attempts finish. */
@@ -32,7 +34,7 @@ export class SpeechService {
   ) {}
 
   prepare(body: SpeechRequestDto): SpeechJob {
-    const model = this.catalog.require(body.model);
+    const { model, alias } = this.catalog.requireResolved(body.model);
     if (model.category !== 'audio') {
       throw ApiError.badRequest(
         `The model \`${model.id}\` is a ${model.category} model and cannot generate speech; use a text-to-speech model such as gpt-4o-mini-tts.`,
@@ -43,7 +45,7 @@ export class SpeechService {
     const request: SpeechRequest = { input: body.input, voice: body.voice, format: body.response_format ?? 'mp3' };
     if (body.speed !== undefined && body.speed !== null) request.speed = body.speed;
     if (body.instructions !== undefined && body.instructions !== null) request.instructions = body.instructions;
-    return { model, request, forced: body.provider, attempts: [] };
+    return { model, alias, request, forced: body.provider, attempts: [] };
   }
 
   async speak(job: SpeechJob, signal: AbortSignal): Promise<SpokenAudio> {

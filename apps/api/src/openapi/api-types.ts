@@ -17,6 +17,7 @@ import type {
   CreatedClientKey,
   DiscoveryRefreshResult,
   KeyTestResult,
+  ModelAliasList,
   ModelDiscovery,
   ProviderDetail,
   ProviderCheck,
@@ -76,6 +77,8 @@ export interface ApiSchemas {
   AdminModelList: AdminModelList;
   /** 单个模型（管理台视图）：路由、每条路由的发现状态与是否可路由。 */
   AdminModel: AdminModel;
+  /** 模型别名：生效中的（最具体的在前）、默认的（`MODEL_ALIASES` 与 `CATALOG_FILE`），以及生效的来源（`config` 或 `console`）。 */
+  ModelAliasList: ModelAliasList;
   /** 每个提供商一次模型列表刷新的结果。 */
   DiscoveryRefreshResultList: DiscoveryRefreshResult[];
   /** 一个模型的各条路由及其发现状态。 */

@@ -23,6 +23,13 @@ export interface ChatRequest {
   hasImages: boolean;
 }
 
+/**
+ * What a chat request may need beyond plain text that a mapping might not carry: function
+ * calling, forcing a tool call, JSON mode, structured output, stop sequences, reasoning. Image
+ * input is `acceptsImageInput`; `n` > 1 is refused for every route (one choice per answer).
+ */
+export type ChatFeature = 'tools' | 'tool_choice' | 'json_object' | 'json_schema' | 'stop' | 'reasoning';
+
 /** Everything an adapter needs for one upstream call. */
 export interface UpstreamContext {
   /** The model id this provider expects. */
@@ -115,6 +122,12 @@ export interface ProviderAdapter {
   speech?(req: SpeechRequest, ctx: UpstreamContext): Promise<AudioResult>;
   /** False when the provider cannot take image content parts in chat (routing skips it then). */
   readonly acceptsImageInput?: boolean;
+  /**
+   * Whether this provider's mapping carries `feature` to `upstreamModel`; absent means every field
+   * passes through as OpenAI's format has it. Routing sends a request only to routes that carry
+   * everything it needs, and refuses it (400) when none can, rather than answer without it.
+   */
+  honours?(feature: ChatFeature, upstreamModel: string): boolean;
 }
 
 /** What differs between one adapter's upstream calls; the rest of the call comes from the context. */

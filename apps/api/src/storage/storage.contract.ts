@@ -195,6 +195,7 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
           clientKey: 'ck_1',
           usageEstimated: true,
           attempts: [attempt('Together', 429, 'rate limited ✗'), attempt('DeepInfra', 200, 'ok')],
+          alias: 'claude-*',
         });
         const bare = logEntry({
           requestId: 'req-bare',

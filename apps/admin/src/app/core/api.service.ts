@@ -15,6 +15,7 @@ import type {
   ImageGenerationRequest,
   ImagesResponse,
   KeyTestResult,
+  ModelAliasList,
   ModelDiscovery,
   ProviderCheckAll,
   ProviderDetail,
@@ -152,6 +153,21 @@ export class ApiService {
   /** Removes the operator's pin (a catalog `pinned: true` stays). */
   unpinRoute(model: string, provider: string): Observable<ModelDiscovery> {
     return this.http.delete<ModelDiscovery>(routePinUrl(model, provider));
+  }
+
+  /** The model aliases in effect, the defaults (MODEL_ALIASES) and where the ones in effect come from. */
+  aliases(): Observable<ModelAliasList> {
+    return this.http.get<ModelAliasList>('/api/aliases');
+  }
+
+  /** Replaces the aliases with this whole map (kept in storage; checked by the gateway, 400 naming what is wrong). */
+  setAliases(aliases: Record<string, string>): Observable<ModelAliasList> {
+    return this.http.put<ModelAliasList>('/api/aliases', { aliases });
+  }
+
+  /** Forgets the console's map: MODEL_ALIASES (and CATALOG_FILE) apply again. */
+  resetAliases(): Observable<ModelAliasList> {
+    return this.http.delete<ModelAliasList>('/api/aliases');
   }
 
   // 在线对话测试

@@ -1,6 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { UpstreamError, type ChatEvent, type ChatRequest } from '../provider-adapter.ts';
-import { buildCloudflareChatBody, cloudflareChunkToEvents, cloudflareModelPath, cloudflareResultToEvents } from './cloudflare-mapping.ts';
+import {
+  buildCloudflareChatBody,
+  cloudflareChunkToEvents,
+  cloudflareHonours,
+  cloudflareModelPath,
+  cloudflareNeedsWholeAnswer,
+  cloudflareResultToEvents,
+} from './cloudflare-mapping.ts';
 
 function fixture(name: string): string {
   return readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
@@ -76,10 +83,12 @@ describe('buildCloudflareChatBody', () => {
       messages: [
         { role: 'system', content: 'Be brief.' },
         { role: 'user', content: 'First line\nSecond line' },
-        { role: 'assistant', content: '' },
+        { role: 'assistant', content: '[{"name":"f","arguments":{}}]' },
         { role: 'tool', content: '42' },
       ],
-      stream: true,
+      // JSON mode does not stream on Workers AI: the whole answer is fetched and replayed.
+      stream: false,
+      response_format: { type: 'json_object' },
       max_tokens: 300,
       temperature: 0.6,
       top_p: 0.9,
@@ -97,6 +106,48 @@ describe('buildCloudflareChatBody', () => {
   });
 });
 
+describe('Cloudflare tools and JSON mode', () => {
+  const weather = {
+    type: 'function',
+    function: { name: 'get_weather', description: 'Weather now', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+  };
+
+  it('sends tools in the native shape, asks for the whole answer, and offers none for tool_choice "none"', () => {
+    const req = makeRequest({ stream: true, params: { tools: [weather, { type: 'function', function: { name: 'bare' } }], tool_choice: 'auto' } });
+    expect(cloudflareNeedsWholeAnswer(req)).toBe(true);
+    expect(buildCloudflareChatBody(req)).toEqual({
+      messages: [{ role: 'user', content: 'Hi' }],
+      stream: false,
+      tools: [
+        { name: 'get_weather', description: 'Weather now', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+        { name: 'bare', parameters: { type: 'object', properties: {} } },
+      ],
+    });
+    const none = makeRequest({ stream: true, params: { tools: [weather], tool_choice: 'none' } });
+    expect(cloudflareNeedsWholeAnswer(none)).toBe(false);
+    expect(buildCloudflareChatBody(none)).toEqual({ messages: [{ role: 'user', content: 'Hi' }], stream: true });
+  });
+
+  it("unwraps OpenAI's json_schema to the schema itself", () => {
+    const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] };
+    const body = buildCloudflareChatBody(
+      makeRequest({ params: { response_format: { type: 'json_schema', json_schema: { name: 'c', strict: true, schema } } } }),
+    );
+    expect(body.response_format).toEqual({ type: 'json_schema', json_schema: schema });
+    expect(buildCloudflareChatBody(makeRequest({ params: { response_format: { type: 'text' } } })).response_format).toBeUndefined();
+  });
+
+  it('honours tools and JSON mode only on the models documented for them, and never stop, tool_choice or reasoning', () => {
+    expect(cloudflareHonours('tools', '@cf/meta/llama-3.3-70b-instruct-fp8-fast')).toBe(true);
+    expect(cloudflareHonours('tools', '@cf/meta/llama-4-scout-17b-16e-instruct')).toBe(true);
+    expect(cloudflareHonours('tools', '@hf/mistral/mistral-7b-instruct-v0.2')).toBe(false);
+    expect(cloudflareHonours('tools', '@cf/meta/llama-3.1-8b-instruct')).toBe(false);
+    expect(cloudflareHonours('json_schema', '@cf/meta/llama-3.1-8b-instruct')).toBe(true);
+    expect(cloudflareHonours('json_object', '@cf/qwen/qwen-1.5-7b-chat-awq')).toBe(false);
+    for (const f of ['stop', 'tool_choice', 'reasoning'] as const) expect(cloudflareHonours(f, '@cf/meta/llama-3.3-70b-instruct-fp8-fast')).toBe(false);
+  });
+});
+
 describe('cloudflareResultToEvents', () => {
   it('maps a native answer to delta, finish and usage', () => {
     expect(cloudflareResultToEvents(jsonFixture('cloudflare-result.json'))).toEqual([
@@ -107,12 +158,21 @@ describe('cloudflareResultToEvents', () => {
   });
 
   it('maps native tool calls with generated ids and JSON-string arguments', () => {
-    expect(cloudflareResultToEvents(jsonFixture('cloudflare-result-tool-calls.json'))).toEqual([
+    const events = cloudflareResultToEvents(jsonFixture('cloudflare-result-tool-calls.json'));
+    const ids = (events[0] as { toolCalls: Array<{ id: string }> }).toolCalls.map((c) => c.id);
+    expect(ids).toEqual([expect.stringMatching(/^call_[0-9a-f]{24}$/), expect.stringMatching(/^call_[0-9a-f]{24}$/)]);
+    expect(
+      new Set([
+        ...ids,
+        ...(cloudflareResultToEvents(jsonFixture('cloudflare-result-tool-calls.json'))[0] as { toolCalls: Array<{ id: string }> }).toolCalls.map((c) => c.id),
+      ]).size,
+    ).toBe(4);
+    expect(events).toEqual([
       {
         type: 'delta',
         toolCalls: [
-          { index: 0, id: 'call_0', type: 'function', function: { name: 'get_weather', arguments: '{"location":"Lisbon","unit":"celsius"}' } },
-          { index: 1, id: 'call_1', type: 'function', function: { name: 'get_time', arguments: '{"timezone":"Europe/Lisbon"}' } },
+          { index: 0, id: ids[0], type: 'function', function: { name: 'get_weather', arguments: '{"location":"Lisbon","unit":"celsius"}' } },
+          { index: 1, id: ids[1], type: 'function', function: { name: 'get_time', arguments: '{"timezone":"Europe/Lisbon"}' } },
         ],
       },
       { type: 'finish', reason: 'tool_calls' },

@@ -1,14 +1,64 @@
+import { randomBytes } from 'node:crypto';
 import type { ChatMessage, ToolCallDelta } from '#contracts';
-import { UpstreamError, type ChatEvent, type ChatRequest } from '../provider-adapter.ts';
+import { UpstreamError, type ChatEvent, type ChatFeature, type ChatRequest } from '../provider-adapter.ts';
 import { readUsage } from '../openai-compatible/openai-mapping.ts';
 import { errorMessageFromJson } from '../upstream-errors.ts';
 
 // The generation parameters Workers AI's text-generation schema accepts; anything else is rejected upstream.
 const PASSED_PARAMS = ['temperature', 'top_p', 'seed', 'frequency_penalty', 'presence_penalty'] as const;
 
+/**
+ * Models whose Workers AI page documents function calling ("Function calling: Yes"; see
+ * https://developers.cloudflare.com/workers-ai/features/function-calling/traditional/). Others
+ * are not documented to take `tools`, so routing keeps tool requests away from them.
+ */
+const TOOL_MODELS: ReadonlySet<string> = new Set([
+  '@cf/meta/llama-3.3-70b-instruct-fp8-fast',
+  '@cf/meta/llama-4-scout-17b-16e-instruct',
+  '@hf/nousresearch/hermes-2-pro-mistral-7b',
+]);
+
+/** Models the JSON Mode page lists (https://developers.cloudflare.com/workers-ai/features/json-mode/): their schema takes `response_format`. */
+const JSON_MODE_MODELS: ReadonlySet<string> = new Set([
+  '@cf/meta/llama-3.1-8b-instruct-fast',
+  '@cf/meta/llama-3.1-70b-instruct',
+  '@cf/meta/llama-3.3-70b-instruct-fp8-fast',
+  '@cf/meta/llama-3-8b-instruct',
+  '@cf/meta/llama-3.1-8b-instruct',
+  '@cf/meta/llama-3.2-11b-vision-instruct',
+  '@hf/nousresearch/hermes-2-pro-mistral-7b',
+  '@hf/thebloke/deepseek-coder-6.7b-instruct-awq',
+  '@cf/deepseek-ai/deepseek-r1-distill-qwen-32b',
+]);
+
+/**
+ * What the native mapping carries, per model: tools and JSON mode where documented; never
+ * `stop` (not in the text-generation schema), a forced `tool_choice` or `reasoning_effort`.
+ */
+export function cloudflareHonours(feature: ChatFeature, upstreamModel: string): boolean {
+  const model = upstreamModel.toLowerCase();
+  if (feature === 'tools') return TOOL_MODELS.has(model);
+  if (feature === 'json_object' || feature === 'json_schema') return JSON_MODE_MODELS.has(model);
+  return false;
+}
+
+/**
+ * Whether the upstream call must be non-streaming even for a streamed request: tool calls in a
+ * native stream are undocumented and JSON mode does not stream, so the whole answer is fetched
+ * and then replayed to the client as a stream.
+ */
+export function cloudflareNeedsWholeAnswer(req: ChatRequest): boolean {
+  return sendsTools(req) || jsonFormat(req.params.response_format) !== undefined;
+}
+
 /** Native Workers AI body for `POST /accounts/{account_id}/ai/run/{model}`. */
 export function buildCloudflareChatBody(req: ChatRequest): Record<string, unknown> {
-  const body: Record<string, unknown> = { messages: req.messages.map(toCloudflareMessage), stream: req.stream };
+  const stream = req.stream && !cloudflareNeedsWholeAnswer(req);
+  const body: Record<string, unknown> = { messages: req.messages.map(toCloudflareMessage), stream };
+  // `tool_choice: "none"` is met by offering no tools; routing refuses the forcing kinds before this.
+  if (sendsTools(req)) body.tools = (req.params.tools as unknown[]).map(toCloudflareTool);
+  const format = jsonFormat(req.params.response_format);
+  if (format) body.response_format = format;
   // Workers AI validates types strictly and rejects null, so a null from the client counts as absent.
   const maxTokens = present(req.params.max_tokens) ?? present(req.params.max_completion_tokens);
   if (maxTokens !== undefined) body.max_tokens = maxTokens;
@@ -83,10 +133,47 @@ function present(value: unknown): unknown {
   return value === null ? undefined : value;
 }
 
+function sendsTools(req: ChatRequest): boolean {
+  return Array.isArray(req.params.tools) && req.params.tools.length > 0 && req.params.tool_choice !== 'none';
+}
+
+/** OpenAI `{type:"function", function:{name, description, parameters}}` → native `{name, description, parameters}`. */
+function toCloudflareTool(tool: unknown): Record<string, unknown> {
+  const fn = isRecord(tool) && isRecord(tool.function) ? tool.function : isRecord(tool) ? tool : {};
+  const native: Record<string, unknown> = { name: fn.name };
+  if (typeof fn.description === 'string') native.description = fn.description;
+  native.parameters = isRecord(fn.parameters) ? fn.parameters : { type: 'object', properties: {} };
+  return native;
+}
+
+/** `json_object` as is; OpenAI's `json_schema: {name, schema, strict}` → Workers AI's `json_schema: <the schema>`. */
+function jsonFormat(raw: unknown): Record<string, unknown> | undefined {
+  if (!isRecord(raw)) return undefined;
+  if (raw.type === 'json_object') return { type: 'json_object' };
+  if (raw.type !== 'json_schema') return undefined;
+  const wrapper = isRecord(raw.json_schema) ? raw.json_schema : {};
+  return { type: 'json_schema', json_schema: isRecord(wrapper.schema) ? wrapper.schema : { type: 'object' } };
+}
+
 function toCloudflareMessage(message: ChatMessage): { role: string; content: string } {
   // Workers AI knows system/user/assistant/tool; 'developer' is OpenAI's newer name for system.
   const role = message.role === 'developer' ? 'system' : message.role;
-  return { role, content: flattenContent(message.content) };
+  const text = flattenContent(message.content);
+  // The message schema has no tool_calls field: an earlier call is told to the model as the
+  // native call it made, so the tool result that follows has something to answer.
+  const calls = role === 'assistant' && Array.isArray(message.tool_calls) ? message.tool_calls : [];
+  if (calls.length === 0) return { role, content: text };
+  const native = calls.map((c) => ({ name: c.function?.name, arguments: parseArguments(c.function?.arguments) }));
+  return { role, content: [text, JSON.stringify(native)].filter(Boolean).join('\n') };
+}
+
+function parseArguments(raw: unknown): unknown {
+  if (typeof raw !== 'string') return {};
+  try {
+    return JSON.parse(raw) as unknown;
+  } catch {
+    return raw;
+  }
 }
 
 function flattenContent(content: ChatMessage['content']): string {
@@ -118,7 +205,8 @@ function cloudflareToolCalls(raw: unknown): ToolCallDelta[] {
     const args = fn.arguments;
     calls.push({
       index,
-      id: typeof item.id === 'string' && item.id !== '' ? item.id : `call_${index}`,
+      // Native calls carry no id; clients send it back with the tool result, so it must be unique.
+      id: typeof item.id === 'string' && item.id !== '' ? item.id : `call_${randomBytes(12).toString('hex')}`,
       type: 'function',
       function: {
         name: fn.name,

@@ -5,6 +5,7 @@ import {
   UpstreamError,
   upstreamCall,
   type ChatEvent,
+  type ChatFeature,
   type ChatRequest,
   type ImageRequest,
   type ImageResult,
@@ -14,7 +15,14 @@ import {
 } from '../provider-adapter.ts';
 import { requiredExtra, type ProviderDeclaration } from '../provider-declaration.ts';
 import { buildCloudflareImageBody, parseCloudflareImage } from './cloudflare-image-mapping.ts';
-import { buildCloudflareChatBody, cloudflareChunkToEvents, cloudflareModelPath, cloudflareResultToEvents } from './cloudflare-mapping.ts';
+import {
+  buildCloudflareChatBody,
+  cloudflareChunkToEvents,
+  cloudflareHonours,
+  cloudflareModelPath,
+  cloudflareNeedsWholeAnswer,
+  cloudflareResultToEvents,
+} from './cloudflare-mapping.ts';
 
 const CLOUDFLARE_DONE: readonly ChatEvent[] = [{ type: 'finish', reason: 'stop' }];
 
@@ -29,6 +37,11 @@ export class CloudflareAdapter implements ProviderAdapter {
   /** The native request mapping sends text only (image parts are dropped), so routing keeps images away. */
   readonly acceptsImageInput = false;
 
+  /** Tools and JSON mode on the models documented for them; see cloudflare-mapping.ts. */
+  honours(feature: ChatFeature, upstreamModel: string): boolean {
+    return cloudflareHonours(feature, upstreamModel);
+  }
+
   constructor(readonly declaration: ProviderDeclaration) {
     this.id = declaration.id;
     this.requiredExtra = requiredExtra(declaration);
@@ -42,7 +55,9 @@ export class CloudflareAdapter implements ProviderAdapter {
     return observeUpstream(async (signal) => {
       const url = `${this.accountUrl(ctx)}/ai/run/${cloudflareModelPath(ctx.upstreamModel)}`;
       const res = await ctx.http.open(upstreamCall(ctx, { method: 'POST', url, body: buildCloudflareChatBody(req), signal }));
-      if (!req.stream) return cloudflareResultToEvents(await ctx.http.readJson(res));
+      // A stream with tools or JSON mode was asked for whole (see cloudflareNeedsWholeAnswer): its
+      // events are the stream, replayed at once (one delta, the finish, the usage).
+      if (!req.stream || cloudflareNeedsWholeAnswer(req)) return cloudflareResultToEvents(await ctx.http.readJson(res));
       // The native stream has no finish reason: [DONE] means the model stopped, while a body
       // that just ends was cut short.
       return ctx.http.sse(res, ctx.flow).pipe(chatStreamEvents(cloudflareChunkToEvents, { atDone: CLOUDFLARE_DONE, onMalformed: ctx.onMalformed }));

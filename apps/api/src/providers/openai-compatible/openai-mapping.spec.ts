@@ -139,7 +139,11 @@ describe('completionToEvents', () => {
     expect(completionToEvents(jsonFixture('openai-completion.json'))).toEqual([
       { type: 'delta', content: 'The capital of France is Paris.' },
       { type: 'finish', reason: 'stop' },
-      { type: 'usage', usage: { prompt_tokens: 14, completion_tokens: 8, total_tokens: 22 }, estimated: false },
+      {
+        type: 'usage',
+        usage: { prompt_tokens: 14, completion_tokens: 8, total_tokens: 22, completion_tokens_details: { reasoning_tokens: 0 } },
+        estimated: false,
+      },
     ]);
   });
 
@@ -163,7 +167,11 @@ describe('completionToEvents', () => {
         ],
       },
       { type: 'finish', reason: 'tool_calls' },
-      { type: 'usage', usage: { prompt_tokens: 82, completion_tokens: 51, total_tokens: 133 }, estimated: false },
+      {
+        type: 'usage',
+        usage: { prompt_tokens: 82, completion_tokens: 51, total_tokens: 133, completion_tokens_details: { reasoning_tokens: 0 } },
+        estimated: false,
+      },
     ]);
   });
 
@@ -175,7 +183,11 @@ describe('completionToEvents', () => {
         reasoning: 'Compare 9.11 and 9.9: the tenths digit is 1 versus 9, so 9.11 < 9.9.',
       },
       { type: 'finish', reason: 'stop' },
-      { type: 'usage', usage: { prompt_tokens: 18, completion_tokens: 47, total_tokens: 65 }, estimated: false },
+      {
+        type: 'usage',
+        usage: { prompt_tokens: 18, completion_tokens: 47, total_tokens: 65, completion_tokens_details: { reasoning_tokens: 36 } },
+        estimated: false,
+      },
     ]);
   });
 
@@ -226,6 +238,15 @@ describe('completionToEvents', () => {
     expect(chunkToEvents({ choices: [{ delta: {}, finish_reason: 'stop', stop_reason: 'END' }] })).toEqual([
       { type: 'finish', reason: 'stop', stopSequence: 'END' },
     ]);
+  });
+
+  it('keeps completion_tokens_details.reasoning_tokens alone, and only when it is a count', () => {
+    const base = { choices: [{ index: 0, message: { role: 'assistant', content: 'x' }, finish_reason: 'stop' }] };
+    const usage = (details: unknown) =>
+      completionToEvents({ ...base, usage: { prompt_tokens: 3, completion_tokens: 2, completion_tokens_details: details } })[2];
+    expect(usage({ reasoning_tokens: 1, audio_tokens: 0 })).toMatchObject({ usage: { completion_tokens_details: { reasoning_tokens: 1 } } });
+    expect(usage({ reasoning_tokens: -1 })).toEqual({ type: 'usage', usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 }, estimated: false });
+    expect(usage('x')).toEqual({ type: 'usage', usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 }, estimated: false });
   });
 
   it('emits usage only when it has numbers, and sums a missing total', () => {
@@ -303,7 +324,11 @@ describe('chunkToEvents', () => {
       },
       { type: 'delta', toolCalls: [{ index: 1, function: { arguments: '{"timezone":"Europe/Paris"}' } }] },
       { type: 'finish', reason: 'tool_calls' },
-      { type: 'usage', usage: { prompt_tokens: 82, completion_tokens: 51, total_tokens: 133 }, estimated: false },
+      {
+        type: 'usage',
+        usage: { prompt_tokens: 82, completion_tokens: 51, total_tokens: 133, completion_tokens_details: { reasoning_tokens: 0 } },
+        estimated: false,
+      },
     ]);
   });
 
@@ -314,7 +339,11 @@ describe('chunkToEvents', () => {
       { type: 'delta', content: '9.9' },
       { type: 'delta', content: ' is larger.' },
       { type: 'finish', reason: 'stop' },
-      { type: 'usage', usage: { prompt_tokens: 16, completion_tokens: 21, total_tokens: 37 }, estimated: false },
+      {
+        type: 'usage',
+        usage: { prompt_tokens: 16, completion_tokens: 21, total_tokens: 37, completion_tokens_details: { reasoning_tokens: 12 } },
+        estimated: false,
+      },
     ]);
   });
 

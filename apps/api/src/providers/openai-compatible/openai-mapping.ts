@@ -86,7 +86,11 @@ export function readUsage(raw: unknown): Usage | undefined {
   if (!isRecord(raw)) return undefined;
   const { prompt_tokens: prompt, completion_tokens: completion, total_tokens: total } = raw;
   if (!isCount(prompt) || !isCount(completion)) return undefined;
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: isCount(total) ? total : prompt + completion };
+  const usage: Usage = { prompt_tokens: prompt, completion_tokens: completion, total_tokens: isCount(total) ? total : prompt + completion };
+  // Only the one detail clients read (reasoning models' thinking share); the rest is provider-specific noise.
+  const reasoning = isRecord(raw.completion_tokens_details) ? raw.completion_tokens_details.reasoning_tokens : undefined;
+  if (isCount(reasoning)) usage.completion_tokens_details = { reasoning_tokens: reasoning };
+  return usage;
 }
 
 // ---------------------------------------------------------------------------------------

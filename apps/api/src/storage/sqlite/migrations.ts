@@ -134,6 +134,13 @@ export const MIGRATIONS: readonly Migration[] = [
       `);
     },
   },
+  {
+    version: 4,
+    description: 'request_log.alias: the model alias a request matched (NULL for older rows and catalog ids)',
+    up(db) {
+      addColumnIfMissing(db, 'request_log', 'alias', 'TEXT');
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length;

@@ -136,7 +136,14 @@ function toLogEntry(row: Row): RequestLogEntry {
     attempts,
     error: strOrNull(row, 'error'),
     clientKey: strOrNull(row, 'client_key'),
+    ...aliasOf(row),
   };
+}
+
+/** Only a row with an alias has the field, as only such a record had it. */
+function aliasOf(row: Row): Pick<RequestLogEntry, 'alias'> {
+  const alias = strOrNull(row, 'alias');
+  return alias === null ? {} : { alias };
 }
 
 function toStatsRow(row: Row, query: StatsQuery): StatsRow {
@@ -224,8 +231,8 @@ class Connection {
     this.settingsList = db.prepare('SELECT key, value FROM settings WHERE namespace = ? ORDER BY key');
     this.logInsert = db.prepare(
       `INSERT INTO request_log (request_id, endpoint, model, stream, started_at, status, provider, upstream_model, latency_ms, ttft_ms,
-         prompt_tokens, completion_tokens, total_tokens, usage_estimated, attempts, error, client_key, attempted_providers)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         prompt_tokens, completion_tokens, total_tokens, usage_estimated, attempts, error, client_key, attempted_providers, alias)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.logPurge = db.prepare('DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE started_at < ? ORDER BY started_at LIMIT ?)');
     // Ids grow with every insert and only the oldest are deleted, so max - min bounds the count without a scan.
@@ -375,6 +382,7 @@ class SqliteRequestLogStore implements RequestLogStore {
           e.error,
           e.clientKey,
           attemptedProviders(e),
+          e.alias ?? null,
         );
       }
     });

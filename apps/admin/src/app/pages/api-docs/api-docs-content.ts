@@ -266,10 +266,11 @@ export const ADMIN_ENDPOINTS: readonly EndpointGroup[] = [
   {
     title: '模型与发现',
     rows: [
-      { method: 'GET', path: '/api/models', summary: '模型目录：分类与数量、每个模型的路由与发现状态；参数 category' },
+      { method: 'GET', path: '/api/models', summary: '模型目录：分类与数量、每个模型的路由与发现状态、生效的别名；参数 category' },
       { method: 'GET', path: '/api/models/{id}', summary: '单个模型及其路由状态' },
       { method: 'POST', path: '/api/discovery/refresh', summary: '立即读取提供商的模型列表（全部，或 ?provider=）' },
       { method: 'POST · DELETE', path: '/api/models/{id}/routes/{provider}/pin', summary: '固定 / 取消固定一条路由' },
+      { method: 'GET · PUT · DELETE', path: '/api/aliases', summary: '模型别名：查看 / 整表替换（保存在存储中）/ 恢复为 MODEL_ALIASES 的默认值' },
     ],
   },
   {

@@ -23,7 +23,7 @@ function route(p: string, upstream: string, extra: Partial<DiscoveredRoute> = {}
 
 function model(id: string, category: AdminModel['category'], routes: DiscoveredRoute[], extra: Partial<AdminModel> = {}): AdminModel {
   const routable = routes.some((r) => r.routable);
-  return { id, label: id.toUpperCase(), owned_by: 'Meta', category, routes, routable, available: routable, reason: null, ...extra };
+  return { id, label: id.toUpperCase(), owned_by: 'Meta', category, routes, routable, available: routable, reason: null, aliases: [], ...extra };
 }
 
 const LLAMA = model('llama-3.3-70b', 'chat', [route('DeepInfra', 'meta-llama/Llama-3.3-70B-Instruct-Turbo'), route('PollinationsAI', 'llama')], {
@@ -44,6 +44,7 @@ const LIST: AdminModelList = {
     { id: 'image', label: '图像生成', count: 1 },
     { id: 'audio', label: '音频', count: 0 },
   ],
+  aliases: [],
   models: [LLAMA, R1, FLUX],
   discovery: { intervalMinutes: 60, providers: [] },
 };

@@ -22,6 +22,7 @@ const LIST: AdminModelList = {
     { id: 'image', label: '图像生成', count: 1 },
     { id: 'audio', label: '音频', count: 0 },
   ],
+  aliases: [],
   models: [
     model('llama-3.3-70b', [['DeepInfra'], ['Together', false]]),
     model('deepseek-r1', [['DeepInfra']], 'reasoning'),

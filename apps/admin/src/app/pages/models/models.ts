@@ -26,6 +26,7 @@ import {
   providerIndex,
   summarizeRefresh,
 } from './models-view';
+import { AliasesPanel } from './aliases-panel';
 import { DiscoveryPanel } from './discovery-panel';
 import { ModelsStore } from './models.store';
 import { PinDialog, type PinDialogData } from './pin-dialog';
@@ -36,7 +37,18 @@ export const SEARCH_URL_DELAY_MS = 250;
 /** 模型浏览: the catalog by category, each model's routes and their live discovery state. */
 @Component({
   selector: 'app-models-page',
-  imports: [MatButtonModule, MatChipsModule, MatFormFieldModule, MatIconModule, MatInputModule, MatTooltipModule, DiscoveryPanel, StateView, PageStates],
+  imports: [
+    MatButtonModule,
+    MatChipsModule,
+    MatFormFieldModule,
+    MatIconModule,
+    MatInputModule,
+    MatTooltipModule,
+    DiscoveryPanel,
+    AliasesPanel,
+    StateView,
+    PageStates,
+  ],
   providers: [ModelsStore],
   templateUrl: './models.html',
   styleUrl: './models.scss',
