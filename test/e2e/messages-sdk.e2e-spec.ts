@@ -47,7 +47,8 @@ describe('@anthropic-ai/sdk', () => {
     const message = await client.messages.create({ model: MODEL, max_tokens: 256, messages: user(PROMPT) });
     expect(message.type).toBe('message');
     expect(message.role).toBe('assistant');
-    expect(message.model).toBe(MODEL);
+    // The model that served (RESPONSE_MODEL=served, the default), as on chat.
+    expect(message.model).toBe(UPSTREAM);
     expect(message.content).toEqual([{ type: 'text', text: expected }]);
     expect(message.stop_reason).toBe('end_turn');
     expect(message.usage.input_tokens).toBeGreaterThan(0);

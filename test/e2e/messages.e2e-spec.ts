@@ -145,7 +145,7 @@ const textOf = (events: TypedEvent[]) =>
     .join('');
 
 describe('non-stream', () => {
-  it('answers a message in Anthropic’s shape, echoing the model, with usage', async () => {
+  it('answers a message in Anthropic’s shape, naming the model that served, with usage', async () => {
     const res = await post(ask({ provider: 'deepinfra' }));
     expect(res.status).toBe(200);
     expect(res.headers.get('x-pool-provider')).toBe('DeepInfra');
@@ -155,7 +155,7 @@ describe('non-stream', () => {
       id: expect.stringMatching(/^msg_[\w-]+$/),
       type: 'message',
       role: 'assistant',
-      model: MODEL,
+      model: DEEPINFRA_UPSTREAM,
       content: [{ type: 'text', text }],
       stop_reason: 'end_turn',
       stop_sequence: null,
@@ -250,7 +250,7 @@ describe('stream', () => {
     const text = answerText('deepinfra', DEEPINFRA_UPSTREAM, PROMPT);
     expect(textOf(events)).toBe(text);
     const start = events[0]!.data.message as Message;
-    expect(start).toMatchObject({ type: 'message', role: 'assistant', model: MODEL, content: [], stop_reason: null, stop_sequence: null });
+    expect(start).toMatchObject({ type: 'message', role: 'assistant', model: DEEPINFRA_UPSTREAM, content: [], stop_reason: null, stop_sequence: null });
     expect(start.usage.input_tokens).toBeGreaterThan(0);
     expect(events[1]!.data).toEqual({ type: 'content_block_start', index: 0, content_block: { type: 'text', text: '' } });
     expect(events.at(-2)!.data).toEqual({

@@ -140,7 +140,7 @@ const textOf = (response: ResponseObject) =>
     .join('');
 
 describe('non-stream', () => {
-  it('answers with a response object exactly as the spec shapes it, echoing the request', async () => {
+  it('answers with a response object exactly as the spec shapes it, echoing the request and naming the model that served', async () => {
     const res = await create({ model: MODEL, input: PROMPT, instructions: 'Be brief.', metadata: { ticket: '42' }, temperature: 0.5 });
     expect(res.status).toBe(200);
     expect(res.headers.get('x-pool-provider')).toBe('DeepInfra');
@@ -150,7 +150,8 @@ describe('non-stream', () => {
     expect(body).toMatchObject({
       object: 'response',
       status: 'completed',
-      model: MODEL,
+      // The model that served (RESPONSE_MODEL=served, the default), as on chat.
+      model: DEEPINFRA_UPSTREAM,
       instructions: 'Be brief.',
       store: true,
       error: null,

@@ -7,6 +7,8 @@ import type { SseWriter } from './sse-writer.ts';
 
 const body: ChatCompletionRequest = { model: 'claude-test', messages: [{ role: 'user', content: 'Hi' }], stream: true };
 const start: ChatStart = { type: 'start', provider: 'DeepInfra', upstreamModel: 'up', ttftMs: 1 };
+/** As with RESPONSE_MODEL=served: the answer names the upstream model that served. */
+const servedModel = (s: ChatStart) => s.upstreamModel;
 const usage: Usage = { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 };
 
 interface Sent {
@@ -22,7 +24,7 @@ function stream(events: ChatEvent[]): { sent: Sent[]; ended: boolean } {
     send: (data: Sent['data'], event?: string) => sent.push({ event, data: JSON.parse(JSON.stringify(data)) as Sent['data'] }),
     end: () => (ended = true),
   } as unknown as SseWriter;
-  const encoder = messagesProtocol(body).encoder(writer);
+  const encoder = messagesProtocol(body, servedModel).encoder(writer);
   const acc = new ChatAccumulator();
   encoder.open(start);
   for (const e of events) {
@@ -97,7 +99,7 @@ describe('the Messages stream encoder', () => {
   it('ends a failed stream with an error event and nothing after it', () => {
     const sent: Sent[] = [];
     const writer = { send: (data: Sent['data'], event?: string) => sent.push({ event, data }), end: () => undefined } as unknown as SseWriter;
-    const encoder = messagesProtocol(body).encoder(writer);
+    const encoder = messagesProtocol(body, servedModel).encoder(writer);
     encoder.open(start);
     encoder.event({ type: 'delta', content: 'Hel' }, new ChatAccumulator());
     encoder.error({ message: 'The upstream provider DeepInfra failed mid-stream: reset', type: 'upstream_error', code: 'stream_interrupted' });
@@ -115,7 +117,7 @@ describe('the non-stream message', () => {
     acc.add(tool(0, { name: 'a', arguments: '{"x":1}' }, 'call_a'));
     acc.add(tool(1, { name: 'b', arguments: 'not json' }, 'call_b'));
     acc.add({ type: 'finish', reason: 'tool_calls' });
-    const message = messagesProtocol(body).answer(start, acc, usage) as { content: unknown[]; stop_reason: string; usage: unknown };
+    const message = messagesProtocol(body, servedModel).answer(start, acc, usage) as { content: unknown[]; stop_reason: string; usage: unknown };
     expect(message.content).toEqual([
       { type: 'thinking', thinking: 'Hmm', signature: '' },
       { type: 'text', text: 'Checking.' },

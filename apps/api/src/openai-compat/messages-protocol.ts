@@ -7,6 +7,7 @@ import { anthropicStreamError } from './anthropic-errors.ts';
 import type { ChatAccumulator } from './chat-accumulator.ts';
 import { stopReason, type StopReason } from './messages-translate.ts';
 import type { SseWriter } from './sse-writer.ts';
+import type { ChatStart } from './chat.service.ts';
 
 /** Anthropic's usage; the cache counts are always 0 here (the gateway caches no prompts). */
 export interface MessageUsage {
@@ -73,10 +74,11 @@ const toolUse = (c: ToolCall): MessageContentBlock => ({
 });
 
 /** The Anthropic Messages API: a `message`, or its typed events (message_start … message_stop). */
-export function messagesProtocol(body: ChatCompletionRequest): AnswerProtocol {
+/** `modelOf` says which model an answer names (see answerModel). */
+export function messagesProtocol(body: ChatCompletionRequest, modelOf: (start: ChatStart) => string): AnswerProtocol {
   const id = messageId();
   return {
-    answer(_start, acc, usage): AnthropicMessage {
+    answer(start, acc, usage): AnthropicMessage {
       const content: MessageContentBlock[] = [];
       if (acc.reasoning) content.push({ type: 'thinking', thinking: acc.reasoning, signature: '' });
       if (acc.content) content.push({ type: 'text', text: acc.content });
@@ -85,13 +87,13 @@ export function messagesProtocol(body: ChatCompletionRequest): AnswerProtocol {
         id,
         type: 'message',
         role: 'assistant',
-        model: body.model,
+        model: modelOf(start),
         content,
         ...stopOf(acc, body),
         usage: messageUsage(usage),
       };
     },
-    encoder: (writer) => new MessageStreamEncoder(writer, id, body),
+    encoder: (writer) => new MessageStreamEncoder(writer, id, body, modelOf),
   };
 }
 
@@ -123,14 +125,15 @@ class MessageStreamEncoder implements StreamEncoder {
     private readonly writer: SseWriter,
     private readonly id: string,
     private readonly body: ChatCompletionRequest,
+    private readonly modelOf: (start: ChatStart) => string,
   ) {}
 
-  open(): void {
+  open(start: ChatStart): void {
     const message: AnthropicMessage = {
       id: this.id,
       type: 'message',
       role: 'assistant',
-      model: this.body.model,
+      model: this.modelOf(start),
       content: [],
       stop_reason: null,
       stop_sequence: null,

@@ -1,10 +1,13 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { CatalogService } from '../models/catalog.service.ts';
 import { countPromptTokens } from '../usage/token-counter.ts';
 import type { CountMessageTokensDto, CreateMessageDto } from './messages-request.dto.ts';
 import { messagesProtocol } from './messages-protocol.ts';
 import { toChatPrompt, toChatRequest } from './messages-translate.ts';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
+import { answerModel } from '../models/answer-model.ts';
+import type { ChatStart } from './chat.service.ts';
 import { RunResponder } from './run-responder.service.ts';
 
 /** `POST /v1/messages/count_tokens`. */
@@ -18,11 +21,13 @@ export class MessagesService {
   constructor(
     private readonly runs: RunResponder,
     private readonly catalog: CatalogService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   respond(dto: CreateMessageDto, req: Request, res: Response): Promise<void> {
     const body = toChatRequest(dto);
-    return this.runs.respond(body, req, res, messagesProtocol(body), 'messages');
+    const modelOf = (start: ChatStart) => answerModel(this.config.responseModel, body.model, start.upstreamModel);
+    return this.runs.respond(body, req, res, messagesProtocol(body, modelOf), 'messages');
   }
 
   /** The gateway's estimate (o200k_base, as for answers without usage) of what the prompt costs; the model must exist, as on create. */

@@ -18,6 +18,7 @@ import {
   type ResponseObject,
 } from './responses-output.ts';
 import type { SseWriter } from './sse-writer.ts';
+import type { ChatStart } from './chat.service.ts';
 
 /** Called once with a response that finished (completed or incomplete), to store it. */
 export type OnFinished = (response: ResponseObject) => void;
@@ -37,14 +38,14 @@ function outputOf(acc: ChatAccumulator, ids: ResponseIds): OutputItem[] {
  * `response.completed`), each with a `sequence_number`. `base` is the response as created
  * (status in_progress, the request's settings echoed).
  */
-export function responsesProtocol(base: ResponseObject, ids: ResponseIds, finished: OnFinished): AnswerProtocol {
+export function responsesProtocol(base: ResponseObject, ids: ResponseIds, finished: OnFinished, modelOf: (start: ChatStart) => string): AnswerProtocol {
   return {
-    answer(_start, acc, usage) {
-      const response = finishResponse(base, outputOf(acc, ids), acc.finish, usage);
+    answer(start, acc, usage) {
+      const response = finishResponse({ ...base, model: modelOf(start) }, outputOf(acc, ids), acc.finish, usage);
       finished(response);
       return response;
     },
-    encoder: (writer) => new ResponsesEncoder(writer, base, ids, finished),
+    encoder: (writer) => new ResponsesEncoder(writer, base, ids, finished, modelOf),
   };
 }
 
@@ -75,16 +76,19 @@ class ResponsesEncoder implements StreamEncoder {
 
   constructor(
     private readonly writer: SseWriter,
-    private readonly base: ResponseObject,
+    private base: ResponseObject,
     private readonly ids: ResponseIds,
     private readonly finished: OnFinished,
+    private readonly modelOf: (start: ChatStart) => string,
   ) {}
 
   private send(type: string, fields: Record<string, unknown>): void {
     this.writer.send({ type, sequence_number: this.sequence++, ...fields }, type);
   }
 
-  open(): void {
+  open(start: ChatStart): void {
+    // The model that serves is known once a provider is committed, before the first event.
+    this.base = { ...this.base, model: this.modelOf(start) };
     this.send('response.created', { response: this.base });
     this.send('response.in_progress', { response: this.base });
   }

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { Response } from 'express';
 import type { ChatMessage } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
@@ -10,6 +10,9 @@ import { responsesProtocol } from './responses-protocol.ts';
 import type { ResponsesRequestDto } from './responses-request.dto.ts';
 import { ResponsesStore } from './responses-store.ts';
 import { inputMessages, outputMessages, referencedIds, toChatRequest } from './responses-translate.ts';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
+import { answerModel } from '../models/answer-model.ts';
+import type { ChatStart } from './chat.service.ts';
 import { RunResponder } from './run-responder.service.ts';
 
 const stringOrNull = (v: unknown): string | null => (typeof v === 'string' ? v : null);
@@ -56,6 +59,7 @@ export class ResponsesResponder {
   constructor(
     private readonly runs: RunResponder,
     private readonly store: ResponsesStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async create(dto: ResponsesRequestDto, req: ClientKeyRequest, res: Response): Promise<void> {
@@ -70,7 +74,8 @@ export class ResponsesResponder {
     const finished = (response: ResponseObject): void => {
       if (store) void this.store.save({ response, conversation: [...history, ...turn, ...outputMessages(response.output)] }, owner);
     };
-    return this.runs.respond(body, req, res, responsesProtocol(base, responseIds, finished), 'responses');
+    const modelOf = (start: ChatStart) => answerModel(this.config.responseModel, dto.model, start.upstreamModel);
+    return this.runs.respond(body, req, res, responsesProtocol(base, responseIds, finished, modelOf), 'responses');
   }
 
   /** The conversation a response continues; its instructions are not part of it (as OpenAI documents). */
