@@ -166,6 +166,11 @@ async function round(phase: PhaseName, target: Target, emulator: Child, gateway:
   const em0 = cpuMs(emulator.pid) ?? Number.NaN;
   const r = await runPhase(phase, target);
   const perRequest = (before: number, after: number | undefined): number => (((after ?? Number.NaN) - before) * 1000) / r.exchanges;
+  return metricsOf(r, target.label === 'gateway' ? perRequest(gw0, cpuMs(gateway.pid)) : Number.NaN, perRequest(em0, cpuMs(emulator.pid)));
+}
+
+/** A run's numbers as a round's, with the CPU each process spent per answer (µs; NaN where not measured). */
+function metricsOf(r: RunResult, gatewayCpuUs: number, emulatorCpuUs: number): RoundMetrics {
   const lat = summarize(r.latencies);
   const ttfb = summarize(r.ttfbs);
   return {
@@ -177,8 +182,8 @@ async function round(phase: PhaseName, target: Target, emulator: Child, gateway:
     errors: r.errors,
     firstError: r.firstError,
     clientCpuUs: r.clientCpuUsPerRequest,
-    gatewayCpuUs: target.label === 'gateway' ? perRequest(gw0, cpuMs(gateway.pid)) : Number.NaN,
-    emulatorCpuUs: perRequest(em0, cpuMs(emulator.pid)),
+    gatewayCpuUs,
+    emulatorCpuUs,
     sendLagP99: r.sendLags ? percentile(r.sendLags, 99) : undefined,
   };
 }
@@ -194,20 +199,7 @@ async function frontDoorRound(run: FrontDoorRun, emulator: Child, gateway: Child
   } finally {
     client.close();
   }
-  const lat = summarize(r.latencies);
-  const ttfb = summarize(r.ttfbs);
-  return {
-    throughput: r.throughput,
-    p50: lat.p50,
-    p99: lat.p99,
-    ttfbP50: ttfb.p50,
-    ttfbP99: ttfb.p99,
-    errors: r.errors,
-    firstError: r.firstError,
-    clientCpuUs: r.clientCpuUsPerRequest,
-    gatewayCpuUs: (((cpuMs(gateway.pid) ?? Number.NaN) - gw0) * 1000) / r.exchanges,
-    emulatorCpuUs: Number.NaN,
-  };
+  return metricsOf(r, (((cpuMs(gateway.pid) ?? Number.NaN) - gw0) * 1000) / r.exchanges, Number.NaN);
 }
 
 /** Chat completions, the Responses API and Anthropic Messages, streamed, in rotating order each round. */
