@@ -4,13 +4,15 @@
  * or on a missing `node:sqlite` (scripts/check-node.mjs, run by prestart and pretest).
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const script = fileURLToPath(new URL('../scripts/check-node.mjs', import.meta.url));
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
-  engines: { node: string };
+  engines: { node: string; fix: string };
   scripts: Record<string, string>;
 };
 /** The Debian Node.js the machine came with (20 on CI): the one scripts/use-node24.sh replaces. */
@@ -74,5 +76,25 @@ describe('the Node.js version check', () => {
     const verdict = check(SYSTEM_NODE);
     expect(verdict).toEqual(check(process.execPath, version));
     if (verdict.status !== 0) expectRefusal(verdict, version);
+  });
+
+  it(`npm install on the machine's older Node.js stops at once, before installing anything, with npm's refusal naming the fix in both languages`, () => {
+    // engine-strict makes npm refuse; npm prints `engines` whole, so its `fix` entry is the message.
+    expect(pkg.engines.fix).toContain('source scripts/use-node24.sh');
+    expect(pkg.engines.fix).toMatch(/[\u4e00-\u9fff]/);
+    const dir = mkdtempSync(join(tmpdir(), 'g4f-engines-'));
+    for (const file of ['package.json', 'package-lock.json', '.npmrc']) copyFileSync(join(root, file), join(dir, file));
+    const started = Date.now();
+    const r = spawnSync('npm', ['install', '--dry-run', '--offline', '--no-audit', '--no-fund'], {
+      cwd: dir,
+      encoding: 'utf8',
+      timeout: 60_000,
+      env: { PATH: '/usr/bin:/bin', HOME: process.env.HOME },
+    });
+    const out = `${r.stdout}${r.stderr}`;
+    expect(out).toContain('EBADENGINE');
+    expect(out).toContain('source scripts/use-node24.sh');
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(existsSync(join(dir, 'node_modules'))).toBe(false);
   });
 });
