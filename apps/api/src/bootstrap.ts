@@ -88,10 +88,10 @@ export interface CreateAppOptions {
   logger?: false | LogLevel[] | LoggerService;
 }
 
-/** Builds the application exactly as production runs it; tests use this too. */
 /** How long an idle client connection is kept open; see createApp. */
 export const KEEP_ALIVE_MS = 65_000;
 
+/** Builds the application exactly as production runs it; tests use this too. */
 export async function createApp(config: AppConfig, options: CreateAppOptions = {}): Promise<NestExpressApplication> {
   const adapter = new DrainingExpressAdapter();
   const app = await NestFactory.create<NestExpressApplication>(AppModule.register(config), adapter, {
