@@ -12,7 +12,9 @@ import { AdminAuthService } from '../../apps/api/src/auth/admin-auth.service.ts'
 import { createApp } from '../../apps/api/src/bootstrap.ts';
 import { loadConfig } from '../../apps/api/src/config/app-config.ts';
 import { STORAGE, type Storage } from '../../apps/api/src/storage/storage.ts';
+import { startEmulator } from '../emulators/emulator.ts';
 import { freePort, runGatewayToExit, startGatewayProcess } from '../support/gateway-process.ts';
+import { emulatorEnv } from '../support/gateway.ts';
 
 /** The log as lines, without the colours Nest adds on a terminal. */
 const lines = (output: string) => stripVTControlCharacters(output).trim().split('\n');
@@ -121,6 +123,25 @@ describe('the start-up log', () => {
     // Nest's per-module and per-route lines are debug output now.
     expect(log).not.toMatch(/Mapped \{|dependencies initialized|successfully started/);
   }, 30_000);
+
+  it('stays short when keys are set and the first model-list read changes every route: one line per provider', async () => {
+    const emu = await startEmulator({ zeroLatency: true });
+    try {
+      // Automatic model-list reads on (the test default turns them off).
+      const gw = await startGatewayProcess({ ...emulatorEnv(emu), DISCOVERY_INTERVAL_MINUTES: '60' });
+      const read = (provider: string) => lines(gw.output()).some((l) => l.includes(`${provider}: model list read`));
+      for (let i = 0; i < 150 && !(read('DeepInfra') && read('Together')); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await gw.stop()).toBe(0);
+      const printed = lines(gw.output());
+      expect(printed.filter((l) => l.includes('model list read'))).toEqual(
+        expect.arrayContaining([expect.stringMatching(/DeepInfra: model list read, \d+ route\(s\) changed \(\d+ confirmed/)]),
+      );
+      expect(printed.length).toBeLessThanOrEqual(30);
+      expect(printed.join('\n')).not.toContain('unknown → confirmed');
+    } finally {
+      await emu.close();
+    }
+  }, 40_000);
 
   it('with LOG_LEVEL=debug: every route and every model too', async () => {
     const gw = await startGatewayProcess({ LOG_LEVEL: 'debug' });

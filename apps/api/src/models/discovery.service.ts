@@ -100,6 +100,9 @@ const DISCOVERY_ERROR_CHARS = 200;
  * skip `missing` routes unless they are pinned. Results and pins live in the settings store, so
  * a restart starts from the last known state.
  */
+/** Routes that went missing named in discovery's one log line per read; the rest at debug level. */
+const MISSING_NAMED = 5;
+
 @Injectable()
 export class DiscoveryService implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('Discovery');
@@ -255,12 +258,28 @@ export class DiscoveryService implements OnModuleInit, OnApplicationBootstrap, O
       changed.push({ model, upstream_model: upstream, from, to });
     }
     if (error) this.log.warn(`${provider.name}: model list fetch failed (${error}); keeping the previous state`);
-    for (const c of changed) {
-      const line = `${provider.name}: ${c.model} (${c.upstream_model}) ${c.from} → ${c.to}`;
-      if (c.to === 'missing') this.log.warn(line);
-      else this.log.log(line);
-    }
+    this.logChanges(provider.name, changed);
     return this.result(provider, true, changed, null);
+  }
+
+  /**
+   * One line per provider and read (a first read changes every route, ~100 lines at start
+   * otherwise), naming a few routes that went missing; each change is a debug line.
+   */
+  private logChanges(provider: string, changed: readonly RouteStateChange[]): void {
+    for (const c of changed) this.log.debug(`${provider}: ${c.model} (${c.upstream_model}) ${c.from} → ${c.to}`);
+    if (changed.length === 0) return;
+    const missing = changed.filter((c) => c.to === 'missing').map((c) => c.model);
+    const counts = (['confirmed', 'missing', 'unknown'] as const)
+      .flatMap((to) => {
+        const n = changed.filter((c) => c.to === to).length;
+        return n ? [`${n} ${to}`] : [];
+      })
+      .join(', ');
+    const line = `${provider}: model list read, ${changed.length} route(s) changed (${counts})`;
+    if (missing.length === 0) return this.log.log(line);
+    const named = missing.slice(0, MISSING_NAMED).join(', ') + (missing.length > MISSING_NAMED ? ', …' : '');
+    this.log.warn(`${line}; missing now: ${named} (LOG_LEVEL=debug lists every change)`);
   }
 
   /**
