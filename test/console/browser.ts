@@ -112,9 +112,7 @@ export async function startConsoleWorld(env: Record<string, string> = {}, emulat
   const consoleDir = mkdtempSync(join(tmpdir(), 'g4f-console-'));
   copyConsoleBuild(consoleDir);
   const emu = await startEmulator(emulator);
-  // Not about shutdown: a page's request still running when the browser goes (a poll, a health
-  // check) must not hold the teardown for the default 30 s grace period.
-  const gw = await startGateway(emu, { CONSOLE_DIR: consoleDir, SHUTDOWN_GRACE_SECONDS: '2', ...env });
+  const gw = await startGateway(emu, { CONSOLE_DIR: consoleDir, ...env });
   const profile = mkdtempSync(join(tmpdir(), 'g4f-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,

@@ -49,6 +49,9 @@ export async function startGateway(emu: Emulator | null, env: Record<string, str
     ADMIN_PASSWORD: 'admin-test-password',
     // No scheduled provider health checks: they would add upstream requests to other tests' counts.
     HEALTH_CHECK_INTERVAL: '0',
+    // close() waits for requests in flight; a test that left a stream unread must not hold its
+    // teardown for the default 30 s (a hook's timeout). The shutdown tests set their own.
+    SHUTDOWN_GRACE_SECONDS: '2',
     ...(emu ? emulatorEnv(emu) : {}),
     ...env,
   };
