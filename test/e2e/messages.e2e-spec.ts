@@ -10,7 +10,7 @@
 import { REASONING_TEXT, TOOL_ARGUMENTS, answerText, estimateTokens } from '../emulators/answers.ts';
 import { startEmulator, type Emulator, type RecordedRequest } from '../emulators/emulator.ts';
 import { adminHeaders } from '../support/admin.ts';
-import { startGateway, type Gateway } from '../support/gateway.ts';
+import { FIXED_ORDER_ENV, startGateway, type Gateway } from '../support/gateway.ts';
 
 const KEY = 'sk-messages-test-key';
 const MODEL = 'llama-3.3-70b';
@@ -68,16 +68,7 @@ beforeAll(async () => {
   gw = await startGateway(emu, {
     API_KEY: KEY,
     BODY_LIMIT: String(BODY_LIMIT),
-    ROUTING_STRATEGY: 'priority',
-    DEEPINFRA_PRIORITY: '1',
-    TOGETHER_PRIORITY: '2',
-    HUGGINGFACE_PRIORITY: '3',
-    POLLINATIONS_PRIORITY: '4',
-    CLOUDFLARE_PRIORITY: '5',
-    BREAKER_FAILURE_THRESHOLD: '1000',
-    BREAKER_COOLDOWN_MS: '1',
-    BREAKER_MAX_COOLDOWN_MS: '10',
-    KEY_AUTH_COOLDOWN_MS: '1',
+    ...FIXED_ORDER_ENV,
   });
 });
 

@@ -11,7 +11,7 @@
 import { REASONING_TEXT, TOOL_ARGUMENTS, answerText } from '../emulators/answers.ts';
 import { startEmulator, type Emulator, type RecordedRequest } from '../emulators/emulator.ts';
 import { adminHeaders } from '../support/admin.ts';
-import { postJson, startGateway, type Gateway } from '../support/gateway.ts';
+import { FIXED_ORDER_ENV, postJson, startGateway, type Gateway } from '../support/gateway.ts';
 import { startRedis, type RedisServer } from '../support/redis.ts';
 import { expectSchema as expectSpecSchema, validateSchema } from '../support/openapi.ts';
 
@@ -72,18 +72,7 @@ let keyed: Gateway;
 
 beforeAll(async () => {
   emu = await startEmulator({ zeroLatency: true });
-  const routing = {
-    ROUTING_STRATEGY: 'priority',
-    DEEPINFRA_PRIORITY: '1',
-    TOGETHER_PRIORITY: '2',
-    HUGGINGFACE_PRIORITY: '3',
-    POLLINATIONS_PRIORITY: '4',
-    CLOUDFLARE_PRIORITY: '5',
-    BREAKER_FAILURE_THRESHOLD: '1000',
-    BREAKER_COOLDOWN_MS: '1',
-    BREAKER_MAX_COOLDOWN_MS: '10',
-    KEY_AUTH_COOLDOWN_MS: '1',
-  };
+  const routing = FIXED_ORDER_ENV;
   gw = await startGateway(emu, routing);
   keyed = await startGateway(emu, { ...routing, API_KEY: `${KEY_A},${KEY_B}` });
   // Compiling the spec's validators takes seconds: once here, not inside the first test.

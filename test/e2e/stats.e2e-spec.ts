@@ -16,7 +16,7 @@ import { SQLITE_FILE_NAME } from '../../apps/api/src/storage/storage.module.ts';
 import { startEmulator } from '../emulators/emulator.ts';
 import type { Emulator, Fault, ProviderId } from '../emulators/emulator.ts';
 import { adminHeaders } from '../support/admin.ts';
-import { postJson, readSse, startGateway } from '../support/gateway.ts';
+import { FIXED_ORDER_ENV, postJson, readSse, startGateway } from '../support/gateway.ts';
 import type { Gateway } from '../support/gateway.ts';
 import { expectSchema } from '../support/openapi.ts';
 
@@ -25,16 +25,7 @@ const CF_MODEL = 'llama-2-7b';
 const FAILOVER_ORDER: readonly ProviderId[] = ['deepinfra', 'together', 'huggingface', 'pollinations'];
 
 const ROUTING_ENV = {
-  ROUTING_STRATEGY: 'priority',
-  DEEPINFRA_PRIORITY: '1',
-  TOGETHER_PRIORITY: '2',
-  HUGGINGFACE_PRIORITY: '3',
-  POLLINATIONS_PRIORITY: '4',
-  CLOUDFLARE_PRIORITY: '5',
-  BREAKER_FAILURE_THRESHOLD: '1000',
-  BREAKER_COOLDOWN_MS: '1',
-  BREAKER_MAX_COOLDOWN_MS: '10',
-  KEY_AUTH_COOLDOWN_MS: '1',
+  ...FIXED_ORDER_ENV,
   // Nothing but the test's own requests may reach the emulator or the stats.
   HEALTH_CHECK_INTERVAL: '0',
   DISCOVERY_INTERVAL_MINUTES: '0',

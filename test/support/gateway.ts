@@ -42,6 +42,24 @@ export function emulatorEnv(emu: Emulator): Record<string, string> {
   };
 }
 
+/**
+ * Providers tried in a fixed order (DeepInfra, Together, HuggingFace, Pollinations, Cloudflare),
+ * breakers that never open and keys that cool for a millisecond: a test's faults decide alone who
+ * answers.
+ */
+export const FIXED_ORDER_ENV: Readonly<Record<string, string>> = {
+  ROUTING_STRATEGY: 'priority',
+  DEEPINFRA_PRIORITY: '1',
+  TOGETHER_PRIORITY: '2',
+  HUGGINGFACE_PRIORITY: '3',
+  POLLINATIONS_PRIORITY: '4',
+  CLOUDFLARE_PRIORITY: '5',
+  BREAKER_FAILURE_THRESHOLD: '1000',
+  BREAKER_COOLDOWN_MS: '1',
+  BREAKER_MAX_COOLDOWN_MS: '10',
+  KEY_AUTH_COOLDOWN_MS: '1',
+};
+
 /** Starts the real application on a loopback port. `env` adds to (or, with '', removes from) emulatorEnv. */
 export async function startGateway(emu: Emulator | null, env: Record<string, string> = {}, options: { logger?: LoggerService } = {}): Promise<Gateway> {
   const merged: Record<string, string | undefined> = {
