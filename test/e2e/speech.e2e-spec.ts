@@ -46,8 +46,9 @@ beforeAll(async () => {
     BREAKER_COOLDOWN_MS: '1',
     BREAKER_MAX_COOLDOWN_MS: '5',
     KEY_AUTH_COOLDOWN_MS: '1',
-    UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '300',
-    UPSTREAM_IDLE_TIMEOUT_MS: '300',
+    // Short enough for the hang test, long enough for a first mp3 on a loaded CI machine (300 ms was not).
+    UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '1500',
+    UPSTREAM_IDLE_TIMEOUT_MS: '1500',
     UPSTREAM_TIMEOUT_MS: '3000',
   });
   client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'x', maxRetries: 0 });
