@@ -96,4 +96,31 @@ describe('ResponsesStore', () => {
       warn.mockRestore();
     }
   });
+
+  it('writes the saves of one turn in one batch, and reads a saved response before its batch is written', async () => {
+    const put = jest.spyOn(storage.responses, 'put');
+    const store = new ResponsesStore(storage, loadConfig({}));
+    const answers = Array.from({ length: 5 }, (_, i) => response(`answer ${i}`));
+    const saved = answers.map((r) => store.save({ response: r, conversation: [] }, 'key:a'));
+    // Not written yet, yet this process finds each one, for its owner only.
+    expect(put).not.toHaveBeenCalled();
+    expect((await store.load(answers[2]!.id, 'key:a'))?.response).toEqual(answers[2]);
+    expect(await store.load(answers[2]!.id, 'key:b')).toBeUndefined();
+    await Promise.all(saved);
+    expect(put).toHaveBeenCalledTimes(1);
+    expect(put.mock.calls[0]![0].map((w) => w.id)).toEqual(answers.map((r) => r.id));
+    for (const r of answers) expect((await storage.responses.get(r.id, Date.now()))?.document).toEqual({ response: r, conversation: [] });
+  });
+
+  it('deletes a response saved in this very turn, and shutdown writes what is still gathered', async () => {
+    const store = new ResponsesStore(storage, loadConfig({}));
+    const gone = response('gone');
+    const kept = response('kept');
+    void store.save({ response: gone, conversation: [] }, 'open');
+    expect(await store.remove(gone.id, 'open')).toBe(true);
+    expect(await store.load(gone.id, 'open')).toBeUndefined();
+    void store.save({ response: kept, conversation: [] }, 'open');
+    await store.beforeApplicationShutdown();
+    expect((await storage.responses.get(kept.id, Date.now()))?.document).toEqual({ response: kept, conversation: [] });
+  });
 });

@@ -1,10 +1,10 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { ChatMessage } from '#contracts';
 import { secretDigest } from '../client-keys/client-keys.service.ts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { truncate } from '../events/record-bounds.ts';
-import { STORAGE, type Storage } from '../storage/storage.ts';
+import { STORAGE, type Storage, type StoredResponseWrite } from '../storage/storage.ts';
 import { presentedKey, type ClientKeyRequest } from './api-key.guard.ts';
 import { responseIdOfItem, type OutputItem, type ResponseObject } from './responses-output.ts';
 
@@ -15,22 +15,43 @@ export interface ResponseRecord {
   conversation: ChatMessage[];
 }
 
+/** How long the embedded store gathers saves before writing them (a crash loses at most this much). */
+const WRITE_BEHIND_MS = 50;
+
 /** Expired responses are deleted at most this often (Redis expires them itself). */
 const PURGE_EVERY_MS = 3_600_000;
 
 export const responseNotFound = (id: string, param: string | null = null): ApiError =>
   new ApiError(404, `No response found with id '${truncate(id, 200)}'.`, 'invalid_request_error', 'response_not_found', param);
 
+/** A response saved but not yet written, readable meanwhile. */
+interface Pending {
+  record: ResponseRecord;
+  owner: string;
+  write: StoredResponseWrite;
+}
+
 /**
  * Stored Responses API answers (`store: true`, the default), for RESPONSES_TTL_SECONDS, in the
  * gateway's storage. Each belongs to the client key that made it (a console client key by its
  * id, an API_KEY key by a digest of it; with no key configured, to everyone): another key reads
  * it as missing. A record larger than RESPONSES_MAX_STORED_BYTES is not stored.
+ *
+ * Saves are gathered and written in batches, one transaction each: a commit per response cost more
+ * CPU than answering it. Until written a saved response is read from memory, so this process finds
+ * it at once; shutdown writes what is left. The embedded store is read by this process alone, so it
+ * gathers for WRITE_BEHIND_MS; with Redis other replicas read too, and a batch leaves every turn.
  */
 @Injectable()
-export class ResponsesStore {
+export class ResponsesStore implements BeforeApplicationShutdown {
   private readonly logger = new Logger('Responses');
   private purgedAt = 0;
+  /** Saved and not yet written (gathered or being written), by response id: reads find them here. */
+  private readonly unwritten = new Map<string, Pending>();
+  /** The batch being gathered, written at the end of this turn. */
+  private queued: Pending[] = [];
+  private flushing: Promise<void> | undefined;
+  private readonly writes = new Set<Promise<void>>();
 
   constructor(
     @Inject(STORAGE) private readonly storage: Storage,
@@ -46,38 +67,80 @@ export class ResponsesStore {
   }
 
   async load(id: string, owner: string): Promise<ResponseRecord | undefined> {
+    const waiting = this.unwritten.get(id);
+    if (waiting) return waiting.owner === owner ? waiting.record : undefined;
     const stored = await this.storage.responses.get(id, Date.now());
     return stored && stored.owner === owner ? (stored.document as ResponseRecord) : undefined;
   }
 
   /** Deletes a response of `owner`'s; false when there is none (or it is someone else's). */
   async remove(id: string, owner: string): Promise<boolean> {
+    // Written first, so the delete below cannot be overtaken by a batch still holding it.
+    if (this.unwritten.has(id)) await this.flush();
     if (!(await this.load(id, owner))) return false;
     return this.storage.responses.delete(id, Date.now());
   }
 
   /**
    * Keeps a finished response. Never rejects: the client has its answer either way, so a failed
-   * write is logged (the response is then missing on GET). The embedded store writes before this
-   * returns, so a client's next request already finds it.
+   * write is logged (the response is then missing on GET). Resolves once written.
    */
   save(record: ResponseRecord, owner: string): Promise<void> {
     const now = Date.now();
-    const size = Buffer.byteLength(JSON.stringify(record));
+    const json = JSON.stringify(record);
+    // Length in UTF-16 units bounds the bytes from below; count bytes only when it could matter.
+    const size = json.length * 3 <= this.config.responses.maxStoredBytes ? json.length : Buffer.byteLength(json);
     if (size > this.config.responses.maxStoredBytes) {
       this.logger.warn(`Response ${record.response.id} not stored: ${size} bytes is over RESPONSES_MAX_STORED_BYTES (${this.config.responses.maxStoredBytes})`);
       return Promise.resolve();
     }
-    const written = this.storage.responses
-      .put({ id: record.response.id, owner, expiresAt: now + this.config.responses.ttlSeconds * 1000, document: record })
-      .catch((err: unknown) => this.logger.warn(`Response ${record.response.id} not stored: ${truncate((err as Error)?.message ?? String(err), 300)}`));
+    const id = record.response.id;
+    const pending: Pending = { record, owner, write: { id, owner, expiresAt: now + this.config.responses.ttlSeconds * 1000, json } };
+    this.unwritten.set(id, pending);
+    this.queued.push(pending);
     if (now - this.purgedAt >= PURGE_EVERY_MS) {
       this.purgedAt = now;
       this.storage.responses
         .purgeExpired(now)
         .catch((err: unknown) => this.logger.warn(`Purging expired responses failed: ${truncate(String((err as Error)?.message ?? err), 300)}`));
     }
-    return written;
+    return this.flushSoon();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.flush();
+  }
+
+  /** The batch being gathered is written once the answers finishing about now have joined it. */
+  private flushSoon(): Promise<void> {
+    const delayed = this.storage.kind === 'sqlite';
+    this.flushing ??= new Promise<void>((resolve) => (delayed ? setTimeout(resolve, WRITE_BEHIND_MS) : setImmediate(resolve))).then(() => this.flush());
+    return this.flushing;
+  }
+
+  /** Writes the gathered batch now, and resolves once every write under way (this one included) is done. */
+  private async flush(): Promise<void> {
+    const batch = this.queued;
+    this.queued = [];
+    this.flushing = undefined;
+    if (batch.length) {
+      const write = this.write(batch);
+      this.writes.add(write);
+      void write.finally(() => this.writes.delete(write));
+    }
+    await Promise.all(this.writes);
+  }
+
+  private async write(batch: readonly Pending[]): Promise<void> {
+    try {
+      await this.storage.responses.put(batch.map((p) => p.write));
+    } catch (err) {
+      const ids = batch.map((p) => p.write.id);
+      this.logger.warn(`${ids.length} response(s) not stored (${truncate(ids.join(', '), 200)}): ${truncate((err as Error)?.message ?? String(err), 300)}`);
+    } finally {
+      // A response saved again meanwhile stays readable until its own write.
+      for (const p of batch) if (this.unwritten.get(p.write.id) === p) this.unwritten.delete(p.write.id);
+    }
   }
 
   /** The output items `item_reference`s name, from the owner's stored responses; a missing one is a 404 naming it. */

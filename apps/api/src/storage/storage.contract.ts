@@ -443,22 +443,23 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
         expiresAt,
         document,
       });
+      const write = (r: ReturnType<typeof stored>) => ({ id: r.id, owner: r.owner, expiresAt: r.expiresAt, json: JSON.stringify(r.document) });
 
       it('round-trips a response until it expires, and replaces one written again', async () => {
         const now = Date.now();
         const first = stored('resp_a', now + HOUR);
-        await storage.responses.put(first);
+        await storage.responses.put([write(first)]);
         expect(await storage.responses.get('resp_a', now)).toEqual(first);
         expect(await storage.responses.get('resp_a', now + HOUR)).toBeUndefined();
         expect(await storage.responses.get('resp_missing', now)).toBeUndefined();
         const second = { ...stored('resp_a', now + 2 * HOUR, { id: 'resp_a', n: 2 }), owner: 'open' };
-        await storage.responses.put(second);
+        await storage.responses.put([write(second)]);
         expect(await storage.responses.get('resp_a', now + HOUR)).toEqual(second);
       });
 
       it('deletes, saying whether a live response was there', async () => {
         const now = Date.now();
-        await storage.responses.put(stored('resp_b', now + HOUR));
+        await storage.responses.put([write(stored('resp_b', now + HOUR))]);
         expect(await storage.responses.delete('resp_b', now + HOUR)).toBe(false);
         expect(await storage.responses.delete('resp_b', now)).toBe(true);
         expect(await storage.responses.delete('resp_b', now)).toBe(false);
@@ -467,13 +468,20 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
 
       it('purges what has expired and keeps the rest', async () => {
         const now = Date.now();
-        await storage.responses.put(stored('resp_old', now + MINUTE));
-        await storage.responses.put(stored('resp_new', now + HOUR));
+        await storage.responses.put([write(stored('resp_old', now + MINUTE)), write(stored('resp_new', now + HOUR))]);
         const purged = await storage.responses.purgeExpired(now + 2 * MINUTE);
         // SQLite deletes the row now; Redis has expired it by then on its own (and purges nothing).
         expect(purged).toBe(storage.kind === 'sqlite' ? 1 : 0);
         expect(await storage.responses.get('resp_old', now)).toEqual(storage.kind === 'sqlite' ? undefined : stored('resp_old', now + MINUTE));
         expect(await storage.responses.get('resp_new', now + 2 * MINUTE)).toEqual(stored('resp_new', now + HOUR));
+      });
+
+      it('writes a batch whole, the last of one id winning, and never returns one already expired', async () => {
+        const now = Date.now();
+        await storage.responses.put([write(stored('resp_c', now + HOUR)), write(stored('resp_d', now - 1)), write(stored('resp_c', now + HOUR, { n: 3 }))]);
+        expect(await storage.responses.get('resp_c', now)).toEqual(stored('resp_c', now + HOUR, { n: 3 }));
+        expect(await storage.responses.get('resp_d', now)).toBeUndefined();
+        await storage.responses.put([]);
       });
     });
   });

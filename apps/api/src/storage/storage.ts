@@ -188,13 +188,19 @@ export interface StoredResponse {
   document: unknown;
 }
 
+/** A response to write: its document already encoded, so the caller measures and the store writes one encoding. */
+export interface StoredResponseWrite extends Omit<StoredResponse, 'document'> {
+  /** The document as JSON text. */
+  json: string;
+}
+
 /**
  * Stored Responses API answers, each kept until its own expiry: SQLite purges expired rows
  * (purgeExpired), Redis expires its keys itself. A row past its expiry is never returned.
  */
 export interface ResponseStore {
-  /** Writes (or replaces) one response. */
-  put(response: StoredResponse): Promise<void>;
+  /** Writes (or replaces) responses, all in one transaction (SQLite) or one round trip (Redis). */
+  put(responses: readonly StoredResponseWrite[]): Promise<void>;
   /** The response, unless it is missing or expired at `now` (epoch ms). */
   get(id: string, now: number): Promise<StoredResponse | undefined>;
   /** Returns whether something (not yet expired) was deleted. */

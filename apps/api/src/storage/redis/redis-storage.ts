@@ -21,6 +21,7 @@ import {
   type Storage,
   type CounterChange,
   type StoredResponse,
+  type StoredResponseWrite,
 } from '../storage.ts';
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.ts';
 import { StorageError } from '../storage-errors.ts';
@@ -435,11 +436,17 @@ class RedisResponseStore implements ResponseStore {
     return this.redis.key('response', id);
   }
 
-  async put(r: StoredResponse): Promise<void> {
-    const json = toJson({ owner: r.owner, expiresAt: r.expiresAt, document: r.document }, `response ${r.id}`);
-    // Already expired: PXAT in the past would store nothing anyway, but say so plainly.
-    if (r.expiresAt <= Date.now()) return void (await this.redis.client.del(this.keyOf(r.id)));
-    await this.redis.client.set(this.keyOf(r.id), json, 'PXAT', r.expiresAt);
+  /** One pipeline for the batch. The value is {owner, expiresAt, document}, the document spliced in as encoded. */
+  async put(responses: readonly StoredResponseWrite[]): Promise<void> {
+    if (!responses.length) return;
+    const now = Date.now();
+    const tx = this.redis.client.pipeline();
+    for (const r of responses) {
+      // Already expired: PXAT in the past would store nothing anyway, but say so plainly.
+      if (r.expiresAt <= now) tx.del(this.keyOf(r.id));
+      else tx.set(this.keyOf(r.id), `{"owner":${JSON.stringify(r.owner)},"expiresAt":${r.expiresAt},"document":${r.json}}`, 'PXAT', r.expiresAt);
+    }
+    await exec(tx);
   }
 
   async get(id: string, now: number): Promise<StoredResponse | undefined> {

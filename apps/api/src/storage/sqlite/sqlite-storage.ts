@@ -22,6 +22,7 @@ import {
   type StatsStore,
   type Storage,
   type StoredResponse,
+  type StoredResponseWrite,
 } from '../storage.ts';
 import { prepareDataDir, sqliteOpenError } from '../storage-errors.ts';
 import { migrate } from './migrations.ts';
@@ -539,8 +540,13 @@ class SqliteHealthStore implements HealthStore {
 class SqliteResponseStore implements ResponseStore {
   constructor(private readonly conn: ConnectionRef) {}
 
-  async put(r: StoredResponse): Promise<void> {
-    this.conn().responsePut.run(r.id, r.owner, r.expiresAt, toJson(r.document, `response ${r.id}`));
+  /** One transaction for the batch: a commit per response cost more than the writes themselves. */
+  async put(responses: readonly StoredResponseWrite[]): Promise<void> {
+    if (!responses.length) return;
+    const conn = this.conn();
+    conn.write(() => {
+      for (const r of responses) conn.responsePut.run(r.id, r.owner, r.expiresAt, r.json);
+    });
   }
 
   async get(id: string, now: number): Promise<StoredResponse | undefined> {
