@@ -121,6 +121,48 @@ describe('RESPONSE_MODEL=requested', () => {
       await gw.close();
     }
   });
+
+  it('echoes it on /v1/responses and /v1/messages too, whole and streamed', async () => {
+    const gw = await startGateway(emu, { ...ENV, RESPONSE_MODEL: 'requested' });
+    const h = { authorization: 'Bearer x' };
+    const responses = (stream: boolean) => postJson(`${gw.baseURL}/responses`, { model: 'gpt-5-codex', input: 'hi', stream }, h);
+    const messages = (stream: boolean) =>
+      postJson(`${gw.baseURL}/messages`, { model: 'claude-sonnet-4-5', max_tokens: 64, stream, messages: [{ role: 'user', content: 'hi' }] }, h);
+    try {
+      const whole = (await (await responses(false)).json()) as { model: string; status: string };
+      expect(whole).toMatchObject({ model: 'gpt-5-codex', status: 'completed' });
+      const events = (await readSse(await responses(true))) as Array<{ type: string; response?: { model: string } }>;
+      const withResponse = events.filter((e) => e.response);
+      expect(withResponse.map((e) => e.type)).toEqual(['response.created', 'response.in_progress', 'response.completed']);
+      expect(withResponse.map((e) => e.response!.model)).toEqual(['gpt-5-codex', 'gpt-5-codex', 'gpt-5-codex']);
+
+      expect(((await (await messages(false)).json()) as { model: string }).model).toBe('claude-sonnet-4-5');
+      const started = ((await readSse(await messages(true))) as Array<{ type: string; message?: { model: string } }>).find((e) => e.type === 'message_start');
+      expect(started?.message?.model).toBe('claude-sonnet-4-5');
+    } finally {
+      await gw.close();
+    }
+  });
+
+  it('by default names the model that served on both doors, as x-pool-upstream-model does, not the alias', async () => {
+    const gw = await startGateway(emu, ENV);
+    const h = { authorization: 'Bearer x' };
+    try {
+      const r = await postJson(`${gw.baseURL}/responses`, { model: 'gpt-5-codex', input: 'hi' }, h);
+      const m = await postJson(`${gw.baseURL}/messages`, { model: 'claude-sonnet-4-5', max_tokens: 64, messages: [{ role: 'user', content: 'hi' }] }, h);
+      for (const [res, alias] of [
+        [r, 'gpt-5-codex'],
+        [m, 'claude-sonnet-4-5'],
+      ] as const) {
+        const served = res.headers.get('x-pool-upstream-model');
+        expect(served).toBeTruthy();
+        expect(served).not.toBe(alias);
+        expect(((await res.json()) as { model: string }).model).toBe(served);
+      }
+    } finally {
+      await gw.close();
+    }
+  });
 });
 
 describe('aliases at start', () => {
