@@ -30,6 +30,7 @@ export const OPENAI_ROOT_SCHEMAS = [
   'CreateResponse',
   'Response',
   'ResponseStreamEvent',
+  'ResponseItemList',
 ] as const;
 
 const COMPONENT_REF = '#/components/schemas/';

@@ -450,6 +450,7 @@ describe('/v1 schemas are OpenAI’s', () => {
       'get /v1/models',
       'get /v1/models/{id}',
       'get /v1/responses/{response_id}',
+      'get /v1/responses/{response_id}/input_items',
       'post /v1/audio/speech',
       'post /v1/chat/completions',
       'post /v1/images/generations',

@@ -91,7 +91,7 @@ describe('openai SDK', () => {
     ]);
   });
 
-  it('previous_response_id, retrieve and delete', async () => {
+  it('previous_response_id, retrieve, input items and delete', async () => {
     const first = await client.responses.create({ model: MODEL, input: 'Remember 42', instructions: 'Be terse.', ...forced });
     const second = await client.responses.create({ model: MODEL, input: 'What number?', previous_response_id: first.id, ...forced });
     expect(upstreamMessages()).toEqual([
@@ -102,6 +102,11 @@ describe('openai SDK', () => {
     const retrieved = await client.responses.retrieve(second.id);
     expect(retrieved.id).toBe(second.id);
     expect(retrieved.output_text).toBe(second.output_text);
+    const items = [];
+    for await (const item of client.responses.inputItems.list(second.id, { order: 'asc' })) items.push(item);
+    expect(items).toEqual([
+      { id: expect.any(String), type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_text', text: 'What number?' }] },
+    ]);
     await client.responses.delete(second.id);
     await expect(client.responses.retrieve(second.id)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
   });

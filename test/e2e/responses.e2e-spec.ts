@@ -76,7 +76,7 @@ beforeAll(async () => {
   gw = await startGateway(emu, routing);
   keyed = await startGateway(emu, { ...routing, API_KEY: `${KEY_A},${KEY_B}` });
   // Compiling the spec's validators takes seconds: once here, not inside the first test.
-  for (const schema of ['Response', 'ResponseStreamEvent', 'ErrorResponse']) expectSchema(schema, {}, false);
+  for (const schema of ['Response', 'ResponseStreamEvent', 'ErrorResponse', 'ResponseItemList']) expectSchema(schema, {}, false);
 }, 60_000);
 
 afterAll(async () => {
@@ -386,6 +386,82 @@ describe('stored responses', () => {
     expect((await create({ model: MODEL, input: PROMPT, previous_response_id: created.id }, bearer(KEY_B), keyed)).status).toBe(400);
     expect((await retrieve(created.id, {}, keyed)).status).toBe(401);
     expect((await retrieve(created.id, bearer(KEY_A), keyed)).status).toBe(200);
+  });
+});
+
+describe('input items', () => {
+  const items = (id: string, query = '', headers: Record<string, string> = {}, on = gw) =>
+    fetch(`${on.baseURL}/responses/${id}/input_items${query}`, { headers });
+  interface ItemList {
+    object: string;
+    data: Array<{
+      id: string;
+      type: string;
+      role?: string;
+      content?: Array<{ type: string; text?: string; image_url?: string }>;
+      call_id?: string;
+      output?: string;
+    }>;
+    first_id: string;
+    last_id: string;
+    has_more: boolean;
+  }
+
+  it("lists this request's input as OpenAI's item resources, newest first, and pages with limit, order and after", async () => {
+    const first = (await (await create({ model: MODEL, input: 'What is the weather in Paris?', tools: [WEATHER_TOOL] })).json()) as ResponseObject;
+    const call = first.output[0]!;
+    const input = [
+      { role: 'developer', content: 'Be brief.' },
+      { role: 'user', content: [{ type: 'input_text', text: 'What is the weather in Paris?' }] },
+      { type: 'function_call', call_id: call.call_id, name: 'get_weather', arguments: TOOL_ARGUMENTS },
+      { type: 'function_call_output', call_id: call.call_id, output: '{"temperature":21}' },
+    ];
+    const second = (await (await create({ model: MODEL, input, tools: [WEATHER_TOOL], previous_response_id: first.id })).json()) as ResponseObject;
+
+    const res = await items(second.id);
+    expect(res.status).toBe(200);
+    const list = (await res.json()) as ItemList;
+    expectSchema('ResponseItemList', list);
+    // This request's items only (not the earlier turn's), newest first.
+    expect(list.data.map((i) => i.type)).toEqual(['function_call_output', 'function_call', 'message', 'message']);
+    expect(list.data[0]).toMatchObject({ call_id: call.call_id, output: '{"temperature":21}', status: 'completed' });
+    expect(list.data[3]).toMatchObject({ role: 'developer', content: [{ type: 'input_text', text: 'Be brief.' }] });
+    expect(new Set(list.data.map((i) => i.id)).size).toBe(4);
+    expect(list).toMatchObject({ object: 'list', first_id: list.data[0]!.id, last_id: list.data[3]!.id, has_more: false });
+
+    const asc = (await (await items(second.id, '?order=asc&limit=2')).json()) as ItemList;
+    expect(asc.data.map((i) => i.type)).toEqual(['message', 'message']);
+    expect(asc.has_more).toBe(true);
+    const rest = (await (await items(second.id, `?order=asc&limit=2&after=${asc.last_id}`)).json()) as ItemList;
+    expect(rest.data.map((i) => i.type)).toEqual(['function_call', 'function_call_output']);
+    expect(rest.has_more).toBe(false);
+
+    const plain = (await (await items(first.id)).json()) as ItemList;
+    expect(plain.data).toEqual([
+      { id: expect.any(String), type: 'message', role: 'user', status: 'completed', content: [{ type: 'input_text', text: 'What is the weather in Paris?' }] },
+    ]);
+  });
+
+  it('refuses a bad page in the OpenAI envelope, and is a 404 for a response it cannot read', async () => {
+    const created = (await (await create({ model: MODEL, input: PROMPT })).json()) as ResponseObject;
+    for (const [query, param] of [
+      ['?limit=0', 'limit'],
+      ['?limit=101', 'limit'],
+      ['?limit=abc', 'limit'],
+      ['?order=up', 'order'],
+      ['?after=msg_nope', 'after'],
+      ['?after=a&after=b', 'after'],
+    ] as const) {
+      const res = await items(created.id, query);
+      expect(res.status).toBe(400);
+      expect(((await res.json()) as ErrorEnvelope).error).toMatchObject({ type: 'invalid_request_error', param });
+    }
+    expect((await items('resp_0123456789abcdef01234567')).status).toBe(404);
+    const keyedOne = (await (await create({ model: MODEL, input: PROMPT }, bearer(KEY_A), keyed)).json()) as ResponseObject;
+    expect((await items(keyedOne.id, '', bearer(KEY_A), keyed)).status).toBe(200);
+    expect((await items(keyedOne.id, '', bearer(KEY_B), keyed)).status).toBe(404);
+    const unstored = (await (await create({ model: MODEL, input: PROMPT, store: false })).json()) as ResponseObject;
+    expect((await items(unstored.id)).status).toBe(404);
   });
 });
 

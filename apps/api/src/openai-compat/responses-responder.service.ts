@@ -5,6 +5,7 @@ import { ApiError } from '../common/api-error.ts';
 import { truncate } from '../events/record-bounds.ts';
 import type { ClientKeyRequest } from './api-key.guard.ts';
 import { nowSeconds } from './client-call.ts';
+import { inputItemResources } from './responses-input-items.ts';
 import { responseObject, ResponseIds, type ResponseEcho, type ResponseObject } from './responses-output.ts';
 import { responsesProtocol } from './responses-protocol.ts';
 import type { ResponsesRequestDto } from './responses-request.dto.ts';
@@ -67,12 +68,15 @@ export class ResponsesResponder {
     const store = dto.store !== false;
     const history = dto.previous_response_id === undefined ? [] : await this.history(dto.previous_response_id, owner);
     const ids = referencedIds(dto.input);
-    const turn = inputMessages(dto.input, ids.length ? await this.store.references(ids, owner) : undefined);
+    const references = ids.length ? await this.store.references(ids, owner) : undefined;
+    const turn = inputMessages(dto.input, references);
     const body = toChatRequest(dto, history, turn);
     const responseIds = new ResponseIds();
     const base = responseObject(responseIds, nowSeconds(), echoOf(dto, store));
     const finished = (response: ResponseObject): void => {
-      if (store) void this.store.save({ response, conversation: [...history, ...turn, ...outputMessages(response.output)] }, owner);
+      if (!store) return;
+      const input = inputItemResources(dto.input, responseIds.token, references);
+      void this.store.save({ response, conversation: [...history, ...turn, ...outputMessages(response.output)], input }, owner);
     };
     const modelOf = (start: ChatStart) => answerModel(this.config.responseModel, dto.model, start.upstreamModel);
     return this.runs.respond(body, req, res, responsesProtocol(base, responseIds, finished, modelOf), 'responses');

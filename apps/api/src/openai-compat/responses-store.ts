@@ -6,6 +6,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { truncate } from '../events/record-bounds.ts';
 import { STORAGE, type Storage, type StoredResponseWrite } from '../storage/storage.ts';
 import { presentedKey, type ClientKeyRequest } from './api-key.guard.ts';
+import type { InputItemResource } from './responses-input-items.ts';
 import { responseIdOfItem, type OutputItem, type ResponseObject } from './responses-output.ts';
 
 /** What is kept of one response: the object GET returns, and the whole conversation up to it. */
@@ -13,6 +14,8 @@ export interface ResponseRecord {
   response: ResponseObject;
   /** Every earlier turn, this turn's input and its output, as chat messages (no instructions). */
   conversation: ChatMessage[];
+  /** This request's input items, as `input_items` lists them (absent in records written before it existed). */
+  input?: InputItemResource[];
 }
 
 /** How long the embedded store gathers saves before writing them (a crash loses at most this much). */

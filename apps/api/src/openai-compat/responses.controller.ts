@@ -1,9 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Req, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ApiClientKeyAuth, DOC_TAGS } from '../openapi/decorators.ts';
-import { ApiCreateResponseOperation, ApiDeleteResponseOperation, ApiRetrieveResponseOperation } from '../openapi/openai-docs.ts';
+import { ApiCreateResponseOperation, ApiDeleteResponseOperation, ApiListInputItemsOperation, ApiRetrieveResponseOperation } from '../openapi/openai-docs.ts';
 import { ApiKeyGuard, type ClientKeyRequest } from './api-key.guard.ts';
+import { inputItemPage, type InputItemList, type InputItemsQuery } from './responses-input-items.ts';
 import type { ResponseObject } from './responses-output.ts';
 import { ResponsesRequestDto } from './responses-request.dto.ts';
 import { ResponsesResponder } from './responses-responder.service.ts';
@@ -16,7 +17,7 @@ export interface ResponseDeleted {
   deleted: true;
 }
 
-/** OpenAI's Responses API: create (stream or not), retrieve and delete a stored response. */
+/** OpenAI's Responses API: create (stream or not), retrieve and delete a stored response, list its input items. */
 @ApiTags(DOC_TAGS.chat)
 @ApiClientKeyAuth()
 @Controller('v1')
@@ -40,6 +41,14 @@ export class ResponsesController {
     const record = await this.store.load(id, this.store.ownerOf(req));
     if (!record) throw responseNotFound(id);
     return record.response;
+  }
+
+  @Get('responses/:response_id/input_items')
+  @ApiListInputItemsOperation()
+  async inputItems(@Param('response_id') id: string, @Query() query: InputItemsQuery, @Req() req: ClientKeyRequest): Promise<InputItemList> {
+    const record = await this.store.load(id, this.store.ownerOf(req));
+    if (!record) throw responseNotFound(id);
+    return inputItemPage(record.input ?? [], query);
   }
 
   @Delete('responses/:response_id')

@@ -249,6 +249,22 @@ export const ApiRetrieveResponseOperation = (): MethodDecorator =>
     ApiErrors([401, 403, 404, 429], { 404: '没有这个回答（`code: response_not_found`）。' }),
   );
 
+export const ApiListInputItemsOperation = (): MethodDecorator =>
+  applyDecorators(
+    ApiOperation({
+      summary: '列出已保存回答的输入项（OpenAI Responses API）',
+      operationId: 'listInputItems',
+      description:
+        '与 OpenAI 的 `GET /v1/responses/{response_id}/input_items` 相同：这次请求的 `input`（每项带 id），默认从新到旧；`limit`（1–100，默认 20）、`order`（`asc` / `desc`）、`after`（项 id）分页。',
+    }),
+    RESPONSE_ID,
+    ApiQuery({ name: 'limit', required: false, schema: { type: 'integer', minimum: 1, maximum: 100, default: 20 } }),
+    ApiQuery({ name: 'order', required: false, schema: { type: 'string', enum: ['asc', 'desc'], default: 'desc' } }),
+    ApiQuery({ name: 'after', required: false, schema: { type: 'string' }, description: '从这个项 id 之后开始。' }),
+    ApiResponse({ status: 200, description: '输入项列表。', content: { 'application/json': { schema: schemaRef('ResponseItemList') } } }),
+    ApiErrors([400, 401, 403, 404, 429], { 404: '没有这个回答（`code: response_not_found`）。' }),
+  );
+
 export const ApiDeleteResponseOperation = (): MethodDecorator =>
   applyDecorators(
     ApiOperation({

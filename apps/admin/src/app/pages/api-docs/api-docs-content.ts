@@ -225,6 +225,7 @@ export const V1_ENDPOINTS: readonly Endpoint[] = [
     path: '/v1/responses/{response_id}',
     summary: '取回 / 删除已保存的回答（store 默认为 true，按客户端密钥隔离，RESPONSES_TTL_SECONDS 后过期）',
   },
+  { method: 'GET', path: '/v1/responses/{response_id}/input_items', summary: '已保存回答那次请求的输入项（每项带 id），limit / order / after 分页' },
   { method: 'GET', path: '/v1/models', summary: '模型列表（OpenAI 格式）' },
   { method: 'GET', path: '/v1/models/{id}', summary: '查询单个模型' },
   { method: 'POST', path: '/v1/images/generations', summary: '图片生成，返回网关托管的链接或 base64' },
