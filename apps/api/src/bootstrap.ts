@@ -9,6 +9,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.ts';
 import { ApiError } from './common/api-error.ts';
 import { requestIdMiddleware, requestIdOf } from './common/request-id.middleware.ts';
+import { dropUnreadAnswers } from './common/unread-answer.ts';
 import { maskUrlCredentials } from './common/redact.ts';
 import { OpenAIValidationPipe } from './common/validation.pipe.ts';
 import { GatewayLogger } from './common/gateway-logger.ts';
@@ -115,6 +116,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   // Before the body parser, so that its errors (bad JSON, too large) carry an x-request-id too.
   app.use(requestIdMiddleware);
   app.use(anthropicRequestId);
+  app.use(dropUnreadAnswers(config.limits.clientStallMs));
   // Counts requests in flight; refuses new ones once shutdown has begun.
   const lifecycle = app.get(AppLifecycle);
   app.use(lifecycle.gate);

@@ -404,6 +404,31 @@ it('stops reading the upstream for clients that never read, drops them after the
   }
 });
 
+it('drops a client that leaves a whole (non-stream) answer unread for the stall timeout, and serves others meanwhile', async () => {
+  // 6 MB of digits: more than the socket buffers take from a client that reads nothing.
+  const client = await stuckClient(gw, { model: LOCAL_MODEL, stream: false, messages: [{ role: 'user', content: 'long digits' }] });
+  try {
+    expect((await chat({ messages: [{ role: 'user', content: 'still there?' }] })).status).toBe(200);
+    await sleep(STALL_MS * 1.7);
+    // Now read what is there: the answer up to where the gateway dropped the connection, then the end.
+    const received: Buffer[] = [];
+    client.on('data', (chunk: Buffer) => received.push(chunk));
+    const ended = new Promise<boolean>((resolve) => client.once('close', () => resolve(true)));
+    client.resume();
+    expect(await Promise.race([ended, sleep(STALL_MS).then(() => false)])).toBe(true);
+    const raw = Buffer.concat(received);
+    const headerEnd = raw.indexOf('\r\n\r\n');
+    const head = raw.subarray(0, headerEnd).toString();
+    expect(head).toMatch(/^HTTP\/1\.1 200/);
+    const length = Number(/content-length: (\d+)/i.exec(head)![1]);
+    expect(length).toBeGreaterThan(6_000_000);
+    // Cut short: without the drop the gateway held the rest for as long as the client waited, and sent it all.
+    expect(raw.length - headerEnd - 4).toBeLessThan(length);
+  } finally {
+    client.destroy();
+  }
+});
+
 it('gives a client that stops reading for less than the stall timeout the whole answer, pausing the upstream meanwhile', async () => {
   const json = JSON.stringify({ model: LOCAL_MODEL, stream: true, messages: [{ role: 'user', content: 'finite' }] });
   const text = await new Promise<string>((resolve, reject) => {

@@ -1,0 +1,19 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+
+/**
+ * Drops a client that leaves a finished answer unread for `stallMs` (CLIENT_STALL_TIMEOUT_MS, as
+ * for streams, whose SseWriter watches each write). Once an answer is ended, what the socket could
+ * not take waits in the process's memory; a client that never reads would hold it, and its
+ * connection, forever. Most answers leave nothing behind (the kernel took them whole): no timer.
+ */
+export function dropUnreadAnswers(stallMs: number): RequestHandler {
+  return (_req: Request, res: Response, next: NextFunction): void => {
+    res.once('prefinish', () => {
+      if (res.writableFinished || !res.socket?.writableLength) return;
+      const timer = setTimeout(() => res.destroy(), stallMs);
+      const clear = (): void => clearTimeout(timer);
+      res.once('finish', clear).once('close', clear);
+    });
+    next();
+  };
+}
