@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { expectSchema } from '../support/openapi.ts';
 import { postJson, startGateway, type Gateway } from '../support/gateway.ts';
 import { CapturingLogger } from '../support/capturing-logger.ts';
+import { startRedis } from '../support/redis.ts';
 
 interface ErrorBody {
   error: { code: string; param: string | null };
@@ -92,6 +93,27 @@ describe('admin auth without ADMIN_PASSWORD', () => {
       expect((await login(second, 'admin-test-password')).status).toBe(401);
     } finally {
       await second.close();
+    }
+  });
+
+  it('replicas starting together on a fresh Redis agree on one generated password, printed by the one that made it', async () => {
+    const redis = await startRedis();
+    const logs = [new CapturingLogger(), new CapturingLogger(), new CapturingLogger()];
+    const env = { ADMIN_PASSWORD: '', REDIS_URL: redis.url, SECRET_KEY: 'k'.repeat(64) };
+    const started = await Promise.allSettled(
+      logs.map((logger) => startGateway(null, { ...env, DATA_DIR: mkdtempSync(join(tmpdir(), 'g4f-admin-')) }, { logger })),
+    );
+    const replicas = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    try {
+      expect(replicas).toHaveLength(3);
+      // Nest's logger is process-wide, so the three replicas' lines may land in any of the loggers.
+      const lines = logs.flatMap((log) => log.lines);
+      const passwords = lines.flatMap((l) => /generated the admin password "([^"]+)"/.exec(l)?.[1] ?? []);
+      expect(passwords).toHaveLength(1);
+      for (const gw of replicas) expect((await login(gw, passwords[0]!)).status).toBe(200);
+    } finally {
+      await Promise.all(replicas.map((gw) => gw.close()));
+      await redis.stop();
     }
   });
 });

@@ -93,8 +93,15 @@ export class AdminAuthService implements OnModuleInit {
       return;
     }
     const generated = randomBytes(12).toString('base64url');
-    this.password = await hashPassword(generated);
-    await this.storage.settings.set(ADMIN_NS, 'password', this.password);
+    const hashed = await hashPassword(generated);
+    // Replicas starting together on a fresh Redis each make one: the first stored wins, and only
+    // its maker prints it (a password printed by a replica that lost would open nothing).
+    if (!(await this.storage.settings.create(ADMIN_NS, 'password', hashed))) {
+      this.password = (await this.storage.settings.get<StoredPassword>(ADMIN_NS, 'password')) ?? hashed;
+      this.logger.warn('No ADMIN_PASSWORD set: another replica generated the admin password just now and printed it in its own log');
+      return;
+    }
+    this.password = hashed;
     this.generated = this.password;
     // Shown once: only its hash is kept. Setting ADMIN_PASSWORD replaces it.
     this.logger.warn(

@@ -98,6 +98,24 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
         expect(await storage.settings.list('upstreams')).toEqual({ 'ü/key:1': value });
       });
 
+      it('create stores only where nothing is, once among racing writers, and tells who won', async () => {
+        const seen: string[] = [];
+        const sub = storage.settings.changes.subscribe(({ namespace, key }) => seen.push(`${namespace}/${key}`));
+        try {
+          const results = await Promise.all(['a', 'b', 'c', 'd'].map((v) => storage.settings.create('admin', 'password', { v })));
+          expect(results.filter(Boolean)).toHaveLength(1);
+          const winner = ['a', 'b', 'c', 'd'][results.indexOf(true)];
+          expect(await storage.settings.get('admin', 'password')).toEqual({ v: winner });
+          expect(await storage.settings.create('admin', 'password', { v: 'late' })).toBe(false);
+          expect(await storage.settings.get('admin', 'password')).toEqual({ v: winner });
+          // Only the write that stored something is announced.
+          expect(seen).toEqual(['admin/password']);
+          expect(await storage.settings.list('admin')).toEqual({ password: { v: winner } });
+        } finally {
+          sub.unsubscribe();
+        }
+      });
+
       it('keeps falsy values as themselves, not as missing', async () => {
         await storage.settings.set('ns', 'null', null);
         await storage.settings.set('ns', 'zero', 0);

@@ -62,6 +62,11 @@ export function toJson(value: unknown, what: string): string {
 export interface SettingsStore {
   get<T>(namespace: string, key: string): Promise<T | undefined>;
   set<T>(namespace: string, key: string, value: T): Promise<void>;
+  /**
+   * Stores `value` only if the key has none, atomically even with several processes starting at
+   * once; returns whether it did (false: another value was there, and is kept).
+   */
+  create<T>(namespace: string, key: string, value: T): Promise<boolean>;
   /** Returns whether something was deleted. */
   delete(namespace: string, key: string): Promise<boolean>;
   list<T>(namespace: string): Promise<Record<string, T>>;

@@ -13,6 +13,17 @@ return 1
 `);
 
 /**
+ * SettingsStore.create: HSETNX, then register and announce only what was stored.
+ * KEYS: namespace hash, namespace set. ARGV: field, value, namespace, channel, message.
+ */
+export const SETTINGS_CREATE = new LuaScript(`
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 0 then return 0 end
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('PUBLISH', ARGV[4], ARGV[5])
+return 1
+`);
+
+/**
  * SettingsStore.increment: read, change and write the counters document in one atomic step (the
  * same rules as applyCounterChange in storage.ts). cjson keeps 14 significant digits, enough for
  * epoch milliseconds and any realistic counter.

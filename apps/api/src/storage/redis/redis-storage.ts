@@ -25,7 +25,7 @@ import {
 } from '../storage.ts';
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.ts';
 import { StorageError } from '../storage-errors.ts';
-import { LOG_PURGE_BATCH, LOG_PURGE_INDEXES, LOG_QUERY, SETTINGS_DELETE, SETTINGS_INCREMENT, SETTINGS_SET } from './redis-scripts.ts';
+import { LOG_PURGE_BATCH, LOG_PURGE_INDEXES, LOG_QUERY, SETTINGS_CREATE, SETTINGS_DELETE, SETTINGS_INCREMENT, SETTINGS_SET } from './redis-scripts.ts';
 
 /*
  * Key layout (every name starts with the prefix P, `g4f:` by default, REDIS_KEY_PREFIX):
@@ -131,6 +131,19 @@ class RedisSettingsStore implements SettingsStore {
       [key, json, namespace, this.redis.key(RedisSettingsStore.CHANNEL), this.message(namespace, key)],
     );
     this.subject.next({ namespace, key });
+  }
+
+  async create<T>(namespace: string, key: string, value: T): Promise<boolean> {
+    const json = toJson(value, `setting ${namespace}/${key}`);
+    this.seen.add(namespace);
+    const created =
+      (await SETTINGS_CREATE.run(
+        this.redis.client,
+        [this.hash(namespace), this.redis.key('settings')],
+        [key, json, namespace, this.redis.key(RedisSettingsStore.CHANNEL), this.message(namespace, key)],
+      )) === 1;
+    if (created) this.subject.next({ namespace, key });
+    return created;
   }
 
   async increment(namespace: string, key: string, change: CounterChange): Promise<void> {

@@ -201,6 +201,7 @@ class Connection {
 
   readonly settingsGet: StatementSync;
   readonly settingsSet: StatementSync;
+  readonly settingsCreate: StatementSync;
   readonly settingsDelete: StatementSync;
   readonly settingsList: StatementSync;
   readonly logInsert: StatementSync;
@@ -228,6 +229,7 @@ class Connection {
       `INSERT INTO settings (namespace, key, value, updated_at) VALUES (?, ?, ?, ?)
        ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
     );
+    this.settingsCreate = db.prepare(`INSERT INTO settings (namespace, key, value, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (namespace, key) DO NOTHING`);
     this.settingsDelete = db.prepare('DELETE FROM settings WHERE namespace = ? AND key = ?');
     this.settingsList = db.prepare('SELECT key, value FROM settings WHERE namespace = ? ORDER BY key');
     this.logInsert = db.prepare(
@@ -322,6 +324,12 @@ class SqliteSettingsStore implements SettingsStore {
   async set<T>(namespace: string, key: string, value: T): Promise<void> {
     this.conn().settingsSet.run(namespace, key, toJson(value, `setting ${namespace}/${key}`), Date.now());
     this.subject.next({ namespace, key });
+  }
+
+  async create<T>(namespace: string, key: string, value: T): Promise<boolean> {
+    const created = changes(this.conn().settingsCreate.run(namespace, key, toJson(value, `setting ${namespace}/${key}`), Date.now())) > 0;
+    if (created) this.subject.next({ namespace, key });
+    return created;
   }
 
   async increment(namespace: string, key: string, change: CounterChange): Promise<void> {
