@@ -357,6 +357,28 @@ describe('stored responses', () => {
     ]);
   });
 
+  it('a conversation of several turns is rebuilt whole; with a turn deleted it is a 400 naming that turn', async () => {
+    const first = (await (await create({ model: MODEL, input: 'One.' })).json()) as ResponseObject;
+    const second = (await (await create({ model: MODEL, input: 'Two.', previous_response_id: first.id })).json()) as ResponseObject;
+    emu.reset();
+    const third = (await (await create({ model: MODEL, input: 'Three.', previous_response_id: second.id })).json()) as ResponseObject;
+    expect(upstreamBody(emu.requests('deepinfra')[0]!).messages).toEqual([
+      { role: 'user', content: 'One.' },
+      { role: 'assistant', content: textOf(first) },
+      { role: 'user', content: 'Two.' },
+      { role: 'assistant', content: textOf(second) },
+      { role: 'user', content: 'Three.' },
+    ]);
+    expect((await remove(second.id)).status).toBe(200);
+    emu.reset();
+    const res = await create({ model: MODEL, input: 'Four.', previous_response_id: third.id });
+    expect(res.status).toBe(400);
+    const error = ((await res.json()) as ErrorEnvelope).error;
+    expect(error).toMatchObject({ param: 'previous_response_id', code: 'previous_response_not_found' });
+    expect(error.message).toContain(second.id);
+    expect(emu.requests()).toEqual([]);
+  });
+
   it('an unknown previous_response_id is a 400 naming it, before any upstream is called', async () => {
     const res = await create({ model: MODEL, input: PROMPT, previous_response_id: 'resp_0123456789abcdef01234567' });
     expect(res.status).toBe(400);

@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Response } from 'express';
-import type { ChatMessage } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { truncate } from '../events/record-bounds.ts';
 import type { ClientKeyRequest } from './api-key.guard.ts';
@@ -9,7 +8,7 @@ import { inputItemResources } from './responses-input-items.ts';
 import { responseObject, ResponseIds, type ResponseEcho, type ResponseObject } from './responses-output.ts';
 import { responsesProtocol } from './responses-protocol.ts';
 import type { ResponsesRequestDto } from './responses-request.dto.ts';
-import { ResponsesStore } from './responses-store.ts';
+import { ResponsesStore, type StoredConversation } from './responses-store.ts';
 import { inputMessages, outputMessages, referencedIds, toChatRequest } from './responses-translate.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { answerModel } from '../models/answer-model.ts';
@@ -66,7 +65,8 @@ export class ResponsesResponder {
   async create(dto: ResponsesRequestDto, req: ClientKeyRequest, res: Response): Promise<void> {
     const owner = this.store.ownerOf(req);
     const store = dto.store !== false;
-    const history = dto.previous_response_id === undefined ? [] : await this.history(dto.previous_response_id, owner);
+    const previous = dto.previous_response_id === undefined ? undefined : await this.history(dto.previous_response_id, owner);
+    const history = previous?.messages ?? [];
     const ids = referencedIds(dto.input);
     const references = ids.length ? await this.store.references(ids, owner) : undefined;
     const turn = inputMessages(dto.input, references);
@@ -76,18 +76,19 @@ export class ResponsesResponder {
     const finished = (response: ResponseObject): void => {
       if (!store) return;
       const input = inputItemResources(dto.input, responseIds.token, references);
-      void this.store.save({ response, conversation: [...history, ...turn, ...outputMessages(response.output)], input }, owner);
+      const record = { response, turn: [...turn, ...outputMessages(response.output)], previous: dto.previous_response_id, input };
+      void this.store.save(record, owner, previous?.chain);
     };
     const modelOf = (start: ChatStart) => answerModel(this.config.responseModel, dto.model, start.upstreamModel);
     return this.runs.respond(body, req, res, responsesProtocol(base, responseIds, finished, modelOf), 'responses');
   }
 
   /** The conversation a response continues; its instructions are not part of it (as OpenAI documents). */
-  private async history(previousId: string, owner: string): Promise<ChatMessage[]> {
-    const previous = await this.store.load(previousId, owner);
+  private async history(previousId: string, owner: string): Promise<StoredConversation> {
+    const previous = await this.store.conversation(previousId, owner);
     if (!previous) {
       throw ApiError.badRequest(`Previous response with id '${truncate(previousId, 200)}' not found.`, 'previous_response_id', 'previous_response_not_found');
     }
-    return previous.conversation;
+    return previous;
   }
 }

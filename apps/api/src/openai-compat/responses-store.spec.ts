@@ -123,4 +123,41 @@ describe('ResponsesStore', () => {
     await store.beforeApplicationShutdown();
     expect((await storage.responses.get(kept.id, Date.now()))?.document).toEqual({ response: kept, conversation: [] });
   });
+
+  it('rebuilds a conversation from its chain of turns, each record holding one turn, and extends the turns it is built from', async () => {
+    const store = new ResponsesStore(storage, loadConfig({ RESPONSES_TTL_SECONDS: '3600' }));
+    const [r1, r2, r3] = [response('one'), response('two'), response('three')];
+    const user = (content: string) => ({ role: 'user' as const, content });
+    const assistant = (content: string) => ({ role: 'assistant' as const, content });
+    // The first was written by an older gateway: the whole conversation in one record.
+    await store.save({ response: r1, conversation: [user('a'), assistant('one')] }, 'k');
+    await store.save({ response: r2, turn: [user('b'), assistant('two')], previous: r1.id }, 'k', [r1.id]);
+    const before = await store.conversation(r2.id, 'k');
+    await store.save({ response: r3, turn: [user('c'), assistant('three')], previous: r2.id }, 'k', before!.chain);
+    const whole = await store.conversation(r3.id, 'k');
+    expect(whole).toEqual({
+      messages: [user('a'), assistant('one'), user('b'), assistant('two'), user('c'), assistant('three')],
+      chain: [r3.id, r2.id, r1.id],
+    });
+    // One turn per record: the newest does not repeat the earlier ones.
+    expect(JSON.stringify((await storage.responses.get(r3.id, Date.now()))!.document)).not.toContain('"two"');
+    expect(await store.conversation(r3.id, 'other')).toBeUndefined();
+    expect(await store.conversation('resp_missing', 'k')).toBeUndefined();
+  });
+
+  it('pushes out the expiry of the turns a new one is built from, and refuses a conversation with a turn gone', async () => {
+    const store = new ResponsesStore(storage, loadConfig({ RESPONSES_TTL_SECONDS: '3600' }));
+    const [r1, r2, r3] = [response('one'), response('two'), response('three')];
+    await store.save({ response: r1, turn: [] }, 'k');
+    const now = Date.now();
+    // As if r1 were written long ago: it expires in a minute.
+    await storage.responses.put([{ id: r1.id, owner: 'k', expiresAt: now + 60_000, json: JSON.stringify({ response: r1, turn: [] }) }]);
+    await store.save({ response: r2, turn: [], previous: r1.id }, 'k', [r1.id]);
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await storage.responses.get(r1.id, now))!.expiresAt).toBeGreaterThanOrEqual(now + 3_600_000);
+
+    await store.save({ response: r3, turn: [], previous: r2.id }, 'k', [r2.id, r1.id]);
+    expect(await store.remove(r2.id, 'k')).toBe(true);
+    await expect(store.conversation(r3.id, 'k')).rejects.toMatchObject({ status: 400, param: 'previous_response_id', code: 'previous_response_not_found' });
+  });
 });

@@ -9,14 +9,32 @@ import { presentedKey, type ClientKeyRequest } from './api-key.guard.ts';
 import type { InputItemResource } from './responses-input-items.ts';
 import { responseIdOfItem, type OutputItem, type ResponseObject } from './responses-output.ts';
 
-/** What is kept of one response: the object GET returns, and the whole conversation up to it. */
+/**
+ * What is kept of one response: the object GET returns, its turn of the conversation, and the
+ * response it continued. A conversation is the chain of its turns, so each record stays the size
+ * of one turn however long the conversation grows (a record holding the whole conversation grew
+ * with every turn, and a long agent session outgrew RESPONSES_MAX_STORED_BYTES).
+ */
 export interface ResponseRecord {
   response: ResponseObject;
-  /** Every earlier turn, this turn's input and its output, as chat messages (no instructions). */
-  conversation: ChatMessage[];
+  /** This turn's input and its output, as chat messages (no instructions). */
+  turn?: ChatMessage[];
+  /** The response this one continued (`previous_response_id`), which holds the turns before. */
+  previous?: string;
+  /** Records written before chains: every earlier turn and this one, whole. */
+  conversation?: ChatMessage[];
   /** This request's input items, as `input_items` lists them (absent in records written before it existed). */
   input?: InputItemResource[];
 }
+
+/** A conversation rebuilt from its chain: the messages, and the responses they came from (newest first). */
+export interface StoredConversation {
+  messages: ChatMessage[];
+  chain: string[];
+}
+
+/** The most turns a conversation is rebuilt from: each is one read of storage. */
+export const MAX_CONVERSATION_TURNS = 5_000;
 
 /** How long the embedded store gathers saves before writing them (a crash loses at most this much). */
 const WRITE_BEHIND_MS = 50;
@@ -76,6 +94,42 @@ export class ResponsesStore implements BeforeApplicationShutdown {
     return stored && stored.owner === owner ? (stored.document as ResponseRecord) : undefined;
   }
 
+  /**
+   * The conversation up to and including response `id`: its turn and every earlier one, walked
+   * back through `previous`. Undefined when `id` itself is missing; a 400 when an earlier turn is
+   * (deleted, or stored by an older chain that expired), since the conversation cannot be rebuilt.
+   */
+  async conversation(id: string, owner: string): Promise<StoredConversation | undefined> {
+    const turns: ChatMessage[][] = [];
+    const chain: string[] = [];
+    for (let next: string | undefined = id; next !== undefined;) {
+      if (chain.length >= MAX_CONVERSATION_TURNS || chain.includes(next)) {
+        throw ApiError.badRequest(
+          `The conversation of '${truncate(id, 200)}' is longer than ${MAX_CONVERSATION_TURNS} turns; start a new one.`,
+          'previous_response_id',
+          'conversation_too_long',
+        );
+      }
+      const record: ResponseRecord | undefined = await this.load(next, owner);
+      if (!record) {
+        if (next === id) return undefined;
+        throw ApiError.badRequest(
+          `An earlier response of this conversation ('${truncate(next, 200)}') is no longer stored, so the conversation cannot be continued.`,
+          'previous_response_id',
+          'previous_response_not_found',
+        );
+      }
+      chain.push(next);
+      if (record.conversation) {
+        turns.push(record.conversation);
+        break;
+      }
+      turns.push(record.turn ?? []);
+      next = record.previous;
+    }
+    return { messages: turns.reverse().flat(), chain };
+  }
+
   /** Deletes a response of `owner`'s; false when there is none (or it is someone else's). */
   async remove(id: string, owner: string): Promise<boolean> {
     // Written first, so the delete below cannot be overtaken by a batch still holding it.
@@ -85,10 +139,11 @@ export class ResponsesStore implements BeforeApplicationShutdown {
   }
 
   /**
-   * Keeps a finished response. Never rejects: the client has its answer either way, so a failed
-   * write is logged (the response is then missing on GET). Resolves once written.
+   * Keeps a finished response, and extends the expiry of the responses its conversation is built
+   * from (`ancestors`, from conversation()). Never rejects: the client has its answer either way, so
+   * a failed write is logged (the response is then missing on GET). Resolves once written.
    */
-  save(record: ResponseRecord, owner: string): Promise<void> {
+  save(record: ResponseRecord, owner: string, ancestors: readonly string[] = []): Promise<void> {
     const now = Date.now();
     const json = JSON.stringify(record);
     // Length in UTF-16 units bounds the bytes from below; count bytes only when it could matter.
@@ -98,7 +153,8 @@ export class ResponsesStore implements BeforeApplicationShutdown {
       return Promise.resolve();
     }
     const id = record.response.id;
-    const pending: Pending = { record, owner, write: { id, owner, expiresAt: now + this.config.responses.ttlSeconds * 1000, json } };
+    const ttlMs = this.config.responses.ttlSeconds * 1000;
+    const pending: Pending = { record, owner, write: { id, owner, expiresAt: now + ttlMs, json } };
     this.unwritten.set(id, pending);
     this.queued.push(pending);
     if (now - this.purgedAt >= PURGE_EVERY_MS) {
@@ -106,6 +162,12 @@ export class ResponsesStore implements BeforeApplicationShutdown {
       this.storage.responses
         .purgeExpired(now)
         .catch((err: unknown) => this.logger.warn(`Purging expired responses failed: ${truncate(String((err as Error)?.message ?? err), 300)}`));
+    }
+    if (ancestors.length) {
+      // The turns this one is built from live as long as it does; rewritten at most every tenth of the TTL.
+      this.storage.responses
+        .extend(ancestors, now + ttlMs, now + ttlMs * 0.9)
+        .catch((err: unknown) => this.logger.warn(`Extending the conversation of ${id} failed: ${truncate(String((err as Error)?.message ?? err), 300)}`));
     }
     return this.flushSoon();
   }

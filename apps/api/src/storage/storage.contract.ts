@@ -494,6 +494,19 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
         expect(await storage.responses.get('resp_new', now + 2 * MINUTE)).toEqual(stored('resp_new', now + HOUR));
       });
 
+      it('extends the expiry of the responses named whose expiry is before the threshold, and no other', async () => {
+        const now = Date.now();
+        await storage.responses.put([write(stored('resp_e1', now + MINUTE)), write(stored('resp_e2', now + HOUR)), write(stored('resp_e3', now + MINUTE))]);
+        await storage.responses.extend(['resp_e1', 'resp_e2', 'resp_missing'], now + 2 * HOUR, now + 30 * MINUTE);
+        expect(await storage.responses.get('resp_e1', now + HOUR)).toEqual(stored('resp_e1', now + 2 * HOUR));
+        // Already past the threshold: left as it was.
+        expect(await storage.responses.get('resp_e2', now)).toEqual(stored('resp_e2', now + HOUR));
+        // Not named: unchanged.
+        expect(await storage.responses.get('resp_e3', now)).toEqual(stored('resp_e3', now + MINUTE));
+        expect(await storage.responses.get('resp_missing', now)).toBeUndefined();
+        await storage.responses.extend([], now + HOUR, now + HOUR);
+      });
+
       it('writes a batch whole, the last of one id winning, and never returns one already expired', async () => {
         const now = Date.now();
         await storage.responses.put([write(stored('resp_c', now + HOUR)), write(stored('resp_d', now - 1)), write(stored('resp_c', now + HOUR, { n: 3 }))]);

@@ -212,4 +212,9 @@ export interface ResponseStore {
   delete(id: string, now: number): Promise<boolean>;
   /** Deletes responses expired at `now`; returns how many (0 where the store expires them itself). */
   purgeExpired(now: number): Promise<number>;
+  /**
+   * Pushes the expiry of these (live) responses out to `expiresAt`, for each whose expiry is before
+   * `ifBefore` (≤ expiresAt): the turns a conversation is built from live as long as its newest one.
+   */
+  extend(ids: readonly string[], expiresAt: number, ifBefore: number): Promise<void>;
 }

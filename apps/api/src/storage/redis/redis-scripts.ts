@@ -13,6 +13,21 @@ return 1
 `);
 
 /**
+ * ResponseStore.extend for one response: its JSON's expiresAt (the field the gateway writes right
+ * after owner, matched as written) and its key's expiry, when that is before ARGV[2].
+ * KEYS: the response key. ARGV: new expiry (epoch ms), the threshold.
+ */
+export const RESPONSE_EXTEND = new LuaScript(`
+local raw = redis.call('GET', KEYS[1])
+if not raw then return 0 end
+local at = tonumber(string.match(raw, '"expiresAt":(%d+)'))
+if not at or at >= tonumber(ARGV[2]) then return 0 end
+local updated = string.gsub(raw, '"expiresAt":%d+', '"expiresAt":' .. ARGV[1], 1)
+redis.call('SET', KEYS[1], updated, 'PXAT', ARGV[1])
+return 1
+`);
+
+/**
  * SettingsStore.create: HSETNX, then register and announce only what was stored.
  * KEYS: namespace hash, namespace set. ARGV: field, value, namespace, channel, message.
  */

@@ -25,7 +25,16 @@ import {
 } from '../storage.ts';
 import { RedisConnection, type RedisConnectionOptions } from './redis-connection.ts';
 import { StorageError } from '../storage-errors.ts';
-import { LOG_PURGE_BATCH, LOG_PURGE_INDEXES, LOG_QUERY, SETTINGS_CREATE, SETTINGS_DELETE, SETTINGS_INCREMENT, SETTINGS_SET } from './redis-scripts.ts';
+import {
+  LOG_PURGE_BATCH,
+  LOG_PURGE_INDEXES,
+  LOG_QUERY,
+  RESPONSE_EXTEND,
+  SETTINGS_CREATE,
+  SETTINGS_DELETE,
+  SETTINGS_INCREMENT,
+  SETTINGS_SET,
+} from './redis-scripts.ts';
 
 /*
  * Key layout (every name starts with the prefix P, `g4f:` by default, REDIS_KEY_PREFIX):
@@ -478,6 +487,10 @@ class RedisResponseStore implements ResponseStore {
   /** Redis expires each response itself. */
   async purgeExpired(): Promise<number> {
     return 0;
+  }
+
+  async extend(ids: readonly string[], expiresAt: number, ifBefore: number): Promise<void> {
+    await Promise.all(ids.map((id) => RESPONSE_EXTEND.run(this.redis.client, [this.keyOf(id)], [String(Math.round(expiresAt)), String(Math.round(ifBefore))])));
   }
 }
 

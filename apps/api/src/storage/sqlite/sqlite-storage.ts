@@ -221,6 +221,7 @@ class Connection {
   readonly responseGet: StatementSync;
   readonly responseDelete: StatementSync;
   readonly responsePurge: StatementSync;
+  readonly responseExtend: StatementSync;
 
   constructor(readonly db: DatabaseSync) {
     db.function('pool_hist_add', { deterministic: true, directOnly: true }, addHistograms);
@@ -273,6 +274,7 @@ class Connection {
     this.responseGet = db.prepare('SELECT * FROM responses WHERE id = ? AND expires_at > ?');
     this.responseDelete = db.prepare('DELETE FROM responses WHERE id = ? AND expires_at > ?');
     this.responsePurge = db.prepare('DELETE FROM responses WHERE id IN (SELECT id FROM responses WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)');
+    this.responseExtend = db.prepare('UPDATE responses SET expires_at = ? WHERE id = ? AND expires_at < ? AND expires_at > ?');
   }
 
   /** The log filter has a few dozen shapes; each is prepared the first time it is used. */
@@ -565,6 +567,15 @@ class SqliteResponseStore implements ResponseStore {
 
   async delete(id: string, now: number): Promise<boolean> {
     return changes(this.conn().responseDelete.run(id, now)) > 0;
+  }
+
+  async extend(ids: readonly string[], expiresAt: number, ifBefore: number): Promise<void> {
+    if (!ids.length) return;
+    const conn = this.conn();
+    const now = Date.now();
+    conn.write(() => {
+      for (const id of ids) conn.responseExtend.run(expiresAt, id, ifBefore, now);
+    });
   }
 
   /** In batches, like the log's purge: a day's worth of expiries may be many rows. */
