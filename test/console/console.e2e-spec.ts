@@ -147,6 +147,21 @@ describe('admin console in Chromium', () => {
       });
       expect(await text(page, 'stat-success-rate-value')).toBe('90.0%');
 
+      // 用量细分: 5 requests for each model (one failed), then all 10 made without a client key.
+      const breakdown = page.getByTestId('usage-breakdown');
+      await breakdown.scrollIntoViewIfNeeded();
+      const table = async () =>
+        (await breakdown.locator('[data-testid="breakdown-table"] tbody tr').allInnerTexts()).map((r) => r.split('\t').map((c) => c.trim()));
+      expect((await table()).map((r) => [r[0], r[1], r[2]])).toEqual([
+        ['gpt-4o-mini', '5', '80.0%'],
+        ['llama-3.3-70b', '5', '100%'],
+      ]);
+      expect(await breakdown.locator('[data-testid="breakdown-bars"] li').count()).toBe(2);
+      await breakdown.getByRole('radio', { name: '客户端密钥' }).click();
+      await page.locator('[data-testid="usage-breakdown"][data-dimension="key"]').waitFor();
+      expect((await table()).map((r) => [r[0], r[1]])).toEqual([['（无密钥）', '10']]);
+      await breakdown.getByRole('radio', { name: '模型' }).click();
+
       // Copy buttons (the CDK clipboard works on plain HTTP too).
       for (const id of ['python', 'curl', 'javascript']) {
         await page.locator(`[data-snippet="${id}"] button`).click();

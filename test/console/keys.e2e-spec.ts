@@ -105,6 +105,18 @@ describe('API 密钥 in Chromium', () => {
       { timeout: 30_000 },
     );
 
+    // 用量: the key's own chart (live stats: both requests are in it), 7 days, then 90.
+    await row(page, '团队 A').getByTestId('key-usage').click();
+    const totals = page.getByTestId('key-usage-totals');
+    await totals.waitFor();
+    expect(await totals.locator('dd').first().innerText()).toBe('2');
+    expect(await page.getByTestId('key-usage-chart').getAttribute('aria-label')).toMatch(/^近 7 天共 2 次请求，失败 0 次/);
+    await shot(page, 'keys-usage-desktop');
+    await page.getByTestId('key-usage-range').getByRole('radio', { name: '90 天' }).click();
+    await page.locator('[data-testid="key-usage-chart"][aria-label^="近 90 天"]').waitFor();
+    await page.getByRole('button', { name: '关闭' }).click();
+    await totals.waitFor({ state: 'detached' });
+
     // A second key, and an edit of the first: a new name and no limit.
     await page.getByTestId('create-key').click();
     const other = await createKey(page, 'Open WebUI', '');

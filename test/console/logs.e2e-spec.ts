@@ -8,6 +8,7 @@
  * Routing is deterministic (ROUTING_STRATEGY=priority, as in test/e2e/failover.e2e-spec.ts):
  * DeepInfra → Together → HuggingFace → PollinationsAI for `llama-3.3-70b`.
  */
+import { readFileSync } from 'node:fs';
 import type { Page } from 'playwright-core';
 import type { ProviderId } from '../emulators/emulator.ts';
 import { adminHeaders } from '../support/admin.ts';
@@ -191,6 +192,14 @@ describe('请求日志 in Chromium', () => {
     await page.getByRole('button', { name: '上一页' }).click();
     await page.waitForURL((url) => !url.search.includes('page='));
     expect(await page.getByTestId('auto-refresh').locator('button').getAttribute('aria-checked')).toBe('true');
+
+    // 导出: the whole filtered log, every page of it (21 entries), as a CSV file.
+    await page.getByTestId('logs-export').click();
+    const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('menuitem', { name: /^CSV/ }).click()]);
+    expect(download.suggestedFilename()).toMatch(/^request-log-\d{8}-\d{4}\.csv$/);
+    const csv = readFileSync(await download.path(), 'utf8');
+    expect(csv.startsWith('\uFEFFstartedAt,requestId,')).toBe(true);
+    expect(csv.split('\r\n').filter((line) => /^\d{4}-\d{2}-\d{2}T/.test(line))).toHaveLength(21);
 
     // Phone width: cards, filters behind a button, a row opened.
     await page.setViewportSize(PHONE);

@@ -153,6 +153,27 @@ export interface StatsResponse {
   seriesBy: StatsSeries[];
 }
 
+/** `GET /api/stats/breakdown`: one dimension's busiest values over a range, the rest summed into `others`. */
+export interface StatsBreakdownResponse {
+  range: StatsRange;
+  dimension: StatsBreakdownDimension;
+  /** The range's bounds (epoch ms, `from` inclusive, `to` exclusive), aligned to the buckets read. */
+  from: number;
+  to: number;
+  generatedAt: number;
+  /** Values with traffic in the range, `items` and `others` together. */
+  distinct: number;
+  /** At most `limit` values, most requests first (counted as in StatsResponse's breakdowns). */
+  items: StatsBreakdownItem[];
+  /** The values beyond `items`, summed; null when none was left out. */
+  others: StatsSummary | null;
+}
+
+/** `GET /api/stats/keys/{id}`: one client key's usage over time (value '' is the requests made without a client key). */
+export interface KeyUsageResponse extends Pick<StatsResponse, 'range' | 'granularity' | 'bucketMs' | 'from' | 'to' | 'generatedAt' | 'totals' | 'series'> {
+  key: string;
+}
+
 /** `GET /api/logs`: newest first; each entry lists every attempt. */
 export interface RequestLogPage {
   page: number;

@@ -25,6 +25,8 @@ import type {
   ProviderStatus,
   RequestLogPage,
   StatsResponse,
+  StatsBreakdownResponse,
+  KeyUsageResponse,
 } from '#contracts';
 import type { HealthCheckResult } from '../storage/storage.ts';
 
@@ -99,6 +101,10 @@ export interface ApiSchemas {
   StatsResponse: StatsResponse;
   /** 请求日志的一页（新的在前），每条记录含全部上游尝试。 */
   RequestLogPage: RequestLogPage;
+  /** 按提供商 / 模型 / 客户端密钥细分的用量：前几个值各自的汇总，其余合计。 */
+  StatsBreakdownResponse: StatsBreakdownResponse;
+  /** 单个客户端密钥在一段时间内的用量：汇总与按时间桶的序列。 */
+  KeyUsageResponse: KeyUsageResponse;
   /** 立即检查所有提供商的结果。 */
   ProviderCheckAll: ProviderCheckAll;
   /** 每个提供商的路由状态与最近一次健康检查。 */

@@ -257,7 +257,8 @@ export class PendingStats {
   query(q: StatsQuery): StatsRow[] {
     const out: StatsRow[] = [];
     for (const r of this.rows.values()) {
-      if (r.granularity === q.granularity && r.dimension === q.dimension && r.bucket >= q.from && r.bucket < q.to) out.push(cloneRow(r));
+      if (r.granularity !== q.granularity || r.dimension !== q.dimension || r.bucket < q.from || r.bucket >= q.to) continue;
+      if (q.value === undefined || r.value === q.value) out.push(cloneRow(r));
     }
     return out;
   }

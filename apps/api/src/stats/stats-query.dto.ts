@@ -1,7 +1,8 @@
-import { ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { IsIn, IsString, ValidateBy, ValidateIf, type ValidationOptions } from 'class-validator';
 import type { StatsBreakdownDimension, StatsGranularity, StatsRange } from '#contracts';
-import { RANGE_MS } from './stats.service.ts';
+import { EXPORT_FORMATS } from './log-export.ts';
+import { BREAKDOWN_DEFAULT_LIMIT, BREAKDOWN_MAX_LIMIT, RANGE_MS } from './stats.service.ts';
 
 /*
  * Query strings arrive as strings (the global pipe validates, it does not transform): these DTOs
@@ -149,3 +150,42 @@ export class LogsQueryDto {
   @IsString()
   clientKey?: string;
 }
+
+/** `GET /api/logs/export`: the log's filters, without paging, and a file format. */
+export class LogsExportQueryDto extends OmitType(LogsQueryDto, ['page', 'pageSize'] as const) {
+  @ApiProperty({
+    enum: EXPORT_FORMATS,
+    description: '文件格式：`csv`（带 BOM 的 UTF-8，Excel 可直接打开）或 `jsonl`（每行一条记录，字段与 `/api/logs` 相同）。',
+  })
+  @IsString()
+  @IsIn(EXPORT_FORMATS, ONE_OF(EXPORT_FORMATS))
+  format!: string;
+}
+
+export class BreakdownQueryDto {
+  @ApiProperty({ enum: STATS_DIMENSIONS, description: '按什么细分：提供商、模型或客户端密钥。' })
+  @IsString()
+  @IsIn(STATS_DIMENSIONS, ONE_OF(STATS_DIMENSIONS))
+  dimension!: string;
+
+  @ApiPropertyOptional({ enum: STATS_RANGES, default: '24h', description: '统计多长时间（截至现在），最长 90 天。' })
+  @Optional()
+  @IsString()
+  @IsIn(STATS_RANGES, ONE_OF(STATS_RANGES))
+  range?: string;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 1,
+    maximum: BREAKDOWN_MAX_LIMIT,
+    default: BREAKDOWN_DEFAULT_LIMIT,
+    description: '列出请求最多的前几个值；其余合计在 `others` 中。',
+  })
+  @Optional()
+  @IsString()
+  @IsIntText(1, BREAKDOWN_MAX_LIMIT)
+  limit?: string;
+}
+
+/** `GET /api/stats/keys/{id}`: a range and a granularity, as for /api/stats. */
+export class KeyUsageQueryDto extends OmitType(StatsQueryDto, ['dimension'] as const) {}

@@ -180,3 +180,84 @@ describe('StatsService.logs', () => {
     expect((await sut.logs({ status: 'error' }, 1, 50)).items.map((e) => e.requestId)).toEqual(['d']);
   });
 });
+
+describe('StatsService.breakdown', () => {
+  it('the busiest values, the rest summed in others, live before any flush', async () => {
+    // model-00 gets 1 request, model-01 2, … model-04 5; one 60 days ago.
+    for (let m = 0; m < 5; m++) {
+      for (let i = 0; i <= m; i++) {
+        events.emit(
+          logEntry({
+            requestId: `m${m}-${i}`,
+            startedAt: NOW - i * HOUR_MS,
+            model: `model-0${m}`,
+            usage: { prompt_tokens: 1, completion_tokens: 2, total_tokens: 3 },
+          }),
+        );
+      }
+    }
+    events.emit(logEntry({ requestId: 'ancient', startedAt: NOW - 60 * 24 * HOUR_MS, model: 'model-old' }));
+    const res = await sut.breakdown('7d', 'model', 2, NOW);
+    expect(res).toMatchObject({ range: '7d', dimension: 'model', distinct: 5, generatedAt: NOW });
+    expect(res.items.map((i) => [i.value, i.requests, i.promptTokens, i.completionTokens])).toEqual([
+      ['model-04', 5, 5, 10],
+      ['model-03', 4, 4, 8],
+    ]);
+    expect(res.others).toMatchObject({ requests: 1 + 2 + 3, promptTokens: 6, completionTokens: 12, successRate: 1 });
+    const all = await sut.breakdown('90d', 'model', 100, NOW);
+    expect(all.items.map((i) => i.value)).toContain('model-old');
+    expect(all.others).toBeNull();
+    expect(all.to - all.from).toBe(90 * 24 * HOUR_MS);
+  });
+});
+
+describe('StatsService.keyUsage', () => {
+  it('one key only, over zero-filled buckets, after a flush as before', async () => {
+    emitMorning();
+    events.emit(logEntry({ requestId: 'other', startedAt: NOW, clientKey: 'ck_other' }));
+    events.emit(logEntry({ requestId: 'team-old', startedAt: NOW - 3 * HOUR_MS, clientKey: 'ck_team', status: 500, usage: null }));
+    const before = await sut.keyUsage('ck_team', '24h', 'hour', NOW);
+    await recorder.flush();
+    const res = await sut.keyUsage('ck_team', '24h', 'hour', NOW);
+    expect(res).toEqual(before);
+    expect(res).toMatchObject({ key: 'ck_team', range: '24h', granularity: 'hour', bucketMs: HOUR_MS });
+    expect(res.series).toHaveLength(24);
+    expect(res.totals).toMatchObject({ requests: 2, successes: 1, failures: 1, promptTokens: 5, completionTokens: 7 });
+    expect(res.series.at(-1)).toMatchObject({ requests: 1, promptTokens: 5 });
+    expect(res.series.at(-4)).toMatchObject({ requests: 1, failures: 1 });
+    expect((await sut.keyUsage('ck_nobody', '90d', 'hour', NOW)).series).toHaveLength(90 * 24);
+    expect((await sut.keyUsage('', '24h', 'hour', NOW)).totals.requests).toBe(3);
+  });
+});
+
+describe('StatsService.exportLog', () => {
+  it('writes the buffer first, then the whole filtered log as CSV or JSON lines', async () => {
+    emitMorning();
+    let csv = '';
+    for await (const chunk of sut.exportLog({ status: 'success' }, 'csv', NOW)) csv += chunk;
+    const lines = csv.split('\r\n');
+    expect(lines[0]!.startsWith('\uFEFFstartedAt,requestId')).toBe(true);
+    expect(lines.slice(1, -1).map((l) => l.split(',')[1])).toEqual(['c', 'b', 'a', 'old']);
+    let jsonl = '';
+    for await (const chunk of sut.exportLog({ clientKey: 'ck_team' }, 'jsonl', NOW)) jsonl += chunk;
+    expect(
+      jsonl
+        .trimEnd()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as RequestLogEntry).requestId),
+    ).toEqual(['c']);
+  });
+
+  it('leaves out what starts after the export began', async () => {
+    events.emit(logEntry({ requestId: 'future', startedAt: NOW + 1 }));
+    events.emit(logEntry({ requestId: 'now', startedAt: NOW }));
+    let jsonl = '';
+    for await (const chunk of sut.exportLog({}, 'jsonl', NOW)) jsonl += chunk;
+    expect(
+      jsonl
+        .trimEnd()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as RequestLogEntry).requestId),
+    ).toEqual(['now']);
+  });
+});

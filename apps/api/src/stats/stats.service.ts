@@ -1,6 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { RequestLogPage, StatsBreakdownDimension, StatsBreakdownItem, StatsGranularity, StatsRange, StatsResponse, StatsSeries } from '#contracts';
+import type {
+  KeyUsageResponse,
+  RequestLogPage,
+  StatsBreakdownDimension,
+  StatsBreakdownItem,
+  StatsBreakdownResponse,
+  StatsGranularity,
+  StatsRange,
+  StatsResponse,
+  StatsSeries,
+} from '#contracts';
 import { STORAGE, type LogFilter, type StatsCounters, type StatsDimension, type StatsRow, type Storage } from '../storage/storage.ts';
+import { type ExportFormat, csvHeader, csvLine, jsonLine, logPages } from './log-export.ts';
 import { StatsRecorder } from './stats-recorder.service.ts';
 import { BUCKET_MS, HOUR_MS, addCounters, emptyCounters, toPoint, toSummary } from './stats-math.ts';
 
@@ -27,6 +38,30 @@ export const SERIES_BY_LIMIT = 10;
 
 /** The default granularity of a range: minutes up to a day, hours beyond. */
 export const defaultGranularity = (range: StatsRange): StatsGranularity => (RANGE_MS[range] <= 24 * HOUR_MS ? 'minute' : 'hour');
+
+/** `GET /api/stats/breakdown`'s `limit`: its default and its bound. */
+export const BREAKDOWN_DEFAULT_LIMIT = 10;
+export const BREAKDOWN_MAX_LIMIT = 100;
+
+interface Window {
+  bucketMs: number;
+  count: number;
+  from: number;
+  to: number;
+}
+
+/**
+ * The whole buckets covering `range` up to now, the current (partial) one last. At most 2 160
+ * buckets: 90 days of hours (a day of minutes is 1 440), which bounds every series.
+ */
+function windowOf(range: StatsRange, granularity: StatsGranularity, now: number): Window {
+  const bucketMs = BUCKET_MS[granularity];
+  const count = Math.max(1, Math.ceil(RANGE_MS[range] / bucketMs));
+  const to = Math.floor(now / bucketMs) * bucketMs + bucketMs;
+  return { bucketMs, count, from: to - count * bucketMs, to };
+}
+
+const bucketsOf = (w: Window): number[] => Array.from({ length: w.count }, (_, i) => w.from + i * w.bucketMs);
 
 interface Grouped {
   total: StatsCounters;
@@ -60,16 +95,14 @@ export class StatsService {
   ) {}
 
   async stats(req: StatsRequest, now = Date.now()): Promise<StatsResponse> {
-    const bucketMs = BUCKET_MS[req.granularity];
-    const count = Math.max(1, Math.ceil(RANGE_MS[req.range] / bucketMs));
-    const to = Math.floor(now / bucketMs) * bucketMs + bucketMs;
-    const from = to - count * bucketMs;
+    const w = windowOf(req.range, req.granularity, now);
+    const { bucketMs, from, to } = w;
     const dimensions: StatsDimension[] = ['all', 'provider', 'model', 'key'];
     const [all, providers, models, keys] = (
       await this.recorder.queryStats(dimensions.map((dimension) => ({ granularity: req.granularity, dimension, from, to })))
     ).map(group) as [Map<string, Grouped>, Map<string, Grouped>, Map<string, Grouped>, Map<string, Grouped>];
 
-    const buckets = Array.from({ length: count }, (_, i) => from + i * bucketMs);
+    const buckets = bucketsOf(w);
     const seriesOf = (g: Grouped | undefined) => buckets.map((b) => toPoint(b, g?.byBucket.get(b) ?? emptyCounters()));
     const breakdowns = { provider: breakdown(providers), model: breakdown(models), key: breakdown(keys) };
     const byDimension = { provider: providers, model: models, key: keys };
@@ -96,10 +129,51 @@ export class StatsService {
     };
   }
 
+  /** One dimension's `limit` busiest values over `range`, and the rest summed. */
+  async breakdown(range: StatsRange, dimension: StatsBreakdownDimension, limit: number, now = Date.now()): Promise<StatsBreakdownResponse> {
+    const { from, to } = windowOf(range, defaultGranularity(range), now);
+    const [rows] = await this.recorder.queryStats([{ granularity: defaultGranularity(range), dimension, from, to }]);
+    const grouped = group(rows!);
+    const all = breakdown(grouped);
+    const top = new Set(all.slice(0, limit).map((i) => i.value));
+    const rest = [...grouped.entries()].filter(([value]) => !top.has(value));
+    const others = rest.length ? toSummary(rest.reduce((sum, [, g]) => addCounters(sum, g.total), emptyCounters())) : null;
+    return { range, dimension, from, to, generatedAt: now, distinct: all.length, items: all.slice(0, limit), others };
+  }
+
+  /** One client key's totals and series over `range` ('' for the requests made without a key). */
+  async keyUsage(key: string, range: StatsRange, granularity: StatsGranularity, now = Date.now()): Promise<KeyUsageResponse> {
+    const w = windowOf(range, granularity, now);
+    const [rows] = await this.recorder.queryStats([{ granularity, dimension: 'key', from: w.from, to: w.to, value: key }]);
+    const g = group(rows!).get(key);
+    return {
+      key,
+      range,
+      granularity,
+      bucketMs: w.bucketMs,
+      from: w.from,
+      to: w.to,
+      generatedAt: now,
+      totals: toSummary(g?.total ?? emptyCounters()),
+      series: bucketsOf(w).map((b) => toPoint(b, g?.byBucket.get(b) ?? emptyCounters())),
+    };
+  }
+
   /** A page of the request log, newest first. Writes the buffer first, so the page is up to date. */
   async logs(filter: LogFilter, page: number, pageSize: number): Promise<RequestLogPage> {
     await this.recorder.flush();
     const { total, items } = await this.storage.log.query(filter, { offset: (page - 1) * pageSize, limit: pageSize });
     return { page, pageSize, total, items };
+  }
+
+  /**
+   * The matching request log as the text of a file, a page at a time. Writes the buffer first,
+   * and reads only what started before now, so that the file is what the log held when asked.
+   */
+  async *exportLog(filter: LogFilter, format: ExportFormat, now = Date.now()): AsyncGenerator<string> {
+    await this.recorder.flush();
+    const line = format === 'csv' ? csvLine : jsonLine;
+    if (format === 'csv') yield csvHeader();
+    for await (const page of logPages(this.storage.log, { ...filter, to: Math.min(filter.to ?? Infinity, now + 1) })) yield page.map(line).join('');
   }
 }

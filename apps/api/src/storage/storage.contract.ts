@@ -408,6 +408,21 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
         expect((await storage.stats.query({ granularity: 'minute', dimension: 'key', from: T0, to: T0 + HOUR })).length).toBe(0);
       });
 
+      it('queries one value only when asked, a value with a colon included', async () => {
+        await storage.stats.add([
+          increment({ dimension: 'key', value: 'ck_a', requests: 1 }),
+          increment({ dimension: 'key', value: 'ck_b', requests: 2 }),
+          increment({ dimension: 'key', value: 'ck_a', bucket: T0 + MINUTE, requests: 3 }),
+          increment({ dimension: 'key', value: 'x:ck_a', requests: 4 }),
+        ]);
+        const rows = await storage.stats.query({ granularity: 'minute', dimension: 'key', from: T0, to: T0 + HOUR, value: 'ck_a' });
+        expect(rows.sort(byBucketThenValue).map((r) => [r.bucket - T0, r.value, r.requests])).toEqual([
+          [0, 'ck_a', 1],
+          [MINUTE, 'ck_a', 3],
+        ]);
+        expect(await storage.stats.query({ granularity: 'minute', dimension: 'key', from: T0, to: T0 + HOUR, value: 'ck_zzz' })).toEqual([]);
+      });
+
       it('queries buckets in [from, to)', async () => {
         await storage.stats.add([0, 1, 2, 3].map((i) => increment({ bucket: T0 + i * MINUTE, requests: i + 1 })));
         const rows = await storage.stats.query({ granularity: 'minute', dimension: 'all', from: T0 + MINUTE, to: T0 + 3 * MINUTE });

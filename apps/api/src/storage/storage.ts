@@ -154,6 +154,8 @@ export interface StatsQuery {
   /** Epoch ms, exclusive. */
   to: number;
   dimension: StatsDimension;
+  /** Only this value's rows (one client key's usage, say); every value when absent. */
+  value?: string;
 }
 
 export interface StatsStore {

@@ -15,6 +15,7 @@ import type {
   ImageGenerationRequest,
   ImagesResponse,
   KeyTestResult,
+  KeyUsageResponse,
   ModelAliasList,
   ModelDiscovery,
   ProviderCheckAll,
@@ -93,6 +94,16 @@ export class ApiService {
   /** `params`: page, pageSize, from, to (epoch ms), model, provider, status, clientKey; absent ones are not sent. */
   logs(params: Record<string, string | number>): Observable<RequestLogPage> {
     return this.http.get<RequestLogPage>('/api/logs', { params });
+  }
+
+  /** The filtered log as a file (`format`: csv or jsonl; the filters of logs() without paging), with its headers. */
+  exportLogs(params: Record<string, string | number>): Observable<HttpResponse<Blob>> {
+    return this.http.get('/api/logs/export', { params, responseType: 'blob', observe: 'response' });
+  }
+
+  /** One client key's usage over time. */
+  keyUsage(id: string, range: StatsRange): Observable<KeyUsageResponse> {
+    return this.http.get<KeyUsageResponse>(`/api/stats/keys/${encodeURIComponent(id)}`, { params: { range } });
   }
 
   // 提供商管理

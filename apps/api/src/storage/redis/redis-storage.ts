@@ -357,7 +357,9 @@ class RedisStatsStore implements StatsStore {
   async query(query: StatsQuery): Promise<StatsRow[]> {
     const index = this.index(query.granularity, query.dimension);
     // Equal scores come back ordered by member, i.e. by value: ORDER BY bucket, value.
-    const members = await this.redis.client.zrangebyscore(index, query.from, `(${query.to}`);
+    const all = await this.redis.client.zrangebyscore(index, query.from, `(${query.to}`);
+    // Members are "<bucket>:<value>": one value's rows are picked before any hash is read.
+    const members = query.value === undefined ? all : all.filter((m) => m.slice(m.indexOf(':') + 1) === query.value);
     const rows: StatsRow[] = [];
     for (let i = 0; i < members.length; i += 500) {
       const chunk = members.slice(i, i + 500);

@@ -210,6 +210,7 @@ class Connection {
   readonly logTrim: StatementSync;
   readonly statsAdd: StatementSync;
   readonly statsQuery: StatementSync;
+  readonly statsQueryValue: StatementSync;
   readonly statsPurge: StatementSync;
   readonly statsCount: StatementSync;
   readonly statsOldest: StatementSync;
@@ -259,6 +260,9 @@ class Connection {
          ttft_hist = pool_hist_add(ttft_hist, excluded.ttft_hist)`,
     );
     this.statsQuery = db.prepare(`SELECT * FROM stats WHERE granularity = ? AND dimension = ? AND bucket >= ? AND bucket < ? ORDER BY bucket, value`);
+    this.statsQueryValue = db.prepare(
+      `SELECT * FROM stats WHERE granularity = ? AND dimension = ? AND bucket >= ? AND bucket < ? AND value = ? ORDER BY bucket, value`,
+    );
     this.statsPurge = db.prepare('DELETE FROM stats WHERE granularity = ? AND bucket < ?');
     this.statsCount = db.prepare('SELECT granularity, count(*) AS n FROM stats GROUP BY granularity');
     // Both by the primary key's prefix (granularity, dimension, bucket): a seek and a range, not a scan.
@@ -516,9 +520,12 @@ class SqliteStatsStore implements StatsStore {
   }
 
   async query(query: StatsQuery): Promise<StatsRow[]> {
-    return this.conn()
-      .statsQuery.all(query.granularity, query.dimension, query.from, query.to)
-      .map((row) => toStatsRow(row, query));
+    const c = this.conn();
+    const rows =
+      query.value === undefined
+        ? c.statsQuery.all(query.granularity, query.dimension, query.from, query.to)
+        : c.statsQueryValue.all(query.granularity, query.dimension, query.from, query.to, query.value);
+    return rows.map((row) => toStatsRow(row, query));
   }
 
   async purgeBefore(granularity: Granularity, before: number): Promise<number> {

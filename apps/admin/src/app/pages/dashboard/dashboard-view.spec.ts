@@ -78,6 +78,8 @@ describe('dashboard view', () => {
   it('maps ranges to bucket sizes', () => {
     expect(rangeOption('1h').granularity).toBe('minute');
     expect(rangeOption('24h').granularity).toBe('hour');
-    expect(rangeOption('90d').range).toBe('24h');
+    // The server keeps hour buckets 90 days: every range up to that is offered, in hours beyond a day.
+    expect(rangeOption('30d').granularity).toBe('hour');
+    expect(rangeOption('90d')).toEqual({ range: '90d', label: '近 90 天', granularity: 'hour' });
   });
 });

@@ -21,6 +21,8 @@ export const RANGE_OPTIONS: readonly RangeOption[] = [
   { range: '6h', label: '近 6 小时', granularity: 'minute' },
   { range: '24h', label: '近 24 小时', granularity: 'hour' },
   { range: '7d', label: '近 7 天', granularity: 'hour' },
+  { range: '30d', label: '近 30 天', granularity: 'hour' },
+  { range: '90d', label: '近 90 天', granularity: 'hour' },
 ];
 
 export const DEFAULT_RANGE: StatsRange = '24h';
@@ -72,6 +74,12 @@ export function summarize(s: DashboardSnapshot): SummaryCards {
 }
 
 export type Tone = 'success' | 'warning' | 'danger' | 'neutral';
+
+/** A success rate's colour: green from 95 %, amber from 80 %, red below. */
+export function rateTone(rate: number | null): Tone {
+  if (rate === null) return 'neutral';
+  return rate >= 0.95 ? 'success' : rate >= 0.8 ? 'warning' : 'danger';
+}
 
 export const STATUS_META: Record<ProviderStatus, { label: string; tone: Tone; order: number }> = {
   available: { label: '可用', tone: 'success', order: 0 },

@@ -13,18 +13,15 @@ import { RefreshButton } from '../../shared/live-status/refresh-button';
 import { PageStates } from '../../shared/page-states/page-states';
 import { StateView } from '../../shared/state/state';
 import { CHART_KINDS, CHART_TITLES, type ChartKind, chartData, chartOption, chartPalette } from './dashboard-charts';
-import { rangeOption } from './dashboard-view';
+import { rangeOption, rateTone } from './dashboard-view';
 import { DASHBOARD_POLL_MS, DashboardStore } from './dashboard.store';
 import { QuickStart } from './quick-start';
 import { baseUrlFor } from './snippets';
+import { UsageBreakdown } from './usage-breakdown';
 
 type ChartMap = Record<ChartKind, EChartsCoreOption>;
 
-/** A success rate's colour: green from 95 %, amber from 80 %, red below. */
-export function rateTone(rate: number | null): 'success' | 'warning' | 'danger' | 'neutral' {
-  if (rate === null) return 'neutral';
-  return rate >= 0.95 ? 'success' : rate >= 0.8 ? 'warning' : 'danger';
-}
+export { rateTone };
 
 /** 控制台: live totals, charts over time, provider status and quick-start snippets. */
 @Component({
@@ -41,6 +38,7 @@ export function rateTone(rate: number | null): 'success' | 'warning' | 'danger' 
     LiveStatus,
     RefreshButton,
     QuickStart,
+    UsageBreakdown,
   ],
   providers: [DashboardStore, provideEchartsCore({ echarts: () => import('./echarts') })],
   templateUrl: './dashboard.html',

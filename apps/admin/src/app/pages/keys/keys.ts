@@ -18,6 +18,7 @@ import { StateView } from '../../shared/state/state';
 import { confirm } from '../../shared/confirm-dialog/confirm-dialog';
 import { KeyFormDialog, type KeyFormDialogData } from './key-form-dialog';
 import { KeySecretDialog, type KeySecretDialogData } from './key-secret-dialog';
+import { KeyUsageButton } from './key-usage';
 import { formatDateTime, formatRpm } from './keys-view';
 import { KEYS_POLL_MS, KeysStore } from './keys.store';
 
@@ -29,7 +30,7 @@ const DIALOG: MatDialogConfig = { width: '520px', maxWidth: 'calc(100vw - 24px)'
 /** API 密钥: client keys for /v1 — create (secret shown once), limit, rename, revoke, live usage. */
 @Component({
   selector: 'app-keys-page',
-  imports: [MatButtonModule, MatIconModule, MatTableModule, MatTooltipModule, StateView, PageStates, LiveStatus, RefreshButton],
+  imports: [MatButtonModule, MatIconModule, MatTableModule, MatTooltipModule, StateView, PageStates, LiveStatus, RefreshButton, KeyUsageButton],
   providers: [KeysStore],
   templateUrl: './keys.html',
   styleUrl: './keys.scss',

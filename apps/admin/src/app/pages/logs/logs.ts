@@ -36,6 +36,7 @@ import {
 } from './logs-view';
 import { LOGS_POLL_MS, LogsStore } from './logs.store';
 import { LogDetail } from './log-detail';
+import { LogsExport } from './logs-export';
 import { ZhPaginatorIntl } from './paginator-intl';
 
 /** Below this width the log table becomes a list of cards and the filters fold away. */
@@ -64,6 +65,7 @@ const MODEL_SUGGESTIONS = 50;
     LiveStatus,
     RefreshButton,
     LogDetail,
+    LogsExport,
   ],
   providers: [LogsStore, { provide: MatPaginatorIntl, useClass: ZhPaginatorIntl }],
   templateUrl: './logs.html',
