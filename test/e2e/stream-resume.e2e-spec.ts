@@ -188,6 +188,26 @@ describe('STREAM_RESUME=true', () => {
     expect(prefillRequests(s.emu, 'together')).toHaveLength(0);
   });
 
+  it('through /v1/messages too: one message, its text the prefix then the continuation', async () => {
+    s.emu.addFault({ provider: 'deepinfra', mode: 'midStreamCut', afterChunks: 2, times: 1 });
+    const res = await fetch(`${s.gw.url}/v1/messages`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' },
+      body: JSON.stringify({ model: MODEL, max_tokens: 200, stream: true, messages: [{ role: 'user', content: PROMPT }] }),
+    });
+    expect(res.status).toBe(200);
+    const events = (await readSse(res)) as { type: string; delta?: { type?: string; text?: string; stop_reason?: string } }[];
+    const text = events
+      .filter((e) => e.type === 'content_block_delta' && e.delta?.type === 'text_delta')
+      .map((e) => e.delta!.text)
+      .join('');
+    const prefix = prefixOf(2);
+    expect(text).toBe(prefix + continuationBy('together', prefix));
+    expect(events.filter((e) => e.type === 'message_start')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'error')).toHaveLength(0);
+    expect(events.find((e) => e.type === 'message_delta')?.delta?.stop_reason).toBe('end_turn');
+  });
+
   it('a cut before any content still fails over as before (no prefill)', async () => {
     s.emu.addFault({ provider: 'deepinfra', mode: 'midStreamCut', afterChunks: 0, times: 1 });
     const res = await stream(s);
