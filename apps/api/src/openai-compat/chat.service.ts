@@ -5,10 +5,11 @@ import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import { FEATURES, cannotHonour, requiredFeatures, routeHonours } from '../models/chat-features.ts';
+import { largerContext } from '../models/context-length.ts';
 import { CANNOT_TAKE_IMAGES, modelTakesImages, routeTakesImages } from '../models/vision.ts';
 import { UpstreamError, shortReason, type ChatEvent, type ChatFeature, type ChatRequest, type ClientFlow } from '../providers/provider-adapter.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
-import { FailoverService, type RouteFilter } from '../routing/failover.service.ts';
+import { FailoverService, type FailoverRun, type RouteFilter } from '../routing/failover.service.ts';
 import type { Candidate } from '../routing/router.service.ts';
 import { Delivered, PrefillRefusals, resumePoint, resumeRequest, wholeAnswerUsage, type Resume } from './stream-resume.ts';
 
@@ -213,6 +214,25 @@ export class ChatService {
     return tryFrom(0, { request: resumeRequest(request, delivered.text), point, broken, cause: err, count });
   }
 
+  /**
+   * For a request `run`'s model was too small for: a run of the catalog model that should take it
+   * (see largerContext) and can serve it now, its attempts following this run's; undefined when
+   * there is none, or the model's context length is not known.
+   */
+  private largerRun(run: FailoverRun, forcedName: string | undefined, request: ChatRequest): FailoverRun | undefined {
+    for (const model of largerContext(run.model, this.catalog.all())) {
+      try {
+        const next = this.failover.begin(model, forcedName, this.routeFilter(model, forcedName, request));
+        next.attempts.push(...run.attempts);
+        logger.log(`A request too long for ${run.model.id} goes to ${model.id} (context ${model.context_length} tokens)`);
+        return next;
+      } catch {
+        // This one cannot take the request now (no route, a forced provider it lacks, a feature): the next.
+      }
+    }
+    return undefined;
+  }
+
   /** Whether `candidate` may continue `resume`: another route, declared to take prefill, not refusing it lately. */
   private continues(candidate: Candidate, resume: Resume): boolean {
     const name = candidate.provider.name;
@@ -237,11 +257,14 @@ export class ChatService {
     const params: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(body)) if (!GATEWAY_FIELDS.has(k) && v !== undefined && v !== null) params[k] = v;
     const request: ChatRequest = { model: model.id, messages: body.messages, stream: body.stream === true, params, hasImages: hasImages(body) };
-    const run = this.failover.begin(model, body.provider, this.routeFilter(model, body.provider, request));
+    // The run in use: a request too long for its model moves to a larger-context one (see largerRun).
+    let active = this.failover.begin(model, body.provider, this.routeFilter(model, body.provider, request));
+    let rerouted = 0;
 
     const delivered = new Delivered();
     const tryFrom = (i: number, resume?: Resume): Observable<ChatItem> =>
       defer(() => {
+        const run = active;
         // A resumption no route could take ends as the break it was meant to mend.
         if (i >= run.candidates.length) return throwError(() => (resume ? resume.cause : run.allFailed()));
         const candidate = run.candidates[i]!;
@@ -285,8 +308,15 @@ export class ChatService {
               if (err.kind === 'http' && err.status === 400) this.refusals.note(candidate.provider.name, candidate.upstreamModel);
               return tryFrom(i + 1, resume);
             }
-            // The upstream judged the request itself (too long, refused by policy): its answer stands.
-            if (run.isFinal(err)) return throwError(() => run.verdict(err));
+            // The upstream judged the request itself (too long, refused by policy): its answer stands,
+            // unless the catalog has a model with room for a request that was too long.
+            if (run.isFinal(err)) {
+              const larger = err.verdict === 'context_length_exceeded' && rerouted < MAX_REROUTES ? this.largerRun(run, body.provider, request) : undefined;
+              if (!larger) return throwError(() => run.verdict(err));
+              active = larger;
+              rerouted++;
+              return tryFrom(0);
+            }
             // A key problem tries the same provider's next untried key before moving on; a
             // passing failure may try the same route once more, after a wait (see retryDelay).
             if (sameProviderAgain) return tryFrom(i);
@@ -297,9 +327,21 @@ export class ChatService {
           finalize(() => lease.release()),
         );
       });
-    return { model, alias, request, items: tryFrom(0), attempts: run.attempts };
+    return {
+      model,
+      alias,
+      request,
+      items: tryFrom(0),
+      // The run in use when asked: after a move to a larger model, its attempts follow the first model's.
+      get attempts() {
+        return active.attempts;
+      },
+    };
   }
 }
+
+/** Moves to a larger-context model per request, at most: each move is to a strictly larger context anyway. */
+const MAX_REROUTES = 2;
 
 type TryFrom = (i: number, resume?: Resume) => Observable<ChatItem>;
 
