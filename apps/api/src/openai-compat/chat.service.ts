@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { Observable, TimeoutError, catchError, defer, finalize, map, mergeMap, tap, throwError, timeout, timer, toArray, type OperatorFunction } from 'rxjs';
 import type { AttemptSummary, CatalogModel, CatalogRoute, ChatCompletionRequest, ContentPart } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
@@ -101,7 +101,7 @@ const logger = new Logger('ChatService');
 
 /** Orchestrates one chat request over the pool: resolve, plan, try candidates until one answers. */
 @Injectable()
-export class ChatService {
+export class ChatService implements OnApplicationBootstrap {
   /** Routes that refused a prefill lately: left out of resumptions (see stream-resume.ts). */
   private readonly refusals = new PrefillRefusals();
 
@@ -111,6 +111,14 @@ export class ChatService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly registry: ProviderRegistry,
   ) {}
+
+  /**
+   * A resumption counts the text already sent: the tokenizer loads at start (about a second), not
+   * in the middle of the first broken answer.
+   */
+  onApplicationBootstrap(): void {
+    if (this.config.streamResume.enabled) resumePoint('warm up', 'start');
+  }
 
   /** The model's routes whose provider is known, narrowed to the forced provider's when there is one. */
   private eligibleRoutes(model: CatalogModel, forcedName: string | undefined) {
