@@ -5,7 +5,7 @@
 // 5xx, resets, silence, slow first tokens, cuts, garbage, verdicts, a flapping primary. Each
 // scenario runs on a fresh gateway (fresh breakers) and ends as a complete answer or a clean,
 // bounded error; anything else is "broken". Writes bench/FAILOVER.md.
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { controlEmulator, freePort, OUT_DIR, ROOT, startEmulatorProcess, startGatewayProcess, type Child } from './processes.ts';
@@ -17,6 +17,11 @@ const FIRST_BYTE_MS = 2000;
 const REQUEST_DEADLINE_MS = 30_000;
 
 type Fault = Record<string, unknown> & { provider: 'deepinfra' | 'together'; mode: string };
+/** What the emulator does with a trailing assistant message (a prefill), per provider: see test/emulators/types.ts. */
+type Prefill = Partial<Record<'deepinfra' | 'together', 'ignore' | 'continue' | 'reject'>>;
+
+/** Stream resumption on, Together declared to take prefill: the resumption scenarios' gateway. */
+const RESUME_ENV = { STREAM_RESUME: 'true', STREAM_RESUME_PROVIDERS: 'Together' };
 
 interface Outcome {
   /** complete: content and a normal end; clean error: an HTTP error or an error event, bounded; broken: anything else. */
@@ -34,6 +39,9 @@ interface Scenario {
   expected: string;
   faults: Fault[];
   env?: Record<string, string>;
+  prefill?: Prefill;
+  /** Another model than MODEL (the context-length reroute). */
+  model?: string;
   /** Runs instead of the single request (the flapping primary). */
   drive?: (gateway: string, emulator: string) => Promise<Outcome>;
 }
@@ -77,6 +85,37 @@ const SCENARIOS: Scenario[] = [
     faults: [{ provider: 'deepinfra', mode: 'midStreamCut', afterChunks: 2, times: 1 }],
   },
   {
+    name: 'no [DONE] after the finish chunk',
+    expected: 'primary completes, its finish stands',
+    faults: [{ provider: 'deepinfra', mode: 'noDone', times: 1 }],
+  },
+  {
+    name: 'stream stall after content',
+    expected: 'clean error event after the idle timeout',
+    faults: [{ provider: 'deepinfra', mode: 'midStreamStall', afterChunks: 2, times: 1 }],
+  },
+  {
+    name: 'stream cut after content, STREAM_RESUME',
+    expected: 'resumed on the fallback: one answer, prefix + continuation',
+    faults: [{ provider: 'deepinfra', mode: 'midStreamCut', afterChunks: 2, times: 1 }],
+    env: RESUME_ENV,
+    prefill: { together: 'continue' },
+  },
+  {
+    name: 'stream stall after content, STREAM_RESUME',
+    expected: 'resumed on the fallback after the idle timeout',
+    faults: [{ provider: 'deepinfra', mode: 'midStreamStall', afterChunks: 2, times: 1 }],
+    env: RESUME_ENV,
+    prefill: { together: 'continue' },
+  },
+  {
+    name: 'fallback that rejects prefill, STREAM_RESUME',
+    expected: 'clean error event (never the 400), route remembered',
+    faults: [{ provider: 'deepinfra', mode: 'midStreamCut', afterChunks: 2, times: 1 }],
+    env: RESUME_ENV,
+    prefill: { together: 'reject' },
+  },
+  {
     name: 'one malformed chunk',
     expected: 'skipped, primary completes',
     faults: [{ provider: 'deepinfra', mode: 'malformedEvents', afterChunks: 2, count: 1, times: 1 }],
@@ -87,6 +126,20 @@ const SCENARIOS: Scenario[] = [
     name: 'context length exceeded',
     expected: 'clean 400 context_length_exceeded, not resent',
     faults: [{ provider: 'deepinfra', mode: 'status', status: 400, message: "This model's maximum context length is 8192 tokens.", times: 1 }],
+  },
+  {
+    name: 'context length exceeded, larger model in the catalog',
+    expected: 'llama-3-8b (8k) → llama-3.1-8b (128k), not resent unchanged',
+    model: 'llama-3-8b',
+    faults: [
+      {
+        provider: 'together',
+        mode: 'status',
+        status: 400,
+        message: "This model's maximum context length is 8192 tokens.",
+        model: 'meta-llama/Llama-3-8B-Instruct-Turbo',
+      },
+    ],
   },
   {
     name: 'content policy refusal',
@@ -112,7 +165,7 @@ async function requestCounts(emulator: string): Promise<{ primary: number; fallb
 }
 
 /** One streaming chat request, classified. */
-async function streamOnce(gateway: string): Promise<Omit<Outcome, 'primary' | 'fallback'>> {
+async function streamOnce(gateway: string, model = MODEL): Promise<Omit<Outcome, 'primary' | 'fallback'>> {
   const started = performance.now();
   let ttftMs: number | null = null;
   const signal = AbortSignal.timeout(REQUEST_DEADLINE_MS);
@@ -120,7 +173,7 @@ async function streamOnce(gateway: string): Promise<Omit<Outcome, 'primary' | 'f
     const res = await fetch(`${gateway}/v1/chat/completions`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ model: MODEL, stream: true, messages: [{ role: 'user', content: USER_TEXT }] }),
+      body: JSON.stringify({ model, stream: true, messages: [{ role: 'user', content: USER_TEXT }] }),
       signal,
     });
     if (res.status !== 200) {
@@ -132,6 +185,7 @@ async function streamOnce(gateway: string): Promise<Omit<Outcome, 'primary' | 'f
         : { verdict: 'broken', detail: `${res.status} without an error body`, totalMs, ttftMs };
     }
     const provider = res.headers.get('x-pool-provider') ?? '?';
+    const served = res.headers.get('x-pool-upstream-model') ?? '?';
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
     let text = '';
@@ -155,7 +209,16 @@ async function streamOnce(gateway: string): Promise<Omit<Outcome, 'primary' | 'f
         totalMs,
         ttftMs,
       };
-    if (ended && ttftMs !== null) return { verdict: 'complete', detail: `from ${provider}`, totalMs, ttftMs };
+    if (ended && ttftMs !== null) {
+      // The emulator marks a continuation of another provider's text (see continuationText).
+      const content = events
+        .filter((e) => e !== '[DONE]')
+        .map((e) => (JSON.parse(e) as { choices?: { delta?: { content?: string } }[] }).choices?.[0]?.delta?.content ?? '')
+        .join('');
+      const resumedBy = /continued by (\w+)/.exec(content)?.[1];
+      const detail = resumedBy ? `from ${provider}, resumed by ${resumedBy}` : model === MODEL ? `from ${provider}` : `from ${provider} (${served})`;
+      return { verdict: 'complete', detail, totalMs, ttftMs };
+    }
     return { verdict: 'broken', detail: ended ? 'ended without content' : 'ended without [DONE]', totalMs, ttftMs };
   } catch (err) {
     return { verdict: 'broken', detail: `request failed: ${(err as Error).message}`, totalMs: performance.now() - started, ttftMs };
@@ -223,7 +286,8 @@ async function runScenario(s: Scenario, emulator: string): Promise<Outcome> {
   try {
     if (s.drive) return await s.drive(gateway.url, emulator);
     for (const fault of s.faults) await controlEmulator(emulator, 'faults', fault);
-    const result = await streamOnce(gateway.url);
+    for (const [provider, mode] of Object.entries(s.prefill ?? {})) await controlEmulator(emulator, 'prefill', { provider, mode });
+    const result = await streamOnce(gateway.url, s.model);
     return { ...result, ...(await requestCounts(emulator)) };
   } finally {
     await gateway.stop();
@@ -247,14 +311,17 @@ function render(rows: Array<{ s: Scenario; o: Outcome }>): string {
     '',
     `${rows.filter((r) => r.o.verdict !== 'broken').length} of ${rows.length} scenarios end as a complete answer or a clean error.`,
     '',
-    'Not measured yet: stream resumption after a cut (and a fallback that rejects prefill), which the',
-    'gateway does not do; a cut stream ends with a clean error event instead.',
+    'Stream resumption is off by default (STREAM_RESUME): without it a cut or stalled stream ends with a',
+    'clean error event; the STREAM_RESUME rows run with it on and Together declared to take prefill',
+    '(STREAM_RESUME_PROVIDERS=Together), the emulator continuing (or refusing) a trailing assistant message.',
     '',
   ];
   return lines.join('\n');
 }
 
 async function main(): Promise<void> {
+  // The gateways' logs go there; a fresh clone has no bench/out yet.
+  mkdirSync(OUT_DIR, { recursive: true });
   const emulator: Child = await startEmulatorProcess({ chunks: 8 });
   const rows: Array<{ s: Scenario; o: Outcome }> = [];
   try {

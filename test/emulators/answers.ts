@@ -35,6 +35,8 @@ export interface AnswerInput {
   body: Record<string, unknown>;
   supportsTools: boolean;
   supportsReasoning: boolean;
+  /** A trailing assistant message to continue (PrefillMode `continue`): the answer is only what follows it. */
+  prefill?: string;
 }
 
 export const REASONING_TEXT = 'Let me think about this.';
@@ -54,7 +56,8 @@ export function planAnswer(input: AnswerInput): AnswerPlan {
     return { reasoning, content: null, toolCall, finishReason: 'tool_calls', usage: usage(promptTokens, completion) };
   }
 
-  const { text: full, stopSequence } = cutAtStop(answerText(input.provider, input.model, userText), input.body.stop);
+  const whole = answerText(input.provider, input.model, userText);
+  const { text: full, stopSequence } = cutAtStop(input.prefill === undefined ? whole : continuationText(input.provider, whole, input.prefill), input.body.stop);
   const { text, truncated } = truncateWords(full, maxTokens(input.body));
   const completion = estimateTokens((reasoning ?? '') + text);
   const counted = usage(promptTokens, completion);
@@ -83,6 +86,16 @@ function cutAtStop(text: string, stop: unknown): { text: string; stopSequence?: 
 export function answerText(provider: ProviderId, model: string, userText: string | undefined): string {
   const greeting = `Hello from ${provider} (${model}).`;
   return userText ? `${greeting} You said: ${userText.slice(0, QUOTE_LIMIT)}` : greeting;
+}
+
+/**
+ * What a provider that honours prefill sends after `prefill`: the rest of its own answer when the
+ * prefill is the start of it, else a marked continuation of someone else's text (never empty, so
+ * a test can tell a continuation from a fresh answer).
+ */
+export function continuationText(provider: ProviderId, answer: string, prefill: string): string {
+  if (prefill.length > 0 && answer.startsWith(prefill) && answer.length > prefill.length) return answer.slice(prefill.length);
+  return ` (continued by ${provider})`;
 }
 
 export function isReasoningModel(model: string): boolean {

@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseFault } from './faults.ts';
 import { parseJsonBody, readBody, sendJson } from './http-io.ts';
-import { isProviderId, isRecord } from './types.ts';
-import type { Emulator, Fault, Framing, Pacing } from './types.ts';
+import { isProviderId, isRecord, PREFILL_MODES } from './types.ts';
+import type { Emulator, Fault, Framing, Pacing, PrefillMode } from './types.ts';
 
 export const CONTROL_PREFIX = '/__emulator';
 
@@ -40,6 +40,8 @@ function dispatch(method: string, url: URL, body: unknown, target: ControlTarget
       return setFraming(body, target);
     case 'POST /pacing':
       return setPacing(body, target);
+    case 'POST /prefill':
+      return setPrefill(body, target);
     case 'GET /requests':
       return requests(url, target);
     case 'POST /reset':
@@ -92,6 +94,13 @@ function setPacing(body: unknown, target: ControlTarget): Result {
     pacing[name] = value;
   }
   target.setPacing(pacing);
+  return ok;
+}
+
+function setPrefill(body: unknown, target: ControlTarget): Result {
+  if (!isRecord(body) || !isProviderId(body.provider)) return invalid('provider is missing or unknown');
+  if (!(PREFILL_MODES as readonly unknown[]).includes(body.mode)) return invalid(`mode must be one of ${PREFILL_MODES.join(', ')}`);
+  target.setPrefill(body.provider, body.mode as PrefillMode);
   return ok;
 }
 

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { request, type IncomingHttpHeaders } from 'node:http';
 import { connect } from 'node:net';
 import { createGunzip } from 'node:zlib';
+import { answerText } from './answers.ts';
 import { startEmulator } from './emulator.ts';
 import type { Emulator, ProviderId } from './emulator.ts';
 import { CATALOG_CANDIDATES } from './model-lists.ts';
@@ -534,6 +535,25 @@ describe('faults', () => {
     expect(next.every((data) => data === '[DONE]' || isJson(data))).toBe(true);
   });
 
+  it('noDone: the whole answer and its finish chunk, then the body ends without [DONE]', async () => {
+    emu.addFault({ provider: 'together', mode: 'noDone', times: 1 });
+    const { chunks, done } = await streamOf(await chat('together', { ...hello(), stream: true }));
+    expect(done).toBe(false);
+    expect(contentOf(chunks)).toBe(answerText('together', MODELS.together, 'hi there'));
+    expect(chunks.at(-1)?.choices[0]?.finish_reason).toBe('stop');
+  });
+
+  it('midStreamStall: N chunks, then silence on an open connection until the client gives up', async () => {
+    emu.addFault({ provider: 'deepinfra', mode: 'midStreamStall', afterChunks: 1, times: 1 });
+    const res = await chat('deepinfra', { ...hello(), stream: true });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const first = await reader.read();
+    expect(new TextDecoder().decode(first.value)).toContain('"content"');
+    const silent = await Promise.race([reader.read().then(() => 'data'), new Promise((r) => setTimeout(() => r('silent'), 200))]);
+    expect(silent).toBe('silent');
+    await reader.cancel();
+  });
+
   it('midStreamCut on a non-stream request sends half a body', async () => {
     emu.addFault({ provider: 'custom', mode: 'midStreamCut', times: 1 });
     const res = await chat('custom', hello());
@@ -685,6 +705,27 @@ describe('control API over HTTP', () => {
     const res = await control('POST', '/faults', { provider: 'openai', mode: 'status', status: 500 });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: string }).error).toContain('openai');
+  });
+
+  it('prefill: continue, reject, or ignore a trailing assistant message, per provider', async () => {
+    const prefilled = {
+      messages: [
+        { role: 'user', content: 'hi there' },
+        { role: 'assistant', content: 'Hello from' },
+      ],
+      stream: true,
+    };
+    const whole = answerText('custom', MODELS.custom, 'hi there');
+    expect(contentOf((await streamOf(await chat('custom', prefilled))).chunks)).toBe(whole);
+    expect((await control('POST', '/prefill', { provider: 'custom', mode: 'continue' })).status).toBe(200);
+    expect(contentOf((await streamOf(await chat('custom', prefilled))).chunks)).toBe(whole.slice('Hello from'.length));
+    await control('POST', '/prefill', { provider: 'custom', mode: 'reject' });
+    expect((await chat('custom', prefilled)).status).toBe(400);
+    // Only a trailing assistant message is refused.
+    expect((await chat('custom', hello())).status).toBe(200);
+    expect((await control('POST', '/prefill', { provider: 'custom', mode: 'sometimes' })).status).toBe(400);
+    await control('POST', '/reset');
+    expect((await chat('custom', prefilled)).status).toBe(200);
   });
 
   it('sets models, framing and pacing, lists requests and resets', async () => {

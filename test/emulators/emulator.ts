@@ -12,9 +12,9 @@ import { handleProviderRequest, handleUnknownEndpoint } from './provider-handler
 import type { ProviderState } from './provider-handler.ts';
 import { PROFILES, profileFor } from './providers.ts';
 import { DEFAULT_FRAMING } from './sse.ts';
-import type { Emulator, EmulatorOptions, Framing, Pacing, ProviderId, RecordedRequest } from './types.ts';
+import type { Emulator, EmulatorOptions, Framing, Pacing, PrefillMode, ProviderId, RecordedRequest } from './types.ts';
 
-export type { Emulator, EmulatorOptions, EndpointKind, Fault, FaultMode, Framing, Pacing, ProviderId, RecordedRequest } from './types.ts';
+export type { Emulator, EmulatorOptions, EndpointKind, Fault, FaultMode, Framing, Pacing, PrefillMode, ProviderId, RecordedRequest } from './types.ts';
 export { ENDPOINT_KINDS, FAULT_MODES, PROVIDER_IDS } from './types.ts';
 export { imageColor, hexColor, inspectImage } from './image-codec.ts';
 export type { ImageFormat, ImageInfo } from './image-codec.ts';
@@ -51,6 +51,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     setModels: (provider, ids) => state.setModels(provider, ids),
     setFraming: (provider, framing) => state.setFraming(provider, framing),
     setPacing: (pacing) => state.setPacing(pacing),
+    setPrefill: (provider, mode) => state.setPrefill(provider, mode),
     requests: (provider) => state.recorded(provider),
     connectionsAccepted: () => accepted,
     reset: () => state.reset(),
@@ -80,6 +81,7 @@ class EmulatorState implements ProviderState {
   #models: Map<ProviderId, readonly string[]> = new Map();
   #framing: Map<ProviderId, Framing> = new Map();
   #pacing: Pacing;
+  #prefill: Map<ProviderId, PrefillMode> = new Map();
   #requests: RecordedRequest[] = [];
 
   constructor(defaults: ModelLists, pacing: Pacing) {
@@ -108,6 +110,14 @@ class EmulatorState implements ProviderState {
     return this.#pacing;
   }
 
+  prefill(provider: ProviderId): PrefillMode {
+    return this.#prefill.get(provider) ?? 'ignore';
+  }
+
+  setPrefill(provider: ProviderId, mode: PrefillMode): void {
+    this.#prefill.set(provider, mode);
+  }
+
   setPacing(pacing: Partial<Pacing>): void {
     const next = { ...this.#pacing, ...pacing };
     this.#pacing = { chunks: Math.max(1, Math.floor(next.chunks)), chunkDelayMs: Math.max(0, next.chunkDelayMs) };
@@ -125,6 +135,7 @@ class EmulatorState implements ProviderState {
     this.faults.clear();
     this.#models.clear();
     this.#framing.clear();
+    this.#prefill.clear();
     this.#requests = [];
     this.files.clear();
     this.#pacing = { ...this.#startupPacing };

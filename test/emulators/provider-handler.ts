@@ -13,7 +13,7 @@ import type { ErrorSpec, ProviderProfile, Route } from './providers.ts';
 import { encodeEvent, preamble, StreamWriter } from './sse.ts';
 import type { StreamStep } from './sse.ts';
 import { isRecord } from './types.ts';
-import type { Fault, Framing, Pacing, ProviderId, RecordedRequest } from './types.ts';
+import type { Fault, Framing, Pacing, PrefillMode, ProviderId, RecordedRequest } from './types.ts';
 
 /** What a provider request needs from the emulator's mutable state. */
 export interface ProviderState {
@@ -21,6 +21,7 @@ export interface ProviderState {
   models(provider: ProviderId): readonly string[];
   framing(provider: ProviderId): Framing;
   pacing(): Pacing;
+  prefill(provider: ProviderId): PrefillMode;
   record(request: RecordedRequest): void;
   /** Images Together serves by URL. */
   files: FileStore;
@@ -35,9 +36,26 @@ interface RequestContext {
   state: ProviderState;
 }
 
+/** Faults applied inside an answer's stream rather than instead of it. */
+const STREAM_FAULTS = new Set<Fault['mode']>(['midStreamCut', 'midStreamStall', 'noDone', 'malformedEvents']);
+
 const CHALLENGE_PAGE = '<!DOCTYPE html><html><body>Just a moment...</body></html>';
 const DEFAULT_CUT_AFTER = 2;
 const DEFAULT_SLOW_FIRST_BYTE_MS = 1000;
+/** Mistral's words for a trailing assistant message it will not continue. */
+const PREFILL_REJECTED = 'Expected last role User or Tool (or Assistant with prefix True) for serving but got assistant';
+
+/** How a stream is broken after some content: the connection cut, or left open and silent. */
+interface StreamBreak {
+  after: number;
+  how: 'cut' | 'stall';
+}
+
+/** The text of a trailing assistant message (a prefill), if the conversation ends with one. */
+function trailingAssistant(body: Record<string, unknown>): string | undefined {
+  const last = Array.isArray(body.messages) ? body.messages.at(-1) : undefined;
+  return isRecord(last) && last.role === 'assistant' && typeof last.content === 'string' ? last.content : undefined;
+}
 
 export async function handleProviderRequest(ctx: RequestContext): Promise<void> {
   const { req, res, profile, route, state } = ctx;
@@ -54,7 +72,7 @@ export async function handleProviderRequest(ctx: RequestContext): Promise<void> 
     key,
   });
 
-  if (fault && fault.mode !== 'midStreamCut' && fault.mode !== 'malformedEvents') {
+  if (fault && !STREAM_FAULTS.has(fault.mode)) {
     state.faults.consume(fault);
     if (fault.mode !== 'slowFirstByte') return applyTerminalFault(ctx, fault, stream, parsed);
     await sleep(fault.delayMs ?? DEFAULT_SLOW_FIRST_BYTE_MS, ctx.signal);
@@ -62,6 +80,9 @@ export async function handleProviderRequest(ctx: RequestContext): Promise<void> 
 
   const error = authError(profile, key) ?? (route.kind === 'chat' ? requestError(ctx, parsed, body, model) : undefined);
   if (error) return sendError(res, profile, error);
+  const prefillMode = profile.format === 'openai' && route.kind === 'chat' ? state.prefill(profile.id) : 'ignore';
+  const prefill = prefillMode === 'ignore' ? undefined : trailingAssistant(body);
+  if (prefill !== undefined && prefillMode === 'reject') return sendError(res, profile, { status: 400, message: PREFILL_REJECTED });
 
   let media: MediaReply | undefined;
   if (route.kind === 'image' || route.kind === 'speech') {
@@ -78,10 +99,18 @@ export async function handleProviderRequest(ctx: RequestContext): Promise<void> 
     media = result.reply;
   }
 
-  // A cut only counts once there is an answer to cut; a rejected request leaves it armed.
-  const cut = fault?.mode === 'midStreamCut' ? fault : undefined;
+  // A cut only counts once there is an answer to cut; a rejected request leaves it armed. A stall
+  // or a missing [DONE] only makes sense inside a stream.
+  const cut = fault?.mode === 'midStreamCut' || ((fault?.mode === 'midStreamStall' || fault?.mode === 'noDone') && stream) ? fault : undefined;
   if (cut) state.faults.consume(cut);
-  const cutAfter = cut ? (cut.afterChunks ?? DEFAULT_CUT_AFTER) : undefined;
+  const cutAfter = cut?.mode === 'midStreamCut' ? (cut.afterChunks ?? DEFAULT_CUT_AFTER) : undefined;
+  const broken: StreamBreak | undefined =
+    cut?.mode === 'noDone'
+      ? undefined
+      : cut
+        ? { after: cut.afterChunks ?? DEFAULT_CUT_AFTER, how: cut.mode === 'midStreamStall' ? 'stall' : 'cut' }
+        : undefined;
+  const noDone = cut?.mode === 'noDone';
   // Bad events only make sense inside a stream; a non-stream request leaves the fault armed.
   const bad = fault?.mode === 'malformedEvents' && stream ? fault : undefined;
   if (bad) state.faults.consume(bad);
@@ -92,7 +121,7 @@ export async function handleProviderRequest(ctx: RequestContext): Promise<void> 
     return cut ? sendPartialJson(ctx, list) : sendJson(res, 200, list);
   }
   if (media) return cut ? sendPartial(ctx, media.contentType, media.body) : sendBytes(res, media.contentType, media.body);
-  return answerChat(ctx, body, model ?? '', stream, cutAfter, malformed);
+  return answerChat(ctx, body, model ?? '', stream, { cutAfter, broken, noDone, malformed, prefill });
 }
 
 /** A path under a provider's base URL that it does not serve: recorded, so a wrong adapter path is visible. */
@@ -120,20 +149,28 @@ interface MalformedEvents {
   count: number;
 }
 
-async function answerChat(
-  ctx: RequestContext,
-  body: Record<string, unknown>,
-  model: string,
-  stream: boolean,
-  cutAfter: number | undefined,
-  malformed?: MalformedEvents,
-): Promise<void> {
+/** How one chat answer is to be spoiled or shaped (see the faults and PrefillMode). */
+interface ChatShape {
+  /** A non-stream answer is cut halfway when set. */
+  cutAfter: number | undefined;
+  broken: StreamBreak | undefined;
+  noDone: boolean;
+  malformed: MalformedEvents | undefined;
+  prefill: string | undefined;
+}
+
+async function answerChat(ctx: RequestContext, body: Record<string, unknown>, model: string, stream: boolean, shape: ChatShape): Promise<void> {
   const { profile, state } = ctx;
+  const { cutAfter, prefill } = shape;
   const openAi = profile.format === 'openai';
   // Workers AI calls tools only in whole answers (its stream with tools is undocumented: text only here).
   const supportsTools = openAi || !stream;
-  const plan = planAnswer({ provider: profile.id, model, body: openAi ? body : asOpenAiTools(body), supportsTools, supportsReasoning: openAi });
-  if (stream) return writeStream(ctx, streamSteps(profile, plan, model, body, state.pacing().chunks), cutAfter, malformed);
+  const input = { provider: profile.id, model, body: openAi ? body : asOpenAiTools(body), supportsTools, supportsReasoning: openAi && prefill === undefined };
+  const plan = planAnswer(prefill === undefined ? input : { ...input, prefill });
+  if (stream) {
+    const steps = streamSteps(profile, plan, model, body, state.pacing().chunks);
+    return writeStream(ctx, shape.noDone ? steps.filter((s) => s.data !== '[DONE]') : steps, shape.broken, shape.malformed);
+  }
   const json = openAi ? openAiCompletion(newMeta(model), plan, profile.dialect) : cloudflareResult(plan, body.response_format !== undefined);
   return cutAfter === undefined ? sendJson(ctx.res, 200, json) : sendPartialJson(ctx, json);
 }
@@ -224,7 +261,7 @@ async function sendPartial(ctx: RequestContext, contentType: string, body: Buffe
   await cutConnection(ctx.res);
 }
 
-async function writeStream(ctx: RequestContext, steps: StreamStep[], cutAfter: number | undefined, malformed?: MalformedEvents): Promise<void> {
+async function writeStream(ctx: RequestContext, steps: StreamStep[], broken: StreamBreak | undefined, malformed?: MalformedEvents): Promise<void> {
   const { res, signal } = ctx;
   const framing = ctx.state.framing(ctx.profile.id);
   const { chunkDelayMs } = ctx.state.pacing();
@@ -232,7 +269,7 @@ async function writeStream(ctx: RequestContext, steps: StreamStep[], cutAfter: n
   res.flushHeaders();
   const writer = new StreamWriter(res, framing.splitBytes, signal);
   await writer.write(preamble(framing));
-  if (cutAfter === 0) return cutAfterFlush(res, writer);
+  if (broken?.after === 0) return breakAfterFlush(res, writer, broken, signal);
   if (malformed?.after === 0) await writeMalformed(writer, framing, malformed.count);
 
   let deltasSent = 0;
@@ -244,7 +281,7 @@ async function writeStream(ctx: RequestContext, steps: StreamStep[], cutAfter: n
     }
     await writer.write(encodeEvent(step.data, framing, index + 1));
     if (step.delta) deltasSent++;
-    if (step.delta && cutAfter !== undefined && deltasSent >= cutAfter) return cutAfterFlush(res, writer);
+    if (step.delta && broken !== undefined && deltasSent >= broken.after) return breakAfterFlush(res, writer, broken, signal);
     if (step.delta && deltasSent === malformed?.after) await writeMalformed(writer, framing, malformed.count);
   }
   await writer.flush();
@@ -256,7 +293,12 @@ async function writeMalformed(writer: StreamWriter, framing: Framing, count: num
   for (let i = 0; i < count; i++) await writer.write(encodeEvent(`{"choices": [{"delta": {"content": "broken ${i}`, framing, 0));
 }
 
-async function cutAfterFlush(res: ServerResponse, writer: StreamWriter): Promise<void> {
+/** Cuts the connection, or leaves it open and silent until the client gives up (or close()). */
+async function breakAfterFlush(res: ServerResponse, writer: StreamWriter, broken: StreamBreak, signal: AbortSignal): Promise<void> {
   await writer.flush();
-  await cutConnection(res);
+  if (broken.how === 'cut') return cutConnection(res);
+  await new Promise<void>((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => resolve(), { once: true });
+  });
 }

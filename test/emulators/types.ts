@@ -15,6 +15,8 @@ export type FaultMode =
   | 'garbage200'
   | 'empty200'
   | 'midStreamCut'
+  | 'midStreamStall'
+  | 'noDone'
   | 'malformedEvents'
   | 'slowFirstByte'
   | 'gzipBomb'
@@ -32,6 +34,8 @@ export const FAULT_MODES: readonly FaultMode[] = [
   'garbage200',
   'empty200',
   'midStreamCut',
+  'midStreamStall',
+  'noDone',
   'malformedEvents',
   'slowFirstByte',
   'gzipBomb',
@@ -57,7 +61,12 @@ export interface Fault {
   retryAfter?: number;
   /** For slowFirstByte: wait this long before sending status and headers; for commentOnly and emptyChunks: between two writes (default 50). */
   delayMs?: number;
-  /** For midStreamCut: delta chunks sent before the connection is cut (default 2); for malformedEvents: before the bad events (default 2). */
+  /**
+   * For midStreamCut: delta chunks sent before the connection is cut (default 2); for
+   * midStreamStall: before the stream falls silent, its connection left open (default 2); for
+   * malformedEvents: before the bad events (default 2). noDone sends the whole answer and its
+   * finish chunk, then ends the body without `data: [DONE]`.
+   */
   afterChunks?: number;
   /** For malformedEvents: how many events that are not JSON are sent (default 1); the stream then goes on as normal. */
   count?: number;
@@ -70,6 +79,16 @@ export interface Fault {
   /** Only this endpoint kind (default chat): 'image' is every provider's text-to-image route, 'speech' Pollinations' /v1/audio/speech. */
   path?: EndpointKind;
 }
+
+/**
+ * What an OpenAI-format provider does with a request whose last message is the assistant's
+ * (a prefill): `ignore` answers the last user message as if it were not there (today's default,
+ * as OpenAI itself does), `continue` continues the assistant's text (Ollama, OpenRouter, Anthropic),
+ * `reject` answers 400 as providers that refuse it do (Mistral without `prefix`).
+ */
+export type PrefillMode = 'ignore' | 'continue' | 'reject';
+
+export const PREFILL_MODES: readonly PrefillMode[] = ['ignore', 'continue', 'reject'];
 
 export interface RecordedRequest {
   provider: ProviderId;
@@ -112,6 +131,8 @@ export interface Emulator {
   clearFaults(): void;
   setModels(provider: ProviderId, ids: string[]): void;
   setFraming(provider: ProviderId, framing: Partial<Framing>): void;
+  /** How a provider treats a trailing assistant message (see PrefillMode); reset() restores `ignore`. */
+  setPrefill(provider: ProviderId, mode: PrefillMode): void;
   /** Changes stream pacing at run time; reset() restores the startup options. */
   setPacing(pacing: Partial<Pacing>): void;
   requests(provider?: ProviderId): RecordedRequest[];

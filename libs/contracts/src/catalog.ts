@@ -25,6 +25,13 @@ export interface CatalogModel {
   category: ModelCategory;
   /** Whether requests may carry image parts (vision models, and chat models that accept images). */
   vision?: boolean;
+  /**
+   * The longest prompt and answer together, in tokens, when known. A request an upstream finds too
+   * long (context_length_exceeded) goes to a catalog model with a larger one, if there is one.
+   */
+  context_length?: number;
+  /** Models of one family (`llama`, `qwen`…) are preferred for each other; absent means `owned_by`. */
+  family?: string;
   routes: CatalogRoute[];
 }
 

@@ -188,4 +188,13 @@ export interface AttemptSummary {
   latency_ms: number;
   /** Stream events skipped for not being JSON (absent when none). */
   malformed_events?: number;
+  /** A stream resumed on this attempt (STREAM_RESUME): what the client already had when the attempt before it broke, and why it broke. */
+  resumed_after?: ResumePoint;
+}
+
+/** Where a resumed stream picked up: the text already sent, in characters and (counted) tokens, and the break. */
+export interface ResumePoint {
+  chars: number;
+  tokens: number;
+  reason: string;
 }

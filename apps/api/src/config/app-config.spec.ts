@@ -559,3 +559,22 @@ describe('RESPONSE_MODEL', () => {
     expect(() => loadConfig({ RESPONSE_MODEL: 'upstream' })).toThrow(/RESPONSE_MODEL must be served or requested/);
   });
 });
+
+describe('stream resumption (STREAM_RESUME*)', () => {
+  it('is off by default, one resume, no prefill providers', () => {
+    expect(loadConfig({}).streamResume).toEqual({ enabled: false, maxResumes: 1, prefillProviders: [] });
+  });
+
+  it('reads the switch, the bound and the providers that take prefill', () => {
+    const config = loadConfig({ STREAM_RESUME: 'true', STREAM_RESUME_MAX: '2', STREAM_RESUME_PROVIDERS: ' Together, my-ollama ,' });
+    expect(config.streamResume).toEqual({ enabled: true, maxResumes: 2, prefillProviders: ['Together', 'my-ollama'] });
+  });
+
+  it.each([
+    ['STREAM_RESUME', 'sometimes'],
+    ['STREAM_RESUME_MAX', '0'],
+    ['STREAM_RESUME_MAX', '6'],
+  ])('%s=%s → ConfigError naming it', (name, value) => {
+    expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
+  });
+});

@@ -95,6 +95,21 @@ export interface AppConfig {
     /** Most same-route retries in one request, all causes together. */
     retryBudget: number;
   };
+  /**
+   * Stream resumption: a chat stream cut or stalled after content continues on another route that
+   * takes the text already sent as a trailing assistant message (prefill).
+   */
+  streamResume: {
+    /** STREAM_RESUME, off by default. */
+    enabled: boolean;
+    /** Most resumptions of one stream (STREAM_RESUME_MAX). */
+    maxResumes: number;
+    /**
+     * Providers whose routes continue a trailing assistant message rather than answer anew
+     * (STREAM_RESUME_PROVIDERS, names as in the `provider` field, any case): only they resume.
+     */
+    prefillProviders: string[];
+  };
   providers: Record<string, ProviderEnv>;
   providersFile?: string;
   catalogFile?: string;
@@ -440,6 +455,11 @@ export function loadConfig(env: Env = process.env, providers: readonly ProviderD
       retryAfterMaxMs: int(env, 'RETRY_AFTER_MAX_MS', 3000, 0, 60_000),
       sameRoute: bool(env, 'RETRY_SAME_ROUTE', false),
       retryBudget: int(env, 'RETRY_BUDGET', 2, 0, 10),
+    },
+    streamResume: {
+      enabled: bool(env, 'STREAM_RESUME', false),
+      maxResumes: int(env, 'STREAM_RESUME_MAX', 1, 1, 5),
+      prefillProviders: list(env.STREAM_RESUME_PROVIDERS),
     },
     providers: providerEnvs,
     providersFile: env.PROVIDERS_FILE?.trim() || undefined,

@@ -52,6 +52,10 @@ function checkModel(file: string, raw: unknown, i: number, partial: boolean): Ca
     throw new ConfigError(`${where}.category: expected one of ${MODEL_CATEGORIES.join(', ')}`);
   }
   if (m.vision !== undefined && typeof m.vision !== 'boolean') throw new ConfigError(`${where}.vision: expected true or false`);
+  if (m.context_length !== undefined && (!Number.isInteger(m.context_length) || m.context_length <= 0)) {
+    throw new ConfigError(`${where}.context_length: expected a whole number of tokens`);
+  }
+  if (m.family !== undefined && (typeof m.family !== 'string' || !m.family.trim())) throw new ConfigError(`${where}.family: expected a name`);
   if (m.routes !== undefined) {
     if (!Array.isArray(m.routes)) throw new ConfigError(`${where}.routes: expected a list`);
     m.routes.forEach((r: Partial<CatalogRoute>, j) => {

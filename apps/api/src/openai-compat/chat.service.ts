@@ -1,14 +1,17 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { Observable, TimeoutError, catchError, defer, finalize, mergeMap, throwError, timeout, timer, toArray, type OperatorFunction } from 'rxjs';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Observable, TimeoutError, catchError, defer, finalize, map, mergeMap, tap, throwError, timeout, timer, toArray, type OperatorFunction } from 'rxjs';
 import type { AttemptSummary, CatalogModel, CatalogRoute, ChatCompletionRequest, ContentPart } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import { FEATURES, cannotHonour, requiredFeatures, routeHonours } from '../models/chat-features.ts';
+import { largerContext } from '../models/context-length.ts';
 import { CANNOT_TAKE_IMAGES, modelTakesImages, routeTakesImages } from '../models/vision.ts';
-import { UpstreamError, type ChatEvent, type ChatFeature, type ChatRequest, type ClientFlow } from '../providers/provider-adapter.ts';
+import { UpstreamError, shortReason, type ChatEvent, type ChatFeature, type ChatRequest, type ClientFlow } from '../providers/provider-adapter.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
-import { FailoverService, type RouteFilter } from '../routing/failover.service.ts';
+import { FailoverService, type FailoverRun, type RouteFilter } from '../routing/failover.service.ts';
+import type { Candidate } from '../routing/router.service.ts';
+import { Delivered, PrefillRefusals, resumePoint, resumeRequest, wholeAnswerUsage, type Resume } from './stream-resume.ts';
 
 /** Emitted once, just before the first content, when a provider has been committed to. */
 export interface ChatStart {
@@ -55,7 +58,7 @@ interface StreamDeadlines {
  * idle timer but are not content: without content by `firstTokenMs` the attempt fails (and fails
  * over), and past `streamMs` any attempt ends (a mid-stream error once the client has content).
  */
-function holdUntilContent(start: () => ChatStart, { firstTokenMs, streamMs }: StreamDeadlines): OperatorFunction<ChatEvent, ChatItem> {
+function holdUntilContent(start: () => ChatStart | null, { firstTokenMs, streamMs }: StreamDeadlines, resumed = false): OperatorFunction<ChatEvent, ChatItem> {
   return (source) =>
     new Observable<ChatItem>((sub) => {
       let held: ChatEvent[] | null = [];
@@ -65,7 +68,8 @@ function holdUntilContent(start: () => ChatStart, { firstTokenMs, streamMs }: St
       const subscription = source.subscribe({
         next(event) {
           if (held === null) return sub.next(event);
-          if (!isContent(event)) {
+          // A continuation may have nothing left to add but its finish: the answer was all but done.
+          if (!isContent(event) && !(resumed && event.type === 'finish')) {
             // An empty delta carries nothing to hold; anything else held is bounded.
             if (event.type === 'delta') return;
             if (held.length >= MAX_HELD) return sub.error(new UpstreamError('invalid', `the upstream sent ${MAX_HELD} events without any content`));
@@ -74,7 +78,8 @@ function holdUntilContent(start: () => ChatStart, { firstTokenMs, streamMs }: St
           }
           held.push(event);
           clearTimeout(firstToken);
-          sub.next(start());
+          const opened = start();
+          if (opened) sub.next(opened);
           for (const e of held) sub.next(e);
           held = null;
         },
@@ -92,15 +97,28 @@ function holdUntilContent(start: () => ChatStart, { firstTokenMs, streamMs }: St
     });
 }
 
+const logger = new Logger('ChatService');
+
 /** Orchestrates one chat request over the pool: resolve, plan, try candidates until one answers. */
 @Injectable()
-export class ChatService {
+export class ChatService implements OnApplicationBootstrap {
+  /** Routes that refused a prefill lately: left out of resumptions (see stream-resume.ts). */
+  private readonly refusals = new PrefillRefusals();
+
   constructor(
     private readonly catalog: CatalogService,
     private readonly failover: FailoverService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly registry: ProviderRegistry,
   ) {}
+
+  /**
+   * A resumption counts the text already sent: the tokenizer loads at start (about a second), not
+   * in the middle of the first broken answer.
+   */
+  onApplicationBootstrap(): void {
+    if (this.config.streamResume.enabled) resumePoint('warm up', 'start');
+  }
 
   /** The model's routes whose provider is known, narrowed to the forced provider's when there is one. */
   private eligibleRoutes(model: CatalogModel, forcedName: string | undefined) {
@@ -180,6 +198,58 @@ export class ChatService {
   }
 
   /**
+   * After a stream broke on `candidate` with content already sent: continues it on the first other
+   * route that takes prefill (STREAM_RESUME), at most STREAM_RESUME_MAX times a stream, or ends it
+   * with the break. Streams with tool calls or tools offered are not resumed: a continuation could
+   * call a tool halfway through a sentence.
+   */
+  private resumeAfter(
+    err: UpstreamError,
+    candidate: Candidate,
+    request: ChatRequest,
+    delivered: Delivered,
+    last: Resume | undefined,
+    tryFrom: TryFrom,
+  ): Observable<ChatItem> {
+    const { enabled, maxResumes } = this.config.streamResume;
+    const count = (last?.count ?? 0) + 1;
+    if (!enabled || !request.stream || count > maxResumes || !delivered.resumable || requiredFeatures(request).includes('tools')) {
+      return throwError(() => err);
+    }
+    const point = resumePoint(delivered.text, shortReason(err));
+    const broken = { provider: candidate.provider.name, upstreamModel: candidate.upstreamModel };
+    logger.log(`Resuming a stream that ${broken.provider} broke after ${point.chars} characters (${point.reason.slice(0, 200)})`);
+    return tryFrom(0, { request: resumeRequest(request, delivered.text), point, broken, cause: err, count });
+  }
+
+  /**
+   * For a request `run`'s model was too small for: a run of the catalog model that should take it
+   * (see largerContext) and can serve it now, its attempts following this run's; undefined when
+   * there is none, or the model's context length is not known.
+   */
+  private largerRun(run: FailoverRun, forcedName: string | undefined, request: ChatRequest): FailoverRun | undefined {
+    for (const model of largerContext(run.model, this.catalog.all())) {
+      try {
+        const next = this.failover.begin(model, forcedName, this.routeFilter(model, forcedName, request));
+        next.attempts.push(...run.attempts);
+        logger.log(`A request too long for ${run.model.id} goes to ${model.id} (context ${model.context_length} tokens)`);
+        return next;
+      } catch {
+        // This one cannot take the request now (no route, a forced provider it lacks, a feature): the next.
+      }
+    }
+    return undefined;
+  }
+
+  /** Whether `candidate` may continue `resume`: another route, declared to take prefill, not refusing it lately. */
+  private continues(candidate: Candidate, resume: Resume): boolean {
+    const name = candidate.provider.name;
+    if (name === resume.broken.provider && candidate.upstreamModel === resume.broken.upstreamModel) return false;
+    if (!this.config.streamResume.prefillProviders.some((p) => p.toLowerCase() === name.toLowerCase())) return false;
+    return !this.refusals.refuses(name, candidate.upstreamModel);
+  }
+
+  /**
    * Validates what the router needs and builds the run; throws ApiError for 4xx cases. A stream's
    * `flow` is its client's backpressure, passed to the upstream reader.
    */
@@ -195,39 +265,66 @@ export class ChatService {
     const params: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(body)) if (!GATEWAY_FIELDS.has(k) && v !== undefined && v !== null) params[k] = v;
     const request: ChatRequest = { model: model.id, messages: body.messages, stream: body.stream === true, params, hasImages: hasImages(body) };
-    const run = this.failover.begin(model, body.provider, this.routeFilter(model, body.provider, request));
+    // The run in use: a request too long for its model moves to a larger-context one (see largerRun).
+    let active = this.failover.begin(model, body.provider, this.routeFilter(model, body.provider, request));
+    let rerouted = 0;
 
-    const tryFrom = (i: number): Observable<ChatItem> =>
+    const delivered = new Delivered();
+    const tryFrom = (i: number, resume?: Resume): Observable<ChatItem> =>
       defer(() => {
-        if (i >= run.candidates.length) return throwError(() => run.allFailed());
-        const lease = run.lease(run.candidates[i]!);
-        if (!lease) return tryFrom(i + 1);
+        const run = active;
+        // A resumption no route could take ends as the break it was meant to mend.
+        if (i >= run.candidates.length) return throwError(() => (resume ? resume.cause : run.allFailed()));
+        const candidate = run.candidates[i]!;
+        if (resume && !this.continues(candidate, resume)) return tryFrom(i + 1, resume);
+        const lease = run.lease(candidate);
+        if (!lease) return tryFrom(i + 1, resume);
         let committed = false;
-        const start = (): ChatStart => {
+        const start = (): ChatStart | null => {
           committed = true;
-          const ttftMs = lease.succeed();
+          const ttftMs = lease.succeed(resume?.point);
+          // A resumed stream is already open: its client only sees more of the same answer.
+          if (resume) return null;
           return { type: 'start', provider: lease.provider.name, upstreamModel: lease.upstreamModel, ttftMs };
         };
-        const events = lease.provider.adapter.chat(request, lease.context(signal, flow));
+        const events = lease.provider.adapter.chat(resume?.request ?? request, lease.context(signal, flow));
         const answered: Observable<ChatItem> = request.stream
-          ? events.pipe(holdUntilContent(start, this.config.timeouts))
+          ? events.pipe(
+              map((e) => (resume ? wholeAnswerUsage(e, resume.point.tokens) : e)),
+              holdUntilContent(start, this.config.timeouts, resume !== undefined),
+              tap((item) => item.type !== 'start' && delivered.add(item)),
+            )
           : events.pipe(
               timeout({ first: this.config.timeouts.totalMs }),
               toArray(),
               mergeMap((all) => {
                 // The responder accumulates the answer; here it is enough to know there is one.
                 if (!all.some(isContent)) return throwError(() => new UpstreamError('invalid', 'the upstream answered without any content'));
-                return [start(), ...all] as ChatItem[];
+                return [start()!, ...all] as ChatItem[];
               }),
             );
         return answered.pipe(
           catchError((raw: unknown) => {
             const err = toUpstreamError(raw, this.config.timeouts.totalMs);
             const sameProviderAgain = lease.fail(err, committed);
-            // After the first content the stream is the client's: no failover, report the break.
-            if (committed || err.kind === 'aborted') return throwError(() => err);
-            // The upstream judged the request itself (too long, refused by policy): its answer stands.
-            if (run.isFinal(err)) return throwError(() => run.verdict(err));
+            if (err.kind === 'aborted') return throwError(() => err);
+            // After the first content the stream is the client's: continue it elsewhere, or report the break.
+            if (committed) return this.resumeAfter(err, candidate, request, delivered, resume, tryFrom);
+            if (resume) {
+              // A route that will not continue an answer is left out of resumptions for a while; whatever
+              // the failure, the next route that takes prefill may still mend the break.
+              if (err.kind === 'http' && err.status === 400) this.refusals.note(candidate.provider.name, candidate.upstreamModel);
+              return tryFrom(i + 1, resume);
+            }
+            // The upstream judged the request itself (too long, refused by policy): its answer stands,
+            // unless the catalog has a model with room for a request that was too long.
+            if (run.isFinal(err)) {
+              const larger = err.verdict === 'context_length_exceeded' && rerouted < MAX_REROUTES ? this.largerRun(run, body.provider, request) : undefined;
+              if (!larger) return throwError(() => run.verdict(err));
+              active = larger;
+              rerouted++;
+              return tryFrom(0);
+            }
             // A key problem tries the same provider's next untried key before moving on; a
             // passing failure may try the same route once more, after a wait (see retryDelay).
             if (sameProviderAgain) return tryFrom(i);
@@ -238,9 +335,23 @@ export class ChatService {
           finalize(() => lease.release()),
         );
       });
-    return { model, alias, request, items: tryFrom(0), attempts: run.attempts };
+    return {
+      model,
+      alias,
+      request,
+      items: tryFrom(0),
+      // The run in use when asked: after a move to a larger model, its attempts follow the first model's.
+      get attempts() {
+        return active.attempts;
+      },
+    };
   }
 }
+
+/** Moves to a larger-context model per request, at most: each move is to a strictly larger context anyway. */
+const MAX_REROUTES = 2;
+
+type TryFrom = (i: number, resume?: Resume) => Observable<ChatItem>;
 
 function toUpstreamError(err: unknown, totalMs: number): UpstreamError {
   if (err instanceof UpstreamError) return err;

@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { AttemptSummary, CatalogModel, CatalogRoute } from '#contracts';
+import type { AttemptSummary, CatalogModel, CatalogRoute, ResumePoint } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { maskKey, type PooledKey } from '../providers/key-pool.ts';
@@ -82,8 +82,11 @@ export class Lease {
     return attempt;
   }
 
-  /** The provider answered: close breakers, note health and the attempt. Returns the latency. */
-  succeed(): number {
+  /**
+   * The provider answered: close breakers, note health and the attempt (with where a resumed
+   * stream picked up, for one that continues another's answer). Returns the latency.
+   */
+  succeed(resumedAfter?: ResumePoint): number {
     this.settled = true;
     const latency = this.elapsedMs();
     this.provider.breaker.onSuccess();
@@ -97,6 +100,7 @@ export class Lease {
         status: 200,
         reason: 'ok',
         latency_ms: latency,
+        ...(resumedAfter ? { resumed_after: resumedAfter } : {}),
       }),
     );
     return latency;
