@@ -1,4 +1,4 @@
-import { isLoopback, openApiAllows } from './api-key.guard.ts';
+import { isLoopback, modelAllowed, openApiAllows } from './api-key.guard.ts';
 
 describe('isLoopback', () => {
   it('is 127.0.0.0/8, ::1 and their mapped forms; nothing else', () => {
@@ -37,5 +37,16 @@ describe('openApiAllows (no API_KEY, no client key)', () => {
 
   it('ALLOW_OPEN_API=true lets everyone in', () => {
     expect(openApiAllows({ socket: '203.0.113.7', ip: '203.0.113.7', forwarded: false }, { allowOpenApi: true, trustProxy: false })).toBe(true);
+  });
+});
+
+describe('allowed models', () => {
+  it('the requested id or the model an alias names, with globs, case-insensitively; [] allows all', () => {
+    expect(modelAllowed([], 'anything', undefined)).toBe(true);
+    expect(modelAllowed(['gpt-4o*'], 'GPT-4o-mini', 'gpt-4o-mini')).toBe(true);
+    expect(modelAllowed(['gpt-4o-mini'], 'house-model', 'gpt-4o-mini')).toBe(true);
+    expect(modelAllowed(['house-model'], 'house-model', 'gpt-4o-mini')).toBe(true);
+    expect(modelAllowed(['house-model'], 'gpt-4o-mini', 'gpt-4o-mini')).toBe(false);
+    expect(modelAllowed(['llama-*'], 'gpt-4o', undefined)).toBe(false);
   });
 });
