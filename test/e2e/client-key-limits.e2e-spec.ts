@@ -226,6 +226,13 @@ describe('client key limits on one gateway', () => {
     await expectError(await chat(gw, byModel.secret, { ...CHAT, model: 'other-thing' }), 403, 'model_not_allowed');
     await expectError(await fetch(`${gw.baseURL}/models/llama-3.3-70b`, { headers: bearer(byModel.secret) }), 403, 'model_not_allowed');
     expect((await fetch(`${gw.baseURL}/models/${MODEL}`, { headers: bearer(byModel.secret) })).status).toBe(200);
+    // The list shows only the allowed models.
+    const listed = (await (await fetch(`${gw.baseURL}/models`, { headers: bearer(byModel.secret) })).json()) as { data: { id: string }[] };
+    expect(listed.data.length).toBeGreaterThan(0);
+    expect(listed.data.every((m) => m.id.toLowerCase().startsWith('gpt-4o-'))).toBe(true);
+    const everything = (await (await fetch(`${gw.baseURL}/models?all=true`, { headers: bearer(byModel.secret) })).json()) as { data: { id: string }[] };
+    expect(everything.data.map((m) => m.id).sort()).toEqual(expect.arrayContaining(listed.data.map((m) => m.id).sort()));
+    expect(everything.data.every((m) => m.id.toLowerCase().startsWith('gpt-4o-'))).toBe(true);
     const messages = await postJson(
       `${gw.baseURL}/messages`,
       { model: 'llama-3.3-70b', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] },

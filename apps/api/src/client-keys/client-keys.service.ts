@@ -118,6 +118,11 @@ export class ClientKeysService implements OnModuleInit, OnModuleDestroy {
     return { id: entry.record.id, revoked: this.revokedAt.has(entry.record.id), limits: entry.limits, ips: entry.ips };
   }
 
+  /** The models a key may use ([] for all), as far as this process knows; undefined for an unknown key. */
+  allowedModels(id: string): readonly string[] | undefined {
+    return this.byId.get(id)?.limits.allowedModels;
+  }
+
   /** Whether a key with this id exists (revoked or not) as far as this process knows. */
   has(id: string): boolean {
     return this.byId.has(id);
