@@ -42,94 +42,112 @@ const Quota = (description: string) =>
   );
 
 /**
- * The limits a key may carry, shared by create and update: on create absent or null means none; on
+ * The rules of the limits a key may carry, shared by create and update: on create absent or null means none; on
  * update absent leaves a limit as it is and null (or [] for lists) removes it.
  */
-export class ClientKeyLimitsDto implements ClientKeyLimitsChange {
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_RPM_LIMIT, nullable: true, description: '每分钟最多请求数；`null` 表示不限。' })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_RPM_LIMIT)
-  rpmLimit?: number | null;
+const LIMIT_RULES: Record<keyof ClientKeyLimitsChange, PropertyDecorator[]> = {
+  rpmLimit: [
+    ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_RPM_LIMIT, nullable: true, description: '每分钟最多请求数；`null` 表示不限。' }),
+    IsOptional(),
+    IsInt(),
+    Min(1),
+    Max(MAX_RPM_LIMIT),
+  ],
+  requestsPerDay: [Quota('每天最多请求数（按 QUOTA_TIME_ZONE 的零点重置）；`null` 表示不限。')],
+  requestsPerMonth: [Quota('每月最多请求数（按 QUOTA_TIME_ZONE 的每月 1 日零点重置）；`null` 表示不限。')],
+  requestsTotal: [Quota('总请求数上限；`null` 表示不限。')],
+  tokensPerDay: [Quota('每天最多 token 数（输入 + 输出，请求完成后计入，最后一个请求可能超出）；`null` 表示不限。')],
+  tokensPerMonth: [Quota('每月最多 token 数；`null` 表示不限。')],
+  tokensTotal: [Quota('总 token 数上限；`null` 表示不限。')],
+  expiresAt: [
+    ApiPropertyOptional({
+      type: 'integer',
+      minimum: 0,
+      maximum: MAX_EXPIRES_AT,
+      nullable: true,
+      description: '过期时间（epoch 毫秒），到期后请求返回 401 `key_expired`；`null` 表示永不过期。',
+    }),
+    IsOptional(),
+    IsInt(),
+    Min(0),
+    Max(MAX_EXPIRES_AT),
+  ],
+  allowedModels: [
+    ApiPropertyOptional({
+      type: [String],
+      maxItems: MAX_ALLOW_ENTRIES,
+      nullable: true,
+      description: '允许的模型 id 或 `*` 通配（请求的 id 或别名指向的模型匹配其一即可）；`[]` 或 `null` 表示全部允许。',
+    }),
+    IsOptional(),
+    IsArray(),
+    ArrayMaxSize(MAX_ALLOW_ENTRIES),
+    IsString({ each: true }),
+    Matches(new RegExp(`^\\s*[\\x21-\\x7e]{1,${MAX_MODEL_PATTERN_CHARS}}\\s*$`), {
+      each: true,
+      message: `each value in $property must be 1 to ${MAX_MODEL_PATTERN_CHARS} printable characters without spaces`,
+    }),
+  ],
+  allowedIps: [
+    ApiPropertyOptional({
+      type: [String],
+      maxItems: MAX_ALLOW_ENTRIES,
+      nullable: true,
+      description: '允许的客户端 IP 或 CIDR（IPv4 / IPv6，遵循 TRUST_PROXY）；`[]` 或 `null` 表示不限。',
+    }),
+    IsOptional(),
+    IsArray(),
+    ArrayMaxSize(MAX_ALLOW_ENTRIES),
+    IsString({ each: true }),
+    IsIpOrCidr(),
+  ],
+  concurrencyLimit: [
+    ApiPropertyOptional({
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_CONCURRENCY_LIMIT,
+      nullable: true,
+      description: '同时处理的请求数上限；`null` 表示不限。',
+    }),
+    IsOptional(),
+    IsInt(),
+    Min(1),
+    Max(MAX_CONCURRENCY_LIMIT),
+  ],
+};
 
-  @Quota('每天最多请求数（按 QUOTA_TIME_ZONE 的零点重置）；`null` 表示不限。')
-  requestsPerDay?: number | null;
-
-  @Quota('每月最多请求数（按 QUOTA_TIME_ZONE 的每月 1 日零点重置）；`null` 表示不限。')
-  requestsPerMonth?: number | null;
-
-  @Quota('总请求数上限；`null` 表示不限。')
-  requestsTotal?: number | null;
-
-  @Quota('每天最多 token 数（输入 + 输出，请求完成后计入，最后一个请求可能超出）；`null` 表示不限。')
-  tokensPerDay?: number | null;
-
-  @Quota('每月最多 token 数；`null` 表示不限。')
-  tokensPerMonth?: number | null;
-
-  @Quota('总 token 数上限；`null` 表示不限。')
-  tokensTotal?: number | null;
-
-  @ApiPropertyOptional({
-    type: 'integer',
-    minimum: 0,
-    maximum: MAX_EXPIRES_AT,
-    nullable: true,
-    description: '过期时间（epoch 毫秒），到期后请求返回 401 `key_expired`；`null` 表示永不过期。',
-  })
-  @IsOptional()
-  @IsInt()
-  @Min(0)
-  @Max(MAX_EXPIRES_AT)
-  expiresAt?: number | null;
-
-  @ApiPropertyOptional({
-    type: [String],
-    maxItems: MAX_ALLOW_ENTRIES,
-    nullable: true,
-    description: '允许的模型 id 或 `*` 通配（请求的 id 或别名指向的模型匹配其一即可）；`[]` 或 `null` 表示全部允许。',
-  })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(MAX_ALLOW_ENTRIES)
-  @IsString({ each: true })
-  @Matches(new RegExp(`^\\s*[\\x21-\\x7e]{1,${MAX_MODEL_PATTERN_CHARS}}\\s*$`), {
-    each: true,
-    message: `each value in $property must be 1 to ${MAX_MODEL_PATTERN_CHARS} printable characters without spaces`,
-  })
-  allowedModels?: string[] | null;
-
-  @ApiPropertyOptional({
-    type: [String],
-    maxItems: MAX_ALLOW_ENTRIES,
-    nullable: true,
-    description: '允许的客户端 IP 或 CIDR（IPv4 / IPv6，遵循 TRUST_PROXY）；`[]` 或 `null` 表示不限。',
-  })
-  @IsOptional()
-  @IsArray()
-  @ArrayMaxSize(MAX_ALLOW_ENTRIES)
-  @IsString({ each: true })
-  @IsIpOrCidr()
-  allowedIps?: string[] | null;
-
-  @ApiPropertyOptional({ type: 'integer', minimum: 1, maximum: MAX_CONCURRENCY_LIMIT, nullable: true, description: '同时处理的请求数上限；`null` 表示不限。' })
-  @IsOptional()
-  @IsInt()
-  @Min(1)
-  @Max(MAX_CONCURRENCY_LIMIT)
-  concurrencyLimit?: number | null;
+/**
+ * Puts the limit rules (validation and API document) on a DTO class: applied to each class rather
+ * than inherited, since the compiled validator (common/compiled-validator.ts) does not follow
+ * inheritance.
+ */
+function withLimitRules(cls: { prototype: object }): void {
+  // Last first, as stacked decorators are applied.
+  for (const [field, decorators] of Object.entries(LIMIT_RULES)) for (const decorate of [...decorators].reverse()) decorate(cls.prototype, field);
 }
 
-export class CreateClientKeyDto extends ClientKeyLimitsDto implements CreateClientKeyRequest {
+export class CreateClientKeyDto implements CreateClientKeyRequest {
   @ApiProperty({ description: '名字（如使用者或用途），最多 100 个字符，不能全是空白。', maxLength: 100, pattern: '\\S', example: '团队 A' })
   @IsString()
   @MaxLength(100)
   @Matches(/\S/, { message: '$property must not be empty' })
   name!: string;
-}
 
-export class UpdateClientKeyDto extends ClientKeyLimitsDto implements UpdateClientKeyRequest {
+  rpmLimit?: number | null;
+  requestsPerDay?: number | null;
+  requestsPerMonth?: number | null;
+  requestsTotal?: number | null;
+  tokensPerDay?: number | null;
+  tokensPerMonth?: number | null;
+  tokensTotal?: number | null;
+  expiresAt?: number | null;
+  allowedModels?: string[] | null;
+  allowedIps?: string[] | null;
+  concurrencyLimit?: number | null;
+}
+withLimitRules(CreateClientKeyDto);
+
+export class UpdateClientKeyDto implements UpdateClientKeyRequest {
   /** Absent leaves the name; null is not a name. */
   @ApiPropertyOptional({ description: '新名字；不填则不变。', maxLength: 100, pattern: '\\S' })
   @ValidateIf((o: UpdateClientKeyDto) => o.name !== undefined)
@@ -137,10 +155,23 @@ export class UpdateClientKeyDto extends ClientKeyLimitsDto implements UpdateClie
   @MaxLength(100)
   @Matches(/\S/, { message: '$property must not be empty' })
   name?: string;
+
+  rpmLimit?: number | null;
+  requestsPerDay?: number | null;
+  requestsPerMonth?: number | null;
+  requestsTotal?: number | null;
+  tokensPerDay?: number | null;
+  tokensPerMonth?: number | null;
+  tokensTotal?: number | null;
+  expiresAt?: number | null;
+  allowedModels?: string[] | null;
+  allowedIps?: string[] | null;
+  concurrencyLimit?: number | null;
 }
+withLimitRules(UpdateClientKeyDto);
 
 /** The limits given in a request, cleaned: lists trimmed and deduplicated, null lists as []; absent fields stay absent. */
-export function givenLimits(dto: ClientKeyLimitsDto): Partial<ClientKeyLimits> {
+export function givenLimits(dto: ClientKeyLimitsChange): Partial<ClientKeyLimits> {
   const out: Partial<Record<keyof ClientKeyLimits, unknown>> = {};
   for (const field of LIMIT_FIELDS) {
     const value = dto[field];
