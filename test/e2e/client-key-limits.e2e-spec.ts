@@ -265,6 +265,8 @@ describe('client key limits on one gateway', () => {
     await expectOk(await chat(gw, key.secret));
     await expectOk(await chat(gw, key.secret));
     for (let i = 0; i < 3; i++) expect((await fetch(`${gw.baseURL}/models`, { headers: bearer(key.secret) })).status).toBe(200);
+    const count = { model: MODEL, messages: [{ role: 'user', content: 'hi' }] };
+    for (let i = 0; i < 3; i++) expect((await postJson(`${gw.baseURL}/messages/count_tokens`, count, { 'x-api-key': key.secret })).status).toBe(200);
     const res = await chat(gw, key.secret);
     const retryAfter = Number(res.headers.get('retry-after'));
     const error = await expectError(res, 429, 'insufficient_quota');

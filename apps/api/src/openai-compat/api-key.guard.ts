@@ -83,6 +83,17 @@ export function modelAllowed(patterns: readonly string[], requested: string, res
   return patterns.some((p) => ids.some((id) => globMatches(p.toLowerCase(), id)));
 }
 
+/** POSTs answered without an upstream (counted locally): not metered. */
+const UNMETERED_POSTS = new Set(['/v1/messages/count_tokens']);
+
+/**
+ * Whether a request counts against quotas and takes a concurrency slot: the POSTs that reach
+ * upstreams. Listing models, reading one's own key and billing, or counting tokens does not.
+ */
+export function isMetered(req: Pick<Request, 'method' | 'path'>): boolean {
+  return req.method === 'POST' && !UNMETERED_POSTS.has(req.path.replace(/\/+$/, ''));
+}
+
 const QUOTA_PERIOD_WORDS: Record<QuotaPeriod, string> = { day: ' per day', month: ' per month', total: ' in total' };
 
 const LOCAL_ONLY_MESSAGE =
@@ -135,8 +146,7 @@ export class ApiKeyGuard implements CanActivate {
     if (client.revoked) throw new ApiError(401, 'This API key has been revoked.', 'authentication_error', 'invalid_api_key');
     const now = Date.now();
     this.checkAccess(req, client, now);
-    // Only POSTs reach upstreams; listing models or reading one's own key and billing is not metered.
-    if (req.method !== 'POST') return this.rateLimit(client, now).then(() => this.admitted(req, client));
+    if (!isMetered(req)) return this.rateLimit(client, now).then(() => this.admitted(req, client));
     return this.rateLimit(client, now)
       .then(() => this.meter(req, context.switchToHttp().getResponse<Response>(), client, now))
       .then(() => this.admitted(req, client));
