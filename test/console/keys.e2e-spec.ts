@@ -1,7 +1,7 @@
 /**
  * API 密钥 in Chromium against the real gateway: /v1 is open while no key exists; a key made in
  * the page (its secret read from the one-time dialog) is accepted by /v1 and turns the key
- * requirement on; its usage shows up by itself; renaming and limiting it work; revoking it in the
+ * requirement on; its usage shows up by itself; renaming, limiting and quotas work; revoking it in the
  * page makes /v1 refuse it while the other key keeps working. Screenshots at desktop and phone width.
  */
 import type { Page } from 'playwright-core';
@@ -130,6 +130,17 @@ describe('API 密钥 in Chromium', () => {
     // Waited for, not read at once: under CI load the row once still showed 60 次/分钟 right after the
     // notice (a refresh racing the saved answer); it must settle on 不限 within a poll or two.
     await row(page, '团队 A（生产）').getByTestId('key-rpm-cell').getByText('不限', { exact: true }).waitFor({ timeout: 12_000 });
+
+    // Quotas and limits are set in the same dialog; the row shows what is used and left.
+    await row(page, 'Open WebUI').getByTestId('edit-key').click();
+    await page.getByTestId('key-requestsPerDay').fill('100');
+    await page.getByTestId('key-allowedModels').fill('llama-*');
+    await page.getByTestId('key-form-submit').click();
+    await page.getByText('已保存「Open WebUI」').waitFor();
+    expect((await chat(gw, other)).status).toBe(200);
+    const limits = row(page, 'Open WebUI').getByTestId('key-limits');
+    await limits.getByText('每日请求数 1 / 100（剩 99）').waitFor({ timeout: 12_000 });
+    expect(await limits.innerText()).toContain('模型：llama-*');
 
     // Revoke, after a confirmation; cancelling first changes nothing.
     await row(page, '团队 A（生产）').getByTestId('revoke-key').click();

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClientKey, ClientKeyList, CreatedClientKey, RequestLogEntry } from '#contracts';
 import { CLIENT_KEY_NS, CLIENT_KEY_REVOKED_NS, secretDigest, type StoredClientKey } from '../../apps/api/src/client-keys/client-keys.service.ts';
+import { NO_LIMITS, QUOTAS } from '../../apps/api/src/client-keys/key-limits.ts';
 import { PoolEvents } from '../../apps/api/src/events/pool-events.service.ts';
 import { STORAGE, type Storage } from '../../apps/api/src/storage/storage.ts';
 import { startEmulator, type Emulator } from '../emulators/emulator.ts';
@@ -100,9 +101,11 @@ describe('client keys without API_KEY', () => {
       lastUsedAt: null,
       requests: 0,
       tokens: 0,
-      rpmLimit: null,
+      // No limit unless one is given.
+      ...NO_LIMITS,
       revoked: false,
       revokedAt: null,
+      quotaUsage: QUOTAS.map((q) => ({ quota: q.name, limit: null, used: 0, remaining: null, resetsAt: q.period === 'total' ? null : expect.any(Number) })),
       secret: created.secret,
     });
     expect(created.createdAt).toBeGreaterThanOrEqual(before);

@@ -28,11 +28,70 @@ export interface RequestLogEntry {
   alias?: string | null;
 }
 
+/** A client key's quotas, by period: `requestsPerDay` … `tokensTotal`. */
+export type ClientKeyQuotaName = 'requestsPerDay' | 'requestsPerMonth' | 'requestsTotal' | 'tokensPerDay' | 'tokensPerMonth' | 'tokensTotal';
+
+/**
+ * What a client key may do; every field optional on create and update (absent: unchanged on
+ * update, none on create), `null` or `[]` for no limit.
+ */
+export interface ClientKeyLimits {
+  /** Requests per rolling minute; null for no limit. */
+  rpmLimit: number | null;
+  /** Requests per day (days start at midnight in QUOTA_TIME_ZONE); null for no limit. */
+  requestsPerDay: number | null;
+  /** Requests per calendar month (QUOTA_TIME_ZONE); null for no limit. */
+  requestsPerMonth: number | null;
+  /** Requests over the key's life; null for no limit. */
+  requestsTotal: number | null;
+  /** Tokens (prompt + completion) per day; counted after each answer, so the last request may overshoot. */
+  tokensPerDay: number | null;
+  /** Tokens per calendar month. */
+  tokensPerMonth: number | null;
+  /** Tokens over the key's life. */
+  tokensTotal: number | null;
+  /** Epoch ms from which the key is refused (401 key_expired); null: never expires. */
+  expiresAt: number | null;
+  /** Model ids and `*` globs the key may use (the requested id or the model an alias names); [] for all. */
+  allowedModels: string[];
+  /** Client IPs and CIDRs (IPv4 or IPv6) the key may be used from; [] for anywhere. */
+  allowedIps: string[];
+  /** Requests of this key answered at once (429 concurrency_limit_exceeded beyond); null for no limit. */
+  concurrencyLimit: number | null;
+}
+
+/** A client key with no limit at all (what records written before limits existed mean). */
+export const NO_CLIENT_KEY_LIMITS: Readonly<ClientKeyLimits> = {
+  rpmLimit: null,
+  requestsPerDay: null,
+  requestsPerMonth: null,
+  requestsTotal: null,
+  tokensPerDay: null,
+  tokensPerMonth: null,
+  tokensTotal: null,
+  expiresAt: null,
+  allowedModels: [],
+  allowedIps: [],
+  concurrencyLimit: null,
+};
+
+/** One quota of a client key: its limit and how much of the current period is used. */
+export interface ClientKeyQuotaUsage {
+  quota: ClientKeyQuotaName;
+  /** null: no limit (used is still counted). */
+  limit: number | null;
+  used: number;
+  /** limit − used, never below 0; null without a limit. */
+  remaining: number | null;
+  /** Epoch ms when the period ends and `used` starts again from 0; null for the key's whole life. */
+  resetsAt: number | null;
+}
+
 /**
  * A client API key for `/v1`, as the console lists it (`/api/keys`). The secret itself is
  * shown once, at creation, and never again: only its SHA-256 hash is stored.
  */
-export interface ClientKey {
+export interface ClientKey extends ClientKeyLimits {
   /** Stable id; request log rows and stats refer to the key by it. */
   id: string;
   name: string;
@@ -45,11 +104,11 @@ export interface ClientKey {
   requests: number;
   /** Total tokens (prompt + completion) of the recorded requests. */
   tokens: number;
-  /** Requests per rolling minute; null for no limit. */
-  rpmLimit: number | null;
   revoked: boolean;
   /** Epoch ms, or null while the key is active. */
   revokedAt: number | null;
+  /** Every quota (set or not) with what is used of it now. */
+  quotaUsage: ClientKeyQuotaUsage[];
 }
 
 export interface ClientKeyList {
@@ -57,17 +116,30 @@ export interface ClientKeyList {
   data: ClientKey[];
 }
 
-/** `POST /api/keys`. */
-export interface CreateClientKeyRequest {
-  name: string;
-  /** A positive integer; null or absent for no limit. */
-  rpmLimit?: number | null;
+/** Limits as a request sets them: any subset, and the lists may also be null (meaning []). */
+export interface ClientKeyLimitsChange extends Partial<Omit<ClientKeyLimits, 'allowedModels' | 'allowedIps'>> {
+  allowedModels?: string[] | null;
+  allowedIps?: string[] | null;
 }
 
-/** `PATCH /api/keys/:id`: absent fields stay as they are; `rpmLimit: null` removes the limit. */
-export interface UpdateClientKeyRequest {
+/** `POST /api/keys`: a name, and any limits (absent or null: none). */
+export interface CreateClientKeyRequest extends ClientKeyLimitsChange {
+  name: string;
+}
+
+/** `PATCH /api/keys/:id`: absent fields stay as they are; null (or [] for lists) removes a limit. */
+export interface UpdateClientKeyRequest extends ClientKeyLimitsChange {
   name?: string;
-  rpmLimit?: number | null;
+}
+
+/** `GET /v1/key`: the key a client sent, as its holder may see it. */
+export interface ClientKeyInfo extends ClientKeyLimits {
+  object: 'client_key';
+  id: string;
+  name: string;
+  /** The IANA time zone days and months are counted in. */
+  quotaTimeZone: string;
+  quotaUsage: ClientKeyQuotaUsage[];
 }
 
 /** The answer to `POST /api/keys`: the record plus the full secret, which is never shown again. */
@@ -181,4 +253,25 @@ export interface RequestLogPage {
   /** Entries matching the filters, on every page. */
   total: number;
   items: RequestLogEntry[];
+}
+
+/**
+ * `GET /v1/dashboard/billing/subscription`, in the shape one-api serves (ChatBox, NextChat read
+ * it to show a key's balance). Amounts are tokens, not dollars (see docs/api.md).
+ */
+export interface BillingSubscription {
+  object: 'billing_subscription';
+  has_payment_method: boolean;
+  soft_limit_usd: number;
+  hard_limit_usd: number;
+  system_hard_limit_usd: number;
+  /** Epoch seconds the key expires at; 0 when it never does. */
+  access_until: number;
+}
+
+/** `GET /v1/dashboard/billing/usage`, as one-api serves it: what is used of the same quota, in hundredths. */
+export interface BillingUsage {
+  object: 'list';
+  /** Used tokens × 100 (OpenAI's cents). */
+  total_usage: number;
 }

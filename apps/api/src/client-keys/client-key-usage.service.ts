@@ -45,6 +45,12 @@ export class ClientKeyUsageRecorder implements OnModuleInit, BeforeApplicationSh
     usage.tokens += record.usage?.total_tokens ?? 0;
     usage.lastUsedAt = Math.max(usage.lastUsedAt ?? 0, record.startedAt);
     this.pending.set(record.clientKey, usage);
+    const tokens = record.usage?.total_tokens ?? 0;
+    if (tokens > 0) {
+      this.keys
+        .countTokens(record.clientKey, tokens)
+        .catch((err: unknown) => this.logger.warn(`Could not count tokens against quotas: ${(err as Error).message}`));
+    }
   }
 
   /** Writes what has accumulated; batches never overlap. */

@@ -1,9 +1,13 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { BlockList } from 'node:net';
 import type { Subscription } from 'rxjs';
-import type { ClientKey, ClientKeyList, CreatedClientKey } from '#contracts';
+import type { ClientKey, ClientKeyInfo, ClientKeyLimits, ClientKeyList, ClientKeyQuotaUsage, CreatedClientKey } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { STORAGE, type Storage } from '../storage/storage.ts';
+import { QUOTAS, compileIps, limitsOf, periodEndsAt, quotaPeriods, type QuotaPeriods } from './key-limits.ts';
+import { QUOTA_STORE, type KeyUsage, type QuotaStore } from './quota-store.ts';
 
 /** Key records: id, name, secret hash, display hint, limit. Written only by admin actions. */
 export const CLIENT_KEY_NS = 'client-key';
@@ -17,7 +21,8 @@ export const CLIENT_KEY_USAGE_NS = 'client-key-usage';
 
 export const CLIENT_KEY_PREFIX = 'sk-g4f-';
 
-export interface StoredClientKey {
+/** A key record; the limits (ClientKeyLimits) are absent in records written before they existed. */
+export interface StoredClientKey extends Partial<ClientKeyLimits> {
   id: string;
   name: string;
   /** SHA-256 of the whole secret, base64url. */
@@ -28,7 +33,6 @@ export interface StoredClientKey {
    */
   masked: string;
   createdAt: number;
-  rpmLimit: number | null;
 }
 
 interface StoredRevocation {
@@ -44,13 +48,17 @@ export interface StoredUsage {
 /** What the /v1 guard needs to know about a presented client key. */
 export interface ClientKeyMatch {
   readonly id: string;
-  readonly rpmLimit: number | null;
   readonly revoked: boolean;
+  readonly limits: ClientKeyLimits;
+  /** The allowed client addresses, compiled; undefined: anywhere. */
+  readonly ips: BlockList | undefined;
 }
 
 interface Entry {
   record: StoredClientKey;
   hash: Buffer;
+  limits: ClientKeyLimits;
+  ips: BlockList | undefined;
 }
 
 /** The digest the guard and the store agree on. */
@@ -75,7 +83,11 @@ export class ClientKeysService implements OnModuleInit, OnModuleDestroy {
   private readonly reloads = new Map<string, number>();
   private readonly subscription: Subscription;
 
-  constructor(@Inject(STORAGE) private readonly storage: Storage) {
+  constructor(
+    @Inject(STORAGE) private readonly storage: Storage,
+    @Inject(QUOTA_STORE) private readonly quotas: QuotaStore,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {
     // Subscribed before the first load, so a change made meanwhile is not missed.
     this.subscription = storage.settings.changes.subscribe(({ namespace, key }) => {
       if (namespace !== CLIENT_KEY_NS && namespace !== CLIENT_KEY_REVOKED_NS) return;
@@ -103,7 +115,12 @@ export class ClientKeysService implements OnModuleInit, OnModuleDestroy {
     const entry = id === undefined ? undefined : this.byId.get(id);
     // The map lookup found it by hash; comparing the digests again keeps the final word constant-time.
     if (!entry || !timingSafeEqual(entry.hash, digest)) return undefined;
-    return { id: entry.record.id, rpmLimit: entry.record.rpmLimit, revoked: this.revokedAt.has(entry.record.id) };
+    return { id: entry.record.id, revoked: this.revokedAt.has(entry.record.id), limits: entry.limits, ips: entry.ips };
+  }
+
+  /** The models a key may use ([] for all), as far as this process knows; undefined for an unknown key. */
+  allowedModels(id: string): readonly string[] | undefined {
+    return this.byId.get(id)?.limits.allowedModels;
   }
 
   /** Whether a key with this id exists (revoked or not) as far as this process knows. */
@@ -111,7 +128,12 @@ export class ClientKeysService implements OnModuleInit, OnModuleDestroy {
     return this.byId.has(id);
   }
 
-  async create(name: string, rpmLimit: number | null): Promise<CreatedClientKey> {
+  /** The day and month quotas count in now (QUOTA_TIME_ZONE). */
+  periods(now = Date.now()): QuotaPeriods {
+    return quotaPeriods(now, this.config.quotaTimeZone);
+  }
+
+  async create(name: string, limits: Partial<ClientKeyLimits>): Promise<CreatedClientKey> {
     const id = `ck_${randomBytes(9).toString('base64url')}`;
     const body = randomBytes(32).toString('base64url');
     const secret = `${CLIENT_KEY_PREFIX}${body}`;
@@ -121,12 +143,12 @@ export class ClientKeysService implements OnModuleInit, OnModuleDestroy {
       hash: secretDigest(secret).toString('base64url'),
       masked: maskClientKey(secret),
       createdAt: Date.now(),
-      rpmLimit,
+      ...limitsOf(limits),
     };
     await this.storage.settings.set(CLIENT_KEY_NS, id, record);
     this.apply(id, record, undefined);
     this.logger.log(`Created API key ${id} (${shownMask(record)}, "${name}")`);
-    return { ...view(record, undefined, undefined), secret };
+    return { ...(await this.view(record, undefined, undefined)), secret };
   }
 
   async list(): Promise<ClientKeyList> {
@@ -135,9 +157,8 @@ export class ClientKeysService implements OnModuleInit, OnModuleDestroy {
       this.storage.settings.list<StoredRevocation>(CLIENT_KEY_REVOKED_NS),
       this.storage.settings.list<StoredUsage>(CLIENT_KEY_USAGE_NS),
     ]);
-    const data = Object.values(records)
-      .sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id))
-      .map((r) => view(r, revocations[r.id], usage[r.id]));
+    const sorted = Object.values(records).sort((a, b) => b.createdAt - a.createdAt || a.id.localeCompare(b.id));
+    const data = await Promise.all(sorted.map((r) => this.view(r, revocations[r.id], usage[r.id])));
     return { data };
   }
 
@@ -148,17 +169,43 @@ export class ClientKeysService implements OnModuleInit, OnModuleDestroy {
       this.storage.settings.get<StoredUsage>(CLIENT_KEY_USAGE_NS, id),
     ]);
     if (!record) throw notFound(id);
-    return view(record, revocation, usage);
+    return this.view(record, revocation, usage);
   }
 
-  /** Renames and/or changes the limit; `undefined` leaves a field as it is, `rpmLimit: null` removes the limit. */
-  async update(id: string, changes: { name?: string; rpmLimit?: number | null }): Promise<ClientKey> {
+  /** What `GET /v1/key` shows the holder of an active key (the guard found it). */
+  async info(id: string): Promise<ClientKeyInfo> {
+    const entry = this.byId.get(id);
+    if (!entry) throw notFound(id);
+    return {
+      object: 'client_key',
+      id,
+      name: entry.record.name,
+      ...entry.limits,
+      quotaTimeZone: this.config.quotaTimeZone,
+      quotaUsage: await this.quotaUsage(id, entry.limits),
+    };
+  }
+
+  /** Every quota of a key with what is used of it in the current periods. */
+  async quotaUsage(id: string, limits: ClientKeyLimits): Promise<ClientKeyQuotaUsage[]> {
+    const periods = this.periods();
+    const used: KeyUsage = await this.quotas.used(id, periods);
+    return QUOTAS.map((q) => {
+      const limit = limits[q.name];
+      const n = used[q.period][q.kind];
+      return { quota: q.name, limit, used: n, remaining: limit === null ? null : Math.max(0, limit - n), resetsAt: periodEndsAt(q.period, periods) };
+    });
+  }
+
+  /** Renames and/or changes limits; `undefined` leaves a field as it is, `null` (or `[]`) removes a limit. */
+  async update(id: string, changes: { name?: string } & Partial<ClientKeyLimits>): Promise<ClientKey> {
     const record = await this.storage.settings.get<StoredClientKey>(CLIENT_KEY_NS, id);
     if (!record) throw notFound(id);
+    const given = Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as Partial<ClientKeyLimits>;
     const next: StoredClientKey = {
       ...record,
+      ...limitsOf({ ...limitsOf(record), ...given }),
       name: changes.name ?? record.name,
-      rpmLimit: changes.rpmLimit === undefined ? record.rpmLimit : changes.rpmLimit,
     };
     await this.storage.settings.set(CLIENT_KEY_NS, id, next);
     this.apply(id, next, undefined);
@@ -179,6 +226,12 @@ export class ClientKeysService implements OnModuleInit, OnModuleDestroy {
     return this.get(id);
   }
 
+  /** Counts an answered request's tokens against the key's token quotas (after the fact: the request that crosses a quota is answered). */
+  countTokens(id: string, tokens: number): Promise<void> {
+    if (!(tokens > 0) || !this.byId.has(id)) return Promise.resolve();
+    return this.quotas.addTokens(id, this.periods(), tokens);
+  }
+
   /**
    * Adds usage to one key. A key this process does not know (deleted, or never existed) is
    * skipped, so usage never resurrects a record.
@@ -190,6 +243,23 @@ export class ClientKeysService implements OnModuleInit, OnModuleDestroy {
       add: { requests: delta.requests, tokens: delta.tokens },
       max: delta.lastUsedAt === null ? {} : { lastUsedAt: delta.lastUsedAt },
     });
+  }
+
+  private async view(record: StoredClientKey, revocation: StoredRevocation | undefined, usage: StoredUsage | undefined): Promise<ClientKey> {
+    const limits = limitsOf(record);
+    return {
+      id: record.id,
+      name: record.name,
+      maskedKey: shownMask(record),
+      createdAt: record.createdAt,
+      lastUsedAt: usage?.lastUsedAt ?? null,
+      requests: usage?.requests ?? 0,
+      tokens: usage?.tokens ?? 0,
+      ...limits,
+      revoked: revocation !== undefined,
+      revokedAt: revocation?.revokedAt ?? null,
+      quotaUsage: await this.quotaUsage(record.id, limits),
+    };
   }
 
   private async loadAll(): Promise<void> {
@@ -222,7 +292,8 @@ export class ClientKeysService implements OnModuleInit, OnModuleDestroy {
       this.revokedAt.delete(id);
       return;
     }
-    this.byId.set(id, { record, hash: Buffer.from(record.hash, 'base64url') });
+    const limits = limitsOf(record);
+    this.byId.set(id, { record, hash: Buffer.from(record.hash, 'base64url'), limits, ips: compileIps(limits.allowedIps) });
     this.byHash.set(record.hash, id);
     if (revocation && !this.revokedAt.has(id)) this.revokedAt.set(id, revocation.revokedAt);
   }
@@ -250,19 +321,4 @@ export function shownMask(record: Pick<StoredClientKey, 'masked'>): string {
 /** Sums two usage records (lastUsedAt: the later one). */
 export function addUsage(a: StoredUsage, b: StoredUsage): StoredUsage {
   return { requests: a.requests + b.requests, tokens: a.tokens + b.tokens, lastUsedAt: Math.max(a.lastUsedAt ?? 0, b.lastUsedAt ?? 0) || null };
-}
-
-function view(record: StoredClientKey, revocation: StoredRevocation | undefined, usage: StoredUsage | undefined): ClientKey {
-  return {
-    id: record.id,
-    name: record.name,
-    maskedKey: shownMask(record),
-    createdAt: record.createdAt,
-    lastUsedAt: usage?.lastUsedAt ?? null,
-    requests: usage?.requests ?? 0,
-    tokens: usage?.tokens ?? 0,
-    rpmLimit: record.rpmLimit,
-    revoked: revocation !== undefined,
-    revokedAt: revocation?.revokedAt ?? null,
-  };
 }

@@ -6,6 +6,8 @@ export type ErrorType =
   | 'permission_error'
   | 'not_found_error'
   | 'rate_limit_exceeded'
+  // OpenAI's type (and code) for a key out of credit: a client key over one of its quotas.
+  | 'insufficient_quota'
   | 'server_error'
   | 'upstream_error'
   | 'timeout_error';

@@ -551,6 +551,19 @@ describe('MODEL_ALIASES', () => {
   });
 });
 
+describe('QUOTA_TIME_ZONE', () => {
+  it('is UTC when unset or blank, else the IANA zone as Intl spells it', () => {
+    expect(loadConfig({}).quotaTimeZone).toBe('UTC');
+    expect(loadConfig({ QUOTA_TIME_ZONE: ' ' }).quotaTimeZone).toBe('UTC');
+    expect(loadConfig({ QUOTA_TIME_ZONE: ' Asia/Shanghai ' }).quotaTimeZone).toBe('Asia/Shanghai');
+    expect(loadConfig({ QUOTA_TIME_ZONE: 'america/new_york' }).quotaTimeZone).toBe('America/New_York');
+  });
+
+  it('refuses a zone Intl does not know, naming the variable', () => {
+    expect(configError({ QUOTA_TIME_ZONE: 'Mars/Olympus' }).message).toMatch(/QUOTA_TIME_ZONE must be an IANA time zone.*Mars\/Olympus/);
+  });
+});
+
 describe('RESPONSE_MODEL', () => {
   it('is served by default; requested restores the echo of the client’s id; anything else is refused', () => {
     expect(loadConfig({}).responseModel).toBe('served');

@@ -150,6 +150,8 @@ export interface AppConfig {
   };
   /** How much the log says (LOG_LEVEL): `info` by default; `debug` adds every route and model at start. */
   logLevel: LogLevelName;
+  /** IANA time zone in which client keys' daily and monthly quotas reset at midnight (QUOTA_TIME_ZONE, default UTC). */
+  quotaTimeZone: string;
   /** Cluster mode (REDIS_URL): every replica with the same Redis and key prefix shares all state there. */
   redis?: {
     url: string;
@@ -274,6 +276,16 @@ function healthCheckInterval(raw: string | undefined): number {
 }
 
 /** TRUST_PROXY: off by default; true/false, a hop count, or a list of addresses, CIDRs and Express's names. */
+/** An IANA zone name Intl knows (`Asia/Shanghai`, `UTC`), in its canonical spelling. */
+function quotaTimeZone(raw: string | undefined): string {
+  const zone = raw?.trim() || 'UTC';
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
+  } catch {
+    throw new ConfigError(`QUOTA_TIME_ZONE must be an IANA time zone like UTC or Asia/Shanghai, got "${zone.slice(0, 64)}"`);
+  }
+}
+
 function trustProxy(raw: string | undefined): boolean | number | string[] {
   const value = raw?.trim().toLowerCase();
   if (!value || ['0', 'false', 'no', 'off'].includes(value)) return false;
@@ -481,6 +493,7 @@ export function loadConfig(env: Env = process.env, providers: readonly ProviderD
       sessionTtlMs: int(env, 'ADMIN_SESSION_TTL_HOURS', 24, 1, 24 * 365) * 3_600_000,
     },
     logLevel: logLevel(env.LOG_LEVEL),
+    quotaTimeZone: quotaTimeZone(env.QUOTA_TIME_ZONE),
     redis: redisConfig(env),
     stats: {
       flushMs: int(env, 'STATS_FLUSH_MS', 1000, 50, 60_000),

@@ -1,4 +1,4 @@
-import { isLoopback, openApiAllows } from './api-key.guard.ts';
+import { isLoopback, isMetered, modelAllowed, openApiAllows } from './api-key.guard.ts';
 
 describe('isLoopback', () => {
   it('is 127.0.0.0/8, ::1 and their mapped forms; nothing else', () => {
@@ -37,5 +37,32 @@ describe('openApiAllows (no API_KEY, no client key)', () => {
 
   it('ALLOW_OPEN_API=true lets everyone in', () => {
     expect(openApiAllows({ socket: '203.0.113.7', ip: '203.0.113.7', forwarded: false }, { allowOpenApi: true, trustProxy: false })).toBe(true);
+  });
+});
+
+describe('allowed models', () => {
+  it('the requested id or the model an alias names, with globs, case-insensitively; [] allows all', () => {
+    expect(modelAllowed([], 'anything', undefined)).toBe(true);
+    expect(modelAllowed(['gpt-4o*'], 'GPT-4o-mini', 'gpt-4o-mini')).toBe(true);
+    expect(modelAllowed(['gpt-4o-mini'], 'house-model', 'gpt-4o-mini')).toBe(true);
+    expect(modelAllowed(['house-model'], 'house-model', 'gpt-4o-mini')).toBe(true);
+    expect(modelAllowed(['house-model'], 'gpt-4o-mini', 'gpt-4o-mini')).toBe(false);
+    expect(modelAllowed(['llama-*'], 'gpt-4o', undefined)).toBe(false);
+  });
+});
+
+describe('isMetered', () => {
+  it('POSTs that reach upstreams count against quotas and concurrency; GETs and token counting do not', () => {
+    for (const path of ['/v1/chat/completions', '/v1/responses', '/v1/messages', '/v1/images/generations', '/v1/audio/speech', '/v1/embeddings'])
+      expect([path, isMetered({ method: 'POST', path })]).toEqual([path, true]);
+    for (const [method, path] of [
+      ['GET', '/v1/models'],
+      ['GET', '/v1/key'],
+      ['GET', '/v1/dashboard/billing/usage'],
+      ['DELETE', '/v1/responses/resp_1'],
+      ['POST', '/v1/messages/count_tokens'],
+      ['POST', '/v1/messages/count_tokens/'],
+    ])
+      expect([method, path, isMetered({ method: method!, path: path! })]).toEqual([method, path, false]);
   });
 });

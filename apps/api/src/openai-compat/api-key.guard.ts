@@ -1,11 +1,15 @@
-import { timingSafeEqual } from 'node:crypto';
+import { randomUUID, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import type { ApiAccess } from '#contracts';
-import { ClientKeysService, secretDigest } from '../client-keys/client-keys.service.ts';
+import { ClientKeysService, secretDigest, type ClientKeyMatch } from '../client-keys/client-keys.service.ts';
+import { QUOTAS, ipAllowed, periodEndsAt, type QuotaPeriod } from '../client-keys/key-limits.ts';
+import { QUOTA_STORE, type QuotaStore } from '../client-keys/quota-store.ts';
 import { RATE_LIMITER, type RateLimiter } from '../client-keys/rate-limiter.ts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
+import { CatalogService } from '../models/catalog.service.ts';
+import { globMatches } from '../models/model-aliases.ts';
 
 /** A /v1 request the guard let through with a client key carries that key's id (never its secret). */
 export type ClientKeyRequest = Request & { clientKeyId?: string };
@@ -57,6 +61,41 @@ export function apiAccessMode(config: Pick<AppConfig, 'apiKeys' | 'access'>, any
   return config.access.allowOpenApi ? 'open' : 'local';
 }
 
+/**
+ * The model a request names: `model` in a JSON body, or the id of `GET /v1/models/{id}`. Bodies
+ * the guard cannot read yet (multipart, parsed after guards) name none here.
+ */
+export function requestedModel(req: Request): string | undefined {
+  const body: unknown = req.body;
+  if (typeof body === 'object' && body !== null && typeof (body as { model?: unknown }).model === 'string') return (body as { model: string }).model;
+  const id: unknown = req.params?.id;
+  if (req.method === 'GET' && /^\/v1\/models\//.test(req.path)) return Array.isArray(id) ? id.join('/') : typeof id === 'string' ? id : undefined;
+  return undefined;
+}
+
+/**
+ * Whether a model may be used: the id the client sent, or the catalog model it resolves to
+ * (through an alias), matches one of the patterns, case-insensitively. [] allows every model.
+ */
+export function modelAllowed(patterns: readonly string[], requested: string, resolved: string | undefined): boolean {
+  if (patterns.length === 0) return true;
+  const ids = [requested.toLowerCase(), ...(resolved ? [resolved.toLowerCase()] : [])];
+  return patterns.some((p) => ids.some((id) => globMatches(p.toLowerCase(), id)));
+}
+
+/** POSTs answered without an upstream (counted locally): not metered. */
+const UNMETERED_POSTS = new Set(['/v1/messages/count_tokens']);
+
+/**
+ * Whether a request counts against quotas and takes a concurrency slot: the POSTs that reach
+ * upstreams. Listing models, reading one's own key and billing, or counting tokens does not.
+ */
+export function isMetered(req: Pick<Request, 'method' | 'path'>): boolean {
+  return req.method === 'POST' && !UNMETERED_POSTS.has(req.path.replace(/\/+$/, ''));
+}
+
+const QUOTA_PERIOD_WORDS: Record<QuotaPeriod, string> = { day: ' per day', month: ' per month', total: ' in total' };
+
 const LOCAL_ONLY_MESSAGE =
   'This gateway has no API key, so /v1 only answers requests from its own machine. To open it, create a client key in the console ' +
   "(or set API_KEY) and send it as 'Authorization: Bearer YOUR_KEY', or set ALLOW_OPEN_API=true to let anyone use it without a key.";
@@ -66,7 +105,9 @@ const LOCAL_ONLY_MESSAGE =
  * with neither (no API_KEY, and no client key ever created) the API is open as in the seed, any
  * key or none accepted, but by default only to clients on this machine (see openApiAllows).
  * Client keys are looked up in the in-memory index ClientKeysService keeps in sync with the
- * store, so no request waits on storage; a client key's rpm limit is enforced here.
+ * store, so no request waits on storage. A client key's limits are enforced here, in this order:
+ * expiry, client address, model (nothing counted yet), then the per-minute limit, and for POSTs
+ * (the requests that reach upstreams) a concurrency slot and the quotas.
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
@@ -76,6 +117,8 @@ export class ApiKeyGuard implements CanActivate {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly clientKeys: ClientKeysService,
     @Inject(RATE_LIMITER) private readonly limiter: RateLimiter,
+    @Inject(QUOTA_STORE) private readonly quotas: QuotaStore,
+    private readonly catalog: CatalogService,
   ) {
     this.digests = config.apiKeys.map(secretDigest);
   }
@@ -101,25 +144,98 @@ export class ApiKeyGuard implements CanActivate {
     const client = this.clientKeys.match(presented);
     if (!client) throw new ApiError(401, 'Incorrect API key provided.', 'authentication_error', 'invalid_api_key');
     if (client.revoked) throw new ApiError(401, 'This API key has been revoked.', 'authentication_error', 'invalid_api_key');
-    if (client.rpmLimit === null) {
-      req.clientKeyId = client.id;
-      return true;
+    const now = Date.now();
+    this.checkAccess(req, client, now);
+    if (!isMetered(req)) return this.rateLimit(client, now).then(() => this.admitted(req, client));
+    return this.rateLimit(client, now)
+      .then(() => this.meter(req, context.switchToHttp().getResponse<Response>(), client, now))
+      .then(() => this.admitted(req, client));
+  }
+
+  private admitted(req: ClientKeyRequest, client: ClientKeyMatch): true {
+    req.clientKeyId = client.id;
+    return true;
+  }
+
+  /** Expiry, client address and model: what a key may do at all, checked without counting anything. */
+  private checkAccess(req: Request, client: ClientKeyMatch, now: number): void {
+    const { expiresAt, allowedModels } = client.limits;
+    if (expiresAt !== null && now >= expiresAt) {
+      throw new ApiError(401, `This API key expired at ${new Date(expiresAt).toISOString()}.`, 'authentication_error', 'key_expired');
     }
-    const limit = client.rpmLimit;
-    return this.limiter.hit(client.id, limit, Date.now()).then(({ allowed, retryAfterSec }) => {
-      if (!allowed) {
+    if (!ipAllowed(client.ips, req.ip)) {
+      throw new ApiError(403, `This API key may not be used from your address (${String(req.ip).slice(0, 64)}).`, 'permission_error', 'ip_not_allowed');
+    }
+    const model = requestedModel(req);
+    if (model !== undefined && !modelAllowed(allowedModels, model, this.catalog.lookup(model)?.model.id)) {
+      throw new ApiError(403, `This API key may not use the model \`${model.slice(0, 200)}\`.`, 'permission_error', 'model_not_allowed', 'model');
+    }
+  }
+
+  private async rateLimit(client: ClientKeyMatch, now: number): Promise<void> {
+    const limit = client.limits.rpmLimit;
+    if (limit === null) return;
+    const { allowed, retryAfterSec } = await this.limiter.hit(client.id, limit, now);
+    if (allowed) return;
+    throw new ApiError(
+      429,
+      `Rate limit reached for this API key: ${limit} requests per minute. Please try again in ${retryAfterSec}s.`,
+      'rate_limit_exceeded',
+      'rate_limit_exceeded',
+      null,
+      undefined,
+      { 'retry-after': String(retryAfterSec), 'x-ratelimit-limit-requests': String(limit), 'x-ratelimit-remaining-requests': '0' },
+    );
+  }
+
+  /**
+   * Takes a concurrency slot (given back when the response ends or the client goes away), then
+   * counts the request against the quotas; a quota refusal gives the slot back at once.
+   */
+  private async meter(req: Request, res: Response, client: ClientKeyMatch, now: number): Promise<void> {
+    const { concurrencyLimit } = client.limits;
+    let release: (() => void) | undefined;
+    if (concurrencyLimit !== null) {
+      const lease = randomUUID();
+      if (!(await this.quotas.acquire(client.id, concurrencyLimit, lease, now))) {
         throw new ApiError(
           429,
-          `Rate limit reached for this API key: ${limit} requests per minute. Please try again in ${retryAfterSec}s.`,
+          `Too many concurrent requests for this API key: at most ${concurrencyLimit} at once. Wait for one to finish.`,
           'rate_limit_exceeded',
-          'rate_limit_exceeded',
-          null,
-          undefined,
-          { 'retry-after': String(retryAfterSec), 'x-ratelimit-limit-requests': String(limit), 'x-ratelimit-remaining-requests': '0' },
+          'concurrency_limit_exceeded',
         );
       }
-      req.clientKeyId = client.id;
-      return true;
+      let released = false;
+      release = () => {
+        if (released) return;
+        released = true;
+        void this.quotas.release(client.id, lease);
+      };
+      res.once('close', release);
+      // A client that left before this point: 'close' has already been emitted. (Not req.destroyed:
+      // a request whose body was read is destroyed while its answer is still to come.)
+      if (req.socket.destroyed) release();
+    }
+    const checks = QUOTAS.flatMap((quota) => {
+      const limit = client.limits[quota.name];
+      return limit === null ? [] : [{ quota, limit }];
     });
+    const periods = this.clientKeys.periods(now);
+    const refused = await this.quotas.admit(client.id, periods, checks);
+    if (!refused) return;
+    release?.();
+    const limit = client.limits[refused.name]!;
+    const resetsAt = periodEndsAt(refused.period, periods);
+    const when = resetsAt === null ? 'It does not reset: ask the operator for a higher quota.' : `It resets at ${new Date(resetsAt).toISOString()}.`;
+    const headers: Record<string, string> = resetsAt === null ? {} : { 'retry-after': String(Math.max(1, Math.ceil((resetsAt - now) / 1000))) };
+    throw new ApiError(
+      429,
+      `You exceeded this API key's quota ${refused.name} (${limit} ${refused.kind}${QUOTA_PERIOD_WORDS[refused.period]}). ${when}`,
+      'insufficient_quota',
+      'insufficient_quota',
+      null,
+      undefined,
+      headers,
+    );
   }
 }

@@ -1,4 +1,4 @@
-import { Controller, Get, Param, Query, UseGuards } from '@nestjs/common';
+import { Controller, Get, Param, Query, Req, UseGuards } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import type { ModelList, ModelObject, ModelObjectWithState } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
@@ -6,7 +6,8 @@ import { ApiClientKeyAuth, DOC_TAGS } from '../openapi/decorators.ts';
 import { ApiListModelsOperation, ApiRetrieveModelOperation } from '../openapi/openai-docs.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import { ModelAvailabilityService } from '../models/model-availability.ts';
-import { ApiKeyGuard } from './api-key.guard.ts';
+import { ClientKeysService } from '../client-keys/client-keys.service.ts';
+import { ApiKeyGuard, modelAllowed, type ClientKeyRequest } from './api-key.guard.ts';
 
 /** `?all=`: a flag as query strings spell one; anything else is a mistake worth saying. */
 function allFlag(raw: string | undefined): boolean {
@@ -24,15 +25,19 @@ export class ModelsController {
   constructor(
     private readonly catalog: CatalogService,
     private readonly availability: ModelAvailabilityService,
+    private readonly clientKeys: ClientKeysService,
   ) {}
 
   /** The models a request can be served for now; with ?all=true the whole catalog, each with its state. */
   @Get()
   @ApiListModelsOperation()
-  list(@Query('all') all?: string): ModelList {
-    if (allFlag(all)) return { object: 'list', data: this.withState() };
+  list(@Req() req: ClientKeyRequest, @Query('all') all?: string): ModelList {
+    // A client key with allowed models sees only those (an id matching one of its patterns).
+    const patterns = req.clientKeyId ? (this.clientKeys.allowedModels(req.clientKeyId) ?? []) : [];
+    const allowed = <T extends { id: string }>(models: T[]) => (patterns.length ? models.filter((m) => modelAllowed(patterns, m.id, m.id)) : models);
+    if (allFlag(all)) return { object: 'list', data: allowed(this.withState()) };
     const available = this.availability.availableIds();
-    return { object: 'list', data: this.catalog.list().filter((m) => available.has(m.id)) };
+    return { object: 'list', data: allowed(this.catalog.list().filter((m) => available.has(m.id))) };
   }
 
   /** Ids of operator-defined models may contain slashes ("org/model"). */

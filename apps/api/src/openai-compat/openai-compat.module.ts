@@ -12,6 +12,7 @@ import { ChatService } from './chat.service.ts';
 import { ImagesResponder } from './images-responder.service.ts';
 import { ImagesController } from './images.controller.ts';
 import { ImagesService } from './images.service.ts';
+import { KeyBillingController } from './key-billing.controller.ts';
 import { MessagesController } from './messages.controller.ts';
 import { MessagesService } from './messages.service.ts';
 import { ModelsController } from './models.controller.ts';
@@ -28,7 +29,7 @@ import { SpeechService } from './speech.service.ts';
  */
 @Module({
   imports: [ClientKeysModule, ProvidersModule, ModelsModule, RoutingModule, MediaModule, LifecycleModule],
-  controllers: [ChatController, ImagesController, SpeechController, ModelsController, MessagesController, ResponsesController],
+  controllers: [ChatController, ImagesController, SpeechController, ModelsController, MessagesController, ResponsesController, KeyBillingController],
   providers: [
     ChatService,
     RunResponder,

@@ -12,7 +12,10 @@ import type {
   AdminSessionInfo,
   ApiAccess,
   AttemptSummary,
+  BillingSubscription,
+  BillingUsage,
   ClientKey,
+  ClientKeyInfo,
   ClientKeyList,
   CreatedClientKey,
   DiscoveryRefreshResult,
@@ -97,6 +100,12 @@ export interface ApiSchemas {
   ClientKey: ClientKey;
   /** 新建的客户端 API 密钥：只有这一次返回完整的 `secret`。 */
   CreatedClientKey: CreatedClientKey;
+  /** 客户端密钥持有者用自己的密钥看到的信息：限额、各配额的已用量、剩余量与重置时间。 */
+  ClientKeyInfo: ClientKeyInfo;
+  /** 与 one-api 相同形状的订阅信息（ChatBox、NextChat 用来显示余额）；金额单位是 token。 */
+  BillingSubscription: BillingSubscription;
+  /** 与 one-api 相同形状的用量：同一配额已用的 token 数 × 100。 */
+  BillingUsage: BillingUsage;
   /** 统计报表：汇总、时间序列及按提供商 / 模型 / 密钥的细分。 */
   StatsResponse: StatsResponse;
   /** 请求日志的一页（新的在前），每条记录含全部上游尝试。 */

@@ -16,9 +16,10 @@ const UPSTREAM_ERRORS = () =>
     [400, 401, 403, 404, 413, 415, 429, 502, 504],
     {
       400: '包括：`provider` 不存在或不提供该模型，以及所有上游都以 400 拒绝（此时 `message` 是上游的原话）。',
-      401: '仅在启用了密钥（`API_KEY` 或客户端密钥）时出现。',
+      401: '仅在启用了密钥（`API_KEY` 或客户端密钥）时出现；客户端密钥已过期时 `code: key_expired`。',
+      403: '客户端密钥不允许该模型（`code: model_not_allowed`）或该客户端 IP（`code: ip_not_allowed`）。',
       404: '`model` 不在模型目录中（`code: model_not_found`）。',
-      429: '客户端密钥超出每分钟请求数（`code: rate_limit_exceeded`），或所有上游都被限流。',
+      429: '客户端密钥超出每分钟请求数（`code: rate_limit_exceeded`）、并发数（`code: concurrency_limit_exceeded`）或配额（`type` 与 `code` 均为 `insufficient_quota`，`message` 说明哪个配额、何时重置），或所有上游都被限流。',
     },
     [400, 429, 502, 504],
   );

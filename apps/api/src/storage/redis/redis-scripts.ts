@@ -174,3 +174,53 @@ for i = 1, #ARGV, 2 do
 end
 return n
 `);
+
+/**
+ * A client key's quota admission: checks every quota, then counts the request in each period,
+ * in one step so replicas can never both take a quota's last unit.
+ * KEYS: the day, month and total counter hashes. ARGV: per KEY its request limit, token limit
+ * (-1: none) and time to live in ms (0: none). Returns { 1, 0, '' } or { 0, KEY index, field }.
+ */
+export const QUOTA_ADMIT = new LuaScript(`
+for i = 1, #KEYS do
+  local base = (i - 1) * 3
+  local limits = { requests = tonumber(ARGV[base + 1]), tokens = tonumber(ARGV[base + 2]) }
+  for _, field in ipairs({ 'requests', 'tokens' }) do
+    if limits[field] >= 0 and tonumber(redis.call('HGET', KEYS[i], field) or '0') >= limits[field] then
+      return { 0, i, field }
+    end
+  end
+end
+for i = 1, #KEYS do
+  redis.call('HINCRBY', KEYS[i], 'requests', 1)
+  local ttl = tonumber(ARGV[(i - 1) * 3 + 3])
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[i], ttl) end
+end
+return { 1, 0, '' }
+`);
+
+/**
+ * Adds tokens to a client key's counters. KEYS: the counter hashes. ARGV: tokens, then per KEY
+ * its time to live in ms (0: none).
+ */
+export const QUOTA_ADD_TOKENS = new LuaScript(`
+for i = 1, #KEYS do
+  redis.call('HINCRBY', KEYS[i], 'tokens', ARGV[1])
+  local ttl = tonumber(ARGV[i + 1])
+  if ttl > 0 then redis.call('PEXPIRE', KEYS[i], ttl) end
+end
+return 1
+`);
+
+/**
+ * Takes a concurrency slot: a sorted set of leases scored by when they lapse (a replica that
+ * died holding one frees it then). KEYS: the set. ARGV: now, lease ms, limit, lease id.
+ */
+export const CONCURRENCY_ACQUIRE = new LuaScript(`
+local now = tonumber(ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[4])
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[2]) + 1000)
+return 1
+`);

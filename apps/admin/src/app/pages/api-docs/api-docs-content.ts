@@ -231,6 +231,13 @@ export const V1_ENDPOINTS: readonly Endpoint[] = [
   { method: 'POST', path: '/v1/images/generations', summary: '图片生成，返回网关托管的链接或 base64' },
   { method: 'POST', path: '/v1/audio/speech', summary: '语音合成，返回音频文件本身' },
   { method: 'GET', path: '/v1/images/files/{file}', summary: '图片生成返回的链接，不需要密钥，到期后失效' },
+  { method: 'GET', path: '/v1/key', summary: '用客户端密钥查询它自己的限额、各配额的已用 / 剩余与重置时间' },
+  {
+    method: 'GET',
+    path: '/v1/dashboard/billing/subscription',
+    summary: 'one-api 兼容的订阅信息（ChatBox、NextChat 显示余额）；金额单位是 token：hard_limit_usd 为 token 配额，access_until 为过期时间',
+  },
+  { method: 'GET', path: '/v1/dashboard/billing/usage', summary: 'one-api 兼容的用量：同一 token 配额当前周期已用的 token 数 × 100' },
 ];
 
 export interface EndpointGroup {
@@ -278,7 +285,7 @@ export const ADMIN_ENDPOINTS: readonly EndpointGroup[] = [
     title: '客户端密钥',
     rows: [
       { method: 'GET · POST', path: '/api/keys', summary: '客户端密钥列表 / 创建（完整密钥只在创建时返回一次）' },
-      { method: 'GET · PATCH', path: '/api/keys/{id}', summary: '查看 / 修改名称与 rpmLimit' },
+      { method: 'GET · PATCH', path: '/api/keys/{id}', summary: '查看 / 修改名称与限额（每分钟请求数、配额、过期时间、允许的模型与 IP、并发）' },
       { method: 'DELETE', path: '/api/keys/{id}', summary: '吊销，立即生效、不可恢复' },
       { method: 'POST', path: '/api/keys/{id}/revoke', summary: '同 DELETE /api/keys/{id}：吊销' },
     ],

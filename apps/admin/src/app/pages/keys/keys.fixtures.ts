@@ -1,5 +1,8 @@
 /** Client keys shaped by libs/contracts, for the unit tests of 密钥 and 请求日志 (not used by the app). */
-import type { ClientKey, CreatedClientKey } from '#contracts';
+import { NO_CLIENT_KEY_LIMITS, type ClientKey, type CreatedClientKey } from '#contracts';
+
+/** A key without limits. */
+export const NO_LIMITS = NO_CLIENT_KEY_LIMITS;
 
 export function clientKey(id: string, extra: Partial<ClientKey> = {}): ClientKey {
   return {
@@ -10,9 +13,10 @@ export function clientKey(id: string, extra: Partial<ClientKey> = {}): ClientKey
     lastUsedAt: null,
     requests: 0,
     tokens: 0,
-    rpmLimit: null,
+    ...NO_LIMITS,
     revoked: false,
     revokedAt: null,
+    quotaUsage: [],
     ...extra,
   };
 }

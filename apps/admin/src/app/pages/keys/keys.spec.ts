@@ -12,7 +12,8 @@ import { ConfirmDialog } from '../../shared/confirm-dialog/confirm-dialog';
 import { KeyFormDialog, type KeyFormDialogData } from './key-form-dialog';
 import { KeySecretDialog, type KeySecretDialogData } from './key-secret-dialog';
 import KeysPage from './keys';
-import { clientKey, createdKey } from './keys.fixtures';
+import { NO_LIMITS, clientKey, createdKey } from './keys.fixtures';
+import { emptyKeyForm } from './keys-view';
 import { KEYS_POLL_MS, KeysStore } from './keys.store';
 
 interface Opened {
@@ -175,31 +176,60 @@ describe('KeyFormDialog', () => {
   it('checks the fields before sending', () => {
     const submit = jest.fn(() => of(createdKey('x')));
     const form = open({ submit });
-    form.form.setValue({ name: '   ', rpmLimit: '0' });
+    form.form.patchValue({ name: '   ', rpmLimit: '0', tokensPerDay: '1.5', allowedIps: '10.0.0.0/33' });
     form.save();
     expect(submit).not.toHaveBeenCalled();
     expect(form.form.controls.name.errors).toEqual({ message: '请填写名称。' });
     expect(form.form.controls.rpmLimit.errors?.['message']).toContain('1 到 1,000,000');
+    expect(form.form.controls.tokensPerDay.errors?.['message']).toContain('整数');
+    expect(form.form.controls.allowedIps.errors?.['message']).toContain('10.0.0.0/33');
 
-    form.form.setValue({ name: ' 团队 A ', rpmLimit: ' 60 ' });
+    form.form.patchValue({
+      name: ' 团队 A ',
+      rpmLimit: ' 60 ',
+      tokensPerDay: '1000',
+      requestsTotal: '50',
+      allowedIps: '10.0.0.0/8\n2001:db8::/32',
+      allowedModels: 'gpt-4o*, house-model',
+      concurrencyLimit: '2',
+      expiresAt: '2030-01-02T03:04',
+    });
     form.save();
-    expect(submit).toHaveBeenCalledWith({ name: '团队 A', rpmLimit: 60 });
+    expect(submit).toHaveBeenCalledWith({
+      ...NO_LIMITS,
+      name: '团队 A',
+      rpmLimit: 60,
+      tokensPerDay: 1000,
+      requestsTotal: 50,
+      allowedIps: ['10.0.0.0/8', '2001:db8::/32'],
+      allowedModels: ['gpt-4o*', 'house-model'],
+      concurrencyLimit: 2,
+      expiresAt: new Date(2030, 0, 2, 3, 4).getTime(),
+    });
     expect(ref.close).toHaveBeenCalledWith(createdKey('x'));
   });
 
   it('starts from the key being edited; an empty limit removes it', () => {
     const submit = jest.fn(() => of(clientKey('a')));
-    const form = open({ key: clientKey('a', { name: 'A', rpmLimit: 30 }), submit });
-    expect(form.form.getRawValue()).toEqual({ name: 'A', rpmLimit: '30' });
-    form.form.controls.rpmLimit.setValue('');
+    const expiresAt = new Date(2031, 5, 7, 8, 9).getTime();
+    const form = open({ key: clientKey('a', { name: 'A', rpmLimit: 30, requestsPerMonth: 900, allowedModels: ['a', 'b*'], expiresAt }), submit });
+    expect(form.form.getRawValue()).toEqual({
+      ...emptyKeyForm(),
+      name: 'A',
+      rpmLimit: '30',
+      requestsPerMonth: '900',
+      allowedModels: 'a\nb*',
+      expiresAt: '2031-06-07T08:09',
+    });
+    form.form.patchValue({ rpmLimit: '', allowedModels: '' });
     form.save();
-    expect(submit).toHaveBeenCalledWith({ name: 'A', rpmLimit: null });
+    expect(submit).toHaveBeenCalledWith({ ...NO_LIMITS, name: 'A', requestsPerMonth: 900, expiresAt });
   });
 
   it("shows the API's error and stays open", () => {
     const body = { error: { message: 'name must not be empty', type: 'invalid_request_error', param: 'name', code: null } };
     const form = open({ submit: () => throwError(() => new HttpErrorResponse({ status: 400, error: body })) });
-    form.form.setValue({ name: 'A', rpmLimit: '' });
+    form.form.patchValue({ name: 'A', rpmLimit: '' });
     form.save();
     expect(ref.close).not.toHaveBeenCalled();
     expect(form.saving()).toBe(false);

@@ -19,7 +19,7 @@ import { confirm } from '../../shared/confirm-dialog/confirm-dialog';
 import { KeyFormDialog, type KeyFormDialogData } from './key-form-dialog';
 import { KeySecretDialog, type KeySecretDialogData } from './key-secret-dialog';
 import { KeyUsageButton } from './key-usage';
-import { formatDateTime, formatRpm } from './keys-view';
+import { formatDateTime, formatRpm, limitLines, quotaLines } from './keys-view';
 import { KEYS_POLL_MS, KeysStore } from './keys.store';
 
 /** Below this width the key table becomes a list of cards. */
@@ -27,7 +27,7 @@ export const KEYS_CARDS_QUERY = '(max-width: 959.98px)';
 
 const DIALOG: MatDialogConfig = { width: '520px', maxWidth: 'calc(100vw - 24px)', autoFocus: 'first-tabbable' };
 
-/** API 密钥: client keys for /v1 — create (secret shown once), limit, rename, revoke, live usage. */
+/** API 密钥: client keys (客户端密钥) for /v1 — create (secret shown once), limits and quotas, rename, revoke, live usage. */
 @Component({
   selector: 'app-keys-page',
   imports: [MatButtonModule, MatIconModule, MatTableModule, MatTooltipModule, StateView, PageStates, LiveStatus, RefreshButton, KeyUsageButton],
@@ -51,7 +51,7 @@ export default class KeysPage implements OnInit {
   );
   protected readonly columns = ['name', 'key', 'created', 'lastUsed', 'requests', 'tokens', 'rpm', 'status', 'actions'];
   protected readonly trackKey = (_: number, k: ClientKey) => k.id;
-  protected readonly fmt = { count: formatCount, relative: formatRelative, dateTime: formatDateTime, rpm: formatRpm };
+  protected readonly fmt = { count: formatCount, relative: formatRelative, dateTime: formatDateTime, rpm: formatRpm, quotas: quotaLines, limits: limitLines };
 
   ngOnInit(): void {
     this.store.start();

@@ -39,7 +39,7 @@ export interface ProviderDialogData {
     <mat-dialog-content class="content" data-testid="provider-dialog">
       @if (provider(); as p) {
         <mat-tab-group [selectedIndex]="data.tab === 'keys' ? 0 : 1" animationDuration="0ms" mat-stretch-tabs="false" mat-align-tabs="start">
-          <mat-tab [label]="'密钥 (' + keyCount() + ')'">
+          <mat-tab [label]="'上游密钥 (' + keyCount() + ')'">
             <app-provider-keys class="tab" [provider]="p" />
           </mat-tab>
           <mat-tab label="设置">
