@@ -26,9 +26,17 @@ function newest(path: string): number {
  */
 export function ensureConsoleBuilt(): void {
   const sources = Math.max(
-    ...['apps/admin/src', 'apps/admin/public', 'apps/admin/angular.json', 'apps/admin/tsconfig.json', 'apps/admin/tsconfig.app.json', 'libs/contracts/src'].map(
-      (p) => newest(join(root, p)),
-    ),
+    ...[
+      'apps/admin/src',
+      'apps/admin/public',
+      'apps/admin/angular.json',
+      'apps/admin/tsconfig.json',
+      'apps/admin/tsconfig.app.json',
+      'libs/contracts/src',
+      'scripts/build-admin.mjs',
+      'scripts/icon-font.mjs',
+      'scripts/precompress.mjs',
+    ].map((p) => newest(join(root, p))),
   );
   if (existsSync(CONSOLE_INDEX) && statSync(CONSOLE_INDEX).mtimeMs >= sources) return;
   const r = spawnSync(process.execPath, [join(root, 'scripts/build-admin.mjs')], { cwd: root, stdio: 'inherit' });
