@@ -146,6 +146,15 @@ describe('console load, icons and accessibility in Chromium', () => {
 
   afterAll(() => world?.close());
 
+  /** A new tab, logged in afresh (the profile keeps an earlier test's session and theme otherwise). */
+  async function loggedIn(): Promise<Page> {
+    const page = await world.context.newPage();
+    await page.goto(`${gw.url}/login`);
+    await page.evaluate(() => localStorage.clear());
+    await login(page, gw);
+    return page;
+  }
+
   it('first load on a 2 Mbps link: ≤ 800 KB, compressed, and never an icon as text', async () => {
     const page = await world.context.newPage();
     const errors = watchErrors(page);
@@ -231,10 +240,7 @@ describe('console load, icons and accessibility in Chromium', () => {
     await page.close();
   }, 240_000);
   it('keeps status and actions of the keys and logs tables on screen at 1024, 1280 and 1440 px', async () => {
-    const page = await world.context.newPage();
-    await page.goto(`${gw.url}/login`);
-    await page.evaluate(() => localStorage.clear());
-    await login(page, gw);
+    const page = await loggedIn();
     const hidden: string[] = [];
     for (const width of [1024, 1280, 1440]) {
       await page.setViewportSize({ width, height: 900 });
@@ -264,10 +270,7 @@ describe('console load, icons and accessibility in Chromium', () => {
     expect(hidden).toEqual([]);
   }, 120_000);
   it('a skip link first, then a focus ring on every control the Tab key reaches', async () => {
-    const page = await world.context.newPage();
-    await page.goto(`${gw.url}/login`);
-    await page.evaluate(() => localStorage.clear());
-    await login(page, gw);
+    const page = await loggedIn();
     await open(page, gw, 'providers', '[data-testid="provider-toggle"]');
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.getAttribute('data-testid'))).toBe('skip-link');
@@ -308,10 +311,7 @@ describe('console load, icons and accessibility in Chromium', () => {
   }, 60_000);
 
   it('在线对话测试 keeps its conversation across a reload until 清空对话', async () => {
-    const page = await world.context.newPage();
-    await page.goto(`${gw.url}/login`);
-    await page.evaluate(() => localStorage.clear());
-    await login(page, gw);
+    const page = await loggedIn();
     await open(page, gw, 'playground', '[data-testid="welcome"]');
     await page.getByTestId('composer').fill('记住这句话');
     await page.getByTestId('send').click();
