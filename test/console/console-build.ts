@@ -8,6 +8,8 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 /** Where `npm run build` puts the console and the API serves it from (apps/api/src/console/console-static.ts). */
 export const CONSOLE_BUILD = join(root, 'dist/admin/browser');
 const CONSOLE_INDEX = join(CONSOLE_BUILD, 'index.html');
+/** The icon names the build's icon font holds (scripts/icon-font.mjs writes it with the font). */
+export const ICONS = join(root, 'apps/admin/generated/icons.json');
 
 function newest(path: string): number {
   if (!existsSync(path)) return 0;
@@ -26,11 +28,19 @@ function newest(path: string): number {
  */
 export function ensureConsoleBuilt(): void {
   const sources = Math.max(
-    ...['apps/admin/src', 'apps/admin/public', 'apps/admin/angular.json', 'apps/admin/tsconfig.json', 'apps/admin/tsconfig.app.json', 'libs/contracts/src'].map(
-      (p) => newest(join(root, p)),
-    ),
+    ...[
+      'apps/admin/src',
+      'apps/admin/public',
+      'apps/admin/angular.json',
+      'apps/admin/tsconfig.json',
+      'apps/admin/tsconfig.app.json',
+      'libs/contracts/src',
+      'scripts/build-admin.mjs',
+      'scripts/icon-font.mjs',
+      'scripts/precompress.mjs',
+    ].map((p) => newest(join(root, p))),
   );
-  if (existsSync(CONSOLE_INDEX) && statSync(CONSOLE_INDEX).mtimeMs >= sources) return;
+  if (existsSync(CONSOLE_INDEX) && existsSync(ICONS) && statSync(CONSOLE_INDEX).mtimeMs >= sources) return;
   const r = spawnSync(process.execPath, [join(root, 'scripts/build-admin.mjs')], { cwd: root, stdio: 'inherit' });
   if (r.status !== 0) throw new Error('building the admin console failed (node scripts/build-admin.mjs)');
 }

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { stat } from 'node:fs/promises';
+import { extname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 
@@ -14,6 +15,53 @@ const API_PATH = /^\/(?:v1|api|health|metrics)(?:\/|$)|^\/docs/i;
  * `media/roboto-latin-400-normal-LOX3CHMS.woff2`): such a file never changes, so it is cached for good.
  */
 const HASHED_FILE = /(?:^|[/\\])(?:(?:main|chunk|styles|polyfills|worker)-[\w-]{8}\.(?:js|css)|media[/\\][\w.-]+-[A-Z0-9]{8}\.\w+)$/;
+
+/**
+ * The copies scripts/precompress.mjs writes next to the build's text files, best first. A request
+ * gets one its Accept-Encoding allows, or the file as it is.
+ */
+const ENCODINGS = [
+  { name: 'br', suffix: '.br' },
+  { name: 'gzip', suffix: '.gz' },
+] as const;
+type Encoding = (typeof ENCODINGS)[number];
+
+/** Accept-Encoding's codings with a non-zero q (`br;q=0` refuses br); `*` stands for any other. */
+export function acceptedEncodings(header: string | undefined): Set<string> {
+  const accepted = new Set<string>();
+  for (const part of (header ?? '').slice(0, 512).split(',')) {
+    const [coding, ...params] = part.trim().toLowerCase().split(';');
+    const q = params.map((p) => /^\s*q=([\d.]+)\s*$/.exec(p)?.[1]).find((v) => v !== undefined);
+    if (coding && (q === undefined || Number(q) > 0)) accepted.add(coding);
+  }
+  if (accepted.has('*')) ENCODINGS.forEach((e) => accepted.add(e.name));
+  return accepted;
+}
+
+/**
+ * The precompressed copy of `/path` under `dir` to send, if the client takes it and it exists.
+ * Paths that would leave `dir`, or do not decode, get none (express.static answers them as usual).
+ */
+async function precompressed(dir: string, path: string, acceptEncoding: string | undefined): Promise<Encoding | undefined> {
+  const accepted = acceptedEncodings(acceptEncoding);
+  const candidates = ENCODINGS.filter((e) => accepted.has(e.name));
+  if (!candidates.length || path.endsWith('/')) return undefined;
+  let file: string;
+  try {
+    file = resolve(dir, `.${decodeURIComponent(path)}`);
+  } catch {
+    return undefined;
+  }
+  if (!file.startsWith(dir + sep) || file.includes('\0')) return undefined;
+  for (const encoding of candidates) {
+    const found = await stat(file + encoding.suffix).then(
+      (s) => s.isFile(),
+      () => false,
+    );
+    if (found) return encoding;
+  }
+  return undefined;
+}
 
 /**
  * Everything the console loads comes from this server: the browser refuses anything else
@@ -64,16 +112,25 @@ export function consoleStatic(dirs: string[] = consoleDirCandidates()): RequestH
   let serve: RequestHandler | undefined;
   const locate = (): string | undefined => {
     if (root) return root;
-    root = dirs.find((d) => existsSync(join(d, 'index.html')));
-    if (root) {
+    const found = dirs.find((d) => existsSync(join(d, 'index.html')));
+    if (found) {
+      root = resolve(found);
       serve = express.static(root, {
         index: false,
         redirect: false,
         dotfiles: 'ignore',
         fallthrough: true,
         setHeaders: (res, path) => {
+          // A precompressed copy (`main-….js.br`) is labelled as the file it encodes.
+          const encoding = ENCODINGS.find((e) => e.name === res.locals['consoleEncoding']);
+          const file = encoding ? path.slice(0, -encoding.suffix.length) : path;
+          if (encoding) {
+            res.setHeader('content-encoding', encoding.name);
+            res.type(extname(file));
+          }
+          res.setHeader('vary', 'Accept-Encoding');
           res.setHeader('x-content-type-options', 'nosniff');
-          res.setHeader('cache-control', HASHED_FILE.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache');
+          res.setHeader('cache-control', HASHED_FILE.test(file) ? 'public, max-age=31536000, immutable' : 'no-cache');
         },
       });
     }
@@ -109,6 +166,19 @@ export function consoleStatic(dirs: string[] = consoleDirCandidates()): RequestH
     if (!dir) return wantsHtml(req) ? notBuilt(res) : next();
     // `/` and `/index.html` get the same headers as every other page of the console.
     if (req.path === '/' || req.path === '/index.html') return sendIndex(dir, res, next);
-    serve!(req, res, () => (wantsHtml(req) ? sendIndex(dir, res, next) : next()));
+    const fallback = () => (wantsHtml(req) ? sendIndex(dir, res, next) : next());
+    void precompressed(dir, req.path, req.headers['accept-encoding']).then((encoding) => {
+      if (!serve) return fallback();
+      if (!encoding) return serve(req, res, fallback);
+      // Served as the copy; if it went away meanwhile, the request goes on with its own URL.
+      const url = req.url;
+      res.locals['consoleEncoding'] = encoding.name;
+      req.url = req.path + encoding.suffix + url.slice(req.path.length);
+      serve(req, res, () => {
+        req.url = url;
+        delete res.locals['consoleEncoding'];
+        fallback();
+      });
+    }, next);
   };
 }

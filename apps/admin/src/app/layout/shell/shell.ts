@@ -57,6 +57,12 @@ export default class Shell implements OnInit {
     this.auth.verify();
   }
 
+  /** The skip link moves focus itself: with `<base href="/">`, following `#main-content` would leave the page. */
+  protected skipToMain(event: Event, main: HTMLElement): void {
+    event.preventDefault();
+    main.focus();
+  }
+
   protected logout(): void {
     this.auth.logout();
   }

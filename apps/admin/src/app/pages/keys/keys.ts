@@ -22,8 +22,8 @@ import { KeyUsageButton } from './key-usage';
 import { formatDateTime, formatRpm, limitLines, quotaLines } from './keys-view';
 import { KEYS_POLL_MS, KeysStore } from './keys.store';
 
-/** Below this width the key table becomes a list of cards. */
-export const KEYS_CARDS_QUERY = '(max-width: 959.98px)';
+/** Below this width the key table becomes a list of cards (at 1024 px, next to the menu, the table would push its status and actions off-screen). */
+export const KEYS_CARDS_QUERY = '(max-width: 1279.98px)';
 
 const DIALOG: MatDialogConfig = { width: '520px', maxWidth: 'calc(100vw - 24px)', autoFocus: 'first-tabbable' };
 

@@ -39,8 +39,8 @@ import { LogDetail } from './log-detail';
 import { LogsExport } from './logs-export';
 import { ZhPaginatorIntl } from './paginator-intl';
 
-/** Below this width the log table becomes a list of cards and the filters fold away. */
-export const LOGS_CARDS_QUERY = '(max-width: 959.98px)';
+/** Below this width the log table becomes a list of cards and the filters fold away (at 1024 px, next to the menu, the table would push its status off-screen). */
+export const LOGS_CARDS_QUERY = '(max-width: 1279.98px)';
 
 /** At most this many model ids in the model filter's suggestions. */
 const MODEL_SUGGESTIONS = 50;

@@ -6,6 +6,7 @@ import { type ApiFailure, describeApiError } from '../../core/api-error';
 import { ApiService } from '../../core/api.service';
 import { BROWSER_STORAGE, readJson, writeJson } from '../../core/browser';
 import { ChatRequestError, ChatStreamClient, type ChatStreamEvent } from './chat-stream';
+import { loadConversation, saveConversation } from './conversation-storage';
 import {
   type AnswerError,
   type AnswerTurn,
@@ -20,7 +21,7 @@ import {
   providerOptions,
 } from './playground-view';
 
-/** What the playground remembers between visits (never the conversation). */
+/** The settings the playground remembers between visits (the conversation is kept apart: conversation-storage.ts). */
 export interface PlaygroundSettings {
   model: string | null;
   /** A provider to pin, or null for 自动 (the gateway routes and fails over). */
@@ -111,6 +112,10 @@ export class PlaygroundStore {
   private lookups = new Set<Subscription>();
 
   constructor() {
+    // The conversation survives a reload (changeTurns stores it).
+    const restored = loadConversation(this.storage);
+    this.turns.set(restored);
+    this.nextId = Math.max(0, ...restored.map((t) => t.id)) + 1;
     inject(DestroyRef).onDestroy(() => {
       this.current?.stop();
       this.lookups.forEach((s) => s.unsubscribe());
@@ -186,7 +191,7 @@ export class PlaygroundStore {
       attempts: null,
       error: null,
     };
-    this.turns.update((t) => [...t, { kind: 'user', id: userId, text: prompt, mode }, answer]);
+    this.changeTurns((t) => [...t, { kind: 'user', id: userId, text: prompt, mode }, answer]);
     if (mode === 'chat') void this.runChat(answer, messages);
     else this.runImage(answer, prompt);
     return true;
@@ -201,7 +206,7 @@ export class PlaygroundStore {
   clear(): void {
     this.stop();
     this.current = null;
-    this.turns.set([]);
+    this.changeTurns(() => []);
   }
 
   /** Sends a failed exchange's question again (the failed pair leaves the conversation). */
@@ -209,12 +214,21 @@ export class PlaygroundStore {
     const answer = this.turns().find((t): t is AnswerTurn => t.kind === 'answer' && t.id === answerId);
     const question = answer && this.turns().find((t) => t.kind === 'user' && t.id === answer.replyTo);
     if (!answer || !question || question.kind !== 'user' || this.busy()) return;
-    this.turns.update((t) => t.filter((x) => x.id !== answer.id && x.id !== question.id));
+    this.changeTurns((t) => t.filter((x) => x.id !== answer.id && x.id !== question.id));
     this.send(question.text);
   }
 
+  /**
+   * Every change of the conversation goes through here: it is stored whenever no answer is
+   * arriving (so not at every streamed token); an empty one (清空对话) removes it.
+   */
+  private changeTurns(change: (turns: Turn[]) => Turn[]): void {
+    this.turns.update(change);
+    if (!this.busy()) saveConversation(this.storage, this.turns());
+  }
+
   private patch(id: number, change: Partial<AnswerTurn> | ((a: AnswerTurn) => Partial<AnswerTurn>)): void {
-    this.turns.update((turns) => turns.map((t) => (t.kind === 'answer' && t.id === id ? { ...t, ...(typeof change === 'function' ? change(t) : change) } : t)));
+    this.changeTurns((turns) => turns.map((t) => (t.kind === 'answer' && t.id === id ? { ...t, ...(typeof change === 'function' ? change(t) : change) } : t)));
   }
 
   private async runChat(answer: AnswerTurn, messages: ChatCompletionRequest['messages']): Promise<void> {

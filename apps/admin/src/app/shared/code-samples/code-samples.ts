@@ -35,7 +35,7 @@ import type { Snippet, SnippetId } from '../../pages/dashboard/snippets';
         type="button"
         class="copy"
         (click)="copy()"
-        [attr.aria-label]="'复制' + (caption() || '代码')"
+        [attr.aria-label]="(copied() ? '已复制' : copyLabel()) + (caption() ? '：' + caption() : '')"
         [attr.data-testid]="copyTestId()"
       >
         <mat-icon>{{ copied() ? 'check' : 'content_copy' }}</mat-icon>
