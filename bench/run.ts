@@ -57,7 +57,8 @@ function numberEnv(name: string, fallback: number): number {
 
 // `npm run bench -- --quick` is BENCH_QUICK=1; any other argument is a mistake worth stopping for.
 const args = process.argv.slice(2);
-for (const arg of args) if (arg !== '--quick') throw new Error(`unknown argument ${arg}: the only one is --quick (settings are BENCH_* variables, see bench/README.md)`);
+for (const arg of args)
+  if (arg !== '--quick') throw new Error(`unknown argument ${arg}: the only one is --quick (settings are BENCH_* variables, see bench/README.md)`);
 const quick = env.BENCH_QUICK === '1' || args.includes('--quick');
 const clientKind = (env.BENCH_CLIENT ?? 'http') as ClientKind;
 if (!CLIENT_KINDS.includes(clientKind)) throw new Error(`BENCH_CLIENT must be one of ${CLIENT_KINDS.join(', ')}`);
