@@ -1,6 +1,6 @@
 /** The model catalog as stored in catalog/models.json and served by the API. */
 
-export const MODEL_CATEGORIES = ['chat', 'reasoning', 'code', 'vision', 'image', 'audio'] as const;
+export const MODEL_CATEGORIES = ['chat', 'reasoning', 'code', 'vision', 'image', 'audio', 'embedding', 'speech-to-text'] as const;
 export type ModelCategory = (typeof MODEL_CATEGORIES)[number];
 
 export interface CatalogRoute {
@@ -25,6 +25,8 @@ export interface CatalogModel {
   category: ModelCategory;
   /** Whether requests may carry image parts (vision models, and chat models that accept images). */
   vision?: boolean;
+  /** Embedding models: the length of every vector; an answer with another length is a failed attempt. */
+  dimensions?: number;
   routes: CatalogRoute[];
 }
 

@@ -6,6 +6,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import { FEATURES, cannotHonour, requiredFeatures, routeHonours } from '../models/chat-features.ts';
 import { CANNOT_TAKE_IMAGES, modelTakesImages, routeTakesImages } from '../models/vision.ts';
+import { CAPABILITY_OF } from '../models/model-availability.ts';
 import { UpstreamError, type ChatEvent, type ChatFeature, type ChatRequest, type ClientFlow } from '../providers/provider-adapter.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
 import { FailoverService, type RouteFilter } from '../routing/failover.service.ts';
@@ -185,7 +186,7 @@ export class ChatService {
    */
   start(body: ChatCompletionRequest, signal: AbortSignal, flow?: ClientFlow): ChatRun {
     const { model, alias } = this.catalog.requireResolved(body.model);
-    if (model.category === 'image' || model.category === 'audio') {
+    if (CAPABILITY_OF[model.category] !== 'chat') {
       throw ApiError.badRequest(
         `The model \`${model.id}\` is a ${model.category} model and cannot be used for chat completions.`,
         'model',
