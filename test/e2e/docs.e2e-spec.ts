@@ -452,6 +452,7 @@ describe('/v1 schemas are OpenAI’s', () => {
       'get /v1/responses/{response_id}',
       'post /v1/audio/speech',
       'post /v1/chat/completions',
+      'post /v1/embeddings',
       'post /v1/images/generations',
       'post /v1/responses',
     ]);

@@ -9,6 +9,9 @@ import { ApiKeyGuard } from './api-key.guard.ts';
 import { ChatResponder } from './chat-responder.service.ts';
 import { ChatController } from './chat.controller.ts';
 import { ChatService } from './chat.service.ts';
+import { EmbeddingsResponder } from './embeddings-responder.service.ts';
+import { EmbeddingsController } from './embeddings.controller.ts';
+import { EmbeddingsService } from './embeddings.service.ts';
 import { ImagesResponder } from './images-responder.service.ts';
 import { ImagesController } from './images.controller.ts';
 import { ImagesService } from './images.service.ts';
@@ -23,12 +26,12 @@ import { SpeechController } from './speech.controller.ts';
 import { SpeechService } from './speech.service.ts';
 
 /**
- * The OpenAI-compatible front doors under /v1 (chat, images, speech, models), the client-key
+ * The OpenAI-compatible front doors under /v1 (chat, images, speech, embeddings, models), the client-key
  * guard on them, and the responders the admin playground reuses so that it answers exactly like /v1.
  */
 @Module({
   imports: [ClientKeysModule, ProvidersModule, ModelsModule, RoutingModule, MediaModule, LifecycleModule],
-  controllers: [ChatController, ImagesController, SpeechController, ModelsController, MessagesController, ResponsesController],
+  controllers: [ChatController, ImagesController, SpeechController, ModelsController, MessagesController, ResponsesController, EmbeddingsController],
   providers: [
     ChatService,
     RunResponder,
@@ -40,7 +43,9 @@ import { SpeechService } from './speech.service.ts';
     MessagesService,
     ResponsesStore,
     ResponsesResponder,
+    EmbeddingsService,
+    EmbeddingsResponder,
   ],
-  exports: [ChatResponder, ImagesResponder],
+  exports: [ChatResponder, ImagesResponder, EmbeddingsResponder],
 })
 export class OpenAICompatModule {}
