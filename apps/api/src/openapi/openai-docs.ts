@@ -4,7 +4,7 @@
  * extensions, which are listed apart (PoolChatExtension, PoolImageExtension).
  */
 import { applyDecorators } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiOperation, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import { IMAGE_QUALITIES, MAX_IMAGE_SIDE, MIN_IMAGE_SIDE, DEFAULT_IMAGE_MODEL } from '../openai-compat/image-request.dto.ts';
 import { MAX_EMBEDDING_INPUTS } from '../openai-compat/embeddings-request.dto.ts';
 import { MAX_SPEECH_INPUT } from '../openai-compat/speech-request.dto.ts';
@@ -298,6 +298,45 @@ export const ApiEmbeddingsOperation = (): MethodDecorator =>
       description: '向量列表。',
       headers: POOL_RESPONSE_HEADERS,
       content: { 'application/json': { schema: schemaRef('CreateEmbeddingResponse') } },
+    }),
+    UPSTREAM_ERRORS(),
+  );
+
+export const ApiTranscriptionOperation = (): MethodDecorator =>
+  applyDecorators(
+    ApiOperation({
+      summary: '语音识别（OpenAI 兼容）',
+      operationId: 'createTranscription',
+      description: `与 OpenAI 的 \`POST /v1/audio/transcriptions\` 相同：\`multipart/form-data\`，字段 \`file\`（flac、m4a、mp3、ogg、wav、webm，按文件头识别）、\`model\`、\`language\`、\`prompt\`、\`temperature\`、\`response_format\`。
+
+与 OpenAI 的差别：
+- 文件大小上限由 \`TRANSCRIPTION_MAX_BYTES\` 设置（默认 25 MB），超过时 413。
+- **\`response_format\`**：\`json\`（默认）、\`text\`、\`verbose_json\`（上游给出分段时带 \`segments\`）、\`srt\`、\`vtt\`。\`srt\` / \`vtt\` 只发往能给出带时间分段的路由（DeepInfra、CloudflareAI）；没有这样的路由时 400，\`param\` 为 \`response_format\`。不提供流式（\`stream\`）。
+- 扩展字段 **\`provider\`**（表单字段）：只用指定的提供商，不做故障转移。`,
+    }),
+    ApiConsumes('multipart/form-data'),
+    ApiBody({
+      required: true,
+      description: 'OpenAI 的 `CreateTranscriptionRequest`（网关另接受 `provider`，见上）。',
+      schema: schemaRef('CreateTranscriptionRequest'),
+    }),
+    ApiResponse({
+      status: 200,
+      description: '`json` / `verbose_json` 为 JSON；`text`、`srt` 为纯文本，`vtt` 为 `text/vtt`。',
+      headers: POOL_RESPONSE_HEADERS,
+      content: {
+        'application/json': {
+          schema: {
+            oneOf: [
+              schemaRef('CreateTranscriptionResponseJson'),
+              schemaRef('CreateTranscriptionResponseDiarizedJson'),
+              schemaRef('CreateTranscriptionResponseVerboseJson'),
+            ],
+          },
+        },
+        'text/plain': { schema: { type: 'string' } },
+        'text/vtt': { schema: { type: 'string' } },
+      },
     }),
     UPSTREAM_ERRORS(),
   );
