@@ -10,6 +10,8 @@ const CATEGORIES = [
   ['vision', '视觉模型 (Vision)'],
   ['image', '图像生成 (Image)'],
   ['audio', '音频 (Audio)'],
+  ['embedding', '嵌入 (Embedding)'],
+  ['speech-to-text', '语音识别 (Speech-to-text)'],
 ];
 
 export function modelsTable(catalog = JSON.parse(readFileSync(new URL('../catalog/models.json', import.meta.url), 'utf8'))) {

@@ -34,7 +34,7 @@ describe('GET /api/models', () => {
     expect(status).toBe(200);
     expect(body.total).toBe(body.models.length);
     expect(body.total).toBeGreaterThanOrEqual(121);
-    expect(body.categories.map((c) => c.label)).toEqual(['对话', '推理', '代码', '视觉', '图像生成', '音频']);
+    expect(body.categories.map((c) => c.label)).toEqual(['对话', '推理', '代码', '视觉', '图像生成', '音频', '嵌入', '语音识别']);
     expect(body.categories.reduce((n, c) => n + c.count, 0)).toBe(body.total);
     const llama = body.models.find((m) => m.id === 'llama-3.3-70b')!;
     expect(llama.routes.map((r) => r.provider)).toEqual(expect.arrayContaining(['DeepInfra', 'Together', 'HuggingFace']));

@@ -163,9 +163,9 @@ describe('health when something is wrong', () => {
         { provider: 'DeepInfra', reason: 'needs an API key (DEEPINFRA_API_KEY)' },
         { provider: 'Together', reason: 'needs an API key (TOGETHER_API_KEY)' },
       ]);
-      // Chat, image and audio still each have a model that can be served.
+      // Chat, image, audio, embedding and transcription still each have a model that can be served.
       const capabilities = providers.capabilities as Record<string, { models: number; available: number }>;
-      expect(Object.keys(capabilities).sort()).toEqual(['audio', 'chat', 'image']);
+      expect(Object.keys(capabilities).sort()).toEqual(['audio', 'chat', 'embedding', 'image', 'transcription']);
       for (const c of Object.values(capabilities)) expect(c.available).toBeGreaterThan(0);
       expect((await fetch(`${gw.url}/health/ready`)).status).toBe(200);
     } finally {

@@ -163,8 +163,8 @@ describe('CATALOG_FILE overrides', () => {
     expect((await getJson<ModelObject>(`${plain.baseURL}/models/gpt-4`)).status).toBe(200);
   });
 
-  it('keeps the rest of the shipped catalog: 121 - 1 disabled + 1 new', () => {
-    expect(list.data).toHaveLength(121);
+  it("keeps the rest of the shipped catalog: 127 (the seed's 121, 4 embedding and 2 speech-to-text models) - 1 disabled + 1 new", () => {
+    expect(list.data).toHaveLength(127);
     const ids = new Set(list.data.map((m) => m.id));
     expect(seed.filter((s) => s.id !== 'gpt-4' && !ids.has(s.id))).toEqual([]);
     // An override that only changes routes keeps the shipped owner.

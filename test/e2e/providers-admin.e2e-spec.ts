@@ -76,7 +76,8 @@ describe('provider management', () => {
     expect(status).toBe(200);
     expect(body.map((p) => p.name)).toEqual(['PollinationsAI', 'DeepInfra', 'Together', 'HuggingFace', 'CloudflareAI']);
     const deepinfra = body.find((p) => p.name === 'DeepInfra')!;
-    expect(deepinfra).toMatchObject({ status: 'unconfigured', reason: 'needs an API key (DEEPINFRA_API_KEY)', models: 43 });
+    // 43 chat and image models, 4 embedding and 2 speech-to-text ones.
+    expect(deepinfra).toMatchObject({ status: 'unconfigured', reason: 'needs an API key (DEEPINFRA_API_KEY)', models: 49 });
     const together = body.find((p) => p.name === 'Together')!;
     expect(together.keys).toEqual([expect.objectContaining({ source: 'env', masked: '****0001' })]);
     expect(JSON.stringify(body)).not.toContain('tg-good-key-0001');

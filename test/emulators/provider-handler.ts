@@ -3,14 +3,16 @@ import { planAnswer } from './answers.ts';
 import type { AnswerPlan } from './answers.ts';
 import { asOpenAiTools, cloudflareResult, cloudflareSchemaError, cloudflareStream } from './cloudflare-wire.ts';
 import type { FaultBook } from './faults.ts';
-import { bearerKey, cutConnection, parseJsonBody, readBody, sendJson, sleep, writeAsync } from './http-io.ts';
+import { bearerKey, cutConnection, parseJsonBody, readBytes, sendJson, sleep, writeAsync } from './http-io.ts';
 import type { ParsedBody } from './http-io.ts';
+import { answerEmbeddings, embeddingFaultShape } from './embedding-wire.ts';
 import { answerHostile, isHostileMode } from './hostile.ts';
 import { answerMedia, mediaFaultShape } from './media-wire.ts';
 import type { FileStore, MediaReply } from './media-wire.ts';
 import { newMeta, openAiCompletion, openAiStream } from './openai-wire.ts';
 import type { ErrorSpec, ProviderProfile, Route } from './providers.ts';
 import { encodeEvent, preamble, StreamWriter } from './sse.ts';
+import { answerTranscription, transcriptionFaultShape } from './transcription-wire.ts';
 import type { StreamStep } from './sse.ts';
 import { isRecord } from './types.ts';
 import type { Fault, Framing, Pacing, PrefillMode, ProviderId, RecordedRequest } from './types.ts';
@@ -59,7 +61,7 @@ function trailingAssistant(body: Record<string, unknown>): string | undefined {
 
 export async function handleProviderRequest(ctx: RequestContext): Promise<void> {
   const { req, res, profile, route, state } = ctx;
-  const parsed = await readAndRecord(req, res, profile, state);
+  const { parsed, raw } = await readAndRecord(req, res, profile, state);
 
   const body = parsed.ok && isRecord(parsed.value) ? parsed.value : {};
   const key = bearerKey(req);
@@ -85,7 +87,15 @@ export async function handleProviderRequest(ctx: RequestContext): Promise<void> 
   if (prefill !== undefined && prefillMode === 'reject') return sendError(res, profile, { status: 400, message: PREFILL_REJECTED });
 
   let media: MediaReply | undefined;
-  if (route.kind === 'image' || route.kind === 'speech') {
+  if (route.kind === 'embedding' || route.kind === 'transcription') {
+    const models = state.models(profile.id);
+    const result =
+      route.kind === 'embedding'
+        ? answerEmbeddings({ profile, route, parsed, models })
+        : answerTranscription({ profile, route, headers: req.headers, raw, models });
+    if ('error' in result) return sendError(res, profile, result.error);
+    media = result.reply;
+  } else if (route.kind === 'image' || route.kind === 'speech') {
     const result = answerMedia({
       profile,
       route,
@@ -130,17 +140,24 @@ export async function handleUnknownEndpoint(req: IncomingMessage, res: ServerRes
   sendError(res, profile, { status: 404, message: `Unknown endpoint ${req.method} ${req.url}` });
 }
 
-async function readAndRecord(req: IncomingMessage, res: ServerResponse, profile: ProviderProfile, state: ProviderState): Promise<ParsedBody> {
+async function readAndRecord(
+  req: IncomingMessage,
+  res: ServerResponse,
+  profile: ProviderProfile,
+  state: ProviderState,
+): Promise<{ parsed: ParsedBody; raw: Buffer }> {
   res.setHeader('x-emulator-provider', profile.id);
-  const parsed = parseJsonBody(await readBody(req));
+  const raw = await readBytes(req);
+  const parsed = parseJsonBody(raw.toString('utf8'));
   state.record({
     provider: profile.id,
     method: req.method ?? 'GET',
     path: req.url ?? '',
     headers: { ...req.headers },
     body: parsed.ok ? parsed.value : parsed.raw,
+    bytes: raw.length,
   });
-  return parsed;
+  return { parsed, raw };
 }
 
 /** Events that are not JSON, sent after `after` delta chunks of an otherwise good stream. */
@@ -208,7 +225,14 @@ function sendError(res: ServerResponse, profile: ProviderProfile, error: ErrorSp
 
 async function applyTerminalFault(ctx: RequestContext, fault: Fault, stream: boolean, parsed: ParsedBody): Promise<void> {
   const { res, profile } = ctx;
-  const media = ctx.route.kind === 'image' || ctx.route.kind === 'speech' ? mediaFaultShape(profile, ctx.route, parsed) : undefined;
+  const media =
+    ctx.route.kind === 'image' || ctx.route.kind === 'speech'
+      ? mediaFaultShape(profile, ctx.route, parsed)
+      : ctx.route.kind === 'embedding'
+        ? embeddingFaultShape(profile)
+        : ctx.route.kind === 'transcription'
+          ? transcriptionFaultShape(profile)
+          : undefined;
   if (isHostileMode(fault.mode)) return answerHostile(res, ctx.signal, fault.mode, stream, fault.delayMs);
   switch (fault.mode) {
     case 'status': {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isEmbeddingModel } from './embedding-wire.ts';
 import type { OpenAiDialect } from './openai-wire.ts';
 import type { EndpointKind, ProviderId } from './types.ts';
 
@@ -88,11 +89,13 @@ const CLOUDFLARE_CODES: Record<number, number> = {
   503: 3040,
 };
 
-function openAiRoutes(chatPath: string, modelsPath: string, imagePath?: string): ProviderProfile['route'] {
+function openAiRoutes(chatPath: string, modelsPath: string, imagePath?: string, audioAndEmbeddings = false): ProviderProfile['route'] {
   return (method, rest) => {
     if (method === 'POST' && rest === chatPath) return { kind: 'chat' };
     if (method === 'GET' && rest === modelsPath) return { kind: 'models' };
     if (imagePath !== undefined && method === 'POST' && rest === imagePath) return { kind: 'image' };
+    if (audioAndEmbeddings && method === 'POST' && rest === '/embeddings') return { kind: 'embedding' };
+    if (audioAndEmbeddings && method === 'POST' && rest === '/audio/transcriptions') return { kind: 'transcription' };
     return undefined;
   };
 }
@@ -102,6 +105,13 @@ function openAiList(ids: readonly string[], ownedBy: string): unknown {
 }
 
 const IMAGE_MODEL = /flux|stable-diffusion|sdxl|dall-e|dreamshaper|kontext|gpt-?image|^turbo$|imagen|seedream|hidream/i;
+
+const TRANSCRIPTION_MODEL = /whisper/i;
+
+/** Whether an upstream id names a speech-recognition model. */
+export function isTranscriptionModel(id: string): boolean {
+  return TRANSCRIPTION_MODEL.test(id);
+}
 
 /** Whether an upstream id names a text-to-image model (by name, as the providers' own ids do). */
 export function isImageModel(id: string): boolean {
@@ -119,6 +129,7 @@ function decodeSegment(text: string): string | undefined {
 
 const POLLINATIONS_IMAGE = /^\/image\/(.+)$/;
 const HF_INFERENCE = /^\/hf-inference\/models\/([^/]+\/[^/]+|[^/]+)$/;
+const HF_FEATURE_EXTRACTION = /^\/hf-inference\/models\/([^/]+\/[^/]+|[^/]+)\/pipeline\/feature-extraction$/;
 
 const identity = (model: string): string => model;
 
@@ -154,7 +165,7 @@ const deepinfra: ProviderProfile = {
     streamUsage: 'finishChunk',
     usageExtras: (u) => ({ estimated_cost: Number((u.total_tokens * 0.0000002).toFixed(8)) }),
   },
-  route: openAiRoutes('/chat/completions', '/models', '/images/generations'),
+  route: openAiRoutes('/chat/completions', '/models', '/images/generations', true),
   errorBody: openAiErrorBody,
   defaultMessage: messages({ 401: 'Not authenticated', 402: 'You need positive balance', 429: 'Rate limited' }),
   modelsBody: (ids) => openAiList(ids, 'deepinfra'),
@@ -198,8 +209,14 @@ const huggingface: ProviderProfile = {
   format: 'openai',
   dialect: { streamUsage: 'whenRequested' },
   route: (method, rest, query) => {
+    const features = HF_FEATURE_EXTRACTION.exec(rest);
+    if (method === 'POST' && features) return { kind: 'embedding', model: decodeSegment(features[1]) ?? features[1] };
     const image = HF_INFERENCE.exec(rest);
-    if (method === 'POST' && image) return { kind: 'image', model: decodeSegment(image[1]) ?? image[1] };
+    if (method === 'POST' && image) {
+      // One path serves text-to-image and speech recognition; the model decides which.
+      const model = decodeSegment(image[1]) ?? image[1];
+      return { kind: isTranscriptionModel(model) ? 'transcription' : 'image', model };
+    }
     return openAiRoutes('/v1/chat/completions', '/v1/models')(method, rest, query);
   },
   // The router's own errors are a bare string under "error", not OpenAI's object.
@@ -225,9 +242,10 @@ const cloudflare: ProviderProfile = {
   route: (method, rest) => {
     const run = CLOUDFLARE_RUN.exec(rest);
     if (method === 'POST' && run) {
-      // One path serves every Workers AI task; the model decides whether it is chat or text-to-image.
+      // One path serves every Workers AI task; the model decides which.
       const model = decodeSegment(run[2]) ?? run[2];
-      return { kind: isImageModel(model) ? 'image' : 'chat', model };
+      const kind = isImageModel(model) ? 'image' : isTranscriptionModel(model) ? 'transcription' : isEmbeddingModel(model) ? 'embedding' : 'chat';
+      return { kind, model };
     }
     if (method === 'GET' && CLOUDFLARE_SEARCH.test(rest)) return { kind: 'models' };
     return undefined;
@@ -264,7 +282,7 @@ const custom: ProviderProfile = {
   keyRequired: false,
   format: 'openai',
   dialect: { streamUsage: 'whenRequested' },
-  route: openAiRoutes('/chat/completions', '/models'),
+  route: openAiRoutes('/chat/completions', '/models', undefined, true),
   errorBody: openAiErrorBody,
   defaultMessage: messages({}),
   modelsBody: (ids) => openAiList(ids, 'library'),

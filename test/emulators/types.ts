@@ -46,9 +46,9 @@ export const FAULT_MODES: readonly FaultMode[] = [
   'emptyChunks',
 ];
 
-export type EndpointKind = 'chat' | 'models' | 'image' | 'speech';
+export type EndpointKind = 'chat' | 'models' | 'image' | 'speech' | 'embedding' | 'transcription';
 
-export const ENDPOINT_KINDS: readonly EndpointKind[] = ['chat', 'models', 'image', 'speech'];
+export const ENDPOINT_KINDS: readonly EndpointKind[] = ['chat', 'models', 'image', 'speech', 'embedding', 'transcription'];
 
 export interface Fault {
   provider: ProviderId;
@@ -76,7 +76,10 @@ export interface Fault {
   model?: string;
   /** Only requests carrying this bearer key. */
   key?: string;
-  /** Only this endpoint kind (default chat): 'image' is every provider's text-to-image route, 'speech' Pollinations' /v1/audio/speech. */
+  /**
+   * Only this endpoint kind (default chat): 'image' is every provider's text-to-image route, 'speech' Pollinations' /v1/audio/speech,
+   * 'embedding' and 'transcription' the embeddings and speech-recognition routes of DeepInfra, HuggingFace, Cloudflare and custom.
+   */
   path?: EndpointKind;
 }
 
@@ -95,7 +98,10 @@ export interface RecordedRequest {
   method: string;
   path: string;
   headers: Record<string, string | string[] | undefined>;
+  /** Parsed JSON, else the body as text (a multipart or raw audio body: see `bytes`). */
   body: unknown;
+  /** The body's length in bytes, as received. */
+  bytes: number;
 }
 
 export interface Framing {

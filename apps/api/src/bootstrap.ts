@@ -25,10 +25,21 @@ import { ModelAvailabilityService } from './models/model-availability.ts';
 import { ProviderRegistry, type ProviderState } from './providers/provider-registry.service.ts';
 import { SQLITE_FILE_NAME } from './storage/storage.module.ts';
 
+/** The one /v1 route that takes a multipart form (an audio upload) instead of JSON. */
+const MULTIPART_PATH = '/v1/audio/transcriptions';
+/**
+ * Room for a transcription form's text fields and part headers beside the file itself. A body
+ * over file + this is refused here, answered whole; one that passes is cut by multer at the
+ * file's limit, which may reset a client still sending.
+ */
+const MULTIPART_FIELDS_BYTES = 64 * 1024;
+
 /** A /v1 POST whose body is not JSON (text/plain, a form) is refused, not read as an empty request. */
 function requireJsonBody(req: Request, res: Response, next: NextFunction): void {
   const type = req.headers['content-type'];
   if (req.method !== 'POST' || !req.url.startsWith('/v1/') || !type || /^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) return next();
+  // Multer reads the form there (with its own limits); a JSON body there is refused by validation.
+  if (req.path === MULTIPART_PATH && /^multipart\/form-data\b/i.test(type)) return next();
   const error = new ApiError(
     415,
     "The request body must be JSON: send it with 'Content-Type: application/json'.",
@@ -51,13 +62,16 @@ function rejectEmptyBody(req: { url?: string }, _res: unknown, buf: Buffer): voi
  * instead of reading (and discarding) the whole body first. Bodies without a length (chunked) are
  * cut by the body parser as soon as they pass the limit.
  */
-function rejectOversizedBody(limit: number) {
+function rejectOversizedBody(bodyLimit: number, uploadLimit: number) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const declared = Number(req.headers['content-length']);
+    // An audio upload has its own limit (its file, plus room for the form's fields).
+    const upload = req.path === MULTIPART_PATH;
+    const limit = upload ? uploadLimit + MULTIPART_FIELDS_BYTES : bodyLimit;
     if (!(declared > limit)) return next();
     const error = new ApiError(
       413,
-      `The request body is too large: ${declared} bytes, the limit (BODY_LIMIT) is ${limit}.`,
+      `The request body is too large: ${declared} bytes, the limit (${upload ? 'TRANSCRIPTION_MAX_BYTES' : 'BODY_LIMIT'}) is ${limit}.`,
       'invalid_request_error',
       'request_too_large',
     );
@@ -120,7 +134,7 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   // Counts requests in flight; refuses new ones once shutdown has begun.
   const lifecycle = app.get(AppLifecycle);
   app.use(lifecycle.gate);
-  app.use(rejectOversizedBody(config.bodyLimitBytes));
+  app.use(rejectOversizedBody(config.bodyLimitBytes, config.transcriptions.maxFileBytes));
   // JSON content types only: a text/plain POST is a "simple" cross-site request that browsers send
   // without a CORS preflight, so parsing it would let any web page drive /v1.
   app.use(json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'], verify: rejectEmptyBody }));

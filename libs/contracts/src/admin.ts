@@ -3,7 +3,7 @@ import type { AttemptSummary, Usage } from './openai.ts';
 /** What happened to one client request: the events hook's record and a request log row. */
 export interface RequestLogEntry {
   requestId: string;
-  endpoint: 'chat' | 'images' | 'speech' | 'responses' | 'messages';
+  endpoint: 'chat' | 'images' | 'speech' | 'responses' | 'messages' | 'embeddings' | 'transcriptions';
   model: string;
   stream: boolean;
   /** Epoch ms. */

@@ -1,6 +1,6 @@
 /** The model catalog as stored in catalog/models.json and served by the API. */
 
-export const MODEL_CATEGORIES = ['chat', 'reasoning', 'code', 'vision', 'image', 'audio'] as const;
+export const MODEL_CATEGORIES = ['chat', 'reasoning', 'code', 'vision', 'image', 'audio', 'embedding', 'speech-to-text'] as const;
 export type ModelCategory = (typeof MODEL_CATEGORIES)[number];
 
 export interface CatalogRoute {
@@ -32,6 +32,8 @@ export interface CatalogModel {
   context_length?: number;
   /** Models of one family (`llama`, `qwen`…) are preferred for each other; absent means `owned_by`. */
   family?: string;
+  /** Embedding models: the length of every vector; an answer with another length is a failed attempt. */
+  dimensions?: number;
   routes: CatalogRoute[];
 }
 

@@ -23,7 +23,16 @@ import type { AdminModel, AdminModelList } from '#contracts';
 export type { AdminModel, AdminModelList };
 
 /** The console's category chips, in the seed's order and words. */
-const CATEGORY_LABELS: Record<ModelCategory, string> = { chat: '对话', reasoning: '推理', code: '代码', vision: '视觉', image: '图像生成', audio: '音频' };
+const CATEGORY_LABELS: Record<ModelCategory, string> = {
+  chat: '对话',
+  reasoning: '推理',
+  code: '代码',
+  vision: '视觉',
+  image: '图像生成',
+  audio: '音频',
+  embedding: '嵌入',
+  'speech-to-text': '语音识别',
+};
 
 const MODEL_ID = ApiParam({ name: 'id', description: '模型 id（见 `GET /api/models`）。', schema: { type: 'string' } });
 /** PUT /api/aliases: the patterns and targets are checked by the catalog (400 naming each bad one). */

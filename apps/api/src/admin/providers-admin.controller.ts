@@ -5,6 +5,7 @@ import { ApiError } from '../common/api-error.ts';
 import { scrubSecrets } from '../common/redact.ts';
 import { ApiAdminAuth, ApiEmptyResponse, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../openapi/decorators.ts';
 import { CatalogService } from '../models/catalog.service.ts';
+import { CAPABILITY_OF } from '../models/model-availability.ts';
 import type { CustomUpstreamConfig } from '../providers/custom/custom-upstreams.ts';
 import { UpstreamError } from '../providers/provider-adapter.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
@@ -164,9 +165,7 @@ export class ProvidersAdminController {
     const p = this.settings.provider(name);
     const key = p.keys.get(id);
     if (!key) throw new ApiError(404, `Provider ${p.name} has no key \`${id}\`.`, 'not_found_error', 'key_not_found', 'id');
-    const route = this.catalog
-      .all()
-      .flatMap((m) => m.routes.filter((r) => this.registry.find(r.provider) === p && m.category !== 'image' && m.category !== 'audio'))[0];
+    const route = this.catalog.all().flatMap((m) => m.routes.filter((r) => this.registry.find(r.provider) === p && CAPABILITY_OF[m.category] === 'chat'))[0];
     const signal = AbortSignal.timeout(KEY_TEST_TIMEOUT_MS);
     const ctx = { upstreamModel: route?.upstream_model ?? '', baseUrl: p.baseUrl, apiKey: key.value, extra: p.extra, signal, http: this.http, proxy: p.proxy };
     const started = performance.now();

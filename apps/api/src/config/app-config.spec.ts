@@ -591,3 +591,12 @@ describe('stream resumption (STREAM_RESUME*)', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(new RegExp(name));
   });
 });
+
+describe('speech recognition', () => {
+  it('TRANSCRIPTION_MAX_BYTES: 25 MB by default (as OpenAI), a size', () => {
+    expect(loadConfig({}).transcriptions.maxFileBytes).toBe(25 * MB);
+    expect(loadConfig({ TRANSCRIPTION_MAX_BYTES: ' 1mb ' }).transcriptions.maxFileBytes).toBe(MB);
+    expect(loadConfig({ TRANSCRIPTION_MAX_BYTES: '' }).transcriptions.maxFileBytes).toBe(25 * MB);
+    expect(configError({ TRANSCRIPTION_MAX_BYTES: 'big' }).message).toMatch(/TRANSCRIPTION_MAX_BYTES/);
+  });
+});

@@ -177,6 +177,11 @@ export interface AppConfig {
     /** The largest stored record, the answer and the conversation it continues (RESPONSES_MAX_STORED_BYTES); a larger one is not stored. */
     maxStoredBytes: number;
   };
+  /** `/v1/audio/transcriptions`. */
+  transcriptions: {
+    /** The largest audio file a client may upload (TRANSCRIPTION_MAX_BYTES; 25 MB as OpenAI's); a larger one is a 413. */
+    maxFileBytes: number;
+  };
 }
 
 /** The longest a single provider health check or model-list fetch may take, every key tried (docs/admin-api.md: 15 s). */
@@ -504,6 +509,9 @@ export function loadConfig(env: Env = process.env, providers: readonly ProviderD
     responses: {
       ttlSeconds: int(env, 'RESPONSES_TTL_SECONDS', 30 * 24 * 3600, 60, 365 * 24 * 3600),
       maxStoredBytes: parseSize(env.RESPONSES_MAX_STORED_BYTES?.trim() || '4mb', 'RESPONSES_MAX_STORED_BYTES'),
+    },
+    transcriptions: {
+      maxFileBytes: parseSize(env.TRANSCRIPTION_MAX_BYTES?.trim() || '25mb', 'TRANSCRIPTION_MAX_BYTES'),
     },
   };
 }

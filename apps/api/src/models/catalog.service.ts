@@ -11,6 +11,8 @@ import { compileAliases, matchAlias, parseAliasMap, type AliasMap, type Compiled
 
 /** `created` for every catalog model: when this catalog was first published. */
 const CATALOG_CREATED = 1_735_689_600; // 2025-01-01T00:00:00Z
+/** Bounds an embedding model's declared vector length (the largest served today are 4096). */
+const MAX_DIMENSIONS = 16_384;
 
 /** Finds catalog/models.json by walking up from this file (works from src and from dist). */
 export function defaultCatalogPath(): string {
@@ -56,6 +58,9 @@ function checkModel(file: string, raw: unknown, i: number, partial: boolean): Ca
     throw new ConfigError(`${where}.context_length: expected a whole number of tokens`);
   }
   if (m.family !== undefined && (typeof m.family !== 'string' || !m.family.trim())) throw new ConfigError(`${where}.family: expected a name`);
+  if (m.dimensions !== undefined && !(Number.isInteger(m.dimensions) && m.dimensions > 0 && m.dimensions <= MAX_DIMENSIONS)) {
+    throw new ConfigError(`${where}.dimensions: expected a whole number from 1 to ${MAX_DIMENSIONS}`);
+  }
   if (m.routes !== undefined) {
     if (!Array.isArray(m.routes)) throw new ConfigError(`${where}.routes: expected a list`);
     m.routes.forEach((r: Partial<CatalogRoute>, j) => {

@@ -13,7 +13,7 @@ export interface ModelAvailability {
 }
 
 /** What a client asks the pool for: the text categories all go to chat completions. */
-export type Capability = 'chat' | 'image' | 'audio';
+export type Capability = 'chat' | 'image' | 'audio' | 'embedding' | 'transcription';
 
 export const CAPABILITY_OF: Record<ModelCategory, Capability> = {
   chat: 'chat',
@@ -22,6 +22,8 @@ export const CAPABILITY_OF: Record<ModelCategory, Capability> = {
   vision: 'chat',
   image: 'image',
   audio: 'audio',
+  embedding: 'embedding',
+  'speech-to-text': 'transcription',
 };
 
 const MAX_REASON = 300;
@@ -69,6 +71,8 @@ export class ModelAvailabilityService {
       chat: { models: 0, available: 0 },
       image: { models: 0, available: 0 },
       audio: { models: 0, available: 0 },
+      embedding: { models: 0, available: 0 },
+      transcription: { models: 0, available: 0 },
     };
     for (const model of this.catalog.all()) {
       const count = counts[CAPABILITY_OF[model.category]];

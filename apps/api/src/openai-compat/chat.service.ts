@@ -7,6 +7,7 @@ import { CatalogService } from '../models/catalog.service.ts';
 import { FEATURES, cannotHonour, requiredFeatures, routeHonours } from '../models/chat-features.ts';
 import { largerContext } from '../models/context-length.ts';
 import { CANNOT_TAKE_IMAGES, modelTakesImages, routeTakesImages } from '../models/vision.ts';
+import { CAPABILITY_OF } from '../models/model-availability.ts';
 import { UpstreamError, shortReason, type ChatEvent, type ChatFeature, type ChatRequest, type ClientFlow } from '../providers/provider-adapter.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
 import { FailoverService, type FailoverRun, type RouteFilter } from '../routing/failover.service.ts';
@@ -255,7 +256,7 @@ export class ChatService implements OnApplicationBootstrap {
    */
   start(body: ChatCompletionRequest, signal: AbortSignal, flow?: ClientFlow): ChatRun {
     const { model, alias } = this.catalog.requireResolved(body.model);
-    if (model.category === 'image' || model.category === 'audio') {
+    if (CAPABILITY_OF[model.category] !== 'chat') {
       throw ApiError.badRequest(
         `The model \`${model.id}\` is a ${model.category} model and cannot be used for chat completions.`,
         'model',

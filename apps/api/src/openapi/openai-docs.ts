@@ -4,8 +4,9 @@
  * extensions, which are listed apart (PoolChatExtension, PoolImageExtension).
  */
 import { applyDecorators } from '@nestjs/common';
-import { ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
+import { ApiBody, ApiConsumes, ApiOperation, ApiParam, ApiQuery, ApiResponse } from '@nestjs/swagger';
 import { IMAGE_QUALITIES, MAX_IMAGE_SIDE, MIN_IMAGE_SIDE, DEFAULT_IMAGE_MODEL } from '../openai-compat/image-request.dto.ts';
+import { MAX_EMBEDDING_INPUTS } from '../openai-compat/embeddings-request.dto.ts';
 import { MAX_SPEECH_INPUT } from '../openai-compat/speech-request.dto.ts';
 import { SPEECH_CONTENT_TYPES } from '../media/media-bytes.ts';
 import { ApiErrors, POOL_RESPONSE_HEADERS, schemaRef } from './decorators.ts';
@@ -287,4 +288,72 @@ export const ApiDeleteResponseOperation = (): MethodDecorator =>
       },
     }),
     ApiErrors([401, 403, 404, 429], { 404: '没有这个回答（`code: response_not_found`）。' }),
+  );
+
+export const ApiEmbeddingsOperation = (): MethodDecorator =>
+  applyDecorators(
+    ApiOperation({
+      summary: '文本嵌入（OpenAI 兼容）',
+      operationId: 'createEmbedding',
+      description: `与 OpenAI 的 \`POST /v1/embeddings\` 相同：请求体是 OpenAI 的 \`CreateEmbeddingRequest\`，响应是 \`CreateEmbeddingResponse\`（\`model\` 为请求中的模型 id，\`usage\` 来自上游，上游不报时由网关计数）。
+
+与 OpenAI 的差别：
+- **\`input\`**：字符串、字符串数组（最多 ${MAX_EMBEDDING_INPUTS} 条），或 token 数组（只有能接收 token 的路由，例如自定义 OpenAI 兼容上游；没有这样的路由时 400，\`param\` 为 \`input\`）。超过上游单次上限的批量会拆成多次调用，按顺序合并，同一请求的向量都来自同一个提供商。
+- **\`encoding_format\`**：\`float\`（默认）或 \`base64\`（小端 float32，与 OpenAI 相同）。
+- **\`dimensions\`**：只发往支持它的路由（DeepInfra、自定义上游）；没有这样的路由，或大于模型的维度时 400，\`param\` 为 \`dimensions\`。
+- 每个向量的维度和数量都会检查：不对就算这次尝试失败，换下一个提供商。
+- 扩展字段 **\`provider\`**（字符串）：只用指定的提供商，不做故障转移。`,
+    }),
+    ApiBody({
+      required: true,
+      description: 'OpenAI 的 `CreateEmbeddingRequest`（网关另接受 `provider`，见上）。',
+      schema: schemaRef('CreateEmbeddingRequest'),
+      examples: { basic: { summary: '两段文本', value: { model: 'bge-m3', input: ['你好，世界', 'Hello, world'] } } },
+    }),
+    ApiResponse({
+      status: 200,
+      description: '向量列表。',
+      headers: POOL_RESPONSE_HEADERS,
+      content: { 'application/json': { schema: schemaRef('CreateEmbeddingResponse') } },
+    }),
+    UPSTREAM_ERRORS(),
+  );
+
+export const ApiTranscriptionOperation = (): MethodDecorator =>
+  applyDecorators(
+    ApiOperation({
+      summary: '语音识别（OpenAI 兼容）',
+      operationId: 'createTranscription',
+      description: `与 OpenAI 的 \`POST /v1/audio/transcriptions\` 相同：\`multipart/form-data\`，字段 \`file\`（flac、m4a、mp3、ogg、wav、webm，按文件头识别）、\`model\`、\`language\`、\`prompt\`、\`temperature\`、\`response_format\`。
+
+与 OpenAI 的差别：
+- 文件大小上限由 \`TRANSCRIPTION_MAX_BYTES\` 设置（默认 25 MB），超过时 413。
+- **\`response_format\`**：\`json\`（默认）、\`text\`、\`verbose_json\`（上游给出分段时带 \`segments\`）、\`srt\`、\`vtt\`。\`srt\` / \`vtt\` 只发往能给出带时间分段的路由（DeepInfra、CloudflareAI）；没有这样的路由时 400，\`param\` 为 \`response_format\`。不提供流式（\`stream\`）。
+- 扩展字段 **\`provider\`**（表单字段）：只用指定的提供商，不做故障转移。`,
+    }),
+    ApiConsumes('multipart/form-data'),
+    ApiBody({
+      required: true,
+      description: 'OpenAI 的 `CreateTranscriptionRequest`（网关另接受 `provider`，见上）。',
+      schema: schemaRef('CreateTranscriptionRequest'),
+    }),
+    ApiResponse({
+      status: 200,
+      description: '`json` / `verbose_json` 为 JSON；`text`、`srt` 为纯文本，`vtt` 为 `text/vtt`。',
+      headers: POOL_RESPONSE_HEADERS,
+      content: {
+        'application/json': {
+          schema: {
+            oneOf: [
+              schemaRef('CreateTranscriptionResponseJson'),
+              schemaRef('CreateTranscriptionResponseDiarizedJson'),
+              schemaRef('CreateTranscriptionResponseVerboseJson'),
+            ],
+          },
+        },
+        'text/plain': { schema: { type: 'string' } },
+        'text/vtt': { schema: { type: 'string' } },
+      },
+    }),
+    UPSTREAM_ERRORS(),
   );

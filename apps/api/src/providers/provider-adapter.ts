@@ -98,6 +98,64 @@ export interface AudioResult {
   mime: string;
 }
 
+/** One embeddings call: at most the adapter's `embeddings.batchLimit` inputs. */
+export interface EmbeddingRequest {
+  /** Texts, or token arrays where the adapter takes them (`embeddings.tokens`). */
+  input: string[] | number[][];
+  /** Only sent to adapters whose `embeddings.dimensions` is true. */
+  dimensions?: number;
+  user?: string;
+}
+
+export interface EmbeddingResult {
+  /** One vector per input, in input order (checked by the caller: count, length, finite numbers). */
+  vectors: number[][];
+  /** Input tokens as the upstream counted them, when it says. */
+  promptTokens?: number;
+}
+
+/** What an adapter's embeddings route can take. */
+export interface EmbeddingSupport {
+  /** Inputs per upstream call (the provider's documented limit); bigger batches are split. */
+  batchLimit: number;
+  /** Whether token arrays (OpenAI's `input: number[][]`) can be sent. */
+  tokens: boolean;
+  /** Whether the client's `dimensions` can be passed on. */
+  dimensions: boolean;
+}
+
+/** What an adapter's speech-recognition route gives. */
+export interface TranscriptionSupport {
+  /** Whether answers carry timed segments (routes without them cannot serve srt or vtt). */
+  segments: boolean;
+}
+
+/** One speech-recognition call, normalized from OpenAI's multipart `/v1/audio/transcriptions`. */
+export interface TranscriptionRequest {
+  audio: Buffer;
+  filename: string;
+  mime: string;
+  language?: string;
+  prompt?: string;
+  temperature?: number;
+}
+
+export interface TranscriptSegment {
+  /** Seconds from the start. */
+  start: number;
+  end: number;
+  text: string;
+}
+
+export interface TranscriptionResult {
+  text: string;
+  language?: string;
+  /** Seconds of audio, when the upstream says. */
+  duration?: number;
+  /** Timed segments, when the route gives them (needed for srt, vtt and verbose_json's segments). */
+  segments?: TranscriptSegment[];
+}
+
 export interface ProviderAdapter {
   /** Stable lower-case id, used in env names and URLs: 'deepinfra'. */
   readonly id: string;
@@ -120,6 +178,12 @@ export interface ProviderAdapter {
   image?(req: ImageRequest, ctx: UpstreamContext): Promise<ImageResult>;
   /** Text to speech; rejects with UpstreamError like chat. */
   speech?(req: SpeechRequest, ctx: UpstreamContext): Promise<AudioResult>;
+  /** Text embeddings; rejects with UpstreamError like chat. Present with `embeddings`. */
+  embed?(req: EmbeddingRequest, ctx: UpstreamContext): Promise<EmbeddingResult>;
+  readonly embeddings?: EmbeddingSupport;
+  /** Speech to text; rejects with UpstreamError like chat. */
+  transcribe?(req: TranscriptionRequest, ctx: UpstreamContext): Promise<TranscriptionResult>;
+  readonly transcriptions?: TranscriptionSupport;
   /** False when the provider cannot take image content parts in chat (routing skips it then). */
   readonly acceptsImageInput?: boolean;
   /**

@@ -5,7 +5,7 @@ import { CircuitBreaker } from './circuit-breaker.ts';
 import { loadCustomUpstreams, type CustomUpstreamConfig } from './custom/custom-upstreams.ts';
 import { Subject } from 'rxjs';
 import { KeyPool, type KeyEntry } from './key-pool.ts';
-import { OpenAICompatibleAdapter } from './openai-compatible/openai-compatible.adapter.ts';
+import { OPENAI_EMBEDDINGS, OpenAICompatibleAdapter } from './openai-compatible/openai-compatible.adapter.ts';
 import type { ProviderAdapter } from './provider-adapter.ts';
 import { keyEnvName } from './provider-declaration.ts';
 import type { ProviderHealth, ProviderSettingField, ProviderStatus, ProviderView } from '#contracts';
@@ -275,7 +275,14 @@ export class ProviderRegistry implements OnModuleDestroy {
     const previous = this.find(u.name);
     if (previous && !previous.custom) throw new Error(`"${u.name}" is a built-in provider`);
     if (previous) this.remove(previous);
-    const adapter = new OpenAICompatibleAdapter({ id: u.name.toLowerCase(), name: u.name, defaultBaseUrl: u.baseUrl, requiresKey: false });
+    const adapter = new OpenAICompatibleAdapter({
+      id: u.name.toLowerCase(),
+      name: u.name,
+      defaultBaseUrl: u.baseUrl,
+      requiresKey: false,
+      embeddings: OPENAI_EMBEDDINGS,
+      transcriptions: { segments: true },
+    });
     const state = new ProviderState(adapter, true, { enabled: u.enabled, apiKeys: u.apiKeys, proxy: u.proxy, extra: {}, priority: u.priority }, this.config);
     this.add(state);
     this.upstreams.set(u.name.toLowerCase(), u);

@@ -7,13 +7,25 @@ import {
   type ChatEvent,
   type ChatFeature,
   type ChatRequest,
+  type EmbeddingRequest,
+  type EmbeddingResult,
+  type EmbeddingSupport,
   type ImageRequest,
+  type TranscriptionRequest,
+  type TranscriptionResult,
+  type TranscriptionSupport,
   type ImageResult,
   type ProviderAdapter,
   type UpstreamContext,
   type UpstreamModel,
 } from '../provider-adapter.ts';
 import { requiredExtra, type ProviderDeclaration } from '../provider-declaration.ts';
+import {
+  buildCloudflareEmbeddingBody,
+  buildCloudflareTranscriptionBody,
+  parseCloudflareEmbeddings,
+  parseCloudflareTranscription,
+} from './cloudflare-embedding-mapping.ts';
 import { buildCloudflareImageBody, parseCloudflareImage } from './cloudflare-image-mapping.ts';
 import {
   buildCloudflareChatBody,
@@ -36,6 +48,10 @@ export class CloudflareAdapter implements ProviderAdapter {
   readonly requiredExtra: readonly string[];
   /** The native request mapping sends text only (image parts are dropped), so routing keeps images away. */
   readonly acceptsImageInput = false;
+  /** The bge models' input schema caps `text` at 100 items per call. */
+  readonly embeddings: EmbeddingSupport = { batchLimit: 100, tokens: false, dimensions: false };
+  /** Whisper answers timed segments (and its own vtt). */
+  readonly transcriptions: TranscriptionSupport = { segments: true };
 
   /** Tools and JSON mode on the models documented for them; see cloudflare-mapping.ts. */
   honours(feature: ChatFeature, upstreamModel: string): boolean {
@@ -69,6 +85,18 @@ export class CloudflareAdapter implements ProviderAdapter {
     const url = `${this.accountUrl(ctx)}/ai/run/${cloudflareModelPath(ctx.upstreamModel)}`;
     const json = await ctx.http.json(upstreamCall(ctx, { method: 'POST', url, body: buildCloudflareImageBody(req) }));
     return { images: [parseCloudflareImage(json)] };
+  }
+
+  /** Text embeddings (`@cf/baai/bge-*`) on the same run path. */
+  async embed(req: EmbeddingRequest, ctx: UpstreamContext): Promise<EmbeddingResult> {
+    const url = `${this.accountUrl(ctx)}/ai/run/${cloudflareModelPath(ctx.upstreamModel)}`;
+    return parseCloudflareEmbeddings(await ctx.http.json(upstreamCall(ctx, { method: 'POST', url, body: buildCloudflareEmbeddingBody(req) })));
+  }
+
+  /** Whisper (`@cf/openai/whisper-large-v3-turbo`) on the same run path. */
+  async transcribe(req: TranscriptionRequest, ctx: UpstreamContext): Promise<TranscriptionResult> {
+    const url = `${this.accountUrl(ctx)}/ai/run/${cloudflareModelPath(ctx.upstreamModel)}`;
+    return parseCloudflareTranscription(await ctx.http.json(upstreamCall(ctx, { method: 'POST', url, body: buildCloudflareTranscriptionBody(req) })));
   }
 
   async listModels(ctx: UpstreamContext): Promise<UpstreamModel[]> {

@@ -7,7 +7,16 @@ import { buildDeepInfraImageBody } from './deepinfra-mapping.ts';
 /** DeepInfra's OpenAI endpoint; needs a key (the keyless web route wants a captcha now). */
 export class DeepInfraAdapter extends OpenAICompatibleAdapter {
   constructor(declaration: ProviderDeclaration) {
-    super({ id: declaration.id, declaration, name: 'DeepInfra', defaultBaseUrl: 'https://api.deepinfra.com/v1/openai', requiresKey: true });
+    super({
+      id: declaration.id,
+      declaration,
+      name: 'DeepInfra',
+      defaultBaseUrl: 'https://api.deepinfra.com/v1/openai',
+      requiresKey: true,
+      // The embeddings docs state no batch limit; 1024 inputs keeps one call well inside the body caps.
+      embeddings: { batchLimit: 1024, tokens: false, dimensions: true },
+      transcriptions: { segments: true },
+    });
   }
 
   async image(req: ImageRequest, ctx: UpstreamContext): Promise<ImageResult> {

@@ -6,12 +6,20 @@ import {
   upstreamCall,
   type ChatEvent,
   type ChatRequest,
+  type EmbeddingRequest,
+  type EmbeddingResult,
+  type EmbeddingSupport,
   type ProviderAdapter,
+  type TranscriptionRequest,
+  type TranscriptionResult,
+  type TranscriptionSupport,
   type UpstreamContext,
   type UpstreamModel,
 } from '../provider-adapter.ts';
 import { requiredExtra, type ProviderDeclaration } from '../provider-declaration.ts';
+import { buildOpenAIEmbeddingBody, parseOpenAIEmbeddings } from './openai-embeddings.ts';
 import { buildOpenAIChatBody, chunkToEvents, completionToEvents } from './openai-mapping.ts';
+import { buildOpenAITranscriptionBody, parseOpenAITranscription } from './openai-transcriptions.ts';
 
 export interface OpenAICompatibleOptions {
   id: string;
@@ -23,7 +31,14 @@ export interface OpenAICompatibleOptions {
   /** Relative to the base URL. */
   chatPath?: string;
   modelsPath?: string;
+  /** Set where the upstream serves OpenAI's `/embeddings` (relative to the base URL). */
+  embeddings?: EmbeddingSupport;
+  /** Set where the upstream serves OpenAI's multipart `/audio/transcriptions`. */
+  transcriptions?: TranscriptionSupport;
 }
+
+/** An operator's OpenAI-compatible upstream (vLLM, Ollama, SiliconFlow): OpenAI's own limit of 2048 inputs, token arrays and `dimensions`. */
+export const OPENAI_EMBEDDINGS: EmbeddingSupport = { batchLimit: 2048, tokens: true, dimensions: true };
 
 /** Parses `{data:[{id}]}` (OpenAI) or a bare array of models (Together). */
 export function parseModelList(json: unknown): UpstreamModel[] {
@@ -45,6 +60,8 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
   readonly requiresKey: boolean;
   readonly declaration?: ProviderDeclaration;
   readonly requiredExtra: readonly string[];
+  readonly embeddings?: EmbeddingSupport;
+  readonly transcriptions?: TranscriptionSupport;
   private readonly chatPath: string;
   private readonly modelsPath: string;
 
@@ -57,6 +74,8 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
     this.requiredExtra = requiredExtra(options.declaration);
     this.chatPath = options.chatPath ?? '/chat/completions';
     this.modelsPath = options.modelsPath ?? '/models';
+    this.embeddings = options.embeddings;
+    this.transcriptions = options.transcriptions;
   }
 
   chat(req: ChatRequest, ctx: UpstreamContext): Observable<ChatEvent> {
@@ -66,6 +85,17 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
       if (!req.stream) return completionToEvents(await ctx.http.readJson(res));
       return ctx.http.sse(res, ctx.flow).pipe(chatStreamEvents(chunkToEvents, { onMalformed: ctx.onMalformed }));
     }, ctx.signal);
+  }
+
+  async embed(req: EmbeddingRequest, ctx: UpstreamContext): Promise<EmbeddingResult> {
+    const body = buildOpenAIEmbeddingBody(req, ctx.upstreamModel);
+    return parseOpenAIEmbeddings(await ctx.http.json(upstreamCall(ctx, { method: 'POST', url: `${ctx.baseUrl}/embeddings`, body })));
+  }
+
+  async transcribe(req: TranscriptionRequest, ctx: UpstreamContext): Promise<TranscriptionResult> {
+    const { body, contentType } = buildOpenAITranscriptionBody(req, ctx.upstreamModel);
+    const call = upstreamCall(ctx, { method: 'POST', url: `${ctx.baseUrl}/audio/transcriptions`, body, headers: { 'content-type': contentType } });
+    return parseOpenAITranscription(await ctx.http.json(call));
   }
 
   async listModels(ctx: UpstreamContext): Promise<UpstreamModel[]> {

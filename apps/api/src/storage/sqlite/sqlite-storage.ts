@@ -103,7 +103,15 @@ function addHistograms(a: SQLOutputValue, b: SQLOutputValue): string {
   return JSON.stringify(sum);
 }
 
-const ENDPOINTS: ReadonlySet<string> = new Set<RequestLogEntry['endpoint']>(['chat', 'images', 'speech', 'responses', 'messages']);
+const ENDPOINTS: ReadonlySet<string> = new Set<RequestLogEntry['endpoint']>([
+  'chat',
+  'images',
+  'speech',
+  'responses',
+  'messages',
+  'embeddings',
+  'transcriptions',
+]);
 
 function isEndpoint(v: string): v is RequestLogEntry['endpoint'] {
   return ENDPOINTS.has(v);

@@ -230,6 +230,8 @@ export const V1_ENDPOINTS: readonly Endpoint[] = [
   { method: 'GET', path: '/v1/models/{id}', summary: '查询单个模型' },
   { method: 'POST', path: '/v1/images/generations', summary: '图片生成，返回网关托管的链接或 base64' },
   { method: 'POST', path: '/v1/audio/speech', summary: '语音合成，返回音频文件本身' },
+  { method: 'POST', path: '/v1/audio/transcriptions', summary: '语音识别：上传音频（multipart），返回 json、text、verbose_json、srt 或 vtt' },
+  { method: 'POST', path: '/v1/embeddings', summary: '文本嵌入：单条或批量，float 或 base64 向量；大批量按上游上限拆分后按顺序合并' },
   { method: 'GET', path: '/v1/images/files/{file}', summary: '图片生成返回的链接，不需要密钥，到期后失效' },
   { method: 'GET', path: '/v1/key', summary: '用客户端密钥查询它自己的限额、各配额的已用 / 剩余与重置时间' },
   {

@@ -203,6 +203,8 @@ export const ENDPOINT_LABELS: Record<RequestLogEntry['endpoint'], string> = {
   speech: '语音',
   responses: 'Responses',
   messages: 'Messages',
+  embeddings: '嵌入',
+  transcriptions: '语音识别',
 };
 
 /** Green 2xx (amber when the stream broke after it), amber 4xx, red 5xx and no answer. */

@@ -59,9 +59,21 @@ describe('模型浏览 view', () => {
       'vision:视觉:0',
       'image:图像生成:1',
       'audio:音频:0',
+      'embedding:嵌入:0',
+      'speech-to-text:语音识别:0',
     ]);
     // A list without categories still gets every chip, in Chinese.
-    expect(categoryChips({ ...LIST, categories: [] }).map((c) => c.label)).toEqual(['全部', '对话', '推理', '代码', '视觉', '图像生成', '音频']);
+    expect(categoryChips({ ...LIST, categories: [] }).map((c) => c.label)).toEqual([
+      '全部',
+      '对话',
+      '推理',
+      '代码',
+      '视觉',
+      '图像生成',
+      '音频',
+      '嵌入',
+      '语音识别',
+    ]);
   });
 
   it('reads ?category= leniently', () => {

@@ -29,6 +29,8 @@ const FALLBACK_CATEGORY_LABELS: Record<ModelCategory, string> = {
   vision: '视觉',
   image: '图像生成',
   audio: '音频',
+  embedding: '嵌入',
+  'speech-to-text': '语音识别',
 };
 
 /**

@@ -89,7 +89,17 @@ describe('ModelsPage', () => {
   it('lists every model with its chips, and filters by category and search', () => {
     create();
     load();
-    expect(page.chips().map((c) => `${c.label} ${c.count}`)).toEqual(['全部 3', '对话 1', '推理 1', '代码 0', '视觉 0', '图像生成 1', '音频 0']);
+    expect(page.chips().map((c) => `${c.label} ${c.count}`)).toEqual([
+      '全部 3',
+      '对话 1',
+      '推理 1',
+      '代码 0',
+      '视觉 0',
+      '图像生成 1',
+      '音频 0',
+      '嵌入 0',
+      '语音识别 0',
+    ]);
     expect(page.cards().map((c) => c.model.id)).toEqual(['llama-3.3-70b', 'deepseek-r1', 'flux']);
     expect(page.filtered()).toBe(false);
 

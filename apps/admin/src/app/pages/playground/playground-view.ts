@@ -12,6 +12,8 @@ export const CATEGORY_LABELS: Record<ModelCategory, string> = {
   vision: '视觉',
   image: '图像生成',
   audio: '音频',
+  embedding: '嵌入',
+  'speech-to-text': '语音识别',
 };
 const PLAYGROUND_CATEGORIES: readonly ModelCategory[] = [...CHAT_CATEGORIES, 'image'];
 
