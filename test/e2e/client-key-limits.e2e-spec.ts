@@ -241,6 +241,16 @@ describe('client key limits on one gateway', () => {
     expect(messages.status).toBe(403);
     expect(((await messages.json()) as { error: { type: string } }).error.type).toBe('permission_error');
 
+    // A multipart body is read after the guard: the transcription door checks the model itself.
+    const form = (model: string) => {
+      const data = new FormData();
+      data.append('model', model);
+      data.append('file', new Blob([Buffer.from('RIFF\0\0\0\0WAVEfmt ')], { type: 'audio/wav' }), 'clip.wav');
+      return fetch(`${gw.baseURL}/audio/transcriptions`, { method: 'POST', headers: bearer(byModel.secret), body: data });
+    };
+    const transcription = await expectError(await form('whisper-large-v3-turbo'), 403, 'model_not_allowed');
+    expect(transcription.message).toContain('whisper-large-v3-turbo');
+
     const byAlias = await admin.create({ name: 'alias only', allowedModels: ['house-model'] });
     await expectOk(await chat(gw, byAlias.secret, { ...CHAT, model: 'house-model' }));
     await expectError(await chat(gw, byAlias.secret), 403, 'model_not_allowed');

@@ -83,6 +83,13 @@ export function modelAllowed(patterns: readonly string[], requested: string, res
   return patterns.some((p) => ids.some((id) => globMatches(p.toLowerCase(), id)));
 }
 
+/** The refusal of a model a key may not use (403 model_not_allowed), unless it is allowed. */
+export function assertModelAllowed(patterns: readonly string[], requested: string, resolved: string | undefined): void {
+  if (!modelAllowed(patterns, requested, resolved)) {
+    throw new ApiError(403, `This API key may not use the model \`${requested.slice(0, 200)}\`.`, 'permission_error', 'model_not_allowed', 'model');
+  }
+}
+
 /** POSTs answered without an upstream (counted locally): not metered. */
 const UNMETERED_POSTS = new Set(['/v1/messages/count_tokens']);
 
@@ -166,10 +173,9 @@ export class ApiKeyGuard implements CanActivate {
     if (!ipAllowed(client.ips, req.ip)) {
       throw new ApiError(403, `This API key may not be used from your address (${String(req.ip).slice(0, 64)}).`, 'permission_error', 'ip_not_allowed');
     }
+    // A multipart body (transcriptions) is parsed after guards: its controller checks the model itself.
     const model = requestedModel(req);
-    if (model !== undefined && !modelAllowed(allowedModels, model, this.catalog.lookup(model)?.model.id)) {
-      throw new ApiError(403, `This API key may not use the model \`${model.slice(0, 200)}\`.`, 'permission_error', 'model_not_allowed', 'model');
-    }
+    if (model !== undefined) assertModelAllowed(allowedModels, model, this.catalog.lookup(model)?.model.id);
   }
 
   private async rateLimit(client: ClientKeyMatch, now: number): Promise<void> {

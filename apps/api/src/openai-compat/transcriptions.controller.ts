@@ -1,11 +1,13 @@
 import { Body, Controller, HttpCode, Post, Req, Res, UploadedFile, UseGuards, UseInterceptors } from '@nestjs/common';
 import { FileInterceptor } from '@nestjs/platform-express';
 import { ApiTags } from '@nestjs/swagger';
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import { PoolEvents } from '../events/pool-events.service.ts';
 import { ApiClientKeyAuth, DOC_TAGS } from '../openapi/decorators.ts';
 import { ApiTranscriptionOperation } from '../openapi/openai-docs.ts';
-import { ApiKeyGuard } from './api-key.guard.ts';
+import { ClientKeysService } from '../client-keys/client-keys.service.ts';
+import { CatalogService } from '../models/catalog.service.ts';
+import { ApiKeyGuard, assertModelAllowed, type ClientKeyRequest } from './api-key.guard.ts';
 import { ClientCall, failureStatus } from './client-call.ts';
 import { renderTranscript } from './transcription-format.ts';
 import { TranscriptionRequestDto } from './transcription-request.dto.ts';
@@ -19,6 +21,8 @@ export class TranscriptionsController {
   constructor(
     private readonly transcriptions: TranscriptionsService,
     private readonly events: PoolEvents,
+    private readonly clientKeys: ClientKeysService,
+    private readonly catalog: CatalogService,
   ) {}
 
   /** Multipart, read by multer with the limits of OpenAICompatModule's MulterModule (TRANSCRIPTION_MAX_BYTES). */
@@ -29,7 +33,7 @@ export class TranscriptionsController {
   async create(
     @Body() dto: TranscriptionRequestDto,
     @UploadedFile() file: UploadedAudio | undefined,
-    @Req() req: Request,
+    @Req() req: ClientKeyRequest,
     @Res() res: Response,
   ): Promise<void> {
     const client = new ClientCall(this.events, req, res, 'transcriptions');
@@ -47,6 +51,9 @@ export class TranscriptionsController {
       });
 
     try {
+      // The guard could not read the model from a multipart body; a client key's allowed models apply here.
+      const allowed = req.clientKeyId === undefined ? undefined : this.clientKeys.allowedModels(req.clientKeyId);
+      if (allowed && typeof dto?.model === 'string') assertModelAllowed(allowed, dto.model, this.catalog.lookup(dto.model)?.model.id);
       job = this.transcriptions.prepare(dto, file);
       const done = await this.transcriptions.transcribe(job, client.signal);
       const { type, body } = renderTranscript(done, job.format, job.request.language);
