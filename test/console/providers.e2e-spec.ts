@@ -103,15 +103,19 @@ describe('提供商管理 in Chromium', () => {
     await closeSnackbars();
   }, 60_000);
 
-  it('checks one provider and shows the verdict; a failing probe says why', async () => {
+  it('checks one provider and shows what was tested and the verdict; a failing probe says why', async () => {
     await row('Together').getByTestId('provider-check').click();
     await row('Together').getByTestId('provider-last-check').getByText('检查通过').waitFor();
-    await snackbar('Together：健康检查通过');
+    await snackbar('Together：对话 1 token（');
+    expect(await row('Together').getByTestId('provider-check-tested').innerText()).toMatch(/^对话 1 token（.+）$/);
 
-    emu.addFault({ provider: 'huggingface', mode: 'status', status: 503, path: 'models', times: 1 });
+    emu.addFault({ provider: 'huggingface', mode: 'status', status: 503, path: 'chat', times: 1 });
     await row('HuggingFace').getByTestId('provider-check').click();
     await row('HuggingFace').getByTestId('provider-last-check').getByText('检查失败').waitFor();
-    await snackbar('HuggingFace：健康检查失败');
+    await snackbar('），失败：HTTP 503');
+    // The error is on the row itself, not only in a tooltip; and the provider is 异常 until traffic or a check says otherwise.
+    expect(await row('HuggingFace').getByTestId('provider-check-error').innerText()).toMatch(/503/);
+    expect(await row('HuggingFace').getByTestId('provider-condition').innerText()).toBe('异常');
     emu.clearFaults();
 
     await page.getByTestId('check-all').click();
@@ -130,6 +134,9 @@ describe('提供商管理 in Chromium', () => {
     expect(await row('HuggingFace').getByTestId('breaker-countdown').innerText()).toMatch(/^\d+ 秒后重试$/);
     expect(await row('HuggingFace').getByTestId('provider-status').innerText()).toBe('冷却中');
     expect(await row('HuggingFace').getByTestId('provider-reason').innerText()).toContain('连续失败，冷却中');
+    // Live failures: 异常 with the failing status and reason inline.
+    expect(await row('HuggingFace').getByTestId('provider-condition').innerText()).toBe('异常');
+    expect(await row('HuggingFace').getByTestId('provider-condition-detail').innerText()).toMatch(/^实时请求连续失败 \d+ 次 · HTTP 500/);
   }, 60_000);
 
   it('adds a key (shown masked), tests it, and removes it; environment keys are read-only', async () => {

@@ -53,6 +53,7 @@ export class ProvidersAdminController {
       ...p.view(),
       models: this.catalog.all().filter((m) => m.routes.some((r) => this.registry.find(r.provider) === p)).length,
       lastCheck: this.health.lastCheck(p.name),
+      condition: this.health.condition(p.name)!,
       upstream: upstream ? { source: upstream.source ?? 'file', models: upstream.models, ownedBy: upstream.ownedBy ?? null } : null,
     };
   }

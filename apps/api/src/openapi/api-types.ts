@@ -22,6 +22,7 @@ import type {
   ProviderDetail,
   ProviderCheck,
   ProviderCheckAll,
+  ProviderCondition,
   ProviderStatus,
   RequestLogPage,
   StatsResponse,
@@ -36,6 +37,8 @@ export interface ProviderHealthView {
   /** The last check's verdict; null before the first check. */
   healthy: boolean | null;
   lastCheck: ProviderCheck | null;
+  /** Live traffic and the last check together: 正常 / 降级 / 异常 / 未知. */
+  condition: ProviderCondition;
 }
 
 /** `GET /api/health/providers`. */

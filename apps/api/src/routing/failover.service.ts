@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AttemptSummary, CatalogModel, CatalogRoute } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
+import type { CallKind } from '../providers/circuit-breaker.ts';
 import { maskKey, type PooledKey } from '../providers/key-pool.ts';
 import { UpstreamError, shortReason, type ClientFlow, type UpstreamContext } from '../providers/provider-adapter.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
@@ -88,7 +89,7 @@ export class Lease {
     const latency = this.elapsedMs();
     this.provider.breaker.onSuccess();
     this.provider.keys.recordSuccess(this.key);
-    this.provider.recordOutcome(true, latency);
+    this.provider.recordOutcome(true, latency, undefined, { status: 200, kind: this.run.kind });
     this.run.note(
       this.summarize({
         provider: this.provider.name,
@@ -138,7 +139,7 @@ export class Lease {
         provider.keys.recordAuthFailure(key);
       }
       provider.breaker.release();
-      provider.recordOutcome(false, null, reason);
+      provider.recordOutcome(false, null, reason, { status: err.status, kind: this.run.kind });
       return !committed && this.run.hasUntriedKey(provider);
     }
     key.breaker.release();
@@ -148,8 +149,8 @@ export class Lease {
       provider.breaker.release();
       return false;
     }
-    provider.breaker.onFailure({ retryAfterMs: err.retryAfterMs, reason });
-    provider.recordOutcome(false, null, reason);
+    provider.breaker.onFailure({ retryAfterMs: err.retryAfterMs, reason, kind: this.run.kind });
+    provider.recordOutcome(false, null, reason, { status: err.status, kind: this.run.kind });
     return false;
   }
 
@@ -177,6 +178,12 @@ export class FailoverRun {
     private readonly http: UpstreamHttp,
     private readonly config: AppConfig,
   ) {}
+
+  /** The kind of call this run makes, as breakers and live health record it. */
+  get kind(): CallKind {
+    const { category } = this.model;
+    return category === 'image' ? 'image' : category === 'audio' ? 'speech' : 'chat';
+  }
 
   note(attempt: AttemptSummary): void {
     this.attempts.push(attempt);

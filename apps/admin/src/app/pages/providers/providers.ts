@@ -13,7 +13,7 @@ import { PageStates } from '../../shared/page-states/page-states';
 import { StateView } from '../../shared/state/state';
 import { Notice } from './notice';
 import { type ProviderDialogData, type ProviderTab, ProviderDialog } from './provider-dialog';
-import { type ProviderRow, rateTone } from './providers-view';
+import { type ProviderRow, checkSentence, rateTone } from './providers-view';
 import { PROVIDERS_POLL_MS, ProvidersStore } from './providers.store';
 import { UpstreamDialog } from './upstream-dialog';
 
@@ -59,11 +59,7 @@ export default class ProvidersPage implements OnInit {
 
   async check(row: ProviderRow): Promise<void> {
     try {
-      const c = (await this.store.check(row.name)).lastCheck;
-      if (!c) this.notice.ok(`${row.name}：没有可用的探测方式`);
-      else if (c.inconclusive) this.notice.ok(`${row.name}：检查无法判断${c.error ? `（${c.error}）` : ''}`);
-      else if (c.ok) this.notice.ok(`${row.name}：健康检查通过，${formatDuration(c.latencyMs)}`);
-      else this.notice.ok(`${row.name}：健康检查失败，${c.error ?? '原因不明'}`);
+      this.notice.ok(checkSentence(row.name, (await this.store.check(row.name)).lastCheck));
     } catch (err) {
       this.notice.error(`检查 ${row.name} 失败`, err);
     }
