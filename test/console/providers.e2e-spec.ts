@@ -13,6 +13,7 @@
  */
 import type { Locator, Page } from 'playwright-core';
 import type { Emulator } from '../emulators/emulator.ts';
+import { adminHeaders } from '../support/admin.ts';
 import { postJson } from '../support/gateway.ts';
 import type { Gateway } from '../support/gateway.ts';
 import { PHONE, login, shot, startConsoleWorld, watchErrors } from './browser.ts';
@@ -278,6 +279,39 @@ describe('提供商管理 in Chromium', () => {
     await row('CloudflareAI').getByTestId('provider-settings').click();
     expect(await dialog().getByTestId('settings-extra-accountId').inputValue()).toBe('acct-123');
     await closeDialog();
+    await closeSnackbars();
+  }, 60_000);
+
+  it('the routing strategy in force is shown and chosen here; a weight is set in a provider’s settings', async () => {
+    const panel = page.getByTestId('routing-strategy');
+    await panel.waitFor();
+    expect(await panel.getAttribute('data-strategy')).toBe('priority');
+    expect(await page.getByTestId('routing-help').innerText()).toMatch(/^生效中：按优先级（来自环境变量 ROUTING_STRATEGY）/);
+    await page.getByTestId('routing-select').click();
+    await page.getByRole('option', { name: '按健康度加权随机' }).click();
+    await snackbar('路由策略已改为：按健康度加权随机');
+    await page.locator('[data-testid="routing-strategy"][data-strategy="random"]').waitFor();
+    expect(await page.getByTestId('routing-help').innerText()).toMatch(/^生效中：按健康度加权随机（在管理台设置，所有副本共享）/);
+    await shot(page, 'providers-routing-desktop');
+    const routing = (await (await fetch(`${gw.url}/api/routing`, { headers: await adminHeaders(gw) })).json()) as { strategy: string; source: string };
+    expect(routing).toEqual({ strategy: 'random', source: 'console', default: 'priority' });
+
+    // Together's weight 0: under weighted random routing DeepInfra answers the shared model every time.
+    await row('Together').getByTestId('provider-settings').click();
+    await dialog().getByTestId('settings-weight').fill('0');
+    await dialog().getByTestId('settings-save').click();
+    await snackbar('已保存 Together 的设置');
+    await closeDialog();
+    for (let i = 0; i < 5; i++) expect(await answeredBy(SHARED_MODEL)).toEqual({ status: 200, provider: 'DeepInfra' });
+
+    // Back as the other tests expect it.
+    await row('Together').getByTestId('provider-settings').click();
+    await dialog().getByTestId('settings-reset-weight').click();
+    await snackbar('Together 的权重已恢复为环境变量（或默认）的设置');
+    await closeDialog();
+    await page.getByTestId('routing-select').click();
+    await page.getByRole('option', { name: '按优先级' }).click();
+    await page.locator('[data-testid="routing-strategy"][data-strategy="priority"]').waitFor();
     await closeSnackbars();
   }, 60_000);
 

@@ -136,7 +136,7 @@ export interface ProviderCheck {
 }
 
 /** Settings an operator can change from the console (`PATCH /api/providers/:name`). */
-export type ProviderSettingField = 'enabled' | 'baseUrl' | 'proxy' | 'priority' | 'extra';
+export type ProviderSettingField = 'enabled' | 'baseUrl' | 'proxy' | 'priority' | 'weight' | 'extra';
 
 /** A provider's runtime state: settings, status and why, breaker, keys (masked), health. */
 export interface ProviderView {
@@ -150,6 +150,8 @@ export interface ProviderView {
   /** Why it is not available, in words. */
   reason: string | null;
   priority: number | null;
+  /** Weighted-random routing: goes first in proportion to weight × 健康分 (1 unless set; 0 only as a last resort). */
+  weight: number;
   /** The HTTP proxy in use, with a password in it masked (`http://user:****@host:7890`); null for none. */
   proxy: string | null;
   /** Provider-specific settings in effect, such as Cloudflare's `accountId`. */
@@ -218,6 +220,8 @@ export interface UpdateProviderRequest {
   proxy?: string | null;
   /** An integer ≥ 0; lower is tried first. */
   priority?: number | null;
+  /** An integer 0–100 (weighted-random routing); null resets it to 1. */
+  weight?: number | null;
   /** Merged into the settings there are, e.g. `{ accountId: '…' }` for Cloudflare. */
   extra?: Record<string, string>;
   /**
@@ -260,4 +264,21 @@ export interface UpstreamRequest {
 /** `POST /api/health/check`: every enabled, configured provider probed now. */
 export interface ProviderCheckAll {
   results: ProviderCheck[];
+}
+
+/**
+ * `GET/PUT /api/routing`: the routing strategy in force — `random` (weighted random by 健康分 ×
+ * weight), `priority` (lowest priority number first) or `latency` (fastest first) — and where it
+ * comes from: `console` when chosen there (stored; every replica uses it), else `config`
+ * (ROUTING_STRATEGY, `default`).
+ */
+export interface RoutingSettings {
+  strategy: 'random' | 'priority' | 'latency';
+  source: 'console' | 'config';
+  default: 'random' | 'priority' | 'latency';
+}
+
+/** `PUT /api/routing`: a strategy, or null to go back to ROUTING_STRATEGY. */
+export interface SetRoutingRequest {
+  strategy: 'random' | 'priority' | 'latency' | null;
 }

@@ -87,6 +87,7 @@ export function provider(name: string, status: ProviderStatus = 'available', ext
     status,
     reason: status === 'available' ? null : `${name} is ${status}`,
     priority: null,
+    weight: 1,
     proxy: null,
     extra: {},
     requiredExtra: [],

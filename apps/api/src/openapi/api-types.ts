@@ -25,6 +25,7 @@ import type {
   ProviderCondition,
   ProviderStatus,
   RequestLogPage,
+  RoutingSettings,
   StatsResponse,
 } from '#contracts';
 import type { HealthCheckResult } from '../storage/storage.ts';
@@ -80,6 +81,8 @@ export interface ApiSchemas {
   AdminModelList: AdminModelList;
   /** 单个模型（管理台视图）：路由、每条路由的发现状态与是否可路由。 */
   AdminModel: AdminModel;
+  /** 路由策略：生效中的（`random` 按“健康分 × 权重”加权随机、`priority` 按优先级、`latency` 按延迟）、来源（`console` 或 `config`）与 `ROUTING_STRATEGY` 的默认值。 */
+  RoutingSettings: RoutingSettings;
   /** 模型别名：生效中的（最具体的在前）、默认的（`MODEL_ALIASES` 与 `CATALOG_FILE`），以及生效的来源（`config` 或 `console`）。 */
   ModelAliasList: ModelAliasList;
   /** 每个提供商一次模型列表刷新的结果。 */

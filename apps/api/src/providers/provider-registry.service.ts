@@ -27,6 +27,8 @@ export interface ProviderOverride {
   baseUrl?: string | null;
   proxy?: string | null;
   priority?: number | null;
+  /** Share of first tries under weighted-random routing (1 by default; 0: only when no other is left). */
+  weight?: number | null;
   extra?: Record<string, string>;
 }
 
@@ -42,6 +44,8 @@ export interface BreakerOpening {
 }
 
 const EWMA = 0.2;
+/** A provider's routing weight until the operator sets one. */
+export const DEFAULT_WEIGHT = 1;
 /** Live outcomes kept per provider, and how long one counts: what "recent live traffic" means. */
 export const LIVE_WINDOW = 20;
 export const LIVE_WINDOW_MS = 15 * 60_000;
@@ -68,6 +72,8 @@ export class ProviderState {
   proxy?: string;
   extra: Record<string, string>;
   priority?: number;
+  /** Weighted-random routing: this provider goes first in proportion to weight × success score. */
+  weight = DEFAULT_WEIGHT;
   /** The settings an operator override sets (null and absent fields fall back to the base). */
   overridden: ProviderSettingField[] = [];
   /** Keys from the environment not sent because the base URL now points to another host. */
@@ -118,8 +124,9 @@ export class ProviderState {
     this.baseUrl = pick<string | undefined>('baseUrl', this.base.baseUrl) ?? this.adapter.defaultBaseUrl;
     this.proxy = pick('proxy', this.base.proxy);
     this.priority = pick('priority', this.base.priority);
+    this.weight = o.weight ?? DEFAULT_WEIGHT;
     this.extra = { ...this.base.extra, ...(o.extra ?? {}) };
-    this.overridden = (['enabled', 'baseUrl', 'proxy', 'priority'] as const).filter((f) => o[f] !== undefined && o[f] !== null);
+    this.overridden = (['enabled', 'baseUrl', 'proxy', 'priority', 'weight'] as const).filter((f) => o[f] !== undefined && o[f] !== null);
     if (o.extra && Object.keys(o.extra).length > 0) this.overridden.push('extra');
     const origin = this.origin;
     const envKeys = originOf(this.configuredBaseUrl) === origin ? this.base.apiKeys : [];
@@ -225,6 +232,7 @@ export class ProviderState {
       status,
       reason,
       priority: this.priority ?? null,
+      weight: this.weight,
       proxy: maskProxy(this.proxy),
       extra: { ...this.extra },
       requiredExtra: [...(this.adapter.requiredExtra ?? [])],

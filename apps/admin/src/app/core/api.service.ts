@@ -2,6 +2,8 @@ import { HttpClient, type HttpResponse } from '@angular/common/http';
 import { Injectable, inject } from '@angular/core';
 import type { Observable } from 'rxjs';
 import type {
+  RoutingSettings,
+  SetRoutingRequest,
   AddProviderKeyRequest,
   AdminModelList,
   AdminSession,
@@ -105,6 +107,16 @@ export class ApiService {
   /** Probes one provider now; the answer's `lastCheck` is the result. */
   checkProvider(name: string): Observable<ProviderDetail> {
     return this.http.post<ProviderDetail>(`${this.providerPath(name)}/health`, null);
+  }
+
+  /** The routing strategy in force and where it comes from. */
+  routing(): Observable<RoutingSettings> {
+    return this.http.get<RoutingSettings>('/api/routing');
+  }
+
+  /** Stores and applies a routing strategy; null goes back to ROUTING_STRATEGY. */
+  setRouting(strategy: SetRoutingRequest['strategy']): Observable<RoutingSettings> {
+    return this.http.put<RoutingSettings>('/api/routing', { strategy } satisfies SetRoutingRequest);
   }
 
   /** Probes every enabled, configured provider now. */

@@ -60,8 +60,16 @@ describe('dashboard view', () => {
       ['HuggingFace', '未配置', 'neutral'],
       ['CloudflareAI', '已停用', 'neutral'],
     ]);
-    expect(rows[0]).toMatchObject({ requests: 2, successRate: null, keys: 1, models: 3, note: null, lastCheck: null });
-    expect(rows[1]).toMatchObject({ custom: true, requests: 0, successRate: 0.8, latencyMs: 350, lastCheck: { ok: false, at: 5, latencyMs: 40 } });
+    // 成功率 is the range's (from the stats), 健康分 the routing score: two numbers, never mixed up.
+    expect(rows[0]).toMatchObject({ requests: 2, successRate: 1, healthScore: null, keys: 1, models: 3, note: null, lastCheck: null });
+    expect(rows[1]).toMatchObject({
+      custom: true,
+      requests: 0,
+      successRate: null,
+      healthScore: 0.8,
+      latencyMs: 350,
+      lastCheck: { ok: false, at: 5, latencyMs: 40 },
+    });
     expect(rows[2]!.note).toBe('Together is cooling-down');
     // The API's reasons are English; the overview says them in Chinese.
     const [unconfigured] = providerRows([provider('DeepInfra', 'unconfigured', { reason: 'needs an API key (DEEPINFRA_API_KEY)' })], stats());

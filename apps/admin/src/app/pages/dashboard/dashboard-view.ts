@@ -127,8 +127,10 @@ export interface ProviderRow {
   custom: boolean;
   /** Why it is not available, or the last error of an available one; null when all is well. */
   note: string | null;
-  /** Smoothed success score (0..1); null before the provider has served anything. */
+  /** 成功率: successful / total upstream attempts in the dashboard's range; null without attempts. */
   successRate: number | null;
+  /** 健康分: the smoothed success score routing weighs by (0..1); null before the provider has served anything. */
+  healthScore: number | null;
   latencyMs: number | null;
   /** Upstream attempts in the dashboard's range. */
   requests: number;
@@ -143,6 +145,7 @@ export interface ProviderRow {
 /** Providers for the status overview: available first, then cooling down, unconfigured, disabled. */
 export function providerRows(providers: ProviderDetail[], stats: StatsResponse | null): ProviderRow[] {
   const attempts = new Map((stats?.providers ?? []).map((p) => [key(p.value), p.requests]));
+  const rates = new Map((stats?.providers ?? []).map((p) => [key(p.value), p.successRate]));
   return providers
     .map((p): ProviderRow => {
       const meta = STATUS_META[p.status] ?? STATUS_META.disabled;
@@ -158,7 +161,8 @@ export function providerRows(providers: ProviderDetail[], stats: StatsResponse |
         custom: p.custom,
         note: troubled ? condition.detail : p.status === 'available' ? null : reasonText(p.reason),
         condition,
-        successRate: served ? p.health.successScore : null,
+        successRate: rates.get(key(p.name)) ?? null,
+        healthScore: served ? p.health.successScore : null,
         latencyMs: p.health.latencyMs,
         requests: attempts.get(key(p.name)) ?? 0,
         keys: p.keys.length,

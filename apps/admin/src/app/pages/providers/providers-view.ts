@@ -143,6 +143,8 @@ export interface ProviderRow {
   enabled: boolean;
   baseUrl: string;
   priority: number | null;
+  /** Weighted-random routing weight (1 unless set). */
+  weight: number;
   models: number;
   status: ProviderStatus;
   statusLabel: string;
@@ -176,6 +178,7 @@ export function providerRow(p: ProviderDetail, now: number): ProviderRow {
     enabled: p.enabled,
     baseUrl: p.baseUrl,
     priority: p.priority,
+    weight: p.weight,
     models: p.models,
     status: p.status,
     statusLabel: meta.label,
