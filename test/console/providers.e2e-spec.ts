@@ -140,6 +140,31 @@ describe('提供商管理 in Chromium', () => {
     expect(await row('HuggingFace').getByTestId('provider-condition-detail').innerText()).toMatch(/^实时请求连续失败 \d+ 次 · HTTP 500/);
   }, 60_000);
 
+  it('the detail view: condition, recent checks, the last failures with a link to 请求日志, the key pool', async () => {
+    await row('HuggingFace').getByTestId('provider-details').click();
+    const overview = dialog().getByTestId('provider-overview');
+    await overview.getByTestId('overview-failures').waitFor();
+    expect(await overview.getByTestId('overview-condition').innerText()).toMatch(/状况：异常\s+实时请求连续失败 \d+ 次 · HTTP 500/);
+    // The checks pressed earlier, newest first: what was tested and the verdict.
+    expect(await overview.getByTestId('overview-checks').innerText()).toMatch(/对话 1 token\s*失败 · \d+ ms\s*HTTP 503/);
+    // Each failed request in Chinese: those it answered with a 500, and the one skipped while it cooled.
+    const failures = await overview.getByTestId('overview-failures').innerText();
+    expect(failures).toMatch(/HTTP 50\d · 上游服务器错误（HTTP 500）/);
+    expect(failures).toMatch(/HTTP 50\d · 已跳过：提供商在冷却中，没有发送/);
+    expect(await overview.getByTestId('overview-keys').innerText()).toContain('****');
+    await shot(page, 'providers-detail-desktop');
+    await page.setViewportSize(PHONE);
+    await shot(page, 'providers-detail-phone');
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await overview.getByTestId('overview-logs-link').click();
+    await page.waitForURL(/\/logs\?provider=HuggingFace&status=error$/);
+    await page.locator('mat-dialog-container').waitFor({ state: 'detached' });
+    await page.getByTestId('log-row').first().waitFor();
+    await page.locator('[data-nav="providers"]').click();
+    await page.waitForURL(/\/providers$/);
+    await row('HuggingFace').waitFor();
+  }, 60_000);
+
   it('adds a key (shown masked), tests it, and removes it; environment keys are read-only', async () => {
     await row('DeepInfra').getByTestId('provider-keys').click();
     const d = dialog();

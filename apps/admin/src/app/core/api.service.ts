@@ -19,6 +19,7 @@ import type {
   KeyTestResult,
   ModelAliasList,
   ModelDiscovery,
+  ProviderCheck,
   ProviderCheckAll,
   ProviderDetail,
   RequestLogPage,
@@ -35,6 +36,12 @@ import type {
  * interceptor adds the session token and handles 401s; callers see plain HttpErrorResponses
  * (describeApiError turns them into words).
  */
+/** `GET /api/health/history/{provider}` as the console reads it. */
+export interface ProviderHealthHistoryView {
+  provider: string;
+  items: Array<Pick<ProviderCheck, 'checkedAt' | 'ok' | 'latencyMs' | 'error'> & { probe: string }>;
+}
+
 @Injectable({ providedIn: 'root' })
 export class ApiService {
   private readonly http = inject(HttpClient);
@@ -107,6 +114,11 @@ export class ApiService {
   /** Probes one provider now; the answer's `lastCheck` is the result. */
   checkProvider(name: string): Observable<ProviderDetail> {
     return this.http.post<ProviderDetail>(`${this.providerPath(name)}/health`, null);
+  }
+
+  /** A provider's stored health checks, newest first. */
+  healthHistory(name: string, limit: number): Observable<ProviderHealthHistoryView> {
+    return this.http.get<ProviderHealthHistoryView>(`/api/health/history/${encodeURIComponent(name)}`, { params: { limit } });
   }
 
   /** The routing strategy in force and where it comes from. */
