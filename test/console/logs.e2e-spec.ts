@@ -111,6 +111,10 @@ describe('请求日志 in Chromium', () => {
     expect(await attempts.nth(0).getAttribute('data-provider')).toBe('DeepInfra');
     expect(await attempts.nth(0).getAttribute('data-outcome')).toBe('error');
     expect(await attempts.nth(0).innerText()).toContain('500');
+    // In Chinese from the attempt's code, with the upstream's own words beside it to copy.
+    expect(await attempts.nth(0).getByTestId('attempt-code').innerText()).toBe('上游服务器错误（HTTP 500）');
+    expect(await attempts.nth(0).getByTestId('attempt-reason').innerText()).toMatch(/^HTTP 500/);
+    expect(await attempts.nth(0).getByTestId('copy-attempt-reason').count()).toBe(1);
     expect(await attempts.nth(1).getAttribute('data-provider')).toBe('Together');
     expect(await attempts.nth(1).getByTestId('attempt-outcome').innerText()).toBe('成功');
     expect(await detail.getByTestId('final-error').count()).toBe(0);
@@ -135,6 +139,8 @@ describe('请求日志 in Chromium', () => {
       await page.getByTestId('attempt').evaluateAll((els) => els.map((e) => (e as unknown as { dataset: Record<string, string> }).dataset['provider'])),
     ).toEqual(['DeepInfra', 'Together', 'HuggingFace', 'PollinationsAI', 'PollinationsAI']);
     expect(new Set(await page.getByTestId('attempt-outcome').allInnerTexts())).toEqual(new Set(['失败']));
+    expect(await page.getByTestId('final-error-zh').innerText()).toMatch(/^最终错误：(所有提供商都失败了|所有提供商都超时了|被限流)/);
+    expect(await page.getByTestId('final-error-original').innerText()).toMatch(/Every provider/);
     await shot(page, 'logs-failed-desktop');
 
     // And by model: llama-3.3-70b's successes are two (the plain one and the failover).

@@ -211,8 +211,8 @@ describe('在线对话测试 in Chromium', () => {
     // The list opens on the click: wait for both tries before reading them.
     await answer().getByTestId('answer-attempts').locator('li').nth(1).waitFor();
     const tries = await answer().getByTestId('answer-attempts').locator('li').allInnerTexts();
-    expect(tries[0]).toMatch(/^DeepInfra · 500 · /);
-    expect(tries[1]).toMatch(/^Together · 200 · /);
+    expect(tries[0]).toMatch(/^DeepInfra · 上游服务器错误（HTTP 500） · /);
+    expect(tries[1]).toMatch(/^Together · 成功 · /);
 
     // Every provider fails: the error, in the conversation, with each attempt; retry works once they recover.
     for (const provider of LLAMA_PROVIDERS) emu.addFault({ provider, mode: 'status', status: 500 });

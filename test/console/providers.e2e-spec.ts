@@ -13,6 +13,7 @@
  */
 import type { Locator, Page } from 'playwright-core';
 import type { Emulator } from '../emulators/emulator.ts';
+import { adminHeaders } from '../support/admin.ts';
 import { postJson } from '../support/gateway.ts';
 import type { Gateway } from '../support/gateway.ts';
 import { PHONE, login, shot, startConsoleWorld, watchErrors } from './browser.ts';
@@ -103,15 +104,19 @@ describe('提供商管理 in Chromium', () => {
     await closeSnackbars();
   }, 60_000);
 
-  it('checks one provider and shows the verdict; a failing probe says why', async () => {
+  it('checks one provider and shows what was tested and the verdict; a failing probe says why', async () => {
     await row('Together').getByTestId('provider-check').click();
     await row('Together').getByTestId('provider-last-check').getByText('检查通过').waitFor();
-    await snackbar('Together：健康检查通过');
+    await snackbar('Together：对话 1 token（');
+    expect(await row('Together').getByTestId('provider-check-tested').innerText()).toMatch(/^对话 1 token（.+）$/);
 
-    emu.addFault({ provider: 'huggingface', mode: 'status', status: 503, path: 'models', times: 1 });
+    emu.addFault({ provider: 'huggingface', mode: 'status', status: 503, path: 'chat', times: 1 });
     await row('HuggingFace').getByTestId('provider-check').click();
     await row('HuggingFace').getByTestId('provider-last-check').getByText('检查失败').waitFor();
-    await snackbar('HuggingFace：健康检查失败');
+    await snackbar('），失败：HTTP 503');
+    // The error is on the row itself, not only in a tooltip; and the provider is 异常 until traffic or a check says otherwise.
+    expect(await row('HuggingFace').getByTestId('provider-check-error').innerText()).toMatch(/503/);
+    expect(await row('HuggingFace').getByTestId('provider-condition').innerText()).toBe('异常');
     emu.clearFaults();
 
     await page.getByTestId('check-all').click();
@@ -130,6 +135,34 @@ describe('提供商管理 in Chromium', () => {
     expect(await row('HuggingFace').getByTestId('breaker-countdown').innerText()).toMatch(/^\d+ 秒后重试$/);
     expect(await row('HuggingFace').getByTestId('provider-status').innerText()).toBe('冷却中');
     expect(await row('HuggingFace').getByTestId('provider-reason').innerText()).toContain('连续失败，冷却中');
+    // Live failures: 异常 with the failing status and reason inline.
+    expect(await row('HuggingFace').getByTestId('provider-condition').innerText()).toBe('异常');
+    expect(await row('HuggingFace').getByTestId('provider-condition-detail').innerText()).toMatch(/^实时请求连续失败 \d+ 次 · HTTP 500/);
+  }, 60_000);
+
+  it('the detail view: condition, recent checks, the last failures with a link to 请求日志, the key pool', async () => {
+    await row('HuggingFace').getByTestId('provider-details').click();
+    const overview = dialog().getByTestId('provider-overview');
+    await overview.getByTestId('overview-failures').waitFor();
+    expect(await overview.getByTestId('overview-condition').innerText()).toMatch(/状况：异常\s+实时请求连续失败 \d+ 次 · HTTP 500/);
+    // The checks pressed earlier, newest first: what was tested and the verdict.
+    expect(await overview.getByTestId('overview-checks').innerText()).toMatch(/对话 1 token\s*失败 · \d+ ms\s*HTTP 503/);
+    // Each failed request in Chinese: those it answered with a 500, and the one skipped while it cooled.
+    const failures = await overview.getByTestId('overview-failures').innerText();
+    expect(failures).toMatch(/HTTP 50\d · 上游服务器错误（HTTP 500）/);
+    expect(failures).toMatch(/HTTP 50\d · 已跳过：提供商在冷却中，没有发送/);
+    expect(await overview.getByTestId('overview-keys').innerText()).toContain('****');
+    await shot(page, 'providers-detail-desktop');
+    await page.setViewportSize(PHONE);
+    await shot(page, 'providers-detail-phone');
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await overview.getByTestId('overview-logs-link').click();
+    await page.waitForURL(/\/logs\?provider=HuggingFace&status=error$/);
+    await page.locator('mat-dialog-container').waitFor({ state: 'detached' });
+    await page.getByTestId('log-row').first().waitFor();
+    await page.locator('[data-nav="providers"]').click();
+    await page.waitForURL(/\/providers$/);
+    await row('HuggingFace').waitFor();
   }, 60_000);
 
   it('adds a key (shown masked), tests it, and removes it; environment keys are read-only', async () => {
@@ -271,6 +304,39 @@ describe('提供商管理 in Chromium', () => {
     await row('CloudflareAI').getByTestId('provider-settings').click();
     expect(await dialog().getByTestId('settings-extra-accountId').inputValue()).toBe('acct-123');
     await closeDialog();
+    await closeSnackbars();
+  }, 60_000);
+
+  it('the routing strategy in force is shown and chosen here; a weight is set in a provider’s settings', async () => {
+    const panel = page.getByTestId('routing-strategy');
+    await panel.waitFor();
+    expect(await panel.getAttribute('data-strategy')).toBe('priority');
+    expect(await page.getByTestId('routing-help').innerText()).toMatch(/^生效中：按优先级（来自环境变量 ROUTING_STRATEGY）/);
+    await page.getByTestId('routing-select').click();
+    await page.getByRole('option', { name: '按健康度加权随机' }).click();
+    await snackbar('路由策略已改为：按健康度加权随机');
+    await page.locator('[data-testid="routing-strategy"][data-strategy="random"]').waitFor();
+    expect(await page.getByTestId('routing-help').innerText()).toMatch(/^生效中：按健康度加权随机（在管理台设置，所有副本共享）/);
+    await shot(page, 'providers-routing-desktop');
+    const routing = (await (await fetch(`${gw.url}/api/routing`, { headers: await adminHeaders(gw) })).json()) as { strategy: string; source: string };
+    expect(routing).toEqual({ strategy: 'random', source: 'console', default: 'priority' });
+
+    // Together's weight 0: under weighted random routing DeepInfra answers the shared model every time.
+    await row('Together').getByTestId('provider-settings').click();
+    await dialog().getByTestId('settings-weight').fill('0');
+    await dialog().getByTestId('settings-save').click();
+    await snackbar('已保存 Together 的设置');
+    await closeDialog();
+    for (let i = 0; i < 5; i++) expect(await answeredBy(SHARED_MODEL)).toEqual({ status: 200, provider: 'DeepInfra' });
+
+    // Back as the other tests expect it.
+    await row('Together').getByTestId('provider-settings').click();
+    await dialog().getByTestId('settings-reset-weight').click();
+    await snackbar('Together 的权重已恢复为环境变量（或默认）的设置');
+    await closeDialog();
+    await page.getByTestId('routing-select').click();
+    await page.getByRole('option', { name: '按优先级' }).click();
+    await page.locator('[data-testid="routing-strategy"][data-strategy="priority"]').waitFor();
     await closeSnackbars();
   }, 60_000);
 

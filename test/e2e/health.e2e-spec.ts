@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { ProviderHealthService } from '../../apps/api/src/health/provider-health.service.ts';
 import type { ProviderCheck } from '../../apps/api/src/health/provider-probe.ts';
 import type { ProviderHealthView } from '../../apps/api/src/health/health-admin.controller.ts';
+import type { ProviderDetail } from '#contracts';
 import type { HealthCheckResult as StoredCheck, Storage } from '../../apps/api/src/storage/storage.ts';
 import { STORAGE } from '../../apps/api/src/storage/storage.ts';
 import { startEmulator, type Emulator } from '../emulators/emulator.ts';
@@ -229,15 +230,26 @@ describe('scheduled provider checks', () => {
       const views = await providerViews(gw, auth);
       return [...views.values()].every((v) => v.lastCheck !== null) ? views : undefined;
     });
-    expect(first.get('Together')!.lastCheck).toMatchObject({ ok: true, probe: 'models', error: null });
-    expect(emu.requests('together').some((r) => r.method === 'GET' && r.path.endsWith('/models'))).toBe(true);
+    // A one-token chat on the provider's cheapest chat model, not a model-list read.
+    expect(first.get('Together')!.lastCheck).toMatchObject({ ok: true, probe: 'chat', model: expect.any(String), error: null });
+    const probes = emu.requests('together').filter((r) => r.method === 'POST' && r.path.endsWith('/chat/completions'));
+    expect(probes.length).toBeGreaterThan(0);
+    const probe = probes[0]!.body as { model: string; max_tokens: number; stream: boolean };
+    expect(probe).toMatchObject({ max_tokens: 1, stream: false });
+    expect(emu.requests('together').some((r) => r.method === 'GET' && r.path.endsWith('/models'))).toBe(false);
 
-    emu.addFault({ provider: 'together', mode: 'status', status: 500, path: 'models' });
+    // Only the probe's model fails: the chat below, to another model, is served.
+    emu.addFault({ provider: 'together', mode: 'status', status: 500, path: 'chat', model: probe.model });
     const faulted = await until('Together is unhealthy', async () => {
       const together = (await providerViews(gw, auth)).get('Together')!;
       return together.healthy === false ? together : undefined;
     });
     expect(faulted.lastCheck!.error).toMatch(/500/);
+    expect(faulted.condition).toMatchObject({ state: 'failing', source: 'check' });
+    const { body } = await getJson<HealthBody>(`${gw.url}/health`);
+    expect(body.details.providers!.unhealthy).toBeGreaterThanOrEqual(1);
+    expect(body.status).toBe('degraded');
+    expect(body.details.providers!.problems).toContainEqual({ provider: 'Together', reason: expect.stringMatching(/^last health check failed: .*500/) });
     // A failed probe of a provider with a closed breaker reports; it does not stop routing.
     expect(faulted.status).toBe('available');
     const chat = await postJson(`${gw.baseURL}/chat/completions`, {
@@ -247,19 +259,93 @@ describe('scheduled provider checks', () => {
     });
     expect(chat.status).toBe(200);
     expect(chat.headers.get('x-pool-provider')).toBe('Together');
-    const { body } = await getJson<HealthBody>(`${gw.url}/health`);
-    expect(body.details.providers!.unhealthy).toBeGreaterThanOrEqual(1);
-    expect(body.status).toBe('degraded');
-    expect(body.details.providers!.problems).toContainEqual({ provider: 'Together', reason: expect.stringMatching(/^last health check failed: .*500/) });
 
     emu.clearFaults();
     await until('Together is healthy again', async () => ((await providerViews(gw, auth)).get('Together')!.healthy === true ? true : undefined));
 
     const items = await history(gw, auth, 'together');
-    expect(items[0]).toMatchObject({ provider: 'Together', ok: true, probe: 'models', error: null });
+    expect(items[0]).toMatchObject({ provider: 'Together', ok: true, probe: 'chat', error: null });
     expect(items.some((i) => !i.ok && /500/.test(i.error ?? ''))).toBe(true);
     for (let i = 1; i < items.length; i++) expect(items[i - 1]!.checkedAt).toBeGreaterThanOrEqual(items[i]!.checkedAt);
   }, 30_000);
+});
+
+describe('live traffic and probes together', () => {
+  let gw: Gateway;
+  let auth: Record<string, string>;
+  beforeAll(async () => {
+    // DeepInfra is probed by its model list only; Together by a one-token chat.
+    gw = await startGateway(emu, { BREAKER_FAILURE_THRESHOLD: '1000', HEALTH_PROBE_PROVIDERS: 'deepinfra=models' });
+    auth = await adminHeaders(gw);
+  });
+  afterAll(() => gw?.close());
+
+  const chatTo = async (provider: string) => {
+    const res = await postJson(`${gw.baseURL}/chat/completions`, { model: 'llama-3.3-70b', provider, messages: [{ role: 'user', content: 'hi' }] });
+    await res.arrayBuffer();
+    return res.status;
+  };
+  const detail = async (name: string) => (await getJson<ProviderDetail>(`${gw.url}/api/providers/${name}`, auth)).body;
+
+  it('a provider failing live chat while its model list works is 异常 within three requests, and a model-list probe does not make it healthy', async () => {
+    emu.addFault({ provider: 'deepinfra', mode: 'status', status: 500, path: 'chat', message: 'model crashed' });
+    let requests = 0;
+    while ((await detail('DeepInfra')).condition.state !== 'failing') {
+      expect(await chatTo('DeepInfra')).toBe(502);
+      expect(++requests).toBeLessThanOrEqual(3);
+    }
+    const failing = await detail('DeepInfra');
+    expect(failing.condition).toMatchObject({ state: 'failing', source: 'live', status: 500, reason: expect.stringMatching(/500/) });
+    expect(failing.condition.live.consecutiveFailures).toBeGreaterThanOrEqual(3);
+
+    const res = await fetch(`${gw.url}/api/providers/DeepInfra/health`, { method: 'POST', headers: auth });
+    const checked = (await res.json()) as ProviderDetail;
+    expect(checked.lastCheck).toMatchObject({ ok: true, probe: 'models' });
+    expect(checked.condition).toMatchObject({ state: 'failing', source: 'live', status: 500 });
+    const health = await getJson<HealthBody>(`${gw.url}/health`);
+    expect(health.body.details.providers!.problems).toContainEqual({ provider: 'DeepInfra', reason: expect.stringMatching(/^recent requests failed: .*500/) });
+
+    // Served again: one success ends the run of failures; the recent share keeps it 降级 for now.
+    emu.clearFaults();
+    expect(await chatTo('DeepInfra')).toBe(200);
+    expect((await detail('DeepInfra')).condition).toMatchObject({ state: 'degraded', source: 'live', status: 500 });
+  });
+
+  it('a successful one-token chat probe after the failures makes it healthy again', async () => {
+    emu.addFault({ provider: 'together', mode: 'status', status: 503, path: 'chat', times: 4 });
+    for (let i = 0; i < 2; i++) expect(await chatTo('Together')).toBe(502);
+    expect((await detail('Together')).condition).toMatchObject({ state: 'failing', source: 'live', status: 503 });
+    const res = await fetch(`${gw.url}/api/providers/Together/health`, { method: 'POST', headers: auth });
+    const checked = (await res.json()) as ProviderDetail;
+    expect(checked.lastCheck).toMatchObject({ ok: true, probe: 'chat', model: expect.any(String) });
+    expect(checked.condition.state).toBe('healthy');
+  });
+});
+
+describe('a probe and a breaker that live failures opened', () => {
+  let gw: Gateway;
+  let auth: Record<string, string>;
+  beforeAll(async () => {
+    gw = await startGateway(emu, { BREAKER_FAILURE_THRESHOLD: '1', BREAKER_COOLDOWN_MS: '600000', HEALTH_PROBE_PROVIDERS: 'deepinfra=models' });
+    auth = await adminHeaders(gw);
+  });
+  afterAll(() => gw?.close());
+
+  it('a model-list read never closes it; the provider stays cooling down and 异常', async () => {
+    emu.addFault({ provider: 'deepinfra', mode: 'status', status: 500, path: 'chat', times: 1 });
+    const failed = await postJson(`${gw.baseURL}/chat/completions`, {
+      model: 'llama-3.3-70b',
+      provider: 'DeepInfra',
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    await failed.arrayBuffer();
+    expect(failed.status).toBe(502);
+    const checks = await checkAll(gw, auth);
+    expect(checks.get('DeepInfra')).toMatchObject({ ok: true, probe: 'models' });
+    const deepinfra = (await providerViews(gw, auth)).get('DeepInfra')!;
+    expect(deepinfra.status).toBe('cooling-down');
+    expect(deepinfra.condition).toMatchObject({ state: 'failing', source: 'breaker' });
+  });
 });
 
 describe('on-demand provider checks', () => {
@@ -278,7 +364,7 @@ describe('on-demand provider checks', () => {
   it('POST /api/health/check probes every configured provider; a key that fails auth is reported and cooled like chat does', async () => {
     const results = await checkAll(gw, auth);
     expect([...results.keys()].sort()).toEqual(['CloudflareAI', 'DeepInfra', 'HuggingFace', 'PollinationsAI', 'Together']);
-    for (const r of results.values()) expect(r).toMatchObject({ ok: true, error: null, probe: 'models' });
+    for (const r of results.values()) expect(r).toMatchObject({ ok: true, error: null, probe: 'chat' });
     const deepinfra = results.get('DeepInfra')!;
     expect(deepinfra.key).toBe('****0001');
     expect(deepinfra.keyProblems).toEqual([{ key: '****0001', status: 401, error: expect.stringMatching(/401/) as unknown as string }]);
@@ -299,9 +385,9 @@ describe('on-demand provider checks', () => {
 
   it('check(name) answers with the result; a failed probe leaves a closed breaker closed', async () => {
     const checks = gw.app.get(ProviderHealthService);
-    emu.addFault({ provider: 'together', mode: 'status', status: 503, path: 'models' });
+    emu.addFault({ provider: 'together', mode: 'status', status: 503, path: 'chat' });
     const failed = await checks.check('together');
-    expect(failed).toMatchObject({ provider: 'Together', ok: false, probe: 'models' });
+    expect(failed).toMatchObject({ provider: 'Together', ok: false, probe: 'chat' });
     expect(failed.error).toMatch(/503/);
     expect(checks.lastCheck('Together')).toEqual(failed);
     // With BREAKER_FAILURE_THRESHOLD=1 one chat failure would open it; a probe does not.
@@ -344,11 +430,11 @@ it('health history survives a restart with the same DATA_DIR, and the last check
   let stored: StoredCheck[];
   try {
     const auth = await adminHeaders(first);
-    emu.addFault({ provider: 'huggingface', mode: 'status', status: 500, path: 'models' });
+    emu.addFault({ provider: 'huggingface', mode: 'status', status: 500, path: 'chat' });
     await checkAll(first, auth);
     stored = await history(first, auth, 'HuggingFace');
     expect(stored).toHaveLength(1);
-    expect(stored[0]).toMatchObject({ ok: false, probe: 'models' });
+    expect(stored[0]).toMatchObject({ ok: false, probe: 'chat' });
   } finally {
     await first.close();
   }

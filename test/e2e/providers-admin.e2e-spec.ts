@@ -120,8 +120,9 @@ describe('provider management', () => {
   it('POST /api/providers/{name}/health probes the provider now and shows the result', async () => {
     const ok = await api<Provider & { lastCheck: { ok: boolean; probe: string } | null }>(gw, h, 'POST', '/api/providers/Together/health');
     expect(ok.status).toBe(200);
-    expect(ok.body.lastCheck).toMatchObject({ ok: true, probe: 'models' });
-    emu.addFault({ provider: 'together', mode: 'status', status: 503, path: 'models' });
+    // A one-token chat, not a model-list read: what users use.
+    expect(ok.body.lastCheck).toMatchObject({ ok: true, probe: 'chat', model: expect.any(String) });
+    emu.addFault({ provider: 'together', mode: 'status', status: 503, path: 'chat' });
     const bad = await api<Provider & { lastCheck: { ok: boolean; error: string } | null }>(gw, h, 'POST', '/api/providers/together/health');
     expect(bad.body.lastCheck!.ok).toBe(false);
     expect(bad.body.lastCheck!.error).toMatch(/503/);

@@ -70,6 +70,49 @@ export interface ProviderHealth {
 
 export type ProbeKind = 'models' | 'chat' | 'none';
 
+/** One live attempt that got a verdict (a client's own 4xx and an abort get none). */
+export interface LiveOutcome {
+  ok: boolean;
+  /** Epoch ms. */
+  at: number;
+  /** The upstream's HTTP status; null for a network error, a timeout or an unusable answer. */
+  status: number | null;
+  /** Why it failed (the failover's short reason); null for a success. */
+  reason: string | null;
+  kind: 'chat' | 'image' | 'speech' | 'models';
+}
+
+/** What the last attempts of live traffic (at most 20, in the last 15 minutes) say about a provider. */
+export interface ProviderLive {
+  recent: number;
+  failed: number;
+  /** Failures since the newest success. */
+  consecutiveFailures: number;
+  lastFailure: LiveOutcome | null;
+  /** Epoch ms of the newest successful attempt in the window. */
+  lastSuccessAt: number | null;
+}
+
+/**
+ * A provider's condition from live traffic and health checks together: `failing` (异常) when its
+ * recent live requests keep failing, its breaker is open or its newest evidence is a failed
+ * check; `degraded` (降级) when a good share of recent requests fail; `healthy` (正常) when what
+ * is known is good; `unknown` (未知) before any traffic or check, and for disabled or
+ * unconfigured providers.
+ */
+export interface ProviderCondition {
+  state: 'healthy' | 'degraded' | 'failing' | 'unknown';
+  /** What the verdict rests on. */
+  source: 'live' | 'breaker' | 'check' | null;
+  /** The failing HTTP status, when there is one. */
+  status: number | null;
+  /** Why, in the gateway's words; null when healthy. */
+  reason: string | null;
+  /** Epoch ms of the evidence (the failure, the check); null when none. */
+  at: number | null;
+  live: ProviderLive;
+}
+
 export interface ProbeKeyProblem {
   key: string;
   status: number | null;
@@ -85,13 +128,15 @@ export interface ProviderCheck {
   checkedAt: number;
   error: string | null;
   probe: ProbeKind;
+  /** The gateway model a chat probe sent its one-token request to. */
+  model?: string | null;
   key?: string | null;
   keyProblems?: ProbeKeyProblem[];
   inconclusive?: boolean;
 }
 
 /** Settings an operator can change from the console (`PATCH /api/providers/:name`). */
-export type ProviderSettingField = 'enabled' | 'baseUrl' | 'proxy' | 'priority' | 'extra';
+export type ProviderSettingField = 'enabled' | 'baseUrl' | 'proxy' | 'priority' | 'weight' | 'extra';
 
 /** A provider's runtime state: settings, status and why, breaker, keys (masked), health. */
 export interface ProviderView {
@@ -105,6 +150,8 @@ export interface ProviderView {
   /** Why it is not available, in words. */
   reason: string | null;
   priority: number | null;
+  /** Weighted-random routing: goes first in proportion to weight × 健康分 (1 unless set; 0 only as a last resort). */
+  weight: number;
   /** The HTTP proxy in use, with a password in it masked (`http://user:****@host:7890`); null for none. */
   proxy: string | null;
   /** Provider-specific settings in effect, such as Cloudflare's `accountId`. */
@@ -124,6 +171,8 @@ export interface ProviderDetail extends ProviderView {
   models: number;
   /** The latest scheduled or on-demand health probe, if any. */
   lastCheck: ProviderCheck | null;
+  /** Live traffic and checks together: what the console shows as 正常 / 降级 / 异常. */
+  condition: ProviderCondition;
   /** For operator-defined upstreams: where they are defined and their model map. */
   upstream: { source: 'file' | 'console'; models: Record<string, string>; ownedBy: string | null } | null;
 }
@@ -171,6 +220,8 @@ export interface UpdateProviderRequest {
   proxy?: string | null;
   /** An integer ≥ 0; lower is tried first. */
   priority?: number | null;
+  /** An integer 0–100 (weighted-random routing); null resets it to 1. */
+  weight?: number | null;
   /** Merged into the settings there are, e.g. `{ accountId: '…' }` for Cloudflare. */
   extra?: Record<string, string>;
   /**
@@ -213,4 +264,21 @@ export interface UpstreamRequest {
 /** `POST /api/health/check`: every enabled, configured provider probed now. */
 export interface ProviderCheckAll {
   results: ProviderCheck[];
+}
+
+/**
+ * `GET/PUT /api/routing`: the routing strategy in force — `random` (weighted random by 健康分 ×
+ * weight), `priority` (lowest priority number first) or `latency` (fastest first) — and where it
+ * comes from: `console` when chosen there (stored; every replica uses it), else `config`
+ * (ROUTING_STRATEGY, `default`).
+ */
+export interface RoutingSettings {
+  strategy: 'random' | 'priority' | 'latency';
+  source: 'console' | 'config';
+  default: 'random' | 'priority' | 'latency';
+}
+
+/** `PUT /api/routing`: a strategy, or null to go back to ROUTING_STRATEGY. */
+export interface SetRoutingRequest {
+  strategy: 'random' | 'priority' | 'latency' | null;
 }

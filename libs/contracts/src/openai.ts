@@ -178,6 +178,24 @@ export interface OpenAIErrorEnvelope {
 }
 
 /** One try of one upstream, as reported in failure messages and the request log. */
+/**
+ * A stable name for how one upstream attempt ended, for the request log and the console (which
+ * says it in Chinese); `reason` keeps the upstream's own words.
+ */
+export type AttemptCode =
+  | 'ok'
+  | 'skipped_cooling'
+  | 'upstream_html'
+  | 'upstream_5xx'
+  | 'upstream_timeout'
+  | 'network_error'
+  | 'rate_limited'
+  | 'auth_failed'
+  | 'payment_required'
+  | 'upstream_4xx'
+  | 'invalid_answer'
+  | 'aborted';
+
 export interface AttemptSummary {
   provider: string;
   upstream_model: string;
@@ -186,6 +204,8 @@ export interface AttemptSummary {
   status: number | null;
   reason: string;
   latency_ms: number;
+  /** How it ended (absent in records from before codes): see AttemptCode. */
+  code?: AttemptCode;
   /** Stream events skipped for not being JSON (absent when none). */
   malformed_events?: number;
   /** A stream resumed on this attempt (STREAM_RESUME): what the client already had when the attempt before it broke, and why it broke. */

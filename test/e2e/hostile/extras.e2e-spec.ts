@@ -119,6 +119,8 @@ describe('health checks and model-list fetches end at their deadline', () => {
     UPSTREAM_IDLE_TIMEOUT_MS: String(IDLE_MS),
     UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '5000',
     BREAKER_FAILURE_THRESHOLD: '1000',
+    // These checks are about the models endpoint.
+    HEALTH_PROBE: 'models',
   };
 
   async function timed<T>(run: () => Promise<T>): Promise<{ value: T; ms: number }> {

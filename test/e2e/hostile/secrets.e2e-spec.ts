@@ -157,6 +157,8 @@ describe('an upstream that echoes its key', () => {
 
   it('leaves no secret in a health check, a key test or the log lines they write', async () => {
     emu.addFault({ provider: 'deepinfra', path: 'models', mode: 'status', status: 500, message: ECHO });
+    // The health check's one-token chat echoes it too.
+    emu.addFault({ provider: 'deepinfra', path: 'chat', mode: 'status', status: 500, message: ECHO, times: 1 });
     const checked = await api<ProviderView>('POST', '/api/providers/DeepInfra/health');
     expect(checked.status).toBe(200);
     expect(checked.body.lastCheck?.error).toContain('****8sL1');

@@ -1,5 +1,15 @@
 /** Answers of the admin API, shaped by libs/contracts, for the console's unit tests. */
-import type { AdminModel, AdminModelList, ProviderDetail, ProviderStatus, StatsPoint, StatsResponse, StatsSummary } from '#contracts';
+import type {
+  AdminModel,
+  AdminModelList,
+  ProviderCondition,
+  ProviderDetail,
+  ProviderLive,
+  ProviderStatus,
+  StatsPoint,
+  StatsResponse,
+  StatsSummary,
+} from '#contracts';
 
 const MINUTE = 60_000;
 
@@ -56,6 +66,15 @@ export function stats(perBucket: number[] = [], overrides: Partial<StatsResponse
   };
 }
 
+/** No live traffic in the window. */
+export const QUIET: ProviderLive = { recent: 0, failed: 0, consecutiveFailures: 0, lastFailure: null, lastSuccessAt: null };
+
+/** A provider condition for the console's tests: failing/degraded ones carry a status and reason. */
+export function condition(state: ProviderCondition['state'], extra: Partial<ProviderCondition> = {}): ProviderCondition {
+  const bad = state === 'failing' || state === 'degraded';
+  return { state, source: bad ? 'live' : null, status: bad ? 500 : null, reason: bad ? 'HTTP 500: boom' : null, at: bad ? 1_000 : null, live: QUIET, ...extra };
+}
+
 export function provider(name: string, status: ProviderStatus = 'available', extra: Partial<ProviderDetail> = {}): ProviderDetail {
   const breaker = { state: 'closed' as const, consecutiveFailures: 0, openUntil: null, lastFailure: null };
   return {
@@ -68,6 +87,7 @@ export function provider(name: string, status: ProviderStatus = 'available', ext
     status,
     reason: status === 'available' ? null : `${name} is ${status}`,
     priority: null,
+    weight: 1,
     proxy: null,
     extra: {},
     requiredExtra: [],
@@ -77,6 +97,7 @@ export function provider(name: string, status: ProviderStatus = 'available', ext
     health: { successScore: 1, latencyMs: null, successes: 0, failures: 0, lastError: null, lastUsedAt: null },
     models: 3,
     lastCheck: null,
+    condition: { state: 'unknown', source: null, status: null, reason: null, at: null, live: QUIET },
     upstream: null,
     ...extra,
   };

@@ -5,17 +5,19 @@ import { HealthModule } from '../health/health.module.ts';
 import { ModelsModule } from '../models/models.module.ts';
 import { OpenAICompatModule } from '../openai-compat/openai-compat.module.ts';
 import { ProvidersModule } from '../providers/providers.module.ts';
+import { RoutingModule } from '../routing/routing.module.ts';
 import { ApiAccessController } from './api-access.controller.ts';
 import { ModelsAdminController } from './models-admin.controller.ts';
 import { ImagePlaygroundController, PlaygroundController } from './playground.controller.ts';
 import { ProvidersAdminController } from './providers-admin.controller.ts';
+import { RoutingAdminController } from './routing-admin.controller.ts';
 
 /**
  * The console's management API under /api: providers, models, the playground, /v1's access mode. Features
  * with their own admin endpoints (login, client keys, stats, health) keep them in their own modules.
  */
 @Module({
-  imports: [AuthModule, ClientKeysModule, ProvidersModule, ModelsModule, HealthModule, OpenAICompatModule],
-  controllers: [ApiAccessController, ProvidersAdminController, PlaygroundController, ImagePlaygroundController, ModelsAdminController],
+  imports: [AuthModule, ClientKeysModule, ProvidersModule, ModelsModule, HealthModule, OpenAICompatModule, RoutingModule],
+  controllers: [ApiAccessController, ProvidersAdminController, RoutingAdminController, PlaygroundController, ImagePlaygroundController, ModelsAdminController],
 })
 export class AdminModule {}

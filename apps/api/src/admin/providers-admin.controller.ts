@@ -54,6 +54,7 @@ export class ProvidersAdminController {
       ...p.view(),
       models: this.catalog.all().filter((m) => m.routes.some((r) => this.registry.find(r.provider) === p)).length,
       lastCheck: this.health.lastCheck(p.name),
+      condition: this.health.condition(p.name)!,
       upstream: upstream ? { source: upstream.source ?? 'file', models: upstream.models, ownedBy: upstream.ownedBy ?? null } : null,
     };
   }
@@ -121,8 +122,8 @@ export class ProvidersAdminController {
       throw ApiError.badRequest("Invalid value for 'extra': values must be strings.", 'extra', 'invalid_value');
     }
     // Only the settings go into the stored override; the key is stored sealed, on its own.
-    const { enabled, baseUrl, proxy, priority, extra, key } = dto;
-    const patch = Object.fromEntries(Object.entries({ enabled, baseUrl, proxy, priority, extra }).filter(([, v]) => v !== undefined));
+    const { enabled, baseUrl, proxy, priority, weight, extra, key } = dto;
+    const patch = Object.fromEntries(Object.entries({ enabled, baseUrl, proxy, priority, weight, extra }).filter(([, v]) => v !== undefined));
     return this.detail(await this.settings.update(name, patch, key ? { key } : undefined));
   }
 

@@ -1,7 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import type { AddProviderKeyRequest, UpdateProviderRequest, UpstreamRequest } from '#contracts';
-import { IsBoolean, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength, Min, ValidateIf } from 'class-validator';
+import { IsBoolean, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength, Max, Min, ValidateIf } from 'class-validator';
 
 const HTTP_URL = { protocols: ['http', 'https'], require_protocol: true, require_tld: false };
 
@@ -44,6 +44,19 @@ export class UpdateProviderDto implements UpdateProviderRequest {
   @IsInt()
   @Min(0)
   priority?: number | null;
+
+  @ApiPropertyOptional({
+    type: 'integer',
+    minimum: 0,
+    maximum: 100,
+    nullable: true,
+    description: '权重（路由策略为“按健康度加权随机”时）：被先尝试的机会与“权重 × 健康分”成正比；0 表示只在别的都不可用时才用；`null` 恢复为 1。',
+  })
+  @ValidateIf((_, v) => v !== undefined && v !== null)
+  @IsInt()
+  @Min(0)
+  @Max(100)
+  weight?: number | null;
 
   /** Provider-specific settings, e.g. Cloudflare's {"accountId": "…"}. */
   @ApiPropertyOptional({

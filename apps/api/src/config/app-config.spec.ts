@@ -600,3 +600,21 @@ describe('speech recognition', () => {
     expect(configError({ TRANSCRIPTION_MAX_BYTES: 'big' }).message).toMatch(/TRANSCRIPTION_MAX_BYTES/);
   });
 });
+
+describe('health probes (HEALTH_PROBE, HEALTH_PROBE_PROVIDERS)', () => {
+  it('default to a one-token chat for every provider', () => {
+    expect(loadConfig({}).health).toMatchObject({ probe: 'chat', probeByProvider: {} });
+  });
+
+  it('take a default mode and per-provider modes with an optional chat model', () => {
+    const { health } = loadConfig({ HEALTH_PROBE: 'Models', HEALTH_PROBE_PROVIDERS: 'DeepInfra=off, together=models,huggingface=chat:llama-3.2-1b' });
+    expect(health.probe).toBe('models');
+    expect(health.probeByProvider).toEqual({ deepinfra: { mode: 'off' }, together: { mode: 'models' }, huggingface: { mode: 'chat', model: 'llama-3.2-1b' } });
+  });
+
+  it('refuse unknown modes and malformed entries, naming the variable', () => {
+    expect(configError({ HEALTH_PROBE: 'ping' }).message).toMatch(/HEALTH_PROBE must be one of chat, models, off/);
+    expect(configError({ HEALTH_PROBE_PROVIDERS: 'deepinfra' }).message).toMatch(/HEALTH_PROBE_PROVIDERS entries/);
+    expect(configError({ HEALTH_PROBE_PROVIDERS: 'deepinfra=models:gpt-4o' }).message).toMatch(/HEALTH_PROBE_PROVIDERS entries/);
+  });
+});

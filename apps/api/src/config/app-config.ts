@@ -137,6 +137,10 @@ export interface AppConfig {
   health: {
     /** How often every configured provider is probed (HEALTH_CHECK_INTERVAL); 0 turns the scheduled checks off. */
     checkIntervalMs: number;
+    /** What a check sends by default (HEALTH_PROBE): a one-token chat, a model-list read, or nothing. */
+    probe: HealthProbeMode;
+    /** Per provider, lower-cased name or id (HEALTH_PROBE_PROVIDERS): its own mode and chat probe model. */
+    probeByProvider: Record<string, HealthProbeSetting>;
   };
   /**
    * After SIGTERM/SIGINT (or app.close()), how long requests and streams already running may take
@@ -278,6 +282,40 @@ function healthCheckInterval(raw: string | undefined): number {
     throw new ConfigError(`HEALTH_CHECK_INTERVAL must be from 1s to 7d, or 0/off to turn the checks off, got "${raw}"`);
   }
   return ms;
+}
+
+/** What a provider health check sends: a one-token chat (the default), a model-list read, or nothing. */
+export type HealthProbeMode = 'chat' | 'models' | 'off';
+export interface HealthProbeSetting {
+  mode: HealthProbeMode;
+  /** The gateway model id for the one-token chat; the provider's cheapest chat model when unset. */
+  model?: string;
+}
+const HEALTH_PROBE_MODES: readonly HealthProbeMode[] = ['chat', 'models', 'off'];
+const MAX_PROBE_SETTINGS = 200;
+
+function healthProbeMode(raw: string | undefined, name: string): HealthProbeMode {
+  const value = (raw?.trim().toLowerCase() || 'chat') as HealthProbeMode;
+  if (!HEALTH_PROBE_MODES.includes(value)) throw new ConfigError(`${name} must be one of ${HEALTH_PROBE_MODES.join(', ')}, got "${raw}"`);
+  return value;
+}
+
+/** HEALTH_PROBE_PROVIDERS: `deepinfra=off,together=models,huggingface=chat:llama-3.2-1b` (comma-separated). */
+function healthProbeByProvider(raw: string | undefined): Record<string, HealthProbeSetting> {
+  const out: Record<string, HealthProbeSetting> = {};
+  const items = (raw ?? '')
+    .split(',')
+    .map((i) => i.trim())
+    .filter(Boolean);
+  if (items.length > MAX_PROBE_SETTINGS) throw new ConfigError(`HEALTH_PROBE_PROVIDERS may name at most ${MAX_PROBE_SETTINGS} providers`);
+  for (const item of items) {
+    const m = /^([^=\s]{1,64})\s*=\s*(chat|models|off)(?::(\S{1,200}))?$/i.exec(item);
+    if (!m || (m[3] && m[2]!.toLowerCase() !== 'chat')) {
+      throw new ConfigError(`HEALTH_PROBE_PROVIDERS entries look like provider=chat, provider=chat:<model>, provider=models or provider=off, got "${item}"`);
+    }
+    out[m[1]!.toLowerCase()] = { mode: m[2]!.toLowerCase() as HealthProbeMode, ...(m[3] ? { model: m[3] } : {}) };
+  }
+  return out;
 }
 
 /** TRUST_PROXY: off by default; true/false, a hop count, or a list of addresses, CIDRs and Express's names. */
@@ -491,6 +529,8 @@ export function loadConfig(env: Env = process.env, providers: readonly ProviderD
     consoleDir: env.CONSOLE_DIR?.trim() ? resolve(env.CONSOLE_DIR.trim()) : undefined,
     health: {
       checkIntervalMs: healthCheckInterval(env.HEALTH_CHECK_INTERVAL),
+      probe: healthProbeMode(env.HEALTH_PROBE, 'HEALTH_PROBE'),
+      probeByProvider: healthProbeByProvider(env.HEALTH_PROBE_PROVIDERS),
     },
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_SECONDS', 30, 0, 3600) * 1000,
     admin: {

@@ -9,6 +9,7 @@
 import type * as C from '#contracts';
 import type { CreateClientKeyDto, UpdateClientKeyDto } from '../client-keys/client-keys.controller.ts';
 import type { AddKeyDto, UpdateProviderDto, UpstreamDto } from '../admin/providers-admin.dto.ts';
+import type { SetRoutingDto } from '../admin/routing-admin.controller.ts';
 import type { ProviderOverride } from '../providers/provider-registry.service.ts';
 
 /** true when each type is assignable to the other. */
@@ -25,6 +26,7 @@ const checks: Record<string, true> = {
   providerOverride: true satisfies SameShape<ProviderOverride, Omit<C.UpdateProviderRequest, 'key'>>,
   addKey: true satisfies SameShape<AddKeyDto, C.AddProviderKeyRequest>,
   upstream: true satisfies SameShape<UpstreamDto, C.UpstreamRequest>,
+  setRouting: true satisfies SameShape<SetRoutingDto, C.SetRoutingRequest>,
   createClientKey: true satisfies SameShape<CreateClientKeyDto, C.CreateClientKeyRequest>,
   updateClientKey: true satisfies SameShape<UpdateClientKeyDto, C.UpdateClientKeyRequest>,
 };

@@ -49,14 +49,18 @@ export class HealthAdminController {
 
   /** Every provider's routing status next to its last check. */
   @Get('providers')
-  @ApiOperation({ summary: '提供商健康概览', description: '每个提供商的路由状态（可用、停用、未配置、冷却中）及原因，以及最近一次健康检查。' })
+  @ApiOperation({
+    summary: '提供商健康概览',
+    description:
+      '每个提供商的路由状态（可用、停用、未配置、冷却中）及原因、最近一次健康检查，以及综合实时请求与检查得出的状况 `condition`（正常 / 降级 / 异常 / 未知）。',
+  })
   @ApiJsonResponse('ProviderHealthList', '健康概览。')
   @ApiErrors([401])
   providers(): { providers: ProviderHealthView[] } {
     return {
       providers: this.registry.all().map((p) => {
         const lastCheck = this.checks.lastCheck(p.name);
-        return { name: p.name, ...p.status(), healthy: lastCheck ? lastCheck.ok : null, lastCheck };
+        return { name: p.name, ...p.status(), healthy: lastCheck ? lastCheck.ok : null, lastCheck, condition: this.checks.condition(p.name)! };
       }),
     };
   }

@@ -7,7 +7,7 @@ import { UpstreamError, type ChatEvent, type ProviderAdapter, type UpstreamModel
 import { ProviderRegistry } from '../providers/provider-registry.service.ts';
 import { UpstreamHttp } from '../providers/upstream-http.ts';
 import type { HealthCheckResult, HealthStore, Storage } from '../storage/storage.ts';
-import { HEALTH_CHECK_FIRST_RUN_NAME, ProviderHealthService } from './provider-health.service.ts';
+import { HEALTH_CHECK_FIRST_RUN_NAME, ProviderHealthService, probeCost } from './provider-health.service.ts';
 
 /** A model list the test answers by hand, so that it can hold a check in flight. */
 class ControlledAdapter implements ProviderAdapter {
@@ -66,7 +66,8 @@ const noModels = {
 } as unknown as ModelAvailabilityService;
 
 function makeSut(env: Record<string, string> = {}) {
-  const config = loadConfig({ HEALTH_CHECK_INTERVAL: '0', ...env });
+  // These adapters have model lists and no chat: the model-list probe.
+  const config = loadConfig({ HEALTH_CHECK_INTERVAL: '0', HEALTH_PROBE: 'models', ...env });
   const alpha = new ControlledAdapter('alpha', 'Alpha');
   const beta = new ControlledAdapter('beta', 'Beta');
   const off = new ControlledAdapter('off', 'Off');
@@ -209,9 +210,28 @@ describe('ProviderHealthService', () => {
   });
 });
 
+describe('probeCost', () => {
+  it('orders models by the size their id says, small-model words next, unknown sizes last', () => {
+    const ids = [
+      'deepseek-ai/DeepSeek-V3',
+      'meta-llama/Llama-3.3-70B-Instruct',
+      'gpt-4o-mini',
+      '@cf/meta/llama-3.2-1b-instruct',
+      'mistralai/Mixtral-8x7B-v0.1',
+    ];
+    expect([...ids].sort((a, b) => probeCost(a) - probeCost(b))).toEqual([
+      '@cf/meta/llama-3.2-1b-instruct',
+      'gpt-4o-mini',
+      'mistralai/Mixtral-8x7B-v0.1',
+      'meta-llama/Llama-3.3-70B-Instruct',
+      'deepseek-ai/DeepSeek-V3',
+    ]);
+  });
+});
+
 describe('ProviderHealthService chat probe model', () => {
-  it('sends the one-token chat to a catalog chat model the provider serves', async () => {
-    const config = loadConfig({ HEALTH_CHECK_INTERVAL: '0' });
+  function chatSut(env: Record<string, string> = {}) {
+    const config = loadConfig({ HEALTH_CHECK_INTERVAL: '0', ...env });
     const sent: Array<{ model: string; upstream: string }> = [];
     const chatOnly: ProviderAdapter = {
       id: 'together',
@@ -231,9 +251,27 @@ describe('ProviderHealthService chat probe model', () => {
       .all()
       .filter((m) => m.category === 'chat')
       .flatMap((m) => m.routes.filter((r) => r.provider === 'Together').map((r) => ({ model: m.id, upstream: r.upstream_model })));
-    expect(chatModels.length).toBeGreaterThan(0);
+    return { sut, sent, chatModels };
+  }
 
-    expect(await sut.check('together')).toMatchObject({ ok: true, probe: 'chat' });
-    expect(sent).toEqual([chatModels[0]]);
+  it('sends the one-token chat to the cheapest catalog chat model the provider serves, and says which', async () => {
+    const { sut, sent, chatModels } = chatSut();
+    expect(chatModels.length).toBeGreaterThan(1);
+    const cheapest = [...chatModels].sort((a, b) => probeCost(a.upstream) - probeCost(b.upstream))[0]!;
+    expect(await sut.check('together')).toMatchObject({ ok: true, probe: 'chat', model: cheapest.model });
+    expect(sent).toEqual([cheapest]);
+  });
+
+  it('HEALTH_PROBE_PROVIDERS picks the model, or turns the scheduled probe off (a check by name still runs)', async () => {
+    // The dearest of them, so that it is not the one picked anyway.
+    const dearest = [...chatSut().chatModels].sort((a, b) => probeCost(b.upstream) - probeCost(a.upstream))[0]!;
+    const { sut, sent } = chatSut({ HEALTH_PROBE_PROVIDERS: `together=chat:${dearest.model}` });
+    expect(await sut.check('Together')).toMatchObject({ ok: true, probe: 'chat', model: dearest.model });
+    expect(sent).toEqual([dearest]);
+
+    const off = chatSut({ HEALTH_PROBE_PROVIDERS: 'together=off' });
+    expect(await off.sut.checkAll()).toEqual([]);
+    expect(off.sent).toEqual([]);
+    expect(await off.sut.check('together')).toMatchObject({ ok: true, probe: 'chat' });
   });
 });

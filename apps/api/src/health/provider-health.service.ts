@@ -9,6 +9,8 @@ import { ModelAvailabilityService, type Capability } from '../models/model-avail
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
 import { UpstreamHttp } from '../providers/upstream-http.ts';
 import { STORAGE, type HealthCheckResult, type Storage } from '../storage/storage.ts';
+import type { ProviderCondition } from '#contracts';
+import { providerCondition } from './provider-condition.ts';
 import { probeProvider, type ProbeModel, type ProviderCheck } from './provider-probe.ts';
 
 /** Names in the SchedulerRegistry. */
@@ -28,7 +30,7 @@ export type ProvidersSummary = {
   configured: number;
   /** Would be tried by routing right now (enabled, configured, not cooling down). */
   available: number;
-  /** Configured providers whose last check failed. */
+  /** Configured providers whose condition (live traffic and checks together) is failing. */
   unhealthy: number;
   /** Epoch ms of the newest check, or null before the first one. */
   lastCheckAt: number | null;
@@ -37,6 +39,19 @@ export type ProvidersSummary = {
   /** Enabled providers that cannot serve now, or whose last check failed, and why (at most MAX_PROBLEMS). */
   problems: Array<{ provider: string; reason: string }>;
 };
+
+/**
+ * How costly one token of a model probably is, from its id alone (the catalog has no prices):
+ * its parameter count ("8b", "70B", "8x7b") when the id says, small-model words next, unknown
+ * sizes last. Only orders the candidates for the probe.
+ */
+export function probeCost(upstreamModel: string): number {
+  const id = upstreamModel.toLowerCase();
+  const sizes = [...id.matchAll(/(?:^|[^a-z0-9.])(?:(\d+)x)?(\d+(?:\.\d+)?)b(?![a-z])/g)].map((m) => Number(m[1] ?? 1) * Number(m[2]));
+  if (sizes.length) return Math.min(...sizes);
+  if (/(nano|tiny|mini|small|lite|flash|haiku)/.test(id)) return 10;
+  return 1000;
+}
 
 /** Bounds on the problems /health lists: a PROVIDERS_FILE may define many upstreams. */
 const MAX_PROBLEMS = 20;
@@ -104,11 +119,14 @@ export class ProviderHealthService implements OnApplicationBootstrap, OnModuleDe
     return this.checkState(provider);
   }
 
-  /** Checks every enabled, configured provider in parallel; joins a run already in flight. */
+  /**
+   * Checks every enabled, configured provider in parallel, but those whose probe is off
+   * (HEALTH_PROBE / HEALTH_PROBE_PROVIDERS: a precious free quota); joins a run already in flight.
+   */
   checkAll(): Promise<ProviderCheck[]> {
     this.run ??= (async () => {
       try {
-        const targets = this.registry.all().filter((p) => p.enabled && !p.missingConfig());
+        const targets = this.registry.all().filter((p) => p.enabled && !p.missingConfig() && this.probeSetting(p).mode !== 'off');
         const results = await Promise.all(targets.map((p) => this.checkState(p)));
         await this.purgeOldHistory();
         return results;
@@ -139,6 +157,12 @@ export class ProviderHealthService implements OnApplicationBootstrap, OnModuleDe
     return { provider: provider.name, items: items.map((i) => (i.error ? { ...i, error: scrubSecrets(i.error) } : i)) };
   }
 
+  /** Live traffic and the last check together (see providerCondition), by name or id. */
+  condition(name: string): ProviderCondition | null {
+    const provider = this.registry.find(name);
+    return provider ? providerCondition(provider, this.lastCheck(provider.name)) : null;
+  }
+
   summary(): ProvidersSummary {
     const all = this.registry.all();
     const configured = all.filter((p) => p.enabled && !p.missingConfig());
@@ -147,7 +171,7 @@ export class ProviderHealthService implements OnApplicationBootstrap, OnModuleDe
       total: all.length,
       configured: configured.length,
       available: all.filter((p) => p.status().status === 'available').length,
-      unhealthy: checks.filter((c) => !c.ok).length,
+      unhealthy: configured.filter((p) => this.condition(p.name)?.state === 'failing').length,
       lastCheckAt: checks.length ? Math.max(...checks.map((c) => c.checkedAt)) : null,
       capabilities: this.availability.byCapability(),
       problems: this.problems(all),
@@ -161,7 +185,15 @@ export class ProviderHealthService implements OnApplicationBootstrap, OnModuleDe
       if (!provider.enabled) continue;
       const { status, reason } = provider.status();
       const check = this.latest.get(provider.name.toLowerCase());
-      const why = status !== 'available' ? (reason ?? status) : check && !check.ok ? `last health check failed: ${check.error ?? 'unknown error'}` : null;
+      const condition = providerCondition(provider, check ?? null);
+      const why =
+        status !== 'available'
+          ? (reason ?? status)
+          : condition.state === 'failing' && condition.source === 'live'
+            ? `recent requests failed: ${condition.reason ?? 'unknown error'}`
+            : check && !check.ok
+              ? `last health check failed: ${check.error ?? 'unknown error'}`
+              : null;
       if (why) problems.push({ provider: provider.name, reason: truncate(scrubSecrets(why), MAX_PROBLEM_CHARS) });
     }
     return problems.slice(0, MAX_PROBLEMS);
@@ -191,6 +223,8 @@ export class ProviderHealthService implements OnApplicationBootstrap, OnModuleDe
       // The whole check, every key tried: a trickling upstream never trips the idle timeout.
       timeoutMs: checkDeadlineMs(this.config),
       authCooldownMs: this.config.breaker.authCooldownMs,
+      // A provider whose scheduled probe is off is still probed when asked for by name: by chat.
+      mode: this.probeSetting(provider).mode === 'models' ? 'models' : 'chat',
       chatModel: (p) => this.chatModel(p),
       signal: this.stopping.signal,
     });
@@ -214,14 +248,32 @@ export class ProviderHealthService implements OnApplicationBootstrap, OnModuleDe
     if (problems) this.log.warn(`${result.provider}: health check found key problems: ${problems}`);
   }
 
-  /** The chat probe's model: the first catalog chat model this provider serves, else any it serves. */
+  /** HEALTH_PROBE_PROVIDERS' entry for this provider (by name or id), else HEALTH_PROBE. */
+  private probeSetting(provider: ProviderState): { mode: 'chat' | 'models' | 'off'; model?: string } {
+    const { probe, probeByProvider } = this.config.health;
+    return probeByProvider[provider.name.toLowerCase()] ?? probeByProvider[provider.adapter.id.toLowerCase()] ?? { mode: probe };
+  }
+
+  /**
+   * The chat probe's model: the one HEALTH_PROBE_PROVIDERS names, else the cheapest chat model
+   * this provider serves (see probeCost), else the cheapest text model; none for a provider
+   * that only makes images or speech (it is probed by its model list, or not at all).
+   */
   private chatModel(provider: ProviderState): ProbeModel | undefined {
-    const serves = (category?: string) =>
+    const serves = (categories: readonly string[]) =>
       this.catalog
         .all()
-        .filter((m) => category === undefined || m.category === category)
+        .filter((m) => categories.includes(m.category))
         .flatMap((m) => m.routes.filter((r) => this.registry.find(r.provider) === provider).map((r) => ({ id: m.id, upstreamModel: r.upstream_model })));
-    return serves('chat')[0] ?? serves()[0];
+    const chosen = this.probeSetting(provider).model;
+    if (chosen) {
+      const model = this.catalog.all().find((m) => m.id === chosen);
+      const route = model?.routes.find((r) => this.registry.find(r.provider) === provider);
+      // A model this provider does not serve is sent as the upstream id itself.
+      return { id: chosen, upstreamModel: route?.upstream_model ?? chosen };
+    }
+    const cheapest = (models: ProbeModel[]) => [...models].sort((a, b) => probeCost(a.upstreamModel) - probeCost(b.upstreamModel))[0];
+    return cheapest(serves(['chat'])) ?? cheapest(serves(['code', 'vision', 'reasoning']));
   }
 
   /** After a restart the console still shows each provider's last known check. */

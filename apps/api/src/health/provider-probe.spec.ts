@@ -55,7 +55,9 @@ const hang: ModelsHandler = (ctx) =>
 
 const CHAT_MODEL: ProbeModel = { id: 'gateway-model', upstreamModel: 'upstream/model-1' };
 
-function setup(opts: { keys?: string[]; requiresKey?: boolean; models?: ModelsHandler | null; chat?: ChatHandler; chatModel?: ProbeModel } = {}) {
+function setup(
+  opts: { keys?: string[]; requiresKey?: boolean; models?: ModelsHandler | null; chat?: ChatHandler; chatModel?: ProbeModel; mode?: ProbeOptions['mode'] } = {},
+) {
   const config: AppConfig = loadConfig({});
   const adapter = new FakeAdapter(opts.requiresKey ?? true, opts.models === undefined ? ok : opts.models, opts.chat);
   const provider = new ProviderState(adapter, false, { enabled: true, apiKeys: opts.keys ?? ['sk-key-one-0001'], extra: {} }, config);
@@ -63,6 +65,7 @@ function setup(opts: { keys?: string[]; requiresKey?: boolean; models?: ModelsHa
     http: new UpstreamHttp(config),
     timeoutMs: 2_000,
     authCooldownMs: 600_000,
+    mode: opts.mode ?? 'models',
     chatModel: () => opts.chatModel,
   };
   return { adapter, provider, options };
@@ -84,6 +87,28 @@ describe('probeProvider', () => {
     expect(result).toMatchObject({ ok: false, probe: 'none', inconclusive: true });
     expect(result.error).toMatch(/^not configured: needs an API key/);
     expect(adapter.modelCalls).toHaveLength(0);
+  });
+
+  it('chat mode sends a one-token chat to the chosen model even when a model list exists, and says which', async () => {
+    const { adapter, provider, options } = setup({ mode: 'chat', chatModel: CHAT_MODEL });
+    expect(await probeProvider(provider, options)).toMatchObject({ ok: true, probe: 'chat', model: 'gateway-model' });
+    expect(adapter.modelCalls).toHaveLength(0);
+    expect(adapter.chatCalls.map((c) => [c.req.params, c.ctx.upstreamModel])).toEqual([[{ max_tokens: 1 }, 'upstream/model-1']]);
+  });
+
+  it('chat mode: a failing chat is reported with the model, even though the model list works', async () => {
+    const { provider, options } = setup({
+      mode: 'chat',
+      chatModel: CHAT_MODEL,
+      chat: () => new Observable<ChatEvent>((s) => s.error(new UpstreamError('http', 'HTTP 500: boom', 500))),
+    });
+    expect(await probeProvider(provider, options)).toMatchObject({ ok: false, probe: 'chat', model: 'gateway-model', error: expect.stringMatching(/500/) });
+  });
+
+  it('chat mode for a provider with no chat model reads the model list instead', async () => {
+    const { adapter, provider, options } = setup({ mode: 'chat' });
+    expect(await probeProvider(provider, options)).toMatchObject({ ok: true, probe: 'models' });
+    expect(adapter.modelCalls).toHaveLength(1);
   });
 
   it('without a model list, sends a one-token, non-stream chat to a catalog model', async () => {
@@ -213,9 +238,9 @@ describe('probeProvider', () => {
       expect(provider.status().status).toBe('available');
     });
 
-    it('open: a successful probe closes it early', async () => {
-      const { provider, options } = setup();
-      provider.breaker.onFailure({ immediate: true, cooldownMs: 60_000, reason: 'HTTP 500' });
+    it('open: a successful probe of the failing kind of call closes it early', async () => {
+      const { provider, options } = setup({ mode: 'chat', chatModel: CHAT_MODEL });
+      provider.breaker.onFailure({ immediate: true, cooldownMs: 60_000, reason: 'HTTP 500', kind: 'chat' });
       expect(provider.status().status).toBe('cooling-down');
       expect((await probeProvider(provider, options)).ok).toBe(true);
       expect(provider.breaker.snapshot()).toMatchObject({ state: 'closed', openUntil: null });
@@ -255,10 +280,24 @@ describe('probeProvider', () => {
     });
 
     it('half-open: a successful probe closes the breaker', async () => {
-      const { provider, options } = setup();
-      provider.breaker.onFailure({ immediate: true, cooldownMs: 0 });
+      const { provider, options } = setup({ mode: 'chat', chatModel: CHAT_MODEL });
+      provider.breaker.onFailure({ immediate: true, cooldownMs: 0, kind: 'chat' });
       expect((await probeProvider(provider, options)).ok).toBe(true);
       expect(provider.breaker.snapshot()).toMatchObject({ state: 'closed', consecutiveFailures: 0 });
+    });
+
+    it('a model-list read never closes a breaker that failing chats opened, open or half-open', async () => {
+      const { provider, options } = setup({ mode: 'models', chatModel: CHAT_MODEL });
+      provider.breaker.onFailure({ immediate: true, cooldownMs: 60_000, reason: 'HTTP 500', kind: 'chat' });
+      expect(await probeProvider(provider, options)).toMatchObject({ ok: true, probe: 'models' });
+      expect(provider.status().status).toBe('cooling-down');
+
+      const again = setup({ mode: 'models' });
+      again.provider.breaker.onFailure({ immediate: true, cooldownMs: 0, reason: 'HTTP 500', kind: 'chat' });
+      expect((await probeProvider(again.provider, again.options)).ok).toBe(true);
+      // The half-open slot is free again for a live request, whose verdict counts.
+      expect(again.provider.breaker.snapshot().state).toBe('half-open');
+      expect(again.provider.breaker.isAvailable()).toBe(true);
     });
 
     it('half-open: a failure that is not the provider’s (a key problem, a 400) frees the slot without reopening', async () => {

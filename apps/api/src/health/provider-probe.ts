@@ -20,7 +20,12 @@ export interface ProbeOptions {
   timeoutMs: number;
   /** Cooldown of a key that answered 401/402/403 (config.breaker.authCooldownMs), as chat uses. */
   authCooldownMs: number;
-  /** The model for a chat probe (adapters without a model list, or whose list endpoint is missing). */
+  /**
+   * `chat`: a one-token chat to `chatModel` (a model-list read when the provider serves no chat
+   * model); `models`: the model list (a one-token chat when the adapter has no list endpoint).
+   */
+  mode: 'chat' | 'models';
+  /** The model for a chat probe: the one configured for this provider, else its cheapest chat model. */
   chatModel: (provider: ProviderState) => ProbeModel | undefined;
   /** Aborts the check (the application is shutting down). */
   signal?: AbortSignal;
@@ -40,34 +45,49 @@ function asUpstreamError(raw: unknown): UpstreamError {
   return raw instanceof UpstreamError ? raw : new UpstreamError('invalid', raw instanceof Error ? raw.message : String(raw));
 }
 
-async function send(provider: ProviderState, ctx: UpstreamContext, options: ProbeOptions): Promise<ProbeKind> {
+/** What one probe sent: its kind and, for a chat, the gateway model it asked. */
+interface Sent {
+  probe: 'chat' | 'models';
+  model: string | null;
+}
+
+async function oneTokenChat(provider: ProviderState, ctx: UpstreamContext, model: ProbeModel): Promise<Sent> {
+  const req: ChatRequest = { model: model.id, messages: [{ role: 'user', content: 'ping' }], stream: false, params: { max_tokens: 1 }, hasImages: false };
+  const events = await lastValueFrom(provider.adapter.chat(req, { ...ctx, upstreamModel: model.upstreamModel }).pipe(toArray()));
+  if (events.length === 0) throw new UpstreamError('invalid', 'empty answer to the one-token chat');
+  return { probe: 'chat', model: model.id };
+}
+
+async function send(provider: ProviderState, ctx: UpstreamContext, options: ProbeOptions, chosen: ProbeModel | undefined): Promise<Sent> {
   const { adapter } = provider;
+  if (chosen) return oneTokenChat(provider, ctx, chosen);
+  const model = () => options.chatModel(provider);
   if (adapter.listModels) {
     try {
       await adapter.listModels(ctx);
-      return 'models';
+      return { probe: 'models', model: null };
     } catch (raw) {
       const err = asUpstreamError(raw);
-      if (!isMissingEndpoint(err) || !options.chatModel(provider)) throw err;
+      if (!isMissingEndpoint(err) || !model()) throw err;
     }
   }
-  const model = options.chatModel(provider);
-  if (!model) throw new ProbeNotPossible('no model list to read and no catalog model to send a one-token chat to');
-  const req: ChatRequest = { model: model.id, messages: [{ role: 'user', content: 'ping' }], stream: false, params: { max_tokens: 1 }, hasImages: false };
-  const events = await lastValueFrom(adapter.chat(req, { ...ctx, upstreamModel: model.upstreamModel }).pipe(toArray()));
-  if (events.length === 0) throw new UpstreamError('invalid', 'empty answer to the one-token chat');
-  return 'chat';
+  const fallback = model();
+  if (!fallback) throw new ProbeNotPossible('no model list to read and no catalog model to send a one-token chat to');
+  return oneTokenChat(provider, ctx, fallback);
 }
 
 /**
- * Probes one provider cheaply: its model list when the adapter has one (free on every
- * provider), otherwise a one-token chat. Keys come from the provider's pool; a key problem
- * (401/402/403/429) cools or marks that key exactly as chat does, and the next key is tried.
+ * Probes one provider as users use it: a one-token chat to its cheapest chat model (mode
+ * `chat`), or its model list (mode `models`, free on every provider but no proof that inference
+ * works). Keys come from the provider's pool; a key problem (401/402/403/429) cools or marks
+ * that key exactly as chat does, and the next key is tried.
  *
  * Breaker rules: a probe never opens a closed breaker (it only reports); while the breaker
  * is open-expired (half-open) the probe takes the half-open slot, so a failure reopens it
- * with the next, longer interval, and a success closes it; a success closes a breaker that
- * is still open early; a failure of a breaker that is still open changes nothing.
+ * with the next, longer interval; a success closes an open or half-open breaker only when the
+ * probe exercised the kind of call whose failures opened it (see CircuitBreaker.closableBy) —
+ * a model-list read never closes one that failing chats opened; a failure of a breaker that is
+ * still open changes nothing.
  */
 export async function probeProvider(provider: ProviderState, options: ProbeOptions): Promise<ProviderCheck> {
   const checkedAt = Date.now();
@@ -98,18 +118,22 @@ export async function probeProvider(provider: ProviderState, options: ProbeOptio
   }, options.timeoutMs);
   const signal = options.signal ? AbortSignal.any([options.signal, local.signal]) : local.signal;
 
-  const probeKind: ProbeKind = provider.adapter.listModels ? 'models' : 'chat';
+  // The chat probe's model, when this probe is a chat from the start; a model-list probe asks for one only if it must fall back.
+  const model = options.mode === 'chat' || !provider.adapter.listModels ? options.chatModel(provider) : undefined;
+  const probeKind: 'chat' | 'models' = model || !provider.adapter.listModels ? 'chat' : 'models';
+  const tested = model ? { model: model.id } : {};
   const tried = new Set<PooledKey>();
   const keyProblems: ProbeKeyProblem[] = [];
   const withProblems = () => (keyProblems.length ? { keyProblems } : {});
   let verdict: 'ok' | 'provider-failed' | 'no-verdict' = 'no-verdict';
   let failure: UpstreamError | undefined;
+  let okKind: 'chat' | 'models' | null = null;
   try {
     for (;;) {
       const key = provider.keys.acquire(tried);
       if (!key) {
         if (keyProblems.length)
-          return result(false, probeKind, `every key failed: ${keyProblems.map((k) => `${k.key}: ${k.error}`).join('; ')}`, { keyProblems });
+          return result(false, probeKind, `every key failed: ${keyProblems.map((k) => `${k.key}: ${k.error}`).join('; ')}`, { ...tested, keyProblems });
         return result(false, 'none', 'no usable key: every key is cooling down or invalid');
       }
       tried.add(key);
@@ -122,9 +146,9 @@ export async function probeProvider(provider: ProviderState, options: ProbeOptio
         http: options.http,
         proxy: provider.proxy,
       };
-      let probe: ProbeKind;
+      let sent: Sent;
       try {
-        probe = await send(provider, ctx, options);
+        sent = await send(provider, ctx, options, options.mode === 'chat' ? model : undefined);
       } catch (raw) {
         if (raw instanceof ProbeNotPossible) {
           key.breaker.release();
@@ -152,17 +176,19 @@ export async function probeProvider(provider: ProviderState, options: ProbeOptio
           verdict = 'provider-failed';
           failure = err;
         }
-        return result(false, probeKind, reason, { key: key.value === undefined ? null : maskKey(key.value), ...withProblems() });
+        return result(false, probeKind, reason, { ...tested, key: key.value === undefined ? null : maskKey(key.value), ...withProblems() });
       }
       provider.keys.recordSuccess(key);
       verdict = 'ok';
-      return result(true, probe, null, { key: key.value === undefined ? null : maskKey(key.value), ...withProblems() });
+      okKind = sent.probe;
+      const asked = sent.model === null ? {} : { model: sent.model };
+      return result(true, sent.probe, null, { ...asked, key: key.value === undefined ? null : maskKey(key.value), ...withProblems() });
     }
   } finally {
     clearTimeout(timer);
-    if (verdict === 'ok' && wasOpen) breaker.onSuccess();
+    if (verdict === 'ok' && wasOpen && okKind !== null && breaker.closableBy(okKind)) breaker.onSuccess();
     else if (verdict === 'provider-failed' && holdsSlot)
-      breaker.onFailure({ retryAfterMs: failure?.retryAfterMs, reason: `health check: ${shortReason(failure!)}` });
+      breaker.onFailure({ retryAfterMs: failure?.retryAfterMs, reason: `health check: ${shortReason(failure!)}`, kind: probeKind });
     else if (holdsSlot) breaker.release();
   }
 }

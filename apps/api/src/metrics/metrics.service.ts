@@ -30,7 +30,9 @@ export const statusLabel = (status: number | null): string =>
   status === null ? 'none' : Number.isInteger(status) && status >= 100 && status <= 599 ? String(status) : 'other';
 
 /** 'ok', 'skipped' (cooling down, never sent) or 'error', from an attempt's reason. */
-export const attemptOutcome = (reason: string): 'ok' | 'error' | 'skipped' => (reason === 'ok' ? 'ok' : reason.startsWith('skipped') ? 'skipped' : 'error');
+/** An attempt cut short by the request's end (`aborted: …`) is no verdict on the provider: its own outcome. */
+export const attemptOutcome = (reason: string): 'ok' | 'error' | 'skipped' | 'aborted' =>
+  reason === 'ok' ? 'ok' : reason.startsWith('skipped') ? 'skipped' : reason.startsWith('aborted') ? 'aborted' : 'error';
 
 /**
  * Prometheus metrics in the app's own registry (never prom-client's global one). Counters and

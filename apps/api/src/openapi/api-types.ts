@@ -25,8 +25,10 @@ import type {
   ProviderDetail,
   ProviderCheck,
   ProviderCheckAll,
+  ProviderCondition,
   ProviderStatus,
   RequestLogPage,
+  RoutingSettings,
   StatsResponse,
   StatsBreakdownResponse,
   KeyUsageResponse,
@@ -41,6 +43,8 @@ export interface ProviderHealthView {
   /** The last check's verdict; null before the first check. */
   healthy: boolean | null;
   lastCheck: ProviderCheck | null;
+  /** Live traffic and the last check together: 正常 / 降级 / 异常 / 未知. */
+  condition: ProviderCondition;
 }
 
 /** `GET /api/health/providers`. */
@@ -82,6 +86,8 @@ export interface ApiSchemas {
   AdminModelList: AdminModelList;
   /** 单个模型（管理台视图）：路由、每条路由的发现状态与是否可路由。 */
   AdminModel: AdminModel;
+  /** 路由策略：生效中的（`random` 按“健康分 × 权重”加权随机、`priority` 按优先级、`latency` 按延迟）、来源（`console` 或 `config`）与 `ROUTING_STRATEGY` 的默认值。 */
+  RoutingSettings: RoutingSettings;
   /** 模型别名：生效中的（最具体的在前）、默认的（`MODEL_ALIASES` 与 `CATALOG_FILE`），以及生效的来源（`config` 或 `console`）。 */
   ModelAliasList: ModelAliasList;
   /** 每个提供商一次模型列表刷新的结果。 */

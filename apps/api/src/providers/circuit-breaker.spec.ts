@@ -125,4 +125,25 @@ describe('CircuitBreaker', () => {
     clock.advance(8000);
     expect(sut.isAvailable()).toBe(false);
   });
+
+  it('a probe may close it only for the kind of call whose failures opened it', () => {
+    const { sut } = makeSut();
+    expect(sut.closableBy('models')).toBe(true);
+    for (let i = 0; i < 3; i++) sut.onFailure({ kind: 'chat', reason: 'HTTP 500' });
+    expect(sut.closableBy('models')).toBe(false);
+    expect(sut.closableBy('image')).toBe(false);
+    expect(sut.closableBy('chat')).toBe(true);
+    // A failed model-list probe in between does not make a model-list read enough.
+    sut.onFailure({ immediate: true, kind: 'models' });
+    expect(sut.closableBy('models')).toBe(false);
+    expect(sut.closableBy('chat')).toBe(true);
+    sut.onSuccess();
+    sut.onFailure({ immediate: true, kind: 'models' });
+    expect(sut.closableBy('models')).toBe(true);
+    // Another replica's word carries no kind: only an inference probe closes it.
+    sut.onSuccess();
+    sut.forceOpen(Date.now() + 10 ** 9, 'elsewhere');
+    expect(sut.closableBy('models')).toBe(false);
+    expect(sut.closableBy('chat')).toBe(true);
+  });
 });

@@ -2,6 +2,9 @@ import type { BreakerSnapshot, BreakerState } from '#contracts';
 
 export type { BreakerState, BreakerSnapshot };
 
+/** What kind of upstream call a verdict came from: a probe closes a breaker only for its own kind. */
+export type CallKind = 'chat' | 'image' | 'speech' | 'models';
+
 export interface BreakerOptions {
   /** Consecutive failures that open the breaker. */
   failureThreshold: number;
@@ -21,6 +24,8 @@ export interface FailureOptions {
   /** Use this interval instead of the growing one (e.g. a long cooldown for a bad key). */
   cooldownMs?: number;
   reason?: string;
+  /** The kind of call that failed; unset for a verdict heard from elsewhere. */
+  kind?: CallKind;
 }
 
 /**
@@ -35,6 +40,8 @@ export class CircuitBreaker {
   private openUntil = 0;
   private probeStartedAt = 0;
   private lastFailure: string | null = null;
+  /** The kinds of call that failed since the last success; 'unknown' for a verdict without one (another replica's word). */
+  private readonly failedKinds = new Set<CallKind | 'unknown'>();
   /**
    * Told each time this breaker opens on its own verdict (not through forceOpen): until when
    * and why. Cluster mode passes it on to the other replicas.
@@ -69,11 +76,13 @@ export class CircuitBreaker {
     this.failures = 0;
     this.opens = 0;
     this.probeStartedAt = 0;
+    this.failedKinds.clear();
   }
 
   onFailure(opts: FailureOptions = {}): void {
     this.failures++;
     this.lastFailure = opts.reason ?? this.lastFailure;
+    this.failedKinds.add(opts.kind ?? 'unknown');
     const shouldOpen = this.state === 'half-open' || opts.immediate || opts.retryAfterMs !== undefined || this.failures >= this.options.failureThreshold;
     if (!shouldOpen) return;
     const { baseCooldownMs, maxCooldownMs } = this.options;
@@ -101,7 +110,18 @@ export class CircuitBreaker {
     this.openUntil = until;
     this.probeStartedAt = 0;
     if (reason !== null) this.lastFailure = reason;
+    this.failedKinds.add('unknown');
     return true;
+  }
+
+  /**
+   * Whether a successful health probe of `kind` may close this breaker: only when it exercised the
+   * kind of call that failed (a model-list read says nothing about failing chats). An inference
+   * probe also answers for failed list reads and failures of unknown kind (another replica's word).
+   */
+  closableBy(kind: CallKind): boolean {
+    if (this.state === 'closed') return true;
+    return [...this.failedKinds].every((k) => k === kind || (kind !== 'models' && (k === 'unknown' || k === 'models')));
   }
 
   /** Releases a half-open probe that ended without a verdict (the client went away). */

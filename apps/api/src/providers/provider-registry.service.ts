@@ -1,16 +1,17 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { maskUrlCredentials, originOf, secretScrubber, urlCredentials } from '../common/redact.ts';
 import { APP_CONFIG, type AppConfig, type ProviderEnv } from '../config/app-config.ts';
-import { CircuitBreaker } from './circuit-breaker.ts';
+import { MAX_REASON_CHARS, truncate } from '../events/record-bounds.ts';
+import { CircuitBreaker, type CallKind } from './circuit-breaker.ts';
 import { loadCustomUpstreams, type CustomUpstreamConfig } from './custom/custom-upstreams.ts';
 import { Subject } from 'rxjs';
 import { KeyPool, type KeyEntry } from './key-pool.ts';
 import { OPENAI_EMBEDDINGS, OpenAICompatibleAdapter } from './openai-compatible/openai-compatible.adapter.ts';
 import type { ProviderAdapter } from './provider-adapter.ts';
 import { keyEnvName } from './provider-declaration.ts';
-import type { ProviderHealth, ProviderSettingField, ProviderStatus, ProviderView } from '#contracts';
+import type { LiveOutcome, ProviderHealth, ProviderLive, ProviderSettingField, ProviderStatus, ProviderView } from '#contracts';
 
-export type { ProviderHealth, ProviderStatus, ProviderView };
+export type { LiveOutcome, ProviderHealth, ProviderLive, ProviderStatus, ProviderView };
 
 /** The built-in providers' declarations (builtin-providers.ts); the adapters are loaded from them. */
 export const PROVIDER_DECLARATIONS = Symbol('PROVIDER_DECLARATIONS');
@@ -26,6 +27,8 @@ export interface ProviderOverride {
   baseUrl?: string | null;
   proxy?: string | null;
   priority?: number | null;
+  /** Share of first tries under weighted-random routing (1 by default; 0: only when no other is left). */
+  weight?: number | null;
   extra?: Record<string, string>;
 }
 
@@ -41,6 +44,18 @@ export interface BreakerOpening {
 }
 
 const EWMA = 0.2;
+/** A provider's routing weight until the operator sets one. */
+export const DEFAULT_WEIGHT = 1;
+/** Live outcomes kept per provider, and how long one counts: what "recent live traffic" means. */
+export const LIVE_WINDOW = 20;
+export const LIVE_WINDOW_MS = 15 * 60_000;
+
+/** How one live attempt ended, beside the smoothed score. */
+export interface OutcomeDetail {
+  /** The upstream's HTTP status, when it answered one. */
+  status?: number | null;
+  kind?: CallKind;
+}
 
 /** A proxy URL as the API shows it: a password in it replaced by `****` (see maskUrlCredentials). */
 export function maskProxy(proxy: string | undefined): string | null {
@@ -57,6 +72,8 @@ export class ProviderState {
   proxy?: string;
   extra: Record<string, string>;
   priority?: number;
+  /** Weighted-random routing: this provider goes first in proportion to weight × success score. */
+  weight = DEFAULT_WEIGHT;
   /** The settings an operator override sets (null and absent fields fall back to the base). */
   overridden: ProviderSettingField[] = [];
   /** Keys from the environment not sent because the base URL now points to another host. */
@@ -64,6 +81,8 @@ export class ProviderState {
   readonly keys: KeyPool;
   readonly breaker: CircuitBreaker;
   readonly health: ProviderHealth = { successScore: 1, latencyMs: null, successes: 0, failures: 0, lastError: null, lastUsedAt: null };
+  /** The last LIVE_WINDOW live attempts with a verdict, oldest first. */
+  private readonly recent: LiveOutcome[] = [];
 
   constructor(
     readonly adapter: ProviderAdapter,
@@ -105,8 +124,9 @@ export class ProviderState {
     this.baseUrl = pick<string | undefined>('baseUrl', this.base.baseUrl) ?? this.adapter.defaultBaseUrl;
     this.proxy = pick('proxy', this.base.proxy);
     this.priority = pick('priority', this.base.priority);
+    this.weight = o.weight ?? DEFAULT_WEIGHT;
     this.extra = { ...this.base.extra, ...(o.extra ?? {}) };
-    this.overridden = (['enabled', 'baseUrl', 'proxy', 'priority'] as const).filter((f) => o[f] !== undefined && o[f] !== null);
+    this.overridden = (['enabled', 'baseUrl', 'proxy', 'priority', 'weight'] as const).filter((f) => o[f] !== undefined && o[f] !== null);
     if (o.extra && Object.keys(o.extra).length > 0) this.overridden.push('extra');
     const origin = this.origin;
     const envKeys = originOf(this.configuredBaseUrl) === origin ? this.base.apiKeys : [];
@@ -164,7 +184,15 @@ export class ProviderState {
     return keys.length ? Math.min(...keys.map((k) => k.breaker.openUntil!)) : null;
   }
 
-  recordOutcome(ok: boolean, latencyMs: number | null, error?: string): void {
+  recordOutcome(ok: boolean, latencyMs: number | null, error?: string, detail: OutcomeDetail = {}): void {
+    this.recent.push({
+      ok,
+      at: Date.now(),
+      status: detail.status ?? null,
+      reason: ok ? null : truncate(error ?? 'failed', MAX_REASON_CHARS),
+      kind: detail.kind ?? 'chat',
+    });
+    if (this.recent.length > LIVE_WINDOW) this.recent.shift();
     const h = this.health;
     h.successScore = h.successScore * (1 - EWMA) + (ok ? 1 : 0) * EWMA;
     if (ok) h.successes++;
@@ -174,6 +202,22 @@ export class ProviderState {
     }
     if (ok && latencyMs !== null) h.latencyMs = h.latencyMs === null ? latencyMs : h.latencyMs * (1 - EWMA) + latencyMs * EWMA;
     h.lastUsedAt = Date.now();
+  }
+
+  /** What live traffic of the last LIVE_WINDOW_MS says: counts, the failures in a row, the newest failure. */
+  live(now = Date.now()): ProviderLive {
+    const recent = this.recent.filter((o) => now - o.at <= LIVE_WINDOW_MS);
+    let consecutiveFailures = 0;
+    for (let i = recent.length - 1; i >= 0 && !recent[i]!.ok; i--) consecutiveFailures++;
+    const failures = recent.filter((o) => !o.ok);
+    const successes = recent.filter((o) => o.ok);
+    return {
+      recent: recent.length,
+      failed: failures.length,
+      consecutiveFailures,
+      lastFailure: failures.at(-1) ?? null,
+      lastSuccessAt: successes.at(-1)?.at ?? null,
+    };
   }
 
   view(): ProviderView {
@@ -188,6 +232,7 @@ export class ProviderState {
       status,
       reason,
       priority: this.priority ?? null,
+      weight: this.weight,
       proxy: maskProxy(this.proxy),
       extra: { ...this.extra },
       requiredExtra: [...(this.adapter.requiredExtra ?? [])],

@@ -1,3 +1,4 @@
+import type { AttemptCode } from '#contracts';
 import { scrubSecrets } from '../common/redact.ts';
 
 /*
@@ -28,6 +29,8 @@ export class UpstreamError extends Error {
     readonly retryAfterMs?: number,
     /** The upstream judged the request itself, so another provider would not answer it either. */
     readonly verdict?: UpstreamVerdict,
+    /** The answer was an HTML page (a proxy's or CDN's error page, a login wall), not the API's. */
+    readonly html = false,
   ) {
     super(scrubSecrets(message));
     this.name = 'UpstreamError';
@@ -200,6 +203,26 @@ function clip(text: string, max: number): string {
   const code = text.charCodeAt(cut - 1);
   if (code >= 0xd800 && code <= 0xdbff) cut -= 1;
   return `${text.slice(0, cut).trimEnd()}…`;
+}
+
+/** How an attempt failed, by its stable code (see AttemptCode): an HTML page, a 5xx, a timeout and a network error told apart. */
+export function attemptCode(err: UpstreamError): Exclude<AttemptCode, 'ok' | 'skipped_cooling'> {
+  if (err.html || (err.kind === 'invalid' && /\bHTML\b/.test(err.message))) return 'upstream_html';
+  switch (err.kind) {
+    case 'aborted':
+      return 'aborted';
+    case 'timeout':
+      return 'upstream_timeout';
+    case 'network':
+      return 'network_error';
+    case 'invalid':
+      return 'invalid_answer';
+  }
+  const status = err.status ?? 0;
+  if (status === 429) return 'rate_limited';
+  if (status === 401 || status === 403) return 'auth_failed';
+  if (status === 402) return 'payment_required';
+  return status >= 500 ? 'upstream_5xx' : 'upstream_4xx';
 }
 
 /** "timeout: …", "HTTP 500: …", "invalid: …", kept short for log lines, error messages and stored results. */

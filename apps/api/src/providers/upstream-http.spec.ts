@@ -4,6 +4,7 @@ import { gzipSync } from 'node:zlib';
 import { firstValueFrom, toArray } from 'rxjs';
 import { loadConfig } from '../config/app-config.ts';
 import { UpstreamError } from './provider-adapter.ts';
+import { attemptCode } from './upstream-errors.ts';
 import { UpstreamHttp } from './upstream-http.ts';
 
 /** What the test server answers next; each test sets it. */
@@ -136,6 +137,52 @@ describe('UpstreamHttp error answers', () => {
     const err = await failure(get());
     expect(err).toMatchObject({ kind: 'http', status: 500, message: 'HTTP 500: Internal Server Error' });
     expect(Date.now() - started).toBeLessThan(2000);
+  });
+});
+
+describe('UpstreamHttp error pages', () => {
+  it('an HTML error page is named as such (attempt code upstream_html), a JSON 5xx as a 5xx', async () => {
+    answer = (res) => {
+      res.writeHead(502, { 'content-type': 'text/html; charset=utf-8' });
+      res.end('<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body><h1>502 Bad Gateway</h1><hr>nginx</body></html>');
+    };
+    const page = await failure(get());
+    expect(page).toMatchObject({ kind: 'http', status: 502, html: true });
+    expect(page.message).toBe('HTTP 502: 502 Bad Gateway 502 Bad Gateway nginx');
+    expect(attemptCode(page)).toBe('upstream_html');
+
+    answer = (res) => {
+      res.writeHead(500, { 'content-type': 'application/json' });
+      res.end('{"error":{"message":"model crashed"}}');
+    };
+    const json = await failure(get());
+    expect(json).toMatchObject({ html: false, message: 'HTTP 500: model crashed' });
+    expect(attemptCode(json)).toBe('upstream_5xx');
+  });
+
+  it('every failure kind has its stable code', () => {
+    const codes = [
+      new UpstreamError('timeout', 'no first byte in 500 ms'),
+      new UpstreamError('network', 'ECONNREFUSED'),
+      new UpstreamError('aborted', 'client disconnected'),
+      new UpstreamError('invalid', 'upstream answered with an HTML page instead of an API response'),
+      new UpstreamError('invalid', 'the upstream answered without any content'),
+      new UpstreamError('http', 'HTTP 429: slow down', 429),
+      new UpstreamError('http', 'HTTP 401: bad key', 401),
+      new UpstreamError('http', 'HTTP 402: no credit', 402),
+      new UpstreamError('http', 'HTTP 404: no such model', 404),
+    ].map(attemptCode);
+    expect(codes).toEqual([
+      'upstream_timeout',
+      'network_error',
+      'aborted',
+      'upstream_html',
+      'invalid_answer',
+      'rate_limited',
+      'auth_failed',
+      'payment_required',
+      'upstream_4xx',
+    ]);
   });
 });
 

@@ -188,7 +188,8 @@ export class UpstreamHttp implements OnModuleDestroy {
       close();
       const message = upstreamErrorMessage(text) || STATUS_CODES[res.statusCode] || 'error';
       const verdict = upstreamVerdict(res.statusCode, text);
-      throw new UpstreamError('http', `HTTP ${res.statusCode}: ${message}`, res.statusCode, parseRetryAfter(responseHeaders['retry-after']), verdict);
+      const html = String(responseHeaders['content-type'] ?? '').includes('text/html') || /^\s*<(!doctype\s+html|html)\b/i.test(text);
+      throw new UpstreamError('http', `HTTP ${res.statusCode}: ${message}`, res.statusCode, parseRetryAfter(responseHeaders['retry-after']), verdict, html);
     }
     return { status: res.statusCode, headers: responseHeaders, body: stream, close, release, signal: call.signal, receivedBytes };
   }

@@ -2,8 +2,10 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { AttemptSummary, CatalogModel, CatalogRoute, ResumePoint } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
+import type { CallKind } from '../providers/circuit-breaker.ts';
 import { maskKey, type PooledKey } from '../providers/key-pool.ts';
 import { UpstreamError, shortReason, type ClientFlow, type UpstreamContext } from '../providers/provider-adapter.ts';
+import { attemptCode } from '../providers/upstream-errors.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
 import { UpstreamHttp } from '../providers/upstream-http.ts';
 import { RouterService, type Candidate } from './router.service.ts';
@@ -18,6 +20,25 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 function retryAfterHeader(ms: number): Record<string, string> {
   return { 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) };
+}
+
+/** The longest wait worth telling a client to retry after: the OpenAI SDKs honour a Retry-After of at most 60 s. */
+const RETRY_HORIZON_MS = 60_000;
+
+/**
+ * The retry advice on an answer that no provider could give: `Retry-After` is when the first of
+ * `providers` will be ready again (a breaker or key cooldown ending; `upstreamWaitMs`, an
+ * upstream's own Retry-After, counts too), and `x-should-retry: false` (honoured by the OpenAI
+ * SDKs) unless that is within RETRY_HORIZON_MS: a provider that just failed and is not cooling
+ * would only fail again, so an SDK's own retries would multiply upstream calls for nothing.
+ */
+export function retryAdvice(providers: readonly ProviderState[], upstreamWaitMs?: number): Record<string, string> {
+  const now = Date.now();
+  const times = providers.map((p) => p.availableAt()).filter((t): t is number => t !== null && t > now);
+  if (upstreamWaitMs !== undefined) times.push(now + upstreamWaitMs);
+  if (times.length === 0) return { 'x-should-retry': 'false' };
+  const wait = Math.min(...times) - now;
+  return { ...retryAfterHeader(wait), 'x-should-retry': wait <= RETRY_HORIZON_MS ? 'true' : 'false' };
 }
 
 const logger = new Logger('Failover');
@@ -91,7 +112,7 @@ export class Lease {
     const latency = this.elapsedMs();
     this.provider.breaker.onSuccess();
     this.provider.keys.recordSuccess(this.key);
-    this.provider.recordOutcome(true, latency);
+    this.provider.recordOutcome(true, latency, undefined, { status: 200, kind: this.run.kind });
     this.run.note(
       this.summarize({
         provider: this.provider.name,
@@ -100,6 +121,7 @@ export class Lease {
         status: 200,
         reason: 'ok',
         latency_ms: latency,
+        code: 'ok',
         ...(resumedAfter ? { resumed_after: resumedAfter } : {}),
       }),
     );
@@ -117,6 +139,8 @@ export class Lease {
     if (err.kind === 'aborted') {
       provider.breaker.release();
       key.breaker.release();
+      // In the log too: the attempt was in flight, for this long, when the request ended.
+      if (!committed) this.run.note(this.inFlightSummary(`aborted: ${err.message}`));
       return false;
     }
     const reason = shortReason(err);
@@ -130,6 +154,7 @@ export class Lease {
           status: err.status ?? null,
           reason,
           latency_ms: this.elapsedMs(),
+          code: attemptCode(err),
         }),
       );
     }
@@ -142,7 +167,7 @@ export class Lease {
         provider.keys.recordAuthFailure(key);
       }
       provider.breaker.release();
-      provider.recordOutcome(false, null, reason);
+      provider.recordOutcome(false, null, reason, { status: err.status, kind: this.run.kind });
       return !committed && this.run.hasUntriedKey(provider);
     }
     key.breaker.release();
@@ -152,17 +177,33 @@ export class Lease {
       provider.breaker.release();
       return false;
     }
-    provider.breaker.onFailure({ retryAfterMs: err.retryAfterMs, reason });
-    provider.recordOutcome(false, null, reason);
+    provider.breaker.onFailure({ retryAfterMs: err.retryAfterMs, reason, kind: this.run.kind });
+    provider.recordOutcome(false, null, reason, { status: err.status, kind: this.run.kind });
     return false;
   }
 
-  /** Ends a try that never got a verdict (the client left): frees the probe slots it took. */
+  /**
+   * Ends a try that never got a verdict (the client left, or the gateway stopped waiting): frees
+   * the probe slots it took and notes the attempt as aborted, with how long it had waited.
+   */
   release(): void {
     if (this.settled) return;
     this.settled = true;
     this.provider.breaker.release();
     this.key.breaker.release();
+    this.run.note(this.inFlightSummary('aborted: the request ended while this attempt waited for the upstream'));
+  }
+
+  private inFlightSummary(reason: string): AttemptSummary {
+    return this.summarize({
+      provider: this.provider.name,
+      upstream_model: this.upstreamModel,
+      key: maskKey(this.key.value),
+      status: null,
+      reason,
+      latency_ms: this.elapsedMs(),
+      code: 'aborted',
+    });
   }
 }
 
@@ -181,6 +222,12 @@ export class FailoverRun {
     private readonly http: UpstreamHttp,
     private readonly config: AppConfig,
   ) {}
+
+  /** The kind of call this run makes, as breakers and live health record it. */
+  get kind(): CallKind {
+    const { category } = this.model;
+    return category === 'image' ? 'image' : category === 'audio' ? 'speech' : 'chat';
+  }
 
   note(attempt: AttemptSummary): void {
     this.attempts.push(attempt);
@@ -233,7 +280,14 @@ export class FailoverRun {
     const key = provider.keys.acquire(this.triedKeys);
     if (!key || !provider.breaker.tryAcquire()) {
       key?.breaker.release();
-      this.note({ provider: provider.name, upstream_model: upstreamModel, status: null, reason: 'skipped: cooling down', latency_ms: 0 });
+      this.note({
+        provider: provider.name,
+        upstream_model: upstreamModel,
+        status: null,
+        reason: 'skipped: cooling down',
+        latency_ms: 0,
+        code: 'skipped_cooling',
+      });
       return null;
     }
     this.triedKeys.add(key);
@@ -296,9 +350,10 @@ export class FailoverRun {
       const message = errors.find((e) => e.status === 400)?.message.replace(/^HTTP 400: /, '') ?? 'bad request';
       return new ApiError(400, message, 'invalid_request_error', 'upstream_bad_request', null, attempts);
     }
+    const providers = this.candidates.map((c) => c.provider);
     if (every((a) => a.status === 429)) {
       const retryAfter = errors.flatMap((e) => (e.retryAfterMs === undefined ? [] : [e.retryAfterMs]));
-      const headers = retryAfter.length ? retryAfterHeader(Math.min(...retryAfter)) : {};
+      const headers = retryAdvice(providers, retryAfter.length ? Math.min(...retryAfter) : undefined);
       return new ApiError(
         429,
         `Every provider for \`${model}\` is rate-limited: ${list}`,
@@ -310,9 +365,25 @@ export class FailoverRun {
       );
     }
     if (every((a) => a.reason.startsWith('timeout'))) {
-      return new ApiError(504, `Every provider for \`${model}\` timed out: ${list}`, 'timeout_error', 'upstream_timeout', null, attempts);
+      return new ApiError(
+        504,
+        `Every provider for \`${model}\` timed out: ${list}`,
+        'timeout_error',
+        'upstream_timeout',
+        null,
+        attempts,
+        retryAdvice(providers),
+      );
     }
-    return new ApiError(502, `Every provider for \`${model}\` failed: ${list}`, 'upstream_error', 'all_providers_failed', null, attempts);
+    return new ApiError(
+      502,
+      `Every provider for \`${model}\` failed: ${list}`,
+      'upstream_error',
+      'all_providers_failed',
+      null,
+      attempts,
+      retryAdvice(providers),
+    );
   }
 }
 
@@ -338,10 +409,9 @@ export class FailoverService {
     const plan = this.router.plan(model, forced, filter);
     if (plan.candidates.length === 0) {
       const why = plan.skipped.map((s) => `${s.provider}: ${s.reason}`).join('; ');
-      // When everything is only cooling down, say when to come back.
-      const times = plan.skipped.map((s) => this.registry.find(s.provider)?.availableAt() ?? null);
-      const soonest = times.length && times.every((t) => t !== null) ? Math.min(...(times as number[])) : null;
-      const headers = soonest === null ? {} : retryAfterHeader(soonest - Date.now());
+      // Say when the first of them will be ready again, and whether an SDK should wait for it.
+      const skipped = plan.skipped.flatMap((s) => this.registry.find(s.provider) ?? []);
+      const headers = retryAdvice(skipped);
       throw new ApiError(
         503,
         `No provider is available for \`${model.id}\` right now (${why}).`,

@@ -103,4 +103,19 @@ describe('RouterService', () => {
     registry.find('beta')!.recordOutcome(true, 900);
     expect(sut.plan(model).candidates.map((c) => c.provider.name)).toEqual(['Alpha', 'Beta']);
   });
+
+  it('weighted random: a provider goes first in proportion to its weight; weight 0 only after the others', () => {
+    const { sut, registry } = makeSut();
+    registry.find('alpha')!.weight = 4;
+    registry.find('beta')!.weight = 1;
+    let seed = 42;
+    // A small deterministic generator: the proportions, not one lucky draw.
+    sut.random = () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    let alphaFirst = 0;
+    for (let i = 0; i < 2000; i++) if (sut.plan(model).candidates[0]!.provider.name === 'Alpha') alphaFirst++;
+    expect(alphaFirst / 2000).toBeGreaterThan(0.76);
+    expect(alphaFirst / 2000).toBeLessThan(0.84);
+    registry.find('alpha')!.weight = 0;
+    for (let i = 0; i < 50; i++) expect(sut.plan(model).candidates.map((c) => c.provider.name)).toEqual(['Beta', 'Alpha']);
+  });
 });

@@ -1,8 +1,9 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { CatalogModel, CatalogRoute } from '#contracts';
-import { APP_CONFIG, type AppConfig, type RoutingStrategy } from '../config/app-config.ts';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { DiscoveryService } from '../models/discovery.service.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
+import { RoutingSettingsService } from './routing-settings.service.ts';
 
 export interface Candidate {
   provider: ProviderState;
@@ -33,7 +34,7 @@ function weightedShuffle<T>(items: T[], weight: (t: T) => number, random: () => 
  */
 @Injectable()
 export class RouterService {
-  private readonly strategy: RoutingStrategy;
+  private readonly settings: RoutingSettingsService;
   /** Replaceable in tests. */
   random: () => number = Math.random;
 
@@ -42,8 +43,10 @@ export class RouterService {
     @Inject(APP_CONFIG) config: AppConfig,
     /** Live model lists: routes the provider no longer offers are skipped unless pinned. */
     @Optional() private readonly discovery?: DiscoveryService,
+    /** The strategy chosen in the console; ROUTING_STRATEGY when absent (unit tests). */
+    @Optional() settings?: RoutingSettingsService,
   ) {
-    this.strategy = config.routingStrategy;
+    this.settings = settings ?? new RoutingSettingsService(config);
   }
 
   /** `filter` may veto routes that cannot take this particular request (images, capabilities). */
@@ -81,7 +84,7 @@ export class RouterService {
 
   private order(candidates: Candidate[]): Candidate[] {
     if (candidates.length < 2) return candidates;
-    switch (this.strategy) {
+    switch (this.settings.strategy) {
       case 'priority': {
         // Lower priority number first; the catalog's route order breaks ties.
         const rank = (c: Candidate) => c.provider.priority ?? Number.MAX_SAFE_INTEGER;
@@ -95,8 +98,13 @@ export class RouterService {
         const latency = (c: Candidate) => c.provider.health.latencyMs ?? -1;
         return [...candidates].sort((a, b) => latency(a) - latency(b));
       }
-      default:
-        return weightedShuffle(candidates, (c) => c.provider.health.successScore, this.random);
+      default: {
+        // Weight 0: only when every weighted provider failed (in health order among themselves).
+        const weighted = candidates.filter((c) => c.provider.weight > 0);
+        const last = candidates.filter((c) => c.provider.weight <= 0);
+        const shuffled = weightedShuffle(weighted, (c) => c.provider.health.successScore * c.provider.weight, this.random);
+        return [...shuffled, ...last];
+      }
     }
   }
 }

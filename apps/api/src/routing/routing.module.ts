@@ -3,11 +3,12 @@ import { ModelsModule } from '../models/models.module.ts';
 import { ProvidersModule } from '../providers/providers.module.ts';
 import { FailoverService } from './failover.service.ts';
 import { RouterService } from './router.service.ts';
+import { RoutingSettingsService } from './routing-settings.service.ts';
 
 /** Candidate ordering and the failover loop; nothing here knows any single provider. */
 @Module({
   imports: [ProvidersModule, ModelsModule],
-  providers: [RouterService, FailoverService],
-  exports: [RouterService, FailoverService],
+  providers: [RoutingSettingsService, RouterService, FailoverService],
+  exports: [RouterService, FailoverService, RoutingSettingsService],
 })
 export class RoutingModule {}

@@ -159,7 +159,8 @@ function observationsFor(entry: RequestLogEntry): Array<[StatsDimension, string,
   ];
   let answered = false;
   for (const a of entry.attempts) {
-    if (a.reason.startsWith('skipped')) continue;
+    // Never sent, or cut short when the request ended: neither says anything about the provider.
+    if (a.reason.startsWith('skipped') || a.reason.startsWith('aborted')) continue;
     const ok = a.reason === 'ok';
     // The attempt that answered carries the request's whole duration, TTFT and tokens.
     const answering = ok && !answered && a.provider === entry.provider;

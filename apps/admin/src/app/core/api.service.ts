@@ -2,6 +2,8 @@ import { HttpClient, type HttpResponse } from '@angular/common/http';
 import { Injectable, inject } from '@angular/core';
 import type { Observable } from 'rxjs';
 import type {
+  RoutingSettings,
+  SetRoutingRequest,
   AddProviderKeyRequest,
   AdminModelList,
   AdminSession,
@@ -18,6 +20,7 @@ import type {
   KeyUsageResponse,
   ModelAliasList,
   ModelDiscovery,
+  ProviderCheck,
   ProviderCheckAll,
   ProviderDetail,
   RequestLogPage,
@@ -34,6 +37,12 @@ import type {
  * interceptor adds the session token and handles 401s; callers see plain HttpErrorResponses
  * (describeApiError turns them into words).
  */
+/** `GET /api/health/history/{provider}` as the console reads it. */
+export interface ProviderHealthHistoryView {
+  provider: string;
+  items: Array<Pick<ProviderCheck, 'checkedAt' | 'ok' | 'latencyMs' | 'error'> & { probe: string }>;
+}
+
 @Injectable({ providedIn: 'root' })
 export class ApiService {
   private readonly http = inject(HttpClient);
@@ -116,6 +125,21 @@ export class ApiService {
   /** Probes one provider now; the answer's `lastCheck` is the result. */
   checkProvider(name: string): Observable<ProviderDetail> {
     return this.http.post<ProviderDetail>(`${this.providerPath(name)}/health`, null);
+  }
+
+  /** A provider's stored health checks, newest first. */
+  healthHistory(name: string, limit: number): Observable<ProviderHealthHistoryView> {
+    return this.http.get<ProviderHealthHistoryView>(`/api/health/history/${encodeURIComponent(name)}`, { params: { limit } });
+  }
+
+  /** The routing strategy in force and where it comes from. */
+  routing(): Observable<RoutingSettings> {
+    return this.http.get<RoutingSettings>('/api/routing');
+  }
+
+  /** Stores and applies a routing strategy; null goes back to ROUTING_STRATEGY. */
+  setRouting(strategy: SetRoutingRequest['strategy']): Observable<RoutingSettings> {
+    return this.http.put<RoutingSettings>('/api/routing', { strategy } satisfies SetRoutingRequest);
   }
 
   /** Probes every enabled, configured provider now. */

@@ -263,12 +263,17 @@ export const ADMIN_ENDPOINTS: readonly EndpointGroup[] = [
     rows: [
       { method: 'GET', path: '/api/providers', summary: '所有提供商：状态与原因、熔断器、健康度、密钥（只显示掩码）、模型数' },
       { method: 'GET', path: '/api/providers/{name}', summary: '单个提供商详情（名字不区分大小写）' },
-      { method: 'PATCH', path: '/api/providers/{name}', summary: '修改 enabled、baseUrl、proxy、priority、extra；设为 null 恢复环境变量的值' },
+      { method: 'PATCH', path: '/api/providers/{name}', summary: '修改 enabled、baseUrl、proxy、priority、weight、extra；设为 null 恢复环境变量的值' },
       { method: 'POST', path: '/api/providers/{name}/toggle', summary: '启用 / 停用提供商' },
       { method: 'POST', path: '/api/providers/{name}/health', summary: '立即检查该提供商的健康状态' },
       { method: 'POST', path: '/api/providers/{name}/keys', summary: '向密钥池添加密钥（加密保存）' },
       { method: 'DELETE', path: '/api/providers/{name}/keys/{id}', summary: '删除控制台添加的密钥' },
       { method: 'POST', path: '/api/providers/{name}/keys/{id}/test', summary: '用这一个密钥真实请求一次' },
+      {
+        method: 'GET · PUT',
+        path: '/api/routing',
+        summary: '路由策略：查看生效中的策略及来源 / 设置（保存在存储中，所有副本共享；null 恢复为 ROUTING_STRATEGY）',
+      },
       { method: 'GET · POST', path: '/api/upstreams', summary: '自定义 OpenAI 兼容上游：列表 / 新增' },
       { method: 'PATCH · DELETE', path: '/api/upstreams/{name}', summary: '修改 / 删除控制台添加的上游' },
     ],

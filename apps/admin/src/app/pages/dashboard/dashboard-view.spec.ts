@@ -1,4 +1,4 @@
-import { model, models, provider, stats } from '../../../testing/fixtures';
+import { condition, model, models, provider, stats } from '../../../testing/fixtures';
 import { FALLBACK_MODEL, availableModelIds, providerRows, rangeOption, snippetModel, summarize } from './dashboard-view';
 
 describe('dashboard view', () => {
@@ -60,12 +60,36 @@ describe('dashboard view', () => {
       ['HuggingFace', '未配置', 'neutral'],
       ['CloudflareAI', '已停用', 'neutral'],
     ]);
-    expect(rows[0]).toMatchObject({ requests: 2, successRate: null, keys: 1, models: 3, note: null, lastCheck: null });
-    expect(rows[1]).toMatchObject({ custom: true, requests: 0, successRate: 0.8, latencyMs: 350, lastCheck: { ok: false, at: 5, latencyMs: 40 } });
+    // 成功率 is the range's (from the stats), 健康分 the routing score: two numbers, never mixed up.
+    expect(rows[0]).toMatchObject({ requests: 2, successRate: 1, healthScore: null, keys: 1, models: 3, note: null, lastCheck: null });
+    expect(rows[1]).toMatchObject({
+      custom: true,
+      requests: 0,
+      successRate: null,
+      healthScore: 0.8,
+      latencyMs: 350,
+      lastCheck: { ok: false, at: 5, latencyMs: 40 },
+    });
     expect(rows[2]!.note).toBe('Together is cooling-down');
     // The API's reasons are English; the overview says them in Chinese.
     const [unconfigured] = providerRows([provider('DeepInfra', 'unconfigured', { reason: 'needs an API key (DEEPINFRA_API_KEY)' })], stats());
     expect(unconfigured!.note).toBe('缺少 API 密钥（DEEPINFRA_API_KEY）');
+  });
+
+  it('shows an available provider whose live requests fail as 异常, with the status and reason as its note', () => {
+    const live = { recent: 3, failed: 3, consecutiveFailures: 3, lastFailure: null, lastSuccessAt: null };
+    const [row] = providerRows(
+      [
+        provider('DeepInfra', 'available', {
+          condition: condition('failing', { status: 500, reason: 'HTTP 500: model crashed', live }),
+          lastCheck: { provider: 'DeepInfra', ok: true, latencyMs: 40, checkedAt: 5, error: null, probe: 'models' },
+        }),
+      ],
+      stats(),
+    );
+    expect(row).toMatchObject({ statusLabel: '异常', tone: 'danger', note: '实时请求连续失败 3 次 · HTTP 500 · model crashed' });
+    // The model list read is not shown as a passed check.
+    expect(row!.lastCheck).toMatchObject({ ok: true, listOnly: true });
   });
 
   it('picks a model the pool can serve for the snippets', () => {

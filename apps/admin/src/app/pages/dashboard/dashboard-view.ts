@@ -1,5 +1,5 @@
 /** What the dashboard shows, derived from the API's answers: pure functions, tested on their own. */
-import type { AdminModelList, ProviderDetail, ProviderStatus, StatsGranularity, StatsRange, StatsResponse } from '#contracts';
+import type { AdminModelList, ProviderCondition, ProviderDetail, ProviderStatus, StatsGranularity, StatsRange, StatsResponse } from '#contracts';
 import { reasonText } from '../../core/provider-reason';
 
 /** One poll's answers. The model list is fetched less often, so it may be from an earlier poll. */
@@ -88,6 +88,45 @@ export const STATUS_META: Record<ProviderStatus, { label: string; tone: Tone; or
   disabled: { label: '已停用', tone: 'neutral', order: 3 },
 };
 
+export interface ConditionInfo {
+  state: ProviderCondition['state'];
+  /** 正常 / 降级 / 异常 / 未知. */
+  label: string;
+  tone: Tone;
+  icon: string;
+  /** Shown inline (not only in a tooltip): the failing status and why; null when healthy or unknown. */
+  detail: string | null;
+}
+
+export const CONDITION_META: Record<ProviderCondition['state'], { label: string; tone: Tone; icon: string }> = {
+  healthy: { label: '正常', tone: 'success', icon: 'check_circle' },
+  degraded: { label: '降级', tone: 'warning', icon: 'warning' },
+  failing: { label: '异常', tone: 'danger', icon: 'error' },
+  unknown: { label: '未知', tone: 'neutral', icon: 'help' },
+};
+
+/** A provider's condition (live traffic and checks together) with its evidence in one line. */
+export function conditionInfo(c: ProviderCondition): ConditionInfo {
+  const meta = CONDITION_META[c.state];
+  return { state: c.state, ...meta, detail: conditionDetail(c) };
+}
+
+function conditionDetail(c: ProviderCondition): string | null {
+  if (c.state !== 'failing' && c.state !== 'degraded') return null;
+  const status = c.status === null ? null : `HTTP ${c.status}`;
+  // The status is said once: "HTTP 500 · model crashed", not "HTTP 500 · HTTP 500: model crashed".
+  const why = reasonText(c.reason)?.replace(/^HTTP \d+:\s*/, '') || null;
+  const evidence =
+    c.source === 'live'
+      ? c.state === 'failing'
+        ? `实时请求连续失败 ${c.live.consecutiveFailures} 次`
+        : `近期 ${c.live.recent} 次请求失败 ${c.live.failed} 次`
+      : c.source === 'breaker'
+        ? '熔断冷却中'
+        : '最近一次检查失败';
+  return [evidence, status, why].filter(Boolean).join(' · ');
+}
+
 export interface ProviderRow {
   name: string;
   status: ProviderStatus;
@@ -96,37 +135,50 @@ export interface ProviderRow {
   custom: boolean;
   /** Why it is not available, or the last error of an available one; null when all is well. */
   note: string | null;
-  /** Smoothed success score (0..1); null before the provider has served anything. */
+  /** 成功率: successful / total upstream attempts in the dashboard's range; null without attempts. */
   successRate: number | null;
+  /** 健康分: the smoothed success score routing weighs by (0..1); null before the provider has served anything. */
+  healthScore: number | null;
   latencyMs: number | null;
   /** Upstream attempts in the dashboard's range. */
   requests: number;
   keys: number;
   models: number;
-  /** The latest health probe. */
-  lastCheck: { ok: boolean; at: number; latencyMs: number } | null;
+  /** The latest health probe; `listOnly` when it only read the model list (no inference tested). */
+  lastCheck: { ok: boolean; at: number; latencyMs: number; listOnly: boolean } | null;
+  /** Live traffic and checks together; its detail is the note when the provider is 异常 or 降级. */
+  condition: ConditionInfo;
 }
 
 /** Providers for the status overview: available first, then cooling down, unconfigured, disabled. */
 export function providerRows(providers: ProviderDetail[], stats: StatsResponse | null): ProviderRow[] {
   const attempts = new Map((stats?.providers ?? []).map((p) => [key(p.value), p.requests]));
+  const rates = new Map((stats?.providers ?? []).map((p) => [key(p.value), p.successRate]));
   return providers
     .map((p): ProviderRow => {
       const meta = STATUS_META[p.status] ?? STATUS_META.disabled;
       const served = p.health.successes + p.health.failures > 0;
+      const condition = conditionInfo(p.condition);
+      // An available provider whose live requests fail is shown as 异常 / 降级, not 可用.
+      const troubled = p.status === 'available' && condition.detail !== null;
       return {
         name: p.name,
         status: p.status,
-        statusLabel: meta.label,
-        tone: meta.tone,
+        statusLabel: troubled ? condition.label : meta.label,
+        tone: troubled ? condition.tone : meta.tone,
         custom: p.custom,
-        note: p.status === 'available' ? null : reasonText(p.reason),
-        successRate: served ? p.health.successScore : null,
+        note: troubled ? condition.detail : p.status === 'available' ? null : reasonText(p.reason),
+        condition,
+        successRate: rates.get(key(p.name)) ?? null,
+        healthScore: served ? p.health.successScore : null,
         latencyMs: p.health.latencyMs,
         requests: attempts.get(key(p.name)) ?? 0,
         keys: p.keys.length,
         models: p.models,
-        lastCheck: p.lastCheck && !p.lastCheck.inconclusive ? { ok: p.lastCheck.ok, at: p.lastCheck.checkedAt, latencyMs: p.lastCheck.latencyMs } : null,
+        lastCheck:
+          p.lastCheck && !p.lastCheck.inconclusive
+            ? { ok: p.lastCheck.ok, at: p.lastCheck.checkedAt, latencyMs: p.lastCheck.latencyMs, listOnly: p.lastCheck.ok && p.lastCheck.probe === 'models' }
+            : null,
       };
     })
     .sort((a, b) => STATUS_META[a.status].order - STATUS_META[b.status].order || a.name.localeCompare(b.name));

@@ -3,11 +3,13 @@ import { MatButtonModule } from '@angular/material/button';
 import { MatButtonToggleModule } from '@angular/material/button-toggle';
 import { MatIconModule } from '@angular/material/icon';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
+import { MatTooltipModule } from '@angular/material/tooltip';
 import { RouterLink } from '@angular/router';
 import type { EChartsCoreOption } from 'echarts/core';
 import { NgxEchartsDirective, provideEchartsCore } from 'ngx-echarts';
 import { formatCount, formatDuration, formatPercent, formatRelative } from '../../core/format';
 import { ThemeService } from '../../core/theme.service';
+import { HEALTH_SCORE, SUCCESS_RATE } from '../../core/vocabulary';
 import { LiveStatus } from '../../shared/live-status/live-status';
 import { RefreshButton } from '../../shared/live-status/refresh-button';
 import { PageStates } from '../../shared/page-states/page-states';
@@ -31,6 +33,7 @@ export { rateTone };
     MatButtonToggleModule,
     MatIconModule,
     MatProgressBarModule,
+    MatTooltipModule,
     RouterLink,
     NgxEchartsDirective,
     StateView,
@@ -55,6 +58,7 @@ export default class DashboardPage implements OnInit {
   protected readonly chartTitles = CHART_TITLES;
   protected readonly fmt = { count: formatCount, percent: formatPercent, duration: formatDuration, relative: formatRelative };
   protected readonly rateTone = rateTone;
+  protected readonly terms = { healthScore: HEALTH_SCORE, successRate: SUCCESS_RATE };
 
   protected readonly rangeLabel = computed(() => rangeOption(this.store.range()).label);
 

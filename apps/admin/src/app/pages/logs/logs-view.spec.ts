@@ -149,6 +149,7 @@ describe('logs view: rows', () => {
         outcome: 'ok',
         outcomeLabel: '成功',
         tone: 'success',
+        codeText: '成功',
         reason: '',
         latency: '120 ms',
       },
@@ -206,6 +207,35 @@ describe('logs view: rows', () => {
     expect(statusTone(404, null)).toBe('warning');
     expect(statusTone(500, null)).toBe('danger');
     expect(attemptRows([attempt('A', 429, 'HTTP 429')])[0]).toMatchObject({ outcome: 'error', tone: 'danger', outcomeLabel: '失败' });
+  });
+
+  it('says each attempt and the final error in Chinese, from their codes, keeping the original words', () => {
+    const rows = attemptRows([
+      attempt('A', 502, 'HTTP 502: 502 Bad Gateway nginx', { code: 'upstream_html' }),
+      attempt('B', 500, 'HTTP 500: model crashed', { code: 'upstream_5xx' }),
+      attempt('C', null, 'timeout: no first byte within 60000 ms', { code: 'upstream_timeout' }),
+      attempt('D', null, 'aborted: client disconnected', { code: 'aborted', latency_ms: 60_000 }),
+      // Records from before codes: read from the reason.
+      attempt('E', null, 'invalid: upstream answered with an HTML page instead of an API response'),
+      attempt('F', null, 'network: connect ECONNREFUSED 127.0.0.1:9'),
+    ]);
+    expect(rows.map((r) => [r.outcome, r.codeText, r.reason])).toEqual([
+      ['error', '上游返回了 HTML 网页而不是 API 响应（HTTP 502），常见于代理、CDN 的报错页或登录页', 'HTTP 502: 502 Bad Gateway nginx'],
+      ['error', '上游服务器错误（HTTP 500）', 'HTTP 500: model crashed'],
+      ['error', '上游超时：在限定时间内没有回应', 'timeout: no first byte within 60000 ms'],
+      ['aborted', '已中止：请求结束时这次尝试仍在等待上游（客户端断开，或网关停止等待）', 'aborted: client disconnected'],
+      [
+        'error',
+        '上游返回了 HTML 网页而不是 API 响应，常见于代理、CDN 的报错页或登录页',
+        'invalid: upstream answered with an HTML page instead of an API response',
+      ],
+      ['error', '无法连接上游（网络错误：连接被拒绝、重置或域名解析失败）', 'network: connect ECONNREFUSED 127.0.0.1:9'],
+    ]);
+    expect(rows[3]).toMatchObject({ outcomeLabel: '已中止', tone: 'warning', latency: '1 分 0 秒' });
+    const failed = logRow(logEntry('r8', { status: 502, provider: null, error: 'Every provider for `x` failed: …' }), new Map(), now);
+    expect(failed.errorText).toBe('所有提供商都失败了');
+    expect(logRow(logEntry('r9', { status: 504, provider: null, error: 'Every provider timed out' }), new Map(), now).errorText).toBe('所有提供商都超时了');
+    expect(logRow(logEntry('r10', {}), new Map(), now).errorText).toBeNull();
   });
 
   it('shows the time alone today, with the date on other days', () => {

@@ -1,5 +1,6 @@
 import type { AttemptSummary, RequestLogEntry } from '#contracts';
 import { formatCount, formatDuration } from '../../core/format';
+import { attemptCodeOf, attemptText, finalErrorText } from '../../core/attempt-text';
 
 /** The time filter: a window ending now (re-read on every refresh), everything, or fixed from/to. */
 export type TimePreset = 'all' | '15m' | '1h' | '24h' | '7d' | 'custom';
@@ -154,7 +155,7 @@ export function statusKind(status: string): StatusKind {
 }
 
 export type Tone = 'success' | 'warning' | 'danger' | 'neutral';
-export type AttemptOutcome = 'ok' | 'error' | 'skipped';
+export type AttemptOutcome = 'ok' | 'error' | 'skipped' | 'aborted';
 
 export interface AttemptRow {
   /** 1-based. */
@@ -167,6 +168,9 @@ export interface AttemptRow {
   outcome: AttemptOutcome;
   outcomeLabel: string;
   tone: Tone;
+  /** What happened, in Chinese, from the attempt's code. */
+  codeText: string;
+  /** The upstream's (or the gateway's) own words, to read and copy; '' for a success. */
   reason: string;
   latency: string;
 }
@@ -195,6 +199,8 @@ export interface LogRow {
   tokensDetail: string;
   keyLabel: string;
   attempts: AttemptRow[];
+  /** Why it failed, in Chinese (the original `entry.error` stays beside it); null when it did not. */
+  errorText: string | null;
 }
 
 export const ENDPOINT_LABELS: Record<RequestLogEntry['endpoint'], string> = {
@@ -214,15 +220,17 @@ export function statusTone(status: number, error: string | null): Tone {
   return 'danger';
 }
 
-/** 'ok', 'skipped' (cooling down, never sent) or 'error', the way the API's metrics tell them apart. */
+/** 'ok', 'skipped' (cooling down, never sent), 'aborted' (cut short by the request's end) or 'error', as the API's metrics tell them apart. */
 export function attemptOutcome(a: AttemptSummary): AttemptOutcome {
-  return a.reason === 'ok' ? 'ok' : a.reason.startsWith('skipped') ? 'skipped' : 'error';
+  const code = attemptCodeOf(a);
+  return code === 'ok' ? 'ok' : code === 'skipped_cooling' ? 'skipped' : code === 'aborted' ? 'aborted' : 'error';
 }
 
 const OUTCOME: Record<AttemptOutcome, { label: string; tone: Tone }> = {
   ok: { label: '成功', tone: 'success' },
   error: { label: '失败', tone: 'danger' },
   skipped: { label: '已跳过', tone: 'neutral' },
+  aborted: { label: '已中止', tone: 'warning' },
 };
 
 export function attemptRows(attempts: readonly AttemptSummary[]): AttemptRow[] {
@@ -237,6 +245,7 @@ export function attemptRows(attempts: readonly AttemptSummary[]): AttemptRow[] {
       outcome,
       outcomeLabel: OUTCOME[outcome].label,
       tone: OUTCOME[outcome].tone,
+      codeText: attemptText(a),
       reason: outcome === 'ok' ? '' : a.reason,
       latency: outcome === 'skipped' ? '—' : formatDuration(a.latency_ms),
     };
@@ -287,5 +296,6 @@ export function logRow(entry: RequestLogEntry, keyNames: ReadonlyMap<string, str
       : '没有用量数据',
     keyLabel: entry.clientKey === null ? '—' : (keyNames.get(entry.clientKey) ?? entry.clientKey),
     attempts,
+    errorText: finalErrorText(entry),
   };
 }

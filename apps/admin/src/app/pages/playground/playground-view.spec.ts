@@ -125,8 +125,10 @@ describe('playground view', () => {
     ]);
     expect(d.note).toBeNull();
     expect(d.attempts).toHaveLength(2);
-    expect(attemptLine(d.attempts[0]!)).toBe('Together · 500 · upstream error · 80 ms');
-    expect(attemptLine({ provider: 'X', upstream_model: 'm', status: null, reason: 'timeout', latency_ms: 1500 })).toBe('X · 无响应 · timeout · 1.50 s');
+    expect(attemptLine(d.attempts[0]!)).toBe('Together · 上游服务器错误（HTTP 500） · upstream error · 80 ms');
+    expect(attemptLine({ provider: 'X', upstream_model: 'm', status: null, reason: 'timeout', latency_ms: 1500 })).toBe(
+      'X · 上游超时：在限定时间内没有回应 · timeout · 1.50 s',
+    );
   });
 
   it('says when an answer was stopped, cut by the length limit, or pinned to a provider', () => {

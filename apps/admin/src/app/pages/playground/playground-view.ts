@@ -2,6 +2,7 @@
 import type { AdminModel, AttemptSummary, ChatMessage, FinishReason, ModelCategory, ProviderDetail, ProviderStatus, Usage } from '#contracts';
 import type { ApiFailure } from '../../core/api-error';
 import { formatDuration } from '../../core/format';
+import { attemptText } from '../../core/attempt-text';
 
 /** Categories whose models answer chat completions; `image` models generate images instead. */
 export const CHAT_CATEGORIES: readonly ModelCategory[] = ['chat', 'reasoning', 'code', 'vision'];
@@ -233,9 +234,9 @@ export function answerDetail(a: AnswerTurn): AnswerDetail {
   return { items, note, attempts: !a.error && a.attempts && a.attempts.length > 1 ? a.attempts : [] };
 }
 
-/** "DeepInfra · 500 · upstream error · 120 ms" */
+/** "DeepInfra · 上游服务器错误（HTTP 500） · HTTP 500: upstream error · 120 ms": what happened in Chinese, then the original words. */
 export function attemptLine(a: AttemptSummary): string {
-  return [a.provider, a.status === null ? '无响应' : String(a.status), a.reason, formatDuration(a.latency_ms)].join(' · ');
+  return [a.provider, attemptText(a), a.reason, formatDuration(a.latency_ms)].join(' · ');
 }
 
 /** Image sizes offered (any WIDTHxHEIGHT from 64 to 4096 works; these are the usual ones). */

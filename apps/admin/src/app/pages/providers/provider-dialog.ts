@@ -5,13 +5,14 @@ import { MatIconModule } from '@angular/material/icon';
 import { MatTabsModule } from '@angular/material/tabs';
 import { StateView } from '../../shared/state/state';
 import { ProviderKeys } from './provider-keys';
+import { ProviderOverview } from './provider-overview';
 import { ProviderSettings } from './provider-settings';
 import { KIND_LABEL, providerKind } from './providers-view';
 import { STATUS_META } from '../dashboard/dashboard-view';
 import { ProvidersStore } from './providers.store';
 import { UpstreamForm } from './upstream-form';
 
-export type ProviderTab = 'keys' | 'settings';
+export type ProviderTab = 'keys' | 'settings' | 'overview';
 
 export interface ProviderDialogData {
   name: string;
@@ -25,7 +26,7 @@ export interface ProviderDialogData {
  */
 @Component({
   selector: 'app-provider-dialog',
-  imports: [MatDialogModule, MatButtonModule, MatIconModule, MatTabsModule, StateView, ProviderKeys, ProviderSettings, UpstreamForm],
+  imports: [MatDialogModule, MatButtonModule, MatIconModule, MatTabsModule, StateView, ProviderKeys, ProviderSettings, UpstreamForm, ProviderOverview],
   template: `
     <h2 mat-dialog-title class="title">
       <span class="name">{{ provider()?.name ?? data.name }}</span>
@@ -38,7 +39,12 @@ export interface ProviderDialogData {
     </h2>
     <mat-dialog-content class="content" data-testid="provider-dialog">
       @if (provider(); as p) {
-        <mat-tab-group [selectedIndex]="data.tab === 'keys' ? 0 : 1" animationDuration="0ms" mat-stretch-tabs="false" mat-align-tabs="start">
+        <mat-tab-group
+          [selectedIndex]="data.tab === 'keys' ? 0 : data.tab === 'settings' ? 1 : 2"
+          animationDuration="0ms"
+          mat-stretch-tabs="false"
+          mat-align-tabs="start"
+        >
           <mat-tab [label]="'上游密钥 (' + keyCount() + ')'">
             <app-provider-keys class="tab" [provider]="p" />
           </mat-tab>
@@ -73,6 +79,9 @@ export interface ProviderDialogData {
                 }
               }
             </div>
+          </mat-tab>
+          <mat-tab label="概况">
+            <app-provider-overview class="tab" [provider]="p" data-testid="provider-overview" />
           </mat-tab>
         </mat-tab-group>
       } @else {

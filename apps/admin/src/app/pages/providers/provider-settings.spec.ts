@@ -64,6 +64,7 @@ describe('ProviderSettings', () => {
       baseUrl: 'https://api.cloudflare.com/client/v4',
       proxy: 'http://me:****@proxy:7890',
       priority: '2',
+      weight: '',
       extra: { accountId: 'acct-1' },
       key: '',
     });

@@ -16,6 +16,7 @@ import {
   movesHost,
   priorityProblem,
   proxyProblem,
+  weightProblem,
   settingsPatch,
   settingsValue,
   urlProblem,
@@ -24,7 +25,7 @@ import { extraKeys, extraLabel } from './providers-view';
 import { ProvidersStore } from './providers.store';
 
 type ResettableField = Exclude<ProviderSettingField, 'enabled' | 'extra'>;
-const FIELDS = ['baseUrl', 'proxy', 'priority', 'extra', 'key'] as const;
+const FIELDS = ['baseUrl', 'proxy', 'priority', 'weight', 'extra', 'key'] as const;
 
 const problem =
   (check: (value: string) => string | null) =>
@@ -57,6 +58,7 @@ export class ProviderSettings implements OnInit {
     baseUrl: new FormControl('', { nonNullable: true, validators: [Validators.required, problem(urlProblem)] }),
     proxy: new FormControl('', { nonNullable: true, validators: [problem((v) => proxyProblem(v, v === (this.base()?.proxy ?? '')))] }),
     priority: new FormControl('', { nonNullable: true, validators: [problem(priorityProblem)] }),
+    weight: new FormControl('', { nonNullable: true, validators: [problem(weightProblem)] }),
     extra: new FormRecord<FormControl<string>>({}),
     /** The new host's key, asked for when the address moves to another host (the old keys are not sent there). */
     key: new FormControl('', { nonNullable: true, validators: [Validators.maxLength(4096)] }),
@@ -139,7 +141,7 @@ export class ProviderSettings implements OnInit {
     const extra = this.form.controls.extra;
     for (const key of Object.keys(extra.controls)) extra.removeControl(key);
     for (const key of extraKeys(p)) extra.addControl(key, new FormControl(v.extra[key] ?? '', { nonNullable: true }));
-    this.form.reset({ baseUrl: v.baseUrl, proxy: v.proxy, priority: v.priority, extra: v.extra, key: '' });
+    this.form.reset({ baseUrl: v.baseUrl, proxy: v.proxy, priority: v.priority, weight: v.weight, extra: v.extra, key: '' });
   }
 
   private fail(err: unknown): void {
@@ -151,4 +153,4 @@ export class ProviderSettings implements OnInit {
   }
 }
 
-const FIELD_LABELS: Record<ResettableField, string> = { baseUrl: '上游地址', proxy: '代理', priority: '优先级' };
+const FIELD_LABELS: Record<ResettableField, string> = { baseUrl: '上游地址', proxy: '代理', priority: '优先级', weight: '权重' };

@@ -8,6 +8,7 @@ import {
   proxyProblem,
   settingsPatch,
   settingsValue,
+  weightProblem,
   upstreamRequest,
   upstreamValue,
   urlProblem,
@@ -64,9 +65,17 @@ describe('providers forms', () => {
         baseUrl: 'https://api.cloudflare.com/client/v4',
         proxy: 'http://me:****@proxy:7890',
         priority: '2',
+        weight: '',
         extra: { accountId: 'acct-1' },
       });
-      expect(settingsValue(provider('X'))).toMatchObject({ proxy: '', priority: '' });
+      expect(settingsValue(provider('X'))).toMatchObject({ proxy: '', priority: '', weight: '' });
+      // A weight set in the console is shown; emptying it sends null (back to 1); 0 is a weight.
+      const weighted = provider('Y', 'available', { weight: 3, overridden: ['weight'] });
+      expect(settingsValue(weighted).weight).toBe('3');
+      expect(settingsPatch(weighted, { ...settingsValue(weighted), weight: '' })).toEqual({ weight: null });
+      expect(settingsPatch(provider('Z'), { ...settingsValue(provider('Z')), weight: '0' })).toEqual({ weight: 0 });
+      expect(weightProblem('101')).toMatch(/0 到 100/);
+      expect(weightProblem('7')).toBeNull();
     });
 
     it('sends only what changed', () => {

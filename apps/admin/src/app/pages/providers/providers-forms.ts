@@ -37,6 +37,13 @@ export function priorityProblem(value: string): string | null {
   return /^\d{1,9}$/.test(v) ? null : '请输入 0 或正整数（越小越先尝试）';
 }
 
+/** A weight field: empty (the default, 1) or an integer from 0 to 100. */
+export function weightProblem(value: string): string | null {
+  const v = value.trim();
+  if (!v) return null;
+  return /^\d{1,3}$/.test(v) && Number(v) <= 100 ? null : '请输入 0 到 100 的整数（0 表示只在别的提供商都不可用时才用）';
+}
+
 /**
  * A proxy URL that still holds the API's `****` instead of its password would replace the
  * password with four stars: refused unless it is the value shown, untouched (`unchanged`).
@@ -75,11 +82,14 @@ export interface SettingsValue {
   baseUrl: string;
   proxy: string;
   priority: string;
+  /** '' when the provider has the default weight (1) and the console never set one. */
+  weight: string;
   extra: Record<string, string>;
 }
 
 export function settingsValue(p: ProviderDetail): SettingsValue {
-  return { baseUrl: p.baseUrl, proxy: p.proxy ?? '', priority: p.priority === null ? '' : String(p.priority), extra: { ...p.extra } };
+  const weight = p.overridden.includes('weight') ? String(p.weight) : '';
+  return { baseUrl: p.baseUrl, proxy: p.proxy ?? '', priority: p.priority === null ? '' : String(p.priority), weight, extra: { ...p.extra } };
 }
 
 /**
@@ -94,6 +104,7 @@ export function settingsPatch(p: ProviderDetail, v: SettingsValue): UpdateProvid
   if (proxy !== (p.proxy ?? '')) patch.proxy = proxy || null;
   const priority = parsePriority(v.priority);
   if (priority !== p.priority) patch.priority = priority;
+  if (v.weight.trim() !== settingsValue(p).weight) patch.weight = parsePriority(v.weight);
   const extra: Record<string, string> = {};
   for (const [key, raw] of Object.entries(v.extra)) {
     const value = raw.trim();

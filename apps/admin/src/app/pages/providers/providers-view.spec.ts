@@ -1,8 +1,9 @@
 import type { BreakerSnapshot, ProviderCheck, ProviderKeyView } from '#contracts';
-import { provider } from '../../../testing/fixtures';
+import { condition, provider } from '../../../testing/fixtures';
 import {
   breakerInfo,
   checkInfo,
+  conditionInfo,
   extraKeys,
   formatCountdown,
   keyRow,
@@ -60,7 +61,16 @@ describe('providers view', () => {
 
   it('describes the last health check', () => {
     expect(checkInfo(null)).toBeNull();
-    expect(checkInfo(check())).toMatchObject({ ok: true, label: '通过', tone: 'success', latencyMs: 42, at: NOW - 5000 });
+    expect(checkInfo(check({ probe: 'chat', model: 'gemma-2b' }))).toMatchObject({
+      ok: true,
+      label: '通过',
+      tone: 'success',
+      latencyMs: 42,
+      at: NOW - 5000,
+      tested: '对话 1 token（gemma-2b）',
+    });
+    // A model list that reads is not a passed check: inference was not tested.
+    expect(checkInfo(check())).toMatchObject({ ok: true, label: '仅模型列表可读', tone: 'warning', tested: '只读取模型列表（未测试推理）' });
     expect(checkInfo(check({ ok: false, error: 'HTTP 503' }))).toMatchObject({ label: '失败', tone: 'danger', error: 'HTTP 503' });
     expect(checkInfo(check({ ok: false, inconclusive: true }))).toMatchObject({ label: '无法判断', tone: 'neutral', inconclusive: true });
   });
@@ -163,5 +173,29 @@ describe('providers view', () => {
 
   it('colours rates', () => {
     expect([null, 1, 0.9, 0.2].map(rateTone)).toEqual(['neutral', 'success', 'warning', 'danger']);
+  });
+
+  it('describes the condition from live traffic and checks, with the failing status and reason inline', () => {
+    const live = { recent: 5, failed: 4, consecutiveFailures: 3, lastFailure: null, lastSuccessAt: null };
+    expect(conditionInfo(condition('failing', { status: 500, reason: 'HTTP 500: model crashed', live }))).toEqual({
+      state: 'failing',
+      label: '异常',
+      tone: 'danger',
+      icon: 'error',
+      detail: '实时请求连续失败 3 次 · HTTP 500 · model crashed',
+    });
+    expect(conditionInfo(condition('degraded', { status: 502, reason: 'network: socket hang up', live }))).toMatchObject({
+      label: '降级',
+      tone: 'warning',
+      detail: '近期 5 次请求失败 4 次 · HTTP 502 · network: socket hang up',
+    });
+    expect(conditionInfo(condition('failing', { source: 'check', status: null, reason: 'timeout: health check timed out after 15000 ms' })).detail).toBe(
+      '最近一次检查失败 · timeout: health check timed out after 15000 ms',
+    );
+    expect(conditionInfo(condition('failing', { source: 'breaker', status: null, reason: 'cooling down after failures: HTTP 500' })).detail).toBe(
+      '熔断冷却中 · 连续失败，冷却中：HTTP 500',
+    );
+    expect(conditionInfo(condition('healthy'))).toMatchObject({ label: '正常', detail: null });
+    expect(providerRow(provider('DeepInfra', 'available', { condition: condition('failing') }), NOW).condition).toMatchObject({ label: '异常' });
   });
 });

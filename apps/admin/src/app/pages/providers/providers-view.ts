@@ -1,9 +1,10 @@
 /** What 提供商管理 shows, derived from the API's answers: pure functions, tested on their own. */
 import type { BreakerSnapshot, ProviderCheck, ProviderDetail, ProviderKeyView, ProviderStatus } from '#contracts';
+import { formatDuration } from '../../core/format';
 import { reasonText } from '../../core/provider-reason';
-import { STATUS_META, type Tone } from '../dashboard/dashboard-view';
+import { STATUS_META, conditionInfo, type ConditionInfo, type Tone } from '../dashboard/dashboard-view';
 
-export type { Tone };
+export { conditionInfo, type ConditionInfo, type Tone };
 
 /** Built-in, or an operator's upstream from PROVIDERS_FILE (read-only) or from the console. */
 export type ProviderKind = 'builtin' | 'file' | 'console';
@@ -75,21 +76,43 @@ export interface CheckInfo {
   at: number;
   latencyMs: number;
   error: string | null;
+  /** What the check sent: "对话 1 token（gemma-2b）", "只读取模型列表（未测试推理）". */
+  tested: string;
+}
+
+/** What a check sent, in words: a model-list read is never passed off as an inference test. */
+export function probeText(c: Pick<ProviderCheck, 'probe' | 'model'>): string {
+  if (c.probe === 'chat') return c.model ? `对话 1 token（${c.model}）` : '对话 1 token';
+  if (c.probe === 'models') return '只读取模型列表（未测试推理）';
+  return '未发送请求';
 }
 
 export function checkInfo(c: ProviderCheck | null): CheckInfo | null {
   if (!c) return null;
   const inconclusive = c.inconclusive === true;
+  // A model list that reads fine says nothing about inference: never "通过" for it.
+  const listOnly = c.ok && c.probe === 'models';
   return {
     ok: c.ok,
     inconclusive,
-    label: inconclusive ? '无法判断' : c.ok ? '通过' : '失败',
-    tone: inconclusive ? 'neutral' : c.ok ? 'success' : 'danger',
-    icon: inconclusive ? 'help' : c.ok ? 'check_circle' : 'error',
+    label: inconclusive ? '无法判断' : listOnly ? '仅模型列表可读' : c.ok ? '通过' : '失败',
+    tone: inconclusive ? 'neutral' : listOnly ? 'warning' : c.ok ? 'success' : 'danger',
+    icon: inconclusive ? 'help' : listOnly ? 'list' : c.ok ? 'check_circle' : 'error',
     at: c.checkedAt,
     latencyMs: c.latencyMs,
     error: c.error,
+    tested: probeText(c),
   };
+}
+
+/** 提供商管理's and the dashboard's one sentence on a check's outcome (the 检查 button's notice). */
+export function checkSentence(name: string, c: ProviderCheck | null): string {
+  if (!c) return `${name}：没有可用的探测方式`;
+  const tested = probeText(c);
+  if (c.inconclusive) return `${name}：检查无法判断${c.error ? `（${c.error}）` : ''}`;
+  if (c.ok && c.probe === 'models') return `${name}：${tested}，成功，${formatDuration(c.latencyMs)}`;
+  if (c.ok) return `${name}：${tested}，通过，${formatDuration(c.latencyMs)}`;
+  return `${name}：${tested}，失败：${c.error ?? '原因不明'}`;
 }
 
 export interface KeySummary {
@@ -120,6 +143,8 @@ export interface ProviderRow {
   enabled: boolean;
   baseUrl: string;
   priority: number | null;
+  /** Weighted-random routing weight (1 unless set). */
+  weight: number;
   models: number;
   status: ProviderStatus;
   statusLabel: string;
@@ -137,6 +162,8 @@ export interface ProviderRow {
   breaker: BreakerInfo;
   keys: KeySummary;
   check: CheckInfo | null;
+  /** Live traffic and checks together (正常 / 降级 / 异常), with the evidence inline. */
+  condition: ConditionInfo;
 }
 
 /** One row of the table (a card on phones), in the API's order (built-ins, then upstreams). */
@@ -151,6 +178,7 @@ export function providerRow(p: ProviderDetail, now: number): ProviderRow {
     enabled: p.enabled,
     baseUrl: p.baseUrl,
     priority: p.priority,
+    weight: p.weight,
     models: p.models,
     status: p.status,
     statusLabel: meta.label,
@@ -165,6 +193,7 @@ export function providerRow(p: ProviderDetail, now: number): ProviderRow {
     breaker: breakerInfo(p.breaker, now),
     keys: keySummary(p),
     check: checkInfo(p.lastCheck),
+    condition: conditionInfo(p.condition),
   };
 }
 

@@ -99,17 +99,24 @@ describe('ProvidersPage', () => {
     expect(snack.messages[0]).toMatch(/^停用 DeepInfra 失败：无法连接到服务器/);
   });
 
-  it('checks one provider and reports the verdict', async () => {
-    const check = { provider: 'DeepInfra', latencyMs: 42, checkedAt: NOW, probe: 'models' as const };
-    let done = page.check(row('DeepInfra'));
-    live('/api/providers/DeepInfra/health', 'POST').flush(provider('DeepInfra', 'available', { lastCheck: { ...check, ok: true, error: null } }));
-    await done;
-    list(provider('DeepInfra'));
-    done = page.check(row('DeepInfra'));
-    live('/api/providers/DeepInfra/health', 'POST').flush(provider('DeepInfra', 'available', { lastCheck: { ...check, ok: false, error: 'HTTP 503' } }));
-    await done;
-    list(provider('DeepInfra'));
-    expect(snack.messages).toEqual(['DeepInfra：健康检查通过，42 ms', 'DeepInfra：健康检查失败，HTTP 503']);
+  it('checks one provider and reports what was tested and the verdict', async () => {
+    const check = { provider: 'DeepInfra', latencyMs: 42, checkedAt: NOW, probe: 'chat' as const, model: 'gemma-3-4b' };
+    const answers = [
+      { ...check, ok: true, error: null },
+      { ...check, ok: false, error: 'HTTP 503' },
+      { ...check, probe: 'models' as const, model: null, ok: true, error: null },
+    ];
+    for (const lastCheck of answers) {
+      const done = page.check(row('DeepInfra'));
+      live('/api/providers/DeepInfra/health', 'POST').flush(provider('DeepInfra', 'available', { lastCheck }));
+      await done;
+      list(provider('DeepInfra'));
+    }
+    expect(snack.messages).toEqual([
+      'DeepInfra：对话 1 token（gemma-3-4b），通过，42 ms',
+      'DeepInfra：对话 1 token（gemma-3-4b），失败：HTTP 503',
+      'DeepInfra：只读取模型列表（未测试推理），成功，42 ms',
+    ]);
   });
 
   it('checks them all and counts the verdicts', async () => {

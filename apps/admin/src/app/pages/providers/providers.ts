@@ -6,6 +6,7 @@ import { MatProgressSpinnerModule } from '@angular/material/progress-spinner';
 import { type MatSlideToggleChange, MatSlideToggleModule } from '@angular/material/slide-toggle';
 import { MatTooltipModule } from '@angular/material/tooltip';
 import { formatClock, formatDuration, formatPercent, formatRelative } from '../../core/format';
+import { HEALTH_SCORE, SUCCESS_RATE, SUCCESS_RATE_SINCE_START } from '../../core/vocabulary';
 import { confirm } from '../../shared/confirm-dialog/confirm-dialog';
 import { LiveStatus } from '../../shared/live-status/live-status';
 import { RefreshButton } from '../../shared/live-status/refresh-button';
@@ -13,8 +14,9 @@ import { PageStates } from '../../shared/page-states/page-states';
 import { StateView } from '../../shared/state/state';
 import { Notice } from './notice';
 import { type ProviderDialogData, type ProviderTab, ProviderDialog } from './provider-dialog';
-import { type ProviderRow, rateTone } from './providers-view';
+import { type ProviderRow, checkSentence, rateTone } from './providers-view';
 import { PROVIDERS_POLL_MS, ProvidersStore } from './providers.store';
+import { RoutingStrategy } from './routing-strategy';
 import { UpstreamDialog } from './upstream-dialog';
 
 /** How a dialog of this page opens: wide on desktops, the screen's width (less a margin) on phones. */
@@ -27,7 +29,18 @@ export const DIALOG_SIZE = { width: '720px', maxWidth: 'calc(100vw - 24px)', max
  */
 @Component({
   selector: 'app-providers-page',
-  imports: [MatButtonModule, MatIconModule, MatProgressSpinnerModule, MatSlideToggleModule, MatTooltipModule, StateView, PageStates, LiveStatus, RefreshButton],
+  imports: [
+    MatButtonModule,
+    MatIconModule,
+    MatProgressSpinnerModule,
+    MatSlideToggleModule,
+    MatTooltipModule,
+    StateView,
+    PageStates,
+    LiveStatus,
+    RefreshButton,
+    RoutingStrategy,
+  ],
   providers: [ProvidersStore, Notice],
   templateUrl: './providers.html',
   styleUrl: './providers.scss',
@@ -41,6 +54,7 @@ export default class ProvidersPage implements OnInit {
   protected readonly pollSeconds = Math.round(inject(PROVIDERS_POLL_MS) / 1000);
   protected readonly fmt = { percent: formatPercent, duration: formatDuration, clock: formatClock, relative: formatRelative };
   protected readonly rateTone = rateTone;
+  protected readonly terms = { healthScore: HEALTH_SCORE, successRate: SUCCESS_RATE, successRateSinceStart: SUCCESS_RATE_SINCE_START };
 
   ngOnInit(): void {
     this.store.start();
@@ -59,11 +73,7 @@ export default class ProvidersPage implements OnInit {
 
   async check(row: ProviderRow): Promise<void> {
     try {
-      const c = (await this.store.check(row.name)).lastCheck;
-      if (!c) this.notice.ok(`${row.name}：没有可用的探测方式`);
-      else if (c.inconclusive) this.notice.ok(`${row.name}：检查无法判断${c.error ? `（${c.error}）` : ''}`);
-      else if (c.ok) this.notice.ok(`${row.name}：健康检查通过，${formatDuration(c.latencyMs)}`);
-      else this.notice.ok(`${row.name}：健康检查失败，${c.error ?? '原因不明'}`);
+      this.notice.ok(checkSentence(row.name, (await this.store.check(row.name)).lastCheck));
     } catch (err) {
       this.notice.error(`检查 ${row.name} 失败`, err);
     }
