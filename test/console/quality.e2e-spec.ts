@@ -332,6 +332,10 @@ describe('console load, icons and accessibility in Chromium', () => {
             const before = getComputedStyle(candidate, '::before');
             if (before.content !== 'none' && parseFloat(before.borderTopWidth) >= 2) return `${name}: ring`;
           }
+          // A select or input shows focus through its form field: the outline thickens in the primary colour.
+          const field = el.closest('.mat-mdc-form-field') as (El & { classList: { contains(c: string): boolean }; querySelector(s: string): El | null }) | null;
+          const edge = field?.classList.contains('mat-focused') ? field.querySelector('.mdc-notched-outline__leading') : null;
+          if (edge && parseFloat(getComputedStyle(edge).borderTopWidth) >= 2) return `${name}: ring`;
           return `${name}: no ring`;
         }),
       );

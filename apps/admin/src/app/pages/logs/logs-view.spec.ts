@@ -152,6 +152,7 @@ describe('logs view: rows', () => {
         codeText: '成功',
         reason: '',
         latency: '120 ms',
+        resumed: '',
       },
     ]);
   });
@@ -207,6 +208,10 @@ describe('logs view: rows', () => {
     expect(statusTone(404, null)).toBe('warning');
     expect(statusTone(500, null)).toBe('danger');
     expect(attemptRows([attempt('A', 429, 'HTTP 429')])[0]).toMatchObject({ outcome: 'error', tone: 'danger', outcomeLabel: '失败' });
+    expect(attemptRows([attempt('A', 429, 'HTTP 429')])[0]!.resumed).toBe('');
+    const resumed = attemptRows([{ ...attempt('B', 200, 'ok'), resumed_after: { chars: 42, tokens: 9, reason: 'x'.repeat(300) } }])[0]!;
+    expect(resumed.resumed).toMatch(/^续写：接在已发出的 42 个字符（约 9 个 token）之后；上一次中断：x+…$/);
+    expect(resumed.resumed.length).toBeLessThan(200);
   });
 
   it('says each attempt and the final error in Chinese, from their codes, keeping the original words', () => {

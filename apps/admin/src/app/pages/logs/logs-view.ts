@@ -173,6 +173,8 @@ export interface AttemptRow {
   /** The upstream's (or the gateway's) own words, to read and copy; '' for a success. */
   reason: string;
   latency: string;
+  /** A stream this attempt continued (STREAM_RESUME): where it picked up and why the one before broke; '' when none. */
+  resumed: string;
 }
 
 export interface LogRow {
@@ -233,6 +235,12 @@ const OUTCOME: Record<AttemptOutcome, { label: string; tone: Tone }> = {
   aborted: { label: '已中止', tone: 'warning' },
 };
 
+/** A resume point in Chinese: how much the client already had, and the break (cut to a line). */
+export function resumedText(point: NonNullable<AttemptSummary['resumed_after']>): string {
+  const reason = point.reason.length > 120 ? `${point.reason.slice(0, 119)}…` : point.reason;
+  return `续写：接在已发出的 ${point.chars} 个字符（约 ${point.tokens} 个 token）之后；上一次中断：${reason}`;
+}
+
 export function attemptRows(attempts: readonly AttemptSummary[]): AttemptRow[] {
   return attempts.map((a, i) => {
     const outcome = attemptOutcome(a);
@@ -248,6 +256,7 @@ export function attemptRows(attempts: readonly AttemptSummary[]): AttemptRow[] {
       codeText: attemptText(a),
       reason: outcome === 'ok' ? '' : a.reason,
       latency: outcome === 'skipped' ? '—' : formatDuration(a.latency_ms),
+      resumed: a.resumed_after ? resumedText(a.resumed_after) : '',
     };
   });
 }
