@@ -9,7 +9,7 @@ import { responseObject, ResponseIds, type ResponseEcho, type ResponseObject } f
 import { responsesProtocol } from './responses-protocol.ts';
 import type { ResponsesRequestDto } from './responses-request.dto.ts';
 import { ResponsesStore, type StoredConversation } from './responses-store.ts';
-import { inputMessages, outputMessages, referencedIds, toChatRequest } from './responses-translate.ts';
+import { inputMessages, referencedIds, toChatRequest } from './responses-translate.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { answerModel } from '../models/answer-model.ts';
 import type { ChatStart } from './chat.service.ts';
@@ -76,7 +76,7 @@ export class ResponsesResponder {
     const finished = (response: ResponseObject): void => {
       if (!store) return;
       const input = inputItemResources(dto.input, responseIds.token, references);
-      const record = { response, turn: [...turn, ...outputMessages(response.output)], previous: dto.previous_response_id, input };
+      const record = { response, asked: turn, previous: dto.previous_response_id, input };
       void this.store.save(record, owner, previous?.chain);
     };
     const modelOf = (start: ChatStart) => answerModel(this.config.responseModel, dto.model, start.upstreamModel);

@@ -131,9 +131,11 @@ describe('ResponsesStore', () => {
     const assistant = (content: string) => ({ role: 'assistant' as const, content });
     // The first was written by an older gateway: the whole conversation in one record.
     await store.save({ response: r1, conversation: [user('a'), assistant('one')] }, 'k');
+    // The second as written for a while: input and output in `turn`.
     await store.save({ response: r2, turn: [user('b'), assistant('two')], previous: r1.id }, 'k', [r1.id]);
     const before = await store.conversation(r2.id, 'k');
-    await store.save({ response: r3, turn: [user('c'), assistant('three')], previous: r2.id }, 'k', before!.chain);
+    // Now: the input only; the output is the response's own.
+    await store.save({ response: r3, asked: [user('c')], previous: r2.id }, 'k', before!.chain);
     const whole = await store.conversation(r3.id, 'k');
     expect(whole).toEqual({
       messages: [user('a'), assistant('one'), user('b'), assistant('two'), user('c'), assistant('three')],

@@ -8,6 +8,7 @@ import { STORAGE, type Storage, type StoredResponseWrite } from '../storage/stor
 import { presentedKey, type ClientKeyRequest } from './api-key.guard.ts';
 import type { InputItemResource } from './responses-input-items.ts';
 import { responseIdOfItem, type OutputItem, type ResponseObject } from './responses-output.ts';
+import { outputMessages } from './responses-translate.ts';
 
 /**
  * What is kept of one response: the object GET returns, its turn of the conversation, and the
@@ -17,7 +18,9 @@ import { responseIdOfItem, type OutputItem, type ResponseObject } from './respon
  */
 export interface ResponseRecord {
   response: ResponseObject;
-  /** This turn's input and its output, as chat messages (no instructions). */
+  /** This turn's input as chat messages (no instructions); its output is `response.output`. */
+  asked?: ChatMessage[];
+  /** Earlier records of this shape: this turn's input and output together. */
   turn?: ChatMessage[];
   /** The response this one continued (`previous_response_id`), which holds the turns before. */
   previous?: string;
@@ -124,7 +127,7 @@ export class ResponsesStore implements BeforeApplicationShutdown {
         turns.push(record.conversation);
         break;
       }
-      turns.push(record.turn ?? []);
+      turns.push(record.asked ? [...record.asked, ...outputMessages(record.response.output)] : (record.turn ?? []));
       next = record.previous;
     }
     return { messages: turns.reverse().flat(), chain };

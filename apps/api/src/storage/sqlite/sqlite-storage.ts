@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type SQLOutputValue, type StatementSync } from 'node:sqlite';
@@ -26,6 +27,7 @@ import {
 } from '../storage.ts';
 import { prepareDataDir, sqliteOpenError } from '../storage-errors.ts';
 import { migrate } from './migrations.ts';
+import { WalCheckpointer } from './wal-checkpointer.ts';
 
 export interface SqliteStorageOptions {
   /** Database file path, or ':memory:'. */
@@ -36,6 +38,8 @@ export interface SqliteStorageOptions {
   maxLogEntries?: number;
   /** The stats keep about this many rows at most, the oldest buckets deleted first. Default: no cap. */
   maxStatsRows?: number;
+  /** How often a worker thread checkpoints the write-ahead log (see WalCheckpointer); 0 leaves it to SQLite. Default 1000. */
+  checkpointEveryMs?: number;
 }
 
 /**
@@ -46,6 +50,8 @@ export const TRIM_BATCH = 2000;
 /** Below this much free space on DATA_DIR's volume, the store reports that it cannot write. */
 export const MIN_FREE_BYTES = 1024 * 1024;
 const PROBE_WRITE_EVERY_MS = 1000;
+/** SQLite's own default, restored when the checkpoint thread cannot run. */
+const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
 /** Once over its cap, a store is trimmed to this share of it, so that not every write trims. */
 const TRIM_TO = 0.9;
 const STATS_DIMENSIONS = ['all', 'provider', 'model', 'key'] as const;
@@ -615,8 +621,10 @@ export class SqliteStorage implements Storage {
   readonly responses: SqliteResponseStore;
 
   private connection: Connection | undefined;
+  private checkpointer: WalCheckpointer | undefined;
   private closed = false;
   private lastProbeWriteAt = 0;
+  private readonly logger = new Logger('Storage');
 
   constructor(private readonly options: SqliteStorageOptions) {
     const ref: ConnectionRef = () => this.open();
@@ -657,6 +665,18 @@ export class SqliteStorage implements Storage {
       db.close();
       throw sqliteOpenError(err, file);
     }
+    const everyMs = this.options.checkpointEveryMs ?? 1000;
+    if (!inMemory && everyMs > 0) this.checkpointInBackground(db, file, everyMs);
+  }
+
+  /** The log's checkpoints leave this thread for a worker's (WalCheckpointer); SQLite's own come back if it fails. */
+  private checkpointInBackground(db: DatabaseSync, file: string, everyMs: number): void {
+    db.exec('PRAGMA wal_autocheckpoint = 0');
+    this.checkpointer = new WalCheckpointer(file, everyMs, (reason) => {
+      if (this.closed || !db.isOpen) return;
+      db.exec(`PRAGMA wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
+      this.logger.warn(`Checkpointing the database in the background stopped (${reason}); SQLite checkpoints on the request path again`);
+    });
   }
 
   /**
@@ -685,6 +705,7 @@ export class SqliteStorage implements Storage {
     this.settings.complete();
     const connection = this.connection;
     this.connection = undefined;
+    await this.checkpointer?.stop();
     if (!connection) return;
     try {
       // Cheap at close time: refreshes the query planner's statistics where they are stale.
