@@ -155,6 +155,12 @@ const SCENARIOS: Scenario[] = [
     ],
   },
   { name: 'flapping primary (down 4 s, then healthy)', expected: 'every answer arrives; primary back within one max cooldown', faults: [], drive: flapping },
+  {
+    name: 'accounting after a failover',
+    expected: "model = the fallback's upstream model; usage = the serving attempt's, as logged",
+    faults: [{ provider: 'deepinfra', mode: 'status', status: 500 }],
+    drive: accounting,
+  },
 ];
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -251,6 +257,60 @@ async function flapping(gateway: string, emulator: string): Promise<Outcome> {
   const counts = await requestCounts(emulator);
   const detail = backAfter === null ? 'primary never came back' : `primary back ${Math.round(backAfter)} ms after recovering; ${broken} answers lost`;
   return { verdict: broken === 0 && backAfter !== null ? 'complete' : 'broken', detail, ...counts, totalMs: performance.now() - started, ttftMs: null };
+}
+
+/**
+ * The primary fails (500), the fallback answers a stream with usage: every chunk names the model
+ * that served (x-pool-upstream-model), the usage is the fallback's alone, and the request log holds
+ * the failed attempt and the serving one with that same usage.
+ */
+async function accounting(gateway: string, emulator: string): Promise<Outcome> {
+  await controlEmulator(emulator, 'faults', { provider: 'deepinfra', mode: 'status', status: 500 });
+  const started = performance.now();
+  const res = await fetch(`${gateway}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ model: MODEL, stream: true, stream_options: { include_usage: true }, messages: [{ role: 'user', content: USER_TEXT }] }),
+  });
+  const served = res.headers.get('x-pool-upstream-model');
+  const provider = res.headers.get('x-pool-provider');
+  const requestId = res.headers.get('x-request-id');
+  const chunks = (await res.text())
+    .split('\n\n')
+    .filter((e) => e.startsWith('data: {'))
+    .map((e) => JSON.parse(e.slice(6)) as { model?: string; usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number } | null });
+  const totalMs = performance.now() - started;
+  const counts = await requestCounts(emulator);
+  const problems: string[] = [];
+  if (res.status !== 200 || !served) problems.push(`HTTP ${res.status}`);
+  if (chunks.some((c) => c.model !== served)) problems.push(`a chunk names ${chunks.find((c) => c.model !== served)?.model}, not ${served}`);
+  const usage = chunks.at(-1)?.usage;
+  if (!usage || usage.completion_tokens <= 0) problems.push('no usage');
+  // The log is written in batches: wait for this request's entry.
+  const login = (await (
+    await fetch(`${gateway}/api/auth/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ password: 'bench-admin-password' }),
+    })
+  ).json()) as { token: string };
+  type Logged = { requestId: string; usage: typeof usage; attempts: Array<{ provider: string; status: number | null }> };
+  let logged: Logged | undefined;
+  for (let i = 0; i < 50 && !logged; i++) {
+    const page = (await (await fetch(`${gateway}/api/logs?pageSize=5`, { headers: { authorization: `Bearer ${login.token}` } })).json()) as { items: Logged[] };
+    logged = page.items.find((e) => e.requestId === requestId);
+    if (!logged) await sleep(100);
+  }
+  if (!logged) problems.push('not in the request log');
+  else {
+    if (JSON.stringify(logged.usage) !== JSON.stringify(usage)) problems.push(`logged usage ${JSON.stringify(logged.usage)} differs`);
+    const attempts = logged.attempts.map((a) => `${a.provider} ${a.status}`).join(', ');
+    if (attempts !== 'DeepInfra 500, Together 200') problems.push(`attempts ${attempts}`);
+  }
+  const detail = problems.length
+    ? problems.join('; ')
+    : `from ${provider}: its model ${served} in every chunk; usage ${usage!.prompt_tokens}+${usage!.completion_tokens} as logged`;
+  return { verdict: problems.length ? 'broken' : 'complete', detail, ...counts, totalMs, ttftMs: null };
 }
 
 async function runScenario(s: Scenario, emulator: string): Promise<Outcome> {
