@@ -1,5 +1,20 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { Observable, TimeoutError, catchError, defer, finalize, map, mergeMap, tap, throwError, timeout, timer, toArray, type OperatorFunction } from 'rxjs';
+import {
+  Observable,
+  TimeoutError,
+  catchError,
+  defer,
+  finalize,
+  identity,
+  map,
+  mergeMap,
+  tap,
+  throwError,
+  timeout,
+  timer,
+  toArray,
+  type OperatorFunction,
+} from 'rxjs';
 import type { AttemptSummary, CatalogModel, CatalogRoute, ChatCompletionRequest, ContentPart } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
@@ -270,7 +285,9 @@ export class ChatService implements OnApplicationBootstrap {
     let active = this.failover.begin(model, body.provider, this.routeFilter(model, body.provider, request));
     let rerouted = 0;
 
+    // Only a stream that may be resumed keeps a copy of its text (up to MAX_RESUME_CHARS each).
     const delivered = new Delivered();
+    const keepText = this.config.streamResume.enabled;
     const tryFrom = (i: number, resume?: Resume): Observable<ChatItem> =>
       defer(() => {
         const run = active;
@@ -291,9 +308,9 @@ export class ChatService implements OnApplicationBootstrap {
         const events = lease.provider.adapter.chat(resume?.request ?? request, lease.context(signal, flow));
         const answered: Observable<ChatItem> = request.stream
           ? events.pipe(
-              map((e) => (resume ? wholeAnswerUsage(e, resume.point.tokens) : e)),
+              resume ? map((e) => wholeAnswerUsage(e, resume.point.tokens)) : identity,
               holdUntilContent(start, this.config.timeouts, resume !== undefined),
-              tap((item) => item.type !== 'start' && delivered.add(item)),
+              keepText ? tap((item) => item.type !== 'start' && delivered.add(item)) : identity,
             )
           : events.pipe(
               timeout({ first: this.config.timeouts.totalMs }),

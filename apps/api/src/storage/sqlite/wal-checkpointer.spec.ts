@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,6 +37,17 @@ describe('WalCheckpointer', () => {
       await checkpointer.stop();
       db.close();
     }
+  });
+
+  it('never keeps a process alive: one that forgets to stop it still exits', () => {
+    const { db, file } = filledDatabase();
+    db.close();
+    const source = new URL('./wal-checkpointer.ts', import.meta.url).href;
+    const script = `import { WalCheckpointer } from ${JSON.stringify(source)}; new WalCheckpointer(${JSON.stringify(file)}, 20, () => {}); await new Promise((r) => setTimeout(r, 300)); console.log('started');`;
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 10_000 });
+    expect(child.stdout.trim()).toBe('started');
+    // Killed by the timeout (signal SIGTERM, status null) when the thread held the process.
+    expect({ status: child.status, signal: child.signal }).toEqual({ status: 0, signal: null });
   });
 
   it('reports when it cannot open the database, once', async () => {

@@ -14,9 +14,8 @@ export class WalCheckpointer {
   private stopped = false;
 
   constructor(file: string, intervalMs: number, onFailure: (reason: string) => void) {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { file, intervalMs } });
-    // Never what keeps a process alive.
-    this.worker.unref();
+    // No inherited options: under --input-type=module the thread's CommonJS source would not run.
+    this.worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { file, intervalMs } });
     let failed = false;
     const fail = (reason: string): void => {
       if (failed || this.stopped) return;
@@ -28,6 +27,8 @@ export class WalCheckpointer {
     });
     this.worker.on('error', (err) => fail(err.message));
     this.worker.on('exit', (code) => fail(`the checkpoint thread exited (${code})`));
+    // Never what keeps a process alive: after the listeners, since a 'message' listener refs the thread again.
+    this.worker.unref();
   }
 
   /** Ends the thread; the database's last connection checkpoints on close. */
