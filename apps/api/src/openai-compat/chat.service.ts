@@ -1,20 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import {
-  Observable,
-  TimeoutError,
-  catchError,
-  defer,
-  finalize,
-  identity,
-  map,
-  mergeMap,
-  tap,
-  throwError,
-  timeout,
-  timer,
-  toArray,
-  type OperatorFunction,
-} from 'rxjs';
+import { Observable, TimeoutError, catchError, defer, finalize, identity, map, mergeMap, tap, throwError, timeout, toArray, type OperatorFunction } from 'rxjs';
 import type { AttemptSummary, CatalogModel, CatalogRoute, ChatCompletionRequest, ContentPart } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
@@ -25,7 +10,7 @@ import { CANNOT_TAKE_IMAGES, modelTakesImages, routeTakesImages } from '../model
 import { CAPABILITY_OF } from '../models/model-availability.ts';
 import { UpstreamError, shortReason, type ChatEvent, type ChatFeature, type ChatRequest, type ClientFlow } from '../providers/provider-adapter.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
-import { FailoverService, type FailoverRun, type RouteFilter } from '../routing/failover.service.ts';
+import { FailoverService, waitOut, type FailoverRun, type RouteFilter } from '../routing/failover.service.ts';
 import type { Candidate } from '../routing/router.service.ts';
 import { Delivered, PrefillRefusals, resumePoint, resumeRequest, wholeAnswerUsage, type Resume } from './stream-resume.ts';
 
@@ -348,7 +333,7 @@ export class ChatService implements OnApplicationBootstrap {
             if (sameProviderAgain) return tryFrom(i);
             const delay = run.retryDelay(i, lease, err);
             if (delay === undefined) return tryFrom(i + 1);
-            return delay > 0 ? timer(delay).pipe(mergeMap(() => tryFrom(i))) : tryFrom(i);
+            return delay > 0 ? waitOut(delay).pipe(mergeMap(() => tryFrom(i))) : tryFrom(i);
           }),
           finalize(() => lease.release()),
         );

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
+import { type Observable, defer, lastValueFrom, mergeMap, of, timer } from 'rxjs';
 import type { AttemptSummary, CatalogModel, CatalogRoute, ResumePoint } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
@@ -16,7 +17,21 @@ export type RouteFilter = (route: CatalogRoute, provider: ProviderState) => stri
 /** The shortest wait before a same-route retry of a passing failure; up to twice this with jitter. */
 const RETRY_BACKOFF_MS = 100;
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+/**
+ * Completes once `ms` have passed by the clock the breakers read (Date.now). A timer alone can fire
+ * a millisecond early by that clock (libuv counts on its own monotonic clock, whose milliseconds
+ * are not Date.now's), and a retry that arrives before its key's cooldown ends is refused as
+ * "cooling down": so it checks the clock when the timer fires and waits out the rest.
+ */
+export function waitOut(ms: number): Observable<void> {
+  const until = Date.now() + ms;
+  const rest = (): Observable<void> =>
+    defer(() => {
+      const left = until - Date.now();
+      return left > 0 ? timer(left).pipe(mergeMap(rest)) : of(undefined);
+    });
+  return rest();
+}
 
 function retryAfterHeader(ms: number): Record<string, string> {
   return { 'retry-after': String(Math.max(1, Math.ceil(ms / 1000))) };
@@ -315,7 +330,7 @@ export class FailoverRun {
         if (err.kind === 'aborted') throw err;
         const delay = again ? 0 : this.retryDelay(i, lease, err);
         if (delay === undefined) i++;
-        else if (delay > 0) await sleep(delay);
+        else if (delay > 0) await lastValueFrom(waitOut(delay));
       } finally {
         lease.release();
       }
