@@ -162,4 +162,18 @@ describe('ResponsesStore', () => {
     expect(await store.remove(r2.id, 'k')).toBe(true);
     await expect(store.conversation(r3.id, 'k')).rejects.toMatchObject({ status: 400, param: 'previous_response_id', code: 'previous_response_not_found' });
   });
+  it('writes a busy moment in small writes, a large document alone, and every saved response is stored', async () => {
+    const store = new ResponsesStore(storage, loadConfig({ RESPONSES_MAX_STORED_BYTES: '1mb' }));
+    const put = jest.spyOn(storage.responses, 'put');
+    const small = Array.from({ length: 70 }, (_, i) => response(`answer ${i}`));
+    const large = [response('x'.repeat(300_000)), response('y'.repeat(300_000))];
+    await Promise.all([...small, ...large].map((r) => store.save({ response: r, conversation: [] }, 'open')));
+    const sizes = put.mock.calls.map(([batch]) => batch.length);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(72);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(32);
+    for (const [batch] of put.mock.calls) {
+      if (batch.length > 1) expect(batch.reduce((n, w) => n + w.json.length, 0)).toBeLessThanOrEqual(256 * 1024);
+    }
+    for (const r of [...small, ...large]) expect((await storage.responses.get(r.id, Date.now()))?.id).toBe(r.id);
+  });
 });

@@ -41,6 +41,13 @@ export const MAX_CONVERSATION_TURNS = 5_000;
 
 /** How long the embedded store gathers saves before writing them (a crash loses at most this much). */
 const WRITE_BEHIND_MS = 50;
+/**
+ * A batch goes to storage in writes of at most this many responses and bytes, yielding between
+ * them: SQLite writes on the event loop, and one transaction for a busy second's batch (or a few
+ * large documents) would hold every request in flight for milliseconds.
+ */
+const WRITE_MAX_RESPONSES = 32;
+const WRITE_MAX_BYTES = 256 * 1024;
 
 /** Expired responses are deleted at most this often (Redis expires them itself). */
 const PURGE_EVERY_MS = 3_600_000;
@@ -105,8 +112,9 @@ export class ResponsesStore implements BeforeApplicationShutdown {
   async conversation(id: string, owner: string): Promise<StoredConversation | undefined> {
     const turns: ChatMessage[][] = [];
     const chain: string[] = [];
+    const seen = new Set<string>();
     for (let next: string | undefined = id; next !== undefined;) {
-      if (chain.length >= MAX_CONVERSATION_TURNS || chain.includes(next)) {
+      if (chain.length >= MAX_CONVERSATION_TURNS || seen.has(next)) {
         throw ApiError.badRequest(
           `The conversation of '${truncate(id, 200)}' is longer than ${MAX_CONVERSATION_TURNS} turns; start a new one.`,
           'previous_response_id',
@@ -123,6 +131,7 @@ export class ResponsesStore implements BeforeApplicationShutdown {
         );
       }
       chain.push(next);
+      seen.add(next);
       if (record.conversation) {
         turns.push(record.conversation);
         break;
@@ -200,14 +209,24 @@ export class ResponsesStore implements BeforeApplicationShutdown {
   }
 
   private async write(batch: readonly Pending[]): Promise<void> {
-    try {
-      await this.storage.responses.put(batch.map((p) => p.write));
-    } catch (err) {
-      const ids = batch.map((p) => p.write.id);
-      this.logger.warn(`${ids.length} response(s) not stored (${truncate(ids.join(', '), 200)}): ${truncate((err as Error)?.message ?? String(err), 300)}`);
-    } finally {
-      // A response saved again meanwhile stays readable until its own write.
-      for (const p of batch) if (this.unwritten.get(p.write.id) === p) this.unwritten.delete(p.write.id);
+    for (let start = 0; start < batch.length;) {
+      let end = start + 1;
+      let bytes = batch[start]!.write.json.length;
+      while (end < batch.length && end - start < WRITE_MAX_RESPONSES && bytes + batch[end]!.write.json.length <= WRITE_MAX_BYTES) {
+        bytes += batch[end++]!.write.json.length;
+      }
+      const part = batch.slice(start, end);
+      try {
+        await this.storage.responses.put(part.map((p) => p.write));
+      } catch (err) {
+        const ids = part.map((p) => p.write.id);
+        this.logger.warn(`${ids.length} response(s) not stored (${truncate(ids.join(', '), 200)}): ${truncate((err as Error)?.message ?? String(err), 300)}`);
+      } finally {
+        // A response saved again meanwhile stays readable until its own write.
+        for (const p of part) if (this.unwritten.get(p.write.id) === p) this.unwritten.delete(p.write.id);
+      }
+      start = end;
+      if (start < batch.length) await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 

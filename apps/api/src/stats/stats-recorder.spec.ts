@@ -6,7 +6,7 @@ import { SqliteStorage } from '../storage/sqlite/sqlite-storage.ts';
 import { logEntry } from '../storage/storage.contract.ts';
 import type { RequestLogEntry, StatsIncrement, StatsQuery, Storage } from '../storage/storage.ts';
 import { MINUTE_MS } from './stats-math.ts';
-import { StatsRecorder } from './stats-recorder.service.ts';
+import { StatsRecorder, WRITE_BATCH } from './stats-recorder.service.ts';
 
 const T0 = Date.UTC(2030, 0, 1);
 const ALL_MINUTES: StatsQuery = { granularity: 'minute', dimension: 'all', from: 0, to: Number.MAX_SAFE_INTEGER };
@@ -17,7 +17,10 @@ class ControlledStorage {
   failStats = false;
   /** While set, stats.add waits for it before writing (a slow store, like Redis across a network). */
   statsGate: Promise<void> | undefined;
+  /** Appends from this one on (0-based) fail, as a disk that fills up in the middle of a flush. */
+  failLogFrom = Infinity;
   logAppends = 0;
+  logBatchSizes: number[] = [];
   statsAdds = 0;
   readonly inner = new SqliteStorage({ file: ':memory:' });
   readonly storage: Storage;
@@ -34,8 +37,9 @@ class ControlledStorage {
       close: () => inner.close(),
       log: {
         append: async (entries: RequestLogEntry[]) => {
-          this.logAppends++;
-          if (this.failLog) throw new Error('disk full');
+          const n = this.logAppends++;
+          if (this.failLog || n >= this.failLogFrom) throw new Error('disk full');
+          this.logBatchSizes.push(entries.length);
           await inner.log.append(entries);
         },
         query: (filter, page) => inner.log.query(filter, page),
@@ -138,6 +142,33 @@ describe('StatsRecorder', () => {
     while ((await store.storedIds()).length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(await store.storedIds()).toEqual(['r1']);
     expect(store.logAppends).toBe(1);
+  });
+
+  it('writes a large batch in small writes and lets requests run between them', async () => {
+    for (let i = 0; i < 100; i++) events.emit(entry(i));
+    // Counts turns of the event loop while the flush runs: one write of everything would leave none.
+    let turns = 0;
+    let done = false;
+    const spin = () => setImmediate(() => !done && (turns++, spin()));
+    spin();
+    await sut.flush();
+    done = true;
+    expect(store.logBatchSizes).toEqual([WRITE_BATCH, WRITE_BATCH, WRITE_BATCH, 100 - 3 * WRITE_BATCH]);
+    expect(turns).toBeGreaterThanOrEqual(3);
+    expect((await store.storedIds()).length).toBe(100);
+    expect(await store.storedRequests()).toBe(100);
+  });
+
+  it('keeps exactly the entries a flush failed to write partway, and writes each once', async () => {
+    for (let i = 0; i < 100; i++) events.emit(entry(i));
+    store.failLogFrom = 2;
+    await sut.flush();
+    expect((await store.storedIds()).length).toBe(2 * WRITE_BATCH);
+    expect(sut.buffered.logEntries).toBe(100 - 2 * WRITE_BATCH);
+    store.failLogFrom = Infinity;
+    await sut.flush();
+    const ids = await store.storedIds();
+    expect(ids).toEqual(Array.from({ length: 100 }, (_, i) => `r${99 - i}`));
   });
 
   it('keeps a batch whose write failed and writes it, in order, on the next flush', async () => {

@@ -447,6 +447,16 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
         expect((await storage.stats.query(all)).map((r) => r.bucket)).toEqual([T0 + 2 * MINUTE]);
         expect(await storage.stats.query({ ...all, granularity: 'hour' })).toHaveLength(1);
       });
+
+      it('purges many rows, in every dimension, and counts them all', async () => {
+        const old = Array.from({ length: 1_200 }, (_, i) =>
+          increment({ bucket: T0 + (i % 3) * MINUTE, dimension: (['all', 'model', 'provider'] as const)[i % 3], value: `v${i}` }),
+        );
+        await storage.stats.add([...old, increment({ bucket: T0 + 5 * MINUTE })]);
+        expect(await storage.stats.purgeBefore('minute', T0 + 5 * MINUTE)).toBe(1_200);
+        expect((await storage.stats.query(all)).map((r) => r.bucket)).toEqual([T0 + 5 * MINUTE]);
+        expect(await storage.stats.query({ ...all, dimension: 'model' })).toEqual([]);
+      });
     });
 
     describe('health', () => {

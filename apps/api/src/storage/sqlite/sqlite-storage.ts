@@ -42,11 +42,6 @@ export interface SqliteStorageOptions {
   checkpointEveryMs?: number;
 }
 
-/**
- * Beyond the rows just written, at most this many old ones are deleted per write: a cap lowered
- * over a large backlog is reached over a few writes, none of which holds the event loop for long.
- */
-export const TRIM_BATCH = 2000;
 /** Below this much free space on DATA_DIR's volume, the store reports that it cannot write. */
 export const MIN_FREE_BYTES = 1024 * 1024;
 const PROBE_WRITE_EVERY_MS = 1000;
@@ -55,8 +50,12 @@ const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
 /** Once over its cap, a store is trimmed to this share of it, so that not every write trims. */
 const TRIM_TO = 0.9;
 const STATS_DIMENSIONS = ['all', 'provider', 'model', 'key'] as const;
-/** Rows a purge deletes per step before letting requests run. */
-export const PURGE_BATCH = 5000;
+/**
+ * Rows a trim or purge deletes per step before letting requests run: a cap lowered over a large
+ * backlog, or a purge after lowering LOG_RETENTION_DAYS, deletes in steps of about a millisecond
+ * each. One delete of 2,000 to 5,000 rows held the event loop for many milliseconds.
+ */
+export const DELETE_BATCH = 500;
 
 const yieldToRequests = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -277,7 +276,10 @@ class Connection {
     this.statsQueryValue = db.prepare(
       `SELECT * FROM stats WHERE granularity = ? AND dimension = ? AND bucket >= ? AND bucket < ? AND value = ? ORDER BY bucket, value`,
     );
-    this.statsPurge = db.prepare('DELETE FROM stats WHERE granularity = ? AND bucket < ?');
+    this.statsPurge = db.prepare(
+      `DELETE FROM stats WHERE (granularity, dimension, bucket, value) IN
+         (SELECT granularity, dimension, bucket, value FROM stats WHERE granularity = ? AND bucket < ? LIMIT ?)`,
+    );
     this.statsCount = db.prepare('SELECT granularity, count(*) AS n FROM stats GROUP BY granularity');
     // Both by the primary key's prefix (granularity, dimension, bucket): a seek and a range, not a scan.
     this.statsOldest = db.prepare('SELECT min(bucket) AS bucket FROM stats WHERE granularity = ? AND dimension = ?');
@@ -415,17 +417,20 @@ class SqliteRequestLogStore implements RequestLogStore {
         );
       }
     });
-    this.trim(entries.length + TRIM_BATCH);
+    await this.trim();
   }
 
-  /** Deletes up to `limit` of the oldest entries beyond maxEntries (trimming to 90% of it, so that not every append trims). */
-  private trim(limit: number): number {
-    const c = this.conn();
-    const range = c.logIdRange.get();
-    if (!range || range.high === null || range.low === null) return 0;
+  /**
+   * Once over maxEntries, deletes the oldest entries down to 90% of it (so that not every append
+   * trims), DELETE_BATCH per step with requests running between steps.
+   */
+  private async trim(): Promise<void> {
+    const range = this.conn().logIdRange.get();
+    if (!range || range.high === null || range.low === null) return;
     const high = num(range, 'high');
-    if (high - num(range, 'low') + 1 <= this.maxEntries) return 0;
-    return changes(c.logTrim.run(high - Math.floor(this.maxEntries * TRIM_TO), limit));
+    if (high - num(range, 'low') + 1 <= this.maxEntries) return;
+    const keepAbove = high - Math.floor(this.maxEntries * TRIM_TO);
+    while (changes(this.conn().logTrim.run(keepAbove, DELETE_BATCH)) === DELETE_BATCH) await yieldToRequests();
   }
 
   async query(filter: LogFilter, page: { offset: number; limit: number }): Promise<{ total: number; items: RequestLogEntry[] }> {
@@ -448,9 +453,9 @@ class SqliteRequestLogStore implements RequestLogStore {
   async purgeBefore(before: number): Promise<number> {
     let deleted = 0;
     for (;;) {
-      const n = changes(this.conn().logPurge.run(before, PURGE_BATCH));
+      const n = changes(this.conn().logPurge.run(before, DELETE_BATCH));
       deleted += n;
-      if (n < PURGE_BATCH) return deleted;
+      if (n < DELETE_BATCH) return deleted;
       await yieldToRequests();
     }
   }
@@ -501,7 +506,7 @@ class SqliteStatsStore implements StatsStore {
     if (this.maxRows === Infinity) return;
     const estimate = (this.estimate ??= this.count());
     for (const inc of increments) estimate.set(inc.granularity, (estimate.get(inc.granularity) ?? 0) + 1);
-    if (total(estimate) > this.maxRows) this.enforceCap(increments.length + TRIM_BATCH);
+    if (total(estimate) > this.maxRows) await this.enforceCap();
   }
 
   private count(): Map<string, number> {
@@ -514,13 +519,12 @@ class SqliteStatsStore implements StatsStore {
 
   /**
    * Recounts, then deletes whole buckets, oldest first, from whichever granularity holds more
-   * rows, until the rows are under 90% of the cap or `limit` rows are gone (the next write goes on).
+   * rows, until the rows are under 90% of the cap; requests run between buckets.
    */
-  private enforceCap(limit: number): void {
-    const c = this.conn();
+  private async enforceCap(): Promise<void> {
     const counts = (this.estimate = this.count());
-    let deleted = 0;
-    while (total(counts) > this.maxRows * TRIM_TO && deleted < limit) {
+    while (total(counts) > this.maxRows * TRIM_TO) {
+      const c = this.conn();
       const [granularity] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]!;
       const oldest = Math.min(...STATS_DIMENSIONS.map((d) => c.statsOldest.get(granularity, d)?.bucket).filter((b): b is number => typeof b === 'number'));
       if (!Number.isFinite(oldest)) break;
@@ -529,7 +533,7 @@ class SqliteStatsStore implements StatsStore {
         for (const d of STATS_DIMENSIONS) n += changes(c.statsDropBucket.run(granularity, d, oldest));
       });
       counts.set(granularity, (counts.get(granularity) ?? 0) - n);
-      deleted += n;
+      await yieldToRequests();
     }
   }
 
@@ -543,7 +547,13 @@ class SqliteStatsStore implements StatsStore {
   }
 
   async purgeBefore(granularity: Granularity, before: number): Promise<number> {
-    return changes(this.conn().statsPurge.run(granularity, before));
+    let deleted = 0;
+    for (;;) {
+      const n = changes(this.conn().statsPurge.run(granularity, before, DELETE_BATCH));
+      deleted += n;
+      if (n < DELETE_BATCH) return deleted;
+      await yieldToRequests();
+    }
   }
 }
 
@@ -603,9 +613,9 @@ class SqliteResponseStore implements ResponseStore {
   async purgeExpired(now: number): Promise<number> {
     let deleted = 0;
     for (;;) {
-      const n = changes(this.conn().responsePurge.run(now, PURGE_BATCH));
+      const n = changes(this.conn().responsePurge.run(now, DELETE_BATCH));
       deleted += n;
-      if (n < PURGE_BATCH) return deleted;
+      if (n < DELETE_BATCH) return deleted;
       await yieldToRequests();
     }
   }
