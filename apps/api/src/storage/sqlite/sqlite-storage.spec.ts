@@ -1,14 +1,15 @@
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, StatementSync } from 'node:sqlite';
 import { Worker } from 'node:worker_threads';
-import { Global, Module } from '@nestjs/common';
+import { jest } from '@jest/globals';
+import { Global, Logger, Module } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { APP_CONFIG, loadConfig } from '../../config/app-config.ts';
 import { describeStorageContract, hist, increment, logEntry } from '../storage.contract.ts';
 import { SQLITE_FILE_NAME, StorageModule } from '../storage.module.ts';
-import { STORAGE, type LogFilter, type RequestLogEntry, type Storage } from '../storage.ts';
+import { STORAGE, type LogFilter, type RequestLogEntry, type Storage, type StoredResponseWrite } from '../storage.ts';
 import { LATEST_VERSION, MIGRATIONS, migrate, schemaVersion, type Migration } from './migrations.ts';
 import { DELETE_BATCH, SqliteStorage } from './sqlite-storage.ts';
 
@@ -234,6 +235,80 @@ describe('SqliteStorage', () => {
     }
     expect(await storage.log.purgeBefore(T0 + 5_000_000)).toBe(5000);
     await storage.close();
+  });
+});
+
+describe('SqliteStorage stored responses', () => {
+  const doc = (id: string, owner = 'open', expiresAt = Date.now() + 60_000): StoredResponseWrite => ({ id, owner, expiresAt, json: JSON.stringify({ id }) });
+  const rows = (file: string, sql: string): number => inspect(file, (db) => Number(db.prepare(sql).get()!.n));
+
+  it('are written by a thread of their own, into a file beside the database, none of it on this thread', async () => {
+    const file = freshFile();
+    const storage = await open(file);
+    expect(storage.responsesThread).toBeDefined();
+    const run = jest.spyOn(StatementSync.prototype, 'run');
+    const exec = jest.spyOn(DatabaseSync.prototype, 'exec');
+    try {
+      await storage.responses.put(Array.from({ length: 10 }, (_, i) => doc(`resp_${i}`)));
+      await storage.responses.extend(['resp_1'], Date.now() + 120_000, Date.now() + 100_000);
+      expect(await storage.responses.delete('resp_9', Date.now())).toBe(true);
+      expect(run).not.toHaveBeenCalled();
+      expect(exec).not.toHaveBeenCalled();
+    } finally {
+      run.mockRestore();
+      exec.mockRestore();
+    }
+    expect((await storage.responses.get('resp_3', Date.now()))?.document).toEqual({ id: 'resp_3' });
+    expect(await storage.responses.get('resp_9', Date.now())).toBeUndefined();
+    await storage.close();
+    expect(rows(join(dirname(file), 'pool-responses.db'), 'SELECT count(*) AS n FROM responses')).toBe(9);
+    expect(rows(file, 'SELECT count(*) AS n FROM responses')).toBe(0);
+  });
+
+  it('are written on this thread with responsesThread: false (what the spies above would see)', async () => {
+    const storage = new SqliteStorage({ file: freshFile(), responsesThread: false });
+    await storage.init();
+    expect(storage.responsesThread).toBeUndefined();
+    const run = jest.spyOn(StatementSync.prototype, 'run');
+    try {
+      await storage.responses.put([doc('resp_here')]);
+      expect(run).toHaveBeenCalled();
+    } finally {
+      run.mockRestore();
+      await storage.close();
+    }
+  });
+
+  it('an older version kept in the database itself are moved into the responses file, the expired ones left behind', async () => {
+    const file = freshFile();
+    await (await open(file)).close();
+    inspect(file, (db) => {
+      const put = db.prepare('INSERT INTO responses (id, owner, expires_at, document) VALUES (?, ?, ?, ?)');
+      put.run('resp_live', 'key:a', Date.now() + 60_000, '{"kept":true}');
+      put.run('resp_gone', 'key:a', Date.now() - 1, '{}');
+    });
+    const storage = await open(file);
+    expect(await storage.responses.get('resp_live', Date.now())).toMatchObject({ owner: 'key:a', document: { kept: true } });
+    expect(await storage.responses.get('resp_gone', 0)).toBeUndefined();
+    await storage.close();
+    expect(rows(file, 'SELECT count(*) AS n FROM responses')).toBe(0);
+  });
+
+  it('keep being written, on this thread, once their thread has died', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const storage = await open(freshFile());
+    try {
+      const exited = new Promise((resolve) => storage.responsesThread!.once('exit', resolve));
+      await storage.responsesThread!.terminate();
+      await exited;
+      await storage.responses.put([doc('resp_after')]);
+      expect((await storage.responses.get('resp_after', Date.now()))?.document).toEqual({ id: 'resp_after' });
+      expect(storage.responsesThread).toBeUndefined();
+      expect(warn).toHaveBeenCalledWith(expect.stringContaining('written on the request path again'));
+    } finally {
+      warn.mockRestore();
+      await storage.close();
+    }
   });
 });
 

@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Worker } from 'node:worker_threads';
 import { DatabaseSync, type SQLInputValue, type SQLOutputValue, type StatementSync } from 'node:sqlite';
 import { Subject, type Observable } from 'rxjs';
 import {
@@ -27,6 +28,7 @@ import {
 } from '../storage.ts';
 import { prepareDataDir, sqliteOpenError } from '../storage-errors.ts';
 import { migrate } from './migrations.ts';
+import { InlineResponseWriter, RESPONSES_SCHEMA, RESPONSES_SQL, ThreadResponseWriter, responsesFileOf, type ResponseWriter } from './responses-file.ts';
 import { WalCheckpointer } from './wal-checkpointer.ts';
 
 export interface SqliteStorageOptions {
@@ -40,6 +42,8 @@ export interface SqliteStorageOptions {
   maxStatsRows?: number;
   /** How often a worker thread checkpoints the write-ahead log (see WalCheckpointer); 0 leaves it to SQLite. Default 1000. */
   checkpointEveryMs?: number;
+  /** Stored responses are written from a worker thread (see responses-file.ts); false writes them on this one. Default true. */
+  responsesThread?: boolean;
 }
 
 /** Below this much free space on DATA_DIR's volume, the store reports that it cannot write. */
@@ -231,11 +235,6 @@ class Connection {
   readonly healthInsert: StatementSync;
   readonly healthHistory: StatementSync;
   readonly healthPurge: StatementSync;
-  readonly responsePut: StatementSync;
-  readonly responseGet: StatementSync;
-  readonly responseDelete: StatementSync;
-  readonly responsePurge: StatementSync;
-  readonly responseExtend: StatementSync;
 
   constructor(readonly db: DatabaseSync) {
     db.function('pool_hist_add', { deterministic: true, directOnly: true }, addHistograms);
@@ -287,14 +286,6 @@ class Connection {
     this.healthInsert = db.prepare('INSERT INTO health (provider, checked_at, ok, latency_ms, probe, error) VALUES (?, ?, ?, ?, ?, ?)');
     this.healthHistory = db.prepare('SELECT * FROM health WHERE provider = ? ORDER BY checked_at DESC, id DESC LIMIT ?');
     this.healthPurge = db.prepare('DELETE FROM health WHERE checked_at < ?');
-    this.responsePut = db.prepare(
-      `INSERT INTO responses (id, owner, expires_at, document) VALUES (?, ?, ?, ?)
-       ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, document = excluded.document`,
-    );
-    this.responseGet = db.prepare('SELECT * FROM responses WHERE id = ? AND expires_at > ?');
-    this.responseDelete = db.prepare('DELETE FROM responses WHERE id = ? AND expires_at > ?');
-    this.responsePurge = db.prepare('DELETE FROM responses WHERE id IN (SELECT id FROM responses WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)');
-    this.responseExtend = db.prepare('UPDATE responses SET expires_at = ? WHERE id = ? AND expires_at < ? AND expires_at > ?');
   }
 
   /** The log filter has a few dozen shapes; each is prepared the first time it is used. */
@@ -578,50 +569,73 @@ class SqliteHealthStore implements HealthStore {
   }
 }
 
+/** Where stored responses are read and written: the responses file (see responses-file.ts), or the main database for ':memory:'. */
+interface ResponsesAccess {
+  get: StatementSync;
+  writer: ResponseWriter;
+}
+
 class SqliteResponseStore implements ResponseStore {
-  constructor(private readonly conn: ConnectionRef) {}
+  constructor(private readonly access: () => ResponsesAccess) {}
 
   /** One transaction for the batch: a commit per response cost more than the writes themselves. */
   async put(responses: readonly StoredResponseWrite[]): Promise<void> {
     if (!responses.length) return;
-    const conn = this.conn();
-    conn.write(() => {
-      for (const r of responses) conn.responsePut.run(r.id, r.owner, r.expiresAt, r.json);
-    });
+    await this.access().writer.put(responses);
   }
 
   async get(id: string, now: number): Promise<StoredResponse | undefined> {
-    const row = this.conn().responseGet.get(id, now);
+    const row = this.access().get.get(id, now);
     if (!row) return undefined;
     return { id: str(row, 'id'), owner: str(row, 'owner'), expiresAt: num(row, 'expires_at'), document: JSON.parse(str(row, 'document')) };
   }
 
   async delete(id: string, now: number): Promise<boolean> {
-    return changes(this.conn().responseDelete.run(id, now)) > 0;
+    return (await this.access().writer.delete(id, now)) > 0;
   }
 
   async extend(ids: readonly string[], expiresAt: number, ifBefore: number): Promise<void> {
     if (!ids.length) return;
-    const conn = this.conn();
-    const now = Date.now();
-    conn.write(() => {
-      for (const id of ids) conn.responseExtend.run(expiresAt, id, ifBefore, now);
-    });
+    await this.access().writer.extend(ids, expiresAt, ifBefore, Date.now());
   }
 
   /** In batches, like the log's purge: a day's worth of expiries may be many rows. */
   async purgeExpired(now: number): Promise<number> {
-    let deleted = 0;
-    for (;;) {
-      const n = changes(this.conn().responsePurge.run(now, DELETE_BATCH));
-      deleted += n;
-      if (n < DELETE_BATCH) return deleted;
-      await yieldToRequests();
-    }
+    return this.access().writer.purgeExpired(now);
   }
 }
 
-/** The embedded store: one SQLite file under DATA_DIR, through Node's built-in node:sqlite. */
+/**
+ * WAL lets readers run beside the writer; NORMAL syncs at checkpoints only, which in WAL mode can
+ * lose the last commits on power loss but never corrupts the database. The size limit stops the
+ * -wal file from staying at its high-water mark after a burst of writes.
+ */
+function useWal(db: DatabaseSync): void {
+  db.exec('PRAGMA journal_mode = WAL');
+  db.exec('PRAGMA synchronous = NORMAL');
+  db.exec('PRAGMA journal_size_limit = 67108864');
+}
+
+/**
+ * Moves the live responses an older version kept in the database's own table into the responses
+ * file. Copied, then deleted: a crash between the two copies them again next time, and the copy
+ * keeps what is already there.
+ */
+function moveStoredResponses(db: DatabaseSync, responsesFile: string): void {
+  const row = db.prepare('SELECT count(*) AS n FROM responses').get();
+  if (!row || num(row, 'n') === 0) return;
+  db.prepare('ATTACH DATABASE ? AS responses_file').run(responsesFile);
+  try {
+    db.prepare('INSERT OR IGNORE INTO responses_file.responses SELECT id, owner, expires_at, document FROM main.responses WHERE expires_at > ?').run(
+      Date.now(),
+    );
+    db.exec('DELETE FROM main.responses');
+  } finally {
+    db.exec('DETACH DATABASE responses_file');
+  }
+}
+
+/** The embedded store: one SQLite file under DATA_DIR (and one beside it for stored responses), through Node's built-in node:sqlite. */
 export class SqliteStorage implements Storage {
   readonly kind = 'sqlite' as const;
   readonly settings: SqliteSettingsStore;
@@ -632,6 +646,9 @@ export class SqliteStorage implements Storage {
 
   private connection: Connection | undefined;
   private checkpointer: WalCheckpointer | undefined;
+  private responsesAccess: ResponsesAccess | undefined;
+  /** The connection to the responses file (reads, and writes if its thread cannot run); undefined for ':memory:'. */
+  private responsesDb: DatabaseSync | undefined;
   private closed = false;
   private lastProbeWriteAt = 0;
   private readonly logger = new Logger('Storage');
@@ -642,11 +659,20 @@ export class SqliteStorage implements Storage {
     this.log = new SqliteRequestLogStore(ref, options.maxLogEntries);
     this.stats = new SqliteStatsStore(ref, options.maxStatsRows);
     this.health = new SqliteHealthStore(ref);
-    this.responses = new SqliteResponseStore(ref);
+    this.responses = new SqliteResponseStore(() => {
+      this.open();
+      return this.responsesAccess!;
+    });
   }
 
   get file(): string {
     return this.options.file;
+  }
+
+  /** The thread writing stored responses, while one runs (tests end it to see the writes carry on). */
+  get responsesThread(): Worker | undefined {
+    const writer = this.responsesAccess?.writer;
+    return writer instanceof ThreadResponseWriter ? writer.thread : undefined;
   }
 
   async init(): Promise<void> {
@@ -662,13 +688,8 @@ export class SqliteStorage implements Storage {
       throw sqliteOpenError(err, file);
     }
     try {
-      // WAL lets readers run beside the writer; NORMAL syncs at checkpoints only, which in WAL
-      // mode can lose the last commits on power loss but never corrupts the database.
-      db.exec('PRAGMA journal_mode = WAL');
-      db.exec('PRAGMA synchronous = NORMAL');
+      useWal(db);
       db.exec('PRAGMA foreign_keys = ON');
-      // Otherwise the -wal file stays at its high-water mark after a burst of writes.
-      db.exec('PRAGMA journal_size_limit = 67108864');
       migrate(db);
       this.connection = new Connection(db);
     } catch (err) {
@@ -677,6 +698,50 @@ export class SqliteStorage implements Storage {
     }
     const everyMs = this.options.checkpointEveryMs ?? 1000;
     if (!inMemory && everyMs > 0) this.checkpointInBackground(db, file, everyMs);
+    if (inMemory) this.responsesAccess = { get: db.prepare(RESPONSES_SQL.get), writer: new InlineResponseWriter(db) };
+    else await this.openResponses(db, file);
+  }
+
+  /**
+   * Opens the responses file beside the database (see responses-file.ts), moves in what an older
+   * version stored in the database itself, and starts the thread that writes it. Where the thread
+   * cannot run, responses are written on this thread, as before.
+   */
+  private async openResponses(db: DatabaseSync, file: string): Promise<void> {
+    const responsesFile = responsesFileOf(file);
+    const timeout = this.options.busyTimeoutMs ?? 5000;
+    let rdb: DatabaseSync;
+    try {
+      rdb = new DatabaseSync(responsesFile, { timeout });
+    } catch (err) {
+      throw sqliteOpenError(err, responsesFile);
+    }
+    try {
+      useWal(rdb);
+      rdb.exec(RESPONSES_SCHEMA);
+      moveStoredResponses(db, responsesFile);
+    } catch (err) {
+      rdb.close();
+      throw sqliteOpenError(err, responsesFile);
+    }
+    this.responsesDb = rdb;
+    const inline = () => new InlineResponseWriter(rdb);
+    let writer: ResponseWriter;
+    if (this.options.responsesThread === false) writer = inline();
+    else {
+      try {
+        writer = await ThreadResponseWriter.start(responsesFile, timeout, (reason) => {
+          this.logger.warn(`The thread writing stored responses stopped (${reason}); they are written on the request path again`);
+          return inline();
+        });
+      } catch (err) {
+        this.logger.warn(
+          `Could not start the thread writing stored responses (${String((err as Error)?.message ?? err).slice(0, 300)}); they are written on the request path`,
+        );
+        writer = inline();
+      }
+    }
+    this.responsesAccess = { get: rdb.prepare(RESPONSES_SQL.get), writer };
   }
 
   /** The log's checkpoints leave this thread for a worker's (WalCheckpointer); SQLite's own come back if it fails. */
@@ -715,6 +780,10 @@ export class SqliteStorage implements Storage {
     this.settings.complete();
     const connection = this.connection;
     this.connection = undefined;
+    await this.responsesAccess?.writer.close();
+    this.responsesAccess = undefined;
+    this.responsesDb?.close();
+    this.responsesDb = undefined;
     await this.checkpointer?.stop();
     if (!connection) return;
     try {

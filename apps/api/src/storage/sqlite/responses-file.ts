@@ -1,0 +1,302 @@
+import { basename, dirname, extname, join } from 'node:path';
+import type { DatabaseSync, StatementSync } from 'node:sqlite';
+import { Worker } from 'node:worker_threads';
+import type { StoredResponseWrite } from '../storage.ts';
+
+/**
+ * Stored Responses API answers. With a database file they live in a file of their own beside it
+ * (`gpt4free-pool.db` → `gpt4free-pool-responses.db`), written by a worker thread: an answer's
+ * insert and the commit that writes its pages cost about 55 µs of the event loop per stored
+ * answer, a sixth of what streaming the answer costs. A file of its own means the thread never
+ * holds a lock that the gateway's connection (request log, stats, settings) would wait for.
+ * Reads stay on the gateway's thread, on a connection of their own: WAL readers never wait.
+ */
+export const RESPONSES_SCHEMA = `
+  CREATE TABLE IF NOT EXISTS responses (
+    id         TEXT    PRIMARY KEY,
+    owner      TEXT    NOT NULL,
+    expires_at INTEGER NOT NULL,
+    document   TEXT    NOT NULL
+  ) WITHOUT ROWID;
+  CREATE INDEX IF NOT EXISTS responses_expires_at ON responses (expires_at);
+`;
+
+/** The statements, shared by the thread and this one (the same table in the main database, for ':memory:'). */
+export const RESPONSES_SQL = {
+  put: `INSERT INTO responses (id, owner, expires_at, document) VALUES (?, ?, ?, ?)
+        ON CONFLICT (id) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at, document = excluded.document`,
+  get: 'SELECT * FROM responses WHERE id = ? AND expires_at > ?',
+  delete: 'DELETE FROM responses WHERE id = ? AND expires_at > ?',
+  purge: 'DELETE FROM responses WHERE id IN (SELECT id FROM responses WHERE expires_at <= ? ORDER BY expires_at LIMIT ?)',
+  extend: 'UPDATE responses SET expires_at = ? WHERE id = ? AND expires_at < ? AND expires_at > ?',
+} as const;
+
+/** Rows a purge deletes per statement. */
+const PURGE_STEP = 500;
+
+export function responsesFileOf(file: string): string {
+  const ext = extname(file);
+  return join(dirname(file), `${basename(file, ext)}-responses${ext || '.db'}`);
+}
+
+/** The writes of the responses store; every one resolves once committed. */
+export interface ResponseWriter {
+  put(rows: readonly StoredResponseWrite[]): Promise<void>;
+  extend(ids: readonly string[], expiresAt: number, ifBefore: number, now: number): Promise<void>;
+  /** How many rows were deleted. */
+  delete(id: string, now: number): Promise<number>;
+  purgeExpired(now: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+type Row = [id: string, owner: string, expiresAt: number, json: string];
+type Op =
+  | { op: 'put'; args: [Row[]] }
+  | { op: 'extend'; args: [readonly string[], number, number, number] }
+  | { op: 'delete'; args: [string, number] }
+  | { op: 'purge'; args: [number, number] };
+
+const rowsOf = (rows: readonly StoredResponseWrite[]): Row[] => rows.map((r) => [r.id, r.owner, r.expiresAt, r.json]);
+const yieldToRequests = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Writes on a connection of this thread: for ':memory:' (no other thread can open it), and where
+ * the thread cannot run. Purges step with requests running between steps.
+ */
+export class InlineResponseWriter implements ResponseWriter {
+  private readonly st: Record<'put' | 'delete' | 'purge' | 'extend', StatementSync>;
+
+  constructor(private readonly db: DatabaseSync) {
+    this.st = {
+      put: db.prepare(RESPONSES_SQL.put),
+      delete: db.prepare(RESPONSES_SQL.delete),
+      purge: db.prepare(RESPONSES_SQL.purge),
+      extend: db.prepare(RESPONSES_SQL.extend),
+    };
+  }
+
+  async put(rows: readonly StoredResponseWrite[]): Promise<void> {
+    this.transaction(() => {
+      for (const r of rows) this.st.put.run(r.id, r.owner, r.expiresAt, r.json);
+    });
+  }
+
+  async extend(ids: readonly string[], expiresAt: number, ifBefore: number, now: number): Promise<void> {
+    this.transaction(() => {
+      for (const id of ids) this.st.extend.run(expiresAt, id, ifBefore, now);
+    });
+  }
+
+  async delete(id: string, now: number): Promise<number> {
+    return Number(this.st.delete.run(id, now).changes);
+  }
+
+  async purgeExpired(now: number): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const n = Number(this.st.purge.run(now, PURGE_STEP).changes);
+      deleted += n;
+      if (n < PURGE_STEP) return deleted;
+      await yieldToRequests();
+    }
+  }
+
+  async close(): Promise<void> {
+    // The connection is its owner's to close.
+  }
+
+  private transaction(fn: () => void): void {
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      fn();
+      this.db.exec('COMMIT');
+    } catch (err) {
+      if (this.db.isTransaction) this.db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+}
+
+interface Waiting {
+  op: Op;
+  resolve: (value: unknown) => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * Writes from a worker thread on its own connection. If the thread dies, `fallback` opens a
+ * connection on this thread and every write still waiting is made again there (each is
+ * idempotent: an upsert, an expiry pushed out, a delete, a purge), as are the writes after it.
+ */
+export class ThreadResponseWriter implements ResponseWriter {
+  private seq = 0;
+  private readonly waiting = new Map<number, Waiting>();
+  /** Every write under way, for close() to wait for. */
+  private readonly pending = new Set<Promise<unknown>>();
+  private inline: InlineResponseWriter | undefined;
+  private closing = false;
+
+  private constructor(
+    private readonly worker: Worker,
+    private readonly fallback: (reason: string) => InlineResponseWriter,
+  ) {
+    worker.on('message', (m: { seq: number; result?: unknown; error?: string }) => {
+      const w = this.waiting.get(m.seq);
+      if (!w) return;
+      this.waiting.delete(m.seq);
+      if (!this.waiting.size) worker.unref();
+      if (m.error !== undefined) w.reject(new Error(m.error));
+      else w.resolve(m.result);
+    });
+    worker.on('error', (err) => this.fail(err.message));
+    worker.on('exit', (code) => this.fail(`the responses thread exited (${code})`));
+    // Never what keeps a process alive while idle (a 'message' listener refs the thread again).
+    worker.unref();
+  }
+
+  /** Starts the thread; rejects when it cannot open `file`. `fallback` is called if it dies later. */
+  static start(file: string, busyTimeoutMs: number, fallback: (reason: string) => InlineResponseWriter): Promise<ThreadResponseWriter> {
+    // No inherited options: under --input-type=module the thread's CommonJS source would not run.
+    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { file, busyTimeoutMs, sql: RESPONSES_SQL } });
+    return new Promise((resolve, reject) => {
+      const onStart = (m: { ready?: boolean; fatal?: string }) => {
+        worker.off('message', onStart);
+        worker.off('exit', onExit);
+        if (m.ready) resolve(new ThreadResponseWriter(worker, fallback));
+        else {
+          void worker.terminate();
+          reject(new Error(m.fatal ?? 'the responses thread did not start'));
+        }
+      };
+      const onExit = (code: number) => reject(new Error(`the responses thread exited (${code}) before it started`));
+      worker.on('message', onStart);
+      worker.once('exit', onExit);
+    });
+  }
+
+  /** The thread while it writes (tests end it to see the writes carry on). */
+  get thread(): Worker | undefined {
+    return this.inline || this.closing ? undefined : this.worker;
+  }
+
+  put(rows: readonly StoredResponseWrite[]): Promise<void> {
+    return this.call({ op: 'put', args: [rowsOf(rows)] }) as Promise<void>;
+  }
+
+  extend(ids: readonly string[], expiresAt: number, ifBefore: number, now: number): Promise<void> {
+    return this.call({ op: 'extend', args: [ids, expiresAt, ifBefore, now] }) as Promise<void>;
+  }
+
+  delete(id: string, now: number): Promise<number> {
+    return this.call({ op: 'delete', args: [id, now] }) as Promise<number>;
+  }
+
+  purgeExpired(now: number): Promise<number> {
+    return this.call({ op: 'purge', args: [now, PURGE_STEP] }) as Promise<number>;
+  }
+
+  /** Waits for the writes under way, then ends the thread (its connection closes with it). */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await Promise.allSettled(this.pending);
+    await this.worker.terminate();
+  }
+
+  private call(op: Op): Promise<unknown> {
+    if (this.closing) return Promise.reject(new Error('the responses store is closed'));
+    const done: Promise<unknown> = this.inline
+      ? runInline(this.inline, op)
+      : new Promise((resolve, reject) => {
+          const seq = ++this.seq;
+          if (!this.waiting.size) this.worker.ref();
+          this.waiting.set(seq, { op, resolve, reject });
+          this.worker.postMessage({ seq, op: op.op, args: op.args });
+        });
+    this.pending.add(done);
+    const forget = () => this.pending.delete(done);
+    done.then(forget, forget);
+    return done;
+  }
+
+  private fail(reason: string): void {
+    if (this.inline || (this.closing && !this.waiting.size)) return;
+    try {
+      this.inline = this.fallback(reason.slice(0, 300));
+    } catch (err) {
+      for (const w of this.waiting.values()) w.reject(err as Error);
+      this.waiting.clear();
+      this.closing = true;
+      return;
+    }
+    const inline = this.inline;
+    for (const w of this.waiting.values()) runInline(inline, w.op).then(w.resolve, w.reject);
+    this.waiting.clear();
+  }
+}
+
+function runInline(writer: InlineResponseWriter, { op, args }: Op): Promise<unknown> {
+  switch (op) {
+    case 'put':
+      return writer.put(args[0].map(([id, owner, expiresAt, json]) => ({ id, owner, expiresAt, json })));
+    case 'extend':
+      return writer.extend(...args);
+    case 'delete':
+      return writer.delete(...args);
+    case 'purge':
+      return writer.purgeExpired(args[0]);
+  }
+}
+
+/**
+ * The thread: its own connection to the responses file, one transaction per batch of puts or
+ * extends. A failed open is reported and ends the thread; a failed write is reported to its caller.
+ */
+const WORKER_SOURCE = `
+const { DatabaseSync } = require('node:sqlite');
+const { parentPort, workerData } = require('node:worker_threads');
+const { file, busyTimeoutMs, sql } = workerData;
+let db, st;
+try {
+  db = new DatabaseSync(file, { timeout: busyTimeoutMs });
+  db.exec('PRAGMA journal_mode = WAL');
+  db.exec('PRAGMA synchronous = NORMAL');
+  db.exec('PRAGMA journal_size_limit = 67108864');
+  st = { put: db.prepare(sql.put), delete: db.prepare(sql.delete), purge: db.prepare(sql.purge), extend: db.prepare(sql.extend) };
+} catch (err) {
+  parentPort.postMessage({ fatal: 'cannot open ' + file + ': ' + ((err && err.message) || err) });
+  process.exit(1);
+}
+function transaction(fn) {
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    fn();
+    db.exec('COMMIT');
+  } catch (err) {
+    if (db.isTransaction) db.exec('ROLLBACK');
+    throw err;
+  }
+}
+const ops = {
+  put: (rows) => transaction(() => { for (const r of rows) st.put.run(r[0], r[1], r[2], r[3]); }),
+  extend: (ids, expiresAt, ifBefore, now) => transaction(() => { for (const id of ids) st.extend.run(expiresAt, id, ifBefore, now); }),
+  delete: (id, now) => Number(st.delete.run(id, now).changes),
+  purge: (now, step) => {
+    let deleted = 0;
+    for (;;) {
+      const n = Number(st.purge.run(now, step).changes);
+      deleted += n;
+      if (n < step) return deleted;
+    }
+  },
+};
+parentPort.on('message', (m) => {
+  try {
+    const result = ops[m.op](...m.args);
+    parentPort.postMessage({ seq: m.seq, result });
+  } catch (err) {
+    parentPort.postMessage({ seq: m.seq, error: String((err && err.message) || err) });
+  }
+});
+parentPort.postMessage({ ready: true });
+`;
