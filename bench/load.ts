@@ -91,6 +91,8 @@ export interface OpenLoopOptions {
   durationMs: number;
   /** Give up on an answer after this long (it counts as an error). */
   timeoutMs: number;
+  /** Called as the first measured request is sent (after the warmup). */
+  onWindowStart?: () => void;
 }
 
 /**
@@ -113,7 +115,10 @@ export async function openLoop(o: OpenLoopOptions): Promise<RunResult> {
 
   const fire = (index: number): void => {
     const intended = intendedSendTime(start, index, o.ratePerSec);
-    if (index === warmupCount) cpuAtStart = selfCpuMs();
+    if (index === warmupCount) {
+      cpuAtStart = selfCpuMs();
+      o.onWindowStart?.();
+    }
     const measured = index >= warmupCount;
     if (measured) sendLags.push(performance.now() - intended);
     pending.push(
