@@ -40,6 +40,8 @@ interface Pair {
 const BARE_HOP = join(ROOT, 'bench/bare-hop.ts');
 const MINIMAL_UPSTREAM = join(ROOT, 'bench/minimal-upstream.ts');
 const PORTKEY_LOG = join(OUT_DIR, 'portkey.log');
+/** The key each hop sends upstream: the emulator checks it, the minimal upstream does not. */
+const UPSTREAM_KEYS: Record<PeerUpstream, string> = { emulator: UPSTREAM_KEY, minimal: 'minimal-upstream-checks-no-key' };
 
 /** The first "TypeError: …" line Portkey logged (it answers every failure with the same "Something went wrong"). */
 function firstTypeError(logFile: string): string | undefined {
@@ -106,6 +108,24 @@ async function sanityCheck(ctx: PeersContext, pairs: Pair[]): Promise<void> {
   }
 }
 
+/** Installs (first time) and starts Portkey; undefined, with the reason in the result, when there is no Portkey row. */
+async function startPortkeyRow(ctx: PeersContext, result: PeersResult): Promise<Child | undefined> {
+  const install = ensurePortkey();
+  if ('skipped' in install) {
+    result.portkey.skipped = install.skipped;
+    ctx.log(`peers: no Portkey row: ${install.skipped}`);
+    return undefined;
+  }
+  if (install.installed) ctx.log(`peers: installed Portkey ${PORTKEY_VERSION} into ${install.entry}`);
+  try {
+    return await ctx.adopt(startPortkey(install.entry, await freePort(), PORTKEY_LOG));
+  } catch (err) {
+    result.portkey.skipped = `Portkey did not start: ${err instanceof Error ? err.message : String(err)}`;
+    ctx.log(`peers: ${result.portkey.skipped}`);
+    return undefined;
+  }
+}
+
 /** Runs the phase; every process it started is stopped when it ends, so none of them weighs on later phases. */
 export async function peers(ctx: PeersContext): Promise<PeersResult> {
   const started: Child[] = [];
@@ -130,36 +150,32 @@ async function run(ctx: PeersContext): Promise<PeersResult> {
     portkey: { version: PORTKEY_VERSION, streamChecked: false },
   };
 
-  const install = ensurePortkey();
-  if ('skipped' in install) ctx.log(`peers: no Portkey row: ${install.skipped}`);
-  else if (install.installed) ctx.log(`peers: installed Portkey ${PORTKEY_VERSION} into ${install.entry}`);
-  result.portkey.skipped = 'skipped' in install ? install.skipped : undefined;
-  let portkey: Child | undefined;
-  if ('entry' in install) {
-    try {
-      portkey = await ctx.adopt(startPortkey(install.entry, await freePort(), PORTKEY_LOG));
-    } catch (err) {
-      result.portkey.skipped = `Portkey did not start: ${err instanceof Error ? err.message : String(err)}`;
-      ctx.log(`peers: ${result.portkey.skipped}`);
-    }
-  }
-
+  // Everything starts at once: on a busy machine each gateway takes seconds to get ready.
+  const [portkey, ...hops] = await Promise.all([
+    startPortkeyRow(ctx, result),
+    ...PEER_UPSTREAMS.map(async (kind) => {
+      const urls = upstreamUrls(kind, upstreams[kind].url);
+      const [bare, gw] = await Promise.all([
+        ctx.adopt(startListeningProcess(`bare hop (${kind})`, [BARE_HOP, '--upstream', urls.chat, '--key', UPSTREAM_KEYS[kind]])),
+        ctx.startGateway(upstreams[kind].url, `gateway-peers-${kind}`),
+      ]);
+      return { kind, urls, bare, gw };
+    }),
+  ]);
   const pairs: Pair[] = [];
-  for (const kind of PEER_UPSTREAMS) {
-    const up = upstreams[kind];
-    const urls = upstreamUrls(kind, up.url);
-    const key = kind === 'emulator' ? UPSTREAM_KEY : 'minimal-upstream-checks-no-key';
-    const direct: Target = kind === 'emulator' ? directTarget(up.url) : { label: 'direct', url: urls.chat, headers: {} };
-    pairs.push({ upstream: kind, hop: 'direct', target: direct, body: bodyFor(direct, false), upstreamPid: up.pid });
-    const hop = await ctx.adopt(startListeningProcess(`bare hop (${kind})`, [BARE_HOP, '--upstream', urls.chat, '--key', key]));
-    const bare: Target = { label: 'bare hop', url: `${hop.url}/v1/chat/completions`, headers: {} };
-    pairs.push({ upstream: kind, hop: 'bareHop', target: bare, body: bodyFor(bare, false), hopPid: hop.pid, upstreamPid: up.pid });
-    const gw = await ctx.startGateway(up.url, `gateway-peers-${kind}`);
+  for (const { kind, urls, bare, gw } of hops) {
+    const upstreamPid = upstreams[kind].pid;
+    const direct: Target = kind === 'emulator' ? directTarget(upstreams[kind].url) : { label: 'direct', url: urls.chat, headers: {} };
+    const bareHop: Target = { label: 'bare hop', url: `${bare.url}/v1/chat/completions`, headers: {} };
     const gateway = gatewayTarget(gw.url);
-    pairs.push({ upstream: kind, hop: 'gateway', target: gateway, body: bodyFor(gateway, false), hopPid: gw.pid, upstreamPid: up.pid });
+    pairs.push(
+      { upstream: kind, hop: 'direct', target: direct, body: bodyFor(direct, false), upstreamPid },
+      { upstream: kind, hop: 'bareHop', target: bareHop, body: bodyFor(bareHop, false), hopPid: bare.pid, upstreamPid },
+      { upstream: kind, hop: 'gateway', target: gateway, body: bodyFor(gateway, false), hopPid: gw.pid, upstreamPid },
+    );
     if (portkey) {
-      const pk = portkeyTarget(portkey.url, urls.base, key, 'portkey');
-      pairs.push({ upstream: kind, hop: 'portkey', target: pk, body: bodyFor(pk, false), hopPid: portkey.pid, upstreamPid: up.pid });
+      const pk = portkeyTarget(portkey.url, urls.base, UPSTREAM_KEYS[kind], 'portkey');
+      pairs.push({ upstream: kind, hop: 'portkey', target: pk, body: bodyFor(pk, false), hopPid: portkey.pid, upstreamPid });
     }
   }
   await sanityCheck(ctx, pairs);

@@ -92,7 +92,9 @@ for (const p of wanted)
 const profiling = env.BENCH_PROFILE !== '0' && (wanted.has('nonStream') || wanted.has('stream'));
 const resultsFile = env.BENCH_RESULTS ?? (quick ? join(OUT_DIR, 'RESULTS-quick.md') : join(ROOT, 'bench/RESULTS.md'));
 
-const log = (...args: unknown[]): void => console.error('[bench]', ...args);
+const runStart = Date.now();
+/** Progress on stderr, with the seconds since the start (how long each phase takes shows). */
+const log = (...args: unknown[]): void => console.error(`[bench +${Math.round((Date.now() - runStart) / 1000)}s]`, ...args);
 
 // ---- facts about this run -------------------------------------------------------------------
 function git(args: string[]): string {
@@ -204,9 +206,20 @@ async function round(phase: PhaseName, target: Target, emulator: Child, gateway:
   const gw0 = cpuMs(gateway.pid) ?? Number.NaN;
   const em0 = cpuMs(emulator.pid) ?? Number.NaN;
   const watch = loopPort !== undefined && phase === 'fixedRate' && target.label === 'gateway' ? loopPort : undefined;
-  let started: Promise<unknown> | undefined;
-  const r = await runPhase(phase, target, watch === undefined ? undefined : () => (started = loopDelay(watch, 'start')));
-  await started;
+  // The start is settled into a value at once: a failed start must not be an unhandled rejection mid-round.
+  let startError: Promise<unknown> = Promise.resolve(undefined);
+  const onWindowStart =
+    watch === undefined
+      ? undefined
+      : (): void => {
+          startError = loopDelay(watch, 'start').then(
+            () => undefined,
+            (err: unknown) => err,
+          );
+        };
+  const r = await runPhase(phase, target, onWindowStart);
+  const failed = await startError;
+  if (failed) throw failed;
   const loop = watch === undefined ? undefined : await loopDelay(watch, 'stop');
   const perRequest = (before: number, after: number | undefined): number => (((after ?? Number.NaN) - before) * 1000) / r.exchanges;
   const m = roundMetrics(r, target.label === 'gateway' ? perRequest(gw0, cpuMs(gateway.pid)) : Number.NaN, perRequest(em0, cpuMs(emulator.pid)));
