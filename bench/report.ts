@@ -71,7 +71,10 @@ export interface PhaseResult {
   gateway: RoundMetrics[];
 }
 
-export type PhaseName = 'nonStream' | 'latency' | 'fixedRate' | 'stream' | 'ttfb';
+export type PhaseName = 'nonStream' | 'latency' | 'fixedRate' | 'fixedRateStream' | 'stream' | 'ttfb';
+
+/** The open-loop phases: sent on a schedule, so a stall of the gateway shows as tail latency. */
+export const OPEN_LOOP_PHASES: readonly PhaseName[] = ['fixedRate', 'fixedRateStream'];
 
 export interface BenchSettings {
   quick: boolean;
@@ -167,8 +170,12 @@ export function budgets(results: BenchResults): Budget[] {
   addedRow(phases.latency, 'Added latency, concurrency 1, p99', 'p99', 2);
   addedRow(phases.fixedRate, `Added latency at ${s.ratePerSec} req/s (open loop), p50`, 'p50', undefined);
   addedRow(phases.fixedRate, `Added latency at ${s.ratePerSec} req/s (open loop), p99`, 'p99', 3);
-  worstRoundRow(phases.fixedRate, `Added latency at ${s.ratePerSec} req/s (open loop), p99, worst round`, 5, rows);
+  worstRoundRow(phases.fixedRate, `Added latency at ${s.ratePerSec} req/s (open loop), p99, worst round`, 'p99', 5, rows);
   loopDelayRow(phases.fixedRate, `Gateway event-loop delay at ${s.ratePerSec} req/s (open loop), worst stall`, rows);
+  addedRow(phases.fixedRateStream, `Added TTFB at ${s.ratePerSec} req/s (stream, open loop), p50`, 'ttfbP50', undefined);
+  addedRow(phases.fixedRateStream, `Added TTFB at ${s.ratePerSec} req/s (stream, open loop), p99`, 'ttfbP99', 3);
+  worstRoundRow(phases.fixedRateStream, `Added TTFB at ${s.ratePerSec} req/s (stream, open loop), p99, worst round`, 'ttfbP99', 5, rows);
+  loopDelayRow(phases.fixedRateStream, `Gateway event-loop delay at ${s.ratePerSec} req/s (stream, open loop), worst stall`, rows);
   peerRows(results, rows);
   throughputRow(phases.stream, `Whole-stream throughput (${s.chunks}-chunk streams), concurrency ${s.concurrency}`, 0.35);
   addedRow(phases.ttfb, 'Time to first byte (stream, concurrency 1), p50', 'ttfbP50', 1);
@@ -213,14 +220,14 @@ export function budgets(results: BenchResults): Budget[] {
 }
 
 /** The largest per-round difference: a tail budget must hold in every round, not only in the median one. */
-function worstRoundRow(phase: PhaseResult | undefined, measurement: string, max: number, rows: Budget[]): void {
+function worstRoundRow(phase: PhaseResult | undefined, measurement: string, key: 'p99' | 'ttfbP99', max: number, rows: Budget[]): void {
   if (!phase) return;
-  const diffs = phase.gateway.map((g, i) => g.p99 - phase.direct[i]!.p99);
+  const diffs = phase.gateway.map((g, i) => g[key] - phase.direct[i]![key]);
   const value = Math.max(...diffs);
   rows.push({
     measurement,
-    direct: ms(Math.max(...pick(phase.direct, 'p99'))),
-    gateway: ms(Math.max(...pick(phase.gateway, 'p99'))),
+    direct: ms(Math.max(...pick(phase.direct, key))),
+    gateway: ms(Math.max(...pick(phase.gateway, key))),
     value: signedMs(value),
     budget: `≤ ${max} ms`,
     pass: value <= max,
@@ -361,6 +368,7 @@ const PHASE_TITLES: Record<PhaseName, string> = {
   nonStream: 'non-stream, concurrency C',
   latency: 'non-stream, concurrency 1',
   fixedRate: 'non-stream, R req/s open loop',
+  fixedRateStream: 'stream, R req/s open loop (TTFB)',
   stream: 'stream, concurrency C',
   ttfb: 'stream, concurrency 1 (TTFB)',
 };
@@ -428,14 +436,14 @@ export function renderMarkdown(results: BenchResults): string {
       }),
     );
     if (firstErrors.length) out.push('First error of each run:', '', ...firstErrors, '');
-    const lag = phases.fixedRate?.gateway.concat(phases.fixedRate.direct).map((r) => r.sendLagP99 ?? Number.NaN);
+    const lag = OPEN_LOOP_PHASES.flatMap((n) => [...(phases[n]?.gateway ?? []), ...(phases[n]?.direct ?? [])]).map((r) => r.sendLagP99 ?? Number.NaN);
     if (lag?.length) {
       const worst = Math.max(...lag);
       const behind =
         worst > 5 ? ' ⚠ The load generator itself fell behind its schedule (a busy machine): the fixed-rate latencies include that lag, on both sides.' : '';
       out.push(`Open-loop sender lag (how late the client itself sent), worst per-round p99: ${ms(worst)}.${behind}`, '');
     }
-    if (phases.fixedRate?.gateway.some((r) => r.loopDelay)) {
+    if (OPEN_LOOP_PHASES.some((n) => phases[n]?.gateway.some((r) => r.loopDelay))) {
       out.push(
         'Gateway event-loop delay (open-loop rounds): `monitorEventLoopDelay` at 1 ms resolution inside the gateway (bench/loop-delay.ts, preloaded), over each round’s measured window; ' +
           'a value is how late a 1 ms tick ran, so the worst stall is the longest time the loop ran without getting back to its timers (a synchronous write, a GC pause, a flush). Per round below.',
@@ -456,7 +464,8 @@ export function renderMarkdown(results: BenchResults): string {
             pick(p.gateway, key).map(f).join(', '),
           ];
           if (n === 'nonStream' || n === 'stream') return [row('throughput', 'throughput', (x) => x.toFixed(0))];
-          if (n === 'ttfb') return [row('TTFB p50 ms', 'ttfbP50', (x) => x.toFixed(2)), row('TTFB p99 ms', 'ttfbP99', (x) => x.toFixed(2))];
+          const ttfb = [row('TTFB p50 ms', 'ttfbP50', (x) => x.toFixed(2)), row('TTFB p99 ms', 'ttfbP99', (x) => x.toFixed(2))];
+          if (n === 'ttfb') return ttfb;
           const loop = (metric: string, key: keyof LoopDelaySummary): string[] => [
             phaseTitle(n, s),
             metric,
@@ -466,6 +475,7 @@ export function renderMarkdown(results: BenchResults): string {
           const loops = p.gateway.some((r) => r.loopDelay)
             ? [loop('gateway event-loop delay p99 ms', 'p99Ms'), loop('gateway worst event-loop stall ms', 'maxMs')]
             : [];
+          if (n === 'fixedRateStream') return [...ttfb, ...loops];
           return [row('p50 ms', 'p50', (x) => x.toFixed(2)), row('p99 ms', 'p99', (x) => x.toFixed(2)), ...loops];
         }),
         ['l', 'l', 'r', 'r'],

@@ -27,7 +27,17 @@ import {
 } from './processes.ts';
 import { FRONT_DOORS, frontDoorRuns, type FrontDoor, type FrontDoorRun } from './front-doors.ts';
 import { profileMarkdown, type CpuProfile } from './profile-summary.ts';
-import { budgets, renderMarkdown, roundMetrics, type BenchResults, type BenchSettings, type PhaseName, type PhaseResult, type RoundMetrics } from './report.ts';
+import {
+  budgets,
+  OPEN_LOOP_PHASES,
+  renderMarkdown,
+  roundMetrics,
+  type BenchResults,
+  type BenchSettings,
+  type PhaseName,
+  type PhaseResult,
+  type RoundMetrics,
+} from './report.ts';
 import type { LoopDelaySummary } from './loop-delay.ts';
 import { peers } from './peers.ts';
 import { slowStreams } from './slow-streams.ts';
@@ -80,6 +90,7 @@ const ALL_PHASES: readonly (PhaseName | 'frontDoors' | 'peers' | 'slow')[] = [
   'nonStream',
   'latency',
   'fixedRate',
+  'fixedRateStream',
   'stream',
   'ttfb',
   'frontDoors',
@@ -175,11 +186,11 @@ const verifyCompletion: Verifier = (ex) => checkCompletion(ex.body, EXPECTED_TEX
 const verifyStream: Verifier = (ex) => checkStream(ex.body, EXPECTED_TEXT);
 
 async function runPhase(phase: PhaseName, target: Target, onWindowStart?: () => void): Promise<RunResult> {
-  const stream = phase === 'stream' || phase === 'ttfb';
+  const stream = phase === 'stream' || phase === 'ttfb' || phase === 'fixedRateStream';
   const body = bodyFor(target, stream);
   const verify = stream ? verifyStream : verifyCompletion;
   const timing = { warmupMs: settings.warmupMs, durationMs: settings.seconds * 1000 };
-  if (phase === 'fixedRate') {
+  if (OPEN_LOOP_PHASES.includes(phase)) {
     const client = createClient(clientKind, { maxSockets: Number.POSITIVE_INFINITY });
     try {
       return await openLoop({ client, target, body, verify, ratePerSec: settings.ratePerSec, timeoutMs: 30_000, onWindowStart, ...timing });
@@ -205,7 +216,7 @@ async function round(phase: PhaseName, target: Target, emulator: Child, gateway:
   await controlEmulator(emulator.url, 'reset');
   const gw0 = cpuMs(gateway.pid) ?? Number.NaN;
   const em0 = cpuMs(emulator.pid) ?? Number.NaN;
-  const watch = loopPort !== undefined && phase === 'fixedRate' && target.label === 'gateway' ? loopPort : undefined;
+  const watch = loopPort !== undefined && OPEN_LOOP_PHASES.includes(phase) && target.label === 'gateway' ? loopPort : undefined;
   // The start is settled into a value at once: a failed start must not be an unhandled rejection mid-round.
   let startError: Promise<unknown> = Promise.resolve(undefined);
   const onWindowStart =
@@ -273,8 +284,8 @@ async function frontDoors(emulator: Child): Promise<Record<FrontDoor, RoundMetri
 function describe(phase: PhaseName, m: RoundMetrics): string {
   const err = m.errors ? `, ${m.errors} errors (${m.firstError?.slice(0, 100)})` : '';
   if (phase === 'nonStream' || phase === 'stream') return `${m.throughput.toFixed(0)}/s${err}`;
-  if (phase === 'ttfb') return `TTFB p50 ${m.ttfbP50.toFixed(2)} ms, p99 ${m.ttfbP99.toFixed(2)} ms${err}`;
   const loop = m.loopDelay ? `; event loop p99 ${m.loopDelay.p99Ms.toFixed(2)} ms, worst stall ${m.loopDelay.maxMs.toFixed(1)} ms` : '';
+  if (phase === 'ttfb' || phase === 'fixedRateStream') return `TTFB p50 ${m.ttfbP50.toFixed(2)} ms, p99 ${m.ttfbP99.toFixed(2)} ms${loop}${err}`;
   return `p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms${loop}${err}`;
 }
 
@@ -335,10 +346,10 @@ async function main(): Promise<number> {
   children.push(emulator);
   log(`emulator ${emulator.url} (pid ${emulator.pid})`);
 
-  const timed = (['nonStream', 'latency', 'fixedRate', 'stream', 'ttfb'] as const).filter((p) => wanted.has(p));
+  const timed = (['nonStream', 'latency', 'fixedRate', 'fixedRateStream', 'stream', 'ttfb'] as const).filter((p) => wanted.has(p));
   if (timed.length) {
     const profilePort = profiling ? await freePort() : undefined;
-    const loopPort = wanted.has('fixedRate') ? await freePort() : undefined;
+    const loopPort = OPEN_LOOP_PHASES.some((p) => wanted.has(p)) ? await freePort() : undefined;
     const gw = await startGateway(emulator.url, 'gateway', { profilePort, loopPort });
     log(`gateway ${gw.url} (pid ${gw.pid})`);
     const direct = directTarget(emulator.url);

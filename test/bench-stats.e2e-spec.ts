@@ -227,6 +227,20 @@ describe('bench budget verdicts', () => {
     const spiky = budgets(withTail([3, 4, 7]));
     expect(row(spiky, 'p99')).toMatchObject({ pass: true });
     expect(row(spiky, 'p99, worst round')).toMatchObject({ value: '+6.00 ms', pass: false });
+
+    // The same budgets for a stream's first byte at that rate.
+    const streamed = budgets({
+      ...withTail([3, 4, 6]),
+      phases: {
+        fixedRateStream: {
+          direct: [1, 1, 1].map((ttfbP99) => round({ ttfbP99 })),
+          gateway: [2, 3.5, 7].map((ttfbP99) => round({ ttfbP99, loopDelay: loopDelay(1, 12) })),
+        },
+      },
+    });
+    expect(row(streamed, '(stream, open loop), p99')).toMatchObject({ value: '+2.50 ms', pass: true });
+    expect(row(streamed, '(stream, open loop), p99, worst round')).toMatchObject({ value: '+6.00 ms', pass: false });
+    expect(row(streamed, '(stream, open loop), worst stall')).toMatchObject({ value: '12.0 ms max' });
   });
 
   it('the gateway is judged against a bare undici hop in front of the minimal upstream (≥ 0.6×), from paired rounds', () => {
