@@ -189,13 +189,13 @@ async function run(ctx: PeersContext): Promise<PeersResult> {
 
   // One short unmeasured pass warms every JIT and pool, then rounds in rotating order.
   for (const p of pairs) await measure(ctx, p, true);
-  for (let r = 0; r < s.rounds; r++) {
+  for (let r = 0; r < s.peerRounds; r++) {
     for (let i = 0; i < pairs.length; i++) {
       const p = pairs[(i + r) % pairs.length]!;
       const m = await measure(ctx, p);
       (result.rounds[p.upstream][p.hop] ??= []).push(m);
       const err = m.errors ? `, ${m.errors} errors (${m.firstError?.slice(0, 100)})` : '';
-      ctx.log(`peers round ${r + 1}/${s.rounds} ${p.upstream.padEnd(8)} ${p.hop.padEnd(7)} ${m.throughput.toFixed(0)}/s${err}`);
+      ctx.log(`peers round ${r + 1}/${s.peerRounds} ${p.upstream.padEnd(8)} ${p.hop.padEnd(7)} ${m.throughput.toFixed(0)}/s${err}`);
     }
   }
   return result;

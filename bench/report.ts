@@ -79,6 +79,8 @@ export const OPEN_LOOP_PHASES: readonly PhaseName[] = ['fixedRate', 'fixedRateSt
 export interface BenchSettings {
   quick: boolean;
   rounds: number;
+  /** Rounds of the peers phase (each runs every hop in front of every upstream). */
+  peerRounds: number;
   seconds: number;
   warmupMs: number;
   concurrency: number;
@@ -277,7 +279,7 @@ function peerRows(results: BenchResults, rows: Budget[]): void {
 function peersMarkdown(peers: PeersResult, s: BenchSettings): string[] {
   const out: string[] = ['## Peers and a minimal upstream', ''];
   out.push(
-    `Non-stream requests at concurrency ${s.concurrency}, ${s.rounds} rounds × ${s.seconds} s after ${s.warmupMs} ms warmup; every round runs each hop in front of each upstream once, in rotating order, ` +
+    `Non-stream requests at concurrency ${s.concurrency}, ${s.peerRounds} rounds × ${s.seconds} s after ${s.warmupMs} ms warmup; every round runs each hop in front of each upstream once, in rotating order, ` +
       'and the ratios are medians of per-round pairs. The minimal upstream answers every request with the same ~600-byte completion (bench/minimal-upstream.ts); ' +
       'the bare undici hop is node:http in, JSON parse and stringify of request and answer, undici out (bench/bare-hop.ts), the physical limit of one Node hop. ' +
       `The gateway runs as in the rows above (auth, stats and request log on); Portkey ${peers.portkey.version} runs as \`npx @portkey-ai/gateway\` does (plain node, --headless, NODE_ENV=production), ` +

@@ -76,6 +76,8 @@ if (!CLIENT_KINDS.includes(clientKind)) throw new Error(`BENCH_CLIENT must be on
 const settings: BenchSettings = {
   quick,
   rounds: Math.round(numberEnv('BENCH_ROUNDS', quick ? 3 : 5)),
+  // Eight hop × upstream pairs a round: the smoke run keeps to two rounds of them (it checks the rows work).
+  peerRounds: Math.round(numberEnv('BENCH_PEER_ROUNDS', quick ? 2 : numberEnv('BENCH_ROUNDS', 5))),
   seconds: numberEnv('BENCH_SECONDS', quick ? 1 : 5),
   warmupMs: Math.round(numberEnv('BENCH_WARMUP_MS', quick ? 300 : 1000)),
   concurrency: Math.round(numberEnv('BENCH_CONCURRENCY', 50)),

@@ -166,6 +166,7 @@ describe('bench budget verdicts', () => {
     settings: {
       quick: false,
       rounds: 3,
+      peerRounds: 3,
       seconds: 5,
       warmupMs: 1000,
       concurrency: 50,
