@@ -16,7 +16,7 @@ export interface RunResult {
   firstError?: string;
   /** ms, request start (closed loop) or intended send time (open loop) to the end of the body. */
   latencies: number[];
-  /** ms to the first body bytes carrying "data:" (streams). */
+  /** ms to the first body bytes carrying "data:" (streams), from the request start (closed loop) or the intended send time (open loop). */
   ttfbs: number[];
   /** Length of the measured window, ms. */
   windowMs: number;
@@ -91,6 +91,8 @@ export interface OpenLoopOptions {
   durationMs: number;
   /** Give up on an answer after this long (it counts as an error). */
   timeoutMs: number;
+  /** Called as the first measured request is sent (after the warmup). */
+  onWindowStart?: () => void;
 }
 
 /**
@@ -102,6 +104,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<RunResult> {
   const warmupCount = requestsForDuration(o.ratePerSec, o.warmupMs / 1000);
   const total = warmupCount + requestsForDuration(o.ratePerSec, o.durationMs / 1000);
   const latencies: number[] = [];
+  const ttfbs: number[] = [];
   const sendLags: number[] = [];
   let completed = 0;
   let errors = 0;
@@ -113,7 +116,10 @@ export async function openLoop(o: OpenLoopOptions): Promise<RunResult> {
 
   const fire = (index: number): void => {
     const intended = intendedSendTime(start, index, o.ratePerSec);
-    if (index === warmupCount) cpuAtStart = selfCpuMs();
+    if (index === warmupCount) {
+      cpuAtStart = selfCpuMs();
+      o.onWindowStart?.();
+    }
     const measured = index >= warmupCount;
     if (measured) sendLags.push(performance.now() - intended);
     pending.push(
@@ -127,6 +133,8 @@ export async function openLoop(o: OpenLoopOptions): Promise<RunResult> {
         }
         completed++;
         latencies.push(latencyFromIntended(intended, ex.endMs));
+        // A stream's first event, also from when the request was due: a stalled gateway delays it as much.
+        if (ex.firstDataMs > 0) ttfbs.push(latencyFromIntended(intended, ex.firstDataMs));
       }),
     );
   };
@@ -148,7 +156,7 @@ export async function openLoop(o: OpenLoopOptions): Promise<RunResult> {
     errors,
     firstError,
     latencies,
-    ttfbs: [],
+    ttfbs,
     windowMs: o.durationMs,
     clientCpuUsPerRequest: ((cpuAtEnd - cpuAtStart) * 1000) / measuredCount,
     sendLags,

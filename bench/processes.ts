@@ -59,18 +59,23 @@ export interface EmulatorStart {
 }
 
 /** The in-repo provider emulator in zero-latency mode (test/emulators/cli.ts), on a port the OS picks. */
-export async function startEmulatorProcess({ chunks }: EmulatorStart): Promise<Child> {
-  const child = spawnNode([EMULATOR_CLI, '--port', '0', '--zero-latency', '--chunks', String(chunks)], { PATH: process.env.PATH, HOME: process.env.HOME }, [
-    'ignore',
-    'pipe',
-    'pipe',
-  ]);
+export function startEmulatorProcess({ chunks }: EmulatorStart): Promise<Child> {
+  return startListeningProcess('emulator', [EMULATOR_CLI, '--port', '0', '--zero-latency', '--chunks', String(chunks)]);
+}
+
+/**
+ * A server script (`node <args>`) that prints "listening on <url>" once it accepts connections
+ * (the emulator, bench/minimal-upstream.ts, bench/bare-hop.ts), on a port of its own choosing.
+ */
+export async function startListeningProcess(name: string, args: string[]): Promise<Child> {
+  const child = spawnNode(args, { PATH: process.env.PATH, HOME: process.env.HOME }, ['ignore', 'pipe', 'pipe']);
   const exited = exitOf(child);
   let out = '';
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`emulator did not start within 15 s:\n${out}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`${name} did not start within 15 s:\n${out}`)), 15_000);
     const onData = (d: Buffer): void => {
-      out += d.toString();
+      // Only the start-up lines are kept: a bounded buffer however chatty the child is.
+      if (out.length < 8192) out += d.toString();
       const m = /listening on (http:\/\/\S+)/.exec(out);
       if (m) {
         clearTimeout(timer);
@@ -78,8 +83,10 @@ export async function startEmulatorProcess({ chunks }: EmulatorStart): Promise<C
       }
     };
     child.stdout!.on('data', onData);
-    child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-    void exited.then((code) => reject(new Error(`emulator exited (${code}) before it was ready:\n${out}`)));
+    child.stderr!.on('data', (d: Buffer) => {
+      if (out.length < 8192) out += d.toString();
+    });
+    void exited.then((code) => reject(new Error(`${name} exited (${code}) before it was ready:\n${out}`)));
   });
   return { pid: child.pid!, url, child, exited, stop: stopper(child, exited) };
 }
@@ -199,3 +206,40 @@ export async function startGatewayProcess(start: GatewayStart): Promise<Child> {
 
 /** A free loopback port (the OS picks one; it is released before the gateway binds it). */
 export { freePort, startNodeArgs } from '../test/support/gateway-process.ts';
+
+export interface PolledStart {
+  name: string;
+  /** node options and script with its arguments. */
+  args: string[];
+  env: Record<string, string>;
+  /** The child's stdout and stderr go here (truncated first). */
+  logFile: string;
+  /** Answers 200 once the server is ready. */
+  readyUrl: string;
+  readyTimeoutMs?: number;
+}
+
+/** A third-party server (`node <args>`), ready once GET readyUrl answers 200. */
+export async function startPolledProcess(start: PolledStart): Promise<Child> {
+  const fd = openSync(start.logFile, 'w');
+  const child = spawnNode(start.args, { PATH: process.env.PATH, HOME: process.env.HOME, ...start.env }, ['ignore', fd, fd]);
+  closeSync(fd);
+  const exited = exitOf(child);
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const deadline = Date.now() + (start.readyTimeoutMs ?? 30_000);
+  for (;;) {
+    if (gone) throw new Error(`${start.name} exited (${await exited}) before it was ready; see ${start.logFile}`);
+    try {
+      if ((await fetch(start.readyUrl)).status === 200) break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${start.name} not ready in time; see ${start.logFile}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { pid: child.pid!, url: new URL(start.readyUrl).origin, child, exited, stop: stopper(child, exited) };
+}

@@ -1,7 +1,9 @@
 // Turns the measured rounds into the Markdown that `npm run bench` prints and writes to
 // bench/RESULTS.md: ratios and differences against the direct baseline, each budget and its verdict.
-import { median, medianPairedDifference, medianPairedRatio } from './stats.ts';
+import { median, medianPairedDifference, medianPairedRatio, percentile, summarize } from './stats.ts';
+import type { RunResult } from './load.ts';
 import type { SlowStreamsResult } from './slow-streams.ts';
+import type { LoopDelaySummary } from './loop-delay.ts';
 
 /** One round's numbers for one side (direct or gateway). */
 export interface RoundMetrics {
@@ -20,6 +22,48 @@ export interface RoundMetrics {
   emulatorCpuUs: number;
   /** Open loop: p99 of how late the client itself sent (ms). */
   sendLagP99?: number;
+  /** The gateway's event-loop delay over the measured window (bench/loop-delay.ts), where recorded. */
+  loopDelay?: LoopDelaySummary;
+}
+
+/** A run's numbers as a round's, with the CPU each process spent per answer (µs; NaN where not measured). */
+export function roundMetrics(r: RunResult, gatewayCpuUs: number, emulatorCpuUs: number): RoundMetrics {
+  const lat = summarize(r.latencies);
+  const ttfb = summarize(r.ttfbs);
+  return {
+    throughput: r.throughput,
+    p50: lat.p50,
+    p99: lat.p99,
+    ttfbP50: ttfb.p50,
+    ttfbP99: ttfb.p99,
+    errors: r.errors,
+    firstError: r.firstError,
+    clientCpuUs: r.clientCpuUsPerRequest,
+    gatewayCpuUs,
+    emulatorCpuUs,
+    sendLagP99: r.sendLags ? percentile(r.sendLags, 99) : undefined,
+  };
+}
+
+/** The hops of the peers phase, each in front of the same upstream, and that upstream alone. */
+export const PEER_HOPS = ['direct', 'bareHop', 'gateway', 'portkey'] as const;
+export type PeerHop = (typeof PEER_HOPS)[number];
+export const PEER_UPSTREAMS = ['emulator', 'minimal'] as const;
+export type PeerUpstream = (typeof PEER_UPSTREAMS)[number];
+
+/** Non-stream rounds of every hop in front of each upstream; gatewayCpuUs is the hop's CPU, emulatorCpuUs the upstream's. */
+export interface PeersResult {
+  rounds: Record<PeerUpstream, Partial<Record<PeerHop, RoundMetrics[]>>>;
+  portkey: {
+    version: string;
+    /** Why there is no Portkey row. */
+    skipped?: string;
+    /** One stream through Portkey to the emulator: undefined when it arrived whole, else what went wrong. */
+    streamProblem?: string;
+    /** The error Portkey logged for that failed stream. */
+    streamLog?: string;
+    streamChecked: boolean;
+  };
 }
 
 export interface PhaseResult {
@@ -27,11 +71,16 @@ export interface PhaseResult {
   gateway: RoundMetrics[];
 }
 
-export type PhaseName = 'nonStream' | 'latency' | 'fixedRate' | 'stream' | 'ttfb';
+export type PhaseName = 'nonStream' | 'latency' | 'fixedRate' | 'fixedRateStream' | 'stream' | 'ttfb';
+
+/** The open-loop phases: sent on a schedule, so a stall of the gateway shows as tail latency. */
+export const OPEN_LOOP_PHASES: readonly PhaseName[] = ['fixedRate', 'fixedRateStream'];
 
 export interface BenchSettings {
   quick: boolean;
   rounds: number;
+  /** Rounds of the peers phase (each runs every hop in front of every upstream). */
+  peerRounds: number;
   seconds: number;
   warmupMs: number;
   concurrency: number;
@@ -59,6 +108,8 @@ export interface BenchResults {
   /** The same slow streams straight to the emulator: shows the client and the upstream can hold them. */
   slowDirect?: SlowStreamsResult;
   slow?: SlowStreamsResult;
+  /** Non-stream throughput of the gateway, a bare undici hop and Portkey, against the emulator and a minimal upstream. */
+  peers?: PeersResult;
   /** Streamed answers through each chat front door of one gateway, rounds in rotating order. */
   frontDoors?: Record<'chat' | 'responses' | 'messages', RoundMetrics[]>;
   /** Markdown summary of the gateway's CPU profile during a non-stream run. */
@@ -120,7 +171,14 @@ export function budgets(results: BenchResults): Budget[] {
   addedRow(phases.latency, 'Added latency, concurrency 1, p50', 'p50', 0.5);
   addedRow(phases.latency, 'Added latency, concurrency 1, p99', 'p99', 2);
   addedRow(phases.fixedRate, `Added latency at ${s.ratePerSec} req/s (open loop), p50`, 'p50', undefined);
-  addedRow(phases.fixedRate, `Added latency at ${s.ratePerSec} req/s (open loop), p99`, 'p99', undefined);
+  addedRow(phases.fixedRate, `Added latency at ${s.ratePerSec} req/s (open loop), p99`, 'p99', 3);
+  worstRoundRow(phases.fixedRate, `Added latency at ${s.ratePerSec} req/s (open loop), p99, worst round`, 'p99', 5, rows);
+  loopDelayRow(phases.fixedRate, `Gateway event-loop delay at ${s.ratePerSec} req/s (open loop), worst stall`, rows);
+  addedRow(phases.fixedRateStream, `Added TTFB at ${s.ratePerSec} req/s (stream, open loop), p50`, 'ttfbP50', undefined);
+  addedRow(phases.fixedRateStream, `Added TTFB at ${s.ratePerSec} req/s (stream, open loop), p99`, 'ttfbP99', 3);
+  worstRoundRow(phases.fixedRateStream, `Added TTFB at ${s.ratePerSec} req/s (stream, open loop), p99, worst round`, 'ttfbP99', 5, rows);
+  loopDelayRow(phases.fixedRateStream, `Gateway event-loop delay at ${s.ratePerSec} req/s (stream, open loop), worst stall`, rows);
+  peerRows(results, rows);
   throughputRow(phases.stream, `Whole-stream throughput (${s.chunks}-chunk streams), concurrency ${s.concurrency}`, 0.35);
   addedRow(phases.ttfb, 'Time to first byte (stream, concurrency 1), p50', 'ttfbP50', 1);
   addedRow(phases.ttfb, 'Time to first byte (stream, concurrency 1), p99', 'ttfbP99', undefined);
@@ -163,6 +221,144 @@ export function budgets(results: BenchResults): Budget[] {
   return rows;
 }
 
+/** The largest per-round difference: a tail budget must hold in every round, not only in the median one. */
+function worstRoundRow(phase: PhaseResult | undefined, measurement: string, key: 'p99' | 'ttfbP99', max: number, rows: Budget[]): void {
+  if (!phase) return;
+  const diffs = phase.gateway.map((g, i) => g[key] - phase.direct[i]![key]);
+  const value = Math.max(...diffs);
+  rows.push({
+    measurement,
+    direct: ms(Math.max(...pick(phase.direct, key))),
+    gateway: ms(Math.max(...pick(phase.gateway, key))),
+    value: signedMs(value),
+    budget: `≤ ${max} ms`,
+    pass: value <= max,
+  });
+}
+
+/** The gateway's worst event-loop stall over the rounds, with the median per-round p99 beside it. */
+function loopDelayRow(phase: PhaseResult | undefined, measurement: string, rows: Budget[]): void {
+  const loops = phase?.gateway.flatMap((r) => (r.loopDelay ? [r.loopDelay] : [])) ?? [];
+  if (!loops.length) return;
+  rows.push({
+    measurement,
+    direct: '—',
+    gateway: `p99 ${ms(median(loops.map((l) => l.p99Ms)))}`,
+    value: `${ms(Math.max(...loops.map((l) => l.maxMs)))} max`,
+    budget: '—',
+    pass: undefined,
+  });
+}
+
+const HOP_NAMES: Record<PeerHop, string> = { direct: 'Direct', bareHop: 'Bare undici hop', gateway: 'Gateway', portkey: 'Portkey gateway' };
+const UPSTREAM_NAMES: Record<PeerUpstream, string> = { emulator: 'emulator', minimal: 'minimal upstream' };
+
+/** Per-round ratio of one hop's throughput to another's in front of the same upstream (NaN when either is missing). */
+export function peerRatio(peers: PeersResult, upstream: PeerUpstream, hop: PeerHop, base: PeerHop): number {
+  const a = peers.rounds[upstream][hop];
+  const b = peers.rounds[upstream][base];
+  if (!a?.length || !b?.length || a.length !== b.length) return Number.NaN;
+  return medianPairedRatio(pick(a, 'throughput'), pick(b, 'throughput'));
+}
+
+/** The issue's goal for the hot path: the gateway at ≥ 0.6× of a bare undici hop, in front of the minimal upstream. */
+function peerRows(results: BenchResults, rows: Budget[]): void {
+  const { peers, settings: s } = results;
+  if (!peers?.rounds.minimal.gateway || !peers.rounds.minimal.bareHop) return;
+  const value = peerRatio(peers, 'minimal', 'gateway', 'bareHop');
+  rows.push({
+    measurement: `Gateway vs a bare undici hop, non-stream, minimal upstream, concurrency ${s.concurrency}`,
+    direct: `${rps(median(pick(peers.rounds.minimal.bareHop, 'throughput')))} (bare hop)`,
+    gateway: rps(median(pick(peers.rounds.minimal.gateway, 'throughput'))),
+    value: ratio(value),
+    budget: '≥ 0.60×',
+    pass: value >= 0.6,
+  });
+}
+
+function peersMarkdown(peers: PeersResult, s: BenchSettings): string[] {
+  const out: string[] = ['## Peers and a minimal upstream', ''];
+  out.push(
+    `Non-stream requests at concurrency ${s.concurrency}, ${s.peerRounds} rounds × ${s.seconds} s after ${s.warmupMs} ms warmup; every round runs each hop in front of each upstream once, in rotating order, ` +
+      'and the ratios are medians of per-round pairs. The minimal upstream answers every request with the same ~600-byte completion (bench/minimal-upstream.ts); ' +
+      'the bare undici hop is node:http in, JSON parse and stringify of request and answer, undici out (bench/bare-hop.ts), the physical limit of one Node hop. ' +
+      `The gateway runs as in the rows above (auth, stats and request log on); Portkey ${peers.portkey.version} runs as \`npx @portkey-ai/gateway\` does (plain node, --headless, NODE_ENV=production), ` +
+      'pointed at the same upstream with x-portkey-provider: openai and x-portkey-custom-host.',
+    '',
+  );
+  const rowsOut: string[][] = [];
+  for (const upstream of PEER_UPSTREAMS) {
+    for (const hop of PEER_HOPS) {
+      const rounds = peers.rounds[upstream][hop];
+      if (!rounds?.length) continue;
+      const vsDirect = hop === 'direct' ? '1.00×' : ratio(peerRatio(peers, upstream, hop, 'direct'));
+      const vsBare = hop === 'direct' ? '—' : hop === 'bareHop' ? '1.00×' : ratio(peerRatio(peers, upstream, hop, 'bareHop'));
+      rowsOut.push([
+        UPSTREAM_NAMES[upstream],
+        HOP_NAMES[hop],
+        rps(median(pick(rounds, 'throughput'))),
+        vsDirect,
+        vsBare,
+        us(median(pick(rounds, 'gatewayCpuUs'))),
+        us(median(pick(rounds, 'emulatorCpuUs'))),
+        `${ms(median(pick(rounds, 'p50')))} / ${ms(median(pick(rounds, 'p99')))}`,
+        String(rounds.reduce((a, r) => a + r.errors, 0)),
+      ]);
+    }
+  }
+  out.push(
+    table(['Upstream', 'Hop', 'Throughput', '× direct', '× bare hop', 'Hop CPU / req', 'Upstream CPU / req', 'Latency p50 / p99', 'Errors'], rowsOut, [
+      'l',
+      'l',
+      'r',
+      'r',
+      'r',
+      'r',
+      'r',
+      'r',
+      'r',
+    ]),
+    '',
+  );
+  const perRound = PEER_UPSTREAMS.flatMap((upstream) =>
+    PEER_HOPS.flatMap((hop) => {
+      const rounds = peers.rounds[upstream][hop];
+      return rounds?.length
+        ? [
+            [
+              UPSTREAM_NAMES[upstream],
+              HOP_NAMES[hop],
+              pick(rounds, 'throughput')
+                .map((x) => x.toFixed(0))
+                .join(', '),
+            ],
+          ]
+        : [];
+    }),
+  );
+  out.push(table(['Upstream', 'Hop', 'Throughput per round'], perRound, ['l', 'l', 'r']), '');
+  const errors = PEER_UPSTREAMS.flatMap((upstream) =>
+    PEER_HOPS.flatMap((hop) => {
+      const e = peers.rounds[upstream][hop]?.find((r) => r.firstError)?.firstError;
+      return e ? [`- ${HOP_NAMES[hop]} in front of the ${UPSTREAM_NAMES[upstream]}: ${e.replace(/\s+/g, ' ').slice(0, 200)}`] : [];
+    }),
+  );
+  if (errors.length) out.push('First error of each run:', '', ...errors, '');
+  const pk = peers.portkey;
+  if (pk.skipped) out.push(`No Portkey row: ${pk.skipped}.`, '');
+  else if (pk.streamChecked) {
+    out.push(
+      pk.streamProblem
+        ? `Portkey streams: one streamed request through it to the emulator failed (${pk.streamProblem.replace(/\s+/g, ' ').slice(0, 200)}; ` +
+            `its log: ${pk.streamLog ?? 'no TypeError'}). Its published streaming defect, Portkey-AI/gateway#1389 (open): with @hono/node-server newer than 1.14.2, ` +
+            'which npm installs for it, adding its x-portkey-* headers to a streamed response throws `TypeError: immutable`. So its row is non-stream only.'
+        : 'Portkey streams: one streamed request through it to the emulator arrived whole: its published streaming defect (Portkey-AI/gateway#1389) did not show in this run.',
+      '',
+    );
+  }
+  return out;
+}
+
 function table(head: string[], rows: string[][], align: ('l' | 'r')[]): string {
   const sep = align.map((a) => (a === 'r' ? '---:' : '---'));
   return [head, sep, ...rows].map((r) => `| ${r.join(' | ')} |`).join('\n');
@@ -174,6 +370,7 @@ const PHASE_TITLES: Record<PhaseName, string> = {
   nonStream: 'non-stream, concurrency C',
   latency: 'non-stream, concurrency 1',
   fixedRate: 'non-stream, R req/s open loop',
+  fixedRateStream: 'stream, R req/s open loop (TTFB)',
   stream: 'stream, concurrency C',
   ttfb: 'stream, concurrency 1 (TTFB)',
 };
@@ -241,12 +438,19 @@ export function renderMarkdown(results: BenchResults): string {
       }),
     );
     if (firstErrors.length) out.push('First error of each run:', '', ...firstErrors, '');
-    const lag = phases.fixedRate?.gateway.concat(phases.fixedRate.direct).map((r) => r.sendLagP99 ?? Number.NaN);
+    const lag = OPEN_LOOP_PHASES.flatMap((n) => [...(phases[n]?.gateway ?? []), ...(phases[n]?.direct ?? [])]).map((r) => r.sendLagP99 ?? Number.NaN);
     if (lag?.length) {
       const worst = Math.max(...lag);
       const behind =
         worst > 5 ? ' ⚠ The load generator itself fell behind its schedule (a busy machine): the fixed-rate latencies include that lag, on both sides.' : '';
       out.push(`Open-loop sender lag (how late the client itself sent), worst per-round p99: ${ms(worst)}.${behind}`, '');
+    }
+    if (OPEN_LOOP_PHASES.some((n) => phases[n]?.gateway.some((r) => r.loopDelay))) {
+      out.push(
+        'Gateway event-loop delay (open-loop rounds): `monitorEventLoopDelay` at 1 ms resolution inside the gateway (bench/loop-delay.ts, preloaded), over each round’s measured window; ' +
+          'a value is how late a 1 ms tick ran, so the worst stall is the longest time the loop ran without getting back to its timers (a synchronous write, a GC pause, a flush). Per round below.',
+        '',
+      );
     }
 
     out.push('## Per round', '');
@@ -262,14 +466,27 @@ export function renderMarkdown(results: BenchResults): string {
             pick(p.gateway, key).map(f).join(', '),
           ];
           if (n === 'nonStream' || n === 'stream') return [row('throughput', 'throughput', (x) => x.toFixed(0))];
-          if (n === 'ttfb') return [row('TTFB p50 ms', 'ttfbP50', (x) => x.toFixed(2)), row('TTFB p99 ms', 'ttfbP99', (x) => x.toFixed(2))];
-          return [row('p50 ms', 'p50', (x) => x.toFixed(2)), row('p99 ms', 'p99', (x) => x.toFixed(2))];
+          const ttfb = [row('TTFB p50 ms', 'ttfbP50', (x) => x.toFixed(2)), row('TTFB p99 ms', 'ttfbP99', (x) => x.toFixed(2))];
+          if (n === 'ttfb') return ttfb;
+          const loop = (metric: string, key: keyof LoopDelaySummary): string[] => [
+            phaseTitle(n, s),
+            metric,
+            '—',
+            p.gateway.map((r) => (r.loopDelay ? r.loopDelay[key].toFixed(2) : 'n/a')).join(', '),
+          ];
+          const loops = p.gateway.some((r) => r.loopDelay)
+            ? [loop('gateway event-loop delay p99 ms', 'p99Ms'), loop('gateway worst event-loop stall ms', 'maxMs')]
+            : [];
+          if (n === 'fixedRateStream') return [...ttfb, ...loops];
+          return [row('p50 ms', 'p50', (x) => x.toFixed(2)), row('p99 ms', 'p99', (x) => x.toFixed(2)), ...loops];
         }),
         ['l', 'l', 'r', 'r'],
       ),
       '',
     );
   }
+
+  if (results.peers) out.push(...peersMarkdown(results.peers, s));
 
   if (results.frontDoors) {
     const doors = results.frontDoors;

@@ -27,9 +27,20 @@ import {
 } from './processes.ts';
 import { FRONT_DOORS, frontDoorRuns, type FrontDoor, type FrontDoorRun } from './front-doors.ts';
 import { profileMarkdown, type CpuProfile } from './profile-summary.ts';
-import { budgets, renderMarkdown, type BenchResults, type BenchSettings, type PhaseName, type PhaseResult, type RoundMetrics } from './report.ts';
+import {
+  budgets,
+  OPEN_LOOP_PHASES,
+  renderMarkdown,
+  roundMetrics,
+  type BenchResults,
+  type BenchSettings,
+  type PhaseName,
+  type PhaseResult,
+  type RoundMetrics,
+} from './report.ts';
+import type { LoopDelaySummary } from './loop-delay.ts';
+import { peers } from './peers.ts';
 import { slowStreams } from './slow-streams.ts';
-import { percentile, summarize } from './stats.ts';
 import { checkCompletion, checkStream } from './verify.ts';
 import { bodyFor, directTarget, EXPECTED_TEXT, gatewayEnv, gatewayTarget } from './workload.ts';
 
@@ -65,6 +76,8 @@ if (!CLIENT_KINDS.includes(clientKind)) throw new Error(`BENCH_CLIENT must be on
 const settings: BenchSettings = {
   quick,
   rounds: Math.round(numberEnv('BENCH_ROUNDS', quick ? 3 : 5)),
+  // Eight hop × upstream pairs a round: the smoke run keeps to two rounds of them (it checks the rows work).
+  peerRounds: Math.round(numberEnv('BENCH_PEER_ROUNDS', quick ? 2 : numberEnv('BENCH_ROUNDS', 5))),
   seconds: numberEnv('BENCH_SECONDS', quick ? 1 : 5),
   warmupMs: Math.round(numberEnv('BENCH_WARMUP_MS', quick ? 300 : 1000)),
   concurrency: Math.round(numberEnv('BENCH_CONCURRENCY', 50)),
@@ -75,14 +88,26 @@ const settings: BenchSettings = {
   slowChunkDelayMs: Math.round(numberEnv('BENCH_SLOW_CHUNK_DELAY_MS', quick ? 200 : 1000)),
   client: clientKind === 'http' ? 'node:http with a keep-alive Agent' : 'built-in fetch',
 };
-const ALL_PHASES: readonly (PhaseName | 'frontDoors' | 'slow')[] = ['nonStream', 'latency', 'fixedRate', 'stream', 'ttfb', 'frontDoors', 'slow'];
+const ALL_PHASES: readonly (PhaseName | 'frontDoors' | 'peers' | 'slow')[] = [
+  'nonStream',
+  'latency',
+  'fixedRate',
+  'fixedRateStream',
+  'stream',
+  'ttfb',
+  'frontDoors',
+  'peers',
+  'slow',
+];
 const wanted = new Set((env.BENCH_PHASES ?? ALL_PHASES.join(',')).split(',').map((s) => s.trim()));
 for (const p of wanted)
   if (!(ALL_PHASES as readonly string[]).includes(p)) throw new Error(`BENCH_PHASES: unknown phase "${p}" (known: ${ALL_PHASES.join(', ')})`);
 const profiling = env.BENCH_PROFILE !== '0' && (wanted.has('nonStream') || wanted.has('stream'));
 const resultsFile = env.BENCH_RESULTS ?? (quick ? join(OUT_DIR, 'RESULTS-quick.md') : join(ROOT, 'bench/RESULTS.md'));
 
-const log = (...args: unknown[]): void => console.error('[bench]', ...args);
+const runStart = Date.now();
+/** Progress on stderr, with the seconds since the start (how long each phase takes shows). */
+const log = (...args: unknown[]): void => console.error(`[bench +${Math.round((Date.now() - runStart) / 1000)}s]`, ...args);
 
 // ---- facts about this run -------------------------------------------------------------------
 function git(args: string[]): string {
@@ -120,16 +145,37 @@ let gatewayMain = '';
  */
 const gatewayNodeArgs = [...startNodeArgs(), ...(env.BENCH_GATEWAY_NODE_ARGS ?? '').split(/\s+/).filter(Boolean)];
 
-async function startGateway(emulatorUrl: string, name: string, profilePort?: number): Promise<Child> {
+interface GatewayProbes {
+  /** Control port of the CPU profiler (bench/cpu-profiler.ts). */
+  profilePort?: number;
+  /** Control port of the event-loop delay monitor (bench/loop-delay.ts). */
+  loopPort?: number;
+}
+
+const preload = (file: string): string[] => ['--import', pathToFileURL(join(ROOT, file)).href];
+
+async function startGateway(emulatorUrl: string, name: string, probes: GatewayProbes = {}): Promise<Child> {
+  const { profilePort, loopPort } = probes;
   const gw = await startGatewayProcess({
     main: gatewayMain,
-    env: { ...gatewayEnv(emulatorUrl), ...(profilePort ? { BENCH_PROFILE_PORT: String(profilePort) } : {}) },
+    env: {
+      ...gatewayEnv(emulatorUrl),
+      ...(profilePort ? { BENCH_PROFILE_PORT: String(profilePort) } : {}),
+      ...(loopPort ? { BENCH_LOOP_PORT: String(loopPort) } : {}),
+    },
     port: await freePort(),
     logFile: join(OUT_DIR, `${name}.log`),
-    nodeArgs: [...gatewayNodeArgs, ...(profilePort ? ['--import', pathToFileURL(join(ROOT, 'bench/cpu-profiler.ts')).href] : [])],
+    nodeArgs: [...gatewayNodeArgs, ...(profilePort ? preload('bench/cpu-profiler.ts') : []), ...(loopPort ? preload('bench/loop-delay.ts') : [])],
   });
   children.push(gw);
   return gw;
+}
+
+/** POST to the gateway's event-loop monitor (bench/loop-delay.ts): /start resets and enables it, /stop answers the summary. */
+async function loopDelay(loopPort: number, action: 'start' | 'stop'): Promise<LoopDelaySummary | undefined> {
+  const res = await fetch(`http://127.0.0.1:${loopPort}/${action}`, { method: 'POST' });
+  if (!res.ok) throw new Error(`event-loop monitor ${action} answered ${res.status}: ${await res.text()}`);
+  return action === 'stop' ? ((await res.json()) as LoopDelaySummary) : undefined;
 }
 
 async function stopChild(child: Child): Promise<void> {
@@ -141,15 +187,15 @@ async function stopChild(child: Child): Promise<void> {
 const verifyCompletion: Verifier = (ex) => checkCompletion(ex.body, EXPECTED_TEXT);
 const verifyStream: Verifier = (ex) => checkStream(ex.body, EXPECTED_TEXT);
 
-async function runPhase(phase: PhaseName, target: Target): Promise<RunResult> {
-  const stream = phase === 'stream' || phase === 'ttfb';
+async function runPhase(phase: PhaseName, target: Target, onWindowStart?: () => void): Promise<RunResult> {
+  const stream = phase === 'stream' || phase === 'ttfb' || phase === 'fixedRateStream';
   const body = bodyFor(target, stream);
   const verify = stream ? verifyStream : verifyCompletion;
   const timing = { warmupMs: settings.warmupMs, durationMs: settings.seconds * 1000 };
-  if (phase === 'fixedRate') {
+  if (OPEN_LOOP_PHASES.includes(phase)) {
     const client = createClient(clientKind, { maxSockets: Number.POSITIVE_INFINITY });
     try {
-      return await openLoop({ client, target, body, verify, ratePerSec: settings.ratePerSec, timeoutMs: 30_000, ...timing });
+      return await openLoop({ client, target, body, verify, ratePerSec: settings.ratePerSec, timeoutMs: 30_000, onWindowStart, ...timing });
     } finally {
       client.close();
     }
@@ -163,33 +209,34 @@ async function runPhase(phase: PhaseName, target: Target): Promise<RunResult> {
   }
 }
 
-async function round(phase: PhaseName, target: Target, emulator: Child, gateway: Child): Promise<RoundMetrics> {
+/**
+ * The gateway's event loop is watched in the open-loop rounds (where a stall shows as tail latency),
+ * over the measured window only: from the first measured request to the last answer.
+ */
+async function round(phase: PhaseName, target: Target, emulator: Child, gateway: Child, loopPort?: number): Promise<RoundMetrics> {
   // Clears the emulator's request record (it keeps every request) and restores its pacing.
   await controlEmulator(emulator.url, 'reset');
   const gw0 = cpuMs(gateway.pid) ?? Number.NaN;
   const em0 = cpuMs(emulator.pid) ?? Number.NaN;
-  const r = await runPhase(phase, target);
+  const watch = loopPort !== undefined && OPEN_LOOP_PHASES.includes(phase) && target.label === 'gateway' ? loopPort : undefined;
+  // The start is settled into a value at once: a failed start must not be an unhandled rejection mid-round.
+  let startError: Promise<unknown> = Promise.resolve(undefined);
+  const onWindowStart =
+    watch === undefined
+      ? undefined
+      : (): void => {
+          startError = loopDelay(watch, 'start').then(
+            () => undefined,
+            (err: unknown) => err,
+          );
+        };
+  const r = await runPhase(phase, target, onWindowStart);
+  const failed = await startError;
+  if (failed) throw failed;
+  const loop = watch === undefined ? undefined : await loopDelay(watch, 'stop');
   const perRequest = (before: number, after: number | undefined): number => (((after ?? Number.NaN) - before) * 1000) / r.exchanges;
-  return metricsOf(r, target.label === 'gateway' ? perRequest(gw0, cpuMs(gateway.pid)) : Number.NaN, perRequest(em0, cpuMs(emulator.pid)));
-}
-
-/** A run's numbers as a round's, with the CPU each process spent per answer (µs; NaN where not measured). */
-function metricsOf(r: RunResult, gatewayCpuUs: number, emulatorCpuUs: number): RoundMetrics {
-  const lat = summarize(r.latencies);
-  const ttfb = summarize(r.ttfbs);
-  return {
-    throughput: r.throughput,
-    p50: lat.p50,
-    p99: lat.p99,
-    ttfbP50: ttfb.p50,
-    ttfbP99: ttfb.p99,
-    errors: r.errors,
-    firstError: r.firstError,
-    clientCpuUs: r.clientCpuUsPerRequest,
-    gatewayCpuUs,
-    emulatorCpuUs,
-    sendLagP99: r.sendLags ? percentile(r.sendLags, 99) : undefined,
-  };
+  const m = roundMetrics(r, target.label === 'gateway' ? perRequest(gw0, cpuMs(gateway.pid)) : Number.NaN, perRequest(em0, cpuMs(emulator.pid)));
+  return loop ? { ...m, loopDelay: loop } : m;
 }
 
 /** One front door's streamed requests at concurrency C against the gateway, as a round. */
@@ -203,7 +250,7 @@ async function frontDoorRound(run: FrontDoorRun, emulator: Child, gateway: Child
   } finally {
     client.close();
   }
-  return metricsOf(r, (((cpuMs(gateway.pid) ?? Number.NaN) - gw0) * 1000) / r.exchanges, Number.NaN);
+  return roundMetrics(r, (((cpuMs(gateway.pid) ?? Number.NaN) - gw0) * 1000) / r.exchanges, Number.NaN);
 }
 
 /** Chat completions, the Responses API and Anthropic Messages, streamed, in rotating order each round. */
@@ -239,8 +286,9 @@ async function frontDoors(emulator: Child): Promise<Record<FrontDoor, RoundMetri
 function describe(phase: PhaseName, m: RoundMetrics): string {
   const err = m.errors ? `, ${m.errors} errors (${m.firstError?.slice(0, 100)})` : '';
   if (phase === 'nonStream' || phase === 'stream') return `${m.throughput.toFixed(0)}/s${err}`;
-  if (phase === 'ttfb') return `TTFB p50 ${m.ttfbP50.toFixed(2)} ms, p99 ${m.ttfbP99.toFixed(2)} ms${err}`;
-  return `p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms${err}`;
+  const loop = m.loopDelay ? `; event loop p99 ${m.loopDelay.p99Ms.toFixed(2)} ms, worst stall ${m.loopDelay.maxMs.toFixed(1)} ms` : '';
+  if (phase === 'ttfb' || phase === 'fixedRateStream') return `TTFB p50 ${m.ttfbP50.toFixed(2)} ms, p99 ${m.ttfbP99.toFixed(2)} ms${loop}${err}`;
+  return `p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms${loop}${err}`;
 }
 
 async function sanityCheck(direct: Target, gateway: Target): Promise<void> {
@@ -300,10 +348,11 @@ async function main(): Promise<number> {
   children.push(emulator);
   log(`emulator ${emulator.url} (pid ${emulator.pid})`);
 
-  const timed = (['nonStream', 'latency', 'fixedRate', 'stream', 'ttfb'] as const).filter((p) => wanted.has(p));
+  const timed = (['nonStream', 'latency', 'fixedRate', 'fixedRateStream', 'stream', 'ttfb'] as const).filter((p) => wanted.has(p));
   if (timed.length) {
     const profilePort = profiling ? await freePort() : undefined;
-    const gw = await startGateway(emulator.url, 'gateway', profilePort);
+    const loopPort = OPEN_LOOP_PHASES.some((p) => wanted.has(p)) ? await freePort() : undefined;
+    const gw = await startGateway(emulator.url, 'gateway', { profilePort, loopPort });
     log(`gateway ${gw.url} (pid ${gw.pid})`);
     const direct = directTarget(emulator.url);
     const gateway = gatewayTarget(gw.url);
@@ -316,7 +365,7 @@ async function main(): Promise<number> {
       for (let r = 0; r < settings.rounds; r++) {
         const order = r % 2 === 0 ? [direct, gateway] : [gateway, direct];
         for (const target of order) {
-          const m = await round(phase, target, emulator, gw);
+          const m = await round(phase, target, emulator, gw, loopPort);
           (target === direct ? result.direct : result.gateway).push(m);
           log(`${phase} round ${r + 1}/${settings.rounds} ${target.label.padEnd(7)} ${describe(phase, m)}`);
         }
@@ -331,6 +380,22 @@ async function main(): Promise<number> {
   }
 
   if (wanted.has('frontDoors')) results.frontDoors = await frontDoors(emulator);
+
+  if (wanted.has('peers')) {
+    results.peers = await peers({
+      settings,
+      clientKind,
+      emulator,
+      startGateway: (url, name) => startGateway(url, name),
+      adopt: async (start) => {
+        const child = await start;
+        children.push(child);
+        return child;
+      },
+      stop: stopChild,
+      log,
+    });
+  }
 
   if (wanted.has('slow')) {
     await controlEmulator(emulator.url, 'reset');

@@ -1,6 +1,6 @@
 // The benchmark's arithmetic (bench/stats.ts, bench/verify.ts, the budget verdicts of
 // bench/report.ts). The benchmark itself runs only with `npm run bench`, never in `npm test`.
-import { budgets, type BenchResults, type RoundMetrics } from '../bench/report.ts';
+import { budgets, peerRatio, renderMarkdown, type BenchResults, type RoundMetrics } from '../bench/report.ts';
 import {
   dueCount,
   intendedSendTime,
@@ -166,6 +166,7 @@ describe('bench budget verdicts', () => {
     settings: {
       quick: false,
       rounds: 3,
+      peerRounds: 3,
       seconds: 5,
       warmupMs: 1000,
       concurrency: 50,
@@ -206,5 +207,90 @@ describe('bench budget verdicts', () => {
     const worse = budgets(results([150, 190, 199], [0.6, 0.8, 0.9]));
     expect(worse.find((r) => r.measurement.startsWith('Non-stream'))!.pass).toBe(false);
     expect(worse.find((r) => r.measurement.startsWith('Added latency, concurrency 1, p50'))!.pass).toBe(false);
+  });
+
+  it('an open-loop tail holds in the median round (≤ +3 ms) and in every round (≤ +5 ms); the worst event-loop stall is reported', () => {
+    const loopDelay = (p99Ms: number, maxMs: number) => ({ samples: 1000, p50Ms: 0.1, p99Ms, maxMs });
+    const withTail = (gatewayP99: number[]): BenchResults => ({
+      ...results([200, 200, 200], [0.5, 0.5, 0.5]),
+      phases: {
+        fixedRate: {
+          direct: [1, 1, 1].map((p99) => round({ p99 })),
+          gateway: gatewayP99.map((p99, i) => round({ p99, loopDelay: loopDelay(i + 1, 10 * (i + 1)) })),
+        },
+      },
+    });
+    const row = (rows: ReturnType<typeof budgets>, end: string) => rows.find((r) => r.measurement.endsWith(end))!;
+    const steady = budgets(withTail([3, 4, 6]));
+    expect(row(steady, 'p99')).toMatchObject({ value: '+3.00 ms', pass: true });
+    expect(row(steady, 'p99, worst round')).toMatchObject({ value: '+5.00 ms', pass: true });
+    expect(row(steady, 'worst stall')).toMatchObject({ gateway: 'p99 2.00 ms', value: '30.0 ms max', pass: undefined });
+    const spiky = budgets(withTail([3, 4, 7]));
+    expect(row(spiky, 'p99')).toMatchObject({ pass: true });
+    expect(row(spiky, 'p99, worst round')).toMatchObject({ value: '+6.00 ms', pass: false });
+
+    // The same budgets for a stream's first byte at that rate.
+    const streamed = budgets({
+      ...withTail([3, 4, 6]),
+      phases: {
+        fixedRateStream: {
+          direct: [1, 1, 1].map((ttfbP99) => round({ ttfbP99 })),
+          gateway: [2, 3.5, 7].map((ttfbP99) => round({ ttfbP99, loopDelay: loopDelay(1, 12) })),
+        },
+      },
+    });
+    expect(row(streamed, '(stream, open loop), p99')).toMatchObject({ value: '+2.50 ms', pass: true });
+    expect(row(streamed, '(stream, open loop), p99, worst round')).toMatchObject({ value: '+6.00 ms', pass: false });
+    expect(row(streamed, '(stream, open loop), worst stall')).toMatchObject({ value: '12.0 ms max' });
+  });
+
+  it('the gateway is judged against a bare undici hop in front of the minimal upstream (≥ 0.6×), from paired rounds', () => {
+    const peers = (gateway: number[]): BenchResults => ({
+      ...results([200, 200, 200], [0.5, 0.5, 0.5]),
+      peers: {
+        rounds: {
+          emulator: {},
+          minimal: {
+            direct: [4000, 2000, 4000].map((throughput) => round({ throughput })),
+            bareHop: [2000, 1000, 2000].map((throughput) => round({ throughput })),
+            gateway: gateway.map((throughput) => round({ throughput })),
+          },
+        },
+        portkey: { version: '1.15.2', streamChecked: false },
+      },
+    });
+    const row = (r: BenchResults) => budgets(r).find((b) => b.measurement.startsWith('Gateway vs a bare undici hop'))!;
+    // Round 2 ran on a busy machine: paired, it is still 0.6×.
+    expect(row(peers([1200, 600, 1100]))).toMatchObject({ value: '0.60×', pass: true });
+    expect(peerRatio(peers([1200, 600, 1100]).peers!, 'minimal', 'gateway', 'direct')).toBeCloseTo(0.3);
+    expect(row(peers([1100, 500, 1100]))).toMatchObject({ value: '0.55×', pass: false });
+    expect(peerRatio(peers([1100, 500, 1100]).peers!, 'minimal', 'portkey', 'direct')).toBeNaN();
+  });
+
+  it('the report shows each peer as a ratio to direct and to the bare hop, and says why Portkey has no stream row', () => {
+    const hops = (direct: number, bare: number, gateway: number, portkey: number) => ({
+      direct: [direct, direct].map((throughput) => round({ throughput })),
+      bareHop: [bare, bare].map((throughput) => round({ throughput, gatewayCpuUs: 100 })),
+      gateway: [gateway, gateway].map((throughput) => round({ throughput, gatewayCpuUs: 300 })),
+      portkey: [portkey, portkey].map((throughput) => round({ throughput, gatewayCpuUs: 400 })),
+    });
+    const base = { ...results([200, 200, 200], [0.5, 0.5, 0.5]), phases: {}, slow: undefined };
+    const portkey = { version: '1.15.2', streamChecked: true, streamProblem: 'HTTP 500: {"status":"failure"}', streamLog: 'TypeError: immutable' };
+    const md = renderMarkdown({
+      ...base,
+      phases: {},
+      slow: undefined,
+      peers: { rounds: { emulator: hops(8000, 6000, 3000, 2000), minimal: hops(20000, 16000, 8000, 4000) }, portkey },
+    });
+    expect(md).toContain('## Peers and a minimal upstream');
+    expect(md).toMatch(/\| minimal upstream \| Gateway \| 8000\/s \| 0\.40× \| 0\.50× \| 300 µs \|/);
+    expect(md).toMatch(/\| emulator \| Portkey gateway \| 2000\/s \| 0\.25× \| 0\.33× \| 400 µs \|/);
+    expect(md).toContain('its log: TypeError: immutable');
+    expect(md).toContain('Portkey-AI/gateway#1389');
+    const skipped = renderMarkdown({
+      ...base,
+      peers: { rounds: { emulator: {}, minimal: {} }, portkey: { version: '1.15.2', streamChecked: false, skipped: 'BENCH_PORTKEY=0' } },
+    });
+    expect(skipped).toContain('No Portkey row: BENCH_PORTKEY=0.');
   });
 });
