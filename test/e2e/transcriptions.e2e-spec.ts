@@ -247,3 +247,36 @@ describe('POST /v1/audio/transcriptions', () => {
     expect((await post({ model: MODEL })).status).toBe(200);
   });
 });
+
+describe('POST /v1/audio/transcriptions: uploads at once', () => {
+  let one: Gateway;
+  beforeAll(async () => {
+    one = await startGateway(emu, { ...FIXED_ORDER_ENV, TRANSCRIPTION_MAX_CONCURRENT: '1' });
+  });
+  afterAll(() => one?.close());
+
+  const upload = async () => {
+    const form = new FormData();
+    form.set('file', new Blob([WAV], { type: 'audio/wav' }), 'clip.wav');
+    form.set('model', MODEL);
+    const res = await fetch(`${one.baseURL}/audio/transcriptions`, { method: 'POST', body: form });
+    return { status: res.status, retryAfter: res.headers.get('retry-after'), text: await res.text() };
+  };
+
+  it('takes TRANSCRIPTION_MAX_CONCURRENT at a time: one more is a 429 that reads nothing, and the slot comes back', async () => {
+    // The first upload waits on a hanging DeepInfra (then fails over), holding the only slot meanwhile.
+    emu.addFault({ provider: 'deepinfra', path: 'transcription', mode: 'hang', times: 1 });
+    const first = upload();
+    for (let i = 0; i < 100 && calls().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(calls()).toHaveLength(1);
+    const refused = await upload();
+    expect(refused.status).toBe(429);
+    expect(refused.retryAfter).toBe('1');
+    expectSchema('ErrorResponse', errorOf(refused.text));
+    expect(errorOf(refused.text).error).toMatchObject({ code: 'too_many_uploads', type: 'rate_limit_exceeded' });
+    expect(errorOf(refused.text).error.message).toMatch(/TRANSCRIPTION_MAX_CONCURRENT/);
+    expect(calls()).toHaveLength(1);
+    expect((await first).status).toBe(200);
+    expect((await upload()).status).toBe(200);
+  });
+});

@@ -599,6 +599,12 @@ describe('speech recognition', () => {
     expect(loadConfig({ TRANSCRIPTION_MAX_BYTES: '' }).transcriptions.maxFileBytes).toBe(25 * MB);
     expect(configError({ TRANSCRIPTION_MAX_BYTES: 'big' }).message).toMatch(/TRANSCRIPTION_MAX_BYTES/);
   });
+
+  it('TRANSCRIPTION_MAX_CONCURRENT: 4 uploads at once by default, 1 to 1000', () => {
+    expect(loadConfig({}).transcriptions.maxConcurrent).toBe(4);
+    expect(loadConfig({ TRANSCRIPTION_MAX_CONCURRENT: '16' }).transcriptions.maxConcurrent).toBe(16);
+    expect(configError({ TRANSCRIPTION_MAX_CONCURRENT: '0' }).message).toMatch(/TRANSCRIPTION_MAX_CONCURRENT/);
+  });
 });
 
 describe('health probes (HEALTH_PROBE, HEALTH_PROBE_PROVIDERS)', () => {

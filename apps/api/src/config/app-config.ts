@@ -185,6 +185,8 @@ export interface AppConfig {
   transcriptions: {
     /** The largest audio file a client may upload (TRANSCRIPTION_MAX_BYTES; 25 MB as OpenAI's); a larger one is a 413. */
     maxFileBytes: number;
+    /** Uploads taken at once (TRANSCRIPTION_MAX_CONCURRENT); each is held in memory, so one more is a 429. */
+    maxConcurrent: number;
   };
 }
 
@@ -552,6 +554,7 @@ export function loadConfig(env: Env = process.env, providers: readonly ProviderD
     },
     transcriptions: {
       maxFileBytes: parseSize(env.TRANSCRIPTION_MAX_BYTES?.trim() || '25mb', 'TRANSCRIPTION_MAX_BYTES'),
+      maxConcurrent: int(env, 'TRANSCRIPTION_MAX_CONCURRENT', 4, 1, 1000),
     },
   };
 }

@@ -12,6 +12,7 @@ import { ClientCall, failureStatus } from './client-call.ts';
 import { renderTranscript } from './transcription-format.ts';
 import { TranscriptionRequestDto } from './transcription-request.dto.ts';
 import { TranscriptionsService, type Transcribed, type TranscriptionJob, type UploadedAudio } from './transcriptions.service.ts';
+import { UploadSlots } from './upload-slots.interceptor.ts';
 
 @ApiTags(DOC_TAGS.audio)
 @ApiClientKeyAuth()
@@ -25,10 +26,13 @@ export class TranscriptionsController {
     private readonly catalog: CatalogService,
   ) {}
 
-  /** Multipart, read by multer with the limits of OpenAICompatModule's MulterModule (TRANSCRIPTION_MAX_BYTES). */
+  /**
+   * Multipart, read by multer with the limits of OpenAICompatModule's MulterModule (TRANSCRIPTION_MAX_BYTES),
+   * at most TRANSCRIPTION_MAX_CONCURRENT at once (UploadSlots).
+   */
   @Post('audio/transcriptions')
   @HttpCode(200)
-  @UseInterceptors(FileInterceptor('file'))
+  @UseInterceptors(UploadSlots, FileInterceptor('file'))
   @ApiTranscriptionOperation()
   async create(
     @Body() dto: TranscriptionRequestDto,

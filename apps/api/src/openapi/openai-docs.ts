@@ -328,6 +328,7 @@ export const ApiTranscriptionOperation = (): MethodDecorator =>
 
 与 OpenAI 的差别：
 - 文件大小上限由 \`TRANSCRIPTION_MAX_BYTES\` 设置（默认 25 MB），超过时 413。
+- 同时接收的上传数由 \`TRANSCRIPTION_MAX_CONCURRENT\` 限制（默认 4，每个上传都在内存中），再多一个时 429（\`code: too_many_uploads\`，\`Retry-After: 1\`），文件不会被读取。
 - **\`response_format\`**：\`json\`（默认）、\`text\`、\`verbose_json\`（上游给出分段时带 \`segments\`）、\`srt\`、\`vtt\`。\`srt\` / \`vtt\` 只发往能给出带时间分段的路由（DeepInfra、CloudflareAI）；没有这样的路由时 400，\`param\` 为 \`response_format\`。不提供流式（\`stream\`）。
 - 扩展字段 **\`provider\`**（表单字段）：只用指定的提供商，不做故障转移。`,
     }),
