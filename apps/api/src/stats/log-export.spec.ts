@@ -1,7 +1,8 @@
 import { SqliteStorage } from '../storage/sqlite/sqlite-storage.ts';
 import { logEntry } from '../storage/storage.contract.ts';
 import type { LogFilter, RequestLogEntry, RequestLogStore } from '../storage/storage.ts';
-import { CSV_COLUMNS, csvCell, csvHeader, csvLine, jsonLine, logPages } from './log-export.ts';
+import { PassThrough } from 'node:stream';
+import { CSV_COLUMNS, csvCell, csvHeader, csvLine, jsonLine, logPages, writeAll } from './log-export.ts';
 
 const T0 = Date.UTC(2030, 0, 1);
 
@@ -113,5 +114,28 @@ describe('logPages', () => {
     expect(calls).toEqual([3]);
     await pages.return(undefined);
     expect(calls).toEqual([3]);
+  });
+});
+
+describe('writeAll', () => {
+  it('a store failing after the download began cuts it short and says why; before, the failure is the answer', async () => {
+    async function* failing(after: number) {
+      for (let i = 0; i < after; i++) yield `line ${i}\n`;
+      throw new Error('database disk image is malformed');
+    }
+    const began = Object.assign(new PassThrough(), { headersSent: true });
+    const received: string[] = [];
+    began.on('data', (d: Buffer) => received.push(d.toString()));
+    began.on('error', () => undefined);
+    const cut: string[] = [];
+    await writeAll(failing(2), began, (err) => cut.push(err.message));
+    expect(received.join('')).toBe('line 0\nline 1\n');
+    expect(began.destroyed).toBe(true);
+    expect(cut).toEqual(['database disk image is malformed']);
+
+    const unsent = Object.assign(new PassThrough(), { headersSent: false });
+    const told: string[] = [];
+    await expect(writeAll(failing(0), unsent, (err) => told.push(err.message))).rejects.toThrow('malformed');
+    expect(told).toEqual([]);
   });
 });

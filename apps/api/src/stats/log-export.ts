@@ -101,9 +101,10 @@ function drained(out: Writable): Promise<boolean> {
  * Writes every chunk to `out`, waiting for it to drain whenever its buffer is full, so that a
  * client reading slowly slows the reading of the store instead of filling memory; stops (and
  * closes the source) as soon as `out` closes. A failure before anything was sent is rethrown (the
- * client still gets an error answer); after, `out` is destroyed, which cuts the download short.
+ * client still gets an error answer); after, `out` is destroyed, which cuts the download short,
+ * and `onCut` is told why.
  */
-export async function writeAll(chunks: AsyncIterable<string>, out: Writable & { headersSent?: boolean }): Promise<void> {
+export async function writeAll(chunks: AsyncIterable<string>, out: Writable & { headersSent?: boolean }, onCut?: (err: Error) => void): Promise<void> {
   try {
     for await (const chunk of chunks) {
       if (out.destroyed) return;
@@ -112,6 +113,8 @@ export async function writeAll(chunks: AsyncIterable<string>, out: Writable & { 
     out.end();
   } catch (err) {
     if (!out.headersSent) throw err;
+    // The client sees only a download that ended early: the operator reads why in the log.
+    onCut?.(err as Error);
     out.destroy(err as Error);
   }
 }

@@ -1,4 +1,4 @@
-import { Controller, Get, Param, Query, Res, UseGuards } from '@nestjs/common';
+import { Controller, Get, Logger, Param, Query, Res, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import type {
@@ -13,6 +13,7 @@ import type {
 import { AdminGuard } from '../auth/admin-auth.guard.ts';
 import { ApiError } from '../common/api-error.ts';
 import { ApiAdminAuth, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../openapi/decorators.ts';
+import { truncate } from '../events/record-bounds.ts';
 import type { LogFilter } from '../storage/storage.ts';
 import { EXPORT_CONTENT_TYPES, type ExportFormat, writeAll } from './log-export.ts';
 import {
@@ -74,6 +75,8 @@ function exportFileName(format: ExportFormat, now: number): string {
 @Controller('api')
 @UseGuards(AdminGuard)
 export class StatsController {
+  private readonly logger = new Logger('Stats');
+
   constructor(private readonly stats: StatsService) {}
 
   /** Totals, a time series and breakdowns per provider, model and client key. */
@@ -157,6 +160,6 @@ export class StatsController {
       'content-disposition': `attachment; filename="${exportFileName(format, Date.now())}"`,
       'cache-control': 'no-store',
     });
-    await writeAll(chunks, res);
+    await writeAll(chunks, res, (err) => this.logger.warn(`A request log export was cut short: ${truncate(err.message ?? String(err), 300)}`));
   }
 }
