@@ -72,6 +72,7 @@ const ERROR_DESCRIPTIONS = {
   415: '请求体不是 JSON：须以 `Content-Type: application/json` 发送（`code: unsupported_media_type`）。',
   429: '请求过于频繁：超出限速，或所有上游都被限流；`retry-after` 头给出建议等待的秒数。',
   502: '所有可用提供商都失败了；`error.attempts` 列出每一次尝试。',
+  503: '服务暂不可用；`retry-after` 头给出建议等待的秒数。',
   504: '所有可用提供商都超时了；`error.attempts` 列出每一次尝试。',
 } as const;
 
@@ -88,7 +89,7 @@ export function ApiErrors(statuses: ErrorStatus[], details: Partial<Record<Error
         status,
         description: details[status] ? `${ERROR_DESCRIPTIONS[status]}${details[status]}` : ERROR_DESCRIPTIONS[status],
         content: { 'application/json': { schema: schemaRef(pool.includes(status) ? 'PoolErrorResponse' : 'ErrorResponse') } },
-        ...(status === 429 ? { headers: { 'retry-after': headerRef('retry-after') } } : {}),
+        ...(status === 429 || status === 503 ? { headers: { 'retry-after': headerRef('retry-after') } } : {}),
       }),
     ),
   );

@@ -123,6 +123,9 @@ export const ApiImageGeneration = (): MethodDecorator =>
       content: { 'application/json': { schema: schemaRef('ImagesResponse') } },
     }),
     UPSTREAM_ERRORS(),
+    ApiErrors([503], {
+      503: '仅在集群模式（`REDIS_URL`）下 `response_format: "url"` 时：图片存储（Redis）已占用 `maxmemory` 的一半（`code: image_store_full`，可改用 `b64_json`），或 Redis 不可用（`code: image_store_unavailable`）。',
+    }),
   );
 
 export const ApiImageGenerationOperation = (): MethodDecorator =>
