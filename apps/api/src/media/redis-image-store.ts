@@ -44,7 +44,7 @@ export class RedisImageStore extends ImageStore {
     const name = newImageName(mime);
     let room: boolean;
     try {
-      room = await this.hasRoomFor(data.length);
+      room = await this.redis.memoryRoom(data.length, IMAGE_MEMORY_SHARE);
       if (room) await this.redis.client.set(this.key(name), data, 'PX', this.ttlMs);
     } catch (err) {
       throw this.unavailable('store', err);
@@ -80,14 +80,6 @@ export class RedisImageStore extends ImageStore {
     if (getErr || ttlErr) throw this.unavailable('read', getErr ?? ttlErr);
     if (!Buffer.isBuffer(data) || typeof ttl !== 'number' || ttl <= 0) return undefined;
     return { data, mime, expiresAt: Date.now() + ttl };
-  }
-
-  /** Whether storing `bytes` more keeps Redis under IMAGE_MEMORY_SHARE of its maxmemory (always, without one). */
-  private async hasRoomFor(bytes: number): Promise<boolean> {
-    const info = await this.redis.client.info('memory');
-    const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
-    const max = field('maxmemory');
-    return max === 0 || field('used_memory') + bytes <= max * IMAGE_MEMORY_SHARE;
   }
 
   private key(name: string): string {

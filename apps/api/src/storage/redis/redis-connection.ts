@@ -106,6 +106,28 @@ export class RedisConnection {
   /** Per connection: whether its loss was logged (once per outage, not once per retry). */
   private readonly down = { client: false, subscriber: false };
 
+  /** The last INFO memory reading, for memoryRoom's callers that accept one a little old. */
+  private memoryReading: { at: number; used: number; max: number } | undefined;
+
+  /**
+   * Whether `bytes` more keeps Redis under `share` of its maxmemory (always, without a maxmemory):
+   * data the gateway keeps for its clients (hosted images, stored responses) leaves the rest to
+   * the state every request needs (keys, counters, breakers). Reads INFO memory, or a reading up
+   * to `maxAgeMs` old to which the bytes given room since are added.
+   */
+  async memoryRoom(bytes: number, share: number, maxAgeMs = 0): Promise<boolean> {
+    const now = Date.now();
+    let reading = this.memoryReading;
+    if (!reading || now - reading.at > maxAgeMs) {
+      const info = await this.client.info('memory');
+      const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? 0);
+      reading = this.memoryReading = { at: now, used: field('used_memory'), max: field('maxmemory') };
+    }
+    const room = reading.max === 0 || reading.used + bytes <= reading.max * share;
+    if (room) reading.used += bytes;
+    return room;
+  }
+
   constructor(private readonly options: RedisConnectionOptions) {
     this.prefix = options.prefix;
     this.client = new Redis(options.url, clientOptions(options, 'g4f-pool'));

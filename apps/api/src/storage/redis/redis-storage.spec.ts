@@ -8,7 +8,7 @@ import { describeStorageContract, hist, increment, logEntry } from '../storage.c
 import { StorageModule } from '../storage.module.ts';
 import { STORAGE, type Storage } from '../storage.ts';
 import { StorageError } from '../storage-errors.ts';
-import { RedisStorage } from './redis-storage.ts';
+import { RESPONSES_MEMORY_SHARE, RedisStorage } from './redis-storage.ts';
 
 const T0 = Date.UTC(2030, 0, 1);
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -285,6 +285,29 @@ describe('RedisStorage', () => {
     expect((await arrived).map((c) => c.key)).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
     await a.close();
     await b.close();
+  });
+});
+
+describe('RedisStorage stored responses and memory', () => {
+  it('refuses to store responses while Redis holds half its maxmemory, and stores them again once there is room', async () => {
+    const storage = await open();
+    const look = redis.client();
+    const used = Number(/^used_memory:(\d+)/m.exec(await look.info('memory'))![1]);
+    const big = (id: string) => ({ id, owner: 'open', expiresAt: Date.now() + 60_000, json: JSON.stringify({ text: 'x'.repeat(2 * 1024 * 1024) }) });
+    try {
+      await look.config('SET', 'maxmemory', String(Math.ceil((used + 1024 * 1024) / RESPONSES_MEMORY_SHARE)));
+      await expect(storage.responses.put([big('resp_full')])).rejects.toThrow(/maxmemory/);
+      expect(await storage.responses.get('resp_full', Date.now())).toBeUndefined();
+      await look.config('SET', 'maxmemory', String(Math.ceil((used + 16 * 1024 * 1024) / RESPONSES_MEMORY_SHARE)));
+      // A reading of INFO memory serves for a second.
+      await sleep(1100);
+      await storage.responses.put([big('resp_room')]);
+      expect((await storage.responses.get('resp_room', Date.now()))?.owner).toBe('open');
+    } finally {
+      await look.config('SET', 'maxmemory', '0');
+      look.disconnect();
+      await storage.close();
+    }
   });
 });
 

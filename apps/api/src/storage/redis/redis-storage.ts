@@ -453,6 +453,9 @@ class RedisHealthStore implements HealthStore {
   }
 }
 
+/** Stored responses may fill Redis up to this share of its maxmemory (hosted images: the same). */
+export const RESPONSES_MEMORY_SHARE = 0.5;
+
 class RedisResponseStore implements ResponseStore {
   constructor(private readonly redis: RedisConnection) {}
 
@@ -460,9 +463,19 @@ class RedisResponseStore implements ResponseStore {
     return this.redis.key('response', id);
   }
 
-  /** One pipeline for the batch. The value is {owner, expiresAt, document}, the document spliced in as encoded. */
+  /**
+   * One pipeline for the batch. The value is {owner, expiresAt, document}, the document spliced in
+   * as encoded. Refused (nothing written) while Redis holds RESPONSES_MEMORY_SHARE of its maxmemory:
+   * a client storing many large answers must not fill the Redis every replica's state lives in.
+   */
   async put(responses: readonly StoredResponseWrite[]): Promise<void> {
     if (!responses.length) return;
+    const bytes = responses.reduce((n, r) => n + r.json.length + 64, 0);
+    if (!(await this.redis.memoryRoom(bytes, RESPONSES_MEMORY_SHARE, 1000))) {
+      throw new Error(
+        `Redis holds ${RESPONSES_MEMORY_SHARE * 100} % of its maxmemory: stored responses wait for room (raise maxmemory or lower RESPONSES_TTL_SECONDS)`,
+      );
+    }
     const now = Date.now();
     const tx = this.redis.client.pipeline();
     for (const r of responses) {
