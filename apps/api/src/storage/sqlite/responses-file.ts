@@ -149,15 +149,25 @@ export class ThreadResponseWriter implements ResponseWriter {
       else w.resolve(m.result);
     });
     worker.on('error', (err) => this.fail(err.message));
-    worker.on('exit', (code) => this.fail(`the responses thread exited (${code})`));
+    worker.on('exit', (code) => this.fail(`the storage thread exited (${code})`));
     // Never what keeps a process alive while idle (a 'message' listener refs the thread again).
     worker.unref();
   }
 
-  /** Starts the thread; rejects when it cannot open `file`. `fallback` is called if it dies later. */
-  static start(file: string, busyTimeoutMs: number, fallback: (reason: string) => InlineResponseWriter): Promise<ThreadResponseWriter> {
+  /**
+   * Starts the thread; rejects when it cannot open `file` (or `checkpoint.file`). `fallback` is
+   * called if it dies later. With `checkpoint`, the thread also checkpoints that database's
+   * write-ahead log (PASSIVE, every intervalMs) on a connection of its own, as WalCheckpointer does:
+   * one thread for both, since each thread costs some 10 MB of memory.
+   */
+  static start(
+    file: string,
+    busyTimeoutMs: number,
+    fallback: (reason: string) => InlineResponseWriter,
+    checkpoint?: { file: string; intervalMs: number },
+  ): Promise<ThreadResponseWriter> {
     // No inherited options: under --input-type=module the thread's CommonJS source would not run.
-    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { file, busyTimeoutMs, sql: RESPONSES_SQL } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { file, busyTimeoutMs, sql: RESPONSES_SQL, checkpoint } });
     return new Promise((resolve, reject) => {
       const onStart = (m: { ready?: boolean; fatal?: string }) => {
         worker.off('message', onStart);
@@ -165,10 +175,10 @@ export class ThreadResponseWriter implements ResponseWriter {
         if (m.ready) resolve(new ThreadResponseWriter(worker, fallback));
         else {
           void worker.terminate();
-          reject(new Error(m.fatal ?? 'the responses thread did not start'));
+          reject(new Error(m.fatal ?? 'the storage thread did not start'));
         }
       };
-      const onExit = (code: number) => reject(new Error(`the responses thread exited (${code}) before it started`));
+      const onExit = (code: number) => reject(new Error(`the storage thread exited (${code}) before it started`));
       worker.on('message', onStart);
       worker.once('exit', onExit);
     });
@@ -250,22 +260,33 @@ function runInline(writer: InlineResponseWriter, { op, args }: Op): Promise<unkn
 
 /**
  * The thread: its own connection to the responses file, one transaction per batch of puts or
- * extends. A failed open is reported and ends the thread; a failed write is reported to its caller.
+ * extends, and (with `checkpoint`) the database's checkpoints. A failed open is reported and ends
+ * the thread; a failed write is reported to its caller; a failed checkpoint is tried next time.
  */
 const WORKER_SOURCE = `
 const { DatabaseSync } = require('node:sqlite');
 const { parentPort, workerData } = require('node:worker_threads');
-const { file, busyTimeoutMs, sql } = workerData;
-let db, st;
+const { file, busyTimeoutMs, sql, checkpoint } = workerData;
+let db, st, checkpointed;
 try {
+  if (checkpoint) checkpointed = new DatabaseSync(checkpoint.file, { timeout: 1000 });
   db = new DatabaseSync(file, { timeout: busyTimeoutMs });
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = NORMAL');
   db.exec('PRAGMA journal_size_limit = 67108864');
   st = { put: db.prepare(sql.put), delete: db.prepare(sql.delete), purge: db.prepare(sql.purge), extend: db.prepare(sql.extend) };
 } catch (err) {
-  parentPort.postMessage({ fatal: 'cannot open ' + file + ': ' + ((err && err.message) || err) });
+  parentPort.postMessage({ fatal: 'cannot open ' + (db || !checkpoint ? file : checkpoint.file) + ': ' + ((err && err.message) || err) });
   process.exit(1);
+}
+if (checkpointed) {
+  setInterval(() => {
+    try {
+      checkpointed.exec('PRAGMA wal_checkpoint(PASSIVE)');
+    } catch {
+      // busy or locked: the next turn tries again
+    }
+  }, checkpoint.intervalMs);
 }
 function transaction(fn) {
   db.exec('BEGIN IMMEDIATE');

@@ -696,16 +696,15 @@ export class SqliteStorage implements Storage {
       db.close();
       throw sqliteOpenError(err, file);
     }
-    const everyMs = this.options.checkpointEveryMs ?? 1000;
-    if (!inMemory && everyMs > 0) this.checkpointInBackground(db, file, everyMs);
     if (inMemory) this.responsesAccess = { get: db.prepare(RESPONSES_SQL.get), writer: new InlineResponseWriter(db) };
     else await this.openResponses(db, file);
   }
 
   /**
    * Opens the responses file beside the database (see responses-file.ts), moves in what an older
-   * version stored in the database itself, and starts the thread that writes it. Where the thread
-   * cannot run, responses are written on this thread, as before.
+   * version stored in the database itself, and starts the thread that writes it and checkpoints
+   * the database (one thread for both: each costs some 10 MB of memory). Where the thread cannot
+   * run, responses are written on this thread, and checkpoints are a WalCheckpointer's.
    */
   private async openResponses(db: DatabaseSync, file: string): Promise<void> {
     const responsesFile = responsesFileOf(file);
@@ -725,23 +724,40 @@ export class SqliteStorage implements Storage {
       throw sqliteOpenError(err, responsesFile);
     }
     this.responsesDb = rdb;
+    const everyMs = this.options.checkpointEveryMs ?? 1000;
+    const checkpoint = everyMs > 0 ? { file, intervalMs: everyMs } : undefined;
     const inline = () => new InlineResponseWriter(rdb);
-    let writer: ResponseWriter;
-    if (this.options.responsesThread === false) writer = inline();
-    else {
+    let writer: ResponseWriter | undefined;
+    if (this.options.responsesThread !== false) {
+      if (checkpoint) db.exec('PRAGMA wal_autocheckpoint = 0');
       try {
-        writer = await ThreadResponseWriter.start(responsesFile, timeout, (reason) => {
-          this.logger.warn(`The thread writing stored responses stopped (${reason}); they are written on the request path again`);
-          return inline();
-        });
+        writer = await ThreadResponseWriter.start(
+          responsesFile,
+          timeout,
+          (reason) => {
+            this.logger.warn(`The storage thread stopped (${reason}); stored responses are written, and the database checkpointed, on the request path again`);
+            if (checkpoint) this.autocheckpoint(db);
+            return inline();
+          },
+          checkpoint,
+        );
       } catch (err) {
         this.logger.warn(
-          `Could not start the thread writing stored responses (${String((err as Error)?.message ?? err).slice(0, 300)}); they are written on the request path`,
+          `Could not start the storage thread (${String((err as Error)?.message ?? err).slice(0, 300)}); stored responses are written on the request path`,
         );
-        writer = inline();
       }
     }
+    if (!writer) {
+      writer = inline();
+      if (checkpoint) this.checkpointInBackground(db, file, everyMs);
+    }
     this.responsesAccess = { get: rdb.prepare(RESPONSES_SQL.get), writer };
+  }
+
+  /** SQLite's own checkpoints, on this thread: where no thread can do them. */
+  private autocheckpoint(db: DatabaseSync): void {
+    if (this.closed || !db.isOpen) return;
+    db.exec(`PRAGMA wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
   }
 
   /** The log's checkpoints leave this thread for a worker's (WalCheckpointer); SQLite's own come back if it fails. */
@@ -749,7 +765,7 @@ export class SqliteStorage implements Storage {
     db.exec('PRAGMA wal_autocheckpoint = 0');
     this.checkpointer = new WalCheckpointer(file, everyMs, (reason) => {
       if (this.closed || !db.isOpen) return;
-      db.exec(`PRAGMA wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
+      this.autocheckpoint(db);
       this.logger.warn(`Checkpointing the database in the background stopped (${reason}); SQLite checkpoints on the request path again`);
     });
   }
