@@ -424,31 +424,40 @@ describe('on-demand provider checks', () => {
   });
 });
 
-it('health history survives a restart with the same DATA_DIR, and the last check is known again', async () => {
+it('health history survives a restart with the same DATA_DIR, with what each check tested, and the last check is known again', async () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'g4f-health-'));
-  const first = await startGateway(emu, { DATA_DIR: dataDir });
+  // Together is probed by its model list, the others by a one-token chat.
+  const env = { DATA_DIR: dataDir, HEALTH_PROBE_PROVIDERS: 'together=models' };
+  const first = await startGateway(emu, env);
   let stored: StoredCheck[];
+  let listRead: StoredCheck[];
   try {
     const auth = await adminHeaders(first);
     emu.addFault({ provider: 'huggingface', mode: 'status', status: 500, path: 'chat' });
-    await checkAll(first, auth);
+    const results = await checkAll(first, auth);
     stored = await history(first, auth, 'HuggingFace');
     expect(stored).toHaveLength(1);
-    expect(stored[0]).toMatchObject({ ok: false, probe: 'chat' });
+    expect(stored[0]).toMatchObject({ ok: false, probe: 'chat', model: results.get('HuggingFace')!.model });
+    expect(stored[0]!.model).toEqual(expect.any(String));
+    listRead = await history(first, auth, 'Together');
+    expect(listRead).toEqual([expect.objectContaining({ ok: true, probe: 'models', model: null })]);
   } finally {
     await first.close();
   }
 
-  const second = await startGateway(emu, { DATA_DIR: dataDir });
+  const second = await startGateway(emu, env);
   try {
     const auth = await adminHeaders(second);
     expect(await history(second, auth, 'HuggingFace')).toEqual(stored);
+    expect(await history(second, auth, 'Together')).toEqual(listRead);
     const view = await until('the stored last check is loaded', async () => {
       const hf = (await providerViews(second, auth)).get('HuggingFace')!;
       return hf.lastCheck ? hf : undefined;
     });
     expect(view.healthy).toBe(false);
-    expect(view.lastCheck).toMatchObject({ ok: false, checkedAt: stored[0]!.checkedAt, error: stored[0]!.error });
+    expect(view.lastCheck).toMatchObject({ ok: false, checkedAt: stored[0]!.checkedAt, error: stored[0]!.error, probe: 'chat', model: stored[0]!.model });
+    const detail = await getJson<ProviderDetail>(`${second.url}/api/providers/huggingface`, auth);
+    expect(detail.body.lastCheck).toMatchObject({ probe: 'chat', model: stored[0]!.model });
   } finally {
     await second.close();
   }

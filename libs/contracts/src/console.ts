@@ -7,6 +7,7 @@
  * `npm run typecheck`.
  */
 import type { CatalogModel, DiscoveredRoute, ModelAlias, ModelCategory, ProviderDiscovery } from './catalog.ts';
+import type { AttemptCode } from './openai.ts';
 
 /** `POST /api/auth/login`: a bearer token for every other `/api` call. */
 export interface AdminSession {
@@ -259,6 +260,63 @@ export interface UpstreamRequest {
   models: Record<string, string>;
   /** An API key for the host of `baseUrl`; required when an edit moves an upstream with keys to another host. */
   key?: string;
+}
+
+/**
+ * `POST /api/upstreams/models` and `/api/upstreams/test`: an upstream as the console's form has
+ * it, saved or not. Keys go only where they belong: the typed `key`, and the saved upstream's own
+ * keys only while `baseUrl` is on the host they were entered for.
+ */
+export interface UpstreamTrialRequest {
+  /** The saved console or PROVIDERS_FILE upstream being edited: its keys for this host are used too. */
+  name?: string;
+  /** An http(s) URL, usually ending in `/v1`; credentials shown masked (`****`) stand for the saved ones. */
+  baseUrl: string;
+  proxy?: string | null;
+  /** A key typed in the form (not saved). */
+  key?: string;
+}
+
+/** `POST /api/upstreams/test`: which upstream model the one-token chat asks. */
+export interface UpstreamTestRequest extends UpstreamTrialRequest {
+  model: string;
+}
+
+/** How one call to the upstream went: the answer's HTTP status, the time it took, why it failed. */
+export interface UpstreamTrialOutcome {
+  ok: boolean;
+  /** The upstream's HTTP status; null when none came (timeout, network error). */
+  status: number | null;
+  latencyMs: number;
+  /** How it failed, as in the request log (`auth_failed`, `upstream_html`, `upstream_timeout` …); null when it worked. */
+  code: AttemptCode | null;
+  /** The upstream's own error text (secrets and keys masked); null when it worked. */
+  error: string | null;
+}
+
+/** `POST /api/upstreams/models`: the upstream's `/models`, read with one key. */
+export interface UpstreamModelsResult extends UpstreamTrialOutcome {
+  /** The key it was read with, masked; null for none. */
+  key: string | null;
+  /** The model ids, in the upstream's order, duplicates and overlong ids dropped (at most 2000). */
+  models: string[];
+  /** How many ids the upstream listed (more than `models` holds when it was cut). */
+  total: number;
+}
+
+/** One key's one-token chat. */
+export interface UpstreamKeyTrial extends UpstreamTrialOutcome {
+  /** The key, masked; `(anonymous)` for a call without one. */
+  key: string;
+  /** `entered`: typed in the form; `env` (environment or PROVIDERS_FILE) or `console`: a saved key; `none`: a call without a key. */
+  source: 'entered' | 'none' | KeySource;
+}
+
+/** `POST /api/upstreams/test`: a one-token chat per key, side by side. */
+export interface UpstreamTestResult {
+  /** The upstream model id asked. */
+  model: string;
+  results: UpstreamKeyTrial[];
 }
 
 /** `POST /api/health/check`: every enabled, configured provider probed now. */

@@ -11,6 +11,7 @@ import { ModelsAdminController } from './models-admin.controller.ts';
 import { ImagePlaygroundController, PlaygroundController } from './playground.controller.ts';
 import { ProvidersAdminController } from './providers-admin.controller.ts';
 import { RoutingAdminController } from './routing-admin.controller.ts';
+import { UpstreamTrialController } from './upstream-trial.controller.ts';
 
 /**
  * The console's management API under /api: providers, models, the playground, /v1's access mode. Features
@@ -18,6 +19,14 @@ import { RoutingAdminController } from './routing-admin.controller.ts';
  */
 @Module({
   imports: [AuthModule, ClientKeysModule, ProvidersModule, ModelsModule, HealthModule, OpenAICompatModule, RoutingModule],
-  controllers: [ApiAccessController, ProvidersAdminController, RoutingAdminController, PlaygroundController, ImagePlaygroundController, ModelsAdminController],
+  controllers: [
+    ApiAccessController,
+    ProvidersAdminController,
+    RoutingAdminController,
+    PlaygroundController,
+    ImagePlaygroundController,
+    ModelsAdminController,
+    UpstreamTrialController,
+  ],
 })
 export class AdminModule {}

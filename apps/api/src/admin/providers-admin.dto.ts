@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import type { AddProviderKeyRequest, UpdateProviderRequest, UpstreamRequest } from '#contracts';
+import type { AddProviderKeyRequest, UpdateProviderRequest, UpstreamRequest, UpstreamTestRequest, UpstreamTrialRequest } from '#contracts';
 import { IsBoolean, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength, Max, Min, ValidateIf } from 'class-validator';
 
 const HTTP_URL = { protocols: ['http', 'https'], require_protocol: true, require_tld: false };
@@ -137,4 +137,40 @@ export class UpstreamDto implements UpstreamRequest {
 
   @OptionalKey('上游的 API 密钥（加密保存，只发给 `baseUrl` 所在的主机）。修改时把 `baseUrl` 改到另一个主机且上游有密钥时必填，原来的密钥不会发给新主机。')
   key?: string;
+}
+
+/** POST /api/upstreams/models: an upstream as the form has it, saved or not. */
+export class UpstreamTrialDto implements UpstreamTrialRequest {
+  @ApiPropertyOptional({ description: '正在编辑的已保存上游的名字：它在这个主机上的密钥也会用来尝试（只在 `baseUrl` 仍是密钥所属的主机时）。', maxLength: 40 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(40)
+  name?: string;
+
+  @ApiProperty({
+    ...URL_DOC,
+    description: 'OpenAI 兼容接口的地址（http 或 https，通常以 `/v1` 结尾）；其中显示为 `****` 的账号密码代表已保存的。',
+    example: 'http://127.0.0.1:11434/v1',
+  })
+  @IsUrl(HTTP_URL)
+  @MaxLength(2000)
+  baseUrl!: string;
+
+  @ApiPropertyOptional({ ...URL_DOC, nullable: true, description: '访问这个上游用的 HTTP 代理。' })
+  @ValidateIf((_, v) => v !== undefined && v !== null)
+  @IsUrl(HTTP_URL)
+  @MaxLength(2000)
+  proxy?: string | null;
+
+  @OptionalKey('在表单中输入、尚未保存的 API 密钥（只用于这一次请求，不保存，不会出现在回答中）。')
+  key?: string;
+}
+
+/** POST /api/upstreams/test: the same, and the upstream model the one-token chat asks. */
+export class UpstreamTestDto extends UpstreamTrialDto implements UpstreamTestRequest {
+  @ApiProperty({ description: '一次只生成 1 个 token 的对话所用的上游模型 id。', minLength: 1, maxLength: 200, example: 'llama3.2' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
+  model!: string;
 }

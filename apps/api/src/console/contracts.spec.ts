@@ -8,7 +8,7 @@
  */
 import type * as C from '#contracts';
 import type { CreateClientKeyDto, UpdateClientKeyDto } from '../client-keys/client-keys.controller.ts';
-import type { AddKeyDto, UpdateProviderDto, UpstreamDto } from '../admin/providers-admin.dto.ts';
+import type { AddKeyDto, UpdateProviderDto, UpstreamDto, UpstreamTestDto, UpstreamTrialDto } from '../admin/providers-admin.dto.ts';
 import type { SetRoutingDto } from '../admin/routing-admin.controller.ts';
 import type { ProviderOverride } from '../providers/provider-registry.service.ts';
 
@@ -26,6 +26,8 @@ const checks: Record<string, true> = {
   providerOverride: true satisfies SameShape<ProviderOverride, Omit<C.UpdateProviderRequest, 'key'>>,
   addKey: true satisfies SameShape<AddKeyDto, C.AddProviderKeyRequest>,
   upstream: true satisfies SameShape<UpstreamDto, C.UpstreamRequest>,
+  upstreamTrial: true satisfies SameShape<UpstreamTrialDto, C.UpstreamTrialRequest>,
+  upstreamTest: true satisfies SameShape<UpstreamTestDto, C.UpstreamTestRequest>,
   setRouting: true satisfies SameShape<SetRoutingDto, C.SetRoutingRequest>,
   createClientKey: true satisfies SameShape<CreateClientKeyDto, C.CreateClientKeyRequest>,
   updateClientKey: true satisfies SameShape<UpdateClientKeyDto, C.UpdateClientKeyRequest>,

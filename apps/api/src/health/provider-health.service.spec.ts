@@ -107,9 +107,9 @@ describe('ProviderHealthService', () => {
       ['Alpha', true],
       ['Beta', false],
     ]);
-    expect(health.rows.map((r) => [r.provider, r.ok, r.probe])).toEqual([
-      ['Alpha', true, 'models'],
-      ['Beta', false, 'models'],
+    expect(health.rows.map((r) => [r.provider, r.ok, r.probe, r.model])).toEqual([
+      ['Alpha', true, 'models', null],
+      ['Beta', false, 'models', null],
     ]);
     expect(health.rows[1]!.error).toBe('HTTP 500: down');
     expect(sut.lastCheck('beta')).toMatchObject({ ok: false, error: 'HTTP 500: down' });
@@ -162,12 +162,22 @@ describe('ProviderHealthService', () => {
     await expect(sut.check('nope')).rejects.toMatchObject({ status: 404, code: 'unknown_provider' });
   });
 
-  it('history resolves the provider by id or name; the last stored check is loaded at start', async () => {
+  it('history resolves the provider by id or name; the last stored check is loaded at start, with the model it asked', async () => {
     const { sut, health, scheduler } = makeSut();
-    health.rows.push({ provider: 'Beta', checkedAt: 1000, ok: false, latencyMs: 12, probe: 'models', error: 'HTTP 503: down' });
+    health.rows.push({ provider: 'Alpha', checkedAt: 900, ok: true, latencyMs: 9, probe: 'models', model: null, error: null });
+    health.rows.push({ provider: 'Beta', checkedAt: 1000, ok: false, latencyMs: 12, probe: 'chat', model: 'llama-3.1-8b', error: 'HTTP 503: down' });
     sut.onApplicationBootstrap();
     await flush();
-    expect(sut.lastCheck('beta')).toEqual({ provider: 'Beta', checkedAt: 1000, ok: false, latencyMs: 12, probe: 'models', error: 'HTTP 503: down' });
+    expect(sut.lastCheck('beta')).toEqual({
+      provider: 'Beta',
+      checkedAt: 1000,
+      ok: false,
+      latencyMs: 12,
+      probe: 'chat',
+      model: 'llama-3.1-8b',
+      error: 'HTTP 503: down',
+    });
+    expect(sut.lastCheck('alpha')).toEqual({ provider: 'Alpha', checkedAt: 900, ok: true, latencyMs: 9, probe: 'models', error: null });
     expect((await sut.history('BETA', 10)).provider).toBe('Beta');
     // HEALTH_CHECK_INTERVAL=0: nothing is scheduled.
     expect(scheduler.getTimeouts()).toEqual([]);
@@ -177,7 +187,7 @@ describe('ProviderHealthService', () => {
   it('scrubs checks stored before their secrets were scrubbed, at start and in the history', async () => {
     const { sut, health, registry } = makeSut({ API_KEY: 'client-key-Qw3rTy8uIo0p' });
     const leaked = 'HTTP 401: key client-key-Qw3rTy8uIo0p and sk-proj-Zx9Cv8Bn7Mm6Ll5Kk4 refused';
-    health.rows.push({ provider: 'Beta', checkedAt: 1000, ok: false, latencyMs: 12, probe: 'models', error: leaked });
+    health.rows.push({ provider: 'Beta', checkedAt: 1000, ok: false, latencyMs: 12, probe: 'models', model: null, error: leaked });
     sut.onApplicationBootstrap();
     await flush();
     expect(sut.lastCheck('beta')?.error).toBe('HTTP 401: key ****Io0p and sk-**** refused');
@@ -251,15 +261,16 @@ describe('ProviderHealthService chat probe model', () => {
       .all()
       .filter((m) => m.category === 'chat')
       .flatMap((m) => m.routes.filter((r) => r.provider === 'Together').map((r) => ({ model: m.id, upstream: r.upstream_model })));
-    return { sut, sent, chatModels };
+    return { sut, sent, chatModels, health: storage.health as MemoryHealthStore };
   }
 
-  it('sends the one-token chat to the cheapest catalog chat model the provider serves, and says which', async () => {
-    const { sut, sent, chatModels } = chatSut();
+  it('sends the one-token chat to the cheapest catalog chat model the provider serves, says which and stores it', async () => {
+    const { sut, sent, chatModels, health } = chatSut();
     expect(chatModels.length).toBeGreaterThan(1);
     const cheapest = [...chatModels].sort((a, b) => probeCost(a.upstream) - probeCost(b.upstream))[0]!;
     expect(await sut.check('together')).toMatchObject({ ok: true, probe: 'chat', model: cheapest.model });
     expect(sent).toEqual([cheapest]);
+    expect(health.rows).toEqual([expect.objectContaining({ provider: 'Together', probe: 'chat', model: cheapest.model })]);
   });
 
   it('HEALTH_PROBE_PROVIDERS picks the model, or turns the scheduled probe off (a check by name still runs)', async () => {

@@ -232,7 +232,15 @@ export class ProviderHealthService implements OnApplicationBootstrap, OnModuleDe
     this.remember(result);
     await this.storage.health
       .append([
-        { provider: result.provider, checkedAt: result.checkedAt, ok: result.ok, latencyMs: result.latencyMs, probe: result.probe, error: result.error },
+        {
+          provider: result.provider,
+          checkedAt: result.checkedAt,
+          ok: result.ok,
+          latencyMs: result.latencyMs,
+          probe: result.probe,
+          model: result.model ?? null,
+          error: result.error,
+        },
       ])
       .catch((err: unknown) => this.log.warn(`Could not store the health check of ${result.provider}: ${err instanceof Error ? err.message : String(err)}`));
     return result;
@@ -286,7 +294,8 @@ export class ProviderHealthService implements OnApplicationBootstrap, OnModuleDe
           if (newest && !this.latest.has(id)) {
             const probe = newest.probe === 'models' || newest.probe === 'chat' ? newest.probe : 'none';
             const error = newest.error && scrubSecrets(newest.error);
-            this.latest.set(id, { provider: p.name, ok: newest.ok, latencyMs: newest.latencyMs, checkedAt: newest.checkedAt, error, probe });
+            const model = newest.model ? { model: newest.model } : {};
+            this.latest.set(id, { provider: p.name, ok: newest.ok, latencyMs: newest.latencyMs, checkedAt: newest.checkedAt, error, probe, ...model });
           }
         } catch (err) {
           this.log.warn(`Could not read the health history of ${p.name}: ${err instanceof Error ? err.message : String(err)}`);

@@ -32,6 +32,8 @@ import type {
   StatsResponse,
   StatsBreakdownResponse,
   KeyUsageResponse,
+  UpstreamModelsResult,
+  UpstreamTestResult,
 } from '#contracts';
 import type { HealthCheckResult } from '../storage/storage.ts';
 
@@ -100,6 +102,10 @@ export interface ApiSchemas {
   ProviderDetail: ProviderDetail;
   /** 测试单个上游密钥的结果。 */
   KeyTestResult: KeyTestResult;
+  /** 自定义上游的模型列表（读取模型列表），或读取失败的原因。 */
+  UpstreamModelsResult: UpstreamModelsResult;
+  /** 自定义上游每个密钥的一次 1 token 对话的结果。 */
+  UpstreamTestResult: UpstreamTestResult;
   /** 客户端 API 密钥列表（新建的在前）。 */
   ClientKeyList: ClientKeyList;
   /** 客户端 API 密钥（不含明文密钥）。 */

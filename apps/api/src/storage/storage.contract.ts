@@ -58,7 +58,7 @@ export function increment(overrides: Partial<StatsIncrement> = {}): StatsIncreme
 }
 
 function health(overrides: Partial<HealthCheckResult> = {}): HealthCheckResult {
-  return { provider: 'Together', checkedAt: T0, ok: true, latencyMs: 120, probe: 'models', error: null, ...overrides };
+  return { provider: 'Together', checkedAt: T0, ok: true, latencyMs: 120, probe: 'models', model: null, error: null, ...overrides };
 }
 
 const byBucketThenValue = (a: StatsRow, b: StatsRow): number => a.bucket - b.bucket || a.value.localeCompare(b.value);
@@ -461,7 +461,7 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
 
     describe('health', () => {
       it('returns one provider newest first, limited, every field intact', async () => {
-        const failed = health({ checkedAt: T0 + 2 * MINUTE, ok: false, latencyMs: 5000, probe: 'chat', error: 'timeout after 5000 ms' });
+        const failed = health({ checkedAt: T0 + 2 * MINUTE, ok: false, latencyMs: 5000, probe: 'chat', model: 'llama-3.1-8b', error: 'timeout after 5000 ms' });
         await storage.health.append([health({ checkedAt: T0 }), failed, health({ provider: 'DeepInfra', checkedAt: T0 + 3 * MINUTE })]);
         await storage.health.append([health({ checkedAt: T0 + MINUTE, latencyMs: 99 })]);
         expect(await storage.health.history('Together', 10)).toEqual([failed, health({ checkedAt: T0 + MINUTE, latencyMs: 99 }), health({ checkedAt: T0 })]);

@@ -173,6 +173,8 @@ export interface HealthCheckResult {
   latencyMs: number;
   /** What was probed: 'models' or 'chat'. */
   probe: string;
+  /** The gateway model a chat probe asked; null for a model-list read (and checks stored before models were recorded). */
+  model: string | null;
   error: string | null;
 }
 

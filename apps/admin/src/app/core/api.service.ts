@@ -30,6 +30,10 @@ import type {
   UpdateClientKeyRequest,
   UpdateProviderRequest,
   UpstreamRequest,
+  UpstreamModelsResult,
+  UpstreamTestRequest,
+  UpstreamTestResult,
+  UpstreamTrialRequest,
 } from '#contracts';
 
 /**
@@ -170,6 +174,16 @@ export class ApiService {
 
   deleteUpstream(name: string): Observable<void> {
     return this.http.delete<void>(`/api/upstreams/${encodeURIComponent(name)}`);
+  }
+
+  /** 读取模型列表: the upstream's `/models`, read with the form's address and key (saved or not). */
+  readUpstreamModels(body: UpstreamTrialRequest): Observable<UpstreamModelsResult> {
+    return this.http.post<UpstreamModelsResult>('/api/upstreams/models', body);
+  }
+
+  /** 测试: a one-token chat per key. */
+  testUpstream(body: UpstreamTestRequest): Observable<UpstreamTestResult> {
+    return this.http.post<UpstreamTestResult>('/api/upstreams/test', body);
   }
 
   // 模型浏览

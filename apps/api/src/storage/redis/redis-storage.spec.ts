@@ -60,7 +60,7 @@ describe('RedisStorage', () => {
     await a.settings.set('ns', 'k', 1);
     await a.log.append([logEntry({ clientKey: 'ck' })]);
     await a.stats.add([increment()]);
-    await a.health.append([{ provider: 'Together', checkedAt: T0, ok: true, latencyMs: 1, probe: 'models', error: null }]);
+    await a.health.append([{ provider: 'Together', checkedAt: T0, ok: true, latencyMs: 1, probe: 'models', model: null, error: null }]);
     expect(await b.settings.get('ns', 'k')).toBeUndefined();
     expect((await b.log.query({}, { offset: 0, limit: 1 })).total).toBe(0);
     const all = await redis.client().keys('*');

@@ -441,7 +441,8 @@ class RedisHealthStore implements HealthStore {
     assertPage(limit, 'limit');
     if (limit === 0) return [];
     const members = await this.redis.client.zrevrangebyscore(this.redis.key('health', provider), '+inf', '-inf', 'LIMIT', 0, limit);
-    return members.map((m) => JSON.parse(m.slice(m.indexOf(':') + 1)) as HealthCheckResult);
+    // Results stored before the model was recorded have none.
+    return members.map((m) => ({ model: null, ...(JSON.parse(m.slice(m.indexOf(':') + 1)) as Omit<HealthCheckResult, 'model'>) }));
   }
 
   async purgeBefore(before: number): Promise<number> {

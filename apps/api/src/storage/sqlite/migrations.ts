@@ -141,6 +141,13 @@ export const MIGRATIONS: readonly Migration[] = [
       addColumnIfMissing(db, 'request_log', 'alias', 'TEXT');
     },
   },
+  {
+    version: 5,
+    description: 'health.model: the gateway model a chat probe asked (NULL for model-list reads and older rows)',
+    up(db) {
+      addColumnIfMissing(db, 'health', 'model', 'TEXT');
+    },
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS.length;

@@ -65,7 +65,7 @@ describe('SqliteStorage', () => {
     await first.settings.set('providers', 'DeepInfra', { enabled: false, note: 'ärger' });
     await first.log.append([logEntry({ requestId: 'kept' })]);
     await first.stats.add([increment()]);
-    await first.health.append([{ provider: 'Together', checkedAt: T0, ok: false, latencyMs: 1, probe: 'chat', error: 'boom' }]);
+    await first.health.append([{ provider: 'Together', checkedAt: T0, ok: false, latencyMs: 1, probe: 'chat', model: 'llama-3.1-8b', error: 'boom' }]);
     await first.close();
 
     const second = await open(file);
@@ -77,7 +77,7 @@ describe('SqliteStorage', () => {
       latencyHist: hist([4, 2]),
     });
     expect(await second.health.history('Together', 5)).toEqual([
-      { provider: 'Together', checkedAt: T0, ok: false, latencyMs: 1, probe: 'chat', error: 'boom' },
+      { provider: 'Together', checkedAt: T0, ok: false, latencyMs: 1, probe: 'chat', model: 'llama-3.1-8b', error: 'boom' },
     ]);
     await second.close();
   });
@@ -423,6 +423,7 @@ describe('SQLite migrations', () => {
            prompt_tokens, completion_tokens, total_tokens, usage_estimated, attempts, error, client_key)
          VALUES ('none', 'speech', 'tts', 0, ?, 502, NULL, NULL, 10, NULL, NULL, NULL, NULL, 0, '[]', 'failed', NULL)`,
       ).run(T0 + 1);
+      db.prepare(`INSERT INTO health (provider, checked_at, ok, latency_ms, probe, error) VALUES ('Together', ?, 1, 7, 'models', NULL)`).run(T0);
       expect(schemaVersion(db)).toBe(1);
     });
 
@@ -434,6 +435,9 @@ describe('SQLite migrations', () => {
     ]);
     expect((await storage.log.query({ clientKey: 'ck' }, { offset: 0, limit: 10 })).total).toBe(1);
     expect((await storage.log.query({}, { offset: 0, limit: 10 })).items.map((e) => e.requestId)).toEqual(['none', 'old']);
+    expect(await storage.health.history('Together', 5)).toEqual([
+      { provider: 'Together', checkedAt: T0, ok: true, latencyMs: 7, probe: 'models', model: null, error: null },
+    ]);
     await storage.close();
     inspect(file, (db) => {
       expect(schemaVersion(db)).toBe(LATEST_VERSION);

@@ -190,6 +190,7 @@ function toHealth(row: Row): HealthCheckResult {
     ok: num(row, 'ok') !== 0,
     latencyMs: num(row, 'latency_ms'),
     probe: str(row, 'probe'),
+    model: strOrNull(row, 'model'),
     error: strOrNull(row, 'error'),
   };
 }
@@ -283,7 +284,7 @@ class Connection {
     // Both by the primary key's prefix (granularity, dimension, bucket): a seek and a range, not a scan.
     this.statsOldest = db.prepare('SELECT min(bucket) AS bucket FROM stats WHERE granularity = ? AND dimension = ?');
     this.statsDropBucket = db.prepare('DELETE FROM stats WHERE granularity = ? AND dimension = ? AND bucket <= ?');
-    this.healthInsert = db.prepare('INSERT INTO health (provider, checked_at, ok, latency_ms, probe, error) VALUES (?, ?, ?, ?, ?, ?)');
+    this.healthInsert = db.prepare('INSERT INTO health (provider, checked_at, ok, latency_ms, probe, model, error) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.healthHistory = db.prepare('SELECT * FROM health WHERE provider = ? ORDER BY checked_at DESC, id DESC LIMIT ?');
     this.healthPurge = db.prepare('DELETE FROM health WHERE checked_at < ?');
   }
@@ -555,7 +556,7 @@ class SqliteHealthStore implements HealthStore {
     if (!results.length) return;
     const c = this.conn();
     c.write(() => {
-      for (const r of results) c.healthInsert.run(r.provider, r.checkedAt, r.ok ? 1 : 0, r.latencyMs, r.probe, r.error);
+      for (const r of results) c.healthInsert.run(r.provider, r.checkedAt, r.ok ? 1 : 0, r.latencyMs, r.probe, r.model, r.error);
     });
   }
 

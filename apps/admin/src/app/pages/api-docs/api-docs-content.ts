@@ -276,6 +276,8 @@ export const ADMIN_ENDPOINTS: readonly EndpointGroup[] = [
       },
       { method: 'GET · POST', path: '/api/upstreams', summary: '自定义 OpenAI 兼容上游：列表 / 新增' },
       { method: 'PATCH · DELETE', path: '/api/upstreams/{name}', summary: '修改 / 删除控制台添加的上游' },
+      { method: 'POST', path: '/api/upstreams/models', summary: '读取上游的模型列表（保存前用表单中的地址与密钥，密钥不回显）' },
+      { method: 'POST', path: '/api/upstreams/test', summary: '测试上游：每个密钥一次 1 token 的对话，返回状态码、耗时与上游的错误原文' },
     ],
   },
   {

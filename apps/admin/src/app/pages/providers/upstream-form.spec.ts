@@ -3,7 +3,7 @@ import type { TestRequest } from '@angular/common/http/testing';
 import type { AbstractControl } from '@angular/forms';
 import { MAT_DIALOG_DATA } from '@angular/material/dialog';
 import { MatSnackBar } from '@angular/material/snack-bar';
-import type { ProviderDetail } from '#contracts';
+import type { ProviderDetail, UpstreamModelsResult, UpstreamTestResult } from '#contracts';
 import { createHarness, type Harness } from '../../../testing/harness';
 import { provider } from '../../../testing/fixtures';
 import { STORAGE_KEYS } from '../../core/browser';
@@ -11,7 +11,7 @@ import { Notice } from './notice';
 import { ProviderDialog } from './provider-dialog';
 import { FakeSnackBar, setInput } from './providers.testing';
 import { PROVIDERS_POLL_MS, ProvidersStore } from './providers.store';
-import { UpstreamForm } from './upstream-form';
+import { UpstreamForm, outcomeText } from './upstream-form';
 
 type FormView = Omit<UpstreamForm, never> & {
   fieldError(control: AbstractControl | null, field: string): string;
@@ -155,6 +155,103 @@ describe('UpstreamForm', () => {
     await done;
     expect(form.asksKey()).toBe(false);
     list(provider('DeepInfra'), after);
+  });
+
+  const listedOk = (models: string[]): UpstreamModelsResult => ({
+    ok: true,
+    status: 200,
+    latencyMs: 12,
+    code: null,
+    error: null,
+    key: '****0001',
+    models,
+    total: models.length,
+  });
+
+  it('读取模型列表 before saving: the typed address and key go to the API; picked ids join the map', async () => {
+    create(null);
+    form.form.patchValue({ baseUrl: 'http://127.0.0.1:8000/v1', key: 'lab-key-0001' });
+    const done = form.readModels();
+    expect(form.listing()).toBe(true);
+    const req = live('/api/upstreams/models', 'POST');
+    expect(req.request.body).toEqual({ baseUrl: 'http://127.0.0.1:8000/v1', key: 'lab-key-0001' });
+    req.flush(listedOk(['llama3.2', 'qwen2.5:7b', 'mistral']));
+    await done;
+    expect(form.listing()).toBe(false);
+    expect(form.shown()).toEqual(['llama3.2', 'qwen2.5:7b', 'mistral']);
+    form.togglePick('llama3.2');
+    form.togglePick('mistral');
+    form.togglePick('qwen2.5:7b');
+    form.togglePick('qwen2.5:7b');
+    form.addPicked();
+    // The empty first row is filled, not left behind.
+    expect(form.form.controls.models.getRawValue()).toEqual([
+      { id: 'llama3.2', upstream: '' },
+      { id: 'mistral', upstream: '' },
+    ]);
+    expect(snack.messages).toEqual(['已加入 2 个模型到映射，保存后生效']);
+    expect([...form.mapped()]).toEqual(['llama3.2', 'mistral']);
+    // 全选 picks what is not mapped yet, and a second press lets go.
+    form.pickAll();
+    expect([...form.picked()]).toEqual(['qwen2.5:7b']);
+    form.pickAll();
+    expect(form.picked().size).toBe(0);
+    form.filter.set('QWEN');
+    expect(form.matching()).toEqual(['qwen2.5:7b']);
+  });
+
+  it('a wrong address sends nothing and shows the field’s reason', async () => {
+    create(null);
+    form.form.patchValue({ baseUrl: 'localhost:8000' });
+    await form.readModels();
+    await form.test();
+    h.http.expectNone('/api/upstreams/models');
+    h.http.expectNone('/api/upstreams/test');
+    expect(form.form.controls.baseUrl.touched).toBe(true);
+    expect(form.fieldError(form.form.controls.baseUrl, 'baseUrl')).toContain('http://');
+  });
+
+  it('a read the upstream refused says why in Chinese, its own words beside', async () => {
+    create(null);
+    form.form.patchValue({ baseUrl: 'http://127.0.0.1:8000/v1', key: 'lab-key-0001' });
+    const done = form.readModels();
+    const failed: UpstreamModelsResult = {
+      ...listedOk([]),
+      ok: false,
+      status: 401,
+      code: 'auth_failed',
+      error: 'HTTP 401: Incorrect API key provided: ****0001',
+    };
+    live('/api/upstreams/models', 'POST').flush(failed);
+    await done;
+    expect(outcomeText(form.listed()!)).toBe('上游拒绝了密钥（HTTP 401）');
+    expect(form.listed()!.error).toBe('HTTP 401: Incorrect API key provided: ****0001');
+  });
+
+  it('测试 a saved upstream: its name goes along, the first mapped model is asked, each key’s result is kept', async () => {
+    create(home);
+    const done = form.test();
+    const req = live('/api/upstreams/test', 'POST');
+    expect(req.request.body).toEqual({ name: 'Home', baseUrl: 'http://127.0.0.1:11434/v1', model: 'llama3.2' });
+    const result: UpstreamTestResult = {
+      model: 'llama3.2',
+      results: [
+        { key: '****0001', source: 'console', ok: true, status: 200, latencyMs: 40, code: null, error: null },
+        { key: '****0002', source: 'console', ok: false, status: null, latencyMs: 1500, code: 'upstream_timeout', error: 'timeout: no answer' },
+      ],
+    };
+    req.flush(result);
+    await done;
+    expect(form.tested()).toEqual(result);
+    expect(form.tested()!.results.map(outcomeText)).toEqual(['成功', '上游超时：在限定时间内没有回应']);
+  });
+
+  it('测试 without a mapped model says what to fill in and sends nothing', async () => {
+    create(null);
+    form.form.patchValue({ baseUrl: 'http://127.0.0.1:8000/v1' });
+    await form.test();
+    h.http.expectNone('/api/upstreams/test');
+    expect(form.trialProblem()).toContain('先在「模型映射」中填写一个模型');
   });
 });
 

@@ -1,13 +1,17 @@
 import { ChangeDetectionStrategy, Component, ElementRef, type OnInit, computed, inject, input, output, signal } from '@angular/core';
 import { toSignal } from '@angular/core/rxjs-interop';
 import { type AbstractControl, FormArray, FormControl, FormGroup, ReactiveFormsModule, type ValidationErrors, Validators } from '@angular/forms';
-import type { ProviderDetail } from '#contracts';
+import { firstValueFrom } from 'rxjs';
+import type { ProviderDetail, UpstreamModelsResult, UpstreamTestResult, UpstreamTrialOutcome, UpstreamTrialRequest } from '#contracts';
 import { MatButtonModule } from '@angular/material/button';
+import { MatChipsModule } from '@angular/material/chips';
 import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatIconModule } from '@angular/material/icon';
 import { MatInputModule } from '@angular/material/input';
 import { MatProgressSpinnerModule } from '@angular/material/progress-spinner';
 import { MatTooltipModule } from '@angular/material/tooltip';
+import { ApiService } from '../../core/api.service';
+import { attemptText } from '../../core/attempt-text';
 import { Notice } from './notice';
 import {
   type ModelRow,
@@ -39,13 +43,35 @@ type ModelGroup = FormGroup<{ id: FormControl<string>; upstream: FormControl<str
 const modelGroup = (row: ModelRow): ModelGroup =>
   new FormGroup({ id: new FormControl(row.id, { nonNullable: true }), upstream: new FormControl(row.upstream, { nonNullable: true }) });
 
+/** At most this many listed ids are shown at once; the filter narrows a longer list. */
+export const SHOWN_IDS = 200;
+
+/** How one trial call went, in the console's words (the upstream's own text is shown beside it). */
+export function outcomeText(o: UpstreamTrialOutcome): string {
+  return o.ok ? '成功' : attemptText({ code: o.code ?? undefined, reason: o.error ?? '', status: o.status });
+}
+
+/** The upstream ids the model map already asks for. */
+export function mappedIds(rows: readonly ModelRow[]): Set<string> {
+  return new Set(rows.map((r) => r.upstream.trim() || r.id.trim()).filter(Boolean));
+}
+
 /**
  * An operator-defined OpenAI-compatible upstream: a new one (with an optional first key), or the
  * definition of one added from the console, replaced as a whole on save.
  */
 @Component({
   selector: 'app-upstream-form',
-  imports: [ReactiveFormsModule, MatButtonModule, MatFormFieldModule, MatIconModule, MatInputModule, MatProgressSpinnerModule, MatTooltipModule],
+  imports: [
+    ReactiveFormsModule,
+    MatButtonModule,
+    MatChipsModule,
+    MatFormFieldModule,
+    MatIconModule,
+    MatInputModule,
+    MatProgressSpinnerModule,
+    MatTooltipModule,
+  ],
   templateUrl: './upstream-form.html',
   styleUrl: './upstream-form.scss',
   changeDetection: ChangeDetectionStrategy.OnPush,
@@ -57,6 +83,7 @@ export class UpstreamForm implements OnInit {
   readonly saved = output<ProviderDetail>();
 
   private readonly store = inject(ProvidersStore);
+  private readonly api = inject(ApiService);
   private readonly notice = inject(Notice);
   private readonly host = inject<ElementRef<HTMLElement>>(ElementRef, { optional: true });
 
@@ -88,6 +115,27 @@ export class UpstreamForm implements OnInit {
   readonly saving = signal(false);
   readonly triedSave = signal(false);
   readonly serverErrors = signal<Record<string, string>>({});
+
+  /** 读取模型列表 and 测试: what the upstream answered, and what the operator picked from its list. */
+  readonly listing = signal(false);
+  readonly testing = signal(false);
+  readonly listed = signal<UpstreamModelsResult | null>(null);
+  readonly tested = signal<UpstreamTestResult | null>(null);
+  readonly trialProblem = signal<string | null>(null);
+  readonly picked = signal<ReadonlySet<string>>(new Set());
+  readonly filter = signal('');
+  readonly mapped = computed(() => {
+    this.value();
+    return mappedIds(this.form.controls.models.getRawValue());
+  });
+  /** The listed ids that match the filter (all of them, for 全选); the page shows the first SHOWN_IDS. */
+  readonly matching = computed(() => {
+    const f = this.filter().trim().toLowerCase();
+    const ids = this.listed()?.models ?? [];
+    return f ? ids.filter((id) => id.toLowerCase().includes(f)) : ids;
+  });
+  readonly shown = computed(() => this.matching().slice(0, SHOWN_IDS));
+  protected readonly outcomeText = outcomeText;
 
   ngOnInit(): void {
     const p = this.provider();
@@ -147,6 +195,93 @@ export class UpstreamForm implements OnInit {
     } finally {
       this.saving.set(false);
     }
+  }
+
+  /** 读取模型列表: the upstream's ids, read with what the form holds now (saved or not). */
+  async readModels(): Promise<void> {
+    const body = this.trialRequest();
+    if (!body || this.listing()) return;
+    this.listing.set(true);
+    this.listed.set(null);
+    this.picked.set(new Set());
+    this.filter.set('');
+    try {
+      this.listed.set(await firstValueFrom(this.api.readUpstreamModels(body)));
+    } catch (err) {
+      this.notice.error('读取模型列表失败', err);
+    } finally {
+      this.listing.set(false);
+    }
+  }
+
+  /** 测试: a one-token chat per key, to the first mapped model. */
+  async test(): Promise<void> {
+    const body = this.trialRequest();
+    if (!body || this.testing()) return;
+    const [model] = this.mapped();
+    if (!model) {
+      this.trialProblem.set('先在「模型映射」中填写一个模型：测试用第一个模型发一次只生成 1 个 token 的对话');
+      return;
+    }
+    this.testing.set(true);
+    this.tested.set(null);
+    try {
+      this.tested.set(await firstValueFrom(this.api.testUpstream({ ...body, model })));
+    } catch (err) {
+      this.notice.error('测试失败', err);
+    } finally {
+      this.testing.set(false);
+    }
+  }
+
+  togglePick(id: string): void {
+    this.picked.update((s) => {
+      const next = new Set(s);
+      if (!next.delete(id)) next.add(id);
+      return next;
+    });
+  }
+
+  /** Picks every listed id the filter matches that is not mapped yet (or none, when all are picked). */
+  pickAll(): void {
+    const open = this.matching().filter((id) => !this.mapped().has(id));
+    const all = open.length > 0 && open.every((id) => this.picked().has(id));
+    this.picked.set(all ? new Set() : new Set(open));
+  }
+
+  /** Maps the picked ids under their own names; an empty first row is filled rather than left. */
+  addPicked(): void {
+    const ids = [...this.picked()].filter((id) => !this.mapped().has(id));
+    const rows = this.form.controls.models;
+    for (const id of ids) {
+      const blank = rows.controls.find((r) => !r.controls.id.value.trim() && !r.controls.upstream.value.trim());
+      if (blank) blank.setValue({ id, upstream: '' });
+      else rows.push(modelGroup({ id, upstream: '' }));
+    }
+    this.picked.set(new Set());
+    this.notice.ok(`已加入 ${ids.length} 个模型到映射，保存后生效`);
+  }
+
+  /** The address, proxy and typed key as the form holds them, with the upstream's name when editing; null (and the field shown) when one is wrong. */
+  private trialRequest(): UpstreamTrialRequest | null {
+    this.trialProblem.set(null);
+    const { baseUrl, proxy, key } = this.form.controls;
+    for (const [name, control] of [
+      ['baseUrl', baseUrl],
+      ['proxy', proxy],
+    ] as const) {
+      control.markAsTouched();
+      if (control.invalid) {
+        this.focus(name);
+        return null;
+      }
+    }
+    const body: UpstreamTrialRequest = { baseUrl: baseUrl.value.trim() };
+    if (proxy.value.trim()) body.proxy = proxy.value.trim();
+    if (key.value.trim()) body.key = key.value.trim();
+    const editing = this.base();
+    if (editing) body.name = editing.name;
+    return body;
   }
 
   protected fieldError(control: AbstractControl | null, field: string): string {
