@@ -10,6 +10,7 @@ import { ApiAccessController } from './api-access.controller.ts';
 import { ModelsAdminController } from './models-admin.controller.ts';
 import { ImagePlaygroundController, PlaygroundController } from './playground.controller.ts';
 import { ProvidersAdminController } from './providers-admin.controller.ts';
+import { QuotasAdminController } from './quotas-admin.controller.ts';
 import { RoutingAdminController } from './routing-admin.controller.ts';
 
 /**
@@ -18,6 +19,14 @@ import { RoutingAdminController } from './routing-admin.controller.ts';
  */
 @Module({
   imports: [AuthModule, ClientKeysModule, ProvidersModule, ModelsModule, HealthModule, OpenAICompatModule, RoutingModule],
-  controllers: [ApiAccessController, ProvidersAdminController, RoutingAdminController, PlaygroundController, ImagePlaygroundController, ModelsAdminController],
+  controllers: [
+    ApiAccessController,
+    ProvidersAdminController,
+    QuotasAdminController,
+    RoutingAdminController,
+    PlaygroundController,
+    ImagePlaygroundController,
+    ModelsAdminController,
+  ],
 })
 export class AdminModule {}

@@ -98,7 +98,11 @@ export class ProviderState {
     this.priority = base.priority;
     const { failureThreshold, baseCooldownMs, maxCooldownMs } = config.breaker;
     this.breaker = new CircuitBreaker({ failureThreshold, baseCooldownMs, maxCooldownMs });
-    this.keys = new KeyPool({ failureThreshold: 1, baseCooldownMs, maxCooldownMs }, base.apiKeys, !adapter.requiresKey);
+    const { retestFirstMs, retestLaterMs } = config.providerQuota;
+    this.keys = new KeyPool({ failureThreshold: 1, baseCooldownMs, maxCooldownMs }, base.apiKeys, !adapter.requiresKey, {
+      firstMs: retestFirstMs,
+      laterMs: retestLaterMs,
+    });
   }
 
   /** The base URL the environment (or PROVIDERS_FILE, or the adapter's default) gives: its keys are for this origin. */
@@ -180,8 +184,8 @@ export class ProviderState {
     const own = this.breaker.snapshot().openUntil;
     if (own !== null) return own;
     if (this.keys.hasAvailable()) return null;
-    const keys = this.keys.view().filter((k) => !k.invalid && k.breaker.openUntil !== null);
-    return keys.length ? Math.min(...keys.map((k) => k.breaker.openUntil!)) : null;
+    // A key cooling down, resting for quota, or due for its retest.
+    return this.keys.nextAvailableAt();
   }
 
   recordOutcome(ok: boolean, latencyMs: number | null, error?: string, detail: OutcomeDetail = {}): void {
