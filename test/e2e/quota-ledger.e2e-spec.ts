@@ -219,6 +219,9 @@ it('sets limits per provider and per key from the console, and shows them', asyn
   ]);
   expect(deepinfra.usage.find((u) => u.limit === 'requests/day')).toMatchObject({ used: 3, max: 3, remaining: 0 });
   expect(deepinfra.override).toEqual({ 'requests/day': 1 });
+  // The providers' own view carries the same total, for the console's 提供商管理 and dashboard.
+  const detail = (await (await fetch(`${gw.url}/api/providers/deepinfra`, { headers: h })).json()) as ProviderDetail;
+  expect(detail.quota?.find((u) => u.limit === 'requests/day')).toMatchObject({ used: 3, max: 3, remaining: 0 });
   expect(deepinfra.keys[1]!.override).toEqual({ 'requests/day': 2 });
 
   // Cleared: the documented (unknown) limits apply again and DeepInfra serves.

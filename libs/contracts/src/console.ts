@@ -213,6 +213,8 @@ export interface ProviderView {
   overridden: ProviderSettingField[];
   breaker: BreakerSnapshot;
   keys: ProviderKeyView[];
+  /** The keys' use per limit, summed (each key has its own free tier); absent before the quota ledger runs. */
+  quota?: QuotaUsage[];
   health: ProviderHealth;
 }
 

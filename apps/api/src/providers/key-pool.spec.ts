@@ -1,5 +1,5 @@
 import { jest } from '@jest/globals';
-import { KeyPool, isCreditRefusal, maskKey, type KeyLedger } from './key-pool.ts';
+import { KeyPool, isCreditRefusal, maskKey, sumQuotaUsage, type KeyLedger } from './key-pool.ts';
 import { UpstreamError } from './upstream-errors.ts';
 
 const breaker = { failureThreshold: 1, baseCooldownMs: 60_000, maxCooldownMs: 60_000 };
@@ -149,5 +149,16 @@ describe('isCreditRefusal', () => {
     expect(isCreditRefusal(new UpstreamError('http', 'HTTP 429: Rate limited', 429))).toBe(false);
     expect(isCreditRefusal(new UpstreamError('http', 'HTTP 401: Not authenticated', 401))).toBe(false);
     expect(isCreditRefusal(new UpstreamError('timeout', 'no response'))).toBe(false);
+  });
+});
+
+describe('sumQuotaUsage', () => {
+  const u = (limit: string, used: number, max: number | null, resetAt: number) => ({ limit, used, max, remaining: max === null ? null : max - used, resetAt });
+  const q = (usage: ReturnType<typeof u>[]) => ({ quota: { usage, upstream: null, restingUntil: null, restReason: null, headroom: 1 } });
+
+  it('adds the keys’ use per limit; a limit unknown on one key is unknown in total; the earliest reset', () => {
+    expect(
+      sumQuotaUsage([q([u('requests/day', 1, 1, 20), u('tokens/day', 5, null, 20)]), q([u('requests/day', 1, 2, 10), u('tokens/day', 7, 100, 20)]), {}]),
+    ).toEqual([u('requests/day', 2, 3, 10), u('tokens/day', 12, null, 20)]);
   });
 });

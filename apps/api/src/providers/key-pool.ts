@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { maskSecret } from '../common/redact.ts';
 import { CircuitBreaker, type BreakerOptions } from './circuit-breaker.ts';
 import type { UpstreamError } from './upstream-errors.ts';
-import type { KeyQuotaView, KeySource, ProviderKeyView } from '#contracts';
+import type { KeyQuotaView, KeySource, ProviderKeyView, QuotaUsage } from '#contracts';
 
 export type { KeySource };
 export interface KeyEntry {
@@ -264,4 +264,20 @@ export class KeyPool {
       ...(this.ledger ? { quota: this.ledger.view(k.id, now) } : {}),
     }));
   }
+}
+
+/** The keys' use per limit, summed: a limit unknown on any key is unknown in total; the earliest reset. */
+export function sumQuotaUsage(keys: ReadonlyArray<{ quota?: KeyQuotaView }>): QuotaUsage[] {
+  const totals = new Map<string, QuotaUsage>();
+  for (const u of keys.flatMap((k) => k.quota?.usage ?? [])) {
+    const t = totals.get(u.limit);
+    if (!t) totals.set(u.limit, { ...u });
+    else {
+      t.used += u.used;
+      t.max = t.max === null || u.max === null ? null : t.max + u.max;
+      t.remaining = t.remaining === null || u.remaining === null ? null : t.remaining + u.remaining;
+      t.resetAt = Math.min(t.resetAt, u.resetAt);
+    }
+  }
+  return [...totals.values()];
 }

@@ -5,7 +5,7 @@ import { MAX_REASON_CHARS, truncate } from '../events/record-bounds.ts';
 import { CircuitBreaker, type CallKind } from './circuit-breaker.ts';
 import { loadCustomUpstreams, type CustomUpstreamConfig } from './custom/custom-upstreams.ts';
 import { Subject } from 'rxjs';
-import { KeyPool, type KeyEntry } from './key-pool.ts';
+import { KeyPool, sumQuotaUsage, type KeyEntry } from './key-pool.ts';
 import { OPENAI_EMBEDDINGS, OpenAICompatibleAdapter } from './openai-compatible/openai-compatible.adapter.ts';
 import type { ProviderAdapter } from './provider-adapter.ts';
 import { keyEnvName } from './provider-declaration.ts';
@@ -226,6 +226,7 @@ export class ProviderState {
 
   view(): ProviderView {
     const { status, reason } = this.status();
+    const keys = this.keys.view();
     return {
       id: this.adapter.id,
       name: this.name,
@@ -242,7 +243,8 @@ export class ProviderState {
       requiredExtra: [...(this.adapter.requiredExtra ?? [])],
       overridden: [...this.overridden],
       breaker: this.breaker.snapshot(),
-      keys: this.keys.view(),
+      keys,
+      ...(this.keys.ledger ? { quota: sumQuotaUsage(keys) } : {}),
       health: { ...this.health },
     };
   }

@@ -16,7 +16,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { MAX_REASON_CHARS, truncate } from '../events/record-bounds.ts';
 import { STORAGE, type Storage } from '../storage/storage.ts';
 import { FREE_TIERS, UNKNOWN_TIER } from './free-tiers.ts';
-import type { KeyLedger } from './key-pool.ts';
+import { sumQuotaUsage, type KeyLedger } from './key-pool.ts';
 import { ProviderRegistry, type ProviderState } from './provider-registry.service.ts';
 import { parseRetryAfter } from './upstream-errors.ts';
 
@@ -407,20 +407,6 @@ export class QuotaLedger implements OnModuleInit, OnModuleDestroy, BeforeApplica
       override: this.written[`${provider}#${k.id}`] ?? null,
       quota: k.quota ?? this.keyView(provider, k.id, now),
     }));
-    // The provider's total per limit name: summed over its keys (each key has its own free tier).
-    const totals = new Map<string, QuotaUsage>();
-    for (const k of keys) {
-      for (const u of k.quota.usage) {
-        const t = totals.get(u.limit);
-        if (!t) totals.set(u.limit, { ...u });
-        else {
-          t.used += u.used;
-          t.max = t.max === null || u.max === null ? null : t.max + u.max;
-          t.remaining = t.remaining === null || u.remaining === null ? null : t.remaining + u.remaining;
-          t.resetAt = Math.min(t.resetAt, u.resetAt);
-        }
-      }
-    }
     return {
       provider,
       name: p.name,
@@ -429,7 +415,7 @@ export class QuotaLedger implements OnModuleInit, OnModuleDestroy, BeforeApplica
       resetHour: spec.resetHour,
       creditWindow: spec.creditWindow ?? null,
       override: this.written[provider] ?? null,
-      usage: [...totals.values()],
+      usage: sumQuotaUsage(keys),
       keys,
     };
   }
