@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseFault } from './faults.ts';
 import { parseJsonBody, readBody, sendJson } from './http-io.ts';
+import { parseRateLimit } from './rate-limits.ts';
 import { isProviderId, isRecord, PREFILL_MODES } from './types.ts';
 import type { Emulator, Fault, Framing, Pacing, PrefillMode } from './types.ts';
 
@@ -42,6 +43,15 @@ function dispatch(method: string, url: URL, body: unknown, target: ControlTarget
       return setPacing(body, target);
     case 'POST /prefill':
       return setPrefill(body, target);
+    case 'POST /ratelimits': {
+      const limit = parseRateLimit(body);
+      if (typeof limit === 'string') return invalid(limit);
+      target.setRateLimit(limit);
+      return ok;
+    }
+    case 'DELETE /ratelimits':
+      target.clearRateLimits();
+      return ok;
     case 'GET /requests':
       return requests(url, target);
     case 'POST /reset':

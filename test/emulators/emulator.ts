@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { CONTROL_PREFIX, handleControl } from './control-api.ts';
 import type { ControlTarget } from './control-api.ts';
 import { FaultBook } from './faults.ts';
+import { RateLimitBook } from './rate-limits.ts';
 import { sendJson } from './http-io.ts';
 import { FileStore, FILES_PREFIX, handleFileRequest } from './media-wire.ts';
 import { loadDefaultModelLists } from './model-lists.ts';
@@ -52,6 +53,8 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     setFraming: (provider, framing) => state.setFraming(provider, framing),
     setPacing: (pacing) => state.setPacing(pacing),
     setPrefill: (provider, mode) => state.setPrefill(provider, mode),
+    setRateLimit: (limit) => state.rateLimits.set(limit),
+    clearRateLimits: () => state.rateLimits.clear(),
     requests: (provider) => state.recorded(provider),
     connectionsAccepted: () => accepted,
     reset: () => state.reset(),
@@ -76,6 +79,7 @@ function startupPacing(opts: EmulatorOptions): Pacing {
 class EmulatorState implements ProviderState {
   readonly faults = new FaultBook();
   readonly files = new FileStore();
+  readonly rateLimits = new RateLimitBook();
   #defaults: ModelLists;
   #startupPacing: Pacing;
   #models: Map<ProviderId, readonly string[]> = new Map();
@@ -138,6 +142,7 @@ class EmulatorState implements ProviderState {
     this.#prefill.clear();
     this.#requests = [];
     this.files.clear();
+    this.rateLimits.clear();
     this.#pacing = { ...this.#startupPacing };
   }
 }

@@ -3,6 +3,7 @@ import { planAnswer } from './answers.ts';
 import type { AnswerPlan } from './answers.ts';
 import { asOpenAiTools, cloudflareResult, cloudflareSchemaError, cloudflareStream } from './cloudflare-wire.ts';
 import type { FaultBook } from './faults.ts';
+import type { RateLimitBook } from './rate-limits.ts';
 import { bearerKey, cutConnection, parseJsonBody, readBytes, sendJson, sleep, writeAsync } from './http-io.ts';
 import type { ParsedBody } from './http-io.ts';
 import { answerEmbeddings, embeddingFaultShape } from './embedding-wire.ts';
@@ -27,6 +28,8 @@ export interface ProviderState {
   record(request: RecordedRequest): void;
   /** Images Together serves by URL. */
   files: FileStore;
+  /** Per-key request budgets (setRateLimit). */
+  rateLimits: RateLimitBook;
 }
 
 interface RequestContext {
@@ -82,6 +85,13 @@ export async function handleProviderRequest(ctx: RequestContext): Promise<void> 
 
   const error = authError(profile, key) ?? (route.kind === 'chat' ? requestError(ctx, parsed, body, model) : undefined);
   if (error) return sendError(res, profile, error);
+  // A budget counts what got past authentication; reading the model list is free.
+  const budget = route.kind === 'models' ? undefined : state.rateLimits.take(profile.id, key, Date.now());
+  for (const [name, value] of Object.entries(budget?.headers ?? {})) res.setHeader(name, value);
+  if (budget?.refuse) {
+    const { status, message } = budget.refuse;
+    return sendError(res, profile, { status, message: message ?? profile.defaultMessage(status) });
+  }
   const prefillMode = profile.format === 'openai' && route.kind === 'chat' ? state.prefill(profile.id) : 'ignore';
   const prefill = prefillMode === 'ignore' ? undefined : trailingAssistant(body);
   if (prefill !== undefined && prefillMode === 'reject') return sendError(res, profile, { status: 400, message: PREFILL_REJECTED });

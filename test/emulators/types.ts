@@ -104,6 +104,25 @@ export interface RecordedRequest {
   bytes: number;
 }
 
+/**
+ * A provider's budget as upstreams enforce it: so many requests per key per window (fixed windows
+ * aligned to the epoch, as the gateway's own fixed windows are), announced on every answer with
+ * OpenAI's `x-ratelimit-*` headers, and once used up refused until the window ends: a 429 with
+ * Retry-After (a rate limit), or a 402 (a spent credit, as DeepInfra and HuggingFace answer).
+ */
+export interface RateLimit {
+  provider: ProviderId;
+  /** Requests each key (the anonymous caller counting as one) may make per window. */
+  requests: number;
+  windowMs: number;
+  /** How a request over the budget is refused (default 429, with Retry-After). */
+  status?: 429 | 402;
+  /** The refusal's message, in the provider's error shape (default: the provider's own words for the status). */
+  message?: string;
+  /** Announce the budget in `x-ratelimit-*` headers (default true). */
+  headers?: boolean;
+}
+
 export interface Framing {
   crlf: boolean;
   noSpace: boolean;
@@ -141,6 +160,12 @@ export interface Emulator {
   setPrefill(provider: ProviderId, mode: PrefillMode): void;
   /** Changes stream pacing at run time; reset() restores the startup options. */
   setPacing(pacing: Partial<Pacing>): void;
+  /**
+   * Gives a provider a per-key request budget per window, announced in `x-ratelimit-*` headers and
+   * refused (429 with Retry-After, or 402) once used up (see rate-limits.ts); reset() removes it.
+   */
+  setRateLimit(limit: RateLimit): void;
+  clearRateLimits(): void;
   requests(provider?: ProviderId): RecordedRequest[];
   /** TCP connections accepted since start (a client reusing keep-alive connections opens few). */
   connectionsAccepted(): number;

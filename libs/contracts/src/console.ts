@@ -54,6 +54,57 @@ export interface ProviderKeyView {
   masked: string;
   breaker: BreakerSnapshot;
   invalid: boolean;
+  /** For a key marked invalid after repeated auth failures: when it is tried again (epoch ms); null otherwise. */
+  retestAt?: number | null;
+  /** What the quota ledger knows of this key's use and limits; absent before the ledger runs. */
+  quota?: KeyQuotaView;
+}
+
+/** One limit of a key or provider: how much of it is used in the current window. */
+export interface QuotaUsage {
+  /** `<metric>/<window>`: "requests/day", "tokens/minute", "neurons/day", "requests/30s". */
+  limit: string;
+  used: number;
+  /** The window's most (documented, or set by the operator); null when unknown. */
+  max: number | null;
+  /** max − used, never below 0; null when max is unknown. */
+  remaining: number | null;
+  /** When the current window ends (epoch ms). */
+  resetAt: number;
+}
+
+/** The ledger's view of a key: use per window, the upstream's own rate-limit headers, and rest. */
+export interface KeyQuotaView {
+  usage: QuotaUsage[];
+  /** The last `x-ratelimit-*` headers the upstream sent for this key; null when it sent none. */
+  upstream: { remainingRequests: number | null; remainingTokens: number | null; resetAt: number | null; observedAt: number } | null;
+  /** Epoch ms until which the key rests (a limit used up, remaining 0, a spent credit); null when it has headroom. */
+  restingUntil: number | null;
+  restReason: string | null;
+  /** The smallest share left of any known limit (0–1); 1 when no limit is known. */
+  headroom: number;
+}
+
+/** A provider's limits in effect and where they come from (`GET /api/quotas`). */
+export interface ProviderQuotaView {
+  provider: string;
+  name: string;
+  /** The limits in effect for the provider (documented, then QUOTA_LIMITS, then the console). */
+  limits: Record<string, number>;
+  timeZone: string;
+  resetHour: number;
+  creditWindow: 'day' | 'month' | null;
+  /** The console's own override for the provider, null when none. */
+  override: Record<string, unknown> | null;
+  /** Use summed over the provider's keys, per limit of the provider and for requests and tokens per day and month. */
+  usage: QuotaUsage[];
+  /** Per key: its overrides (console) and its view. */
+  keys: Array<{ id: string; masked: string; override: Record<string, unknown> | null; quota: KeyQuotaView }>;
+}
+
+/** `GET /api/quotas`, and the answer of each change to the limits. */
+export interface ProviderQuotaList {
+  providers: ProviderQuotaView[];
 }
 
 /** Recent health, smoothed so one blip does not swing routing. */
@@ -163,6 +214,8 @@ export interface ProviderView {
   overridden: ProviderSettingField[];
   breaker: BreakerSnapshot;
   keys: ProviderKeyView[];
+  /** The keys' use per limit, summed (each key has its own free tier); absent before the quota ledger runs. */
+  quota?: QuotaUsage[];
   health: ProviderHealth;
 }
 

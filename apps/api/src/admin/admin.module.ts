@@ -10,6 +10,7 @@ import { ApiAccessController } from './api-access.controller.ts';
 import { ModelsAdminController } from './models-admin.controller.ts';
 import { ImagePlaygroundController, PlaygroundController } from './playground.controller.ts';
 import { ProvidersAdminController } from './providers-admin.controller.ts';
+import { QuotasAdminController } from './quotas-admin.controller.ts';
 import { RoutingAdminController } from './routing-admin.controller.ts';
 import { UpstreamTrialController } from './upstream-trial.controller.ts';
 
@@ -22,6 +23,7 @@ import { UpstreamTrialController } from './upstream-trial.controller.ts';
   controllers: [
     ApiAccessController,
     ProvidersAdminController,
+    QuotasAdminController,
     RoutingAdminController,
     PlaygroundController,
     ImagePlaygroundController,

@@ -5,6 +5,7 @@
  */
 import { BlockList, isIP } from 'node:net';
 import { NO_CLIENT_KEY_LIMITS, type ClientKeyLimits, type ClientKeyQuotaName } from '#contracts';
+import { wallClock, zonedInstant } from '../common/wall-clock.ts';
 
 /** The highest quota accepted (tokens included); above it, set no quota. */
 export const MAX_QUOTA = 1_000_000_000_000;
@@ -61,43 +62,12 @@ export interface QuotaPeriods {
   monthEndsAt: number;
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
-/** Year, month, day, hour, minute, second of `at` on the wall clock of `zone`. */
-function wallClock(at: number, zone: string): number[] {
-  let f = formatters.get(zone);
-  if (!f) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone: zone,
-      hourCycle: 'h23',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(zone, f);
-  }
-  const parts = Object.fromEntries(f.formatToParts(at).map((p) => [p.type, Number(p.value)]));
-  return [parts.year!, parts.month!, parts.day!, parts.hour!, parts.minute!, parts.second!];
-}
-
 /** The instant the wall clock of `zone` shows midnight of this (possibly overflowing) date. */
-function midnight(zone: string, year: number, month: number, day: number): number {
-  const wanted = Date.UTC(year, month - 1, day);
-  let at = wanted;
-  // Twice: the offset at the first guess may differ from the one at the answer (a DST change that day).
-  for (let i = 0; i < 2; i++) {
-    const [y, mo, d, h, mi, s] = wallClock(at, zone);
-    at += wanted - Date.UTC(y!, mo! - 1, d!, h!, mi!, s!);
-  }
-  return at;
-}
+const midnight = (zone: string, year: number, month: number, day: number): number => zonedInstant(zone, year, month, day);
 
 /** Which day and month `now` falls in, in `zone`, and when each ends. */
 export function quotaPeriods(now: number, zone: string): QuotaPeriods {
-  const [y, m, d] = wallClock(now, zone) as [number, number, number];
+  const [y, m, d] = wallClock(now, zone);
   const pad = (n: number) => String(n).padStart(2, '0');
   return {
     day: `${y}-${pad(m)}-${pad(d)}`,

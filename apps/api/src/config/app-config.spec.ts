@@ -624,3 +624,56 @@ describe('health probes (HEALTH_PROBE, HEALTH_PROBE_PROVIDERS)', () => {
     expect(configError({ HEALTH_PROBE_PROVIDERS: 'deepinfra=models:gpt-4o' }).message).toMatch(/HEALTH_PROBE_PROVIDERS entries/);
   });
 });
+
+describe('the providers’ quota ledger (QUOTA_LIMITS, QUOTA_SYNC_MS, KEY_RETEST_*, QUOTA_PROBE_MIN_HEADROOM, HEALTH_CHECK_INTERVAL_PROVIDERS)', () => {
+  it('has no overrides, a 2 s sync, retests after 1 h then daily, and keeps a tenth of a quota from probes by default', () => {
+    expect(loadConfig({}).providerQuota).toEqual({
+      overrides: {},
+      syncMs: 2000,
+      retestFirstMs: 3_600_000,
+      retestLaterMs: 86_400_000,
+      probeMinHeadroom: 0.1,
+      probeIntervalMs: {},
+    });
+  });
+
+  it('reads limits per provider and per key, flat as operators write them', () => {
+    const { providerQuota } = loadConfig({
+      QUOTA_LIMITS: JSON.stringify({
+        Cloudflare: { 'neurons/day': 5000, timeZone: 'America/Los_Angeles', resetHour: 3 },
+        'deepinfra#env-0123abcd4567': { 'requests/30s': 2, 'tokens/minute': null, creditWindow: 'month' },
+      }),
+      QUOTA_SYNC_MS: '100',
+      KEY_RETEST_FIRST_MS: '5000',
+      KEY_RETEST_MS: '60000',
+      QUOTA_PROBE_MIN_HEADROOM: '0.25',
+      HEALTH_CHECK_INTERVAL_PROVIDERS: 'cloudflare=6h, DeepInfra=30m,together=90s',
+    });
+    expect(providerQuota).toEqual({
+      overrides: {
+        cloudflare: { limits: { 'neurons/day': 5000 }, timeZone: 'America/Los_Angeles', resetHour: 3 },
+        'deepinfra#env-0123abcd4567': { limits: { 'requests/30s': 2, 'tokens/minute': null }, creditWindow: 'month' },
+      },
+      syncMs: 100,
+      retestFirstMs: 5000,
+      retestLaterMs: 60_000,
+      probeMinHeadroom: 0.25,
+      probeIntervalMs: { cloudflare: 6 * 3_600_000, deepinfra: 30 * 60_000, together: 90_000 },
+    });
+  });
+
+  it.each([
+    [{ QUOTA_LIMITS: '[1]' }, /QUOTA_LIMITS must be a JSON object/],
+    [{ QUOTA_LIMITS: '{"deepinfra": {"requests/fortnight": 1}}' }, /unknown field "requests\/fortnight"/],
+    [{ QUOTA_LIMITS: '{"deepinfra": {"requests/day": -1}}' }, /whole number/],
+    [{ QUOTA_LIMITS: '{"deepinfra": {"timeZone": "Mars/Olympus"}}' }, /IANA time zone/],
+    [{ QUOTA_LIMITS: '{"deepinfra": {"resetHour": 24}}' }, /resetHour/],
+    [{ QUOTA_LIMITS: '{"deep infra": {}}' }, /QUOTA_LIMITS keys are a provider's id or name/],
+    [{ QUOTA_PROBE_MIN_HEADROOM: '2' }, /QUOTA_PROBE_MIN_HEADROOM/],
+    [{ KEY_RETEST_FIRST_MS: '10' }, /KEY_RETEST_FIRST_MS/],
+    [{ HEALTH_CHECK_INTERVAL_PROVIDERS: 'cloudflare=often' }, /HEALTH_CHECK_INTERVAL_PROVIDERS entries/],
+    [{ HEALTH_CHECK_INTERVAL_PROVIDERS: 'cloudflare=0s' }, /between 1s and 30d/],
+  ])('refuses %j, naming what is wrong', (env, message) => {
+    expect(configError(env).message).toMatch(message);
+  });
+});

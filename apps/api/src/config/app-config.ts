@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import { parseQuotaOverride, type QuotaOverride } from '../common/quota-spec.ts';
 import { maskUrlCredentials } from '../common/redact.ts';
 // Plain data (each built-in provider's own declaration): the adapters behind it load only in Nest.
 import { BUILTIN_PROVIDERS } from '../providers/builtin-providers.ts';
@@ -187,6 +188,20 @@ export interface AppConfig {
     maxFileBytes: number;
     /** Uploads taken at once (TRANSCRIPTION_MAX_CONCURRENT); each is held in memory, so one more is a 429. */
     maxConcurrent: number;
+  };
+  /** The providers' quota ledger (docs/providers.md, 免费额度账本). */
+  providerQuota: {
+    /** QUOTA_LIMITS: per provider id or name, or per key (`<provider>#<key id>`), limits over the documented ones. */
+    overrides: Record<string, QuotaOverride>;
+    /** How often counters are written to storage and other replicas' counts read back (QUOTA_SYNC_MS). */
+    syncMs: number;
+    /** An invalid key's first retest after this long, then every `retestLaterMs` (KEY_RETEST_FIRST_MS, KEY_RETEST_MS). */
+    retestFirstMs: number;
+    retestLaterMs: number;
+    /** Health probes skip keys with less than this share of a known limit left (QUOTA_PROBE_MIN_HEADROOM, 0–1). */
+    probeMinHeadroom: number;
+    /** Per provider (lower-cased name or id): how often its scheduled health probe runs (HEALTH_CHECK_INTERVAL_PROVIDERS). */
+    probeIntervalMs: Record<string, number>;
   };
 }
 
@@ -556,7 +571,61 @@ export function loadConfig(env: Env = process.env, providers: readonly ProviderD
       maxFileBytes: parseSize(env.TRANSCRIPTION_MAX_BYTES?.trim() || '25mb', 'TRANSCRIPTION_MAX_BYTES'),
       maxConcurrent: int(env, 'TRANSCRIPTION_MAX_CONCURRENT', 4, 1, 1000),
     },
+    providerQuota: {
+      overrides: quotaOverrides(env),
+      syncMs: int(env, 'QUOTA_SYNC_MS', 2000, 50, 60_000),
+      retestFirstMs: int(env, 'KEY_RETEST_FIRST_MS', 3_600_000, 1000, 30 * 24 * 3_600_000),
+      retestLaterMs: int(env, 'KEY_RETEST_MS', 24 * 3_600_000, 1000, 30 * 24 * 3_600_000),
+      probeMinHeadroom: fraction(env, 'QUOTA_PROBE_MIN_HEADROOM', 0.1),
+      probeIntervalMs: probeIntervals(env.HEALTH_CHECK_INTERVAL_PROVIDERS),
+    },
   };
+}
+
+// --- The providers' quota ledger ------------------------------------------------------------
+
+const MAX_QUOTA_TARGETS = 200;
+
+/** QUOTA_LIMITS: `{"<provider>": {"neurons/day": 10000}, "<provider>#env-0123abcd4567": {"requests/day": 100}}` (docs/providers.md, 免费额度账本). */
+function quotaOverrides(env: Env): Record<string, QuotaOverride> {
+  const raw = jsonObject(env, 'QUOTA_LIMITS');
+  const entries = Object.entries(raw);
+  if (entries.length > MAX_QUOTA_TARGETS) throw new ConfigError(`QUOTA_LIMITS may name at most ${MAX_QUOTA_TARGETS} providers and keys`);
+  const out: Record<string, QuotaOverride> = {};
+  for (const [target, value] of entries) {
+    if (!/^[^#\s]{1,64}(#[A-Za-z0-9_-]{1,64})?$/.test(target))
+      throw new ConfigError(`QUOTA_LIMITS keys are a provider's id or name, or "<provider>#<key id>" for one key, got "${target.slice(0, 64)}"`);
+    try {
+      out[target.toLowerCase()] = parseQuotaOverride(value, `QUOTA_LIMITS["${target}"]`);
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
+  }
+  return out;
+}
+
+function fraction(env: Env, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n < 0 || n > 1) throw new ConfigError(`${name} must be a number from 0 to 1, got "${raw.slice(0, 32)}"`);
+  return n;
+}
+
+/** HEALTH_CHECK_INTERVAL_PROVIDERS: `<provider>=6h,<provider>=30m,<provider>=90s` (comma-separated). */
+function probeIntervals(raw: string | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  const items = list(raw);
+  if (items.length > MAX_PROBE_SETTINGS) throw new ConfigError(`HEALTH_CHECK_INTERVAL_PROVIDERS may name at most ${MAX_PROBE_SETTINGS} providers`);
+  const unit: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+  for (const item of items) {
+    const m = /^([^=\s]{1,64})\s*=\s*(\d{1,6})(s|m|h|d)$/i.exec(item);
+    if (!m) throw new ConfigError(`HEALTH_CHECK_INTERVAL_PROVIDERS entries look like provider=30m (s, m, h or d), got "${item.slice(0, 80)}"`);
+    const ms = Number(m[2]) * unit[m[3]!.toLowerCase()]!;
+    if (ms < 1000 || ms > 30 * 86_400_000) throw new ConfigError(`HEALTH_CHECK_INTERVAL_PROVIDERS: "${item.slice(0, 80)}" must be between 1s and 30d`);
+    out[m[1]!.toLowerCase()] = ms;
+  }
+  return out;
 }
 
 /** Injection token for the AppConfig object. */

@@ -66,6 +66,8 @@ export class ProviderHealthService implements OnApplicationBootstrap, OnModuleDe
   private readonly log = new Logger('HealthChecks');
   /** By lower-cased provider name, so that a re-created custom upstream keeps its entry. */
   private readonly latest = new Map<string, ProviderCheck>();
+  /** When each provider with its own probe interval was last probed by a scheduled run (by adapter id). */
+  private readonly lastScheduled = new Map<string, number>();
   private readonly inFlight = new Map<string, Promise<ProviderCheck>>();
   private run: Promise<ProviderCheck[]> | null = null;
   private readonly stopping = new AbortController();
@@ -123,10 +125,12 @@ export class ProviderHealthService implements OnApplicationBootstrap, OnModuleDe
    * Checks every enabled, configured provider in parallel, but those whose probe is off
    * (HEALTH_PROBE / HEALTH_PROBE_PROVIDERS: a precious free quota); joins a run already in flight.
    */
-  checkAll(): Promise<ProviderCheck[]> {
+  checkAll(scheduled = false): Promise<ProviderCheck[]> {
     this.run ??= (async () => {
       try {
-        const targets = this.registry.all().filter((p) => p.enabled && !p.missingConfig() && this.probeSetting(p).mode !== 'off');
+        const targets = this.registry
+          .all()
+          .filter((p) => p.enabled && !p.missingConfig() && this.probeSetting(p).mode !== 'off' && (!scheduled || this.due(p)));
         const results = await Promise.all(targets.map((p) => this.checkState(p)));
         await this.purgeOldHistory();
         return results;
@@ -204,7 +208,24 @@ export class ProviderHealthService implements OnApplicationBootstrap, OnModuleDe
       this.log.warn('The previous health check run is still going; this one is skipped.');
       return;
     }
-    this.checkAll().catch((err: unknown) => this.log.error(`Health check run failed: ${err instanceof Error ? err.message : String(err)}`));
+    this.checkAll(true).catch((err: unknown) => this.log.error(`Health check run failed: ${err instanceof Error ? err.message : String(err)}`));
+  }
+
+  /**
+   * Whether a scheduled run probes this provider: always, unless HEALTH_CHECK_INTERVAL_PROVIDERS
+   * gives it its own interval, which runs on the scheduled ticks (so never more often than
+   * HEALTH_CHECK_INTERVAL): a free quota need not pay for a check every few minutes.
+   */
+  private due(provider: ProviderState): boolean {
+    const intervals = this.config.providerQuota.probeIntervalMs;
+    const every = intervals[provider.name.toLowerCase()] ?? intervals[provider.adapter.id.toLowerCase()];
+    if (every === undefined) return true;
+    const now = Date.now();
+    const last = this.lastScheduled.get(provider.adapter.id);
+    // Half a tick of slack: ticks drift by milliseconds, and a 1 h interval on 1 h ticks must not skip every other one.
+    if (last !== undefined && now - last + this.config.health.checkIntervalMs / 2 < every) return false;
+    this.lastScheduled.set(provider.adapter.id, now);
+    return true;
   }
 
   private checkState(provider: ProviderState): Promise<ProviderCheck> {
@@ -227,6 +248,7 @@ export class ProviderHealthService implements OnApplicationBootstrap, OnModuleDe
       mode: this.probeSetting(provider).mode === 'models' ? 'models' : 'chat',
       chatModel: (p) => this.chatModel(p),
       signal: this.stopping.signal,
+      minHeadroom: this.config.providerQuota.probeMinHeadroom,
     });
     if (result.inconclusive || this.stopping.signal.aborted) return result;
     this.remember(result);

@@ -29,6 +29,8 @@ export interface ProbeOptions {
   chatModel: (provider: ProviderState) => ProbeModel | undefined;
   /** Aborts the check (the application is shutting down). */
   signal?: AbortSignal;
+  /** Keys with less than this share of a known limit left are not probed (QUOTA_PROBE_MIN_HEADROOM): a check never spends the last of a quota. */
+  minHeadroom?: number;
 }
 
 /** The probe could not be sent at all; says nothing about the provider's health. */
@@ -130,10 +132,13 @@ export async function probeProvider(provider: ProviderState, options: ProbeOptio
   let okKind: 'chat' | 'models' | null = null;
   try {
     for (;;) {
-      const key = provider.keys.acquire(tried);
+      const key = provider.keys.acquire(tried, { minHeadroom: options.minHeadroom });
       if (!key) {
         if (keyProblems.length)
           return result(false, probeKind, `every key failed: ${keyProblems.map((k) => `${k.key}: ${k.error}`).join('; ')}`, { ...tested, keyProblems });
+        // Keys that could serve but are near a limit: their quota is for clients, and the check says nothing.
+        if (provider.keys.hasAvailable(tried))
+          return result(false, 'none', 'skipped: no key has enough quota headroom left for a health check', { inconclusive: true });
         return result(false, 'none', 'no usable key: every key is cooling down or invalid');
       }
       tried.add(key);
@@ -145,6 +150,8 @@ export async function probeProvider(provider: ProviderState, options: ProbeOptio
         signal,
         http: options.http,
         proxy: provider.proxy,
+        // A probe is use like any other: counted against the key's quota.
+        onResponse: provider.keys.responseObserver(key),
       };
       let sent: Sent;
       try {
@@ -163,7 +170,9 @@ export async function probeProvider(provider: ProviderState, options: ProbeOptio
         const reason = shortReason(err);
         if (err.isKeyProblem) {
           // The key is at fault, not the provider: the same treatment as in Lease.fail.
-          if (err.status === 429) key.breaker.onFailure({ immediate: true, retryAfterMs: err.retryAfterMs, reason });
+          if (provider.keys.restForCredit(key, err, reason)) {
+            // Resting until its credit comes back.
+          } else if (err.status === 429) key.breaker.onFailure({ immediate: true, retryAfterMs: err.retryAfterMs, reason });
           else {
             key.breaker.onFailure({ immediate: true, cooldownMs: options.authCooldownMs, reason });
             provider.keys.recordAuthFailure(key);

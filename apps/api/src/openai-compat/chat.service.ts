@@ -290,7 +290,9 @@ export class ChatService implements OnApplicationBootstrap {
           if (resume) return null;
           return { type: 'start', provider: lease.provider.name, upstreamModel: lease.upstreamModel, ttftMs };
         };
-        const events = lease.provider.adapter.chat(resume?.request ?? request, lease.context(signal, flow));
+        const events = lease.provider.adapter
+          .chat(resume?.request ?? request, lease.context(signal, flow))
+          .pipe(tap((e) => e.type === 'usage' && lease.noteUsage(e.usage)));
         const answered: Observable<ChatItem> = request.stream
           ? events.pipe(
               resume ? map((e) => wholeAnswerUsage(e, resume.point.tokens)) : identity,

@@ -26,6 +26,7 @@ import type {
   ProviderCheck,
   ProviderCheckAll,
   ProviderCondition,
+  ProviderQuotaList,
   ProviderStatus,
   RequestLogPage,
   RoutingSettings,
@@ -130,6 +131,8 @@ export interface ApiSchemas {
   ProviderCheckAll: ProviderCheckAll;
   /** 每个提供商的路由状态与最近一次健康检查。 */
   ProviderHealthList: ProviderHealthList;
+  /** 每个提供商的免费额度：生效的限额（文档、`QUOTA_LIMITS`、管理台）、各密钥与合计的已用 / 剩余 / 重置时间、休息中的密钥。 */
+  ProviderQuotaList: ProviderQuotaList;
   /** 一个提供商保存的健康检查记录（新的在前）。 */
   ProviderHealthHistory: ProviderHealthHistory;
   /** 健康检查结果（Nest Terminus 格式）。 */

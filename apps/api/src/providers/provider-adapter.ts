@@ -49,6 +49,8 @@ export interface UpstreamContext {
   flow?: ClientFlow;
   /** Told of each stream event skipped for not being JSON (its start), so the attempt can count it. */
   onMalformed?: (sample: string) => void;
+  /** Told each upstream answer's status and headers (the quota ledger counts the key's use and reads rate-limit headers). */
+  onResponse?: UpstreamCall['onResponse'];
 }
 
 export type ChatEvent =
@@ -215,5 +217,6 @@ export function upstreamCall(ctx: UpstreamContext, init: UpstreamCallInit): Upst
     body: init.body,
     signal: init.signal ?? ctx.signal,
     proxy: ctx.proxy,
+    ...(ctx.onResponse ? { onResponse: ctx.onResponse } : {}),
   };
 }

@@ -5,7 +5,7 @@ import { MAX_REASON_CHARS, truncate } from '../events/record-bounds.ts';
 import { CircuitBreaker, type CallKind } from './circuit-breaker.ts';
 import { loadCustomUpstreams, type CustomUpstreamConfig } from './custom/custom-upstreams.ts';
 import { Subject } from 'rxjs';
-import { KeyPool, type KeyEntry } from './key-pool.ts';
+import { KeyPool, sumQuotaUsage, type KeyEntry } from './key-pool.ts';
 import { OPENAI_EMBEDDINGS, OpenAICompatibleAdapter } from './openai-compatible/openai-compatible.adapter.ts';
 import type { ProviderAdapter } from './provider-adapter.ts';
 import { keyEnvName } from './provider-declaration.ts';
@@ -98,7 +98,11 @@ export class ProviderState {
     this.priority = base.priority;
     const { failureThreshold, baseCooldownMs, maxCooldownMs } = config.breaker;
     this.breaker = new CircuitBreaker({ failureThreshold, baseCooldownMs, maxCooldownMs });
-    this.keys = new KeyPool({ failureThreshold: 1, baseCooldownMs, maxCooldownMs }, base.apiKeys, !adapter.requiresKey);
+    const { retestFirstMs, retestLaterMs } = config.providerQuota;
+    this.keys = new KeyPool({ failureThreshold: 1, baseCooldownMs, maxCooldownMs }, base.apiKeys, !adapter.requiresKey, {
+      firstMs: retestFirstMs,
+      laterMs: retestLaterMs,
+    });
   }
 
   /** The base URL the environment (or PROVIDERS_FILE, or the adapter's default) gives: its keys are for this origin. */
@@ -180,8 +184,8 @@ export class ProviderState {
     const own = this.breaker.snapshot().openUntil;
     if (own !== null) return own;
     if (this.keys.hasAvailable()) return null;
-    const keys = this.keys.view().filter((k) => !k.invalid && k.breaker.openUntil !== null);
-    return keys.length ? Math.min(...keys.map((k) => k.breaker.openUntil!)) : null;
+    // A key cooling down, resting for quota, or due for its retest.
+    return this.keys.nextAvailableAt();
   }
 
   recordOutcome(ok: boolean, latencyMs: number | null, error?: string, detail: OutcomeDetail = {}): void {
@@ -222,6 +226,7 @@ export class ProviderState {
 
   view(): ProviderView {
     const { status, reason } = this.status();
+    const keys = this.keys.view();
     return {
       id: this.adapter.id,
       name: this.name,
@@ -238,7 +243,8 @@ export class ProviderState {
       requiredExtra: [...(this.adapter.requiredExtra ?? [])],
       overridden: [...this.overridden],
       breaker: this.breaker.snapshot(),
-      keys: this.keys.view(),
+      keys,
+      ...(this.keys.ledger ? { quota: sumQuotaUsage(keys) } : {}),
       health: { ...this.health },
     };
   }

@@ -4,6 +4,7 @@ import type { ProviderAdapter } from './provider-adapter.ts';
 import type { ProviderDeclaration } from './provider-declaration.ts';
 import { PROVIDER_ADAPTERS, PROVIDER_DECLARATIONS, ProviderRegistry } from './provider-registry.service.ts';
 import { ProviderSettingsService } from './provider-settings.service.ts';
+import { QuotaLedger } from './quota-ledger.ts';
 import { UpstreamHttp } from './upstream-http.ts';
 
 @Module({
@@ -17,9 +18,10 @@ import { UpstreamHttp } from './upstream-http.ts';
     },
     ProviderRegistry,
     ProviderSettingsService,
+    QuotaLedger,
     UpstreamHttp,
   ],
-  exports: [ProviderRegistry, ProviderSettingsService, UpstreamHttp],
+  exports: [ProviderRegistry, ProviderSettingsService, QuotaLedger, UpstreamHttp],
 })
 export class ProvidersModule {}
 

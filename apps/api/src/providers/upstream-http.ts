@@ -37,6 +37,8 @@ export interface UpstreamCall {
   addressGuard?: AddressGuard;
   /** Answer a 3xx as a response (its Location header for the caller to vet and follow) instead of an error. */
   returnRedirects?: boolean;
+  /** Told every answer's status and headers, errors included, before the body is read (the quota ledger reads rate-limit headers). */
+  onResponse?: (status: number, headers: Readonly<Record<string, string | undefined>>) => void;
 }
 
 export interface UpstreamResponse {
@@ -70,6 +72,15 @@ export interface BodyLimits {
 }
 
 const MAX_ERROR_BODY = 64 * 1024;
+
+/** Tells an answer's observer, which must never break the call it observes. */
+function tell(observer: UpstreamCall['onResponse'], status: number, headers: Readonly<Record<string, string | undefined>>): void {
+  try {
+    observer?.(status, headers);
+  } catch {
+    // An observer's own bug is not the upstream's failure.
+  }
+}
 /** How long release() waits for the rest of a body before giving up its connection. */
 const DRAIN_MS = 1000;
 
@@ -148,6 +159,7 @@ export class UpstreamHttp implements OnModuleDestroy {
 
     const responseHeaders: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(res.headers)) responseHeaders[k] = v == null ? undefined : Array.isArray(v) ? v.join(', ') : v;
+    tell(call.onResponse, res.statusCode, responseHeaders);
     const raw = res.body;
     const stream = decoded(raw, responseHeaders['content-encoding']);
     // Counted only where a decoder already reads the raw body: a second 'data' listener there

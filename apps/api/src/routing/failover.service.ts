@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { type Observable, defer, lastValueFrom, mergeMap, of, timer } from 'rxjs';
-import type { AttemptSummary, CatalogModel, CatalogRoute, ResumePoint } from '#contracts';
+import type { AttemptSummary, CatalogModel, CatalogRoute, ResumePoint, Usage } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import type { CallKind } from '../providers/circuit-breaker.ts';
@@ -100,7 +100,13 @@ export class Lease {
       proxy: p.proxy,
       flow,
       onMalformed,
+      onResponse: p.keys.responseObserver(this.key),
     };
+  }
+
+  /** The tokens an answer reported, counted against the key that served it (the quota ledger). */
+  noteUsage(usage: Usage): void {
+    this.provider.keys.countTokens(this.key, usage.total_tokens || usage.prompt_tokens + usage.completion_tokens);
   }
 
   /** A skipped stream event: counted on the attempt (and so in metrics), logged once per try. */
@@ -176,7 +182,10 @@ export class Lease {
     if (err.isKeyProblem) {
       // The key is at fault, not the provider: cool the key, keep the provider's other keys serving.
       // A Retry-After says exactly when the key may go again: that, not a growing guess.
-      if (err.status === 429) key.breaker.onFailure({ immediate: true, retryAfterMs: err.retryAfterMs, cooldownMs: err.retryAfterMs, reason });
+      // A spent credit or free allocation rests the key until its documented reset, when the ledger knows it.
+      if (provider.keys.restForCredit(key, err, reason)) {
+        // Resting: its breaker is open until then.
+      } else if (err.status === 429) key.breaker.onFailure({ immediate: true, retryAfterMs: err.retryAfterMs, cooldownMs: err.retryAfterMs, reason });
       else {
         key.breaker.onFailure({ immediate: true, cooldownMs: this.config.breaker.authCooldownMs, reason });
         provider.keys.recordAuthFailure(key);

@@ -269,6 +269,9 @@ export const ADMIN_ENDPOINTS: readonly EndpointGroup[] = [
       { method: 'POST', path: '/api/providers/{name}/keys', summary: '向密钥池添加密钥（加密保存）' },
       { method: 'DELETE', path: '/api/providers/{name}/keys/{id}', summary: '删除控制台添加的密钥' },
       { method: 'POST', path: '/api/providers/{name}/keys/{id}/test', summary: '用这一个密钥真实请求一次' },
+      { method: 'GET', path: '/api/quotas', summary: '免费额度账本：各提供商生效的限额、各密钥与合计的已用 / 剩余 / 重置时间、休息中的密钥' },
+      { method: 'PUT · DELETE', path: '/api/quotas/{name}', summary: '设置 / 清除提供商每个密钥的限额（如 {"requests/day": 1000}；null 表示未知）' },
+      { method: 'PUT · DELETE', path: '/api/quotas/{name}/keys/{id}', summary: '设置 / 清除单个密钥的限额（叠加在提供商的限额之上）' },
       {
         method: 'GET · PUT',
         path: '/api/routing',

@@ -2,6 +2,7 @@ import { Injectable, InjectionToken, computed, inject, signal } from '@angular/c
 import { type Observable, forkJoin, of } from 'rxjs';
 import type { StatsRange } from '#contracts';
 import { ApiService } from '../../core/api.service';
+import { budgetWarnings } from '../../core/quota-view';
 import { BROWSER_STORAGE, STORAGE_KEYS } from '../../core/browser';
 import { type PollStatus, type PollingResource, pollingResource } from '../../core/polling';
 import { DEFAULT_RANGE, type DashboardSnapshot, RANGE_OPTIONS, providerRows, rangeOption, snippetModel, summarize } from './dashboard-view';
@@ -65,6 +66,11 @@ export class DashboardStore {
   readonly providers = computed(() => {
     const s = this.snapshot();
     return s ? providerRows(s.providers, s.stats) : [];
+  });
+  /** Providers near or past a free-tier budget (the quota ledger), worst first; as of the last poll. */
+  readonly budgetWarnings = computed(() => {
+    const s = this.snapshot();
+    return s ? budgetWarnings(s.providers, this.updatedAt() ?? Date.now()) : [];
   });
   /** No request at all in the range: the charts give way to a hint. */
   readonly empty = computed(() => this.snapshot()?.stats.totals.requests === 0);

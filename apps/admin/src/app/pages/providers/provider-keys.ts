@@ -9,6 +9,7 @@ import { MatInputModule } from '@angular/material/input';
 import { MatProgressSpinnerModule } from '@angular/material/progress-spinner';
 import { MatTooltipModule } from '@angular/material/tooltip';
 import { formatDuration } from '../../core/format';
+import { type QuotaLine, quotaLines } from '../../core/quota-view';
 import { confirm } from '../../shared/confirm-dialog/confirm-dialog';
 import { Notice } from './notice';
 import { formFailure } from './providers-forms';
@@ -41,6 +42,11 @@ export class ProviderKeys {
   protected readonly rows = computed<KeyRow[]>(() => {
     const now = this.store.now();
     return this.provider().keys.map((k) => keyRow(k, now));
+  });
+  /** The provider's use per limit, summed over its keys by the gateway (shown when it has more than one key). */
+  protected readonly total = computed<QuotaLine[]>(() => {
+    const p = this.provider();
+    return p.keys.length > 1 ? quotaLines(p.quota ?? [], this.store.now()) : [];
   });
   protected readonly tests = signal<Record<string, KeyTestView>>({});
 

@@ -163,6 +163,29 @@ describe('providers view', () => {
     });
   });
 
+  it('shows what the quota ledger knows of a key: use per limit, a rest, a retest', () => {
+    const day = { limit: 'requests/day', used: 100, max: 100, remaining: 0, resetAt: NOW + 3_600_000 };
+    const resting = keyRow(
+      key('k', {
+        breaker: open(3_600_000),
+        quota: { usage: [day], upstream: null, restingUntil: NOW + 3_600_000, restReason: 'requests/day used up (100)', headroom: 0 },
+      }),
+      NOW,
+    );
+    expect(resting).toMatchObject({
+      stateLabel: '额度用尽',
+      tone: 'warning',
+      countdown: null,
+      detail: '额度用尽，1 小时 0 分后恢复（requests/day used up (100)）',
+      quota: [{ limit: 'requests/day', text: '今日请求 100 / 100 · 剩余 0 · 1 小时 0 分后重置', tone: 'danger' }],
+      upstream: null,
+    });
+    expect(keyRow(key('k', { invalid: true, retestAt: NOW + 90_000 }), NOW).detail).toBe(
+      '多次认证失败，已停止使用；1 分 30 秒后会自动重新测试一次；请检查或删除这个密钥。',
+    );
+    expect(keyRow(key('k'), NOW)).toMatchObject({ quota: [], upstream: null });
+  });
+
   it('lists provider-specific settings: required ones first', () => {
     expect(extraKeys(provider('CloudflareAI', 'available', { requiredExtra: ['accountId'], extra: { region: 'x', accountId: 'a' } }))).toEqual([
       'accountId',

@@ -2,6 +2,7 @@
 import type { BreakerSnapshot, ProviderCheck, ProviderDetail, ProviderKeyView, ProviderStatus } from '#contracts';
 import { formatDuration } from '../../core/format';
 import { reasonText } from '../../core/provider-reason';
+import { type QuotaLine, quotaLines, restText, untilText, upstreamText } from '../../core/quota-view';
 import { STATUS_META, conditionInfo, type ConditionInfo, type Tone } from '../dashboard/dashboard-view';
 
 export { conditionInfo, type ConditionInfo, type Tone };
@@ -225,18 +226,25 @@ export interface KeyRow {
   /** "0:42 后重试" while the key cools down. */
   countdown: string | null;
   detail: string | null;
+  /** The quota ledger's lines for this key: use per limit, reset (see core/quota-view). */
+  quota: QuotaLine[];
+  /** What the upstream's rate-limit headers last said is left, when it sends them. */
+  upstream: string | null;
 }
 
 export function keyRow(k: ProviderKeyView, now: number): KeyRow {
   const anonymous = isAnonymous(k);
   const b = breakerInfo(k.breaker, now);
+  const rest = restText(k.quota, now);
   const state = k.invalid
     ? { stateLabel: '已失效', tone: 'danger' as Tone }
-    : b.state === 'open'
-      ? { stateLabel: '冷却中', tone: 'warning' as Tone }
-      : b.state === 'half-open'
-        ? { stateLabel: '试探中', tone: 'warning' as Tone }
-        : { stateLabel: '正常', tone: 'success' as Tone };
+    : rest
+      ? { stateLabel: '额度用尽', tone: 'warning' as Tone }
+      : b.state === 'open'
+        ? { stateLabel: '冷却中', tone: 'warning' as Tone }
+        : b.state === 'half-open'
+          ? { stateLabel: '试探中', tone: 'warning' as Tone }
+          : { stateLabel: '正常', tone: 'success' as Tone };
   return {
     id: k.id,
     masked: anonymous ? '匿名访问' : k.masked,
@@ -245,9 +253,17 @@ export function keyRow(k: ProviderKeyView, now: number): KeyRow {
     readOnly: k.source !== 'console',
     sourceLabel: anonymous ? '无需密钥' : k.source === 'console' ? '控制台添加' : '环境变量',
     ...state,
-    countdown: !k.invalid && b.state === 'open' ? b.countdown : null,
-    detail: k.invalid ? '多次认证失败，已停止使用；请检查或删除这个密钥。' : b.detail,
+    countdown: !k.invalid && !rest && b.state === 'open' ? b.countdown : null,
+    detail: k.invalid ? invalidText(k, now) : (rest ?? b.detail),
+    quota: k.quota ? quotaLines(k.quota.usage, now) : [],
+    upstream: upstreamText(k.quota, now),
   };
+}
+
+/** An invalid key's note: when it is tried again, if the gateway says. */
+function invalidText(k: ProviderKeyView, now: number): string {
+  const retest = k.retestAt && k.retestAt > now ? `${untilText(k.retestAt - now)}后会自动重新测试一次；` : '';
+  return `多次认证失败，已停止使用；${retest}请检查或删除这个密钥。`;
 }
 
 /** Names of provider-specific settings in words. */
