@@ -106,8 +106,13 @@ export class KeyPool {
     return this.keys.some((k) => !k.invalid && !exclude?.has(k) && k.breaker.isAvailable());
   }
 
-  /** The next healthy key, round-robin, skipping `exclude`; undefined when none is left. */
-  acquire(exclude?: ReadonlySet<PooledKey>): PooledKey | undefined {
+  /**
+   * The next healthy key, round-robin, skipping `exclude`; undefined when none is left. The key
+   * `preferId` goes first when it can serve (session affinity: a conversation keeps its key).
+   */
+  acquire(exclude?: ReadonlySet<PooledKey>, preferId?: string): PooledKey | undefined {
+    const preferred = preferId === undefined ? undefined : this.keys.find((k) => k.id === preferId);
+    if (preferred && !preferred.invalid && !exclude?.has(preferred) && preferred.breaker.tryAcquire()) return preferred;
     for (let i = 0; i < this.keys.length; i++) {
       const key = this.keys[(this.cursor + i) % this.keys.length]!;
       if (!key.invalid && !exclude?.has(key) && key.breaker.tryAcquire()) {
