@@ -282,3 +282,37 @@ describe('bounds', () => {
     }
   });
 });
+
+describe('the other front doors', () => {
+  it('/v1/responses and /v1/messages answer a repeated request from the cache, each in its own shape and entry', async () => {
+    const auth = { authorization: `Bearer ${KEY}` };
+    const input = `responses cache test ${++prompt}`;
+    const responses = () => postJson(`${gw.baseURL}/responses`, { model: MODEL, input, temperature: 0 }, auth);
+    const first = await responses();
+    const firstBody = (await first.json()) as { id: string; output_text?: string; output: { content?: { text: string }[] }[]; usage: unknown };
+    const second = await responses();
+    const secondBody = (await second.json()) as typeof firstBody;
+    expect([first.headers.get('x-pool-cache'), second.headers.get('x-pool-cache')]).toEqual(['miss', 'hit']);
+    expect(secondBody.output[0]!.content![0]!.text).toBe(firstBody.output[0]!.content![0]!.text);
+    expect(secondBody.usage).toEqual(firstBody.usage);
+    expect(secondBody.id).not.toBe(firstBody.id);
+    // The hit is a stored response like any other.
+    expect((await fetch(`${gw.baseURL}/responses/${secondBody.id}`, { headers: auth })).status).toBe(200);
+
+    const messages = (stream: boolean) =>
+      postJson(
+        `${gw.baseURL}/messages`,
+        { model: MODEL, max_tokens: 200, temperature: 0, stream, messages: [{ role: 'user', content: input }] },
+        { 'x-api-key': KEY },
+      );
+    const live = await messages(false);
+    const liveBody = (await live.json()) as { type: string; content: { text: string }[] };
+    const streamed = await messages(true);
+    const sse = await streamed.text();
+    expect([live.headers.get('x-pool-cache'), streamed.headers.get('x-pool-cache')]).toEqual(['miss', 'hit']);
+    expect(liveBody.type).toBe('message');
+    expect(sse).toContain('event: message_start');
+    expect(sse).toContain('event: message_stop');
+    expect(upstreamCalls()).toBe(2);
+  });
+});
