@@ -3,7 +3,8 @@
  * named by `x-session-id`, `prompt_cache_key` or `user`, or known by their system prompt and first
  * user turn, go to the provider and key that answered the turn before, under weighted-random
  * routing that would otherwise spread them; a route that fails or cools is left at once and the
- * conversation stays where it moved. DeepInfra has two keys.
+ * conversation stays where it moved; a request that names its provider neither follows nor moves
+ * it. DeepInfra has two keys; `solo` has DeepInfra alone, for the keys' tests.
  */
 import { startEmulator, type Emulator } from '../emulators/emulator.ts';
 import { postJson, startGateway, type Gateway } from '../support/gateway.ts';
@@ -16,14 +17,20 @@ const TURNS = 12;
 let emu: Emulator;
 let gw: Gateway;
 let off: Gateway;
+let solo: Gateway;
 let conversation = 0;
 
 beforeAll(async () => {
   emu = await startEmulator({ zeroLatency: true });
-  [gw, off] = await Promise.all([startGateway(emu, ENV), startGateway(emu, { ...ENV, SESSION_AFFINITY: 'false' })]);
+  const others = { TOGETHER_ENABLED: 'false', HUGGINGFACE_ENABLED: 'false', POLLINATIONS_ENABLED: 'false', CLOUDFLARE_ENABLED: 'false' };
+  [gw, off, solo] = await Promise.all([
+    startGateway(emu, ENV),
+    startGateway(emu, { ...ENV, SESSION_AFFINITY: 'false' }),
+    startGateway(emu, { ...ENV, ...others }),
+  ]);
 });
 afterAll(async () => {
-  await Promise.all([gw?.close(), off?.close()]);
+  await Promise.all([gw?.close(), off?.close(), solo?.close()]);
   await emu?.close();
 });
 afterEach(() => emu.reset());
@@ -90,13 +97,22 @@ describe('a conversation keeps its route', () => {
     expect(seen.size).toBe(1);
   });
 
-  it('keeps the key too: a conversation forced to DeepInfra uses one of its two keys, where separate ones alternate', async () => {
+  it('keeps the key too: a conversation on DeepInfra uses one of its two keys, where separate ones alternate', async () => {
     const session = `k-${++conversation}`;
-    for (let i = 0; i < 6; i++) await turn(gw, [{ role: 'user', content: `k ${i}` }], { provider: 'DeepInfra' }, { 'x-session-id': session });
+    for (let i = 0; i < 6; i++) await turn(solo, [{ role: 'user', content: `k ${i}` }], {}, { 'x-session-id': session });
     expect(new Set(deepinfraKeys()).size).toBe(1);
     emu.reset();
-    for (let i = 0; i < 6; i++) await turn(gw, [{ role: 'user', content: `k ${i}` }], { provider: 'DeepInfra' }, { 'x-session-id': `other-${++conversation}` });
+    for (let i = 0; i < 6; i++) await turn(solo, [{ role: 'user', content: `k ${i}` }], {}, { 'x-session-id': `other-${++conversation}` });
     expect(new Set(deepinfraKeys())).toEqual(new Set(KEYS));
+  });
+
+  it('a request that names its provider neither follows the conversation nor moves it', async () => {
+    const session = `f-${++conversation}`;
+    const [pinned] = await namedTurns(gw, 1, session);
+    const other = ['DeepInfra', 'Together'].find((p) => p !== pinned)!;
+    const forced = await turn(gw, [{ role: 'user', content: 'forced' }], { provider: other }, { 'x-session-id': session });
+    expect(forced.provider).toBe(other);
+    expect(new Set(await namedTurns(gw, TURNS, session))).toEqual(new Set([pinned]));
   });
 });
 
@@ -114,7 +130,7 @@ describe('a conversation moves at once when its route cannot serve', () => {
 
   it('its key is rate-limited: the next turn uses the provider’s other key, and keeps it', async () => {
     const session = `q-${++conversation}`;
-    const ask = () => turn(gw, [{ role: 'user', content: 'quota' }], { provider: 'DeepInfra' }, { 'x-session-id': session });
+    const ask = () => turn(solo, [{ role: 'user', content: 'quota' }], {}, { 'x-session-id': session });
     await ask();
     const [first] = deepinfraKeys();
     emu.reset();

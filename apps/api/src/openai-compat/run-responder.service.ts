@@ -63,7 +63,9 @@ export class RunResponder {
     const hit = cache?.read ? await this.cache.lookup(cache.key) : undefined;
     if (hit) return this.replay(hit, res, writer, protocol, client);
     if (cache) res.setHeader('x-pool-cache', cache.read ? 'miss' : 'bypass');
-    const session = this.affinity.sessionOf(body, header(req, 'x-session-id'), scope);
+    // A request that names its provider is the client's choice for that one request: it neither
+    // follows its conversation's route nor moves it (a playground turn pinned to one provider, say).
+    const session = body.provider === undefined ? this.affinity.sessionOf(body, header(req, 'x-session-id'), scope) : undefined;
     const pinned = await this.affinity.routeOf(session);
     let run: ChatRun;
     try {
