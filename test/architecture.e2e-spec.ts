@@ -24,7 +24,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['auth'],
   ['media', 'client-keys'],
   ['providers'],
-  ['models', 'cluster', 'metrics', 'stats'],
+  ['models', 'cluster', 'metrics', 'stats', 'cache'],
   ['routing'],
   ['health'],
   ['openai-compat'],

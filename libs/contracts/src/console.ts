@@ -393,3 +393,37 @@ export interface RoutingSettings {
 export interface SetRoutingRequest {
   strategy: 'random' | 'priority' | 'latency' | null;
 }
+
+/** Answers served from the response cache since it was first used: what upstreams were spared. */
+export interface CacheSavings {
+  requests: number;
+  promptTokens: number;
+  completionTokens: number;
+}
+
+/**
+ * `GET/PUT /api/cache`: the response cache — whether it is on and where that comes from
+ * (`console` when set there, stored and shared by every replica; else `config`, RESPONSE_CACHE),
+ * its bounds, the models cached whatever their temperature (RESPONSE_CACHE_MODELS plus the
+ * console's), what it holds now and what it has saved.
+ */
+export interface CacheSettings {
+  enabled: boolean;
+  source: 'console' | 'config';
+  default: boolean;
+  ttlMs: number;
+  maxBytes: number;
+  maxEntryBytes: number;
+  /** Models the console added to `configModels`. */
+  models: string[];
+  configModels: string[];
+  entries: number;
+  bytes: number;
+  saved: CacheSavings;
+}
+
+/** `PUT /api/cache`: `enabled` true/false, or null to go back to RESPONSE_CACHE; `models` replaces the console's list. */
+export interface SetCacheRequest {
+  enabled?: boolean | null;
+  models?: string[];
+}

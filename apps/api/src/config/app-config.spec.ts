@@ -592,6 +592,59 @@ describe('stream resumption (STREAM_RESUME*)', () => {
   });
 });
 
+describe('response cache (RESPONSE_CACHE*)', () => {
+  it('is off by default: 1 h, 64 MB in all, 1 MB an entry, no forced models', () => {
+    expect(loadConfig({}).responseCache).toEqual({ enabled: false, ttlMs: 3_600_000, maxBytes: 64 * MB, maxEntryBytes: MB, models: [] });
+  });
+
+  it('reads the switch, TTL, caps and forced models', () => {
+    const config = loadConfig({
+      RESPONSE_CACHE: 'true',
+      RESPONSE_CACHE_TTL: '90s',
+      RESPONSE_CACHE_MAX_BYTES: '2mb',
+      RESPONSE_CACHE_MAX_ENTRY_BYTES: '64kb',
+      RESPONSE_CACHE_MODELS: ' llama-3.3-70b, qwen3-coder ,',
+    });
+    expect(config.responseCache).toEqual({
+      enabled: true,
+      ttlMs: 90_000,
+      maxBytes: 2 * MB,
+      maxEntryBytes: 64 * 1024,
+      models: ['llama-3.3-70b', 'qwen3-coder'],
+    });
+  });
+
+  it.each([
+    ['RESPONSE_CACHE', 'maybe'],
+    ['RESPONSE_CACHE_TTL', 'soon'],
+    ['RESPONSE_CACHE_TTL', '0'],
+    ['RESPONSE_CACHE_TTL', '31d'],
+    ['RESPONSE_CACHE_MAX_BYTES', 'lots'],
+    ['RESPONSE_CACHE_MAX_ENTRY_BYTES', '1 tb'],
+  ])('%s=%s → ConfigError naming it', (name, value) => {
+    expect(configError({ [name]: value }).message).toMatch(new RegExp(name));
+  });
+});
+
+describe('session affinity (SESSION_AFFINITY*)', () => {
+  it('is on by default: 30 minutes, 100 000 sessions', () => {
+    expect(loadConfig({}).sessionAffinity).toEqual({ enabled: true, ttlMs: 1_800_000, maxSessions: 100_000 });
+  });
+
+  it('reads the switch, the TTL and the bound', () => {
+    const config = loadConfig({ SESSION_AFFINITY: 'false', SESSION_AFFINITY_TTL: '2h', SESSION_AFFINITY_MAX_SESSIONS: '500' });
+    expect(config.sessionAffinity).toEqual({ enabled: false, ttlMs: 7_200_000, maxSessions: 500 });
+  });
+
+  it.each([
+    ['SESSION_AFFINITY', 'sometimes'],
+    ['SESSION_AFFINITY_TTL', '500ms'],
+    ['SESSION_AFFINITY_MAX_SESSIONS', '0'],
+  ])('%s=%s → ConfigError naming it', (name, value) => {
+    expect(configError({ [name]: value }).message).toMatch(new RegExp(name));
+  });
+});
+
 describe('speech recognition', () => {
   it('TRANSCRIPTION_MAX_BYTES: 25 MB by default (as OpenAI), a size', () => {
     expect(loadConfig({}).transcriptions.maxFileBytes).toBe(25 * MB);

@@ -111,6 +111,28 @@ export interface AppConfig {
      */
     prefillProviders: string[];
   };
+  /** Exact-match cache of deterministic chat answers (see cache/response-cache.ts). */
+  responseCache: {
+    /** RESPONSE_CACHE, off by default; the console's stored setting overrides it. */
+    enabled: boolean;
+    /** How long an answer is served from the cache (RESPONSE_CACHE_TTL, a duration; 1 h). */
+    ttlMs: number;
+    /** All entries together, JSON-encoded (RESPONSE_CACHE_MAX_BYTES; 64 MB): the oldest go first beyond it. */
+    maxBytes: number;
+    /** One answer's entry (RESPONSE_CACHE_MAX_ENTRY_BYTES; 1 MB): a larger answer is not cached. */
+    maxEntryBytes: number;
+    /** Model ids cached whatever their temperature (RESPONSE_CACHE_MODELS, comma-separated; the console adds to them). */
+    models: string[];
+  };
+  /** Session affinity: one conversation's turns stay on the route that answered it (see routing/affinity.ts). */
+  sessionAffinity: {
+    /** SESSION_AFFINITY, on by default. */
+    enabled: boolean;
+    /** How long a conversation keeps its route after its last answer (SESSION_AFFINITY_TTL; 30 min). */
+    ttlMs: number;
+    /** Conversations remembered per replica, least recently used forgotten first (SESSION_AFFINITY_MAX_SESSIONS). */
+    maxSessions: number;
+  };
   providers: Record<string, ProviderEnv>;
   providersFile?: string;
   catalogFile?: string;
@@ -287,6 +309,13 @@ export function parseDuration(raw: string, name = 'duration'): number {
   const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/i.exec(raw);
   if (!m) throw new ConfigError(`${name} must be a duration like 30s, 5m or 1h (a bare number is seconds), got "${raw}"`);
   return Math.round(Number(m[1]) * DURATION_UNITS_MS[(m[2] ?? 's').toLowerCase() as keyof typeof DURATION_UNITS_MS]);
+}
+
+/** A duration variable (see parseDuration) within [minMs, maxMs]. */
+function boundedDuration(env: Env, name: string, fallback: string, minMs: number, maxMs: number): number {
+  const ms = parseDuration(env[name]?.trim() || fallback, name);
+  if (ms < minMs || ms > maxMs) throw new ConfigError(`${name} must be from ${minMs / 1000} s to ${maxMs / 1000} s, got "${env[name]}"`);
+  return ms;
 }
 
 /** HEALTH_CHECK_INTERVAL: a duration from 1s to 7d, or 0/off for no scheduled checks; 5 minutes by default. */
@@ -532,6 +561,18 @@ export function loadConfig(env: Env = process.env, providers: readonly ProviderD
       enabled: bool(env, 'STREAM_RESUME', false),
       maxResumes: int(env, 'STREAM_RESUME_MAX', 1, 1, 5),
       prefillProviders: list(env.STREAM_RESUME_PROVIDERS),
+    },
+    responseCache: {
+      enabled: bool(env, 'RESPONSE_CACHE', false),
+      ttlMs: boundedDuration(env, 'RESPONSE_CACHE_TTL', '1h', 1000, 30 * 86_400_000),
+      maxBytes: parseSize(env.RESPONSE_CACHE_MAX_BYTES?.trim() || '64mb', 'RESPONSE_CACHE_MAX_BYTES'),
+      maxEntryBytes: parseSize(env.RESPONSE_CACHE_MAX_ENTRY_BYTES?.trim() || '1mb', 'RESPONSE_CACHE_MAX_ENTRY_BYTES'),
+      models: list(env.RESPONSE_CACHE_MODELS),
+    },
+    sessionAffinity: {
+      enabled: bool(env, 'SESSION_AFFINITY', true),
+      ttlMs: boundedDuration(env, 'SESSION_AFFINITY_TTL', '30m', 1000, 7 * 86_400_000),
+      maxSessions: int(env, 'SESSION_AFFINITY_MAX_SESSIONS', 100_000, 1, 10_000_000),
     },
     providers: providerEnvs,
     providersFile: env.PROVIDERS_FILE?.trim() || undefined,

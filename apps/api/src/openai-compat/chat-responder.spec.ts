@@ -3,12 +3,15 @@ import { Logger } from '@nestjs/common';
 import express from 'express';
 import { Observable } from 'rxjs';
 import type { CatalogModel, ChatCompletionRequest } from '#contracts';
+import type { ResponseCacheService } from '../cache/response-cache.service.ts';
 import type { AppConfig } from '../config/app-config.ts';
 import { PoolEvents, type RequestRecord } from '../events/pool-events.service.ts';
 import type { AppLifecycle } from '../lifecycle/app-lifecycle.service.ts';
 import type { ChatEvent } from '../providers/provider-adapter.ts';
+import { AffinityService } from '../routing/affinity.ts';
 import type { ChatCompletionRequestDto } from './chat-request.dto.ts';
 import { ChatResponder } from './chat-responder.service.ts';
+import type { ResponsesStore } from './responses-store.ts';
 import { RunResponder } from './run-responder.service.ts';
 import type { ChatItem, ChatService } from './chat.service.ts';
 
@@ -19,7 +22,7 @@ import type { ChatItem, ChatService } from './chat.service.ts';
  */
 describe('ChatResponder with an upstream event it cannot take', () => {
   const brokenEvents: ChatItem[] = [
-    { type: 'start', provider: 'Stub', upstreamModel: 'stub-1', ttftMs: 1 },
+    { type: 'start', provider: 'Stub', upstreamModel: 'stub-1', keyId: 'k', ttftMs: 1 },
     { type: 'delta', content: 'Hello' },
     { type: 'delta', toolCalls: [null as never] },
     { type: 'delta', content: ' never sent' },
@@ -47,8 +50,12 @@ describe('ChatResponder with an upstream event it cannot take', () => {
     const events = new PoolEvents();
     events.requests.subscribe((r) => records.push(r));
     const lifecycle = { cutSignal: new AbortController().signal } as AppLifecycle;
-    const config = { limits: { clientStallMs: 5_000 }, responseModel: 'served' } as AppConfig;
-    const responder = new ChatResponder(new RunResponder(chat, events, lifecycle, config), config);
+    const config = { limits: { clientStallMs: 5_000 }, responseModel: 'served', sessionAffinity: { enabled: false } } as AppConfig;
+    // Neither the cache nor affinity is what this is about: both off.
+    const cache = { enabled: false, forcedModels: [] } as unknown as ResponseCacheService;
+    const affinity = new AffinityService(config, null);
+    const scopes = { ownerOf: () => 'open' } as unknown as ResponsesStore;
+    const responder = new ChatResponder(new RunResponder(chat, events, lifecycle, config, cache, affinity, scopes), config);
     const app = express();
     app.use(express.json());
     app.post('/chat', (req, res) => {

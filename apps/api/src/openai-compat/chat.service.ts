@@ -11,6 +11,7 @@ import { CAPABILITY_OF } from '../models/model-availability.ts';
 import { UpstreamError, shortReason, type ChatEvent, type ChatFeature, type ChatRequest, type ClientFlow } from '../providers/provider-adapter.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
 import { FailoverService, waitOut, type FailoverRun, type RouteFilter } from '../routing/failover.service.ts';
+import type { PinnedRoute } from '../routing/affinity.ts';
 import type { Candidate } from '../routing/router.service.ts';
 import { Delivered, PrefillRefusals, resumePoint, resumeRequest, wholeAnswerUsage, type Resume } from './stream-resume.ts';
 
@@ -19,6 +20,8 @@ export interface ChatStart {
   type: 'start';
   provider: string;
   upstreamModel: string;
+  /** The pooled key that answered (its id, never the key), for session affinity. */
+  keyId: string;
   ttftMs: number;
 }
 export type ChatItem = ChatStart | ChatEvent;
@@ -252,9 +255,10 @@ export class ChatService implements OnApplicationBootstrap {
 
   /**
    * Validates what the router needs and builds the run; throws ApiError for 4xx cases. A stream's
-   * `flow` is its client's backpressure, passed to the upstream reader.
+   * `flow` is its client's backpressure, passed to the upstream reader; `pinned`, the route of its
+   * conversation (session affinity), goes first when it can serve.
    */
-  start(body: ChatCompletionRequest, signal: AbortSignal, flow?: ClientFlow): ChatRun {
+  start(body: ChatCompletionRequest, signal: AbortSignal, flow?: ClientFlow, pinned?: PinnedRoute): ChatRun {
     const { model, alias } = this.catalog.requireResolved(body.model);
     if (CAPABILITY_OF[model.category] !== 'chat') {
       throw ApiError.badRequest(
@@ -267,7 +271,7 @@ export class ChatService implements OnApplicationBootstrap {
     for (const [k, v] of Object.entries(body)) if (!GATEWAY_FIELDS.has(k) && v !== undefined && v !== null) params[k] = v;
     const request: ChatRequest = { model: model.id, messages: body.messages, stream: body.stream === true, params, hasImages: hasImages(body) };
     // The run in use: a request too long for its model moves to a larger-context one (see largerRun).
-    let active = this.failover.begin(model, body.provider, this.routeFilter(model, body.provider, request));
+    let active = this.failover.begin(model, body.provider, this.routeFilter(model, body.provider, request), pinned);
     let rerouted = 0;
 
     // Only a stream that may be resumed keeps a copy of its text (up to MAX_RESUME_CHARS each).
@@ -288,7 +292,7 @@ export class ChatService implements OnApplicationBootstrap {
           const ttftMs = lease.succeed(resume?.point);
           // A resumed stream is already open: its client only sees more of the same answer.
           if (resume) return null;
-          return { type: 'start', provider: lease.provider.name, upstreamModel: lease.upstreamModel, ttftMs };
+          return { type: 'start', provider: lease.provider.name, upstreamModel: lease.upstreamModel, keyId: lease.key.id, ttftMs };
         };
         const events = lease.provider.adapter
           .chat(resume?.request ?? request, lease.context(signal, flow))

@@ -6,7 +6,7 @@ import { messagesProtocol } from './messages-protocol.ts';
 import type { SseWriter } from './sse-writer.ts';
 
 const body: ChatCompletionRequest = { model: 'claude-test', messages: [{ role: 'user', content: 'Hi' }], stream: true };
-const start: ChatStart = { type: 'start', provider: 'DeepInfra', upstreamModel: 'up', ttftMs: 1 };
+const start: ChatStart = { type: 'start', provider: 'DeepInfra', upstreamModel: 'up', keyId: 'k', ttftMs: 1 };
 /** As with RESPONSE_MODEL=served: the answer names the upstream model that served. */
 const servedModel = (s: ChatStart) => s.upstreamModel;
 const usage: Usage = { prompt_tokens: 7, completion_tokens: 3, total_tokens: 10 };

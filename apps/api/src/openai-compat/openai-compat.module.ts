@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { MulterModule } from '@nestjs/platform-express';
+import { CacheModule } from '../cache/cache.module.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { ClientKeysModule } from '../client-keys/client-keys.module.ts';
 import { LifecycleModule } from '../lifecycle/lifecycle.module.ts';
@@ -46,7 +47,7 @@ const transcriptionUploads = MulterModule.registerAsync({
  * guard on them, and the responders the admin playground reuses so that it answers exactly like /v1.
  */
 @Module({
-  imports: [ClientKeysModule, ProvidersModule, ModelsModule, RoutingModule, MediaModule, LifecycleModule, transcriptionUploads],
+  imports: [ClientKeysModule, ProvidersModule, ModelsModule, RoutingModule, MediaModule, LifecycleModule, CacheModule, transcriptionUploads],
   controllers: [
     ChatController,
     ImagesController,

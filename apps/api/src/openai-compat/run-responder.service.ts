@@ -1,23 +1,38 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import type { Subscription } from 'rxjs';
+import { tap, type Subscription } from 'rxjs';
 import type { ChatCompletionRequest, RequestLogEntry, Usage } from '#contracts';
+import { AnswerRecorder, cacheControl, cacheKey, deterministic, type CachedAnswer } from '../cache/response-cache.ts';
+import { ResponseCacheService } from '../cache/response-cache.service.ts';
 import { describe } from '../common/last-resort.ts';
 import { requestIdOf } from '../common/request-id.middleware.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { PoolEvents } from '../events/pool-events.service.ts';
 import { AppLifecycle, shuttingDownError } from '../lifecycle/app-lifecycle.service.ts';
 import { UpstreamError } from '../providers/provider-adapter.ts';
+import { AffinityService } from '../routing/affinity.ts';
 import type { AnswerProtocol, StreamEncoder, StreamFailure } from './answer-protocol.ts';
 import { ChatAccumulator } from './chat-accumulator.ts';
 import { ChatService, type ChatRun, type ChatStart } from './chat.service.ts';
 import { ClientCall, failureStatus } from './client-call.ts';
+import { ResponsesStore } from './responses-store.ts';
 import { SseWriter } from './sse-writer.ts';
 
 /** What a reply says when its usage could not be counted (logged by ChatAccumulator). */
 const NO_USAGE: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
 
 type RecordFn = (status: number, start: ChatStart | undefined, acc: ChatAccumulator, error: string | null) => void;
+
+/** How one request uses the response cache: its entry's key, and whether it may read it (not with Cache-Control: no-cache). */
+interface CachePlan {
+  key: string;
+  read: boolean;
+}
+
+const header = (req: Request, name: string): string | undefined => {
+  const value = req.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+};
 
 /**
  * Answers one request of a chat-like front door on an Express response, whatever its protocol:
@@ -34,14 +49,27 @@ export class RunResponder {
     private readonly events: PoolEvents,
     private readonly lifecycle: AppLifecycle,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly cache: ResponseCacheService,
+    private readonly affinity: AffinityService,
+    /** Only for the client's scope, which cache entries and conversations are kept under. */
+    private readonly responses: ResponsesStore,
   ) {}
 
   async respond(body: ChatCompletionRequest, req: Request, res: Response, protocol: AnswerProtocol, endpoint: RequestLogEntry['endpoint']): Promise<void> {
     const client = new ClientCall(this.events, req, res, endpoint, body.stream === true);
     const writer = body.stream === true ? new SseWriter(res, this.config.limits.clientStallMs) : undefined;
+    const scope = this.responses.ownerOf(req);
+    const cache = this.cachePlan(body, req, endpoint, scope);
+    const hit = cache?.read ? await this.cache.lookup(cache.key) : undefined;
+    if (hit) return this.replay(hit, res, writer, protocol, client);
+    if (cache) res.setHeader('x-pool-cache', cache.read ? 'miss' : 'bypass');
+    // A request that names its provider is the client's choice for that one request: it neither
+    // follows its conversation's route nor moves it (a playground turn pinned to one provider, say).
+    const session = body.provider === undefined ? this.affinity.sessionOf(body, header(req, 'x-session-id'), scope) : undefined;
+    const pinned = await this.affinity.routeOf(session);
     let run: ChatRun;
     try {
-      run = this.chat.start(body, client.signal, writer);
+      run = this.chat.start(body, client.signal, writer, pinned);
     } catch (err) {
       // Refused before any provider was tried (unknown model, say): in the log too.
       client.record({ model: body.model, status: failureStatus(err), attempts: [], error: (err as Error).message });
@@ -54,8 +82,16 @@ export class RunResponder {
       if (!run.request.stream) client.abort();
     };
     cut.addEventListener('abort', onCut, { once: true });
+    const recorder = cache ? new AnswerRecorder(this.config.responseCache.maxEntryBytes) : undefined;
+    if (recorder) run.items = run.items.pipe(tap((item) => item.type !== 'start' && recorder.add(item)));
     const record: RecordFn = (status, start, acc, error) => {
       const { usage, estimated } = start ? acc.usage(body.messages, body.tools) : { usage: null, estimated: false };
+      if (start) void this.affinity.remember(session, { provider: start.provider, upstreamModel: start.upstreamModel, keyId: start.keyId });
+      // Only a whole answer: never an error, a cut or abandoned stream, or a tool call (see AnswerRecorder).
+      if (cache && start && status === 200 && error === null && recorder?.keepable) {
+        const { provider, upstreamModel } = start;
+        void this.cache.save(cache.key, { provider, upstreamModel, model: run.model.id, alias: run.alias, events: recorder.events, usage });
+      }
       client.record({
         model: run.model.id,
         alias: run.alias,
@@ -80,6 +116,50 @@ export class RunResponder {
     } finally {
       client.done();
       cut.removeEventListener('abort', onCut);
+    }
+  }
+
+  /** The cache's part in this request, or undefined when the cache is off or the request is not deterministic. */
+  private cachePlan(body: ChatCompletionRequest, req: Request, endpoint: string, scope: string): CachePlan | undefined {
+    if (!this.cache.enabled || !deterministic(body, this.cache.forcedModels)) return undefined;
+    const control = cacheControl(header(req, 'cache-control'));
+    if (control === 'skip') return undefined;
+    return { key: cacheKey(endpoint, scope, body), read: control === 'use' };
+  }
+
+  /**
+   * Answers from the cache as the protocol would answer live: a stream stays a stream, with the
+   * stored events in their order. The id and `created` are new (the protocol makes them per
+   * answer): clients keep answers by id, and two turns with one id would overwrite each other.
+   * The usage is the original's; the request log shows no provider and no usage (no upstream
+   * spent anything), and the savings are counted apart (ResponseCacheService.countHit).
+   */
+  private replay(hit: CachedAnswer, res: Response, writer: SseWriter | undefined, protocol: AnswerProtocol, client: ClientCall): void {
+    const start: ChatStart = { type: 'start', provider: hit.provider, upstreamModel: hit.upstreamModel, keyId: '', ttftMs: 0 };
+    const usage = hit.usage ?? NO_USAGE;
+    const acc = new ChatAccumulator();
+    const headers = { 'x-pool-provider': hit.provider, 'x-pool-upstream-model': hit.upstreamModel, 'x-pool-cache': 'hit' };
+    try {
+      if (writer) {
+        writer.open(headers);
+        const encoder = protocol.encoder(writer);
+        encoder.open(start);
+        for (const event of hit.events) {
+          acc.add(event);
+          encoder.event(event, acc);
+        }
+        encoder.complete(acc, () => usage);
+      } else {
+        for (const event of hit.events) acc.add(event);
+        res
+          .set(headers)
+          .status(200)
+          .json(protocol.answer(start, acc, usage));
+      }
+      client.record({ model: hit.model, alias: hit.alias, status: 200, attempts: [], error: null });
+      void this.cache.countHit(hit.usage);
+    } finally {
+      client.done();
     }
   }
 

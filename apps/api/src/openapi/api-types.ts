@@ -30,6 +30,7 @@ import type {
   ProviderStatus,
   RequestLogPage,
   RoutingSettings,
+  CacheSettings,
   StatsResponse,
   StatsBreakdownResponse,
   KeyUsageResponse,
@@ -91,6 +92,8 @@ export interface ApiSchemas {
   AdminModel: AdminModel;
   /** 路由策略：生效中的（`random` 按“健康分 × 权重”加权随机、`priority` 按优先级、`latency` 按延迟）、来源（`console` 或 `config`）与 `ROUTING_STRATEGY` 的默认值。 */
   RoutingSettings: RoutingSettings;
+  /** 响应缓存：是否开启及来源（`console` 或 `config`）、有效期与容量上限、强制缓存的模型、当前条目与字节数、命中省下的请求与 token。 */
+  CacheSettings: CacheSettings;
   /** 模型别名：生效中的（最具体的在前）、默认的（`MODEL_ALIASES` 与 `CATALOG_FILE`），以及生效的来源（`config` 或 `console`）。 */
   ModelAliasList: ModelAliasList;
   /** 每个提供商一次模型列表刷新的结果。 */

@@ -64,7 +64,10 @@ export const DEFAULT_RETEST: KeyRetest = { firstMs: 3_600_000, laterMs: 24 * 3_6
 
 /** The headroom a key must have to be handed out (health probes ask for some, so that checks never spend the last of a quota). */
 export interface AcquireOptions {
+  /** Keys with less headroom (0..1) are skipped. */
   minHeadroom?: number;
+  /** This key goes first when it can serve and has room (session affinity). */
+  preferId?: string;
 }
 
 /** A pooled key as every API read shows it: masked, never the secret. */
@@ -157,11 +160,19 @@ export class KeyPool {
   /**
    * The next healthy key, skipping `exclude`; undefined when none is left. Round-robin among the
    * keys with the most headroom, so a key near its limit is spared while another has room; a key
-   * resting for quota, or invalid and not yet due for its retest, is never handed out.
+   * resting for quota, or invalid and not yet due for its retest, is never handed out. The key
+   * `preferId` goes first when it can serve and has room (session affinity: a conversation keeps its key).
    */
   acquire(exclude?: ReadonlySet<PooledKey>, options: AcquireOptions = {}): PooledKey | undefined {
     const now = Date.now();
     const n = this.keys.length;
+    const preferred = options.preferId === undefined ? undefined : this.keys.find((k) => k.id === options.preferId);
+    if (preferred && !exclude?.has(preferred) && this.usable(preferred, now) && (this.ledger?.headroom(preferred.id, now) ?? 1) > (options.minHeadroom ?? 0)) {
+      if (preferred.breaker.tryAcquire()) {
+        if (preferred.invalid) preferred.retestAt = now + this.retest.laterMs;
+        return preferred;
+      }
+    }
     const order: Array<{ key: PooledKey; room: number; i: number }> = [];
     for (let i = 0; i < n; i++) {
       const key = this.keys[(this.cursor + i) % n]!;

@@ -9,6 +9,7 @@ import { UpstreamError, shortReason, type ClientFlow, type UpstreamContext } fro
 import { attemptCode } from '../providers/upstream-errors.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
 import { UpstreamHttp } from '../providers/upstream-http.ts';
+import { pinnedFirst, type PinnedRoute } from './affinity.ts';
 import { RouterService, type Candidate } from './router.service.ts';
 
 /** Says why a route cannot take this request (e.g. "cannot take images"), or null when it can. */
@@ -245,6 +246,8 @@ export class FailoverRun {
     readonly candidates: Candidate[],
     private readonly http: UpstreamHttp,
     private readonly config: AppConfig,
+    /** The route of the request's conversation (see AffinityService): its key is leased first. */
+    private readonly pinned?: PinnedRoute,
   ) {}
 
   /** The kind of call this run makes, as breakers and live health record it. */
@@ -301,7 +304,8 @@ export class FailoverRun {
   /** Leases a key not yet tried in this request, and the provider's breaker; null when cooling down. */
   lease(candidate: Candidate): Lease | null {
     const { provider, upstreamModel } = candidate;
-    const key = provider.keys.acquire(this.triedKeys);
+    const preferKey = this.pinned?.provider === provider.name ? this.pinned.keyId : undefined;
+    const key = provider.keys.acquire(this.triedKeys, { preferId: preferKey });
     if (!key || !provider.breaker.tryAcquire()) {
       key?.breaker.release();
       this.note({
@@ -426,9 +430,10 @@ export class FailoverService {
 
   /**
    * Starts a run for `model`, optionally forced to one provider. Throws a 400 for an unknown
-   * or unsuitable forced provider and a 503 when no route can take the request now.
+   * or unsuitable forced provider and a 503 when no route can take the request now. A `pinned`
+   * route (the conversation's, see AffinityService) goes first when it is a candidate.
    */
-  begin(model: CatalogModel, forcedName: string | undefined, filter?: RouteFilter): FailoverRun {
+  begin(model: CatalogModel, forcedName: string | undefined, filter?: RouteFilter, pinned?: PinnedRoute): FailoverRun {
     const forced = forcedName === undefined ? undefined : this.forced(model, forcedName);
     const plan = this.router.plan(model, forced, filter);
     if (plan.candidates.length === 0) {
@@ -446,7 +451,7 @@ export class FailoverService {
         headers,
       );
     }
-    return new FailoverRun(model, plan.candidates, this.http, this.config);
+    return new FailoverRun(model, pinnedFirst(plan.candidates, pinned), this.http, this.config, pinned);
   }
 
   private forced(model: CatalogModel, name: string): ProviderState {

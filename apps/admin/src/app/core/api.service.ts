@@ -2,6 +2,8 @@ import { HttpClient, type HttpResponse } from '@angular/common/http';
 import { Injectable, inject } from '@angular/core';
 import type { Observable } from 'rxjs';
 import type {
+  CacheSettings,
+  SetCacheRequest,
   RoutingSettings,
   SetRoutingRequest,
   AddProviderKeyRequest,
@@ -144,6 +146,16 @@ export class ApiService {
   /** Stores and applies a routing strategy; null goes back to ROUTING_STRATEGY. */
   setRouting(strategy: SetRoutingRequest['strategy']): Observable<RoutingSettings> {
     return this.http.put<RoutingSettings>('/api/routing', { strategy } satisfies SetRoutingRequest);
+  }
+
+  /** The response cache: its switch, bounds, contents and savings. */
+  cache(): Observable<CacheSettings> {
+    return this.http.get<CacheSettings>('/api/cache');
+  }
+
+  /** Stores and applies the response cache's switch (null: back to RESPONSE_CACHE) or forced models. */
+  setCache(change: SetCacheRequest): Observable<CacheSettings> {
+    return this.http.put<CacheSettings>('/api/cache', change satisfies SetCacheRequest);
   }
 
   /** Probes every enabled, configured provider now. */

@@ -277,6 +277,11 @@ export const ADMIN_ENDPOINTS: readonly EndpointGroup[] = [
         path: '/api/routing',
         summary: '路由策略：查看生效中的策略及来源 / 设置（保存在存储中，所有副本共享；null 恢复为 ROUTING_STRATEGY）',
       },
+      {
+        method: 'GET · PUT',
+        path: '/api/cache',
+        summary: '响应缓存：查看开关、容量、条目与命中省下的请求和 token / 设置开关与强制缓存的模型（null 恢复为 RESPONSE_CACHE）',
+      },
       { method: 'GET · POST', path: '/api/upstreams', summary: '自定义 OpenAI 兼容上游：列表 / 新增' },
       { method: 'PATCH · DELETE', path: '/api/upstreams/{name}', summary: '修改 / 删除控制台添加的上游' },
       { method: 'POST', path: '/api/upstreams/models', summary: '读取上游的模型列表（保存前用表单中的地址与密钥，密钥不回显）' },

@@ -18,6 +18,7 @@ import { CHART_KINDS, CHART_TITLES, type ChartKind, chartData, chartOption, char
 import { rangeOption, rateTone } from './dashboard-view';
 import { DASHBOARD_POLL_MS, DashboardStore } from './dashboard.store';
 import { QuickStart } from './quick-start';
+import { ResponseCache } from './response-cache';
 import { baseUrlFor } from './snippets';
 import { UsageBreakdown } from './usage-breakdown';
 
@@ -42,6 +43,7 @@ export { rateTone };
     RefreshButton,
     QuickStart,
     UsageBreakdown,
+    ResponseCache,
   ],
   providers: [DashboardStore, provideEchartsCore({ echarts: () => import('./echarts') })],
   templateUrl: './dashboard.html',
