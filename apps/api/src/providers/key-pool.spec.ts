@@ -121,6 +121,18 @@ describe('KeyPool', () => {
       expect(sut.acquire()).toBeDefined();
     });
 
+    it('hands out the preferred key (session affinity) while it has room, and the others once it has none or rests', () => {
+      const keys = ['a', 'b', 'c'].map((id) => ({ id, value: `k${id}`, source: 'console' as const }));
+      const sut = new KeyPool(breaker, keys, false);
+      sut.ledger = ledger({ a: 0.9, b: 0.9, c: 0.2 });
+      expect([1, 2, 3].map(() => sut.acquire(undefined, { preferId: 'c' })!.id)).toEqual(['c', 'c', 'c']);
+      sut.ledger = ledger({ a: 0.9, b: 0.9, c: 0 });
+      expect(sut.acquire(undefined, { preferId: 'c' })!.id).not.toBe('c');
+      sut.ledger = ledger({ a: 0.9, b: 0.9, c: 0.9 }, { c: Date.now() + 60_000 });
+      expect(sut.acquire(undefined, { preferId: 'c' })!.id).not.toBe('c');
+      expect(sut.acquire(new Set([sut.get('a')!, sut.get('b')!]), { preferId: 'c' })).toBeUndefined();
+    });
+
     it('rests a key whose credit is spent when the ledger knows its reset, and leaves the others to the caller', () => {
       const sut = new KeyPool(
         breaker,
