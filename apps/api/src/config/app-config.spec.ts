@@ -618,3 +618,14 @@ describe('health probes (HEALTH_PROBE, HEALTH_PROBE_PROVIDERS)', () => {
     expect(configError({ HEALTH_PROBE_PROVIDERS: 'deepinfra=models:gpt-4o' }).message).toMatch(/HEALTH_PROBE_PROVIDERS entries/);
   });
 });
+
+describe('discovery auto-add (DISCOVERY_AUTO_ADD)', () => {
+  it('is off for every provider by default', () => {
+    expect(loadConfig({}).discoveryAutoAdd).toEqual([]);
+  });
+
+  it('takes provider names, any case, or * for all', () => {
+    expect(loadConfig({ DISCOVERY_AUTO_ADD: ' DeepInfra, together ,' }).discoveryAutoAdd).toEqual(['deepinfra', 'together']);
+    expect(loadConfig({ DISCOVERY_AUTO_ADD: '*' }).discoveryAutoAdd).toEqual(['*']);
+  });
+});
