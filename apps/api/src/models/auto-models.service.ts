@@ -42,7 +42,7 @@ export interface AutoChoice {
   models: CatalogModel[];
 }
 
-/** The fewest models a choice keeps to fail over to; more are of little use before the first byte. */
+/** Most models one request may move through: more would only keep a client waiting before the first byte. */
 const MAX_CHOICES = 8;
 
 /**
@@ -127,18 +127,17 @@ export class AutoModelsService implements OnModuleInit, OnModuleDestroy {
     const auto = this.find(id);
     if (!auto) return undefined;
     this.checkForced(auto, needs.provider);
+    const candidates = this.candidates(auto);
     const entries: RankEntry[] = [];
-    let couldServe = false;
-    const plain: AutoNeeds = { features: [], images: false, tokens: 0, provider: needs.provider };
-    this.candidates(auto).forEach((model, i) => {
+    candidates.forEach((model, i) => {
       // Past the preference list (`others`), every model ranks alike and latency decides.
-      const preference = Math.min(i, auto.models.length);
-      couldServe ||= this.signals(auto, model, plain) !== null;
       const signals = this.signals(auto, model, needs);
-      if (signals) entries.push({ model, preference, signals });
+      if (signals) entries.push({ model, preference: Math.min(i, auto.models.length), signals });
     });
     if (entries.length === 0) {
-      if (couldServe) {
+      // Whether some model could serve a plain request: then it is this request's needs that none can honour.
+      const plain: AutoNeeds = { features: [], images: false, tokens: 0, provider: needs.provider };
+      if (candidates.some((m) => this.signals(auto, m, plain) !== null)) {
         throw ApiError.badRequest(
           `No model of \`${auto.id}\` can honour this request now (tools, image input, JSON output or its length); remove what it cannot honour or name a model.`,
           'model',
