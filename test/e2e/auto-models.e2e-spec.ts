@@ -122,6 +122,15 @@ describe('auto models', () => {
     expect(res.headers.get('x-pool-upstream-model')).toBe('meta-llama/Llama-4-Maverick-17B-128E-Instruct');
   });
 
+  it("a request every route of a model refuses with 400 ends with the upstream's words, not on every model", async () => {
+    for (const provider of ['deepinfra', 'together'] as const)
+      emu.addFault({ provider, mode: 'status', status: 400, message: 'bad parameter: foo', model: 'deepseek-ai/DeepSeek-V3' });
+    const res = await chat({ model: 'auto-chain-test' });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toContain('bad parameter: foo');
+    expect(upstreamModels().filter((m) => m.includes('Qwen3'))).toEqual([]);
+  });
+
   it('fails over to the next model when every route of the first fails before the first byte, streamed too', async () => {
     for (const provider of ['deepinfra', 'together'] as const) emu.addFault({ provider, mode: 'status', status: 500, model: 'deepseek-ai/DeepSeek-V3' });
     const since = Date.now();

@@ -321,7 +321,7 @@ export class ChatService implements OnApplicationBootstrap {
     const tryFrom = (i: number, resume?: Resume): Observable<ChatItem> =>
       defer(() => {
         const run = active;
-        if (i >= run.candidates.length && !resume) {
+        if (i >= run.candidates.length && !resume && !refusedEverywhere(run)) {
           // `auto`: every route of this model failed before the first byte; the next model may answer.
           const next = this.nextAutoRun(fallbacks, run, body.provider, request);
           if (next) {
@@ -405,6 +405,15 @@ export class ChatService implements OnApplicationBootstrap {
       },
     };
   }
+}
+
+/**
+ * Whether every route tried answered 400: the request itself is at fault (as allFailed() says),
+ * so an `auto` request ends with the upstream's words rather than repeating it on every model.
+ */
+function refusedEverywhere(run: FailoverRun): boolean {
+  const tried = run.attempts.filter((a) => !a.reason.startsWith('skipped'));
+  return tried.length > 0 && tried.every((a) => a.status === 400);
 }
 
 /** Moves to a larger-context model per request, at most: each move is to a strictly larger context anyway. */
