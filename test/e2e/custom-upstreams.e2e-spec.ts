@@ -79,8 +79,8 @@ describe('custom upstreams in /v1/models', () => {
   it('keeps a mapped existing id once, with its shipped owner', () => {
     const entries = list.data.filter((m) => m.id === 'gpt-4o-mini');
     expect(entries).toEqual([{ id: 'gpt-4o-mini', object: 'model', created: expect.any(Number), owned_by: 'OpenAI' }]);
-    // The seed's 121, 4 embedding and 2 speech-to-text models, and 3 new ids.
-    expect(list.data).toHaveLength(127 + 3);
+    // The seed's 121, 4 embedding and 2 speech-to-text models, 3 new ids and the 5 auto models.
+    expect(list.data).toHaveLength(127 + 3 + 5);
   });
 
   it('serves GET /v1/models/{id} for a new id, slashes included', async () => {

@@ -30,6 +30,8 @@ interface SeedModel {
 const SEED_FILE = fileURLToPath(new URL('../../vendor/seed-catalog/seed-models.json', import.meta.url));
 const CATALOG_FILE = fileURLToPath(new URL('./fixtures/catalog-overrides.yaml', import.meta.url));
 const seed = (JSON.parse(readFileSync(SEED_FILE, 'utf8')) as { models: SeedModel[] }).models;
+/** The shipped virtual models (models/auto-models.ts), listed after the catalog's. */
+const AUTO_IDS = ['auto', 'auto-coder', 'auto-reasoning', 'auto-vision', 'auto-image'];
 
 async function getJson<T>(url: string): Promise<{ status: number; body: T; headers: Headers }> {
   const res = await fetch(url);
@@ -163,8 +165,8 @@ describe('CATALOG_FILE overrides', () => {
     expect((await getJson<ModelObject>(`${plain.baseURL}/models/gpt-4`)).status).toBe(200);
   });
 
-  it("keeps the rest of the shipped catalog: 127 (the seed's 121, 4 embedding and 2 speech-to-text models) - 1 disabled + 1 new", () => {
-    expect(list.data).toHaveLength(127);
+  it("keeps the rest of the shipped catalog: 127 (the seed's 121, 4 embedding and 2 speech-to-text models) - 1 disabled + 1 new, and the 5 auto models", () => {
+    expect(list.data).toHaveLength(127 + AUTO_IDS.length);
     const ids = new Set(list.data.map((m) => m.id));
     expect(seed.filter((s) => s.id !== 'gpt-4' && !ids.has(s.id))).toEqual([]);
     // An override that only changes routes keeps the shipped owner.
@@ -201,6 +203,7 @@ describe('CATALOG_FILE overrides', () => {
 });
 
 describe('GET /v1/models lists what can be served now', () => {
+  // Each has a model Pollinations serves, so each is listed while Pollinations is.
   interface ModelWithState extends ModelObject {
     available: boolean;
     reason: string | null;
@@ -226,7 +229,7 @@ describe('GET /v1/models lists what can be served now', () => {
     const expected = servedBy('PollinationsAI');
     expect(expected.length).toBeGreaterThan(0);
     expect(expected.length).toBeLessThan(catalog.length);
-    expect(res.body.data.map((m) => m.id).sort()).toEqual([...expected].sort());
+    expect(res.body.data.map((m) => m.id).sort()).toEqual([...expected, ...AUTO_IDS].sort());
     expect(res.body.data.every((m) => !('available' in m))).toBe(true);
   });
 
@@ -234,8 +237,8 @@ describe('GET /v1/models lists what can be served now', () => {
     const res = await getJson<{ object: string; data: ModelWithState[] }>(`${keyless.baseURL}/models?all=true`);
     expect(res.status).toBe(200);
     expectSchema('ListModelsResponse', res.body);
-    expect(res.body.data.map((m) => m.id).sort()).toEqual(catalog.map((m) => m.id).sort());
-    const served = new Set(servedBy('PollinationsAI'));
+    expect(res.body.data.map((m) => m.id).sort()).toEqual([...catalog.map((m) => m.id), ...AUTO_IDS].sort());
+    const served = new Set([...servedBy('PollinationsAI'), ...AUTO_IDS]);
     for (const m of res.body.data) {
       expect(m.available).toBe(served.has(m.id));
       if (m.available) expect(m.reason).toBeNull();
@@ -248,7 +251,7 @@ describe('GET /v1/models lists what can be served now', () => {
       models: { id: string; available: boolean; reason: string | null }[];
     };
     expect(admin.models.map(({ id, available, reason }) => ({ id, available, reason }))).toEqual(
-      res.body.data.map(({ id, available, reason }) => ({ id, available, reason })),
+      res.body.data.filter((m) => !AUTO_IDS.includes(m.id)).map(({ id, available, reason }) => ({ id, available, reason })),
     );
   });
 
@@ -263,7 +266,7 @@ describe('GET /v1/models lists what can be served now', () => {
     } finally {
       await fetch(`${keyless.url}/api/providers/PollinationsAI`, { method: 'PATCH', headers: auth, body: JSON.stringify({ enabled: null }) });
     }
-    expect((await getJson<ModelList>(`${keyless.baseURL}/models`)).body.data.length).toBe(servedBy('PollinationsAI').length);
+    expect((await getJson<ModelList>(`${keyless.baseURL}/models`)).body.data.length).toBe(servedBy('PollinationsAI').length + AUTO_IDS.length);
   });
 
   it('refuses an ?all that is not a flag, in the OpenAI error envelope', async () => {

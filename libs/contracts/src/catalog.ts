@@ -35,6 +35,11 @@ export interface CatalogModel {
   /** Embedding models: the length of every vector; an answer with another length is a failed attempt. */
   dimensions?: number;
   routes: CatalogRoute[];
+  /**
+   * Added by discovery (自动发现): a provider listed it and the catalog lacked it. It leaves when
+   * no provider with auto-add lists it any more, unless the operator promotes it to a curated entry.
+   */
+  discovered?: boolean;
 }
 
 /** An operator-defined alias: requests for ids matching `pattern` (`*` globs) are served by catalog model `model`. */
@@ -129,4 +134,61 @@ export interface DiscoveryRefreshResult extends ProviderDiscovery {
   /** Chat routes of this provider by state, after the refresh. */
   routes: Record<RouteState, number>;
   changed: RouteStateChange[];
+}
+
+/** What an `auto` model serves: chat-like requests (chat, responses, messages) or images. */
+export type AutoModelKind = 'chat' | 'image';
+
+/**
+ * A virtual model (`auto`, `auto-coder`…): each request is served by the best usable catalog model
+ * of its ordered preference list that can honour the request (tools, image input, JSON output,
+ * context length), failing over to the next one before the first byte.
+ */
+export interface AutoModel {
+  /** The id clients send; never a catalog model's id. */
+  id: string;
+  kind: AutoModelKind;
+  /** Catalog model ids, most preferred first. */
+  models: string[];
+  /** After the list: any other catalog model of the kind, fastest first. */
+  others: boolean;
+  /** Only models that take image input. */
+  vision: boolean;
+  /** A line for people (the console, `/v1/models` users). */
+  description?: string;
+}
+
+/**
+ * `GET/PUT/DELETE /api/auto-models`. `models`: in effect; `defaults`: the built-in ones with the
+ * catalog file's `auto_models:` over them; `source`: `console` when the console's list replaces them.
+ */
+export interface AutoModelList {
+  models: AutoModel[];
+  defaults: AutoModel[];
+  source: 'config' | 'console';
+}
+
+/** `PUT /api/auto-models`: the whole list of virtual models the console keeps in place of the defaults. */
+export interface SetAutoModelsRequest {
+  models: AutoModel[];
+}
+
+/** One provider's auto-add setting: whether models its list has and the catalog lacks are added. */
+export interface DiscoveryAutoAdd {
+  provider: string;
+  enabled: boolean;
+  /** `console` when set there, else `config` (DISCOVERY_AUTO_ADD). */
+  source: 'config' | 'console';
+  /** How many catalog models its list adds now. */
+  added: number;
+}
+
+/** `GET /api/discovery/auto-add` and `PUT /api/discovery/auto-add/:provider`. */
+export interface DiscoveryAutoAddList {
+  providers: DiscoveryAutoAdd[];
+}
+
+/** `PUT /api/discovery/auto-add/:provider`: null (or absent) forgets the console's setting (DISCOVERY_AUTO_ADD applies again). */
+export interface SetDiscoveryAutoAddRequest {
+  enabled?: boolean | null;
 }

@@ -6,7 +6,7 @@
  * type level that each DTO and its type name the same fields, so a change on either side fails
  * `npm run typecheck`.
  */
-import type { CatalogModel, DiscoveredRoute, ModelAlias, ModelCategory, ProviderDiscovery } from './catalog.ts';
+import type { AutoModel, CatalogModel, DiscoveredRoute, ModelAlias, ModelCategory, ProviderDiscovery } from './catalog.ts';
 import type { AttemptCode } from './openai.ts';
 
 /** `POST /api/auth/login`: a bearer token for every other `/api` call. */
@@ -259,6 +259,8 @@ export interface AdminModelList {
   models: AdminModel[];
   /** The model aliases in effect, most specific first (see `GET /api/aliases`). */
   aliases: ModelAlias[];
+  /** The virtual models in effect (see `GET /api/auto-models`). */
+  autoModels: AutoModel[];
   discovery: { intervalMinutes: number; providers: ProviderDiscovery[] };
 }
 

@@ -126,5 +126,5 @@ export function model(id: string, routes: Array<[provider: string, routable?: bo
 }
 
 export function models(list: AdminModel[]): AdminModelList {
-  return { total: list.length, categories: [], models: list, aliases: [], discovery: { intervalMinutes: 0, providers: [] } };
+  return { total: list.length, categories: [], models: list, aliases: [], autoModels: [], discovery: { intervalMinutes: 0, providers: [] } };
 }

@@ -1,18 +1,26 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiParam, ApiProperty, ApiQuery, ApiTags } from '@nestjs/swagger';
-import { IsObject } from 'class-validator';
+import { IsArray, IsBoolean, IsObject, ValidateIf } from 'class-validator';
 import {
   MODEL_CATEGORIES,
+  type AutoModel,
+  type AutoModelList,
   type CatalogModel,
+  type DiscoveryAutoAddList,
   type DiscoveryRefreshResult,
   type ModelAliasList,
   type ModelCategory,
   type ModelDiscovery,
+  type SetAutoModelsRequest,
+  type SetDiscoveryAutoAddRequest,
   type SetModelAliasesRequest,
 } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { ApiAdminAuth, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../openapi/decorators.ts';
+import { MAX_AUTO_MODELS, MAX_AUTO_PREFERENCES } from '../models/auto-models.ts';
+import { AutoModelsService } from '../models/auto-models.service.ts';
 import { CatalogService } from '../models/catalog.service.ts';
+import { DiscoveredModelsService } from '../models/discovered-models.service.ts';
 import { DiscoveryService } from '../models/discovery.service.ts';
 import { ModelAvailabilityService } from '../models/model-availability.ts';
 import { MAX_ALIASES, MAX_ALIAS_CHARS } from '../models/model-aliases.ts';
@@ -48,6 +56,43 @@ export class SetModelAliasesDto implements SetModelAliasesRequest {
   aliases!: Record<string, string>;
 }
 
+/** PUT /api/auto-models: each entry is checked by AutoModelsService (400 naming each bad one). */
+export class SetAutoModelsDto implements SetAutoModelsRequest {
+  @ApiProperty({
+    type: 'array',
+    maxItems: MAX_AUTO_MODELS,
+    items: {
+      type: 'object',
+      required: ['id', 'models'],
+      properties: {
+        id: { type: 'string', description: '客户端请求的虚拟模型 id（如 `auto-coder`），不能与目录中的模型 id 相同。' },
+        kind: { type: 'string', enum: ['chat', 'image'], description: '`chat`（对话、Responses、Messages）或 `image`（图片生成），默认 `chat`。' },
+        models: { type: 'array', maxItems: MAX_AUTO_PREFERENCES, items: { type: 'string' }, description: '按偏好排列的目录模型 id。' },
+        others: { type: 'boolean', description: '列表之后再用同类的其他目录模型（按延迟）。' },
+        vision: { type: 'boolean', description: '只用能看图的模型。' },
+        description: { type: 'string', description: '说明。' },
+      },
+    },
+    description: `整张虚拟模型表（最多 ${MAX_AUTO_MODELS} 个），取代默认的。`,
+    example: [{ id: 'auto-coder', kind: 'chat', models: ['qwen-2.5-coder-32b', 'deepseek-v3'], others: false, vision: false }],
+  })
+  @IsArray()
+  models!: AutoModel[];
+}
+
+/** PUT /api/discovery/auto-add/:provider. */
+export class SetDiscoveryAutoAddDto implements SetDiscoveryAutoAddRequest {
+  @ApiProperty({
+    type: 'boolean',
+    nullable: true,
+    required: false,
+    description: '`true` 开启、`false` 关闭；`null`（或不写）删除管理台的设置，恢复 `DISCOVERY_AUTO_ADD` 的值。',
+  })
+  @ValidateIf((_o, v) => v !== undefined && v !== null)
+  @IsBoolean()
+  enabled?: boolean | null;
+}
+
 const ROUTE_PROVIDER = ApiParam({ name: 'provider', description: '路由的提供商名字（不区分大小写）。', schema: { type: 'string' } });
 
 @ApiTags(DOC_TAGS.modelsAdmin)
@@ -60,6 +105,8 @@ export class ModelsAdminController {
     private readonly discovery: DiscoveryService,
     private readonly availability: ModelAvailabilityService,
     private readonly modelAliases: ModelAliasesService,
+    private readonly autoModels: AutoModelsService,
+    private readonly discovered: DiscoveredModelsService,
   ) {}
 
   private view(model: CatalogModel, found: ModelDiscovery | undefined): AdminModel {
@@ -92,6 +139,7 @@ export class ModelsAdminController {
       categories: MODEL_CATEGORIES.map((id) => ({ id, label: CATEGORY_LABELS[id], count: all.filter((m) => m.category === id).length })),
       models: all.filter((m) => !category || m.category === category).map((m) => this.view(m, byId.get(m.id))),
       aliases: this.catalog.aliases(),
+      autoModels: this.autoModels.all(),
       discovery: { intervalMinutes: snapshot.intervalMinutes, providers: snapshot.providers },
     };
   }
@@ -138,6 +186,37 @@ export class ModelsAdminController {
     return this.modelAliases.reset();
   }
 
+  @Get('auto-models')
+  @ApiOperation({
+    summary: '虚拟模型（auto）',
+    description:
+      '生效中的虚拟模型（`auto`、`auto-coder` 等），以及默认的（内置的，加上 `CATALOG_FILE` 的 `auto_models:`）。每个请求由偏好列表中现在可用、能满足请求（工具、图片输入、JSON 输出、上下文长度）的最好的目录模型回答，先看健康度与配额余量，再看偏好顺序与延迟；一个模型的所有路由在首字节前失败时换下一个模型。',
+  })
+  @ApiJsonResponse('AutoModelList', '虚拟模型。')
+  @ApiErrors([401])
+  autoModelList(): AutoModelList {
+    return this.autoModels.view();
+  }
+
+  @Put('auto-models')
+  @ApiOperation({
+    summary: '设置虚拟模型',
+    description: '用整张表取代默认的虚拟模型，保存在存储中，重启后仍然有效。偏好列表中的模型必须在目录中、且与 `kind` 相符。',
+  })
+  @ApiJsonResponse('AutoModelList', '保存后的虚拟模型。')
+  @ApiErrors([400, 401], { 400: 'id 与目录模型重名、重复，模型不存在或类别不符，超过数量上限（`code: invalid_auto_model`，消息中列出每一条）。' })
+  setAutoModels(@Body() dto: SetAutoModelsDto): Promise<AutoModelList> {
+    return this.autoModels.set(dto.models);
+  }
+
+  @Delete('auto-models')
+  @ApiOperation({ summary: '恢复默认虚拟模型', description: '删除管理台保存的虚拟模型表，恢复使用内置的与 `CATALOG_FILE` 中的。' })
+  @ApiJsonResponse('AutoModelList', '恢复后的虚拟模型。')
+  @ApiErrors([401])
+  resetAutoModels(): Promise<AutoModelList> {
+    return this.autoModels.reset();
+  }
+
   /** Fetches the providers' model lists now (all, or one with ?provider=). */
   @Post('discovery/refresh')
   @HttpCode(200)
@@ -150,6 +229,43 @@ export class ModelsAdminController {
   @ApiErrors([401, 404], { 404: '提供商不存在。' })
   refresh(@Query('provider') provider?: string): Promise<DiscoveryRefreshResult[]> {
     return this.discovery.refresh(provider);
+  }
+
+  @Get('discovery/auto-add')
+  @ApiOperation({
+    summary: '自动添加发现的模型',
+    description: '每个提供商是否自动把模型列表中有、模型目录中没有的模型加入目录（标为“自动发现”，从列表消失后自动下架），设置来源，以及现在加入了多少个。',
+  })
+  @ApiJsonResponse('DiscoveryAutoAddList', '每个提供商的自动添加设置。')
+  @ApiErrors([401])
+  autoAdd(): DiscoveryAutoAddList {
+    return this.discovered.view();
+  }
+
+  @Put('discovery/auto-add/:provider')
+  @ApiOperation({
+    summary: '设置自动添加',
+    description: '为一个提供商开启或关闭自动添加（保存在存储中，重启后仍有效）；`null` 恢复 `DISCOVERY_AUTO_ADD` 的值。',
+  })
+  @ROUTE_PROVIDER
+  @ApiJsonResponse('DiscoveryAutoAddList', '每个提供商的自动添加设置。')
+  @ApiErrors([400, 401, 404], { 400: '`enabled` 不是 true、false 或 null。', 404: '提供商不存在。' })
+  setAutoAdd(@Param('provider') provider: string, @Body() dto: SetDiscoveryAutoAddDto): Promise<DiscoveryAutoAddList> {
+    return this.discovered.setEnabled(provider, dto.enabled ?? null);
+  }
+
+  @Post('models/:id/promote')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: '转为正式模型',
+    description: '把一个自动发现的模型转为正式的目录条目（保存在存储中）：重启后仍在，提供商的列表不再有它时也不下架（路由标为 `missing`）。',
+  })
+  @MODEL_ID
+  @ApiJsonResponse('AdminModel', '转正后的模型。')
+  @ApiErrors([400, 401, 404], { 400: '模型不是自动发现的（`code: model_not_discovered`）。', 404: '模型不存在。' })
+  async promote(@Param('id') id: string): Promise<AdminModel> {
+    const model = await this.discovered.promote(id);
+    return this.view(model, this.discovery.model(model.id));
   }
 
   /** Keeps routing to a route even when the provider's list does not show it. */

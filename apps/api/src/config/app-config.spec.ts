@@ -730,3 +730,14 @@ describe('the providers’ quota ledger (QUOTA_LIMITS, QUOTA_SYNC_MS, KEY_RETEST
     expect(configError(env).message).toMatch(message);
   });
 });
+
+describe('discovery auto-add (DISCOVERY_AUTO_ADD)', () => {
+  it('is off for every provider by default', () => {
+    expect(loadConfig({}).discoveryAutoAdd).toEqual([]);
+  });
+
+  it('takes provider names, any case, or * for all', () => {
+    expect(loadConfig({ DISCOVERY_AUTO_ADD: ' DeepInfra, together ,' }).discoveryAutoAdd).toEqual(['deepinfra', 'together']);
+    expect(loadConfig({ DISCOVERY_AUTO_ADD: '*' }).discoveryAutoAdd).toEqual(['*']);
+  });
+});

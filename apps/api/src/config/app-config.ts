@@ -149,6 +149,11 @@ export interface AppConfig {
   dataDir: string;
   /** Minutes between scheduled model-list refreshes (DISCOVERY_INTERVAL_MINUTES); 0 = only on demand. */
   discoveryIntervalMinutes: number;
+  /**
+   * Providers whose listed models the catalog lacks are added to it (DISCOVERY_AUTO_ADD, provider
+   * names, lower-case; `*` for every provider); the console can turn each on or off.
+   */
+  discoveryAutoAdd: string[];
   /** How long `/v1/images/files/...` URLs serve their image before the file is deleted (IMAGE_URL_TTL_SECONDS). */
   imageUrlTtlSeconds: number;
   /** Origin (and optional path prefix) for the URLs the gateway hands out (PUBLIC_BASE_URL); else the request's own. */
@@ -581,6 +586,7 @@ export function loadConfig(env: Env = process.env, providers: readonly ProviderD
     responseModel: responseModel(env.RESPONSE_MODEL),
     dataDir: resolve(env.DATA_DIR?.trim() || './data'),
     discoveryIntervalMinutes: int(env, 'DISCOVERY_INTERVAL_MINUTES', 60, 0, 7 * 24 * 60),
+    discoveryAutoAdd: list(env.DISCOVERY_AUTO_ADD).map((name) => name.toLowerCase()),
     imageUrlTtlSeconds: int(env, 'IMAGE_URL_TTL_SECONDS', 3600, 1, 7 * 24 * 3600),
     publicBaseUrl: url(env, 'PUBLIC_BASE_URL'),
     secretKey: env.SECRET_KEY || undefined,

@@ -38,9 +38,15 @@ export interface ResolvedModel {
   alias: string | null;
 }
 
-function readDoc(file: string): { models?: unknown; aliases?: unknown } {
+interface CatalogDoc {
+  models?: unknown;
+  aliases?: unknown;
+  auto_models?: unknown;
+}
+
+function readDoc(file: string): CatalogDoc {
   try {
-    return (parseYaml(readFileSync(file, 'utf8')) ?? {}) as { models?: unknown; aliases?: unknown };
+    return (parseYaml(readFileSync(file, 'utf8')) ?? {}) as CatalogDoc;
   } catch (err) {
     throw new ConfigError(`${file}: cannot read: ${(err as Error).message}`);
   }
@@ -90,9 +96,15 @@ export class CatalogService {
   private modelList: ModelObject[] = [];
   /** MODEL_ALIASES over the catalog file's `aliases:`, targets checked at start. */
   private readonly defaultAliases: AliasMap;
+  /** Discovered models the operator promoted to curated entries (kept in the store). */
+  private promoted: CatalogModel[] = [];
+  /** Models discovery added (auto-add), marked `discovered`. */
+  private discovered: CatalogModel[] = [];
   /** The console's alias map, in place of the defaults when set. */
   private aliasOverride: AliasMap | null = null;
   private compiledAliases: CompiledAlias[] = [];
+  /** The catalog file's `auto_models:` as written (AutoModelsService checks it); undefined when absent. */
+  readonly fileAutoModels: unknown;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -108,6 +120,7 @@ export class CatalogService {
       const doc = readDoc(config.catalogFile);
       const overrides = doc.models;
       fileAliases = doc.aliases ?? {};
+      this.fileAutoModels = doc.auto_models ?? undefined;
       if (!Array.isArray(overrides)) throw new ConfigError(`${config.catalogFile}: expected "models": [...]`);
       overrides.forEach((raw, i) => {
         const o = checkModel(config.catalogFile!, raw, i, this.fromFiles.has((raw as CatalogOverride)?.id));
@@ -134,6 +147,9 @@ export class CatalogService {
   private rebuild(): void {
     const models = new Map<string, CatalogModel>();
     for (const [id, m] of this.fromFiles) models.set(id, { ...m, routes: [...m.routes] });
+    // A promoted model gives way to a file entry of the same id: the file is the operator's too.
+    const taken = (id: string) => [...models.keys()].some((k) => k.toLowerCase() === id.toLowerCase());
+    for (const m of this.promoted) if (!taken(m.id)) models.set(m.id, { ...m, routes: [...m.routes] });
     for (const upstream of this.registry.customUpstreams) {
       for (const [id, upstreamModel] of Object.entries(upstream.models)) {
         const route = { provider: upstream.name, upstream_model: upstreamModel };
@@ -142,11 +158,24 @@ export class CatalogService {
         else models.set(id, { id, label: id, owned_by: upstream.ownedBy ?? upstream.name, category: 'chat', routes: [route] });
       }
     }
+    for (const m of this.discovered) if (!taken(m.id)) models.set(m.id, { ...m, routes: [...m.routes] });
     const lowerIndex = new Map<string, CatalogModel>();
     for (const m of models.values()) lowerIndex.set(m.id.toLowerCase(), m);
     this.models = models;
     this.lowerIndex = lowerIndex;
     this.modelList = [...models.values()].map((m) => ({ id: m.id, object: 'model', created: CATALOG_CREATED, owned_by: m.owned_by }));
+  }
+
+  /** Puts the promoted models (curated, from the store) into the catalog. */
+  setPromoted(models: CatalogModel[]): void {
+    this.promoted = models;
+    this.rebuild();
+  }
+
+  /** Puts the models discovery added into the catalog in place of the last ones (each marked `discovered`). */
+  setDiscovered(models: CatalogModel[]): void {
+    this.discovered = models.map((m) => ({ ...m, discovered: true }));
+    this.rebuild();
   }
 
   /** A startup alias map checked in full: a bad pattern or an unknown target stops the start, named. */

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import type { Subscription } from 'rxjs';
+import { Subject, type Subscription } from 'rxjs';
 import type {
   CatalogModel,
   CatalogRoute,
@@ -118,6 +118,8 @@ export class DiscoveryService implements OnModuleInit, OnApplicationBootstrap, O
   private readonly intervalMinutes: number;
   private changesSub?: Subscription;
   private timer?: NodeJS.Timeout;
+  /** A provider's list was read, reloaded or dropped (auto-added models follow the lists). */
+  readonly listsChanged = new Subject<void>();
 
   constructor(
     private readonly registry: ProviderRegistry,
@@ -473,12 +475,18 @@ export class DiscoveryService implements OnModuleInit, OnApplicationBootstrap, O
   private setList(id: string, stored: StoredList): void {
     const rules = this.registry.find(id)?.adapter.declaration?.modelIds;
     this.lists.set(id, { ...stored, index: stored.ids ? indexModelList(rules, stored.ids) : null });
+    this.listsChanged.next();
   }
 
   private applyStoredList(id: string, raw: unknown): void {
     const stored = parseStoredList(raw, id);
     if (stored) this.setList(id, stored);
-    else this.lists.delete(id);
+    else if (this.lists.delete(id)) this.listsChanged.next();
+  }
+
+  /** The upstream ids of the provider's last list (raw), or null when there is none that applies. */
+  listedIds(provider: ProviderState): readonly string[] | null {
+    return this.currentList(provider)?.ids ?? null;
   }
 
   private async reloadNamespace(namespace: string): Promise<void> {

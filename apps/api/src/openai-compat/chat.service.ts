@@ -3,6 +3,8 @@ import { Observable, TimeoutError, catchError, defer, finalize, identity, map, m
 import type { AttemptSummary, CatalogModel, CatalogRoute, ChatCompletionRequest, ContentPart } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
+import { estimateTokens } from '../models/auto-models.ts';
+import { AutoModelsService, type AutoChoice } from '../models/auto-models.service.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import { FEATURES, cannotHonour, requiredFeatures, routeHonours } from '../models/chat-features.ts';
 import { largerContext } from '../models/context-length.ts';
@@ -114,6 +116,7 @@ export class ChatService implements OnApplicationBootstrap {
     private readonly failover: FailoverService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly registry: ProviderRegistry,
+    private readonly autoModels: AutoModelsService,
   ) {}
 
   /**
@@ -245,6 +248,43 @@ export class ChatService implements OnApplicationBootstrap {
     return undefined;
   }
 
+  /** For a virtual id (`auto`…), the models to try for this request, best first; undefined for any other id. */
+  private chooseAuto(body: ChatCompletionRequest, params: Record<string, unknown>): AutoChoice | undefined {
+    if (!this.autoModels.find(body.model)) return undefined;
+    const needs = requiredFeatures({ params, messages: body.messages });
+    const tokens = estimateTokens([body.messages, body.tools], body.max_completion_tokens ?? body.max_tokens);
+    return this.autoModels.choose(body.model, { features: needs, images: hasImages(body), tokens, provider: body.provider });
+  }
+
+  /**
+   * The run of the next model in `fallbacks` (taken from the front) that can begin now, its
+   * attempts following `after`'s; undefined when none is left. With no run yet, the first
+   * model's refusal (a 503, say) is the request's when no model can begin.
+   */
+  private nextAutoRun(
+    fallbacks: CatalogModel[],
+    after: FailoverRun | undefined,
+    forcedName: string | undefined,
+    request: ChatRequest,
+  ): FailoverRun | undefined {
+    let first: unknown;
+    while (fallbacks.length > 0) {
+      const model = fallbacks.shift()!;
+      try {
+        const next = this.failover.begin(model, forcedName, this.routeFilter(model, forcedName, request));
+        if (after) {
+          next.attempts.push(...after.attempts);
+          logger.log(`Every route of ${after.model.id} failed; the request for an auto model goes on with ${model.id}`);
+        }
+        return next;
+      } catch (err) {
+        first ??= err;
+      }
+    }
+    if (!after) throw first;
+    return undefined;
+  }
+
   /** Whether `candidate` may continue `resume`: another route, declared to take prefill, not refusing it lately. */
   private continues(candidate: Candidate, resume: Resume): boolean {
     const name = candidate.provider.name;
@@ -259,7 +299,10 @@ export class ChatService implements OnApplicationBootstrap {
    * conversation (session affinity), goes first when it can serve.
    */
   start(body: ChatCompletionRequest, signal: AbortSignal, flow?: ClientFlow, pinned?: PinnedRoute): ChatRun {
-    const { model, alias } = this.catalog.requireResolved(body.model);
+    const params: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(body)) if (!GATEWAY_FIELDS.has(k) && v !== undefined && v !== null) params[k] = v;
+    const choice = this.chooseAuto(body, params);
+    const { model, alias } = choice ? { model: choice.models[0]!, alias: choice.auto.id } : this.catalog.requireResolved(body.model);
     if (CAPABILITY_OF[model.category] !== 'chat') {
       throw ApiError.badRequest(
         `The model \`${model.id}\` is a ${model.category} model and cannot be used for chat completions.`,
@@ -267,11 +310,14 @@ export class ChatService implements OnApplicationBootstrap {
         'model_not_supported',
       );
     }
-    const params: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(body)) if (!GATEWAY_FIELDS.has(k) && v !== undefined && v !== null) params[k] = v;
     const request: ChatRequest = { model: model.id, messages: body.messages, stream: body.stream === true, params, hasImages: hasImages(body) };
+    // The models an `auto` request may still move to when every route of the one in use failed first.
+    const fallbacks = choice ? [...choice.models] : [];
     // The run in use: a request too long for its model moves to a larger-context one (see largerRun).
-    let active = this.failover.begin(model, body.provider, this.routeFilter(model, body.provider, request), pinned);
+    // An auto request picks its model per request: a conversation's remembered route belongs to a model it may not pick.
+    let active = choice
+      ? this.nextAutoRun(fallbacks, undefined, body.provider, request)!
+      : this.failover.begin(model, body.provider, this.routeFilter(model, body.provider, request), pinned);
     let rerouted = 0;
 
     // Only a stream that may be resumed keeps a copy of its text (up to MAX_RESUME_CHARS each).
@@ -280,6 +326,14 @@ export class ChatService implements OnApplicationBootstrap {
     const tryFrom = (i: number, resume?: Resume): Observable<ChatItem> =>
       defer(() => {
         const run = active;
+        if (i >= run.candidates.length && !resume && !refusedEverywhere(run)) {
+          // `auto`: every route of this model failed before the first byte; the next model may answer.
+          const next = this.nextAutoRun(fallbacks, run, body.provider, request);
+          if (next) {
+            active = next;
+            return tryFrom(0);
+          }
+        }
         // A resumption no route could take ends as the break it was meant to mend.
         if (i >= run.candidates.length) return throwError(() => (resume ? resume.cause : run.allFailed()));
         const candidate = run.candidates[i]!;
@@ -345,7 +399,10 @@ export class ChatService implements OnApplicationBootstrap {
         );
       });
     return {
-      model,
+      // The model in use: for `auto`, the one that served (or failed last); `alias` keeps the id asked for.
+      get model() {
+        return choice ? active.model : model;
+      },
       alias,
       request,
       items: tryFrom(0),
@@ -355,6 +412,15 @@ export class ChatService implements OnApplicationBootstrap {
       },
     };
   }
+}
+
+/**
+ * Whether every route tried answered 400: the request itself is at fault (as allFailed() says),
+ * so an `auto` request ends with the upstream's words rather than repeating it on every model.
+ */
+function refusedEverywhere(run: FailoverRun): boolean {
+  const tried = run.attempts.filter((a) => !a.reason.startsWith('skipped'));
+  return tried.length > 0 && tried.every((a) => a.status === 400);
 }
 
 /** Moves to a larger-context model per request, at most: each move is to a strictly larger context anyway. */

@@ -4,6 +4,7 @@ import type { AttemptSummary, CatalogModel, ImageData, ImagesResponse } from '#c
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { ImageStore } from '../media/image-store.ts';
+import { AutoModelsService } from '../models/auto-models.service.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import { materializeImage, type ImageBytes } from '../providers/media-response.ts';
 import { UpstreamError, type ImageRequest } from '../providers/provider-adapter.ts';
@@ -28,6 +29,8 @@ export interface ImagesJob {
   n: number;
   /** Every attempt of every call, filled in as they finish. */
   attempts: AttemptSummary[];
+  /** For `auto-image`: the models to move to, in order, when every route of `model` failed on the first call. */
+  fallbacks: CatalogModel[];
 }
 
 export interface GeneratedImages {
@@ -64,12 +67,15 @@ export class ImagesService {
     private readonly failover: FailoverService,
     private readonly store: ImageStore,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly autoModels: AutoModelsService,
   ) {}
 
   /** Resolves and checks what the router needs; throws ApiError for the 4xx cases. */
   prepare(body: ImageGenerationRequestDto): ImagesJob {
     const id = body.model ?? DEFAULT_IMAGE_MODEL;
-    const { model, alias } = this.catalog.requireResolved(id);
+    // `auto-image`: the best image model that can serve now, the others as fallbacks.
+    const choice = this.autoModels.choose(id, { features: [], images: false, tokens: 0, provider: body.provider });
+    const { model, alias } = choice ? { model: choice.models[0]!, alias: choice.auto.id } : this.catalog.requireResolved(id);
     if (model.category !== 'image') {
       throw ApiError.badRequest(
         `The model \`${model.id}\` is a ${model.category} model and cannot generate images; use one of the image models listed in /v1/models.`,
@@ -77,7 +83,7 @@ export class ImagesService {
         'model_not_supported',
       );
     }
-    return { model, alias, n: body.n ?? 1, attempts: [] };
+    return { model, alias, n: body.n ?? 1, attempts: [], fallbacks: choice?.models.slice(1) ?? [] };
   }
 
   /** Makes all n images (or fails with every attempt listed). */
@@ -97,7 +103,7 @@ export class ImagesService {
       params,
     });
 
-    const first = await this.call(job, body.provider, undefined, requestFor(0, job.n), signal);
+    const first = await this.firstCall(job, body.provider, requestFor(0, job.n), signal);
     const images = first.images.slice(0, job.n);
     const servedBy: ServedBy[] = [{ provider: first.provider.name, upstreamModel: first.upstreamModel }];
     const perCall = Math.max(1, first.images.length);
@@ -150,6 +156,22 @@ export class ImagesService {
       throw failures.find((e) => !(e instanceof UpstreamError && e.kind === 'aborted')) ?? failures[0];
     }
     return settled.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  }
+
+  /**
+   * The first call. For `auto-image`, a model none of whose routes could answer gives way to the
+   * next one (the job then names the model that served); later calls stay with that model.
+   */
+  private async firstCall(job: ImagesJob, forced: string | undefined, req: ImageRequest, signal: AbortSignal): Promise<CallResult> {
+    for (;;) {
+      try {
+        return await this.call(job, forced, undefined, req, signal);
+      } catch (err) {
+        const next = err instanceof ApiError && !signal.aborted ? job.fallbacks.shift() : undefined;
+        if (!next) throw err;
+        job.model = next;
+      }
+    }
   }
 
   /** One upstream call with its own failover run; `preferred` goes first when it is a candidate. */

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { AutoModelsService } from '../models/auto-models.service.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import { countPromptTokens } from '../usage/token-counter.ts';
 import type { CountMessageTokensDto, CreateMessageDto } from './messages-request.dto.ts';
@@ -22,6 +23,7 @@ export class MessagesService {
     private readonly runs: RunResponder,
     private readonly catalog: CatalogService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly autoModels: AutoModelsService,
   ) {}
 
   respond(dto: CreateMessageDto, req: Request, res: Response): Promise<void> {
@@ -32,7 +34,7 @@ export class MessagesService {
 
   /** The gateway's estimate (o200k_base, as for answers without usage) of what the prompt costs; the model must exist, as on create. */
   countTokens(dto: CountMessageTokensDto): MessageTokensCount {
-    this.catalog.require(dto.model);
+    if (!this.autoModels.find(dto.model)) this.catalog.require(dto.model);
     const { messages, tools } = toChatPrompt(dto);
     return { input_tokens: countPromptTokens(messages, tools) };
   }

@@ -4,6 +4,7 @@ import type { ModelList, ModelObject, ModelObjectWithState } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { ApiClientKeyAuth, DOC_TAGS } from '../openapi/decorators.ts';
 import { ApiListModelsOperation, ApiRetrieveModelOperation } from '../openapi/openai-docs.ts';
+import { AutoModelsService } from '../models/auto-models.service.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import { ModelAvailabilityService } from '../models/model-availability.ts';
 import { ClientKeysService } from '../client-keys/client-keys.service.ts';
@@ -17,6 +18,11 @@ function allFlag(raw: string | undefined): boolean {
   throw ApiError.badRequest(`Invalid value for 'all': expected true or false, got '${raw!.slice(0, 20)}'.`, 'all', 'invalid_value');
 }
 
+/** A virtual model as `/v1/models` lists it: the pool owns it. */
+const autoObject = (id: string): ModelObject => ({ id, object: 'model', created: AUTO_CREATED, owned_by: 'gpt4free-pool' });
+/** `created` of the virtual models: when they first shipped. */
+const AUTO_CREATED = 1_796_601_600; // 2026-12-07T00:00:00Z
+
 @ApiTags(DOC_TAGS.models)
 @ApiClientKeyAuth()
 @Controller('v1/models')
@@ -26,6 +32,7 @@ export class ModelsController {
     private readonly catalog: CatalogService,
     private readonly availability: ModelAvailabilityService,
     private readonly clientKeys: ClientKeysService,
+    private readonly autoModels: AutoModelsService,
   ) {}
 
   /** The models a request can be served for now; with ?all=true the whole catalog, each with its state. */
@@ -35,9 +42,10 @@ export class ModelsController {
     // A client key with allowed models sees only those (an id matching one of its patterns).
     const patterns = req.clientKeyId ? (this.clientKeys.allowedModels(req.clientKeyId) ?? []) : [];
     const allowed = <T extends { id: string }>(models: T[]) => (patterns.length ? models.filter((m) => modelAllowed(patterns, m.id, m.id)) : models);
-    if (allFlag(all)) return { object: 'list', data: allowed(this.withState()) };
+    if (allFlag(all)) return { object: 'list', data: allowed([...this.withState(), ...this.autoWithState()]) };
     const available = this.availability.availableIds();
-    return { object: 'list', data: allowed(this.catalog.list().filter((m) => available.has(m.id))) };
+    const autos = this.autoWithState().flatMap(({ available, reason: _reason, ...m }) => (available ? [m] : []));
+    return { object: 'list', data: allowed([...this.catalog.list().filter((m) => available.has(m.id)), ...autos]) };
   }
 
   /** Ids of operator-defined models may contain slashes ("org/model"). */
@@ -45,8 +53,19 @@ export class ModelsController {
   @ApiRetrieveModelOperation()
   get(@Param('id') id: string | string[]): ModelObject {
     const wanted = Array.isArray(id) ? id.join('/') : id;
+    const auto = this.catalog.resolve(wanted) ? undefined : this.autoModels.find(wanted);
+    if (auto) return autoObject(auto.id);
     const model = this.catalog.require(wanted);
     return this.catalog.list().find((m) => m.id === model.id)!;
+  }
+
+  /** The virtual models, each available when one of its models is (the request's needs aside). */
+  private autoWithState(): ModelObjectWithState[] {
+    const available = this.availability.availableIds();
+    return this.autoModels.all().map((auto) => {
+      const any = this.autoModels.members(auto).some((m) => available.has(m.id));
+      return { ...autoObject(auto.id), available: any, reason: any ? null : 'none of its models can be served now' };
+    });
   }
 
   private withState(): ModelObjectWithState[] {

@@ -21,6 +21,8 @@ import type {
   DiscoveryRefreshResult,
   KeyTestResult,
   ModelAliasList,
+  AutoModelList,
+  DiscoveryAutoAddList,
   ModelDiscovery,
   ProviderDetail,
   ProviderCheck,
@@ -96,6 +98,10 @@ export interface ApiSchemas {
   CacheSettings: CacheSettings;
   /** 模型别名：生效中的（最具体的在前）、默认的（`MODEL_ALIASES` 与 `CATALOG_FILE`），以及生效的来源（`config` 或 `console`）。 */
   ModelAliasList: ModelAliasList;
+  /** 虚拟模型（`auto` 等）：生效中的、默认的（内置的与 `CATALOG_FILE` 的 `auto_models:`），以及生效的来源（`config` 或 `console`）。 */
+  AutoModelList: AutoModelList;
+  /** 每个提供商是否自动添加模型列表中有、目录中没有的模型，设置来源（`config` 或 `console`），以及加入的数量。 */
+  DiscoveryAutoAddList: DiscoveryAutoAddList;
   /** 每个提供商一次模型列表刷新的结果。 */
   DiscoveryRefreshResultList: DiscoveryRefreshResult[];
   /** 一个模型的各条路由及其发现状态。 */

@@ -7,14 +7,18 @@ import type {
   RoutingSettings,
   SetRoutingRequest,
   AddProviderKeyRequest,
+  AdminModel,
   AdminModelList,
   AdminSession,
   AdminSessionInfo,
   ApiAccess,
+  AutoModel,
+  AutoModelList,
   ClientKey,
   ClientKeyList,
   CreateClientKeyRequest,
   CreatedClientKey,
+  DiscoveryAutoAddList,
   DiscoveryRefreshResult,
   ImageGenerationRequest,
   ImagesResponse,
@@ -229,6 +233,36 @@ export class ApiService {
   /** Forgets the console's map: MODEL_ALIASES (and CATALOG_FILE) apply again. */
   resetAliases(): Observable<ModelAliasList> {
     return this.http.delete<ModelAliasList>('/api/aliases');
+  }
+
+  /** The virtual models (`auto`…) in effect, the defaults and where the ones in effect come from. */
+  autoModels(): Observable<AutoModelList> {
+    return this.http.get<AutoModelList>('/api/auto-models');
+  }
+
+  /** Replaces the virtual models with this whole list (kept in storage; checked by the gateway, 400 naming what is wrong). */
+  setAutoModels(models: AutoModel[]): Observable<AutoModelList> {
+    return this.http.put<AutoModelList>('/api/auto-models', { models });
+  }
+
+  /** Forgets the console's list: the built-in ones and CATALOG_FILE's apply again. */
+  resetAutoModels(): Observable<AutoModelList> {
+    return this.http.delete<AutoModelList>('/api/auto-models');
+  }
+
+  /** Per provider: whether models its list has and the catalog lacks are added. */
+  discoveryAutoAdd(): Observable<DiscoveryAutoAddList> {
+    return this.http.get<DiscoveryAutoAddList>('/api/discovery/auto-add');
+  }
+
+  /** Turns auto-add on or off for one provider (null: DISCOVERY_AUTO_ADD decides again). */
+  setDiscoveryAutoAdd(provider: string, enabled: boolean | null): Observable<DiscoveryAutoAddList> {
+    return this.http.put<DiscoveryAutoAddList>(`/api/discovery/auto-add/${encodeURIComponent(provider)}`, { enabled });
+  }
+
+  /** Makes a discovered model a curated catalog entry (kept in storage). */
+  promoteModel(id: string): Observable<AdminModel> {
+    return this.http.post<AdminModel>(`/api/models/${encodeURIComponent(id)}/promote`, null);
   }
 
   // 在线对话测试

@@ -296,6 +296,14 @@ export const ADMIN_ENDPOINTS: readonly EndpointGroup[] = [
       { method: 'POST', path: '/api/discovery/refresh', summary: '立即读取提供商的模型列表（全部，或 ?provider=）' },
       { method: 'POST · DELETE', path: '/api/models/{id}/routes/{provider}/pin', summary: '固定 / 取消固定一条路由' },
       { method: 'GET · PUT · DELETE', path: '/api/aliases', summary: '模型别名：查看 / 整表替换（保存在存储中）/ 恢复为 MODEL_ALIASES 的默认值' },
+      {
+        method: 'GET · PUT · DELETE',
+        path: '/api/auto-models',
+        summary: '虚拟模型（auto 等）：查看 / 整表替换（保存在存储中）/ 恢复为内置与 CATALOG_FILE 的默认值',
+      },
+      { method: 'GET', path: '/api/discovery/auto-add', summary: '每个提供商是否自动添加发现的模型、来源与加入的数量' },
+      { method: 'PUT', path: '/api/discovery/auto-add/{provider}', summary: '开启 / 关闭一个提供商的自动添加（null 恢复 DISCOVERY_AUTO_ADD）' },
+      { method: 'POST', path: '/api/models/{id}/promote', summary: '把自动发现的模型转为正式目录条目' },
     ],
   },
   {

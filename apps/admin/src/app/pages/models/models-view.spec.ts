@@ -45,6 +45,7 @@ const LIST: AdminModelList = {
     { id: 'audio', label: '音频', count: 0 },
   ],
   aliases: [],
+  autoModels: [],
   models: [LLAMA, R1, FLUX],
   discovery: { intervalMinutes: 60, providers: [] },
 };

@@ -23,6 +23,7 @@ const LIST: AdminModelList = {
     { id: 'audio', label: '音频', count: 0 },
   ],
   aliases: [],
+  autoModels: [],
   models: [
     model('llama-3.3-70b', [['DeepInfra'], ['Together', false]]),
     model('deepseek-r1', [['DeepInfra']], 'reasoning'),

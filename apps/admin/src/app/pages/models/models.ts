@@ -11,7 +11,8 @@ import { MatSnackBar } from '@angular/material/snack-bar';
 import { MatTooltipModule } from '@angular/material/tooltip';
 import { ActivatedRoute, type ParamMap, Router } from '@angular/router';
 import { firstValueFrom } from 'rxjs';
-import type { ApiFailure } from '../../core/api-error';
+import { type ApiFailure, describeApiError } from '../../core/api-error';
+import { ApiService } from '../../core/api.service';
 import { formatClock, formatRelative } from '../../core/format';
 import { PageStates } from '../../shared/page-states/page-states';
 import { StateView } from '../../shared/state/state';
@@ -27,6 +28,7 @@ import {
   summarizeRefresh,
 } from './models-view';
 import { AliasesPanel } from './aliases-panel';
+import { AutoModelsPanel } from './auto-models-panel';
 import { DiscoveryPanel } from './discovery-panel';
 import { ModelsStore } from './models.store';
 import { PinDialog, type PinDialogData } from './pin-dialog';
@@ -46,6 +48,7 @@ export const SEARCH_URL_DELAY_MS = 250;
     MatTooltipModule,
     DiscoveryPanel,
     AliasesPanel,
+    AutoModelsPanel,
     StateView,
     PageStates,
   ],
@@ -62,6 +65,9 @@ export default class ModelsPage implements OnInit {
   private readonly snackBar = inject(MatSnackBar);
   private readonly dialog = inject(MatDialog);
   private readonly destroyRef = inject(DestroyRef);
+  private readonly api = inject(ApiService);
+  /** The discovered model being promoted now. */
+  readonly promoting = signal<string | null>(null);
 
   /** The filters, mirrored in the URL (`?category=image&q=flux`). */
   readonly category = signal<CategoryFilter>('all');
@@ -161,6 +167,21 @@ export default class ModelsPage implements OnInit {
       '好的',
       { duration: 4000 },
     );
+  }
+
+  /** 转为正式: the discovered model becomes a curated catalog entry, kept after a restart. */
+  async promote(card: ModelCard): Promise<void> {
+    const id = card.model.id;
+    this.promoting.set(id);
+    try {
+      await firstValueFrom(this.api.promoteModel(id));
+      this.snackBar.open(`${id} 已转为正式模型。`, '好的', { duration: 4000 });
+      await this.store.load();
+    } catch (err) {
+      this.fail('转为正式失败', describeApiError(err));
+    } finally {
+      this.promoting.set(null);
+    }
   }
 
   isPinning(card: ModelCard, route: RouteRow): boolean {
