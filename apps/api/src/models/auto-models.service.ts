@@ -27,14 +27,32 @@ export const AUTO_MODELS_NS = 'auto-models';
 export const AUTO_MODELS_KEY = 'list';
 
 /**
- * Where ranking learns a route's quota headroom. The quota ledger provides it (bind QUOTA_HEADROOM
- * to it in ModelsModule); until then every route's headroom is `unknown`, ranked like `plenty`.
+ * Where ranking learns a route's quota headroom: from the quota ledger (ledgerHeadroom, bound in
+ * ModelsModule); `unknown` where nothing is counted, ranked like `plenty`.
  */
 export interface QuotaHeadroom {
   headroom(provider: string, upstreamModel: string): Headroom;
 }
 export const QUOTA_HEADROOM = Symbol('QUOTA_HEADROOM');
 export const UNKNOWN_HEADROOM: QuotaHeadroom = { headroom: () => 'unknown' };
+
+/** Below this share of its quota left, a provider's best key makes its routes `low`. */
+export const LOW_HEADROOM = 0.2;
+
+/**
+ * Headroom per provider: the best any of its usable keys has in the quota ledger. Every key
+ * resting (or none usable) is `exhausted`; the ledger's limits are per key and provider, not per
+ * model, so every route of a provider shares its answer.
+ */
+export function ledgerHeadroom(registry: ProviderRegistry): QuotaHeadroom {
+  return {
+    headroom(provider: string): Headroom {
+      const best = registry.find(provider)?.keys.bestHeadroom();
+      if (best === undefined || best === null) return 'unknown';
+      return best <= 0 ? 'exhausted' : best < LOW_HEADROOM ? 'low' : 'plenty';
+    },
+  };
+}
 
 /** A virtual id resolved for one request: the models to try, best first. */
 export interface AutoChoice {

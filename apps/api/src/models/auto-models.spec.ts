@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import type { CatalogModel } from '#contracts';
 import { DEFAULT_AUTO_MODELS, estimateTokens, overlay, parseAutoModels, rankModels, tier, type ModelSignals, type RankEntry } from './auto-models.ts';
 import { defaultCatalogPath } from './catalog.service.ts';
+import type { ProviderRegistry } from '../providers/provider-registry.service.ts';
+import { LOW_HEADROOM, ledgerHeadroom } from './auto-models.service.ts';
 
 const model = (id: string, category: CatalogModel['category'] = 'chat'): CatalogModel => ({ id, label: id, owned_by: 'x', category, routes: [] });
 const CATALOG = new Map([model('a'), model('b'), model('c'), model('pic', 'image'), model('r1', 'reasoning')].map((m) => [m.id, m]));
@@ -113,5 +115,20 @@ describe('overlay and estimateTokens', () => {
     expect(estimateTokens(['x'.repeat(398)], 100)).toBe(100 + 100);
     expect(estimateTokens([undefined], undefined)).toBe(0);
     expect(estimateTokens(['ab'], -5)).toBe(1);
+  });
+});
+
+describe('ledgerHeadroom', () => {
+  const registry = (best: number | null | undefined) =>
+    ({
+      find: (name: string) => (name === 'DeepInfra' && best !== undefined ? { keys: { bestHeadroom: () => best } } : undefined),
+    }) as unknown as ProviderRegistry;
+
+  it("names a provider's headroom by its best usable key in the quota ledger", () => {
+    expect(ledgerHeadroom(registry(0.9)).headroom('DeepInfra', 'm')).toBe('plenty');
+    expect(ledgerHeadroom(registry(LOW_HEADROOM / 2)).headroom('DeepInfra', 'm')).toBe('low');
+    expect(ledgerHeadroom(registry(0)).headroom('DeepInfra', 'm')).toBe('exhausted');
+    expect(ledgerHeadroom(registry(null)).headroom('DeepInfra', 'm')).toBe('unknown');
+    expect(ledgerHeadroom(registry(undefined)).headroom('DeepInfra', 'm')).toBe('unknown');
   });
 });

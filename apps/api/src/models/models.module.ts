@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ProvidersModule } from '../providers/providers.module.ts';
-import { AutoModelsService, QUOTA_HEADROOM, UNKNOWN_HEADROOM } from './auto-models.service.ts';
+import { AutoModelsService, QUOTA_HEADROOM, ledgerHeadroom } from './auto-models.service.ts';
+import { ProviderRegistry } from '../providers/provider-registry.service.ts';
 import { CatalogService } from './catalog.service.ts';
 import { DiscoveredModelsService } from './discovered-models.service.ts';
 import { DiscoveryService } from './discovery.service.ts';
@@ -19,8 +20,8 @@ import { ModelAliasesService } from './model-aliases.service.ts';
     ModelAliasesService,
     AutoModelsService,
     DiscoveredModelsService,
-    // The quota ledger's headroom, once it exists: bind it here (useExisting); until then `unknown`.
-    { provide: QUOTA_HEADROOM, useValue: UNKNOWN_HEADROOM },
+    // The quota ledger's headroom, per provider (its keys' best): ranks auto models.
+    { provide: QUOTA_HEADROOM, inject: [ProviderRegistry], useFactory: ledgerHeadroom },
   ],
   exports: [CatalogService, DiscoveryService, ModelAvailabilityService, ModelAliasesService, AutoModelsService, DiscoveredModelsService],
 })

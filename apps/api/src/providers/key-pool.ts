@@ -158,6 +158,17 @@ export class KeyPool {
   }
 
   /**
+   * The most headroom (0..1) any usable key has, as the quota ledger knows it: 0 when every key
+   * rests (or is invalid), null when no ledger counts for this pool.
+   */
+  bestHeadroom(now = Date.now()): number | null {
+    if (!this.ledger) return null;
+    let best = 0;
+    for (const k of this.keys) if (this.usable(k, now)) best = Math.max(best, this.ledger.headroom(k.id, now));
+    return best;
+  }
+
+  /**
    * The next healthy key, skipping `exclude`; undefined when none is left. Round-robin among the
    * keys with the most headroom, so a key near its limit is spared while another has room; a key
    * resting for quota, or invalid and not yet due for its retest, is never handed out. The key
