@@ -29,6 +29,8 @@ import type {
   ProviderStatus,
   RequestLogPage,
   RoutingSettings,
+  ModelRouting,
+  ModelRoutingList,
   StatsResponse,
   StatsBreakdownResponse,
   KeyUsageResponse,
@@ -88,6 +90,10 @@ export interface ApiSchemas {
   AdminModel: AdminModel;
   /** 路由策略：生效中的（`random` 按“健康分 × 权重”加权随机、`priority` 按优先级、`latency` 按延迟）、来源（`console` 或 `config`）与 `ROUTING_STRATEGY` 的默认值。 */
   RoutingSettings: RoutingSettings;
+  /** 一个模型的路由：按它自己的顺序列出各条路由（生效的权重、提供商自己的权重与优先级）、强制的提供商与生效中的路由策略。 */
+  ModelRouting: ModelRouting;
+  /** 有按模型路由设置（顺序、权重或强制）的模型。 */
+  ModelRoutingList: ModelRoutingList;
   /** 模型别名：生效中的（最具体的在前）、默认的（`MODEL_ALIASES` 与 `CATALOG_FILE`），以及生效的来源（`config` 或 `console`）。 */
   ModelAliasList: ModelAliasList;
   /** 每个提供商一次模型列表刷新的结果。 */

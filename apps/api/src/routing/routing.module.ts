@@ -2,13 +2,14 @@ import { Module } from '@nestjs/common';
 import { ModelsModule } from '../models/models.module.ts';
 import { ProvidersModule } from '../providers/providers.module.ts';
 import { FailoverService } from './failover.service.ts';
+import { ModelRoutingService } from './model-routing.service.ts';
 import { RouterService } from './router.service.ts';
 import { RoutingSettingsService } from './routing-settings.service.ts';
 
 /** Candidate ordering and the failover loop; nothing here knows any single provider. */
 @Module({
   imports: [ProvidersModule, ModelsModule],
-  providers: [RoutingSettingsService, RouterService, FailoverService],
-  exports: [RouterService, FailoverService, RoutingSettingsService],
+  providers: [RoutingSettingsService, ModelRoutingService, RouterService, FailoverService],
+  exports: [RouterService, FailoverService, RoutingSettingsService, ModelRoutingService],
 })
 export class RoutingModule {}

@@ -274,6 +274,12 @@ export const ADMIN_ENDPOINTS: readonly EndpointGroup[] = [
         path: '/api/routing',
         summary: '路由策略：查看生效中的策略及来源 / 设置（保存在存储中，所有副本共享；null 恢复为 ROUTING_STRATEGY）',
       },
+      { method: 'GET', path: '/api/routing/models', summary: '设置了自己的路由顺序、权重或强制提供商的模型' },
+      {
+        method: 'GET · PATCH · DELETE',
+        path: '/api/routing/models/{id}',
+        summary: '一个模型的路由：查看 / 设置它自己的路由顺序与权重（routes）和强制的提供商（forced）/ 恢复为提供商的设置',
+      },
       { method: 'GET · POST', path: '/api/upstreams', summary: '自定义 OpenAI 兼容上游：列表 / 新增' },
       { method: 'PATCH · DELETE', path: '/api/upstreams/{name}', summary: '修改 / 删除控制台添加的上游' },
     ],
