@@ -34,6 +34,7 @@ import type {
   StatsResponse,
   StatsBreakdownResponse,
   KeyUsageResponse,
+  ProviderModelStats,
 } from '#contracts';
 import type { HealthCheckResult } from '../storage/storage.ts';
 
@@ -126,6 +127,8 @@ export interface ApiSchemas {
   StatsBreakdownResponse: StatsBreakdownResponse;
   /** 单个客户端密钥在一段时间内的用量：汇总与按时间桶的序列。 */
   KeyUsageResponse: KeyUsageResponse;
+  /** 单个提供商在一段时间内对每个模型的上游尝试：请求数、成功率、延迟，尝试最多的在前。 */
+  ProviderModelStats: ProviderModelStats;
   /** 立即检查所有提供商的结果。 */
   ProviderCheckAll: ProviderCheckAll;
   /** 每个提供商的路由状态与最近一次健康检查。 */

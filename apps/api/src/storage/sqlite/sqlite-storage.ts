@@ -54,7 +54,7 @@ const PROBE_WRITE_EVERY_MS = 1000;
 const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
 /** Once over its cap, a store is trimmed to this share of it, so that not every write trims. */
 const TRIM_TO = 0.9;
-const STATS_DIMENSIONS = ['all', 'provider', 'model', 'key'] as const;
+const STATS_DIMENSIONS = ['all', 'provider', 'model', 'key', 'route'] as const;
 /** Rows a purge deletes per step before letting requests run. */
 export const PURGE_BATCH = 5000;
 

@@ -313,6 +313,7 @@ export const ADMIN_ENDPOINTS: readonly EndpointGroup[] = [
         summary: '按提供商 / 模型 / 密钥细分的用量（最长 90 天）：前 N 个值与其余合计；参数 dimension、range、limit',
       },
       { method: 'GET', path: '/api/stats/keys/{id}', summary: '单个客户端密钥的用量：汇总与时间序列；参数 range、granularity' },
+      { method: 'GET', path: '/api/stats/providers/{name}/models', summary: '单个提供商按模型的成功率与延迟（按上游尝试计）' },
       { method: 'GET', path: '/api/logs', summary: '请求日志，每条列出所有尝试；可按时间、模型、提供商、状态、密钥筛选' },
       { method: 'GET', path: '/api/logs/export', summary: '按当前筛选导出请求日志（CSV 或 JSONL，流式下载）；参数 format 与 /api/logs 的筛选参数' },
       { method: 'POST', path: '/api/health/check', summary: '立即检查所有已启用、已配置的提供商' },
