@@ -1,8 +1,13 @@
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { startRedis, type RedisServer } from '../../../../test/support/redis.ts';
 import { loadConfig } from '../config/app-config.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import type { ProviderAdapter } from '../providers/provider-adapter.ts';
 import { ProviderRegistry } from '../providers/provider-registry.service.ts';
+import { RedisStorage } from '../storage/redis/redis-storage.ts';
 import { SqliteStorage } from '../storage/sqlite/sqlite-storage.ts';
+import type { Storage } from '../storage/storage.ts';
 import { MODEL_ROUTING_NS, ModelRoutingService, parseStoredModelRouting } from './model-routing.service.ts';
 import { RouterService } from './router.service.ts';
 import { RoutingSettingsService } from './routing-settings.service.ts';
@@ -24,20 +29,24 @@ function seeded(seed: number): () => number {
   return () => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
 }
 
-/** Services on one store, as replicas sharing Redis would be; the shipped catalog's llama-3.3-70b (DeepInfra, Together, …). */
-async function world(env: Record<string, string> = {}) {
+/**
+ * Services on one store, as replicas sharing Redis would be (each `make` may open its own
+ * connection to it); the shipped catalog's llama-3.3-70b (DeepInfra, Together, …).
+ */
+async function world(env: Record<string, string> = {}, open?: () => Promise<Storage>) {
   const storage = new SqliteStorage({ file: ':memory:' });
   await storage.init();
   const make = async () => {
+    const store = open ? await open() : storage;
     const config = loadConfig(env);
     config.providers.deepinfra = { enabled: true, apiKeys: ['kd'], extra: {} };
     config.providers.together = { enabled: true, apiKeys: ['kt'], extra: {} };
     config.providers.huggingface = { enabled: true, apiKeys: ['kh'], extra: {} };
     const registry = new ProviderRegistry([adapter('deepinfra', 'DeepInfra'), adapter('together', 'Together'), adapter('huggingface', 'HuggingFace')], config);
     const catalog = new CatalogService(config, registry);
-    const settings = new RoutingSettingsService(config, storage);
+    const settings = new RoutingSettingsService(config, store);
     await settings.onModuleInit();
-    const service = new ModelRoutingService(catalog, registry, settings, storage);
+    const service = new ModelRoutingService(catalog, registry, settings, store);
     await service.onModuleInit();
     const router = new RouterService(registry, config, undefined, settings, service);
     router.random = seeded(42);
@@ -199,5 +208,54 @@ describe('ModelRoutingService', () => {
       forced: 'x'.repeat(200),
       updatedAt: 0,
     });
+  });
+});
+
+/** Until `fn` holds, or fails after 3 s. */
+async function eventually(fn: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 3000;
+  while (!fn()) {
+    if (Date.now() > deadline) throw new Error(`${what} did not hold within 3 s`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe('ModelRoutingService in cluster mode (Redis)', () => {
+  let redis: RedisServer;
+  const opened: RedisStorage[] = [];
+  beforeAll(async () => {
+    redis = await startRedis();
+  });
+  beforeEach(() => {
+    for (const level of ['log', 'warn', 'error'] as const) jest.spyOn(Logger.prototype, level).mockImplementation(() => undefined);
+  });
+  afterEach(() => jest.restoreAllMocks());
+  afterAll(async () => {
+    for (const s of opened) await s.close();
+    await redis?.close();
+  });
+
+  it('a change on one replica routes the others the same way, and so does a reset', async () => {
+    // Two replicas: two connections to one Redis under one prefix.
+    const open = async () => {
+      const storage = new RedisStorage({ url: redis.url, prefix: 'mr:', startupTimeoutMs: 3000 });
+      await storage.init();
+      opened.push(storage);
+      return storage;
+    };
+    const { make } = await world({ ROUTING_STRATEGY: 'priority' }, open);
+    const a = await make();
+    const b = await make();
+    const first = () => b.router.plan(b.catalog.require(MODEL)).candidates[0]!.provider.name;
+    expect(first()).toBe('DeepInfra');
+    await a.service.set(MODEL, { routes: [{ provider: 'HuggingFace', weight: 1 }] });
+    await eventually(() => first() === 'HuggingFace', 'replica b routing by a’s order');
+    await a.service.set(MODEL, { forced: 'Together' });
+    await eventually(() => first() === 'Together', 'replica b forced to Together');
+    expect(b.service.view(MODEL)).toMatchObject({ custom: true, forced: 'Together' });
+    await b.service.reset(MODEL);
+    await eventually(() => a.service.rulesFor(MODEL) === null, 'replica a reset');
+    a.close();
+    b.close();
   });
 });
