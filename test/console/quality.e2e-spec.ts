@@ -83,6 +83,7 @@ const DIALOGS = [
   { path: 'providers', ready: '[data-testid="provider-toggle"]', button: 'provider-key-count' },
   { path: 'providers', ready: '[data-testid="provider-toggle"]', button: 'provider-settings' },
   { path: 'providers', ready: '[data-testid="provider-toggle"]', button: 'add-upstream' },
+  { path: 'models', ready: '[data-testid="model-card"]', button: 'routing-edit' },
 ];
 
 /**

@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import type { RoutingSettings } from '#contracts';
 import { startEmulator, type Emulator } from '../emulators/emulator.ts';
 import { adminHeaders } from '../support/admin.ts';
-import { postJson, startGateway, type Gateway } from '../support/gateway.ts';
+import { startGateway, type Gateway } from '../support/gateway.ts';
+import { adminCall, answerers as answerersOf } from '../support/routing.ts';
 
 const MODEL = 'llama-3.3-70b';
 const TWO_PROVIDERS = {
@@ -36,27 +37,9 @@ afterAll(async () => {
 });
 afterEach(() => emu.reset());
 
-async function api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${gw.url}${path}`, { method, headers: auth, body: body === undefined ? undefined : JSON.stringify(body) });
-  return { status: res.status, body: (await res.json()) as T };
-}
-
+const api = <T>(method: string, path: string, body?: unknown) => adminCall<T>(gw, auth, method, path, body);
 /** Who answered each of `n` requests, sent `batch` at a time. */
-async function answerers(n: number, batch = 20): Promise<Map<string, number>> {
-  const counts = new Map<string, number>();
-  for (let sent = 0; sent < n; sent += batch) {
-    const answers = await Promise.all(
-      Array.from({ length: Math.min(batch, n - sent) }, async () => {
-        const res = await postJson(`${gw.baseURL}/chat/completions`, { model: MODEL, messages: [{ role: 'user', content: 'hi' }] });
-        await res.arrayBuffer();
-        expect(res.status).toBe(200);
-        return res.headers.get('x-pool-provider')!;
-      }),
-    );
-    for (const a of answers) counts.set(a, (counts.get(a) ?? 0) + 1);
-  }
-  return counts;
-}
+const answerers = (n: number, batch?: number) => answerersOf(gw, MODEL, n, batch);
 
 it('starts with ROUTING_STRATEGY and says where the strategy in force comes from; unknown strategies are refused', async () => {
   expect((await api<RoutingSettings>('GET', '/api/routing')).body).toEqual({ strategy: 'random', source: 'config', default: 'random' });

@@ -241,6 +241,22 @@ export interface StatsBreakdownResponse {
   others: StatsSummary | null;
 }
 
+/**
+ * `GET /api/stats/providers/{name}/models`: one provider's upstream attempts per model over a range
+ * (counted as StatsResponse's `providers`: attempts, tokens and TTFT of the ones that answered).
+ */
+export interface ProviderModelStats {
+  provider: string;
+  range: StatsRange;
+  from: number;
+  to: number;
+  generatedAt: number;
+  /** Models with attempts in the range. */
+  distinct: number;
+  /** `value` is the model id; most attempts first, at most 100. */
+  items: StatsBreakdownItem[];
+}
+
 /** `GET /api/stats/keys/{id}`: one client key's usage over time (value '' is the requests made without a client key). */
 export interface KeyUsageResponse extends Pick<StatsResponse, 'range' | 'granularity' | 'bucketMs' | 'from' | 'to' | 'generatedAt' | 'totals' | 'series'> {
   key: string;

@@ -429,3 +429,52 @@ export interface SetCacheRequest {
   enabled?: boolean | null;
   models?: string[];
 }
+
+/** One route's place in a model's own routing: a provider and its weight (0–100) for that model. */
+export interface ModelRouteWeight {
+  provider: string;
+  weight: number;
+}
+
+/**
+ * `PUT /api/routing/models/{id}`: the model's route order with a weight each (null: the providers'
+ * own priorities and weights), and the provider it is forced to (null: none). Both null resets.
+ */
+export interface SetModelRoutingRequest {
+  routes: ModelRouteWeight[] | null;
+  forced: string | null;
+}
+
+/** One route of a model as routing uses it. */
+export interface ModelRoutingRoute {
+  provider: string;
+  upstream_model: string;
+  /** The weight in force for this model: its own when set, else the provider's. */
+  weight: number;
+  /** 1-based place in the model's own order; null when not listed there (the provider's priority then). */
+  position: number | null;
+  /** The provider's own weight and priority: what applies without a per-model setting. */
+  providerWeight: number;
+  providerPriority: number | null;
+  /** Whether weight and position come from this model's own routing. */
+  overridden: boolean;
+}
+
+/** `GET /api/routing/models/{id}`: a model's routes in the order set for it, then the others. */
+export interface ModelRouting {
+  model: string;
+  /** The routing strategy in force (per-model order applies under `priority`, weights under `random`). */
+  strategy: 'random' | 'priority' | 'latency';
+  /** Whether the model has its own route order and weights. */
+  custom: boolean;
+  /** The provider tried first whenever it can serve; null when not forced. */
+  forced: string | null;
+  routes: ModelRoutingRoute[];
+  /** When it was last changed (epoch ms); null without a setting. */
+  updatedAt: number | null;
+}
+
+/** `GET /api/routing/models`: the models that have their own routing. */
+export interface ModelRoutingList {
+  items: ModelRouting[];
+}

@@ -38,6 +38,9 @@ import type {
   KeyUsageResponse,
   UpstreamModelsResult,
   UpstreamTestResult,
+  ModelRouting,
+  ModelRoutingList,
+  ProviderModelStats,
 } from '#contracts';
 import type { HealthCheckResult } from '../storage/storage.ts';
 
@@ -96,6 +99,10 @@ export interface ApiSchemas {
   RoutingSettings: RoutingSettings;
   /** 响应缓存：是否开启及来源（`console` 或 `config`）、有效期与容量上限、强制缓存的模型、当前条目与字节数、命中省下的请求与 token。 */
   CacheSettings: CacheSettings;
+  /** 一个模型的路由：按它自己的顺序列出各条路由（生效的权重、提供商自己的权重与优先级）、强制的提供商与生效中的路由策略。 */
+  ModelRouting: ModelRouting;
+  /** 有按模型路由设置（顺序、权重或强制）的模型。 */
+  ModelRoutingList: ModelRoutingList;
   /** 模型别名：生效中的（最具体的在前）、默认的（`MODEL_ALIASES` 与 `CATALOG_FILE`），以及生效的来源（`config` 或 `console`）。 */
   ModelAliasList: ModelAliasList;
   /** 虚拟模型（`auto` 等）：生效中的、默认的（内置的与 `CATALOG_FILE` 的 `auto_models:`），以及生效的来源（`config` 或 `console`）。 */
@@ -136,6 +143,8 @@ export interface ApiSchemas {
   StatsBreakdownResponse: StatsBreakdownResponse;
   /** 单个客户端密钥在一段时间内的用量：汇总与按时间桶的序列。 */
   KeyUsageResponse: KeyUsageResponse;
+  /** 单个提供商在一段时间内对每个模型的上游尝试：请求数、成功率、延迟，尝试最多的在前。 */
+  ProviderModelStats: ProviderModelStats;
   /** 立即检查所有提供商的结果。 */
   ProviderCheckAll: ProviderCheckAll;
   /** 每个提供商的路由状态与最近一次健康检查。 */

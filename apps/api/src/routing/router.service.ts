@@ -1,8 +1,9 @@
-import { Inject, Injectable, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import type { CatalogModel, CatalogRoute } from '#contracts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { DiscoveryService } from '../models/discovery.service.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
+import { ModelRoutingService, type ModelRouteRules } from './model-routing.service.ts';
 import { RoutingSettingsService } from './routing-settings.service.ts';
 
 export interface Candidate {
@@ -28,6 +29,9 @@ function weightedShuffle<T>(items: T[], weight: (t: T) => number, random: () => 
     .map((x) => x.item);
 }
 
+/** A forced provider that cannot serve is logged at most this often per model. */
+const FORCED_LOG_INTERVAL_MS = 60_000;
+
 /**
  * Picks and orders the providers that may serve one request. It knows nothing about any
  * single provider: only their state (enabled, configured, breaker, health).
@@ -35,6 +39,9 @@ function weightedShuffle<T>(items: T[], weight: (t: T) => number, random: () => 
 @Injectable()
 export class RouterService {
   private readonly settings: RoutingSettingsService;
+  private readonly log = new Logger('Routing');
+  /** When each model's unusable forced provider was last logged (only models with a forced provider). */
+  private readonly forcedLogged = new Map<string, number>();
   /** Replaceable in tests. */
   random: () => number = Math.random;
 
@@ -45,6 +52,8 @@ export class RouterService {
     @Optional() private readonly discovery?: DiscoveryService,
     /** The strategy chosen in the console; ROUTING_STRATEGY when absent (unit tests). */
     @Optional() settings?: RoutingSettingsService,
+    /** Per-model route order, weights and forced provider (模型浏览); none when absent (unit tests). */
+    @Optional() private readonly modelRouting?: ModelRoutingService,
   ) {
     this.settings = settings ?? new RoutingSettingsService(config);
   }
@@ -79,18 +88,28 @@ export class RouterService {
       if (candidates.some((c) => c.provider === provider)) continue;
       candidates.push({ provider, upstreamModel: route.upstream_model });
     }
-    return { candidates: this.order(candidates), skipped };
+    const rules = this.modelRouting?.rulesFor(model.id) ?? null;
+    const ordered = this.order(candidates, rules?.listed ?? null);
+    return { candidates: forced ? ordered : this.forceFirst(model, rules?.forced ?? null, ordered, skipped), skipped };
   }
 
-  private order(candidates: Candidate[]): Candidate[] {
+  /**
+   * Orders by the strategy in force. `listed` (a model's own route order and weights) replaces
+   * the providers' priorities and weights for the providers it names; the others keep theirs and
+   * come after the listed ones under `priority`.
+   */
+  private order(candidates: Candidate[], listed: ModelRouteRules['listed']): Candidate[] {
     if (candidates.length < 2) return candidates;
+    const own = (c: Candidate) => listed?.get(c.provider.name.toLowerCase());
+    const weight = (c: Candidate) => own(c)?.weight ?? c.provider.weight;
     switch (this.settings.strategy) {
       case 'priority': {
-        // Lower priority number first; the catalog's route order breaks ties.
-        const rank = (c: Candidate) => c.provider.priority ?? Number.MAX_SAFE_INTEGER;
+        // The model's order first, then lower priority number first; the catalog's route order breaks ties.
+        const group = (c: Candidate) => (own(c) ? 0 : 1);
+        const rank = (c: Candidate) => own(c)?.rank ?? c.provider.priority ?? Number.MAX_SAFE_INTEGER;
         return candidates
           .map((c, i) => ({ c, i }))
-          .sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i)
+          .sort((a, b) => group(a.c) - group(b.c) || rank(a.c) - rank(b.c) || a.i - b.i)
           .map((x) => x.c);
       }
       case 'latency': {
@@ -100,11 +119,29 @@ export class RouterService {
       }
       default: {
         // Weight 0: only when every weighted provider failed (in health order among themselves).
-        const weighted = candidates.filter((c) => c.provider.weight > 0);
-        const last = candidates.filter((c) => c.provider.weight <= 0);
-        const shuffled = weightedShuffle(weighted, (c) => c.provider.health.successScore * c.provider.weight, this.random);
+        const weighted = candidates.filter((c) => weight(c) > 0);
+        const last = candidates.filter((c) => weight(c) <= 0);
+        const shuffled = weightedShuffle(weighted, (c) => c.provider.health.successScore * weight(c), this.random);
         return [...shuffled, ...last];
       }
     }
+  }
+
+  /**
+   * A model forced to one provider (模型浏览 → 强制) tries it first whenever it can serve; when it
+   * cannot (cooling down, disabled, filtered out), the others serve as usual and the log says so.
+   */
+  private forceFirst(model: CatalogModel, forcedTo: string | null, ordered: Candidate[], skipped: SkippedRoute[]): Candidate[] {
+    if (!forcedTo) return ordered;
+    const i = ordered.findIndex((c) => c.provider.name.toLowerCase() === forcedTo);
+    if (i === 0) return ordered;
+    if (i > 0) return [ordered[i], ...ordered.slice(0, i), ...ordered.slice(i + 1)];
+    const now = Date.now();
+    if (now - (this.forcedLogged.get(model.id) ?? 0) >= FORCED_LOG_INTERVAL_MS) {
+      this.forcedLogged.set(model.id, now);
+      const why = skipped.find((s) => s.provider.toLowerCase() === forcedTo)?.reason ?? 'not a route of this model';
+      this.log.warn(`${model.id} is forced to ${forcedTo}, which cannot serve it now (${why.slice(0, 200)}): failing over to the other routes`);
+    }
+    return ordered;
   }
 }

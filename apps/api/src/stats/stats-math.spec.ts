@@ -155,7 +155,7 @@ describe('incrementsFor', () => {
   it('counts a successful request in every dimension, per minute and per hour', () => {
     const entry = logEntry({ startedAt: T0 + 90_000, clientKey: 'ck_1' });
     const incs = incrementsFor(entry);
-    expect(incs).toHaveLength(8);
+    expect(incs).toHaveLength(10);
     for (const g of ['minute', 'hour'] as const) {
       const bucket = g === 'minute' ? T0 + MINUTE_MS : T0;
       for (const [dim, value] of [
@@ -163,6 +163,7 @@ describe('incrementsFor', () => {
         ['model', 'llama-3.3-70b'],
         ['key', 'ck_1'],
         ['provider', 'DeepInfra'],
+        ['route', 'DeepInfra\nllama-3.3-70b'],
       ] as const) {
         const inc = find(incs, g, dim, value);
         expect(inc).toEqual({
@@ -235,6 +236,8 @@ describe('incrementsFor', () => {
     expect(find(incs, 'hour', 'provider', 'DeepInfra')).toMatchObject({ requests: 1, failures: 1, latencySumMs: 1500 });
     expect(find(incs, 'hour', 'provider', 'HuggingFace')).toMatchObject({ requests: 1, failures: 1 });
     expect(find(incs, 'hour', 'provider', 'Together')).toBeUndefined();
+    expect(find(incs, 'hour', 'route', 'HuggingFace\nllama-3.3-70b')).toMatchObject({ requests: 1, failures: 1 });
+    expect(find(incs, 'hour', 'route', 'Together\nllama-3.3-70b')).toBeUndefined();
   });
 
   it('4xx and 499 are failures, any 2xx a success', () => {

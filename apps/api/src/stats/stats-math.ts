@@ -143,7 +143,13 @@ function countersOf(o: Observation): StatsCounters {
   return c;
 }
 
-/** What one request is, per dimension: to 'all', its model and its client key as a request, and to each provider it reached as an attempt. */
+/** The `route` dimension's value: one provider's attempts at one model. */
+export const routeValue = (provider: string, model: string): string => `${provider}\n${model}`;
+
+/**
+ * What one request is, per dimension: to 'all', its model and its client key as a request, and
+ * to each provider it reached (and each provider × model, `route`) as an attempt.
+ */
 function observationsFor(entry: RequestLogEntry): Array<[StatsDimension, string, Observation]> {
   const request: Observation = {
     ok: isSuccess(entry.status),
@@ -165,13 +171,10 @@ function observationsFor(entry: RequestLogEntry): Array<[StatsDimension, string,
     // The attempt that answered carries the request's whole duration, TTFT and tokens.
     const answering = ok && !answered && a.provider === entry.provider;
     if (answering) answered = true;
-    perDimension.push([
-      'provider',
-      a.provider,
-      answering
-        ? { ok: true, latencyMs: entry.latencyMs, ttftMs: entry.ttftMs, promptTokens: request.promptTokens, completionTokens: request.completionTokens }
-        : { ok, latencyMs: a.latency_ms, ttftMs: null, promptTokens: 0, completionTokens: 0 },
-    ]);
+    const observed: Observation = answering
+      ? { ok: true, latencyMs: entry.latencyMs, ttftMs: entry.ttftMs, promptTokens: request.promptTokens, completionTokens: request.completionTokens }
+      : { ok, latencyMs: a.latency_ms, ttftMs: null, promptTokens: 0, completionTokens: 0 };
+    perDimension.push(['provider', a.provider, observed], ['route', routeValue(a.provider, entry.model), observed]);
   }
   return perDimension;
 }

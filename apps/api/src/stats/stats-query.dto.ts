@@ -189,3 +189,6 @@ export class BreakdownQueryDto {
 
 /** `GET /api/stats/keys/{id}`: a range and a granularity, as for /api/stats. */
 export class KeyUsageQueryDto extends OmitType(StatsQueryDto, ['dimension'] as const) {}
+
+/** `GET /api/stats/providers/{name}/models`: a range, as for /api/stats. */
+export class ProviderModelsQueryDto extends OmitType(StatsQueryDto, ['dimension', 'granularity'] as const) {}

@@ -117,8 +117,8 @@ describe('StatsRecorder', () => {
 
   it('merges the stats of many requests into few rows before writing', async () => {
     for (let i = 0; i < 50; i++) events.emit(entry(i));
-    // 2 granularities × (all, model, key, provider), all in one minute.
-    expect(sut.buffered).toEqual({ logEntries: 50, statsRows: 8 });
+    // 2 granularities × (all, model, key, provider, route), all in one minute.
+    expect(sut.buffered).toEqual({ logEntries: 50, statsRows: 10 });
   });
 
   it('keys stats by known names only ("unknown" otherwise), while the log keeps what was sent, cut short', async () => {
@@ -255,7 +255,7 @@ describe('StatsRecorder', () => {
     const bad = { ...entry(1), attempts: null } as unknown as RequestLogEntry;
     expect(() => events.emit(bad)).not.toThrow();
     events.emit(entry(2));
-    expect(sut.buffered).toEqual({ logEntries: 1, statsRows: 8 });
+    expect(sut.buffered).toEqual({ logEntries: 1, statsRows: 10 });
   });
 
   it('queries include the unwritten buffer, and count each request once across a flush', async () => {

@@ -3,6 +3,7 @@ import { ApiOperation, ApiParam, ApiProduces, ApiResponse, ApiTags } from '@nest
 import type { Response } from 'express';
 import type {
   KeyUsageResponse,
+  ProviderModelStats,
   RequestLogPage,
   StatsBreakdownDimension,
   StatsBreakdownResponse,
@@ -22,6 +23,7 @@ import {
   KeyUsageQueryDto,
   LogsExportQueryDto,
   LogsQueryDto,
+  ProviderModelsQueryDto,
   StatsQueryDto,
   parseIntParam,
   parseStatusParam,
@@ -120,6 +122,21 @@ export class StatsController {
     const range = (given(query.range) ?? '24h') as StatsRange;
     const limit = given(query.limit) === undefined ? BREAKDOWN_DEFAULT_LIMIT : parseIntParam(query.limit!);
     return this.stats.breakdown(range, query.dimension as StatsBreakdownDimension, limit);
+  }
+
+  /** One provider's success rate and latency per model, for its detail view in the console. */
+  @Get('stats/providers/:name/models')
+  @ApiOperation({
+    summary: '单个提供商按模型的成功率与延迟',
+    description:
+      '一个提供商（名字不区分大小写）在一段时间内（`range`，截至现在，最长 90 天）对每个模型的上游尝试：请求数、成功率、延迟分位数、token，尝试最多的在前，最多 100 个模型。计数方式与 `/api/stats` 的提供商细分相同（按上游尝试计，冷却中跳过的不计），包含尚未写入存储的请求。',
+  })
+  @ApiParam({ name: 'name', description: '提供商名字（`/api/providers` 中的 `name`）。' })
+  @ApiJsonResponse('ProviderModelStats', '该提供商按模型的统计。')
+  @ApiErrors([400, 401])
+  getProviderModels(@Param('name') name: string, @Query() query: ProviderModelsQueryDto): Promise<ProviderModelStats> {
+    if (name.length > 200) throw ApiError.badRequest("Invalid value for 'name': at most 200 characters.", 'name', 'invalid_value');
+    return this.stats.providerModels(name, (given(query.range) ?? '24h') as StatsRange);
   }
 
   /** One client key's usage over time, for its chart in the console. */

@@ -74,6 +74,26 @@ function emitMorning(): void {
   events.emit(logEntry({ requestId: 'old', startedAt: NOW - 48 * HOUR_MS }));
 }
 
+describe('StatsService.providerModels', () => {
+  it('counts one provider’s attempts per model (any spelling of its name), live and after a flush alike', async () => {
+    emitMorning();
+    const live = await sut.providerModels('deepinfra', '24h', 100, NOW);
+    // DeepInfra: llama 2 ok + 1 HTTP 503; qwen 1 HTTP 500 (the failover's first attempt). The old one is outside 24h.
+    expect(live.items.map((i) => [i.value, i.requests, i.successes, i.failures, i.successRate])).toEqual([
+      ['llama-3.3-70b', 3, 2, 1, 2 / 3],
+      ['qwen-2.5-72b', 1, 0, 1, 0],
+    ]);
+    expect(live).toMatchObject({ provider: 'deepinfra', range: '24h', distinct: 2, generatedAt: NOW });
+    expect(live.items[1]).toMatchObject({ latencyP50Ms: expect.any(Number), promptTokens: 0 });
+    await recorder.flush();
+    expect(await sut.providerModels('deepinfra', '24h', 100, NOW)).toEqual(live);
+    // Together answered qwen (its skip is not an attempt); a provider's name is not a prefix of another's.
+    expect((await sut.providerModels('Together', '24h', 100, NOW)).items.map((i) => [i.value, i.requests, i.successes])).toEqual([['qwen-2.5-72b', 1, 1]]);
+    expect((await sut.providerModels('Deep', '24h', 100, NOW)).items).toEqual([]);
+    expect((await sut.providerModels('DeepInfra', '7d', 1, NOW)).items.map((i) => i.value)).toEqual(['llama-3.3-70b']);
+  });
+});
+
 describe('StatsService.stats', () => {
   it('covers the range with whole, zero-filled buckets ending with the current one', async () => {
     const res = await sut.stats({ range: '24h', granularity: 'minute', dimension: null }, NOW);

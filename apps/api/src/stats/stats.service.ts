@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type {
   KeyUsageResponse,
+  ProviderModelStats,
   RequestLogPage,
   StatsBreakdownDimension,
   StatsBreakdownItem,
@@ -139,6 +140,19 @@ export class StatsService {
     const rest = [...grouped.entries()].filter(([value]) => !top.has(value));
     const others = rest.length ? toSummary(rest.reduce((sum, [, g]) => addCounters(sum, g.total), emptyCounters())) : null;
     return { range, dimension, from, to, generatedAt: now, distinct: all.length, items: all.slice(0, limit), others };
+  }
+
+  /**
+   * One provider's attempts per model over `range` (the `route` dimension; provider name not case
+   * sensitive), most attempts first, at most `limit` models.
+   */
+  async providerModels(provider: string, range: StatsRange, limit = BREAKDOWN_MAX_LIMIT, now = Date.now()): Promise<ProviderModelStats> {
+    const { from, to } = windowOf(range, defaultGranularity(range), now);
+    const [rows] = await this.recorder.queryStats([{ granularity: defaultGranularity(range), dimension: 'route', from, to }]);
+    const prefix = `${provider.toLowerCase()}\n`;
+    const mine = rows!.filter((r) => r.value.toLowerCase().startsWith(prefix)).map((r) => ({ ...r, value: r.value.slice(prefix.length) }));
+    const all = breakdown(group(mine));
+    return { provider, range, from, to, generatedAt: now, distinct: all.length, items: all.slice(0, limit) };
   }
 
   /** One client key's totals and series over `range` ('' for the requests made without a key). */

@@ -423,6 +423,17 @@ export function describeStorageContract(name: string, create: () => Promise<Stor
         expect(await storage.stats.query({ granularity: 'minute', dimension: 'key', from: T0, to: T0 + HOUR, value: 'ck_zzz' })).toEqual([]);
       });
 
+      it('keeps route rows (provider and model, a newline between) apart from the others, and purges them', async () => {
+        await storage.stats.add([
+          increment({ dimension: 'route', value: 'DeepInfra\nmeta/llama:70b', requests: 2 }),
+          increment({ dimension: 'provider', value: 'DeepInfra', requests: 3 }),
+        ]);
+        const rows = await storage.stats.query({ granularity: 'minute', dimension: 'route', from: T0, to: T0 + HOUR });
+        expect(rows.map((r) => [r.value, r.requests])).toEqual([['DeepInfra\nmeta/llama:70b', 2]]);
+        expect(await storage.stats.purgeBefore('minute', T0 + MINUTE)).toBe(2);
+        expect(await storage.stats.query({ granularity: 'minute', dimension: 'route', from: T0, to: T0 + HOUR })).toEqual([]);
+      });
+
       it('queries buckets in [from, to)', async () => {
         await storage.stats.add([0, 1, 2, 3].map((i) => increment({ bucket: T0 + i * MINUTE, requests: i + 1 })));
         const rows = await storage.stats.query({ granularity: 'minute', dimension: 'all', from: T0 + MINUTE, to: T0 + 3 * MINUTE });

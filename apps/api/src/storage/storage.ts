@@ -112,7 +112,8 @@ export function assertPage(n: number, name: string): void {
 }
 
 export type Granularity = 'minute' | 'hour';
-export type StatsDimension = 'all' | 'provider' | 'model' | 'key';
+/** `route`: one provider's attempts at one model (value `provider\nmodel`), for the provider detail view. */
+export type StatsDimension = 'all' | 'provider' | 'model' | 'key' | 'route';
 
 /** Upper bounds (ms) of the latency histogram buckets; the last bucket is everything above. */
 export const LATENCY_BUCKETS_MS = [25, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 7500, 10_000, 15_000, 20_000, 30_000, 60_000] as const;
@@ -141,7 +142,7 @@ export interface StatsIncrement extends StatsCounters {
   /** Bucket start, epoch ms (a whole minute or hour). */
   bucket: number;
   dimension: StatsDimension;
-  /** '' for dimension 'all'; the provider name, model id or client key id otherwise. */
+  /** '' for dimension 'all'; the provider name, model id, client key id or `provider\nmodel` otherwise. */
   value: string;
 }
 

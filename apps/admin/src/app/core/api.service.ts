@@ -25,7 +25,11 @@ import type {
   KeyTestResult,
   KeyUsageResponse,
   ModelAliasList,
+  ProviderModelStats,
   ModelDiscovery,
+  ModelRouting,
+  ModelRoutingList,
+  SetModelRoutingRequest,
   ProviderCheck,
   ProviderCheckAll,
   ProviderDetail,
@@ -142,6 +146,11 @@ export class ApiService {
     return this.http.get<ProviderHealthHistoryView>(`/api/health/history/${encodeURIComponent(name)}`, { params: { limit } });
   }
 
+  /** One provider's success rate and latency per model over a range (upstream attempts). */
+  providerModelStats(name: string, range: StatsRange): Observable<ProviderModelStats> {
+    return this.http.get<ProviderModelStats>(`/api/stats/providers/${encodeURIComponent(name)}/models`, { params: { range } });
+  }
+
   /** The routing strategy in force and where it comes from. */
   routing(): Observable<RoutingSettings> {
     return this.http.get<RoutingSettings>('/api/routing');
@@ -220,6 +229,26 @@ export class ApiService {
     return this.http.delete<ModelDiscovery>(routePinUrl(model, provider));
   }
 
+  /** The models with their own route order, weights or forced provider. */
+  modelRoutings(): Observable<ModelRoutingList> {
+    return this.http.get<ModelRoutingList>('/api/routing/models');
+  }
+
+  /** One model's routes as routing uses them: its own order and weights, the providers' defaults, the forced provider. */
+  modelRouting(model: string): Observable<ModelRouting> {
+    return this.http.get<ModelRouting>(modelRoutingUrl(model));
+  }
+
+  /** Changes a model's own routing (absent fields stay, null goes back to the providers' settings). */
+  setModelRouting(model: string, change: Partial<SetModelRoutingRequest>): Observable<ModelRouting> {
+    return this.http.patch<ModelRouting>(modelRoutingUrl(model), change);
+  }
+
+  /** Back to the providers' priorities and weights, not forced. */
+  resetModelRouting(model: string): Observable<ModelRouting> {
+    return this.http.delete<ModelRouting>(modelRoutingUrl(model));
+  }
+
   /** The model aliases in effect, the defaults (MODEL_ALIASES) and where the ones in effect come from. */
   aliases(): Observable<ModelAliasList> {
     return this.http.get<ModelAliasList>('/api/aliases');
@@ -285,4 +314,9 @@ export class ApiService {
 /** `/api/models/:id/routes/:provider/pin`; model ids may hold slashes or colons, hence the encoding. */
 function routePinUrl(model: string, provider: string): string {
   return `/api/models/${encodeURIComponent(model)}/routes/${encodeURIComponent(provider)}/pin`;
+}
+
+/** `/api/routing/models/:id` (model ids may hold slashes or colons). */
+function modelRoutingUrl(model: string): string {
+  return `/api/routing/models/${encodeURIComponent(model)}`;
 }

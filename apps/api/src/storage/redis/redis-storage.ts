@@ -317,7 +317,7 @@ class RedisRequestLogStore implements RequestLogStore {
 
 const COUNTERS = ['requests', 'successes', 'failures', 'promptTokens', 'completionTokens', 'ttftCount'] as const;
 const SUMS = ['latencySumMs', 'ttftSumMs'] as const;
-const DIMENSIONS: readonly StatsDimension[] = ['all', 'provider', 'model', 'key'];
+const DIMENSIONS: readonly StatsDimension[] = ['all', 'provider', 'model', 'key', 'route'];
 
 class RedisStatsStore implements StatsStore {
   constructor(private readonly redis: RedisConnection) {}

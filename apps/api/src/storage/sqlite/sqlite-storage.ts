@@ -53,7 +53,7 @@ const PROBE_WRITE_EVERY_MS = 1000;
 const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
 /** Once over its cap, a store is trimmed to this share of it, so that not every write trims. */
 const TRIM_TO = 0.9;
-const STATS_DIMENSIONS = ['all', 'provider', 'model', 'key'] as const;
+const STATS_DIMENSIONS = ['all', 'provider', 'model', 'key', 'route'] as const;
 /**
  * Rows a trim or purge deletes per step before letting requests run: a cap lowered over a large
  * backlog, or a purge after lowering LOG_RETENTION_DAYS, deletes in steps of about a millisecond

@@ -41,6 +41,7 @@ describe('模型别名 panel', () => {
     const loading = store.load();
     h.http.expectOne('/api/models').flush(models([model('deepseek-v3', [['DeepInfra']])]));
     h.http.expectOne('/api/providers').flush([]);
+    h.http.expectOne('/api/routing/models').flush({ items: [] });
     await loading;
     expect(panel.modelIds()).toEqual(['deepseek-v3']);
   });

@@ -6,11 +6,13 @@ import {
   type DiscoveryRefreshResult,
   MODEL_CATEGORIES,
   type ModelCategory,
+  type ModelRouting,
   type ProviderDetail,
   type ProviderDiscovery,
   type RouteState,
   type RouteStateChange,
 } from '#contracts';
+import { routingTags } from './routing-editor';
 
 export type CategoryFilter = ModelCategory | 'all';
 export type Tone = 'success' | 'warning' | 'danger' | 'neutral';
@@ -105,6 +107,8 @@ export interface RouteRow {
   usable: boolean;
   usableLabel: string;
   usableTone: Tone;
+  /** The model is forced to this route's provider (路由设置 → 强制). */
+  forced: boolean;
 }
 
 export interface ModelCard {
@@ -116,6 +120,8 @@ export interface ModelCard {
   statusTone: Tone;
   /** Why no route is usable, when none is. */
   statusHint: string | null;
+  /** The model's own routing (路由设置), or null when it routes by the providers' settings. */
+  routing: ReturnType<typeof routingTags>;
 }
 
 const PROVIDER_STATUS_LABELS: Record<ProviderDetail['status'], string> = {
@@ -173,6 +179,7 @@ export function routeRow(model: AdminModel, route: DiscoveredRoute, providers: R
     usable,
     usableLabel,
     usableTone,
+    forced: false,
   };
 }
 
@@ -180,8 +187,14 @@ export function providerIndex(providers: readonly ProviderDetail[] | null): Read
   return providers ? new Map(providers.map((p) => [p.name.toLowerCase(), p])) : null;
 }
 
-export function modelCard(model: AdminModel, list: AdminModelList | null, providers: ReadonlyMap<string, ProviderDetail> | null): ModelCard {
-  const routes = model.routes.map((r) => routeRow(model, r, providers));
+export function modelCard(
+  model: AdminModel,
+  list: AdminModelList | null,
+  providers: ReadonlyMap<string, ProviderDetail> | null,
+  routing?: ModelRouting,
+): ModelCard {
+  const forced = routing?.forced?.toLowerCase();
+  const routes = model.routes.map((r) => ({ ...routeRow(model, r, providers), forced: r.provider.toLowerCase() === forced }));
   const usableRoutes = routes.filter((r) => r.usable).length;
   let statusLabel = '可用';
   let statusTone: Tone = 'success';
@@ -196,7 +209,16 @@ export function modelCard(model: AdminModel, list: AdminModelList | null, provid
     statusTone = cooling ? 'warning' : 'danger';
     statusHint = [...new Set(routes.map((r) => `${r.provider}：${r.usableLabel}`))].join('；');
   }
-  return { model, categoryLabel: categoryLabel(list, model.category), routes, usableRoutes, statusLabel, statusTone, statusHint };
+  return {
+    model,
+    categoryLabel: categoryLabel(list, model.category),
+    routes,
+    usableRoutes,
+    statusLabel,
+    statusTone,
+    statusHint,
+    routing: routingTags(routing),
+  };
 }
 
 /** One provider's model-list fetches, as the discovery panel shows them. */

@@ -4,13 +4,15 @@ import { MatDialog } from '@angular/material/dialog';
 import { MatSnackBar } from '@angular/material/snack-bar';
 import { ActivatedRoute, type ParamMap, convertToParamMap } from '@angular/router';
 import { BehaviorSubject, of } from 'rxjs';
-import type { AdminModelList } from '#contracts';
+import type { AdminModelList, ModelRoutingList } from '#contracts';
 import { createHarness, type Harness } from '../../../testing/harness';
 import { model, provider } from '../../../testing/fixtures';
 import { STORAGE_KEYS } from '../../core/browser';
 import ModelsPage, { SEARCH_URL_DELAY_MS } from './models';
 import { ModelsStore } from './models.store';
 import type { PinDialogData } from './pin-dialog';
+import type { RoutingDialogData } from './routing-dialog';
+import { routing } from './routing-editor.testing';
 
 const LIST: AdminModelList = {
   total: 3,
@@ -40,10 +42,10 @@ describe('ModelsPage', () => {
   let page: ModelsPage;
   let params: BehaviorSubject<ParamMap>;
   let copyResult: boolean;
-  let dialogAnswer: boolean | undefined;
+  let dialogAnswer: unknown;
   const copied: string[] = [];
   const snacks: string[] = [];
-  const dialogs: PinDialogData[] = [];
+  const dialogs: Array<PinDialogData | RoutingDialogData> = [];
 
   function create(query: Record<string, string> = {}): void {
     params = new BehaviorSubject(convertToParamMap(query));
@@ -54,7 +56,7 @@ describe('ModelsPage', () => {
       {
         provide: MatDialog,
         useValue: {
-          open: (_: unknown, config: { data: PinDialogData }) => {
+          open: (_: unknown, config: { data: PinDialogData | RoutingDialogData }) => {
             dialogs.push(config.data);
             return { afterClosed: () => of(dialogAnswer) };
           },
@@ -67,10 +69,11 @@ describe('ModelsPage', () => {
     page = h.run(() => new ModelsPage());
   }
 
-  function load(list = LIST): void {
+  function load(list = LIST, routings: ModelRoutingList = { items: [] }): void {
     page.ngOnInit();
     h.http.expectOne('/api/models').flush(list);
     h.http.expectOne('/api/providers').flush([provider('DeepInfra'), provider('Together')]);
+    h.http.expectOne('/api/routing/models').flush(routings);
   }
 
   beforeEach(() => {
@@ -203,6 +206,7 @@ describe('ModelsPage', () => {
     await flush();
     h.http.expectOne('/api/models').flush(LIST);
     h.http.expectOne('/api/providers').flush([]);
+    h.http.expectOne('/api/routing/models').flush({ items: [] });
     await done;
     expect(snacks).toEqual(['已读取 1 个提供商的模型列表：已发现 2 条路由，列表中没有 0 条。']);
   });
@@ -250,7 +254,7 @@ describe('ModelsPage', () => {
 
     const unpin = page.togglePin(page.cards()[0]!, after);
     await flush();
-    expect(dialogs.at(-1)!.action).toBe('unpin');
+    expect((dialogs.at(-1) as PinDialogData).action).toBe('unpin');
     h.http
       .expectOne((r) => r.method === 'DELETE' && r.url === '/api/models/llama-3.3-70b/routes/Together/pin')
       .flush({ error: { message: 'gone', type: 'not_found_error', param: null, code: 'model_not_found' } }, { status: 404, statusText: 'Not Found' });
@@ -265,5 +269,76 @@ describe('ModelsPage', () => {
     expect(flux.routes[0]!.judged).toBe(false);
     await page.togglePin(flux, flux.routes[0]!);
     expect(dialogs).toEqual([]);
+  });
+
+  it('tags a model with its own routing, and marks the forced route', () => {
+    create();
+    load(LIST, { items: [routing({ forced: 'Together', custom: true })] });
+    const card = page.cards()[0]!;
+    expect(card.routing).toMatchObject({ forced: 'Together', custom: true });
+    expect(card.routes.map((r) => [r.provider, r.forced])).toEqual([
+      ['DeepInfra', false],
+      ['Together', true],
+    ]);
+    expect(page.cards()[1]!.routing).toBeNull();
+  });
+
+  it('路由设置 reads the model’s routing fresh, saves what the dialog answers and tags the card', async () => {
+    create();
+    load();
+    const card = page.cards()[0]!;
+    dialogAnswer = { kind: 'save', change: { forced: 'Together' } };
+    const done = page.editRouting(card);
+    await flush();
+    h.http.expectOne('/api/routing/models/llama-3.3-70b').flush(routing());
+    await flush();
+    expect(dialogs.at(-1)).toEqual({ routing: routing() });
+    const save = h.http.expectOne('/api/routing/models/llama-3.3-70b');
+    expect(save.request.method).toBe('PATCH');
+    expect(save.request.body).toEqual({ forced: 'Together' });
+    save.flush(routing({ forced: 'Together' }));
+    await done;
+    expect(snacks.at(-1)).toBe('已保存 llama-3.3-70b 的路由设置：强制先用 Together。');
+    expect(page.cards()[0]!.routing?.forced).toBe('Together');
+
+    // 恢复默认: DELETE, and the tag goes.
+    dialogAnswer = { kind: 'reset' };
+    const reset = page.editRouting(page.cards()[0]!);
+    await flush();
+    h.http.expectOne('/api/routing/models/llama-3.3-70b').flush(routing({ forced: 'Together' }));
+    await flush();
+    const del = h.http.expectOne((r) => r.method === 'DELETE' && r.url === '/api/routing/models/llama-3.3-70b');
+    del.flush(routing());
+    await reset;
+    expect(snacks.at(-1)).toBe('llama-3.3-70b 已恢复为按提供商的设置路由。');
+    expect(page.cards()[0]!.routing).toBeNull();
+  });
+
+  it('路由设置 says why it could not save, and cancelling saves nothing', async () => {
+    create();
+    load();
+    dialogAnswer = undefined;
+    let done = page.editRouting(page.cards()[0]!);
+    await flush();
+    h.http.expectOne('/api/routing/models/llama-3.3-70b').flush(routing());
+    await done;
+    h.http.expectNone((r) => r.method !== 'GET');
+
+    dialogAnswer = { kind: 'save', change: { forced: 'Together', routes: [{ provider: 'Together', weight: 1 }] } };
+    done = page.editRouting(page.cards()[0]!);
+    await flush();
+    h.http.expectOne('/api/routing/models/llama-3.3-70b').flush(routing());
+    await flush();
+    h.http
+      .expectOne((r) => r.method === 'PATCH')
+      .flush(
+        {
+          error: { message: 'Provider `Together` does not serve the model.', type: 'invalid_request_error', param: 'forced', code: 'provider_model_mismatch' },
+        },
+        { status: 400, statusText: 'Bad Request' },
+      );
+    await done;
+    expect(snacks.at(-1)).toMatch(/^保存路由设置失败：/);
+    expect(page.routingBusy()).toBeNull();
   });
 });

@@ -3,6 +3,7 @@ import { createHarness, type Harness } from '../../../testing/harness';
 import { model, models, provider } from '../../../testing/fixtures';
 import { STORAGE_KEYS } from '../../core/browser';
 import { ModelsStore } from './models.store';
+import { routing } from './routing-editor.testing';
 
 const flush = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
@@ -42,6 +43,9 @@ describe('ModelsStore', () => {
     const providers = h.http.match('/api/providers').filter((r) => !r.cancelled);
     expect(providers).toHaveLength(1);
     providers[0]!.flush([provider('DeepInfra'), provider('Together')]);
+    const routings = h.http.match('/api/routing/models').filter((r) => !r.cancelled);
+    expect(routings).toHaveLength(1);
+    routings[0]!.flush({ items: [] });
   }
 
   it('loads the catalog and the providers, with the session token', async () => {
@@ -52,23 +56,26 @@ describe('ModelsStore', () => {
     expect(req.request.headers.get('Authorization')).toBe('Bearer tok');
     req.flush(models([model('gpt-4o', [['PollinationsAI']])]));
     h.http.expectOne('/api/providers').flush([provider('PollinationsAI')]);
+    h.http.expectOne('/api/routing/models').flush({ items: [routing({ model: 'gpt-4o', forced: 'PollinationsAI' })] });
     await done;
     expect(store.status()).toBe('ready');
     expect(store.list()!.models.map((m) => m.id)).toEqual(['gpt-4o']);
     expect(store.providers()!.map((p) => p.name)).toEqual(['PollinationsAI']);
+    expect(store.routings().get('gpt-4o')?.forced).toBe('PollinationsAI');
     expect(store.busy()).toBe(false);
     expect(store.updatedAt()).not.toBeNull();
   });
 
-  it('works without the providers when that call fails', async () => {
+  it('works without the providers or the per-model routing when those calls fail', async () => {
     const done = store.load();
     h.http.expectOne('/api/models').flush(models([]));
-    h.http
-      .expectOne('/api/providers')
-      .flush({ error: { message: 'boom', type: 'server_error', param: null, code: null } }, { status: 500, statusText: 'Error' });
+    const boom = { error: { message: 'boom', type: 'server_error', param: null, code: null } };
+    h.http.expectOne('/api/providers').flush(boom, { status: 500, statusText: 'Error' });
+    h.http.expectOne('/api/routing/models').flush(boom, { status: 500, statusText: 'Error' });
     await done;
     expect(store.status()).toBe('ready');
     expect(store.providers()).toBeNull();
+    expect(store.routings().size).toBe(0);
   });
 
   it('says when the API is unreachable or fails, and keeps the last data when a reload fails', async () => {

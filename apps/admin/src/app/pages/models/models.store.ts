@@ -1,6 +1,6 @@
 import { Injectable, inject, signal } from '@angular/core';
 import { type Observable, catchError, firstValueFrom, forkJoin, map, of, tap } from 'rxjs';
-import type { AdminModelList, DiscoveryRefreshResult, ModelDiscovery, ProviderDetail } from '#contracts';
+import type { AdminModelList, DiscoveryRefreshResult, ModelDiscovery, ModelRouting, ProviderDetail, SetModelRoutingRequest } from '#contracts';
 import { type ApiFailure, describeApiError } from '../../core/api-error';
 import { ApiService } from '../../core/api.service';
 import { type PollStatus, pollingResource } from '../../core/polling';
@@ -34,8 +34,13 @@ export class ModelsStore {
         list: this.api.models(),
         // The providers only refine "usable now": the page works without them.
         providers: this.api.providers().pipe(catchError(() => of(null))),
+        // Only the cards' 强制 / 自定义路由 tags: the page works without them.
+        routings: this.api.modelRoutings().pipe(catchError(() => of(null))),
       }).pipe(
-        tap(({ providers }) => this.providers.set(providers)),
+        tap(({ providers, routings }) => {
+          this.providers.set(providers);
+          this.routings.set(routings ? new Map(routings.items.map((r) => [r.model, r])) : new Map());
+        }),
         map(({ list }) => list),
       ),
   });
@@ -43,6 +48,8 @@ export class ModelsStore {
   readonly list = this.resource.data;
   /** Null when unknown (not loaded, or that call failed): routes are then judged by discovery alone. */
   readonly providers = signal<ProviderDetail[] | null>(null);
+  /** The models with their own routing (order, weights, forced provider), by model id. */
+  readonly routings = signal<ReadonlyMap<string, ModelRouting>>(new Map());
   /** The last load's failure; cleared by the next success. */
   readonly failure = this.resource.failure;
   /** A load is in flight. */
@@ -92,6 +99,18 @@ export class ModelsStore {
     return this.changePin(model, provider, this.api.unpinRoute(model, provider));
   }
 
+  /** One model's routes as routing uses them, fresh (for 路由设置). */
+  modelRouting(model: string): Promise<Outcome<ModelRouting>> {
+    return attempt(this.api.modelRouting(model));
+  }
+
+  /** Saves a model's routing change (null: the providers' settings again); the card follows the answer. */
+  async saveRouting(model: string, change: Partial<SetModelRoutingRequest> | null): Promise<Outcome<ModelRouting>> {
+    const outcome = await attempt(change ? this.api.setModelRouting(model, change) : this.api.resetModelRouting(model));
+    if (outcome.ok) this.applyRouting(outcome.value);
+    return outcome;
+  }
+
   isPinning(model: string, provider: string): boolean {
     return this.pinning().has(pinKey(model, provider));
   }
@@ -110,6 +129,15 @@ export class ModelsStore {
         return next;
       });
     }
+  }
+
+  private applyRouting(routing: ModelRouting): void {
+    this.routings.update((all) => {
+      const next = new Map(all);
+      if (routing.custom || routing.forced) next.set(routing.model, routing);
+      else next.delete(routing.model);
+      return next;
+    });
   }
 
   /** Puts a model's new routes (a pin's answer) into the list without reloading it. */

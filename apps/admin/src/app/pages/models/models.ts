@@ -32,6 +32,8 @@ import { AutoModelsPanel } from './auto-models-panel';
 import { DiscoveryPanel } from './discovery-panel';
 import { ModelsStore } from './models.store';
 import { PinDialog, type PinDialogData } from './pin-dialog';
+import { RoutingDialog, type RoutingDialogData, type RoutingDialogResult } from './routing-dialog';
+import { FORCE_HELP } from './routing-editor';
 
 /** How long the search box waits before writing the query into the URL. */
 export const SEARCH_URL_DELAY_MS = 250;
@@ -84,11 +86,15 @@ export default class ModelsPage implements OnInit {
     const list = this.store.list();
     if (!list) return [];
     const providers = this.providerMap();
-    return filterModels(list.models, this.category(), this.query()).map((m) => modelCard(m, list, providers));
+    const routings = this.store.routings();
+    return filterModels(list.models, this.category(), this.query()).map((m) => modelCard(m, list, providers, routings.get(m.id)));
   });
   readonly filtered = computed(() => this.category() !== 'all' || this.query().trim() !== '');
 
   protected readonly fmt = { clock: formatClock, relative: formatRelative };
+  protected readonly forceHelp = FORCE_HELP;
+  /** The model whose 路由设置 is being read or saved. */
+  readonly routingBusy = signal<string | null>(null);
 
   /** The query string this page wrote last: its own navigations are not read back. */
   private written: string | null = null;
@@ -181,6 +187,40 @@ export default class ModelsPage implements OnInit {
       this.fail('转为正式失败', describeApiError(err));
     } finally {
       this.promoting.set(null);
+    }
+  }
+
+  /** 路由设置: reads the model's routing fresh, edits it in the dialog, saves or resets it. */
+  async editRouting(card: ModelCard): Promise<void> {
+    const id = card.model.id;
+    if (this.routingBusy()) return;
+    this.routingBusy.set(id);
+    try {
+      const loaded = await this.store.modelRouting(id);
+      if (!loaded.ok) return this.fail('读取路由设置失败', loaded.failure);
+      const result = await firstValueFrom(
+        this.dialog
+          .open<RoutingDialog, RoutingDialogData, RoutingDialogResult>(RoutingDialog, {
+            data: { routing: loaded.value },
+            width: '640px',
+            maxWidth: 'calc(100vw - 32px)',
+            autoFocus: 'dialog',
+          })
+          .afterClosed(),
+      );
+      if (!result) return;
+      const outcome = await this.store.saveRouting(id, result.kind === 'save' ? result.change : null);
+      if (!outcome.ok) return this.fail('保存路由设置失败', outcome.failure);
+      const saved = outcome.value;
+      const message =
+        result.kind === 'reset'
+          ? `${id} 已恢复为按提供商的设置路由。`
+          : saved.forced
+            ? `已保存 ${id} 的路由设置：强制先用 ${saved.forced}。`
+            : `已保存 ${id} 的路由设置。`;
+      this.snackBar.open(message, '好的', { duration: 4000 });
+    } finally {
+      this.routingBusy.set(null);
     }
   }
 

@@ -28,8 +28,8 @@ export interface PinDialogData {
         </p>
         <p class="muted">适用于提供商的列表不完整、或你确定这个上游模型可用的情况。固定保存在数据库中，重启后仍然有效，可随时取消。</p>
         <p class="muted" data-testid="pin-not-force">
-          固定<strong>不会</strong>让这个模型只走 {{ data.provider }}：其他提供商照常按路由策略参与。要只用某个提供商，请在请求中带
-          <code>"provider": "{{ data.provider }}"</code>。
+          固定<strong>不会</strong>让这个模型只走 {{ data.provider }}：其他提供商照常按路由策略参与。要让这个模型总是先用
+          {{ data.provider }}，请在模型卡片的“路由设置”中选择“强制”；单个请求只用某个提供商，可在请求中带 <code>"provider": "{{ data.provider }}"</code>。
         </p>
       } @else {
         <p>取消后，是否路由到这里由模型发现决定：提供商的模型列表里有这个上游模型（或还没读到列表）就照常使用，没有就跳过。</p>

@@ -1,5 +1,5 @@
 import { attempt, logEntry } from '../logs/logs.fixtures';
-import { failureLine } from './provider-overview';
+import { failureLine, modelStatLine } from './provider-overview';
 
 describe('provider overview', () => {
   it('says why each failed request failed at this provider, in Chinese', () => {
@@ -17,5 +17,30 @@ describe('provider overview', () => {
     expect(failureLine(entry, 'Together').text).toBe('上游超时：在限定时间内没有回应');
     // No attempt of its own (refused before any was sent): the request's own reason.
     expect(failureLine({ ...entry, attempts: [] }, 'Together').text).toBe('所有提供商都失败了');
+  });
+
+  it('shows each model’s attempts, 成功率 and latency, toned by the rate', () => {
+    const item = (successRate: number | null) => ({
+      value: 'llama-3.3-70b',
+      requests: 12_345,
+      successes: 0,
+      failures: 0,
+      successRate,
+      promptTokens: 0,
+      completionTokens: 0,
+      totalTokens: 0,
+      latencyP50Ms: 850,
+      latencyP95Ms: 2400,
+      latencyP99Ms: null,
+      latencyAvgMs: null,
+      ttftP50Ms: null,
+      ttftP95Ms: null,
+      ttftP99Ms: null,
+      ttftAvgMs: null,
+    });
+    expect(modelStatLine(item(0.5))).toEqual({ model: 'llama-3.3-70b', attempts: '1.2 万', rate: '50.0%', tone: 'danger', p50: '850 ms', p95: '2.40 s' });
+    expect(modelStatLine(item(1)).tone).toBe('success');
+    expect(modelStatLine(item(0.9)).tone).toBe('warning');
+    expect(modelStatLine(item(null))).toMatchObject({ rate: '—', tone: 'neutral' });
   });
 });

@@ -1,16 +1,49 @@
 import { ChangeDetectionStrategy, Component, type OnInit, computed, inject, input, signal } from '@angular/core';
 import { RouterLink } from '@angular/router';
 import { firstValueFrom } from 'rxjs';
-import type { ProviderDetail, RequestLogEntry } from '#contracts';
+import type { ProviderDetail, ProviderModelStats, RequestLogEntry, StatsRange } from '#contracts';
 import { MatButtonModule } from '@angular/material/button';
+import { MatButtonToggleModule } from '@angular/material/button-toggle';
 import { MatIconModule } from '@angular/material/icon';
+import { MatTooltipModule } from '@angular/material/tooltip';
 import { ApiService, type ProviderHealthHistoryView } from '../../core/api.service';
 import { attemptText, finalErrorText } from '../../core/attempt-text';
-import { formatClock, formatDuration } from '../../core/format';
+import { formatClock, formatCount, formatDuration, formatPercent } from '../../core/format';
 import { conditionInfo, keyRow, probeText } from './providers-view';
 
 const RECENT_CHECKS = 10;
 const RECENT_FAILURES = 5;
+
+/** The ranges the per-model numbers can cover. */
+export const MODEL_STAT_RANGES: ReadonlyArray<{ range: StatsRange; label: string }> = [
+  { range: '1h', label: '1 小时' },
+  { range: '24h', label: '24 小时' },
+  { range: '7d', label: '7 天' },
+];
+
+/** What 成功率 means here: this provider's attempts, not the clients' requests. */
+export const MODEL_SUCCESS_HELP = '成功率：这段时间内该提供商对这个模型的上游尝试中成功的比例（成功次数 / 尝试次数；冷却中跳过的不算）';
+
+/** One model's line in the overview: attempts, 成功率 and latency, as shown. */
+export function modelStatLine(item: ProviderModelStats['items'][number]): {
+  model: string;
+  attempts: string;
+  rate: string;
+  tone: string;
+  p50: string;
+  p95: string;
+} {
+  const rate = item.successRate;
+  const tone = rate === null ? 'neutral' : rate >= 0.95 ? 'success' : rate >= 0.8 ? 'warning' : 'danger';
+  return {
+    model: item.value,
+    attempts: formatCount(item.requests),
+    rate: formatPercent(rate),
+    tone,
+    p50: formatDuration(item.latencyP50Ms),
+    p95: formatDuration(item.latencyP95Ms),
+  };
+}
 
 /** One failed request as the overview lists it: when, which model, what happened in Chinese. */
 export function failureLine(entry: RequestLogEntry, provider: string): { at: number; model: string; status: number; text: string } {
@@ -24,7 +57,7 @@ export function failureLine(entry: RequestLogEntry, provider: string): { at: num
  */
 @Component({
   selector: 'app-provider-overview',
-  imports: [RouterLink, MatButtonModule, MatIconModule],
+  imports: [RouterLink, MatButtonModule, MatButtonToggleModule, MatIconModule, MatTooltipModule],
   template: `
     <section class="block" data-testid="overview-condition">
       <h3>
@@ -54,6 +87,55 @@ export function failureLine(entry: RequestLogEntry, provider: string): { at: num
             }
           </ol>
         }
+      } @else {
+        <p class="muted">正在读取…</p>
+      }
+    </section>
+
+    <section class="block">
+      <div class="head">
+        <h3>按模型的成功率与延迟</h3>
+        <mat-button-toggle-group
+          hideSingleSelectionIndicator
+          [value]="range()"
+          (change)="loadModels($event.value)"
+          aria-label="按模型统计的时间范围"
+          data-testid="overview-models-range"
+        >
+          @for (r of ranges; track r.range) {
+            <mat-button-toggle [value]="r.range">{{ r.label }}</mat-button-toggle>
+          }
+        </mat-button-toggle-group>
+      </div>
+      @if (modelStats(); as stats) {
+        @if (stats.length === 0) {
+          <p class="muted" data-testid="overview-models-empty">这段时间内没有发往这个提供商的请求。</p>
+        } @else {
+          <table class="models" data-testid="overview-models">
+            <thead>
+              <tr>
+                <th scope="col">模型</th>
+                <th scope="col">尝试</th>
+                <th scope="col"><span [matTooltip]="successHelp" class="defined">成功率</span></th>
+                <th scope="col">p50</th>
+                <th scope="col">p95</th>
+              </tr>
+            </thead>
+            <tbody>
+              @for (m of stats; track m.model) {
+                <tr data-testid="overview-model-row" [attr.data-model]="m.model">
+                  <td class="mono">{{ m.model }}</td>
+                  <td>{{ m.attempts }}</td>
+                  <td [class]="'tone-' + m.tone">{{ m.rate }}</td>
+                  <td>{{ m.p50 }}</td>
+                  <td>{{ m.p95 }}</td>
+                </tr>
+              }
+            </tbody>
+          </table>
+        }
+      } @else if (modelsFailed()) {
+        <p class="muted">读取按模型的统计失败。</p>
       } @else {
         <p class="muted">正在读取…</p>
       }
@@ -136,6 +218,42 @@ export function failureLine(entry: RequestLogEntry, provider: string): { at: num
       font-family: var(--app-font-mono);
       font-size: 12px;
     }
+    .head {
+      display: flex;
+      flex-wrap: wrap;
+      align-items: center;
+      justify-content: space-between;
+      gap: 4px 12px;
+      margin-bottom: 6px;
+    }
+    .head h3 {
+      margin: 0;
+    }
+    .models {
+      width: 100%;
+      border-collapse: collapse;
+      font-variant-numeric: tabular-nums;
+    }
+    .models th,
+    .models td {
+      padding: 4px 8px 4px 0;
+      text-align: right;
+      white-space: nowrap;
+    }
+    .models th:first-child,
+    .models td:first-child {
+      text-align: left;
+      white-space: normal;
+      overflow-wrap: anywhere;
+    }
+    .models th {
+      font: var(--mat-sys-label-medium);
+      color: var(--app-muted);
+    }
+    .defined {
+      text-decoration: underline dotted;
+      cursor: help;
+    }
   `,
   changeDetection: ChangeDetectionStrategy.OnPush,
 })
@@ -150,9 +268,31 @@ export class ProviderOverview implements OnInit {
   protected readonly clock = formatClock;
   protected readonly duration = formatDuration;
   protected readonly tested = (probe: string) => probeText({ probe: probe as 'chat' | 'models' | 'none' });
+  protected readonly ranges = MODEL_STAT_RANGES;
+  protected readonly successHelp = MODEL_SUCCESS_HELP;
+  protected readonly range = signal<StatsRange>('24h');
+  protected readonly modelStats = signal<ReturnType<typeof modelStatLine>[] | null>(null);
+  protected readonly modelsFailed = signal(false);
+  /** Only the latest range's answer is shown (a slow earlier one is dropped). */
+  private modelsAsked = 0;
+
+  /** Per-model attempts, 成功率 and latency of this provider over `range`. */
+  async loadModels(range: StatsRange): Promise<void> {
+    const asked = ++this.modelsAsked;
+    this.range.set(range);
+    this.modelStats.set(null);
+    this.modelsFailed.set(false);
+    try {
+      const stats = await firstValueFrom(this.api.providerModelStats(this.provider().name, range));
+      if (asked === this.modelsAsked) this.modelStats.set(stats.items.map(modelStatLine));
+    } catch {
+      if (asked === this.modelsAsked) this.modelsFailed.set(true);
+    }
+  }
 
   async ngOnInit(): Promise<void> {
     const name = this.provider().name;
+    void this.loadModels(this.range());
     const [checks, logs] = await Promise.allSettled([
       firstValueFrom(this.api.healthHistory(name, RECENT_CHECKS)),
       firstValueFrom(this.api.logs({ provider: name, status: 'error', pageSize: RECENT_FAILURES })),
