@@ -8,7 +8,13 @@ import { ProvidersModule } from '../providers/providers.module.ts';
 import { RoutingModule } from '../routing/routing.module.ts';
 import { ApiAccessController } from './api-access.controller.ts';
 import { ModelsAdminController } from './models-admin.controller.ts';
-import { ImagePlaygroundController, PlaygroundController } from './playground.controller.ts';
+import {
+  EmbeddingsPlaygroundController,
+  ImagePlaygroundController,
+  PlaygroundController,
+  PlaygroundLimitsController,
+  TranscriptionPlaygroundController,
+} from './playground.controller.ts';
 import { ProvidersAdminController } from './providers-admin.controller.ts';
 import { RoutingAdminController } from './routing-admin.controller.ts';
 
@@ -18,6 +24,16 @@ import { RoutingAdminController } from './routing-admin.controller.ts';
  */
 @Module({
   imports: [AuthModule, ClientKeysModule, ProvidersModule, ModelsModule, HealthModule, OpenAICompatModule, RoutingModule],
-  controllers: [ApiAccessController, ProvidersAdminController, RoutingAdminController, PlaygroundController, ImagePlaygroundController, ModelsAdminController],
+  controllers: [
+    ApiAccessController,
+    ProvidersAdminController,
+    RoutingAdminController,
+    PlaygroundController,
+    ImagePlaygroundController,
+    EmbeddingsPlaygroundController,
+    TranscriptionPlaygroundController,
+    PlaygroundLimitsController,
+    ModelsAdminController,
+  ],
 })
 export class AdminModule {}
