@@ -1,10 +1,14 @@
 // The three chat front doors of the gateway, one streamed request each, for the benchmark's
 // front-door phase: chat completions, the Responses API and Anthropic Messages all run the same
 // failover core, so the two newer doors should cost about what chat does (issue budget: ≥ 0.9×).
+// Beside them /v1/embeddings, which has no chat to compare with: it is measured against the
+// emulator's own embeddings endpoint, direct and gateway rounds alternating as in the timed phases.
+import { embedText } from '../test/emulators/embedding-wire.ts';
 import type { Target } from './client.ts';
 import type { Verifier } from './load.ts';
+import type { PhaseResult, RoundMetrics } from './report.ts';
 import { checkStream, sseData } from './verify.ts';
-import { CLIENT_KEY, EXPECTED_TEXT, GATEWAY_MODEL, SYSTEM_TEXT, USER_TEXT, bodyFor } from './workload.ts';
+import { CLIENT_KEY, EXPECTED_TEXT, GATEWAY_MODEL, SYSTEM_TEXT, UPSTREAM_KEY, USER_TEXT, bodyFor } from './workload.ts';
 
 export const FRONT_DOORS = ['chat', 'responses', 'messages'] as const;
 export type FrontDoor = (typeof FRONT_DOORS)[number];
@@ -77,4 +81,80 @@ export function frontDoorRuns(gatewayUrl: string): Record<FrontDoor, FrontDoorRu
       verify: (ex) => checkMessagesStream(ex.body),
     },
   };
+}
+
+// ---- /v1/embeddings ---------------------------------------------------------------------------
+
+/** The catalog's bge-m3 is routed to DeepInfra's BAAI/bge-m3 (1024 dimensions), the only provider the bench gateway has. */
+export const EMBEDDING_MODEL = 'bge-m3';
+export const EMBEDDING_UPSTREAM_MODEL = 'BAAI/bge-m3';
+export const EMBEDDING_DIMENSIONS = 1024;
+/** A small RAG-style batch: four passages in one request. */
+export const EMBEDDING_INPUTS = [
+  'A gateway should add as little latency as possible.',
+  'Failover moves a request to the next provider when one fails.',
+  '网关应当尽量少增加延迟。',
+  'Embeddings turn text into vectors for retrieval.',
+];
+
+/** The first component of each input's vector, as the emulator makes them (a pure function of the text). */
+const EXPECTED_FIRST = EMBEDDING_INPUTS.map((t) => embedText(t, EMBEDDING_DIMENSIONS)[0]);
+
+/** undefined when the body holds every input's vector, in order, of the right length and value; else what is wrong. */
+export function checkEmbeddings(body: string): string | undefined {
+  let parsed: { data?: Array<{ index?: unknown; embedding?: unknown }> };
+  try {
+    parsed = JSON.parse(body) as typeof parsed;
+  } catch {
+    return `body is not JSON: ${body.slice(0, 120)}`;
+  }
+  const data = parsed.data ?? [];
+  if (data.length !== EMBEDDING_INPUTS.length) return `${data.length} vectors for ${EMBEDDING_INPUTS.length} inputs`;
+  for (const [i, d] of data.entries()) {
+    const v = d.embedding;
+    if (d.index !== i || !Array.isArray(v) || v.length !== EMBEDDING_DIMENSIONS) return `vector ${i}: wrong index or length`;
+    if (v[0] !== EXPECTED_FIRST[i]) return `vector ${i}: wrong values (${String(v[0])})`;
+  }
+  return undefined;
+}
+
+/** The same batch straight to the emulated DeepInfra and through the gateway. */
+export function embeddingsRuns(emulatorUrl: string, gatewayUrl: string): Record<'direct' | 'gateway', FrontDoorRun> {
+  const body = (model: string) => JSON.stringify({ model, input: EMBEDDING_INPUTS, encoding_format: 'float' });
+  const verify: Verifier = (ex) => checkEmbeddings(ex.body);
+  return {
+    direct: {
+      target: { label: 'direct', url: `${emulatorUrl}/deepinfra/v1/openai/embeddings`, headers: { authorization: `Bearer ${UPSTREAM_KEY}` } },
+      body: body(EMBEDDING_UPSTREAM_MODEL),
+      verify,
+    },
+    gateway: { target: { label: 'gateway', url: `${gatewayUrl}/v1/embeddings`, headers: auth }, body: body(EMBEDDING_MODEL), verify },
+  };
+}
+
+/**
+ * Direct and gateway rounds of the embeddings batch, their order alternating each round (pairs,
+ * as the timed phases make them). `round` runs one side at the benchmark's concurrency; the
+ * gateway's CPU is only the gateway round's.
+ */
+export async function embeddingsRounds(
+  runs: Record<'direct' | 'gateway', FrontDoorRun>,
+  rounds: number,
+  round: (run: FrontDoorRun) => Promise<RoundMetrics>,
+  log: (line: string) => void,
+): Promise<PhaseResult> {
+  const result: PhaseResult = { direct: [], gateway: [] };
+  // Warmup of both paths, not measured.
+  await round(runs.direct);
+  await round(runs.gateway);
+  for (let r = 0; r < rounds; r++) {
+    for (const side of r % 2 === 0 ? (['direct', 'gateway'] as const) : (['gateway', 'direct'] as const)) {
+      const m = await round(runs[side]);
+      result[side].push(side === 'direct' ? { ...m, gatewayCpuUs: Number.NaN } : m);
+      log(
+        `embeddings round ${r + 1}/${rounds} ${side.padEnd(7)} ${m.throughput.toFixed(0)}/s${m.errors ? `, ${m.errors} errors (${m.firstError?.slice(0, 100)})` : ''}`,
+      );
+    }
+  }
+  return result;
 }

@@ -1,5 +1,6 @@
 // Turns the measured rounds into the Markdown that `npm run bench` prints and writes to
 // bench/RESULTS.md: ratios and differences against the direct baseline, each budget and its verdict.
+import { EMBEDDING_DIMENSIONS, EMBEDDING_INPUTS } from './front-doors.ts';
 import { median, medianPairedDifference, medianPairedRatio, percentile, summarize } from './stats.ts';
 import type { RunResult } from './load.ts';
 import type { SlowStreamsResult } from './slow-streams.ts';
@@ -112,6 +113,8 @@ export interface BenchResults {
   peers?: PeersResult;
   /** Streamed answers through each chat front door of one gateway, rounds in rotating order. */
   frontDoors?: Record<'chat' | 'responses' | 'messages', RoundMetrics[]>;
+  /** /v1/embeddings and the emulator's embeddings, paired rounds (front-doors.ts). */
+  embeddings?: PhaseResult;
   /** Markdown summary of the gateway's CPU profile during a non-stream run. */
   profile?: string;
   /** The same for a stream run (20-chunk streams). */
@@ -199,6 +202,11 @@ export function budgets(results: BenchResults): Budget[] {
       });
     }
   }
+  throughputRow(
+    results.embeddings,
+    `Embeddings throughput (/v1/embeddings, ${EMBEDDING_INPUTS.length} inputs × ${EMBEDDING_DIMENSIONS} dims per request), concurrency ${s.concurrency}`,
+    0.2,
+  );
   if (slow) {
     const what = `${slow.streams} concurrent slow streams (${s.slowChunks} chunks, ${s.slowChunkDelayMs} ms apart)`;
     rows.push({
@@ -492,18 +500,31 @@ export function renderMarkdown(results: BenchResults): string {
     const doors = results.frontDoors;
     out.push('## Front doors', '');
     out.push(
-      `The same streamed question through each chat front door of one gateway (concurrency ${s.concurrency}), the three in rotating order each round; the ratios above are per-round pairs against chat completions.`,
+      `The same streamed question through each chat front door of one gateway (concurrency ${s.concurrency}), the three in rotating order each round; the ratios above are per-round pairs against chat completions. Then a batch of ${EMBEDDING_INPUTS.length} inputs through /v1/embeddings and straight to the emulator's embeddings, alternating, paired per round like the timed phases.`,
       '',
       table(
         ['Front door', 'Throughput per round', 'Gateway CPU / answer', 'Errors'],
-        (['chat', 'responses', 'messages'] as const).map((d) => [
-          d === 'chat' ? '/v1/chat/completions' : d === 'responses' ? '/v1/responses' : '/v1/messages',
-          pick(doors[d], 'throughput')
-            .map((x) => x.toFixed(0))
-            .join(', '),
-          us(median(pick(doors[d], 'gatewayCpuUs'))),
-          String(doors[d].reduce((a, r) => a + r.errors, 0)),
-        ]),
+        [
+          ...(['chat', 'responses', 'messages'] as const).map((d) => [
+            d === 'chat' ? '/v1/chat/completions' : d === 'responses' ? '/v1/responses' : '/v1/messages',
+            pick(doors[d], 'throughput')
+              .map((x) => x.toFixed(0))
+              .join(', '),
+            us(median(pick(doors[d], 'gatewayCpuUs'))),
+            String(doors[d].reduce((a, r) => a + r.errors, 0)),
+          ]),
+          // Embeddings (not streamed, not compared with chat): the gateway and the emulator's own endpoint.
+          ...(results.embeddings
+            ? (['gateway', 'direct'] as const).map((side) => [
+                side === 'gateway' ? '/v1/embeddings' : 'embeddings, direct to the emulator',
+                pick(results.embeddings![side], 'throughput')
+                  .map((x) => x.toFixed(0))
+                  .join(', '),
+                us(median(pick(results.embeddings![side], 'gatewayCpuUs'))),
+                String(results.embeddings![side].reduce((a, r) => a + r.errors, 0)),
+              ])
+            : []),
+        ],
         ['l', 'r', 'r', 'r'],
       ),
       '',

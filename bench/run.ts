@@ -25,7 +25,7 @@ import {
   WANTED_OPEN_FILES,
   type Child,
 } from './processes.ts';
-import { FRONT_DOORS, frontDoorRuns, type FrontDoor, type FrontDoorRun } from './front-doors.ts';
+import { FRONT_DOORS, embeddingsRounds, embeddingsRuns, frontDoorRuns, type FrontDoor, type FrontDoorRun } from './front-doors.ts';
 import { profileMarkdown, type CpuProfile } from './profile-summary.ts';
 import {
   budgets,
@@ -253,17 +253,25 @@ async function frontDoorRound(run: FrontDoorRun, emulator: Child, gateway: Child
   return roundMetrics(r, (((cpuMs(gateway.pid) ?? Number.NaN) - gw0) * 1000) / r.exchanges, Number.NaN);
 }
 
-/** Chat completions, the Responses API and Anthropic Messages, streamed, in rotating order each round. */
-async function frontDoors(emulator: Child): Promise<Record<FrontDoor, RoundMetrics[]>> {
+/**
+ * Chat completions, the Responses API and Anthropic Messages, streamed, in rotating order each
+ * round; then /v1/embeddings against the emulator's embeddings (front-doors.ts).
+ */
+async function frontDoors(emulator: Child): Promise<{ doors: Record<FrontDoor, RoundMetrics[]>; embeddings: PhaseResult }> {
   const gw = await startGateway(emulator.url, 'gateway-front-doors');
   const runs = frontDoorRuns(gw.url);
+  const embedding = embeddingsRuns(emulator.url, gw.url);
   const result: Record<FrontDoor, RoundMetrics[]> = { chat: [], responses: [], messages: [] };
   const client = createClient(clientKind, { maxSockets: 1 });
   try {
-    for (const door of FRONT_DOORS) {
-      const ex = await client.send(runs[door].target, runs[door].body, { timeoutMs: 30_000 });
-      const problem = ex.error ?? (ex.status === 200 ? runs[door].verify(ex) : `HTTP ${ex.status}: ${ex.body.slice(0, 300)}`);
-      if (problem) throw new Error(`${door} stream failed before the benchmark: ${problem}`);
+    for (const [door, run] of [
+      ...FRONT_DOORS.map((d) => [d, runs[d]] as const),
+      ['embeddings direct', embedding.direct],
+      ['embeddings', embedding.gateway],
+    ] as const) {
+      const ex = await client.send(run.target, run.body, { timeoutMs: 30_000 });
+      const problem = ex.error ?? (ex.status === 200 ? run.verify(ex) : `HTTP ${ex.status}: ${ex.body.slice(0, 300)}`);
+      if (problem) throw new Error(`${door} request failed before the benchmark: ${problem}`);
     }
   } finally {
     client.close();
@@ -279,8 +287,9 @@ async function frontDoors(emulator: Child): Promise<Record<FrontDoor, RoundMetri
       );
     }
   }
+  const embeddings = await embeddingsRounds(embedding, settings.rounds, (run) => frontDoorRound(run, emulator, gw), log);
   await stopChild(gw);
-  return result;
+  return { doors: result, embeddings };
 }
 
 function describe(phase: PhaseName, m: RoundMetrics): string {
@@ -379,7 +388,7 @@ async function main(): Promise<number> {
     await stopChild(gw);
   }
 
-  if (wanted.has('frontDoors')) results.frontDoors = await frontDoors(emulator);
+  if (wanted.has('frontDoors')) ({ doors: results.frontDoors, embeddings: results.embeddings } = await frontDoors(emulator));
 
   if (wanted.has('peers')) {
     results.peers = await peers({

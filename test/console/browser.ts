@@ -3,7 +3,8 @@
  * by playwright-core, a gateway serving a private copy of the console build, login, error and
  * foreign-request watching, and screenshots under test-output/screenshots/.
  */
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,6 +28,27 @@ declare const document: {
   querySelector(selector: string): PageElement | null;
 };
 declare const window: { innerHeight: number };
+interface Violation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: string[]; failureSummary?: string }[];
+}
+declare const axe: { run(context: unknown, options: unknown): Promise<{ violations: Violation[] }> };
+
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+
+/** What axe-core finds serious or critical on the page as it is now, one line each. */
+export async function axeFindings(page: Page): Promise<string[]> {
+  await page.evaluate(AXE);
+  const { violations } = await page.evaluate(() => axe.run(document, { resultTypes: ['violations'] }));
+  return violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map(
+      (v) =>
+        `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => `${n.target.join(' ')} ${n.failureSummary ?? ''}`.replace(/\s+/g, ' ').slice(0, 300)).join(' | ')}`,
+    );
+}
 
 export const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
@@ -104,9 +126,14 @@ export interface ConsoleWorld {
 
 /**
  * Starts the emulator (zero latency unless told otherwise), a gateway with `env` serving its own
- * copy of the console build, and a fresh Chromium profile at desktop size.
+ * copy of the console build, and a fresh Chromium profile at desktop size (with `browserArgs`
+ * added to CHROMIUM_ARGS, e.g. a fake microphone).
  */
-export async function startConsoleWorld(env: Record<string, string> = {}, emulator: EmulatorOptions = { zeroLatency: true }): Promise<ConsoleWorld> {
+export async function startConsoleWorld(
+  env: Record<string, string> = {},
+  emulator: EmulatorOptions = { zeroLatency: true },
+  browserArgs: string[] = [],
+): Promise<ConsoleWorld> {
   if (!existsSync(CHROMIUM)) throw new Error(`Chromium not found at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`);
   mkdirSync(SHOTS, { recursive: true });
   const consoleDir = mkdtempSync(join(tmpdir(), 'g4f-console-'));
@@ -118,7 +145,7 @@ export async function startConsoleWorld(env: Record<string, string> = {}, emulat
     executablePath: CHROMIUM,
     headless: true,
     chromiumSandbox: false,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...browserArgs],
     viewport: DESKTOP,
     locale: 'zh-CN',
     timezoneId: 'Asia/Shanghai',

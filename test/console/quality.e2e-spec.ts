@@ -12,23 +12,15 @@
  * - screenshots of every page at 1440, 1024 and 390 px under test-output/screenshots/quality-*.
  */
 import { readFileSync, statSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { adminHeaders } from '../support/admin.ts';
 import { postJson } from '../support/gateway.ts';
 import type { Gateway } from '../support/gateway.ts';
 import { ICONS } from './console-build.ts';
-import { PASSWORD, login, shot, sleep, startConsoleWorld, watchErrors } from './browser.ts';
+import { PASSWORD, axeFindings, login, shot, sleep, startConsoleWorld, watchErrors } from './browser.ts';
 import type { ConsoleWorld } from './browser.ts';
 
-interface Violation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: { target: string[]; failureSummary?: string }[];
-}
-declare const axe: { run(context: unknown, options: unknown): Promise<{ violations: Violation[] }> };
 declare const window: { __iconProblems?: string[]; requestAnimationFrame(cb: () => void): void; innerWidth: number };
 declare const localStorage: { getItem(key: string): string | null; setItem(key: string, value: string): void; clear(): void };
 interface Box {
@@ -60,7 +52,6 @@ declare function getComputedStyle(
   pseudo?: string,
 ): { fontFamily: string; outlineStyle: string; outlineWidth: string; content: string; borderTopWidth: string };
 
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const BUDGET = 800_000;
 /** 2 Mbps down, 1 Mbps up, 100 ms round trip: the proxied link the issue describes. */
 const SLOW = { offline: false, latency: 100, downloadThroughput: 2_000_000 / 8, uploadThroughput: 1_000_000 / 8 };
@@ -70,6 +61,8 @@ const PAGES = [
   { path: 'providers', ready: 'h1.page-title' },
   { path: 'models', ready: 'h1.page-title' },
   { path: 'playground', ready: 'h1.page-title' },
+  { path: 'playground?tab=embeddings', ready: '[data-testid="emb-model"]' },
+  { path: 'playground?tab=transcription', ready: '[data-testid="stt-model"]' },
   { path: 'keys', ready: '[data-testid="key-row"]' },
   { path: 'logs', ready: 'h1.page-title' },
   { path: 'api-docs', ready: 'h1.page-title' },
@@ -111,17 +104,6 @@ async function watchIcons(page: Page, subset: string[]): Promise<void> {
     };
     window.requestAnimationFrame(check);
   }, subset);
-}
-
-async function axeFindings(page: Page): Promise<string[]> {
-  await page.evaluate(AXE);
-  const { violations } = await page.evaluate(() => axe.run(document, { resultTypes: ['violations'] }));
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map(
-      (v) =>
-        `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => `${n.target.join(' ')} ${n.failureSummary ?? ''}`.replace(/\s+/g, ' ').slice(0, 300)).join(' | ')}`,
-    );
 }
 
 async function open(page: Page, gw: Gateway, path: string, ready: string): Promise<void> {
@@ -239,7 +221,7 @@ describe('console load, icons and accessibility in Chromium', () => {
         if (theme === 'dark') {
           for (const width of WIDTHS) {
             await page.setViewportSize({ width, height: width < 600 ? 844 : 900 });
-            await shot(page, `quality-${path}-${width}`);
+            await shot(page, `quality-${path.replace(/\?tab=/, '-')}-${width}`);
           }
         }
       }

@@ -27,6 +27,8 @@ import { SQLITE_FILE_NAME } from './storage/storage.module.ts';
 
 /** The one /v1 route that takes a multipart form (an audio upload) instead of JSON. */
 const MULTIPART_PATH = '/v1/audio/transcriptions';
+/** The console's transcription playground takes the same upload (under /api, so JSON is not required there). */
+const UPLOAD_PATHS = new Set([MULTIPART_PATH, '/api/audio/transcriptions/test']);
 /**
  * Room for a transcription form's text fields and part headers beside the file itself. A body
  * over file + this is refused here, answered whole; one that passes is cut by multer at the
@@ -66,7 +68,7 @@ function rejectOversizedBody(bodyLimit: number, uploadLimit: number) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const declared = Number(req.headers['content-length']);
     // An audio upload has its own limit (its file, plus room for the form's fields).
-    const upload = req.path === MULTIPART_PATH;
+    const upload = UPLOAD_PATHS.has(req.path);
     const limit = upload ? uploadLimit + MULTIPART_FIELDS_BYTES : bodyLimit;
     if (!(declared > limit)) return next();
     const error = new ApiError(

@@ -478,3 +478,11 @@ export interface ModelRouting {
 export interface ModelRoutingList {
   items: ModelRouting[];
 }
+
+/** `GET /api/playground/limits`: the bounds the console's playground checks before it sends a request. */
+export interface PlaygroundLimits {
+  /** The largest audio file a transcription may upload (TRANSCRIPTION_MAX_BYTES); a larger one is a 413. */
+  transcriptionMaxBytes: number;
+  /** The most inputs one embeddings request may carry. */
+  embeddingMaxInputs: number;
+}

@@ -8,7 +8,13 @@ import { ProvidersModule } from '../providers/providers.module.ts';
 import { RoutingModule } from '../routing/routing.module.ts';
 import { ApiAccessController } from './api-access.controller.ts';
 import { ModelsAdminController } from './models-admin.controller.ts';
-import { ImagePlaygroundController, PlaygroundController } from './playground.controller.ts';
+import {
+  EmbeddingsPlaygroundController,
+  ImagePlaygroundController,
+  PlaygroundController,
+  PlaygroundLimitsController,
+  TranscriptionPlaygroundController,
+} from './playground.controller.ts';
 import { ProvidersAdminController } from './providers-admin.controller.ts';
 import { QuotasAdminController } from './quotas-admin.controller.ts';
 import { RoutingAdminController } from './routing-admin.controller.ts';
@@ -27,6 +33,9 @@ import { UpstreamTrialController } from './upstream-trial.controller.ts';
     RoutingAdminController,
     PlaygroundController,
     ImagePlaygroundController,
+    EmbeddingsPlaygroundController,
+    TranscriptionPlaygroundController,
+    PlaygroundLimitsController,
     ModelsAdminController,
     UpstreamTrialController,
   ],

@@ -67,12 +67,15 @@ async function precompressed(dir: string, path: string, acceptEncoding: string |
  * Everything the console loads comes from this server: the browser refuses anything else
  * (fonts, icons, scripts and API calls are all same-origin; no CDN, works offline and in China).
  * Angular adds component styles as <style> elements, hence 'unsafe-inline' for styles only.
+ * blob: URLs are the console's own: generated images, and the audio clip the playground plays
+ * back before transcribing it.
  */
 export const CONSOLE_CSP = [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self' 'unsafe-inline'",
   "img-src 'self' data: blob:",
+  "media-src 'self' blob:",
   "font-src 'self' data:",
   "connect-src 'self'",
   "object-src 'none'",

@@ -29,11 +29,14 @@ import { RunResponder } from './run-responder.service.ts';
 import { SpeechController } from './speech.controller.ts';
 import { SpeechService } from './speech.service.ts';
 import { TranscriptionsController } from './transcriptions.controller.ts';
+import { TranscriptionsResponder } from './transcriptions-responder.service.ts';
+import { UploadsInFlight } from './upload-slots.interceptor.ts';
 import { TranscriptionsService } from './transcriptions.service.ts';
 
 /**
  * Bounds on a transcription upload as multer reads it (memory storage): one file of at most
  * TRANSCRIPTION_MAX_BYTES and a few short text fields; anything past them is a 413 or a 400.
+ * Exported: the console's transcription playground reads its uploads with the same bounds.
  */
 const transcriptionUploads = MulterModule.registerAsync({
   inject: [APP_CONFIG],
@@ -61,6 +64,7 @@ const transcriptionUploads = MulterModule.registerAsync({
   ],
   providers: [
     ChatService,
+    UploadsInFlight,
     RunResponder,
     ChatResponder,
     ImagesService,
@@ -73,7 +77,8 @@ const transcriptionUploads = MulterModule.registerAsync({
     EmbeddingsService,
     EmbeddingsResponder,
     TranscriptionsService,
+    TranscriptionsResponder,
   ],
-  exports: [ChatResponder, ImagesResponder, EmbeddingsResponder],
+  exports: [ChatResponder, ImagesResponder, EmbeddingsResponder, TranscriptionsResponder, UploadsInFlight, transcriptionUploads],
 })
 export class OpenAICompatModule {}

@@ -9,17 +9,24 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
  * memory, up to TRANSCRIPTION_MAX_BYTES (25 MB by default), and the upstream call holds it until
  * it ends: a hundred clients uploading at once would have held 2.5 GB. Placed before the file
  * interceptor, so a refused upload is never read; the slot is given back when the answer ends or
- * the client goes away.
+ * the client goes away. The console's transcription test (/api/audio/transcriptions/test) shares the count.
  */
+/** The uploads being taken now, one count for the whole app (each module gets its own interceptor instance). */
+@Injectable()
+export class UploadsInFlight {
+  count = 0;
+}
+
 @Injectable()
 export class UploadSlots implements NestInterceptor {
-  private inUse = 0;
-
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly uploads: UploadsInFlight,
+  ) {}
 
   intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
     const max = this.config.transcriptions.maxConcurrent;
-    if (this.inUse >= max) {
+    if (this.uploads.count >= max) {
       throw new ApiError(
         429,
         `Too many audio uploads at once: this gateway takes ${max} at a time (TRANSCRIPTION_MAX_CONCURRENT). Retry in a moment.`,
@@ -30,12 +37,12 @@ export class UploadSlots implements NestInterceptor {
         { 'retry-after': '1' },
       );
     }
-    this.inUse++;
+    this.uploads.count++;
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
-      this.inUse--;
+      this.uploads.count--;
     };
     const res = context.switchToHttp().getResponse<Response>();
     res.once('close', release);

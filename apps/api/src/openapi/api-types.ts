@@ -24,6 +24,7 @@ import type {
   AutoModelList,
   DiscoveryAutoAddList,
   ModelDiscovery,
+  PlaygroundLimits,
   ProviderDetail,
   ProviderCheck,
   ProviderCheckAll,
@@ -157,4 +158,6 @@ export interface ApiSchemas {
   HealthReport: HealthReport;
   /** 一次上游尝试：提供商、上游模型、密钥（掩码）、状态码、原因与耗时。 */
   AttemptSummary: AttemptSummary;
+  /** 在线对话测试发送前检查的上限：语音识别上传文件的最大字节数（`TRANSCRIPTION_MAX_BYTES`）、一次嵌入请求最多的输入条数。 */
+  PlaygroundLimits: PlaygroundLimits;
 }

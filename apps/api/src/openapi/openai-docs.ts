@@ -293,20 +293,18 @@ export const ApiDeleteResponseOperation = (): MethodDecorator =>
     ApiErrors([401, 403, 404, 429], { 404: '没有这个回答（`code: response_not_found`）。' }),
   );
 
-export const ApiEmbeddingsOperation = (): MethodDecorator =>
-  applyDecorators(
-    ApiOperation({
-      summary: '文本嵌入（OpenAI 兼容）',
-      operationId: 'createEmbedding',
-      description: `与 OpenAI 的 \`POST /v1/embeddings\` 相同：请求体是 OpenAI 的 \`CreateEmbeddingRequest\`，响应是 \`CreateEmbeddingResponse\`（\`model\` 为请求中的模型 id，\`usage\` 来自上游，上游不报时由网关计数）。
+const EMBEDDINGS_DESCRIPTION = `与 OpenAI 的 \`POST /v1/embeddings\` 相同：请求体是 OpenAI 的 \`CreateEmbeddingRequest\`，响应是 \`CreateEmbeddingResponse\`（\`model\` 为请求中的模型 id，\`usage\` 来自上游，上游不报时由网关计数）。
 
 与 OpenAI 的差别：
 - **\`input\`**：字符串、字符串数组（最多 ${MAX_EMBEDDING_INPUTS} 条），或 token 数组（只有能接收 token 的路由，例如自定义 OpenAI 兼容上游；没有这样的路由时 400，\`param\` 为 \`input\`）。超过上游单次上限的批量会拆成多次调用，按顺序合并，同一请求的向量都来自同一个提供商。
 - **\`encoding_format\`**：\`float\`（默认）或 \`base64\`（小端 float32，与 OpenAI 相同）。
 - **\`dimensions\`**：只发往支持它的路由（DeepInfra、自定义上游）；没有这样的路由，或大于模型的维度时 400，\`param\` 为 \`dimensions\`。
 - 每个向量的维度和数量都会检查：不对就算这次尝试失败，换下一个提供商。
-- 扩展字段 **\`provider\`**（字符串）：只用指定的提供商，不做故障转移。`,
-    }),
+- 扩展字段 **\`provider\`**（字符串）：只用指定的提供商，不做故障转移。`;
+
+/** Body and 200 answer of an embeddings request. */
+const ApiEmbeddings = (): MethodDecorator =>
+  applyDecorators(
     ApiBody({
       required: true,
       description: 'OpenAI 的 `CreateEmbeddingRequest`（网关另接受 `provider`，见上）。',
@@ -322,19 +320,30 @@ export const ApiEmbeddingsOperation = (): MethodDecorator =>
     UPSTREAM_ERRORS(),
   );
 
-export const ApiTranscriptionOperation = (): MethodDecorator =>
+export const ApiEmbeddingsOperation = (): MethodDecorator =>
+  applyDecorators(ApiOperation({ summary: '文本嵌入（OpenAI 兼容）', operationId: 'createEmbedding', description: EMBEDDINGS_DESCRIPTION }), ApiEmbeddings());
+
+export const ApiEmbeddingsPlaygroundOperation = (): MethodDecorator =>
   applyDecorators(
     ApiOperation({
-      summary: '语音识别（OpenAI 兼容）',
-      operationId: 'createTranscription',
-      description: `与 OpenAI 的 \`POST /v1/audio/transcriptions\` 相同：\`multipart/form-data\`，字段 \`file\`（flac、m4a、mp3、ogg、wav、webm，按文件头识别）、\`model\`、\`language\`、\`prompt\`、\`temperature\`、\`response_format\`。
+      summary: '嵌入测试（管理台试验场）',
+      description: `管理台“在线对话测试”页的“嵌入”标签使用：请求与响应和 \`POST /v1/embeddings\` 完全相同，只是用管理员令牌认证，不需要客户端密钥。\n\n${EMBEDDINGS_DESCRIPTION}`,
+      operationId: 'testEmbedding',
+    }),
+    ApiEmbeddings(),
+  );
+
+const TRANSCRIPTION_DESCRIPTION = `与 OpenAI 的 \`POST /v1/audio/transcriptions\` 相同：\`multipart/form-data\`，字段 \`file\`（flac、m4a、mp3、ogg、wav、webm，按文件头识别）、\`model\`、\`language\`、\`prompt\`、\`temperature\`、\`response_format\`。
 
 与 OpenAI 的差别：
 - 文件大小上限由 \`TRANSCRIPTION_MAX_BYTES\` 设置（默认 25 MB），超过时 413。
 - 同时接收的上传数由 \`TRANSCRIPTION_MAX_CONCURRENT\` 限制（默认 4，每个上传都在内存中），再多一个时 429（\`code: too_many_uploads\`，\`Retry-After: 1\`），文件不会被读取。
 - **\`response_format\`**：\`json\`（默认）、\`text\`、\`verbose_json\`（上游给出分段时带 \`segments\`）、\`srt\`、\`vtt\`。\`srt\` / \`vtt\` 只发往能给出带时间分段的路由（DeepInfra、CloudflareAI）；没有这样的路由时 400，\`param\` 为 \`response_format\`。不提供流式（\`stream\`）。
-- 扩展字段 **\`provider\`**（表单字段）：只用指定的提供商，不做故障转移。`,
-    }),
+- 扩展字段 **\`provider\`**（表单字段）：只用指定的提供商，不做故障转移。`;
+
+/** Form body and 200 answer of a transcription. */
+const ApiTranscription = (): MethodDecorator =>
+  applyDecorators(
     ApiConsumes('multipart/form-data'),
     ApiBody({
       required: true,
@@ -360,4 +369,20 @@ export const ApiTranscriptionOperation = (): MethodDecorator =>
       },
     }),
     UPSTREAM_ERRORS(),
+  );
+
+export const ApiTranscriptionOperation = (): MethodDecorator =>
+  applyDecorators(
+    ApiOperation({ summary: '语音识别（OpenAI 兼容）', operationId: 'createTranscription', description: TRANSCRIPTION_DESCRIPTION }),
+    ApiTranscription(),
+  );
+
+export const ApiTranscriptionPlaygroundOperation = (): MethodDecorator =>
+  applyDecorators(
+    ApiOperation({
+      summary: '语音识别测试（管理台试验场）',
+      description: `管理台“在线对话测试”页的“语音识别”标签使用：请求（\`multipart/form-data\`）与响应和 \`POST /v1/audio/transcriptions\` 完全相同，只是用管理员令牌认证，不需要客户端密钥。\n\n${TRANSCRIPTION_DESCRIPTION}`,
+      operationId: 'testTranscription',
+    }),
+    ApiTranscription(),
   );

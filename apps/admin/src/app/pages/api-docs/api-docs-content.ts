@@ -339,6 +339,9 @@ export const ADMIN_ENDPOINTS: readonly EndpointGroup[] = [
       { method: 'GET', path: '/api/health/history/{provider}', summary: '某提供商的检查历史' },
       { method: 'POST', path: '/api/chat/test', summary: '在线对话测试：与 /v1/chat/completions 相同，用管理员令牌' },
       { method: 'POST', path: '/api/images/test', summary: '图片生成测试：与 /v1/images/generations 相同，用管理员令牌' },
+      { method: 'POST', path: '/api/embeddings/test', summary: '嵌入测试：与 /v1/embeddings 相同，用管理员令牌' },
+      { method: 'POST', path: '/api/audio/transcriptions/test', summary: '语音识别测试：与 /v1/audio/transcriptions 相同（multipart），用管理员令牌' },
+      { method: 'GET', path: '/api/playground/limits', summary: '在线对话测试的上限：语音识别文件的最大字节数、一次嵌入的最多输入条数' },
     ],
   },
   {

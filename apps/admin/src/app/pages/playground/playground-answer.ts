@@ -13,7 +13,7 @@ import { type AnswerTurn, answerDetail, attemptLine } from './playground-view';
   selector: 'app-playground-answer',
   imports: [MatButtonModule, MatIconModule, MatProgressSpinnerModule, MatTooltipModule, MarkdownView],
   templateUrl: './playground-answer.html',
-  styleUrl: './playground-answer.scss',
+  styleUrls: ['./playground-error.scss', './playground-answer.scss'],
   changeDetection: ChangeDetectionStrategy.OnPush,
 })
 export class PlaygroundAnswer {

@@ -30,7 +30,7 @@ import { MAX_IMAGES, MAX_TOKENS_LIMIT, PlaygroundStore } from './playground.stor
     CdkTextareaAutosize,
   ],
   templateUrl: './playground-settings.html',
-  styleUrl: './playground-settings.scss',
+  styleUrls: ['./playground-options.scss', './playground-settings.scss'],
   changeDetection: ChangeDetectionStrategy.OnPush,
 })
 export class PlaygroundSettingsPanel {

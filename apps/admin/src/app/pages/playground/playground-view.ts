@@ -29,7 +29,7 @@ export function modeOf(model: Pick<AdminModel, 'category'> | null | undefined): 
 const key = (name: string) => name.toLowerCase();
 
 /** Providers that can take requests now, by lower-cased name. */
-function upProviders(providers: ProviderDetail[]): Set<string> {
+export function upProviders(providers: ProviderDetail[]): Set<string> {
   return new Set(providers.filter((p) => p.status === 'available').map((p) => key(p.name)));
 }
 

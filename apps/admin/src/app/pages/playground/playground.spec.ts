@@ -1,7 +1,8 @@
 import { jest } from '@jest/globals';
 import { BreakpointObserver } from '@angular/cdk/layout';
 import { MatSnackBar } from '@angular/material/snack-bar';
-import { of } from 'rxjs';
+import { ActivatedRoute, convertToParamMap } from '@angular/router';
+import { BehaviorSubject, of } from 'rxjs';
 import { createHarness, type Harness } from '../../../testing/harness';
 import { model, models, provider } from '../../../testing/fixtures';
 import { STORAGE_KEYS } from '../../core/browser';
@@ -16,6 +17,7 @@ interface PageView {
   canSend(): boolean;
   confirmingClear(): boolean;
   settingsSummary(): string;
+  tab(): string;
   examples: typeof EXAMPLES;
   ngOnInit(): void;
   send(text?: string): void;
@@ -28,6 +30,7 @@ describe('PlaygroundPage', () => {
   let page: PageView;
   let fake: FakeFetch;
   const snacks: string[] = [];
+  const params = new BehaviorSubject(convertToParamMap({}));
 
   beforeEach(() => {
     fake = new FakeFetch();
@@ -37,6 +40,7 @@ describe('PlaygroundPage', () => {
       { provide: FETCH, useValue: fake.fn },
       { provide: MatSnackBar, useValue: { open: (m: string) => snacks.push(m) } },
       { provide: BreakpointObserver, useValue: { observe: () => of({ matches: false, breakpoints: {} }) } },
+      { provide: ActivatedRoute, useValue: { queryParamMap: params } },
     ]);
     h.storage.setItem(STORAGE_KEYS.session, JSON.stringify({ token: 'tok', expiresAt: Date.UTC(2100, 0, 1) }));
     page = h.run(() => new PlaygroundPage()) as unknown as PageView;
@@ -48,6 +52,17 @@ describe('PlaygroundPage', () => {
     page.store.clear();
     h.destroy();
     jest.useRealTimers();
+  });
+
+  it('?tab= opens 嵌入 or 语音识别; no tab (or an unknown one) is 对话与图像', () => {
+    expect(page.tab()).toBe('chat');
+    params.next(convertToParamMap({ tab: 'embeddings' }));
+    expect(page.tab()).toBe('embeddings');
+    params.next(convertToParamMap({ tab: 'transcription' }));
+    expect(page.tab()).toBe('transcription');
+    params.next(convertToParamMap({ tab: 'nope' }));
+    expect(page.tab()).toBe('chat');
+    params.next(convertToParamMap({}));
   });
 
   const prevented = () => {

@@ -16,13 +16,18 @@ import { MatButtonModule } from '@angular/material/button';
 import { MatExpansionModule } from '@angular/material/expansion';
 import { MatIconModule } from '@angular/material/icon';
 import { MatSnackBar } from '@angular/material/snack-bar';
+import { MatTabsModule } from '@angular/material/tabs';
 import { MatTooltipModule } from '@angular/material/tooltip';
-import { RouterLink } from '@angular/router';
+import { ActivatedRoute, RouterLink } from '@angular/router';
 import { map } from 'rxjs';
 import { StateView } from '../../shared/state/state';
 import { PlaygroundAnswer } from './playground-answer';
+import { PlaygroundEmbeddings } from './playground-embeddings';
 import { PlaygroundSettingsPanel } from './playground-settings';
 import { PlaygroundStore } from './playground.store';
+import { PlaygroundTranscription } from './playground-transcription';
+import { PlaygroundLimitsLoader } from './tab-support';
+import { type PlaygroundTab, tabOf } from './tab-view';
 
 /** Below this width the settings fold into a panel above the conversation. */
 export const PLAYGROUND_NARROW_QUERY = '(max-width: 1099.98px)';
@@ -39,11 +44,33 @@ const COMPOSER_MAX_PX = 200;
 /** How long 清空对话 waits for its confirming second click. */
 export const CLEAR_CONFIRM_MS = 4000;
 
-/** 在线对话测试: pick a model (and maybe a provider), chat with streaming answers or generate images. */
+/** The playground's tabs, as the address names them (`?tab=`; 对话与图像 has none). */
+export const TAB_LINKS: ReadonlyArray<{ tab: PlaygroundTab; label: string; icon: string }> = [
+  { tab: 'chat', label: '对话与图像', icon: 'forum' },
+  { tab: 'embeddings', label: '嵌入', icon: 'scatter_plot' },
+  { tab: 'transcription', label: '语音识别', icon: 'record_voice_over' },
+];
+
+/**
+ * 在线对话测试: pick a model (and maybe a provider), chat with streaming answers or generate images;
+ * the 嵌入 and 语音识别 tabs test embedding and speech-to-text models on the same catalog.
+ */
 @Component({
   selector: 'app-playground-page',
-  imports: [MatButtonModule, MatExpansionModule, MatIconModule, MatTooltipModule, RouterLink, StateView, PlaygroundAnswer, PlaygroundSettingsPanel],
-  providers: [PlaygroundStore],
+  imports: [
+    MatButtonModule,
+    MatExpansionModule,
+    MatIconModule,
+    MatTabsModule,
+    MatTooltipModule,
+    RouterLink,
+    StateView,
+    PlaygroundAnswer,
+    PlaygroundSettingsPanel,
+    PlaygroundEmbeddings,
+    PlaygroundTranscription,
+  ],
+  providers: [PlaygroundStore, PlaygroundLimitsLoader],
   templateUrl: './playground.html',
   styleUrl: './playground.scss',
   changeDetection: ChangeDetectionStrategy.OnPush,
@@ -52,6 +79,8 @@ export default class PlaygroundPage implements OnInit {
   protected readonly store = inject(PlaygroundStore);
   private readonly snackBar = inject(MatSnackBar);
   protected readonly examples = EXAMPLES;
+  protected readonly tabLinks = TAB_LINKS;
+  protected readonly tab = toSignal(inject(ActivatedRoute).queryParamMap.pipe(map((p) => tabOf(p.get('tab')))), { initialValue: 'chat' as PlaygroundTab });
 
   protected readonly narrow = toSignal(
     inject(BreakpointObserver)
