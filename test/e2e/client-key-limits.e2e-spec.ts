@@ -111,6 +111,12 @@ function slowUpstreams(ms: number): void {
   for (const provider of PROVIDER_IDS) emu.addFault({ provider, mode: 'slowFirstByte', delayMs: ms });
 }
 
+/** Until an upstream has received one more request than `before`: the gateway holds that request's slot. */
+async function upstreamReached(before: number): Promise<void> {
+  for (let i = 0; i < 200 && emu.requests().length <= before; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(emu.requests().length).toBeGreaterThan(before);
+}
+
 describe('client key limits on one gateway', () => {
   let gw: Gateway;
   let admin: Awaited<ReturnType<typeof adminOf>>;
@@ -319,9 +325,11 @@ describe('client key limits on one gateway', () => {
 
   it('concurrency: beyond the limit 429 concurrency_limit_exceeded; the slot is free again once an answer ends', async () => {
     const key = await admin.create({ name: 'one at a time', concurrencyLimit: 1 });
-    slowUpstreams(400);
+    // Slow enough (under the 1.5 s first-byte timeout) that the first is still at the upstream when the second arrives.
+    slowUpstreams(1000);
+    const before = emu.requests().length;
     const first = chat(gw, key.secret);
-    await new Promise((r) => setTimeout(r, 100));
+    await upstreamReached(before);
     const error = await expectError(await chat(gw, key.secret), 429, 'concurrency_limit_exceeded');
     expect(error.type).toBe('rate_limit_exceeded');
     await expectOk(await first);
@@ -329,6 +337,7 @@ describe('client key limits on one gateway', () => {
     emu.clearFaults();
     // A client that goes away gives its slot back at once, though the upstream has not answered.
     slowUpstreams(1000);
+    const sent = emu.requests().length;
     const controller = new AbortController();
     const abandoned = fetch(`${gw.baseURL}/chat/completions`, {
       method: 'POST',
@@ -336,7 +345,7 @@ describe('client key limits on one gateway', () => {
       body: JSON.stringify(CHAT),
       signal: controller.signal,
     }).catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 100));
+    await upstreamReached(sent);
     controller.abort();
     await abandoned;
     emu.clearFaults();
