@@ -193,11 +193,12 @@ describe('请求日志 in Chromium', () => {
     await page.getByRole('button', { name: '下一页' }).click();
     await page.waitForURL(/page=2/);
     await rows(page, 1);
-    expect(await page.getByTestId('auto-refresh').locator('button').getAttribute('aria-checked')).toBe('false');
+    // Waited for, not read at once: the toggle follows the page in the URL a render later.
+    await page.locator('[data-testid="auto-refresh"] button[aria-checked="false"]').waitFor();
     expect(await page.locator('mat-paginator').innerText()).toContain('21–21 / 共 21 条');
     await page.getByRole('button', { name: '上一页' }).click();
     await page.waitForURL((url) => !url.search.includes('page='));
-    expect(await page.getByTestId('auto-refresh').locator('button').getAttribute('aria-checked')).toBe('true');
+    await page.locator('[data-testid="auto-refresh"] button[aria-checked="true"]').waitFor();
 
     // 导出: the whole filtered log, every page of it (21 entries), as a CSV file.
     await page.getByTestId('logs-export').click();
