@@ -37,7 +37,7 @@ export const QUOTA_DIALOG_SIZE = { width: '640px', maxWidth: 'calc(100vw - 24px)
   selector: 'app-quota-dialog',
   imports: [MatDialogModule, MatButtonModule, MatFormFieldModule, MatIconModule, MatInputModule, MatProgressSpinnerModule, ReactiveFormsModule],
   template: `
-    <h2 mat-dialog-title>{{ data.keyId === null ? data.provider + ' 的额度设置' : '密钥 ' + (data.masked ?? data.keyId) + ' 的额度' }}</h2>
+    <h2 mat-dialog-title>{{ data.keyId === null ? data.provider + ' 的额度设置' : subject() + '的额度' }}</h2>
     <mat-dialog-content data-testid="quota-dialog">
       @if (failure(); as f) {
         <p class="form-error" role="alert" data-testid="quota-load-error">{{ f }}</p>
@@ -241,8 +241,10 @@ export class QuotaDialog implements OnInit {
     }
   }
 
-  private subject(): string {
-    return this.data.keyId === null ? ` ${this.data.provider} ` : `密钥 ${this.data.masked ?? this.data.keyId} `;
+  /** Who the limits are for, in a sentence: " DeepInfra ", "密钥 ****0001 ", "匿名访问" (a provider's keyless slot). */
+  protected subject(): string {
+    if (this.data.keyId === null) return ` ${this.data.provider} `;
+    return this.data.keyId === 'anonymous' ? '匿名访问' : `密钥 ${this.data.masked ?? this.data.keyId} `;
   }
 
   private view(list: ProviderQuotaList): ProviderQuotaView | null {
