@@ -77,6 +77,8 @@ const DIALOGS = [
   { path: 'providers', ready: '[data-testid="provider-toggle"]', button: 'provider-settings' },
   { path: 'providers', ready: '[data-testid="provider-toggle"]', button: 'add-upstream' },
   { path: 'models', ready: '[data-testid="model-card"]', button: 'routing-edit' },
+  // A dialog over a dialog: a key's 额度, opened from the provider's keys.
+  { path: 'providers', ready: '[data-testid="provider-toggle"]', button: 'provider-key-count', then: 'key-quota-edit' },
 ];
 
 /**
@@ -236,17 +238,27 @@ describe('console load, icons and accessibility in Chromium', () => {
     const findings: string[] = [];
     for (const theme of ['dark', 'light']) {
       await page.evaluate((t) => localStorage.setItem('g4f.console.theme', t), theme);
-      for (const { path, ready, button } of DIALOGS) {
+      for (const { path, ready, button, then } of DIALOGS) {
         await open(page, gw, path, ready);
         await page.getByTestId(button).first().click();
         // Measured once opened: half-way through its fade-in, every colour reads as too faint.
         await page.locator('.mat-mdc-dialog-container.mdc-dialog--open:not(.mdc-dialog--opening)').waitFor();
+        if (then) {
+          await page.getByTestId(then).first().click();
+          await page.locator('.mat-mdc-dialog-container.mdc-dialog--open:not(.mdc-dialog--opening)').nth(1).waitFor();
+        }
         await page.waitForLoadState('networkidle');
         await sleep(500);
-        findings.push(...(await axeFindings(page)).map((f) => `${theme} /${path} (${button} dialog): ${f}`));
-        if (theme === 'dark') await shot(page, `quality-${button}-dialog-1440`);
-        await page.keyboard.press('Escape');
-        await page.locator('mat-dialog-container').waitFor({ state: 'detached' });
+        const name = then ?? button;
+        findings.push(...(await axeFindings(page)).map((f) => `${theme} /${path} (${name} dialog): ${f}`));
+        if (theme === 'dark') await shot(page, `quality-${name}-dialog-1440`);
+        for (let left = then ? 2 : 1; left > 0; left--) {
+          await page.keyboard.press('Escape');
+          await page
+            .locator('mat-dialog-container')
+            .nth(left - 1)
+            .waitFor({ state: 'detached' });
+        }
       }
     }
     await page.close();

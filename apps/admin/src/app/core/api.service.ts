@@ -33,6 +33,7 @@ import type {
   ProviderCheck,
   ProviderCheckAll,
   ProviderDetail,
+  ProviderQuotaList,
   RequestLogPage,
   StatsGranularity,
   StatsRange,
@@ -188,6 +189,22 @@ export class ApiService {
     return this.http.post<KeyTestResult>(`${this.providerPath(name)}/keys/${encodeURIComponent(keyId)}/test`, null);
   }
 
+  // 免费额度账本
+
+  quotas(): Observable<ProviderQuotaList> {
+    return this.http.get<ProviderQuotaList>('/api/quotas');
+  }
+
+  /** Replaces the console's limits of a provider, or of one of its keys (`keyId`). */
+  setQuota(name: string, keyId: string | null, body: Record<string, unknown>): Observable<ProviderQuotaList> {
+    return this.http.put<ProviderQuotaList>(quotaUrl(name, keyId), body);
+  }
+
+  /** Drops the console's limits of a provider or key: the documented ones (and QUOTA_LIMITS) apply again. */
+  clearQuota(name: string, keyId: string | null): Observable<ProviderQuotaList> {
+    return this.http.delete<ProviderQuotaList>(quotaUrl(name, keyId));
+  }
+
   createUpstream(body: UpstreamRequest): Observable<ProviderDetail> {
     return this.http.post<ProviderDetail>('/api/upstreams', body);
   }
@@ -319,4 +336,9 @@ function routePinUrl(model: string, provider: string): string {
 /** `/api/routing/models/:id` (model ids may hold slashes or colons). */
 function modelRoutingUrl(model: string): string {
   return `/api/routing/models/${encodeURIComponent(model)}`;
+}
+
+function quotaUrl(name: string, keyId: string | null): string {
+  const base = `/api/quotas/${encodeURIComponent(name)}`;
+  return keyId === null ? base : `${base}/keys/${encodeURIComponent(keyId)}`;
 }

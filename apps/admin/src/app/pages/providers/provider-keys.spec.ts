@@ -9,6 +9,7 @@ import { STORAGE_KEYS } from '../../core/browser';
 import { Notice } from './notice';
 import { ProviderKeys } from './provider-keys';
 import { FakeDialog, FakeSnackBar, setInput } from './providers.testing';
+import { QuotaDialog } from './quota-dialog';
 import type { KeyRow } from './providers-view';
 import { PROVIDERS_POLL_MS, ProvidersStore } from './providers.store';
 
@@ -17,6 +18,7 @@ type KeysView = Omit<ProviderKeys, never> & {
   tests(): Record<string, { ok: boolean; text: string }>;
   test(row: KeyRow): Promise<void>;
   remove(row: KeyRow): void;
+  editQuota(row?: KeyRow): void;
   fieldError(field: 'key' | 'label'): string;
 };
 
@@ -142,5 +144,15 @@ describe('ProviderKeys', () => {
     expect(store.provider('DeepInfra')!.keys.map((k) => k.id)).toEqual(['k1']);
     expect(snack.messages).toEqual(['已删除 DeepInfra 的密钥 ****7777']);
     list(provider('DeepInfra'));
+  });
+
+  it('opens the limits of the provider (额度设置) or of one key (额度)', () => {
+    keys.editQuota();
+    keys.editQuota(row('key-2'));
+    expect(dialog.opened.map((d) => d.component)).toEqual([QuotaDialog, QuotaDialog]);
+    expect(dialog.opened.map((d) => d.config['data'])).toEqual([
+      { provider: 'DeepInfra', keyId: null },
+      { provider: 'DeepInfra', keyId: 'key-2', masked: '****7777' },
+    ]);
   });
 });

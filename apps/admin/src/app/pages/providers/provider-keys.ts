@@ -1,4 +1,4 @@
-import { ChangeDetectionStrategy, Component, computed, inject, input, signal, viewChild } from '@angular/core';
+import { ChangeDetectionStrategy, Component, Injector, computed, inject, input, signal, viewChild } from '@angular/core';
 import { FormControl, FormGroup, FormGroupDirective, ReactiveFormsModule, Validators } from '@angular/forms';
 import type { ProviderDetail } from '#contracts';
 import { MatButtonModule } from '@angular/material/button';
@@ -15,6 +15,7 @@ import { Notice } from './notice';
 import { formFailure } from './providers-forms';
 import { type KeyRow, keyRow } from './providers-view';
 import { ProvidersStore } from './providers.store';
+import { QUOTA_DIALOG_SIZE, QuotaDialog, type QuotaDialogData } from './quota-dialog';
 
 /** What testing a key said, shown next to it until the next test. */
 export interface KeyTestView {
@@ -38,6 +39,7 @@ export class ProviderKeys {
   protected readonly store = inject(ProvidersStore);
   private readonly notice = inject(Notice);
   private readonly dialog = inject(MatDialog);
+  private readonly injector = inject(Injector);
 
   protected readonly rows = computed<KeyRow[]>(() => {
     const now = this.store.now();
@@ -74,6 +76,17 @@ export class ProviderKeys {
     } catch (err) {
       this.tests.update((t) => ({ ...t, [row.id]: { ok: false, text: formFailure(err, []).message } }));
     }
+  }
+
+  /** 额度设置 (the provider's limits, row omitted) or 额度 (one key's). */
+  editQuota(row?: KeyRow): void {
+    this.dialog.open<QuotaDialog, QuotaDialogData>(QuotaDialog, {
+      ...QUOTA_DIALOG_SIZE,
+      data: { provider: this.provider().name, keyId: row?.id ?? null, ...(row ? { masked: row.masked } : {}) },
+      // The page's store and snackbars live in its injectors, which the dialog needs too.
+      injector: this.injector,
+      autoFocus: 'first-tabbable',
+    });
   }
 
   remove(row: KeyRow): void {

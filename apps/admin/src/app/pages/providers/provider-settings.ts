@@ -1,6 +1,6 @@
 import { ChangeDetectionStrategy, Component, type OnInit, computed, inject, input, signal } from '@angular/core';
 import { toSignal } from '@angular/core/rxjs-interop';
-import { type AbstractControl, FormControl, FormGroup, FormRecord, ReactiveFormsModule, type ValidationErrors, Validators } from '@angular/forms';
+import { type AbstractControl, FormControl, FormGroup, FormRecord, ReactiveFormsModule, Validators } from '@angular/forms';
 import type { ProviderDetail, ProviderSettingField } from '#contracts';
 import { MatButtonModule } from '@angular/material/button';
 import { MatFormFieldModule } from '@angular/material/form-field';
@@ -15,6 +15,7 @@ import {
   hasKeys,
   movesHost,
   priorityProblem,
+  problem,
   proxyProblem,
   weightProblem,
   settingsPatch,
@@ -26,13 +27,6 @@ import { ProvidersStore } from './providers.store';
 
 type ResettableField = Exclude<ProviderSettingField, 'enabled' | 'extra'>;
 const FIELDS = ['baseUrl', 'proxy', 'priority', 'weight', 'extra', 'key'] as const;
-
-const problem =
-  (check: (value: string) => string | null) =>
-  (c: AbstractControl<string>): ValidationErrors | null => {
-    const p = check(c.value ?? '');
-    return p ? { problem: p } : null;
-  };
 
 /**
  * A built-in provider's settings: upstream address, proxy, priority and its own settings (such as

@@ -3,10 +3,19 @@
  * checks, and which field an API error belongs to. Pure functions, tested on their own.
  */
 import { HttpErrorResponse } from '@angular/common/http';
+import type { AbstractControl, ValidationErrors } from '@angular/forms';
 import type { ProviderDetail, UpdateProviderRequest, UpstreamRequest } from '#contracts';
 import { type ApiFailure, describeApiError } from '../../core/api-error';
 
 // ---------------------------------------------------------------- checks
+
+/** A form validator from a check that says what is wrong (Chinese): the error `problem` holds its words. */
+export const problem =
+  (check: (value: string) => string | null) =>
+  (c: AbstractControl<string>): ValidationErrors | null => {
+    const p = check(c.value ?? '');
+    return p ? { problem: p } : null;
+  };
 
 /** Upstream names: what the API accepts (UpstreamDto). */
 export const UPSTREAM_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,39}$/;

@@ -1,6 +1,6 @@
 import { ChangeDetectionStrategy, Component, ElementRef, type OnInit, computed, inject, input, output, signal } from '@angular/core';
 import { toSignal } from '@angular/core/rxjs-interop';
-import { type AbstractControl, FormArray, FormControl, FormGroup, ReactiveFormsModule, type ValidationErrors, Validators } from '@angular/forms';
+import { type AbstractControl, FormArray, FormControl, FormGroup, ReactiveFormsModule, Validators } from '@angular/forms';
 import { firstValueFrom } from 'rxjs';
 import type { ProviderDetail, UpstreamModelsResult, UpstreamTestResult, UpstreamTrialOutcome, UpstreamTrialRequest } from '#contracts';
 import { MatButtonModule } from '@angular/material/button';
@@ -22,6 +22,7 @@ import {
   modelMap,
   movesHost,
   priorityProblem,
+  problem,
   proxyProblem,
   upstreamRequest,
   upstreamValue,
@@ -30,13 +31,6 @@ import {
 import { ProvidersStore } from './providers.store';
 
 const FIELDS = ['name', 'baseUrl', 'ownedBy', 'priority', 'proxy', 'models', 'key'] as const;
-
-const problem =
-  (check: (value: string) => string | null) =>
-  (c: AbstractControl<string>): ValidationErrors | null => {
-    const p = check(c.value ?? '');
-    return p ? { problem: p } : null;
-  };
 
 type ModelGroup = FormGroup<{ id: FormControl<string>; upstream: FormControl<string> }>;
 
