@@ -47,6 +47,37 @@ describeStorageContract('SqliteStorage :memory:', () => open(':memory:'));
 describeStorageContract('SqliteStorage file', () => open(freshFile()));
 
 describe('SqliteStorage', () => {
+  it('prepares no statement that reads a whole table, except the rare ones named here', async () => {
+    // Each of these runs on the event loop, most of them for every request or every batch of the
+    // request log: a scan grows with the table (100,000 log entries by default) and stalls requests.
+    const rareScans: Record<string, string> = {
+      'SELECT granularity, count(*) AS n FROM stats GROUP BY granularity': 'a recount, only once the estimate claims the stats cap is exceeded',
+      'SELECT count(*) AS n FROM responses': 'once at start, moving stored responses to their own file',
+    };
+    const prepared: string[] = [];
+    const prepare = DatabaseSync.prototype.prepare;
+    const spy = jest.spyOn(DatabaseSync.prototype, 'prepare').mockImplementation(function (this: DatabaseSync, sql: string) {
+      prepared.push(sql);
+      return prepare.call(this, sql);
+    });
+    const file = freshFile();
+    const storage = await open(file);
+    spy.mockRestore();
+    await storage.close();
+    const scans = inspect(file, (db) => {
+      db.function('pool_hist_add', (a, _b) => a);
+      return prepared
+        .filter((sql) => !sql.startsWith('PRAGMA') && !sql.includes('pragma_table_info'))
+        .flatMap((sql) => {
+          const holes = sql.match(/\?/g)?.length ?? 0;
+          const plan = db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...Array<null>(holes).fill(null));
+          return plan.some((step) => /^SCAN (?!pragma|CONSTANT ROW)/.test(String(step.detail))) ? [sql.replace(/\s+/g, ' ').trim()] : [];
+        });
+    });
+    expect(prepared.length).toBeGreaterThan(15);
+    expect(scans.filter((sql) => !(sql in rareScans))).toEqual([]);
+  });
+
   it('creates missing directories and opens the file in WAL mode at the latest schema version', async () => {
     const file = join(root, 'deep', 'er', 'pool.db');
     const storage = await open(file);

@@ -254,7 +254,9 @@ class Connection {
     );
     this.logPurge = db.prepare('DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE started_at < ? ORDER BY started_at LIMIT ?)');
     // Ids grow with every insert and only the oldest are deleted, so max - min bounds the count without a scan.
-    this.logIdRange = db.prepare('SELECT min(id) AS low, max(id) AS high FROM request_log');
+    // Two subqueries: SQLite seeks the rowid's ends only for a lone min() or max(); both in one
+    // SELECT scan the whole table (about 3 ms at 100,000 entries, on every append).
+    this.logIdRange = db.prepare('SELECT (SELECT min(id) FROM request_log) AS low, (SELECT max(id) FROM request_log) AS high');
     this.logTrim = db.prepare('DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE id <= ? ORDER BY id LIMIT ?)');
     this.statsAdd = db.prepare(
       `INSERT INTO stats (granularity, bucket, dimension, value, requests, successes, failures, prompt_tokens, completion_tokens,
