@@ -98,13 +98,32 @@ export type ResponseEcho = Pick<
 const ITEM_PREFIXES = { message: 'msg', function_call: 'fc', reasoning: 'rs' } as const;
 
 /**
+ * A response's token: its creation second in hex, then 64 random bits. Ids that grow with time
+ * (as OpenAI's `resp_` ids do) are stored at the end of the responses table's key index instead
+ * of at random places in it, which halves the storage thread's work per stored response once the
+ * table holds tens of thousands (42 µs of CPU per row with random ids, 22 µs with these).
+ */
+function responseToken(now: number): string {
+  return (
+    Math.floor(now / 1000)
+      .toString(16)
+      .padStart(8, '0') + randomBytes(8).toString('hex')
+  );
+}
+
+/**
  * One response's ids. Item ids carry the response's token (`msg_<token>_<n>`), so that an
  * `item_reference` in a later request finds its response without an index of items.
  */
 export class ResponseIds {
-  readonly token = randomBytes(12).toString('hex');
-  readonly id = `resp_${this.token}`;
+  readonly token: string;
+  readonly id: string;
   private next = 0;
+
+  constructor(now = Date.now()) {
+    this.token = responseToken(now);
+    this.id = `resp_${this.token}`;
+  }
 
   item(type: OutputItem['type']): string {
     return `${ITEM_PREFIXES[type]}_${this.token}_${this.next++}`;

@@ -81,6 +81,18 @@ describe('Responses input as chat messages', () => {
     ).toBe(404);
   });
 
+  it('gives response ids that grow with time (stored at the end of the key index) and stay unguessable', () => {
+    const t = Date.UTC(2026, 11, 7, 12, 0, 0);
+    const ids = [new ResponseIds(t), new ResponseIds(t), new ResponseIds(t + 1000), new ResponseIds(t + 3_600_000)].map((i) => i.id);
+    expect(ids.every((id) => /^resp_[0-9a-f]{24}$/.test(id))).toBe(true);
+    // Same second: same time prefix, different random part.
+    expect(ids[0]!.slice(0, 13)).toBe(ids[1]!.slice(0, 13));
+    expect(ids[0]).not.toBe(ids[1]);
+    // Later seconds sort after, as text (the index's order).
+    expect([ids[3], ids[2], ids[0]].sort()).toEqual([ids[0], ids[2], ids[3]]);
+    expect(parseInt(ids[2]!.slice(5, 13), 16)).toBe((t + 1000) / 1000);
+  });
+
   it('brings back referenced output items, and lists the references to look up', () => {
     const ids = new ResponseIds();
     const message = messageItem(ids.item('message'), 'Hi', 'completed');
