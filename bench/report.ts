@@ -100,6 +100,8 @@ export interface BenchMeta {
   commit: string;
   loadStart: number[];
   loadEnd: number[];
+  /** Scheduling priority the run had (raiseSchedulingPriority); absent in older results. */
+  priority?: string;
 }
 
 export interface BenchResults {
@@ -402,6 +404,7 @@ export function renderMarkdown(results: BenchResults): string {
     `- Node: ${meta.node}`,
     `- Commit: ${meta.commit}`,
     `- Load average (1/5/15 min) at start: ${meta.loadStart.map((x) => x.toFixed(2)).join(' / ')}, at end: ${meta.loadEnd.map((x) => x.toFixed(2)).join(' / ')}`,
+    ...(meta.priority ? [`- Scheduling: ${meta.priority}`] : []),
     `- Method: load generator, emulator upstream (zero latency, ${s.chunks}-chunk streams) and gateway (dist/, auth on, stats and request log on) in three processes; ` +
       `${s.rounds} rounds × ${s.seconds} s per side after ${s.warmupMs} ms warmup, direct and gateway alternating (ABBA), medians of per-round ratios/differences; client: ${s.client}`,
     '',

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CLIENT_KINDS, createClient, type ClientKind, type Target } from './client.ts';
 import { closedLoop, openLoop, type RunResult, type Verifier } from './load.ts';
-import { cpuMs, loadAverage, openFilesLimit } from './proc.ts';
+import { cpuMs, loadAverage, openFilesLimit, raiseSchedulingPriority } from './proc.ts';
 import {
   childOpenFiles,
   controlEmulator,
@@ -333,6 +333,8 @@ async function captureProfile(gateway: Target, profilePort: number, phase: 'nonS
 // ---- main -----------------------------------------------------------------------------------
 async function main(): Promise<number> {
   mkdirSync(OUT_DIR, { recursive: true });
+  const priority = raiseSchedulingPriority();
+  log(`scheduling: ${priority}`);
   gatewayMain = await snapshotGateway();
   log(`gateway build copied to ${gatewayMain}`);
   const own = openFilesLimit();
@@ -348,6 +350,7 @@ async function main(): Promise<number> {
       commit: commitDescription(),
       loadStart: loadAverage(),
       loadEnd: [],
+      priority,
     },
     settings,
     phases: {},

@@ -1,5 +1,6 @@
 // The benchmark's arithmetic (bench/stats.ts, bench/verify.ts, the budget verdicts of
 // bench/report.ts). The benchmark itself runs only with `npm run bench`, never in `npm test`.
+import { spawnSync } from 'node:child_process';
 import { budgets, peerRatio, renderMarkdown, type BenchResults, type RoundMetrics } from '../bench/report.ts';
 import {
   dueCount,
@@ -292,5 +293,28 @@ describe('bench budget verdicts', () => {
       peers: { rounds: { emulator: {}, minimal: {} }, portkey: { version: '1.15.2', streamChecked: false, skipped: 'BENCH_PORTKEY=0' } },
     });
     expect(skipped).toContain('No Portkey row: BENCH_PORTKEY=0.');
+  });
+
+  it('runs ahead of other sessions where the OS allows it, and the report says how', () => {
+    // In a session of its own (detached), so that raising it does not raise this test run.
+    const child = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import { readFileSync } from 'node:fs';
+         const { raiseSchedulingPriority } = await import('./bench/proc.ts');
+         console.log(raiseSchedulingPriority());
+         try { console.log(readFileSync('/proc/self/autogroup', 'utf8')); } catch {}`,
+      ],
+      { encoding: 'utf8', detached: true },
+    );
+    const [said, autogroup] = child.stdout.split('\n');
+    expect(said).toMatch(/^(autogroup nice -19|nice -10|default)/);
+    if (said!.startsWith('autogroup')) expect(autogroup).toMatch(/nice -19$/);
+    const base = results([1, 1, 1], [1, 1, 1]);
+    const md = (priority?: string): string => renderMarkdown({ ...base, meta: { ...base.meta, priority } });
+    expect(md(said)).toContain(`- Scheduling: ${said}`);
+    expect(md(undefined)).not.toContain('Scheduling');
   });
 });
