@@ -1,5 +1,5 @@
 import { attempt, logEntry } from '../logs/logs.fixtures';
-import { failureLine, modelStatLine } from './provider-overview';
+import { checkLine, failureLine, modelStatLine } from './provider-overview';
 
 describe('provider overview', () => {
   it('says why each failed request failed at this provider, in Chinese', () => {
@@ -42,5 +42,18 @@ describe('provider overview', () => {
     expect(modelStatLine(item(1)).tone).toBe('success');
     expect(modelStatLine(item(0.9)).tone).toBe('warning');
     expect(modelStatLine(item(null))).toMatchObject({ rate: '—', tone: 'neutral' });
+  });
+
+  it('names the model each chat check tested (测试模型); the other probes test none', () => {
+    const chat = { checkedAt: 1000, ok: false, latencyMs: 12, probe: 'chat', model: 'llama-3.1-8b', error: 'HTTP 503: down' };
+    expect(checkLine(chat)).toEqual({ at: 1000, ok: false, tested: '对话 1 token', model: 'llama-3.1-8b', verdict: '失败 · 12 ms', error: 'HTTP 503: down' });
+    // A check stored before the model was kept: no model to name, the probe's words alone.
+    expect(checkLine({ ...chat, model: undefined }).model).toBeNull();
+    expect(checkLine({ checkedAt: 900, ok: true, latencyMs: 9, probe: 'models', model: null, error: null })).toMatchObject({
+      tested: '只读取模型列表（未测试推理）',
+      model: null,
+      verdict: '通过 · 9 ms',
+    });
+    expect(checkLine({ ...chat, probe: 'bogus' })).toMatchObject({ tested: '未发送请求', model: null });
   });
 });

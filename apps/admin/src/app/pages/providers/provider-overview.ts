@@ -45,6 +45,27 @@ export function modelStatLine(item: ProviderModelStats['items'][number]): {
   };
 }
 
+/** One recent check as the overview lists it: what was probed, the model a chat probe tested (null for the others), the verdict. */
+export function checkLine(item: ProviderHealthHistoryView['items'][number]): {
+  at: number;
+  ok: boolean;
+  tested: string;
+  model: string | null;
+  verdict: string;
+  error: string | null;
+} {
+  const probe = item.probe === 'chat' || item.probe === 'models' ? item.probe : 'none';
+  return {
+    at: item.checkedAt,
+    ok: item.ok,
+    // The model is a field of its own, not folded into the probe's words.
+    tested: probeText({ probe }),
+    model: probe === 'chat' ? (item.model ?? null) : null,
+    verdict: `${item.ok ? '通过' : '失败'} · ${formatDuration(item.latencyMs)}`,
+    error: item.error,
+  };
+}
+
 /** One failed request as the overview lists it: when, which model, what happened in Chinese. */
 export function failureLine(entry: RequestLogEntry, provider: string): { at: number; model: string; status: number; text: string } {
   const mine = [...entry.attempts].reverse().find((a) => a.provider.toLowerCase() === provider.toLowerCase() && a.reason !== 'ok');
@@ -52,8 +73,8 @@ export function failureLine(entry: RequestLogEntry, provider: string): { at: num
 }
 
 /**
- * A provider at a glance: its condition, its recent checks (time, what was tested, result,
- * latency), its last failed requests with a link to 请求日志 filtered to it, and each key's state.
+ * A provider at a glance: its condition, its recent checks (time, what was tested and on which
+ * model, result, latency), its last failed requests with a link to 请求日志 filtered to it, and each key's state.
  */
 @Component({
   selector: 'app-provider-overview',
@@ -71,15 +92,20 @@ export function failureLine(entry: RequestLogEntry, provider: string): { at: num
     <section class="block">
       <h3>最近的检查</h3>
       @if (checks(); as list) {
-        @if (list.items.length === 0) {
+        @if (list.length === 0) {
           <p class="muted">还没有检查记录。</p>
         } @else {
           <ol class="lines" data-testid="overview-checks">
-            @for (c of list.items; track c.checkedAt) {
+            @for (c of list; track c.at) {
               <li [class]="c.ok ? 'tone-success' : 'tone-danger'">
-                <span class="at">{{ clock(c.checkedAt) }}</span>
-                <span>{{ tested(c.probe) }}</span>
-                <span>{{ c.ok ? '通过' : '失败' }} · {{ duration(c.latencyMs) }}</span>
+                <span class="at">{{ clock(c.at) }}</span>
+                <span>{{ c.tested }}</span>
+                @if (c.model) {
+                  <span data-testid="overview-check-model"
+                    >测试模型：<span class="mono">{{ c.model }}</span></span
+                  >
+                }
+                <span>{{ c.verdict }}</span>
                 @if (c.error) {
                   <span class="mono">{{ c.error }}</span>
                 }
@@ -261,13 +287,11 @@ export class ProviderOverview implements OnInit {
   readonly provider = input.required<ProviderDetail>();
   private readonly api = inject(ApiService);
 
-  protected readonly checks = signal<ProviderHealthHistoryView | null>(null);
+  protected readonly checks = signal<ReturnType<typeof checkLine>[] | null>(null);
   protected readonly failures = signal<ReturnType<typeof failureLine>[] | null>(null);
   protected readonly condition = computed(() => conditionInfo(this.provider().condition));
   protected readonly keys = computed(() => this.provider().keys.map((k) => keyRow(k, Date.now())));
   protected readonly clock = formatClock;
-  protected readonly duration = formatDuration;
-  protected readonly tested = (probe: string) => probeText({ probe: probe as 'chat' | 'models' | 'none' });
   protected readonly ranges = MODEL_STAT_RANGES;
   protected readonly successHelp = MODEL_SUCCESS_HELP;
   protected readonly range = signal<StatsRange>('24h');
@@ -297,7 +321,7 @@ export class ProviderOverview implements OnInit {
       firstValueFrom(this.api.healthHistory(name, RECENT_CHECKS)),
       firstValueFrom(this.api.logs({ provider: name, status: 'error', pageSize: RECENT_FAILURES })),
     ]);
-    this.checks.set(checks.status === 'fulfilled' ? checks.value : { provider: name, items: [] });
+    this.checks.set(checks.status === 'fulfilled' ? checks.value.items.map(checkLine) : []);
     this.failures.set(logs.status === 'fulfilled' ? logs.value.items.map((e) => failureLine(e, name)) : []);
   }
 }
