@@ -1,14 +1,16 @@
-import { ChangeDetectionStrategy, Component, type OnInit, computed, inject, input, signal } from '@angular/core';
+import { ChangeDetectionStrategy, Component, DestroyRef, type OnInit, computed, inject, input, signal } from '@angular/core';
 import { RouterLink } from '@angular/router';
-import { firstValueFrom } from 'rxjs';
+import { catchError, forkJoin, map, of } from 'rxjs';
+import { takeUntilDestroyed } from '@angular/core/rxjs-interop';
 import type { ProviderDetail, ProviderModelStats, RequestLogEntry, StatsRange } from '#contracts';
 import { MatButtonModule } from '@angular/material/button';
-import { MatButtonToggleModule } from '@angular/material/button-toggle';
 import { MatIconModule } from '@angular/material/icon';
 import { MatTooltipModule } from '@angular/material/tooltip';
 import { ApiService, type ProviderHealthHistoryView } from '../../core/api.service';
 import { attemptText, finalErrorText } from '../../core/attempt-text';
 import { formatClock, formatCount, formatDuration, formatPercent } from '../../core/format';
+import { RangeLoad } from '../../shared/range/range-load';
+import { RangeToggle } from '../../shared/range/range-toggle';
 import { conditionInfo, keyRow, probeText } from './providers-view';
 
 const RECENT_CHECKS = 10;
@@ -78,7 +80,7 @@ export function failureLine(entry: RequestLogEntry, provider: string): { at: num
  */
 @Component({
   selector: 'app-provider-overview',
-  imports: [RouterLink, MatButtonModule, MatButtonToggleModule, MatIconModule, MatTooltipModule],
+  imports: [RouterLink, MatButtonModule, MatIconModule, MatTooltipModule, RangeToggle],
   template: `
     <section class="block" data-testid="overview-condition">
       <h3>
@@ -121,17 +123,7 @@ export function failureLine(entry: RequestLogEntry, provider: string): { at: num
     <section class="block">
       <div class="head">
         <h3>按模型的成功率与延迟</h3>
-        <mat-button-toggle-group
-          hideSingleSelectionIndicator
-          [value]="range()"
-          (change)="loadModels($event.value)"
-          aria-label="按模型统计的时间范围"
-          data-testid="overview-models-range"
-        >
-          @for (r of ranges; track r.range) {
-            <mat-button-toggle [value]="r.range">{{ r.label }}</mat-button-toggle>
-          }
-        </mat-button-toggle-group>
+        <app-range-toggle [ranges]="ranges" [value]="range()" (picked)="loadModels($event)" label="按模型统计的时间范围" testid="overview-models-range" />
       </div>
       @if (modelStats(); as stats) {
         @if (stats.length === 0) {
@@ -286,6 +278,7 @@ export function failureLine(entry: RequestLogEntry, provider: string): { at: num
 export class ProviderOverview implements OnInit {
   readonly provider = input.required<ProviderDetail>();
   private readonly api = inject(ApiService);
+  private readonly destroyRef = inject(DestroyRef);
 
   protected readonly checks = signal<ReturnType<typeof checkLine>[] | null>(null);
   protected readonly failures = signal<ReturnType<typeof failureLine>[] | null>(null);
@@ -294,34 +287,39 @@ export class ProviderOverview implements OnInit {
   protected readonly clock = formatClock;
   protected readonly ranges = MODEL_STAT_RANGES;
   protected readonly successHelp = MODEL_SUCCESS_HELP;
-  protected readonly range = signal<StatsRange>('24h');
-  protected readonly modelStats = signal<ReturnType<typeof modelStatLine>[] | null>(null);
-  protected readonly modelsFailed = signal(false);
-  /** Only the latest range's answer is shown (a slow earlier one is dropped). */
-  private modelsAsked = 0;
+  /** Only the latest range's answer is shown (a slow earlier one is cancelled); the table clears meanwhile. */
+  private readonly models = new RangeLoad<ProviderModelStats>({
+    fetch: (range) => this.api.providerModelStats(this.provider().name, range),
+    initial: '24h',
+    keepWhileLoading: false,
+  });
+  protected readonly range = this.models.range;
+  protected readonly modelStats = computed(() => this.models.data()?.items.map(modelStatLine) ?? null);
+  protected readonly modelsFailed = computed(() => this.models.error() !== null);
 
   /** Per-model attempts, 成功率 and latency of this provider over `range`. */
-  async loadModels(range: StatsRange): Promise<void> {
-    const asked = ++this.modelsAsked;
-    this.range.set(range);
-    this.modelStats.set(null);
-    this.modelsFailed.set(false);
-    try {
-      const stats = await firstValueFrom(this.api.providerModelStats(this.provider().name, range));
-      if (asked === this.modelsAsked) this.modelStats.set(stats.items.map(modelStatLine));
-    } catch {
-      if (asked === this.modelsAsked) this.modelsFailed.set(true);
-    }
+  loadModels(range: StatsRange): void {
+    this.models.load(range);
   }
 
-  async ngOnInit(): Promise<void> {
+  /** The checks and the failures, shown together; a part that cannot be read shows as none. Dropped if the dialog closes first. */
+  ngOnInit(): void {
     const name = this.provider().name;
-    void this.loadModels(this.range());
-    const [checks, logs] = await Promise.allSettled([
-      firstValueFrom(this.api.healthHistory(name, RECENT_CHECKS)),
-      firstValueFrom(this.api.logs({ provider: name, status: 'error', pageSize: RECENT_FAILURES })),
-    ]);
-    this.checks.set(checks.status === 'fulfilled' ? checks.value.items.map(checkLine) : []);
-    this.failures.set(logs.status === 'fulfilled' ? logs.value.items.map((e) => failureLine(e, name)) : []);
+    this.loadModels(this.range());
+    forkJoin({
+      checks: this.api.healthHistory(name, RECENT_CHECKS).pipe(
+        map((h) => h.items.map(checkLine)),
+        catchError(() => of([])),
+      ),
+      failures: this.api.logs({ provider: name, status: 'error', pageSize: RECENT_FAILURES }).pipe(
+        map((page) => page.items.map((e) => failureLine(e, name))),
+        catchError(() => of([])),
+      ),
+    })
+      .pipe(takeUntilDestroyed(this.destroyRef))
+      .subscribe(({ checks, failures }) => {
+        this.checks.set(checks);
+        this.failures.set(failures);
+      });
   }
 }
