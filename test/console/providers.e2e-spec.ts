@@ -145,8 +145,10 @@ describe('提供商管理 in Chromium', () => {
     const overview = dialog().getByTestId('provider-overview');
     await overview.getByTestId('overview-failures').waitFor();
     expect(await overview.getByTestId('overview-condition').innerText()).toMatch(/状况：异常\s+实时请求连续失败 \d+ 次 · HTTP 500/);
-    // The checks pressed earlier, newest first: what was tested and the verdict.
-    expect(await overview.getByTestId('overview-checks').innerText()).toMatch(/对话 1 token\s*失败 · \d+ ms\s*HTTP 503/);
+    // The checks pressed earlier, newest first: what was tested, on which model (the one the row names), and the verdict.
+    const tested = /^对话 1 token（(.+)）$/.exec(await row('HuggingFace').getByTestId('provider-check-tested').innerText())![1]!;
+    expect(await overview.getByTestId('overview-checks').innerText()).toMatch(/对话 1 token\s*测试模型：\S+\s*失败 · \d+ ms\s*HTTP 503/);
+    expect(await overview.getByTestId('overview-check-model').allInnerTexts()).toContain(`测试模型：${tested}`);
     // Each failed request in Chinese: those it answered with a 500, and the one skipped while it cooled.
     const failures = await overview.getByTestId('overview-failures').innerText();
     expect(failures).toMatch(/HTTP 50\d · 上游服务器错误（HTTP 500）/);

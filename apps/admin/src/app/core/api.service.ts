@@ -55,7 +55,8 @@ import type {
 /** `GET /api/health/history/{provider}` as the console reads it. */
 export interface ProviderHealthHistoryView {
   provider: string;
-  items: Array<Pick<ProviderCheck, 'checkedAt' | 'ok' | 'latencyMs' | 'error'> & { probe: string }>;
+  /** `model`: what a chat probe sent its request to (absent or null for the other probes). */
+  items: Array<Pick<ProviderCheck, 'checkedAt' | 'ok' | 'latencyMs' | 'error' | 'model'> & { probe: string }>;
 }
 
 @Injectable({ providedIn: 'root' })

@@ -1,5 +1,5 @@
 import { condition, model, models, provider, stats } from '../../../testing/fixtures';
-import { FALLBACK_MODEL, availableModelIds, providerRows, rangeOption, snippetModel, summarize } from './dashboard-view';
+import { FALLBACK_MODEL, RANGE_OPTIONS, availableModelIds, liveLabel, providerRows, rangeOption, snippetModel, summarize } from './dashboard-view';
 
 describe('dashboard view', () => {
   const providers = [
@@ -104,6 +104,21 @@ describe('dashboard view', () => {
     expect(rangeOption('24h').granularity).toBe('hour');
     // The server keeps hour buckets 90 days: every range up to that is offered, in hours beyond a day.
     expect(rangeOption('30d').granularity).toBe('hour');
-    expect(rangeOption('90d')).toEqual({ range: '90d', label: '近 90 天', granularity: 'hour' });
+    expect(rangeOption('90d')).toEqual({ range: '90d', label: '近 90 天', granularity: 'hour', statsEveryMs: 300_000 });
+  });
+
+  it('asks for a long range’s stats less often, and says so', () => {
+    expect(RANGE_OPTIONS.map((o) => [o.range, o.statsEveryMs])).toEqual([
+      ['1h', 0],
+      ['6h', 0],
+      ['24h', 0],
+      ['7d', 60_000],
+      ['30d', 300_000],
+      ['90d', 300_000],
+    ]);
+    expect(liveLabel(5000, '1h')).toBe('实时 · 每 5 秒刷新');
+    expect(liveLabel(5000, '24h')).toBe('实时 · 每 5 秒刷新');
+    expect(liveLabel(5000, '7d')).toBe('实时 · 每 5 秒刷新，统计每 1 分钟');
+    expect(liveLabel(5000, '90d')).toBe('实时 · 每 5 秒刷新，统计每 5 分钟');
   });
 });

@@ -14,21 +14,37 @@ export interface RangeOption {
   label: string;
   /** Minute buckets for short ranges (a live chart), hour buckets beyond (small answers). */
   granularity: StatsGranularity;
+  /**
+   * How often the range's stats are asked for again (ms; 0: on every poll); providers are polled
+   * on every poll regardless. Up to a day, on every poll: the default view, where a request is watched arriving,
+   * and answers of at most 360 buckets. Beyond, the newest hour is 1/168 of a week's chart (every
+   * minute) and 1/720 to 1/2,160 of a month's or 90 days' (every 5 minutes: the largest answer and query).
+   */
+  statsEveryMs: number;
 }
 
+const MINUTE = 60_000;
+
 export const RANGE_OPTIONS: readonly RangeOption[] = [
-  { range: '1h', label: '近 1 小时', granularity: 'minute' },
-  { range: '6h', label: '近 6 小时', granularity: 'minute' },
-  { range: '24h', label: '近 24 小时', granularity: 'hour' },
-  { range: '7d', label: '近 7 天', granularity: 'hour' },
-  { range: '30d', label: '近 30 天', granularity: 'hour' },
-  { range: '90d', label: '近 90 天', granularity: 'hour' },
+  { range: '1h', label: '近 1 小时', granularity: 'minute', statsEveryMs: 0 },
+  { range: '6h', label: '近 6 小时', granularity: 'minute', statsEveryMs: 0 },
+  { range: '24h', label: '近 24 小时', granularity: 'hour', statsEveryMs: 0 },
+  { range: '7d', label: '近 7 天', granularity: 'hour', statsEveryMs: MINUTE },
+  { range: '30d', label: '近 30 天', granularity: 'hour', statsEveryMs: 5 * MINUTE },
+  { range: '90d', label: '近 90 天', granularity: 'hour', statsEveryMs: 5 * MINUTE },
 ];
 
 export const DEFAULT_RANGE: StatsRange = '24h';
 
 export function rangeOption(range: StatsRange): RangeOption {
   return RANGE_OPTIONS.find((o) => o.range === range) ?? RANGE_OPTIONS.find((o) => o.range === DEFAULT_RANGE)!;
+}
+
+/** The live indicator's words: how often the page polls, and how often the range's stats, when that is slower. */
+export function liveLabel(pollMs: number, range: StatsRange): string {
+  const every = (ms: number) => (ms >= MINUTE ? `${Math.round(ms / MINUTE)} 分钟` : `${Math.round(ms / 1000)} 秒`);
+  const stats = rangeOption(range).statsEveryMs;
+  return stats > pollMs ? `实时 · 每 ${every(pollMs)}刷新，统计每 ${every(stats)}` : `实时 · 每 ${every(pollMs)}刷新`;
 }
 
 export interface SummaryCards {

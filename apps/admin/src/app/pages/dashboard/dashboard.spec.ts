@@ -13,6 +13,7 @@ interface DashboardView {
   baseUrl: string;
   pollSeconds: number;
   rangeLabel(): string;
+  liveLabel(): string;
   chartOptions(): ChartMap;
   chartData(): ChartMap | null;
   chartSummary(): Record<keyof ChartMap, string>;
@@ -46,6 +47,7 @@ describe('DashboardPage', () => {
     expect(page.baseUrl).toBe('http://pool.test:8080/v1');
     expect(page.pollSeconds).toBe(3);
     expect(page.rangeLabel()).toBe('近 24 小时');
+    expect(page.liveLabel()).toBe('实时 · 每 3 秒刷新');
     page.ngOnInit();
     poll([2, 3]);
     expect(page.store.status()).toBe('ready');

@@ -1,6 +1,6 @@
 import { jest } from '@jest/globals';
 import type { TestRequest } from '@angular/common/http/testing';
-import type { StatsResponse } from '#contracts';
+import type { StatsRange, StatsResponse } from '#contracts';
 import { STORAGE_KEYS } from '../../core/browser';
 import { createHarness, type Harness } from '../../../testing/harness';
 import { model, models, provider, stats } from '../../../testing/fixtures';
@@ -15,9 +15,11 @@ describe('DashboardStore', () => {
   let h: Harness;
   let store: DashboardStore;
 
-  function setup(): void {
+  /** A store on `range` as remembered from an earlier visit (none: the default). */
+  function setup(range: StatsRange | null): void {
     h = createHarness([DashboardStore, { provide: DASHBOARD_POLL_MS, useValue: POLL }]);
     h.storage.setItem(STORAGE_KEYS.session, SESSION);
+    if (range) h.storage.setItem(STORAGE_KEYS.statsRange, range);
     store = h.get(DashboardStore);
   }
 
@@ -35,10 +37,16 @@ describe('DashboardStore', () => {
     if (opts.models ?? true) live('/api/models').flush(models([model('llama-3.3-70b', [['DeepInfra']])]));
     else expect(h.http.match('/api/models').filter((r) => !r.cancelled)).toEqual([]);
   }
+  /** Answers a poll between two of the range's stats: providers (and the model list when asked for) only. */
+  function answerProviders(): void {
+    h.http.expectNone('/api/stats');
+    live('/api/providers').flush([provider('DeepInfra')]);
+    for (const r of h.http.match('/api/models').filter((m) => !m.cancelled)) r.flush(models([]));
+  }
 
   beforeEach(() => {
     jest.useFakeTimers({ now: Date.UTC(2026, 10, 26, 6, 0) });
-    setup();
+    setup(null);
   });
   afterEach(() => {
     store.stop();
@@ -65,10 +73,7 @@ describe('DashboardStore', () => {
 
   it('reads the range remembered from an earlier visit', () => {
     h.destroy();
-    h = createHarness([DashboardStore, { provide: DASHBOARD_POLL_MS, useValue: POLL }]);
-    h.storage.setItem(STORAGE_KEYS.session, SESSION);
-    h.storage.setItem(STORAGE_KEYS.statsRange, '1h');
-    store = h.get(DashboardStore);
+    setup('1h');
     expect(store.range()).toBe('1h');
     store.start();
     expect(statsReq().request.params.get('granularity')).toBe('minute');
@@ -163,6 +168,66 @@ describe('DashboardStore', () => {
     h.http.expectNone('/api/models');
     expect(store.switchingRange()).toBe(false);
     expect(h.storage.getItem(STORAGE_KEYS.statsRange)).toBe('1h');
+  });
+
+  /** A store started on `range`, its first poll answered with 1 request. */
+  function startOn(range: StatsRange): void {
+    h.destroy();
+    setup(range);
+    store.start();
+    answer(stats([1], { range }));
+  }
+  /** Runs the polls of the next `ms` (but its last), the stats not yet due: providers only. */
+  function pollProvidersFor(ms: number): void {
+    for (let t = POLL; t < ms; t += POLL) {
+      jest.advanceTimersByTime(POLL);
+      answerProviders();
+    }
+    jest.advanceTimersByTime(POLL);
+  }
+
+  it.each([
+    ['7d', 60_000],
+    ['30d', 300_000],
+    ['90d', 300_000],
+  ] as const)('asks for %s stats every %i ms only; providers stay live on every poll', (range, every) => {
+    startOn(range);
+    pollProvidersFor(every);
+    expect(store.cards()!.requests).toBe(1);
+    statsReq().flush(stats([4], { range }));
+    answerProviders();
+    expect(store.cards()!.requests).toBe(4);
+    // 刷新 asks for them at once, and the period starts again from there.
+    store.refresh();
+    statsReq().flush(stats([5], { range }));
+    answerProviders();
+    jest.advanceTimersByTime(POLL);
+    answerProviders();
+    expect(store.cards()!.requests).toBe(5);
+  });
+
+  it('a failed stats fetch is asked for again on the next poll, not a period later', () => {
+    startOn('90d');
+    pollProvidersFor(300_000);
+    statsReq().error(NETWORK_ERROR, { status: 0, statusText: 'Unknown Error' });
+    expect(store.stale()).toBe(true);
+    jest.advanceTimersByTime(POLL);
+    statsReq().flush(stats([2], { range: '90d' }));
+    answerProviders();
+    expect(store.cards()!.requests).toBe(2);
+  });
+
+  it('a hidden tab asks for nothing, however long the range', () => {
+    startOn('90d');
+    h.document.hidden = true;
+    jest.advanceTimersByTime(600_000);
+    expect(h.http.match(() => true)).toEqual([]);
+    // Shown again after the period: everything at once, the stats included.
+    h.document.hidden = false;
+    h.document.dispatch('visibilitychange');
+    statsReq().flush(stats([3], { range: '90d' }));
+    answerProviders();
+    expect(store.cards()!.requests).toBe(3);
   });
 
   it('stop() ends polling and listening', () => {

@@ -1,5 +1,5 @@
 import { Injectable, InjectionToken, computed, inject, signal } from '@angular/core';
-import { type Observable, forkJoin, of } from 'rxjs';
+import { type Observable, forkJoin, of, tap } from 'rxjs';
 import type { StatsRange } from '#contracts';
 import { ApiService } from '../../core/api.service';
 import { budgetWarnings } from '../../core/quota-view';
@@ -17,8 +17,9 @@ export const MODELS_EVERY_N_POLLS = 6;
 export type DashboardStatus = PollStatus;
 
 /**
- * The dashboard's data and its live refresh: polls stats, providers (and now and then the model
- * list) every few seconds while the page is visible; after a failure it keeps the last data,
+ * The dashboard's data and its live refresh: polls providers every few seconds while the page is
+ * visible, the range's stats as often as the range calls for (RangeOption.statsEveryMs) and now
+ * and then the model list; after a failure it keeps the last data,
  * says so, and keeps retrying. A 401 stops it (the interceptor has gone to 登录).
  */
 @Injectable()
@@ -27,18 +28,30 @@ export class DashboardStore {
   private readonly storage = inject(BROWSER_STORAGE);
   private readonly pollMs = inject(DASHBOARD_POLL_MS);
   private polls = 0;
+  /** When the shown stats were asked for (epoch ms). */
+  private statsAskedAt = 0;
+  /** The next fetch asks for the stats whether or not they are due (刷新). */
+  private statsWanted = false;
   private readonly poll: PollingResource<DashboardSnapshot> = pollingResource({
     intervalMs: this.pollMs,
     fetch: (): Observable<DashboardSnapshot> => {
       const range = this.range();
       const previous = this.snapshot();
+      const askedAt = Date.now();
+      const needStats = this.statsDue(previous, askedAt);
       const needModels = !previous?.models || this.polls % MODELS_EVERY_N_POLLS === 0;
       this.polls++;
       return forkJoin({
-        stats: this.api.stats(range, rangeOption(range).granularity),
+        stats: needStats ? this.api.stats(range, rangeOption(range).granularity) : of(previous!.stats),
         providers: this.api.providers(),
         models: needModels ? this.api.models() : of(previous!.models),
-      });
+      }).pipe(
+        tap(() => {
+          if (!needStats) return;
+          this.statsAskedAt = askedAt;
+          this.statsWanted = false;
+        }),
+      );
     },
   });
 
@@ -99,9 +112,20 @@ export class DashboardStore {
     this.refresh();
   }
 
-  /** Fetches now (cancelling a fetch under way), then schedules the next poll. */
+  /** Fetches everything now, the stats included (cancelling a fetch under way), then schedules the next poll. */
   refresh(): void {
+    this.statsWanted = true;
     void this.poll.refresh();
+  }
+
+  /**
+   * The stats are asked for on a poll only when the range's period has passed (a long range's
+   * chart barely moves between polls, and is the largest answer): providers stay live meanwhile.
+   */
+  private statsDue(previous: DashboardSnapshot | null, now: number): boolean {
+    const range = this.range();
+    if (this.statsWanted || !previous || previous.stats.range !== range) return true;
+    return now - this.statsAskedAt >= rangeOption(range).statsEveryMs;
   }
 
   private storedRange(): StatsRange {

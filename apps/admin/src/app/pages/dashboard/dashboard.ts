@@ -15,7 +15,7 @@ import { RefreshButton } from '../../shared/live-status/refresh-button';
 import { PageStates } from '../../shared/page-states/page-states';
 import { StateView } from '../../shared/state/state';
 import { CHART_KINDS, CHART_TITLES, type ChartKind, chartData, chartOption, chartPalette } from './dashboard-charts';
-import { rangeOption, rateTone } from './dashboard-view';
+import { liveLabel, rangeOption, rateTone } from './dashboard-view';
 import { DASHBOARD_POLL_MS, DashboardStore } from './dashboard.store';
 import { QuickStart } from './quick-start';
 import { ResponseCache } from './response-cache';
@@ -53,7 +53,8 @@ export { rateTone };
 export default class DashboardPage implements OnInit {
   protected readonly store = inject(DashboardStore);
   private readonly theme = inject(ThemeService);
-  protected readonly pollSeconds = Math.round(inject(DASHBOARD_POLL_MS) / 1000);
+  private readonly pollMs = inject(DASHBOARD_POLL_MS);
+  protected readonly pollSeconds = Math.round(this.pollMs / 1000);
   protected readonly baseUrl = baseUrlFor(inject(DOCUMENT).location.origin);
 
   protected readonly chartKinds = CHART_KINDS;
@@ -63,6 +64,7 @@ export default class DashboardPage implements OnInit {
   protected readonly terms = { healthScore: HEALTH_SCORE, successRate: SUCCESS_RATE };
 
   protected readonly rangeLabel = computed(() => rangeOption(this.store.range()).label);
+  protected readonly liveLabel = computed(() => liveLabel(this.pollMs, this.store.range()));
 
   /** Chart bases: rebuilt when the theme changes (with the current data, read untracked). */
   protected readonly chartOptions = computed<ChartMap>(() => {

@@ -1,15 +1,14 @@
-import { ChangeDetectionStrategy, Component, DestroyRef, computed, inject, input, signal } from '@angular/core';
+import { ChangeDetectionStrategy, Component, computed, inject, input } from '@angular/core';
 import { MatButtonModule } from '@angular/material/button';
-import { MatButtonToggleModule } from '@angular/material/button-toggle';
 import { MAT_DIALOG_DATA, MatDialog, MatDialogModule } from '@angular/material/dialog';
 import { MatIconModule } from '@angular/material/icon';
 import { MatProgressBarModule } from '@angular/material/progress-bar';
 import { MatTooltipModule } from '@angular/material/tooltip';
-import type { Subscription } from 'rxjs';
 import type { ClientKey, KeyUsageResponse, StatsRange } from '#contracts';
 import { ApiService } from '../../core/api.service';
-import { describeApiError } from '../../core/api-error';
 import { formatCount, formatPercent } from '../../core/format';
+import { RangeLoad } from '../../shared/range/range-load';
+import { RangeToggle } from '../../shared/range/range-toggle';
 import { KEY_USAGE_RANGES, usageBars, usageSummary } from './key-usage-view';
 
 export interface KeyUsageDialogData {
@@ -20,21 +19,11 @@ export interface KeyUsageDialogData {
 /** One client key's usage over 24 hours to 90 days: totals and a bar per hour or day. */
 @Component({
   selector: 'app-key-usage-dialog',
-  imports: [MatDialogModule, MatButtonModule, MatButtonToggleModule, MatProgressBarModule],
+  imports: [MatDialogModule, MatButtonModule, MatProgressBarModule, RangeToggle],
   template: `
     <h2 mat-dialog-title>用量 · {{ data.name }}</h2>
     <mat-dialog-content class="content">
-      <mat-button-toggle-group
-        hideSingleSelectionIndicator
-        [value]="range()"
-        (change)="load($event.value)"
-        aria-label="用量时间范围"
-        data-testid="key-usage-range"
-      >
-        @for (r of ranges; track r.range) {
-          <mat-button-toggle [value]="r.range">{{ r.label }}</mat-button-toggle>
-        }
-      </mat-button-toggle-group>
+      <app-range-toggle [ranges]="ranges" [value]="range()" (picked)="load($event)" label="用量时间范围" testid="key-usage-range" />
       <div class="progress">
         @if (busy()) {
           <mat-progress-bar mode="indeterminate" />
@@ -89,9 +78,8 @@ export interface KeyUsageDialogData {
       gap: 12px;
       min-width: min(520px, 80vw);
     }
-    mat-button-toggle-group {
+    app-range-toggle {
       align-self: flex-start;
-      --mat-button-toggle-height: 32px;
     }
     .progress {
       height: 4px;
@@ -150,10 +138,16 @@ export class KeyUsageDialog {
   protected readonly ranges = KEY_USAGE_RANGES;
   protected readonly fmt = { count: formatCount, percent: formatPercent };
 
-  readonly range = signal<StatsRange>('7d');
-  readonly usage = signal<KeyUsageResponse | null>(null);
-  readonly busy = signal(false);
-  readonly error = signal<string | null>(null);
+  /** The chart stays while the next range loads. */
+  private readonly loader = new RangeLoad<KeyUsageResponse>({
+    fetch: (range) => this.api.keyUsage(this.data.id, range),
+    initial: '7d',
+    keepWhileLoading: true,
+  });
+  readonly range = this.loader.range;
+  readonly usage = this.loader.data;
+  readonly busy = this.loader.busy;
+  readonly error = this.loader.error;
   readonly bars = computed(() => {
     const u = this.usage();
     return u ? usageBars(u) : [];
@@ -162,29 +156,14 @@ export class KeyUsageDialog {
     const u = this.usage();
     return u ? usageSummary(u, KEY_USAGE_RANGES.find((r) => r.range === u.range)?.label ?? u.range) : '';
   });
-  private sub: Subscription | undefined;
 
   constructor() {
-    inject(DestroyRef).onDestroy(() => this.sub?.unsubscribe());
     this.load(this.range());
   }
 
   /** Shows `range`, cancelling a load under way; the last chart stays until the new one arrives. */
   load(range: StatsRange): void {
-    this.range.set(range);
-    this.sub?.unsubscribe();
-    this.busy.set(true);
-    this.error.set(null);
-    this.sub = this.api.keyUsage(this.data.id, range).subscribe({
-      next: (usage) => {
-        this.usage.set(usage);
-        this.busy.set(false);
-      },
-      error: (err: unknown) => {
-        this.busy.set(false);
-        this.error.set(describeApiError(err).message);
-      },
-    });
+    this.loader.load(range);
   }
 }
 

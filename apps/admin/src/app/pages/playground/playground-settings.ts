@@ -10,6 +10,8 @@ import { MatSelectModule } from '@angular/material/select';
 import { MatSliderModule } from '@angular/material/slider';
 import { MatTooltipModule } from '@angular/material/tooltip';
 import { CdkTextareaAutosize } from '@angular/cdk/text-field';
+import { PlaygroundModelOption } from './playground-model-option';
+import { PlaygroundProviderPicker } from './playground-provider-picker';
 import { CATEGORY_LABELS, IMAGE_SIZES } from './playground-view';
 import { MAX_IMAGES, MAX_TOKENS_LIMIT, PlaygroundStore } from './playground.store';
 
@@ -28,6 +30,8 @@ import { MAX_IMAGES, MAX_TOKENS_LIMIT, PlaygroundStore } from './playground.stor
     MatSliderModule,
     MatTooltipModule,
     CdkTextareaAutosize,
+    PlaygroundModelOption,
+    PlaygroundProviderPicker,
   ],
   templateUrl: './playground-settings.html',
   styleUrls: ['./playground-options.scss', './playground-settings.scss'],

@@ -35,7 +35,7 @@ import { AUDIO_ACCEPT, RESPONSE_FORMATS, formatBytes, formatTimestamp } from './
   ],
   providers: [TranscriptionStore, AttemptsLookup, AudioRecorder],
   templateUrl: './playground-transcription.html',
-  styleUrls: ['./playground-options.scss', './playground-tab.scss', './playground-transcription.scss'],
+  styleUrls: ['./playground-options.scss', './playground-tags.scss', './playground-tab.scss', './playground-transcription.scss'],
   changeDetection: ChangeDetectionStrategy.OnPush,
 })
 export class PlaygroundTranscription {

@@ -129,6 +129,24 @@ describe('EmbeddingsStore (嵌入)', () => {
     h.http.expectNone(EMBEDDINGS_TEST_URL);
   });
 
+  it('a request-log lookup still under way is dropped with the tab', () => {
+    h = setup();
+    store = h.get(EmbeddingsStore);
+    answerLimits(h);
+    store.setText('x');
+    store.send();
+    h.http
+      .expectOne(EMBEDDINGS_TEST_URL)
+      .flush(
+        { object: 'list', data: [{ object: 'embedding', index: 0, embedding: [1] }], model: 'bge-m3', usage: { prompt_tokens: 1, total_tokens: 1 } },
+        { headers: { 'x-request-id': 'req_9' } },
+      );
+    const lookup = h.http.expectOne((r) => r.url === '/api/logs');
+    h.destroy();
+    expect(lookup.cancelled).toBe(true);
+    h = createHarness();
+  });
+
   it('all providers failing reads as such, with every attempt; stop() drops a request under way', () => {
     h = setup();
     store = h.get(EmbeddingsStore);

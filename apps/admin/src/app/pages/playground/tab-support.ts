@@ -1,5 +1,6 @@
 import { HttpClient, HttpErrorResponse } from '@angular/common/http';
-import { Injectable, inject, signal } from '@angular/core';
+import { DestroyRef, Injectable, inject, signal } from '@angular/core';
+import type { Subscription } from 'rxjs';
 import type { AttemptSummary, OpenAIErrorEnvelope, PlaygroundLimits } from '#contracts';
 import { ApiService } from '../../core/api.service';
 
@@ -50,15 +51,24 @@ export const requestIdOf = (err: unknown): string | null => (err instanceof Http
 @Injectable()
 export class AttemptsLookup {
   private readonly api = inject(ApiService);
+  /** Lookups under way: dropped with the tab that asked (its answer would land on nothing). */
+  private readonly pending = new Set<Subscription>();
+
+  constructor() {
+    inject(DestroyRef).onDestroy(() => this.pending.forEach((s) => s.unsubscribe()));
+  }
 
   find(model: string, requestId: string | null, found: (attempts: AttemptSummary[]) => void): void {
     if (!requestId) return;
-    this.api.recentRequests(model).subscribe({
+    const sub = this.api.recentRequests(model).subscribe({
       next: (page) => {
         const entry = page.items.find((e) => e.requestId === requestId);
         if (entry) found(entry.attempts);
       },
       error: () => undefined,
     });
+    if (sub.closed) return;
+    this.pending.add(sub);
+    sub.add(() => this.pending.delete(sub));
   }
 }

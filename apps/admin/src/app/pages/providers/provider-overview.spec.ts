@@ -1,5 +1,9 @@
+import { createHarness, type Harness } from '../../../testing/harness';
+import { provider } from '../../../testing/fixtures';
+import { STORAGE_KEYS } from '../../core/browser';
 import { attempt, logEntry } from '../logs/logs.fixtures';
-import { failureLine, modelStatLine } from './provider-overview';
+import { ProviderOverview, checkLine, failureLine, modelStatLine } from './provider-overview';
+import { setInput } from './providers.testing';
 
 describe('provider overview', () => {
   it('says why each failed request failed at this provider, in Chinese', () => {
@@ -42,5 +46,90 @@ describe('provider overview', () => {
     expect(modelStatLine(item(1)).tone).toBe('success');
     expect(modelStatLine(item(0.9)).tone).toBe('warning');
     expect(modelStatLine(item(null))).toMatchObject({ rate: '—', tone: 'neutral' });
+  });
+
+  it('names the model each chat check tested (测试模型); the other probes test none', () => {
+    const chat = { checkedAt: 1000, ok: false, latencyMs: 12, probe: 'chat', model: 'llama-3.1-8b', error: 'HTTP 503: down' };
+    expect(checkLine(chat)).toEqual({ at: 1000, ok: false, tested: '对话 1 token', model: 'llama-3.1-8b', verdict: '失败 · 12 ms', error: 'HTTP 503: down' });
+    // A check stored before the model was kept: no model to name, the probe's words alone.
+    expect(checkLine({ ...chat, model: undefined }).model).toBeNull();
+    expect(checkLine({ checkedAt: 900, ok: true, latencyMs: 9, probe: 'models', model: null, error: null })).toMatchObject({
+      tested: '只读取模型列表（未测试推理）',
+      model: null,
+      verdict: '通过 · 9 ms',
+    });
+    expect(checkLine({ ...chat, probe: 'bogus' })).toMatchObject({ tested: '未发送请求', model: null });
+  });
+});
+
+/** What the overview shows (protected in the component). */
+interface OverviewView {
+  checks(): ReturnType<typeof checkLine>[] | null;
+  failures(): ReturnType<typeof failureLine>[] | null;
+  modelStats(): ReturnType<typeof modelStatLine>[] | null;
+  modelsFailed(): boolean;
+  range(): string;
+}
+
+describe('ProviderOverview', () => {
+  let h: Harness;
+  let sut: ProviderOverview;
+  const view = () => sut as unknown as OverviewView;
+  const url = (path: string) => (r: { url: string }) => r.url === path;
+
+  beforeEach(() => {
+    h = createHarness();
+    h.storage.setItem(STORAGE_KEYS.session, JSON.stringify({ token: 'tok', expiresAt: Date.UTC(2100, 0, 1) }));
+    sut = h.run(() => new ProviderOverview());
+    setInput(sut.provider, provider('HuggingFace'));
+    sut.ngOnInit();
+  });
+  afterEach(() => {
+    h.http.verify({ ignoreCancelled: true });
+    h.destroy();
+  });
+
+  it('shows the checks with their model and the failures together; a part that cannot be read shows as none', () => {
+    const history = h.http.expectOne(url('/api/health/history/HuggingFace'));
+    expect(history.request.params.get('limit')).toBe('10');
+    history.flush({
+      provider: 'HuggingFace',
+      items: [{ checkedAt: 1000, ok: true, latencyMs: 40, probe: 'chat', model: 'gemma-2-9b', error: null }],
+    });
+    expect(view().checks()).toBeNull();
+    h.http.expectOne(url('/api/logs')).flush({ error: { message: 'boom' } }, { status: 500, statusText: 'x' });
+    expect(
+      view()
+        .checks()!
+        .map((c) => c.model),
+    ).toEqual(['gemma-2-9b']);
+    expect(view().failures()).toEqual([]);
+    h.http.expectOne(url('/api/stats/providers/HuggingFace/models'));
+  });
+
+  it('per-model numbers: a newer range cancels the older load and clears the table meanwhile; a failure says so', () => {
+    h.http.expectOne(url('/api/stats/providers/HuggingFace/models')).flush({ range: '24h', items: [] });
+    expect(view().modelStats()).toEqual([]);
+    sut.loadModels('7d');
+    const week = h.http.expectOne((r) => r.params.get('range') === '7d');
+    expect(view().modelStats()).toBeNull();
+    sut.loadModels('1h');
+    expect(week.cancelled).toBe(true);
+    expect(view().range()).toBe('1h');
+    h.http.expectOne((r) => r.params.get('range') === '1h').flush({ error: { message: 'boom' } }, { status: 500, statusText: 'x' });
+    expect(view().modelsFailed()).toBe(true);
+    h.http.expectOne(url('/api/health/history/HuggingFace'));
+    h.http.expectOne(url('/api/logs'));
+  });
+
+  it('closing the dialog drops every load under way', () => {
+    const pending = [
+      h.http.expectOne(url('/api/health/history/HuggingFace')),
+      h.http.expectOne(url('/api/logs')),
+      h.http.expectOne(url('/api/stats/providers/HuggingFace/models')),
+    ];
+    h.destroy();
+    expect(pending.map((r) => r.cancelled)).toEqual([true, true, true]);
+    h = createHarness();
   });
 });

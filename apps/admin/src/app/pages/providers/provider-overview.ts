@@ -1,14 +1,16 @@
-import { ChangeDetectionStrategy, Component, type OnInit, computed, inject, input, signal } from '@angular/core';
+import { ChangeDetectionStrategy, Component, DestroyRef, type OnInit, computed, inject, input, signal } from '@angular/core';
 import { RouterLink } from '@angular/router';
-import { firstValueFrom } from 'rxjs';
+import { catchError, forkJoin, map, of } from 'rxjs';
+import { takeUntilDestroyed } from '@angular/core/rxjs-interop';
 import type { ProviderDetail, ProviderModelStats, RequestLogEntry, StatsRange } from '#contracts';
 import { MatButtonModule } from '@angular/material/button';
-import { MatButtonToggleModule } from '@angular/material/button-toggle';
 import { MatIconModule } from '@angular/material/icon';
 import { MatTooltipModule } from '@angular/material/tooltip';
 import { ApiService, type ProviderHealthHistoryView } from '../../core/api.service';
 import { attemptText, finalErrorText } from '../../core/attempt-text';
 import { formatClock, formatCount, formatDuration, formatPercent } from '../../core/format';
+import { RangeLoad } from '../../shared/range/range-load';
+import { RangeToggle } from '../../shared/range/range-toggle';
 import { conditionInfo, keyRow, probeText } from './providers-view';
 
 const RECENT_CHECKS = 10;
@@ -45,6 +47,27 @@ export function modelStatLine(item: ProviderModelStats['items'][number]): {
   };
 }
 
+/** One recent check as the overview lists it: what was probed, the model a chat probe tested (null for the others), the verdict. */
+export function checkLine(item: ProviderHealthHistoryView['items'][number]): {
+  at: number;
+  ok: boolean;
+  tested: string;
+  model: string | null;
+  verdict: string;
+  error: string | null;
+} {
+  const probe = item.probe === 'chat' || item.probe === 'models' ? item.probe : 'none';
+  return {
+    at: item.checkedAt,
+    ok: item.ok,
+    // The model is a field of its own, not folded into the probe's words.
+    tested: probeText({ probe }),
+    model: probe === 'chat' ? (item.model ?? null) : null,
+    verdict: `${item.ok ? '通过' : '失败'} · ${formatDuration(item.latencyMs)}`,
+    error: item.error,
+  };
+}
+
 /** One failed request as the overview lists it: when, which model, what happened in Chinese. */
 export function failureLine(entry: RequestLogEntry, provider: string): { at: number; model: string; status: number; text: string } {
   const mine = [...entry.attempts].reverse().find((a) => a.provider.toLowerCase() === provider.toLowerCase() && a.reason !== 'ok');
@@ -52,12 +75,12 @@ export function failureLine(entry: RequestLogEntry, provider: string): { at: num
 }
 
 /**
- * A provider at a glance: its condition, its recent checks (time, what was tested, result,
- * latency), its last failed requests with a link to 请求日志 filtered to it, and each key's state.
+ * A provider at a glance: its condition, its recent checks (time, what was tested and on which
+ * model, result, latency), its last failed requests with a link to 请求日志 filtered to it, and each key's state.
  */
 @Component({
   selector: 'app-provider-overview',
-  imports: [RouterLink, MatButtonModule, MatButtonToggleModule, MatIconModule, MatTooltipModule],
+  imports: [RouterLink, MatButtonModule, MatIconModule, MatTooltipModule, RangeToggle],
   template: `
     <section class="block" data-testid="overview-condition">
       <h3>
@@ -71,15 +94,20 @@ export function failureLine(entry: RequestLogEntry, provider: string): { at: num
     <section class="block">
       <h3>最近的检查</h3>
       @if (checks(); as list) {
-        @if (list.items.length === 0) {
+        @if (list.length === 0) {
           <p class="muted">还没有检查记录。</p>
         } @else {
           <ol class="lines" data-testid="overview-checks">
-            @for (c of list.items; track c.checkedAt) {
+            @for (c of list; track c.at) {
               <li [class]="c.ok ? 'tone-success' : 'tone-danger'">
-                <span class="at">{{ clock(c.checkedAt) }}</span>
-                <span>{{ tested(c.probe) }}</span>
-                <span>{{ c.ok ? '通过' : '失败' }} · {{ duration(c.latencyMs) }}</span>
+                <span class="at">{{ clock(c.at) }}</span>
+                <span>{{ c.tested }}</span>
+                @if (c.model) {
+                  <span data-testid="overview-check-model"
+                    >测试模型：<span class="mono">{{ c.model }}</span></span
+                  >
+                }
+                <span>{{ c.verdict }}</span>
                 @if (c.error) {
                   <span class="mono">{{ c.error }}</span>
                 }
@@ -95,17 +123,7 @@ export function failureLine(entry: RequestLogEntry, provider: string): { at: num
     <section class="block">
       <div class="head">
         <h3>按模型的成功率与延迟</h3>
-        <mat-button-toggle-group
-          hideSingleSelectionIndicator
-          [value]="range()"
-          (change)="loadModels($event.value)"
-          aria-label="按模型统计的时间范围"
-          data-testid="overview-models-range"
-        >
-          @for (r of ranges; track r.range) {
-            <mat-button-toggle [value]="r.range">{{ r.label }}</mat-button-toggle>
-          }
-        </mat-button-toggle-group>
+        <app-range-toggle [ranges]="ranges" [value]="range()" (picked)="loadModels($event)" label="按模型统计的时间范围" testid="overview-models-range" />
       </div>
       @if (modelStats(); as stats) {
         @if (stats.length === 0) {
@@ -260,44 +278,48 @@ export function failureLine(entry: RequestLogEntry, provider: string): { at: num
 export class ProviderOverview implements OnInit {
   readonly provider = input.required<ProviderDetail>();
   private readonly api = inject(ApiService);
+  private readonly destroyRef = inject(DestroyRef);
 
-  protected readonly checks = signal<ProviderHealthHistoryView | null>(null);
+  protected readonly checks = signal<ReturnType<typeof checkLine>[] | null>(null);
   protected readonly failures = signal<ReturnType<typeof failureLine>[] | null>(null);
   protected readonly condition = computed(() => conditionInfo(this.provider().condition));
   protected readonly keys = computed(() => this.provider().keys.map((k) => keyRow(k, Date.now())));
   protected readonly clock = formatClock;
-  protected readonly duration = formatDuration;
-  protected readonly tested = (probe: string) => probeText({ probe: probe as 'chat' | 'models' | 'none' });
   protected readonly ranges = MODEL_STAT_RANGES;
   protected readonly successHelp = MODEL_SUCCESS_HELP;
-  protected readonly range = signal<StatsRange>('24h');
-  protected readonly modelStats = signal<ReturnType<typeof modelStatLine>[] | null>(null);
-  protected readonly modelsFailed = signal(false);
-  /** Only the latest range's answer is shown (a slow earlier one is dropped). */
-  private modelsAsked = 0;
+  /** Only the latest range's answer is shown (a slow earlier one is cancelled); the table clears meanwhile. */
+  private readonly models = new RangeLoad<ProviderModelStats>({
+    fetch: (range) => this.api.providerModelStats(this.provider().name, range),
+    initial: '24h',
+    keepWhileLoading: false,
+  });
+  protected readonly range = this.models.range;
+  protected readonly modelStats = computed(() => this.models.data()?.items.map(modelStatLine) ?? null);
+  protected readonly modelsFailed = computed(() => this.models.error() !== null);
 
   /** Per-model attempts, 成功率 and latency of this provider over `range`. */
-  async loadModels(range: StatsRange): Promise<void> {
-    const asked = ++this.modelsAsked;
-    this.range.set(range);
-    this.modelStats.set(null);
-    this.modelsFailed.set(false);
-    try {
-      const stats = await firstValueFrom(this.api.providerModelStats(this.provider().name, range));
-      if (asked === this.modelsAsked) this.modelStats.set(stats.items.map(modelStatLine));
-    } catch {
-      if (asked === this.modelsAsked) this.modelsFailed.set(true);
-    }
+  loadModels(range: StatsRange): void {
+    this.models.load(range);
   }
 
-  async ngOnInit(): Promise<void> {
+  /** The checks and the failures, shown together; a part that cannot be read shows as none. Dropped if the dialog closes first. */
+  ngOnInit(): void {
     const name = this.provider().name;
-    void this.loadModels(this.range());
-    const [checks, logs] = await Promise.allSettled([
-      firstValueFrom(this.api.healthHistory(name, RECENT_CHECKS)),
-      firstValueFrom(this.api.logs({ provider: name, status: 'error', pageSize: RECENT_FAILURES })),
-    ]);
-    this.checks.set(checks.status === 'fulfilled' ? checks.value : { provider: name, items: [] });
-    this.failures.set(logs.status === 'fulfilled' ? logs.value.items.map((e) => failureLine(e, name)) : []);
+    this.loadModels(this.range());
+    forkJoin({
+      checks: this.api.healthHistory(name, RECENT_CHECKS).pipe(
+        map((h) => h.items.map(checkLine)),
+        catchError(() => of([])),
+      ),
+      failures: this.api.logs({ provider: name, status: 'error', pageSize: RECENT_FAILURES }).pipe(
+        map((page) => page.items.map((e) => failureLine(e, name))),
+        catchError(() => of([])),
+      ),
+    })
+      .pipe(takeUntilDestroyed(this.destroyRef))
+      .subscribe(({ checks, failures }) => {
+        this.checks.set(checks);
+        this.failures.set(failures);
+      });
   }
 }
