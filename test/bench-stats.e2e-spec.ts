@@ -187,7 +187,7 @@ describe('bench budget verdicts', () => {
       intact: 1999,
       failures: [],
       rssBeforeBytes: 100 * 2 ** 20,
-      peakRssBytes: 300 * 2 ** 20,
+      peakRssBytes: 250 * 2 ** 20,
       rssAfterBytes: 0,
       peakOpen: 2000,
       peakDelivering: 2000,
@@ -203,7 +203,15 @@ describe('bench budget verdicts', () => {
     expect(byName('Added latency, concurrency 1, p50')).toMatchObject({ value: '+0.50 ms', pass: true });
     expect(byName('Added latency, concurrency 1, p99')).toMatchObject({ value: '+1.50 ms', pass: true });
     expect(rows.find((r) => r.measurement.endsWith('completed intact'))).toMatchObject({ gateway: '1999 / 2000', pass: false });
-    expect(rows.find((r) => r.measurement.endsWith('gateway peak RSS'))).toMatchObject({ pass: true });
+    // 150 MB over idle for 2000 open streams: 77 KB each; the bound is 250 MB, inclusive.
+    expect(rows.find((r) => r.measurement.endsWith('gateway peak RSS'))).toMatchObject({
+      value: '+150 MB over idle, 77 KB per open stream',
+      budget: '≤ 250 MB',
+      pass: true,
+    });
+    const base = results([150, 250, 200], [0.6, 0.7, 1.5]);
+    const heavier = budgets({ ...base, slow: { ...base.slow!, peakRssBytes: 251 * 2 ** 20 } });
+    expect(heavier.find((r) => r.measurement.endsWith('gateway peak RSS'))!.pass).toBe(false);
 
     const worse = budgets(results([150, 190, 199], [0.6, 0.8, 0.9]));
     expect(worse.find((r) => r.measurement.startsWith('Non-stream'))!.pass).toBe(false);

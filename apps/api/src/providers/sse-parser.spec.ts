@@ -121,6 +121,23 @@ describe('SseParser', () => {
       }
     });
 
+    it('keeps streams apart when many parsers decode at once, each a byte at a time (they share one decoder)', () => {
+      const texts = ['你好，世界', 'héllo wörld €', '🙂🙃 ok', 'plain ascii'];
+      const streams = texts.map((text, i) => utf8(`data: ${text}\n\n`).map((b, j) => (i === 1 && j === 8 ? 0xff : b)));
+      const parsers = texts.map(() => new SseParser());
+      const events: SseEvent[][] = texts.map(() => []);
+      const longest = Math.max(...streams.map((bytes) => bytes.length));
+      for (let at = 0; at < longest; at++) {
+        streams.forEach((bytes, i) => {
+          if (at < bytes.length) events[i]!.push(...parsers[i]!.push(bytes.subarray(at, at + 1)));
+        });
+      }
+      const expected = streams.map((bytes) => [{ event: 'message', data: new TextDecoder().decode(bytes.subarray(6, bytes.length - 2)) }]);
+      expect(events).toEqual(expected);
+      // The corrupted byte shows in its own stream only.
+      expect(events.map((e) => e[0]!.data.includes('\uFFFD'))).toEqual([false, true, false, false]);
+    });
+
     it('flushes an interrupted byte sequence as U+FFFD when text follows', () => {
       expect(parse(Uint8Array.of(...utf8('data: '), 0xe4, 0xb8), 'x\n\n')).toEqual([{ event: 'message', data: '\uFFFDx' }]);
     });

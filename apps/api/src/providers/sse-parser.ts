@@ -25,6 +25,15 @@ const BOM = 0xfeff;
 const DIGITS_ONLY = /^[0-9]+$/;
 /** Chunks up to this size are handled without allocating (the native calls cost more there). */
 const SMALL_CHUNK = 16;
+/**
+ * One decoder for every parser: it only ever decodes complete characters in one call (never
+ * `{ stream: true }`, see decode()), so it carries nothing from one call to the next. A decoder
+ * of its own per stream held an ICU converter (~2 KB of native memory) for the stream's life
+ * once its text was not ASCII. The stream's single leading BOM is stripped by the parser, so the
+ * decoder must never strip one: it sees each chunk's complete characters as a fresh input and
+ * would drop a BOM at any of them.
+ */
+const decoder = new TextDecoder('utf-8', { ignoreBOM: true });
 
 /** Bounds on what one stream can make the parser hold; unbounded when absent. */
 export interface SseLimits {
@@ -54,9 +63,6 @@ export class SseLimitError extends RangeError {
  * packet boundaries may fall inside a line, inside a CRLF pair or inside a UTF-8 character.
  */
 export class SseParser {
-  // The stream's single leading BOM is stripped here, so the decoder must never strip one: it
-  // sees each chunk's complete characters as a fresh input and would drop a BOM at any of them.
-  private readonly decoder = new TextDecoder('utf-8', { ignoreBOM: true });
   /**
    * Holds the trailing bytes of an incomplete UTF-8 sequence until a later chunk completes them
    * (`heldLength` of them), and is the scratch space where small chunks are appended to them.
@@ -108,7 +114,7 @@ export class SseParser {
       // A byte sequence cut off by text can never be completed; the decoder's flush emits the
       // U+FFFD a browser would show for it.
       if (this.heldLength > 0) {
-        this.feed(this.decoder.decode(this.held.subarray(0, this.heldLength)), out);
+        this.feed(decoder.decode(this.held.subarray(0, this.heldLength)), out);
         this.heldLength = 0;
       }
       this.feed(chunk, out);
@@ -177,7 +183,7 @@ export class SseParser {
     }
     const end = this.heldLength + length;
     const complete = completePrefixLength(input, end);
-    const text = complete === 0 ? '' : this.decoder.decode(input.subarray(0, complete));
+    const text = complete === 0 ? '' : decoder.decode(input.subarray(0, complete));
     // Decoded before this shift, which may overwrite `held`, the input itself for small chunks.
     for (let i = complete; i < end; i++) this.held[i - complete] = input[i]!;
     this.heldLength = end - complete;

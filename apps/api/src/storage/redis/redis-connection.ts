@@ -1,7 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { Logger } from '@nestjs/common';
-import { Redis, type RedisOptions } from 'ioredis';
+import type { Redis, RedisOptions } from 'ioredis';
 import { Subject, type Observable } from 'rxjs';
+
+// ioredis (with its command table, some 45 modules) is loaded by the first connection, not at
+// start: a gateway without REDIS_URL never uses it, and loading it cost ~2 MB of heap and ~4 MB
+// of RSS there (the memory budget of issue 20). A synchronous require keeps the constructor as it was.
+const requireModule = createRequire(import.meta.url);
+let RedisClient: typeof Redis | undefined;
+
+function newRedis(url: string, options: RedisOptions): Redis {
+  RedisClient ??= (requireModule('ioredis') as typeof import('ioredis')).Redis;
+  return new RedisClient(url, options);
+}
 
 export interface RedisConnectionOptions {
   /** redis://[user:password@]host:port[/db] or rediss:// for TLS. */
@@ -130,8 +142,8 @@ export class RedisConnection {
 
   constructor(private readonly options: RedisConnectionOptions) {
     this.prefix = options.prefix;
-    this.client = new Redis(options.url, clientOptions(options, 'g4f-pool'));
-    this.subscriber = new Redis(options.url, clientOptions(options, 'g4f-pool-sub'));
+    this.client = newRedis(options.url, clientOptions(options, 'g4f-pool'));
+    this.subscriber = newRedis(options.url, clientOptions(options, 'g4f-pool-sub'));
     this.watch(this.client, 'client');
     this.watch(this.subscriber, 'subscriber');
     this.subscriber.on('message', (channel: string, message: string) => {
