@@ -1,6 +1,7 @@
 // The benchmark's arithmetic (bench/stats.ts, bench/verify.ts, the budget verdicts of
 // bench/report.ts). The benchmark itself runs only with `npm run bench`, never in `npm test`.
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { budgets, peerRatio, renderMarkdown, type BenchResults, type RoundMetrics } from '../bench/report.ts';
 import {
   dueCount,
@@ -303,9 +304,17 @@ describe('bench budget verdicts', () => {
     expect(skipped).toContain('No Portkey row: BENCH_PORTKEY=0.');
   });
 
-  it('runs ahead of other sessions where the OS allows it, and the report says how', () => {
-    // In a session of its own (detached), so that raising it does not raise this test run.
-    const child = spawnSync(
+  it('runs ahead of other sessions where the OS allows it, and the report says how', async () => {
+    const ownGroup = (): string | undefined => {
+      try {
+        return readFileSync('/proc/self/autogroup', 'utf8');
+      } catch {
+        return undefined;
+      }
+    };
+    const before = ownGroup();
+    // In a session of its own (detached: a new autogroup), so that raising it does not raise this test run.
+    const child = spawn(
       process.execPath,
       [
         '--input-type=module',
@@ -315,9 +324,13 @@ describe('bench budget verdicts', () => {
          console.log(raiseSchedulingPriority());
          try { console.log(readFileSync('/proc/self/autogroup', 'utf8')); } catch {}`,
       ],
-      { encoding: 'utf8', detached: true },
+      { detached: true, stdio: ['ignore', 'pipe', 'inherit'] },
     );
-    const [said, autogroup] = child.stdout.split('\n');
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    await new Promise((resolve) => child.once('close', resolve));
+    expect(ownGroup()).toBe(before);
+    const [said, autogroup] = stdout.split('\n');
     expect(said).toMatch(/^(autogroup nice -19|nice -10|default)/);
     if (said!.startsWith('autogroup')) expect(autogroup).toMatch(/nice -19$/);
     const base = results([1, 1, 1], [1, 1, 1]);
