@@ -24,7 +24,6 @@ export interface PageElement {
 }
 declare const document: {
   fonts: { ready: Promise<unknown> };
-  getAnimations(): { playState: string; effect: { getComputedTiming(): { endTime?: number | string } } | null }[];
   scrollingElement: PageElement | null;
   querySelector(selector: string): PageElement | null;
 };
@@ -78,32 +77,15 @@ export function watchErrors(page: Page): string[] {
   return errors;
 }
 
-/**
- * Resolves once no finite animation or transition is running (a ripple fading, a tooltip leaving,
- * a dialog opening): what a fixed pause used to wait for, without waiting out the pause when
- * nothing moves. Endless ones (a spinner) do not count. Bounded: a picture is not worth a test.
- */
-export async function animationsSettled(page: Page): Promise<void> {
-  await page
-    .waitForFunction(
-      () => document.getAnimations().every((a) => a.playState !== 'running' || !Number.isFinite(Number(a.effect?.getComputedTiming().endTime ?? Infinity))),
-      undefined,
-      { polling: 50, timeout: 3000 },
-    )
-    .catch(() => undefined);
-}
-
 /** Waits for web fonts and animations, then writes test-output/screenshots/<name>.png. */
 export async function shot(page: Page, name: string, fullPage = false): Promise<void> {
   // From the top of the page, with no tooltip under a resting mouse.
   await page.mouse.move(1, 1);
   await page.evaluate(() => document.querySelector('.mat-drawer-content')?.scrollTo(0, 0));
   await page.evaluate(() => document.fonts.ready.then(() => undefined));
-  // A moment for what the mouse move and scroll start (a tooltip's hide delay), then until it ends.
-  await sleep(100);
-  await animationsSettled(page);
+  await sleep(700);
   if (!fullPage) {
-    await page.screenshot({ path: join(SHOTS, `${name}.png`), animations: 'disabled' });
+    await page.screenshot({ path: join(SHOTS, `${name}.png`) });
     return;
   }
   // The shell scrolls inside its content pane: grow the viewport to the page's height for one picture.
@@ -113,9 +95,8 @@ export async function shot(page: Page, name: string, fullPage = false): Promise<
     return Math.max(content.scrollHeight + (content.getBoundingClientRect().top || 0), window.innerHeight);
   });
   await page.setViewportSize({ width: size.width, height: Math.ceil(height) });
-  await sleep(100);
-  await animationsSettled(page);
-  await page.screenshot({ path: join(SHOTS, `${name}.png`), animations: 'disabled' });
+  await sleep(500);
+  await page.screenshot({ path: join(SHOTS, `${name}.png`) });
   await page.setViewportSize(size);
 }
 

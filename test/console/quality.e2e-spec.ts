@@ -18,7 +18,7 @@ import { adminHeaders } from '../support/admin.ts';
 import { postJson } from '../support/gateway.ts';
 import type { Gateway } from '../support/gateway.ts';
 import { ICONS } from './console-build.ts';
-import { PASSWORD, animationsSettled, axeFindings, login, shot, sleep, startConsoleWorld, watchErrors } from './browser.ts';
+import { PASSWORD, axeFindings, login, shot, sleep, startConsoleWorld, watchErrors } from './browser.ts';
 import type { ConsoleWorld } from './browser.ts';
 
 declare const window: { __iconProblems?: string[]; requestAnimationFrame(cb: () => void): void; innerWidth: number };
@@ -248,8 +248,7 @@ describe('console load, icons and accessibility in Chromium', () => {
           await page.locator('.mat-mdc-dialog-container.mdc-dialog--open:not(.mdc-dialog--opening)').nth(1).waitFor();
         }
         await page.waitForLoadState('networkidle');
-        // Whatever the opening started (a focus ripple, a field's label) has ended before axe measures colours.
-        await animationsSettled(page);
+        await sleep(500);
         const name = then ?? button;
         findings.push(...(await axeFindings(page)).map((f) => `${theme} /${path} (${name} dialog): ${f}`));
         if (theme === 'dark') await shot(page, `quality-${name}-dialog-1440`);
