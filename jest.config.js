@@ -31,6 +31,13 @@ export default {
   // testTimeout is a global option (ignored per project). End-to-end suites boot real servers,
   // which on a loaded 2-core CI machine can take seconds.
   testTimeout: 30_000,
+  // Two workers even on two cores (Jest's default there is one, in band): most suites wait on
+  // sockets, timers and child processes (gateways, emulators, Chromium) rather than compute.
+  // Each ESM suite leaves its module registry behind in the process that ran it; a worker past
+  // the limit after a suite is replaced, so no process grows for the whole run (in band, the
+  // run needed an 8 GB heap).
+  maxWorkers: 2,
+  workerIdleMemoryLimit: '1GB',
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/apps/api/src/**/*.spec.ts', '<rootDir>/libs/**/*.spec.ts'] },
     // The admin console's services and page logic (apps/admin): Angular's own packages are native

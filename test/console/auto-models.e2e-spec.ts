@@ -7,28 +7,16 @@
  *   with its upstream id; 转为正式 makes it a curated entry (the tag goes, the gateway keeps it);
  * - no console error, no request to another host; screenshots at desktop and phone width.
  */
-import type { Page } from 'playwright-core';
-import type { AdminModelList, AutoModelList } from '#contracts';
+import type { AutoModelList } from '#contracts';
 import type { Emulator } from '../emulators/emulator.ts';
 import { loadDefaultModelLists } from '../emulators/model-lists.ts';
 import { adminHeaders } from '../support/admin.ts';
 import { postJson, type Gateway } from '../support/gateway.ts';
-import { DESKTOP, PHONE, login, shot, startConsoleWorld, text, watchErrors } from './browser.ts';
+import { apiModels, card, fitsWidth, startModelsWorld } from '../support/models-console.ts';
+import { DESKTOP, PHONE, login, shot, text, watchErrors } from './browser.ts';
 import type { ConsoleWorld } from './browser.ts';
 
-declare const document: { documentElement: { scrollWidth: number; clientWidth: number } };
-
 const NEW_ID = 'acme/Nimbus-13B-Instruct';
-const card = (page: Page, id: string) => page.locator(`[data-testid="model-card"][data-model="${id}"]`);
-
-/** Nothing is wider than the window (no sideways scrolling of the page). */
-async function fitsWidth(page: Page): Promise<void> {
-  const { scrollWidth, clientWidth } = await page.evaluate(() => ({
-    scrollWidth: document.documentElement.scrollWidth,
-    clientWidth: document.documentElement.clientWidth,
-  }));
-  expect(scrollWidth).toBeLessThanOrEqual(clientWidth);
-}
 
 describe('模型浏览: auto models and discovery auto-add in Chromium', () => {
   let world: ConsoleWorld;
@@ -36,7 +24,7 @@ describe('模型浏览: auto models and discovery auto-add in Chromium', () => {
   let gw: Gateway;
 
   beforeAll(async () => {
-    world = await startConsoleWorld();
+    world = await startModelsWorld();
     ({ emu, gw } = world);
   }, 300_000);
 
@@ -124,7 +112,7 @@ describe('模型浏览: auto models and discovery auto-add in Chromium', () => {
     await page.getByText(`${NEW_ID} 已转为正式模型。`).waitFor();
     await found.getByTestId('promote-model').waitFor({ state: 'detached' });
     expect(await found.getByTestId('discovered-tag').count()).toBe(0);
-    const list = (await (await fetch(`${gw.url}/api/models`, { headers: await adminHeaders(gw) })).json()) as AdminModelList;
+    const list = await apiModels(gw);
     expect(list.models.find((m) => m.id === NEW_ID)).toMatchObject({ owned_by: 'DeepInfra' });
     expect(list.models.find((m) => m.id === NEW_ID)!.discovered).toBeUndefined();
     expect(errors).toEqual([]);

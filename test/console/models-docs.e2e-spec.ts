@@ -13,16 +13,15 @@
  * - no console error, no request to another host; screenshots at desktop and phone width.
  */
 import type { Page } from 'playwright-core';
-import type { AdminModelList } from '#contracts';
 import type { Emulator } from '../emulators/emulator.ts';
 import { loadDefaultModelLists } from '../emulators/model-lists.ts';
 import { adminHeaders } from '../support/admin.ts';
 import type { Gateway } from '../support/gateway.ts';
-import { DESKTOP, PHONE, login, shot, startConsoleWorld, text, watchErrors } from './browser.ts';
+import { apiModels, card, fitsWidth, startModelsWorld } from '../support/models-console.ts';
+import { DESKTOP, PHONE, login, shot, text, watchErrors } from './browser.ts';
 import type { ConsoleWorld } from './browser.ts';
 
 declare const document: {
-  documentElement: { scrollWidth: number; clientWidth: number };
   querySelectorAll(selector: string): { length: number };
   querySelector(selector: string): { getAttribute(name: string): string | null } | null;
   getElementById(id: string): { getBoundingClientRect(): { top: number } } | null;
@@ -35,25 +34,9 @@ const MISSING_UPSTREAM = 'deepseek-ai/DeepSeek-R1';
 /** A chat model whose routes all stay in the emulators' lists. */
 const SEEN_MODEL = 'llama-3.3-70b';
 
-async function apiModels(gw: Gateway): Promise<AdminModelList> {
-  const res = await fetch(`${gw.url}/api/models`, { headers: await adminHeaders(gw) });
-  expect(res.status).toBe(200);
-  return (await res.json()) as AdminModelList;
-}
-
 const cards = (page: Page) => page.getByTestId('model-card');
-const card = (page: Page, id: string) => page.locator(`[data-testid="model-card"][data-model="${id}"]`);
 const route = (page: Page, id: string, provider: string) => card(page, id).locator(`[data-testid="route"][data-provider="${provider}"]`);
 const chip = (page: Page, category: string) => page.locator(`[data-testid="category-chip"][data-category="${category}"]`);
-
-/** Nothing is wider than the window (no sideways scrolling of the page). */
-async function fitsWidth(page: Page): Promise<void> {
-  const { scrollWidth, clientWidth } = await page.evaluate(() => ({
-    scrollWidth: document.documentElement.scrollWidth,
-    clientWidth: document.documentElement.clientWidth,
-  }));
-  expect(scrollWidth).toBeLessThanOrEqual(clientWidth);
-}
 
 describe('模型浏览 and API 文档 in Chromium', () => {
   let world: ConsoleWorld;
@@ -61,9 +44,8 @@ describe('模型浏览 and API 文档 in Chromium', () => {
   let gw: Gateway;
 
   beforeAll(async () => {
-    world = await startConsoleWorld();
+    world = await startModelsWorld();
     ({ emu, gw } = world);
-    await world.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gw.url });
   }, 300_000);
 
   afterAll(() => world?.close());

@@ -6,17 +6,17 @@
  * Routing is weighted-random, which would otherwise spread the turns.
  */
 import type { CacheSettings } from '#contracts';
-import { startEmulator, type Emulator, type ProviderId } from '../emulators/emulator.ts';
-import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.ts';
-import { emulatorEnv, postJson } from '../support/gateway.ts';
-import { startRedis, type RedisServer } from '../support/redis.ts';
+import type { Emulator, ProviderId } from '../emulators/emulator.ts';
+import { startCluster, type Cluster } from '../support/cluster.ts';
+import type { GatewayProcess } from '../support/gateway-process.ts';
+import { postJson } from '../support/gateway.ts';
 
 const MODEL = 'llama-3.3-70b';
 const KEY = 'sk-cluster-cache';
 const TEST_TIMEOUT_MS = 20_000;
 const TURNS = 10;
 
-let redis: RedisServer;
+let cluster: Cluster;
 let emu: Emulator;
 let A: GatewayProcess;
 let B: GatewayProcess;
@@ -24,28 +24,19 @@ let admin: Record<string, string>;
 let prompt = 0;
 
 beforeAll(async () => {
-  redis = await startRedis();
-  emu = await startEmulator({ zeroLatency: true });
-  const env: Record<string, string> = {
-    ...emulatorEnv(emu),
-    REDIS_URL: redis.url,
+  cluster = await startCluster(2, {
     REDIS_KEY_PREFIX: 'cache-e2e:',
     SECRET_KEY: 'cluster-cache-e2e-secret',
     API_KEY: KEY,
     ROUTING_STRATEGY: 'random',
     RESPONSE_CACHE: 'true',
     BREAKER_COOLDOWN_MS: '60000',
-  };
-  [A, B] = await Promise.all([startGatewayProcess(env), startGatewayProcess(env)]);
-  const login = await postJson(`${A.url}/api/auth/login`, { password: 'admin-test-password' });
-  admin = { authorization: `Bearer ${((await login.json()) as { token: string }).token}`, 'content-type': 'application/json' };
+  });
+  ({ emu, admin } = cluster);
+  [A, B] = cluster.replicas as [GatewayProcess, GatewayProcess];
 }, 60_000);
 
-afterAll(async () => {
-  await Promise.all([A?.stop(5000), B?.stop(5000)]);
-  await emu?.close();
-  await redis?.close();
-}, 30_000);
+afterAll(() => cluster?.close(), 30_000);
 
 afterEach(() => {
   emu.reset();

@@ -7,10 +7,10 @@
  * build on each other: the last ones kill a replica and then Redis itself.
  */
 import type { CreatedClientKey, StatsResponse } from '#contracts';
-import { startEmulator, type Emulator } from '../emulators/emulator.ts';
-import { startGatewayProcess, type GatewayProcess } from '../support/gateway-process.ts';
-import { emulatorEnv } from '../support/gateway.ts';
-import { startRedis, type RedisServer } from '../support/redis.ts';
+import type { Emulator } from '../emulators/emulator.ts';
+import { startCluster, type Cluster } from '../support/cluster.ts';
+import type { GatewayProcess } from '../support/gateway-process.ts';
+import type { RedisServer } from '../support/redis.ts';
 
 const MODEL = 'llama-3.3-70b';
 /** The acceptance bound for a change on one replica to take effect on the others. */
@@ -19,10 +19,11 @@ const TEST_TIMEOUT_MS = 20_000;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+let cluster: Cluster;
 let redis: RedisServer;
 let emu: Emulator;
+/** The replicas still running (the kill test takes A away). */
 let replicas: GatewayProcess[] = [];
-let all: GatewayProcess[] = [];
 let A: GatewayProcess;
 let B: GatewayProcess;
 let C: GatewayProcess;
@@ -83,11 +84,7 @@ async function settled(): Promise<[number, number]> {
 const deepinfraCalls = () => emu.requests('deepinfra').filter((r) => r.path.endsWith('/chat/completions')).length;
 
 beforeAll(async () => {
-  redis = await startRedis();
-  emu = await startEmulator({ zeroLatency: true });
-  const env: Record<string, string> = {
-    ...emulatorEnv(emu),
-    REDIS_URL: redis.url,
+  cluster = await startCluster(3, {
     REDIS_KEY_PREFIX: 'e2e:',
     SECRET_KEY: 'cluster-e2e-secret',
     ROUTING_STRATEGY: 'priority',
@@ -98,28 +95,15 @@ beforeAll(async () => {
     BREAKER_FAILURE_THRESHOLD: '2',
     BREAKER_COOLDOWN_MS: '60000',
     STATS_FLUSH_MS: '200',
-  };
-  replicas = await Promise.all([startGatewayProcess(env), startGatewayProcess(env), startGatewayProcess(env)]);
-  [A, B, C] = replicas as [GatewayProcess, GatewayProcess, GatewayProcess];
-  all = [...replicas];
-  const login = await fetch(`${A.url}/api/auth/login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ password: 'admin-test-password' }),
   });
-  const { token } = (await login.json()) as { token: string };
-  admin = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
+  ({ redis, emu, admin } = cluster);
+  replicas = [...cluster.replicas];
+  [A, B, C] = replicas as [GatewayProcess, GatewayProcess, GatewayProcess];
   clientKey = (await api<CreatedClientKey>(A, '/api/keys', { method: 'POST', body: { name: 'cluster tests' } })).secret;
   for (const gw of replicas) await within(PROPAGATION_MS, 'the client key on every replica', async () => (await ask(gw)).status === 200);
 }, 60_000);
 
-afterAll(async () => {
-  await Promise.all(replicas.map((gw) => gw.stop(5000)));
-  // CLUSTER_E2E_LOGS=1 prints what each replica logged (for a failure that needs explaining).
-  if (process.env.CLUSTER_E2E_LOGS) for (const gw of all) console.log(`--- ${gw.url}\n${gw.output()}`);
-  await emu?.close();
-  await redis?.close();
-}, 30_000);
+afterAll(() => cluster?.close(), 30_000);
 
 describe('three gateway processes on one Redis', () => {
   it(

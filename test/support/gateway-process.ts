@@ -42,11 +42,28 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/** What the gateway prints when PORT is taken (apps/api/src/common/port-check.ts). */
+const PORT_TAKEN = /^Port \d+ is already in use/m;
+
 /**
  * Runs the built gateway (dist/, built by the Jest global setup) as a child process, the way
- * `npm start` does, and waits until /health/ready answers 200.
+ * `npm start` does, and waits until /health/ready answers 200. The free port is released before
+ * the gateway binds it; when another process (a parallel test) took it in between, the gateway
+ * gives up at once, and is started again on another.
  */
-export async function startGatewayProcess(env: Record<string, string>, { readyTimeoutMs = 20_000 } = {}): Promise<GatewayProcess> {
+export async function startGatewayProcess(env: Record<string, string>, options: { readyTimeoutMs?: number } = {}): Promise<GatewayProcess> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(env, options);
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof PortTaken)) throw err;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function startOnce(env: Record<string, string>, { readyTimeoutMs = 20_000 } = {}): Promise<GatewayProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [...startNodeArgs(), main], {
     env: {
@@ -73,7 +90,7 @@ export async function startGatewayProcess(env: Record<string, string>, { readyTi
   let gone = false;
   void exited.then(() => (gone = true));
   for (;;) {
-    if (gone) throw new Error(`gateway exited before it was ready:\n${out}`);
+    if (gone) throw new (PORT_TAKEN.test(out) ? PortTaken : Error)(`gateway exited before it was ready:\n${out}`);
     try {
       if ((await fetch(`${url}/health/ready`)).status === 200) break;
     } catch {

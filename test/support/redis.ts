@@ -44,7 +44,7 @@ function installExitHook(): void {
  */
 export async function startRedis(): Promise<RedisServer> {
   installExitHook();
-  const port = await freePort();
+  let port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'g4f-redis-'));
   let child: ChildProcess | undefined;
   const clients: Redis[] = [];
@@ -105,7 +105,17 @@ export async function startRedis(): Promise<RedisServer> {
     await exited;
   };
 
-  await start();
+  // The free port is released before redis-server binds it: another process (a parallel test) may
+  // take it in between, and then another port is tried.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await start();
+      break;
+    } catch (err) {
+      if (attempt >= 3 || !/Address already in use/i.test(String(err))) throw err;
+      port = await freePort();
+    }
+  }
   return {
     port,
     url: `redis://127.0.0.1:${port}`,
