@@ -141,6 +141,7 @@ export class SqliteCacheStore implements CacheStore {
     const worker = this.worker;
     this.worker = undefined;
     await worker?.terminate();
+    this.reader = undefined;
     this.readerDb?.close();
   }
 
