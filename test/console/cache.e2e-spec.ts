@@ -1,13 +1,14 @@
 /**
  * 控制台's response cache panel in Chromium: it shows the switch as RESPONSE_CACHE set it, turns
  * the cache on for the gateway (a repeated deterministic request is then answered from the cache),
- * and counts what the hits saved on its next poll, without a reload.
+ * and counts what the hits saved on its next poll, without a reload; a model forced there is
+ * cached whatever the request's temperature, until it is taken off the list.
  */
 import type { CacheSettings } from '#contracts';
 import type { Page } from 'playwright-core';
 import { adminHeaders } from '../support/admin.ts';
 import { postJson } from '../support/gateway.ts';
-import { login, shot, startConsoleWorld, watchErrors, type ConsoleWorld } from './browser.ts';
+import { axeFindings, login, shot, startConsoleWorld, watchErrors, type ConsoleWorld } from './browser.ts';
 
 describe('控制台 response cache in Chromium', () => {
   let world: ConsoleWorld;
@@ -23,11 +24,11 @@ describe('控制台 response cache in Chromium', () => {
 
   afterAll(() => world?.close());
 
-  const ask = async () => {
+  const ask = async (temperature = 0) => {
     const res = await postJson(`${world.gw.baseURL}/chat/completions`, {
       model: 'llama-3.3-70b',
-      temperature: 0,
-      messages: [{ role: 'user', content: '缓存测试' }],
+      temperature,
+      messages: [{ role: 'user', content: `缓存测试 ${temperature}` }],
     });
     await res.arrayBuffer();
     return res.headers.get('x-pool-cache');
@@ -51,6 +52,29 @@ describe('控制台 response cache in Chromium', () => {
     await page.locator('[data-testid="cache-saved-requests"]', { hasText: '2' }).waitFor({ timeout: 15_000 });
     expect(Number((await page.getByTestId('cache-saved-tokens').innerText()).replace(/\D/g, ''))).toBeGreaterThan(0);
     await shot(page, 'dashboard-cache-full-desktop', true);
+    expect(errors).toEqual([]);
+  }, 60_000);
+
+  it('forces a model into the cache whatever the temperature, and lets it go again', async () => {
+    // Runs after the test above, with the cache on.
+    expect(await ask(1)).toBeNull();
+    expect(await axeFindings(page)).toEqual([]);
+    const input = page.getByTestId('cache-forced-input');
+    await input.fill('llama-3.3-70b');
+    await input.press('Enter');
+    const chip = page.locator('[data-testid="cache-forced-model"][data-model="llama-3.3-70b"]');
+    await chip.waitFor();
+    expect(await input.inputValue()).toBe('');
+    const stored = (await (await fetch(`${world.gw.url}/api/cache`, { headers: await adminHeaders(world.gw) })).json()) as CacheSettings;
+    expect(stored.models).toEqual(['llama-3.3-70b']);
+    expect(await ask(1)).toBe('miss');
+    expect(await ask(1)).toBe('hit');
+    await shot(page, 'dashboard-cache-forced-desktop', true);
+    expect(await axeFindings(page)).toEqual([]);
+
+    await page.getByRole('button', { name: '取消强制缓存 llama-3.3-70b' }).click();
+    await chip.waitFor({ state: 'detached' });
+    expect(await ask(1)).toBeNull();
     expect(errors).toEqual([]);
   }, 60_000);
 });

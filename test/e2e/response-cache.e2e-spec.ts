@@ -235,6 +235,20 @@ describe('the console', () => {
     } finally {
       await put({ models: [] });
     }
+    expect((await put({ models: ['x'.repeat(201)] })).status).toBe(400);
+  });
+
+  it('RESPONSE_CACHE_MODELS forces its models from the start, listed apart from the console’s', async () => {
+    const forced = await startGateway(emu, { ...ENV, RESPONSE_CACHE_MODELS: MODEL.toUpperCase() });
+    try {
+      expect(await cacheView(forced)).toMatchObject({ configModels: [MODEL.toUpperCase()], models: [] });
+      const body = fresh({ temperature: 1 });
+      expect((await ask(body, {}, forced)).res.headers.get('x-pool-cache')).toBe('miss');
+      expect((await ask(body, {}, forced)).res.headers.get('x-pool-cache')).toBe('hit');
+      expect(upstreamCalls()).toBe(1);
+    } finally {
+      await forced.close();
+    }
   });
 });
 

@@ -1,8 +1,12 @@
 import { Logger } from '@nestjs/common';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startRedis, type RedisServer } from '../../../../test/support/redis.ts';
 import { RedisConnection } from '../storage/redis/redis-connection.ts';
 import { FailOpen, MemoryCacheStore, type CacheStore } from './cache-store.ts';
 import { RedisCacheStore } from './redis-cache-store.ts';
+import { SqliteCacheStore } from './sqlite-cache-store.ts';
 
 /** Now: Redis expires its keys by its own clock. */
 const T0 = Date.now();
@@ -13,12 +17,13 @@ const entry = (tag: string) => JSON.stringify({ tag, pad: 'x'.repeat(100 - 19 - 
 let redis: RedisServer;
 let n = 0;
 const connections: RedisConnection[] = [];
+const files: SqliteCacheStore[] = [];
 
 beforeAll(async () => {
   redis = await startRedis();
 });
 afterAll(async () => {
-  await Promise.all(connections.map((c) => c.close()));
+  await Promise.all([...connections.map((c) => c.close()), ...files.map((f) => f.close())]);
   await redis?.close();
 });
 
@@ -29,9 +34,16 @@ async function redisStore(maxBytes: number): Promise<CacheStore> {
   return new RedisCacheStore(c, maxBytes);
 }
 
+function sqliteStore(maxBytes: number): Promise<CacheStore> {
+  const store = new SqliteCacheStore(join(mkdtempSync(join(tmpdir(), 'g4f-cache-')), 'cache.db'), maxBytes, new Logger('test'));
+  files.push(store);
+  return Promise.resolve(store);
+}
+
 describe.each([
   ['in memory', (maxBytes: number) => Promise.resolve(new MemoryCacheStore(maxBytes))],
   ['in Redis', redisStore],
+  ['in SQLite', sqliteStore],
 ])('the cache store %s', (_, make) => {
   it('returns what was put until it expires', async () => {
     expect(entry('a')).toHaveLength(100);
@@ -40,7 +52,7 @@ describe.each([
     expect(await store.get('a', T0)).toBe(entry('a'));
     expect(await store.get('b', T0)).toBeUndefined();
     expect(await store.size(T0)).toEqual({ entries: 1, bytes: 100 });
-    if (store instanceof MemoryCacheStore) expect(await store.get('a', T0 + HOUR)).toBeUndefined();
+    if (!(store instanceof RedisCacheStore)) expect(await store.get('a', T0 + HOUR)).toBeUndefined();
   });
 
   it('keeps its total under the cap, evicting the oldest first; an entry over the cap is not kept', async () => {

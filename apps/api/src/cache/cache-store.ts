@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 
-/** Where cached answers live: in this process (embedded mode) or in Redis (cluster mode). */
+/** Where cached answers live: in this process or a SQLite file (embedded mode), or in Redis (cluster mode). */
 export interface CacheStore {
   /** The entry's JSON, unless it is missing or expired at `now` (epoch ms). */
   get(key: string, now: number): Promise<string | undefined>;
@@ -8,6 +8,10 @@ export interface CacheStore {
   put(key: string, json: string, expiresAt: number, now: number): Promise<void>;
   /** Every entry's bytes and how many there are, for the console. */
   size(now: number): Promise<{ entries: number; bytes: number }>;
+  /** Readies a store that opens a file (SQLite); the others are ready from the start. */
+  open?(): Promise<void>;
+  /** Waits for the writes under way and lets the store's resources go. */
+  close?(): Promise<void>;
 }
 
 interface MemoryEntry {

@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { join } from 'node:path';
 import type { Subscription } from 'rxjs';
 import type { CacheSavings, CacheSettings, SetCacheRequest, Usage } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
@@ -7,6 +8,7 @@ import type { RedisConnection } from '../storage/redis/redis-connection.ts';
 import { REDIS_CONNECTION, STORAGE, type Storage } from '../storage/storage.ts';
 import { FailOpen, MemoryCacheStore, type CacheStore } from './cache-store.ts';
 import { RedisCacheStore } from './redis-cache-store.ts';
+import { CACHE_FILE_NAME, SqliteCacheStore } from './sqlite-cache-store.ts';
 import { parseEntry, type CachedAnswer } from './response-cache.ts';
 
 /** Settings namespace of the console's cache settings and of the savings counters. */
@@ -30,7 +32,7 @@ const isStored = (v: unknown): v is StoredCacheSettings => typeof v === 'object'
  * restart and every replica use them, else the environment's), its store, and what it saved.
  */
 @Injectable()
-export class ResponseCacheService implements OnModuleInit, OnModuleDestroy {
+export class ResponseCacheService implements OnModuleInit, OnModuleDestroy, OnApplicationShutdown {
   private readonly log = new Logger('ResponseCache');
   private readonly store: CacheStore;
   private readonly failOpen: FailOpen;
@@ -42,8 +44,7 @@ export class ResponseCacheService implements OnModuleInit, OnModuleDestroy {
     @Inject(STORAGE) private readonly storage: Storage,
     @Inject(REDIS_CONNECTION) redis: RedisConnection | null,
   ) {
-    const { maxBytes } = config.responseCache;
-    this.store = redis ? new RedisCacheStore(redis, maxBytes) : new MemoryCacheStore(maxBytes);
+    this.store = this.storeFor(redis);
     this.failOpen = new FailOpen(this.log, 'The response cache', STORE_DEADLINE_MS);
   }
 
@@ -52,10 +53,25 @@ export class ResponseCacheService implements OnModuleInit, OnModuleDestroy {
     this.changesSub = this.storage.settings.changes.subscribe(({ namespace, key }) => {
       if (namespace === CACHE_NS && (key === SETTINGS_KEY || key === '')) void this.reload();
     });
+    // A cache in use is ready before the first request; one switched off opens when switched on.
+    if (this.enabled) await this.store.open?.();
   }
 
   onModuleDestroy(): void {
     this.changesSub?.unsubscribe();
+  }
+
+  /** In the last phase of shutdown: answers that requests finishing during it save are written first. */
+  async onApplicationShutdown(): Promise<void> {
+    await this.store.close?.();
+  }
+
+  /** Redis in cluster mode; otherwise as RESPONSE_CACHE_STORE says, a file in DATA_DIR by default. */
+  private storeFor(redis: RedisConnection | null): CacheStore {
+    const { maxBytes, store } = this.config.responseCache;
+    if (redis) return new RedisCacheStore(redis, maxBytes);
+    if (store === 'memory') return new MemoryCacheStore(maxBytes);
+    return new SqliteCacheStore(join(this.config.dataDir, CACHE_FILE_NAME), maxBytes, this.log);
   }
 
   get enabled(): boolean {
@@ -116,6 +132,7 @@ export class ResponseCacheService implements OnModuleInit, OnModuleDestroy {
     if (change.models !== undefined) next.models = checkedModels(change.models);
     await this.storage.settings.set(CACHE_NS, SETTINGS_KEY, next);
     this.stored = next;
+    if (this.enabled) await this.store.open?.();
     return this.view();
   }
 

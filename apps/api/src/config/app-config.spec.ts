@@ -593,8 +593,8 @@ describe('stream resumption (STREAM_RESUME*)', () => {
 });
 
 describe('response cache (RESPONSE_CACHE*)', () => {
-  it('is off by default: 1 h, 64 MB in all, 1 MB an entry, no forced models', () => {
-    expect(loadConfig({}).responseCache).toEqual({ enabled: false, ttlMs: 3_600_000, maxBytes: 64 * MB, maxEntryBytes: MB, models: [] });
+  it('is off by default: 1 h, 64 MB in all, 1 MB an entry, no forced models, kept in SQLite', () => {
+    expect(loadConfig({}).responseCache).toEqual({ enabled: false, ttlMs: 3_600_000, maxBytes: 64 * MB, maxEntryBytes: MB, models: [], store: 'sqlite' });
   });
 
   it('reads the switch, TTL, caps and forced models', () => {
@@ -604,6 +604,7 @@ describe('response cache (RESPONSE_CACHE*)', () => {
       RESPONSE_CACHE_MAX_BYTES: '2mb',
       RESPONSE_CACHE_MAX_ENTRY_BYTES: '64kb',
       RESPONSE_CACHE_MODELS: ' llama-3.3-70b, qwen3-coder ,',
+      RESPONSE_CACHE_STORE: ' Memory ',
     });
     expect(config.responseCache).toEqual({
       enabled: true,
@@ -611,7 +612,9 @@ describe('response cache (RESPONSE_CACHE*)', () => {
       maxBytes: 2 * MB,
       maxEntryBytes: 64 * 1024,
       models: ['llama-3.3-70b', 'qwen3-coder'],
+      store: 'memory',
     });
+    expect(loadConfig({ RESPONSE_CACHE_STORE: 'sqlite' }).responseCache.store).toBe('sqlite');
   });
 
   it.each([
@@ -621,6 +624,7 @@ describe('response cache (RESPONSE_CACHE*)', () => {
     ['RESPONSE_CACHE_TTL', '31d'],
     ['RESPONSE_CACHE_MAX_BYTES', 'lots'],
     ['RESPONSE_CACHE_MAX_ENTRY_BYTES', '1 tb'],
+    ['RESPONSE_CACHE_STORE', 'redis'],
   ])('%s=%s → ConfigError naming it', (name, value) => {
     expect(configError({ [name]: value }).message).toMatch(new RegExp(name));
   });

@@ -123,6 +123,11 @@ export interface AppConfig {
     maxEntryBytes: number;
     /** Model ids cached whatever their temperature (RESPONSE_CACHE_MODELS, comma-separated; the console adds to them). */
     models: string[];
+    /**
+     * Where a single machine keeps the entries (RESPONSE_CACHE_STORE): `sqlite` (default), a file
+     * in DATA_DIR that a restart keeps, or `memory`. Cluster mode (REDIS_URL) always uses Redis.
+     */
+    store: 'sqlite' | 'memory';
   };
   /** Session affinity: one conversation's turns stay on the route that answered it (see routing/affinity.ts). */
   sessionAffinity: {
@@ -494,6 +499,12 @@ function responseModel(raw: string | undefined): AppConfig['responseModel'] {
   return value;
 }
 
+function responseCacheStore(raw: string | undefined): AppConfig['responseCache']['store'] {
+  const value = raw?.trim().toLowerCase() || 'sqlite';
+  if (value !== 'sqlite' && value !== 'memory') throw new ConfigError(`RESPONSE_CACHE_STORE must be sqlite or memory, got "${raw}"`);
+  return value;
+}
+
 /** A JSON object from one variable; unset or blank is `{}`. */
 function jsonObject(env: Env, name: string): Record<string, unknown> {
   const raw = env[name]?.trim();
@@ -573,6 +584,7 @@ export function loadConfig(env: Env = process.env, providers: readonly ProviderD
       maxBytes: parseSize(env.RESPONSE_CACHE_MAX_BYTES?.trim() || '64mb', 'RESPONSE_CACHE_MAX_BYTES'),
       maxEntryBytes: parseSize(env.RESPONSE_CACHE_MAX_ENTRY_BYTES?.trim() || '1mb', 'RESPONSE_CACHE_MAX_ENTRY_BYTES'),
       models: list(env.RESPONSE_CACHE_MODELS),
+      store: responseCacheStore(env.RESPONSE_CACHE_STORE),
     },
     sessionAffinity: {
       enabled: bool(env, 'SESSION_AFFINITY', true),

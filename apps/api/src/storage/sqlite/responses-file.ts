@@ -1,7 +1,8 @@
 import { basename, dirname, extname, join } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { StoredResponseWrite } from '../storage.ts';
+import { THREAD_SERVE, settleAnswers, startSqliteThread, type ThreadCall } from './sqlite-thread.ts';
 
 /**
  * Stored Responses API answers. With a database file they live in a file of their own beside it
@@ -117,10 +118,8 @@ export class InlineResponseWriter implements ResponseWriter {
   }
 }
 
-interface Waiting {
+interface Waiting extends ThreadCall {
   op: Op;
-  resolve: (value: unknown) => void;
-  reject: (err: Error) => void;
 }
 
 /**
@@ -140,18 +139,9 @@ export class ThreadResponseWriter implements ResponseWriter {
     private readonly worker: Worker,
     private readonly fallback: (reason: string) => InlineResponseWriter,
   ) {
-    worker.on('message', (m: { seq: number; result?: unknown; error?: string }) => {
-      const w = this.waiting.get(m.seq);
-      if (!w) return;
-      this.waiting.delete(m.seq);
-      if (!this.waiting.size) worker.unref();
-      if (m.error !== undefined) w.reject(new Error(m.error));
-      else w.resolve(m.result);
-    });
+    settleAnswers(worker, this.waiting);
     worker.on('error', (err) => this.fail(err.message));
     worker.on('exit', (code) => this.fail(`the storage thread exited (${code})`));
-    // Never what keeps a process alive while idle (a 'message' listener refs the thread again).
-    worker.unref();
   }
 
   /**
@@ -166,22 +156,8 @@ export class ThreadResponseWriter implements ResponseWriter {
     fallback: (reason: string) => InlineResponseWriter,
     checkpoint?: { file: string; intervalMs: number },
   ): Promise<ThreadResponseWriter> {
-    // No inherited options: under --input-type=module the thread's CommonJS source would not run.
-    const worker = new Worker(WORKER_SOURCE, { eval: true, execArgv: [], workerData: { file, busyTimeoutMs, sql: RESPONSES_SQL, checkpoint } });
-    return new Promise((resolve, reject) => {
-      const onStart = (m: { ready?: boolean; fatal?: string }) => {
-        worker.off('message', onStart);
-        worker.off('exit', onExit);
-        if (m.ready) resolve(new ThreadResponseWriter(worker, fallback));
-        else {
-          void worker.terminate();
-          reject(new Error(m.fatal ?? 'the storage thread did not start'));
-        }
-      };
-      const onExit = (code: number) => reject(new Error(`the storage thread exited (${code}) before it started`));
-      worker.on('message', onStart);
-      worker.once('exit', onExit);
-    });
+    const workerData = { file, busyTimeoutMs, sql: RESPONSES_SQL, checkpoint };
+    return startSqliteThread(WORKER_SOURCE, workerData, 'the storage thread').then((worker) => new ThreadResponseWriter(worker, fallback));
   }
 
   /** The thread while it writes (tests end it to see the writes carry on). */
@@ -288,19 +264,10 @@ if (checkpointed) {
     }
   }, checkpoint.intervalMs);
 }
-function transaction(fn) {
-  db.exec('BEGIN IMMEDIATE');
-  try {
-    fn();
-    db.exec('COMMIT');
-  } catch (err) {
-    if (db.isTransaction) db.exec('ROLLBACK');
-    throw err;
-  }
-}
-const ops = {
-  put: (rows) => transaction(() => { for (const r of rows) st.put.run(r[0], r[1], r[2], r[3]); }),
-  extend: (ids, expiresAt, ifBefore, now) => transaction(() => { for (const id of ids) st.extend.run(expiresAt, id, ifBefore, now); }),
+${THREAD_SERVE}
+serve({
+  put: (rows) => transaction(db, () => { for (const r of rows) st.put.run(r[0], r[1], r[2], r[3]); }),
+  extend: (ids, expiresAt, ifBefore, now) => transaction(db, () => { for (const id of ids) st.extend.run(expiresAt, id, ifBefore, now); }),
   delete: (id, now) => Number(st.delete.run(id, now).changes),
   purge: (now, step) => {
     let deleted = 0;
@@ -310,14 +277,5 @@ const ops = {
       if (n < step) return deleted;
     }
   },
-};
-parentPort.on('message', (m) => {
-  try {
-    const result = ops[m.op](...m.args);
-    parentPort.postMessage({ seq: m.seq, result });
-  } catch (err) {
-    parentPort.postMessage({ seq: m.seq, error: String((err && err.message) || err) });
-  }
 });
-parentPort.postMessage({ ready: true });
 `;

@@ -1,4 +1,6 @@
 import { ChangeDetectionStrategy, Component, effect, inject, signal, untracked } from '@angular/core';
+import { MatChipsModule, type MatChipInputEvent } from '@angular/material/chips';
+import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatIconModule } from '@angular/material/icon';
 import { MatSlideToggleModule, type MatSlideToggleChange } from '@angular/material/slide-toggle';
 import { firstValueFrom } from 'rxjs';
@@ -22,13 +24,17 @@ export function formatTtl(ms: number): string {
   return `${Math.round(ms / 1000)} 秒`;
 }
 
+/** The longest model id the gateway takes (PUT /api/cache). */
+const MAX_MODEL_ID = 200;
+
 /**
  * 控制台's response cache panel: its switch (stored, shared by every replica; RESPONSE_CACHE until
- * set here) and what it saved, refreshed with the dashboard's polls.
+ * set here), the models cached whatever their temperature (RESPONSE_CACHE_MODELS, and those added
+ * here), and what it saved, refreshed with the dashboard's polls.
  */
 @Component({
   selector: 'app-response-cache',
-  imports: [MatIconModule, MatSlideToggleModule],
+  imports: [MatChipsModule, MatFormFieldModule, MatIconModule, MatSlideToggleModule],
   providers: [Notice],
   template: `
     @if (settings(); as s) {
@@ -45,10 +51,34 @@ export function formatTtl(ms: number): string {
           <strong data-testid="cache-saved-tokens">{{ count(s.saved.promptTokens + s.saved.completionTokens) }}</strong> Token
         </p>
         <p class="help">
-          temperature 为 0 或带 seed 的请求只向上游请求一次，之后从缓存回答（流式照样流式）。{{
+          temperature 为 0、带 seed 或是下列强制缓存模型的请求只向上游请求一次，之后从缓存回答（流式照样流式）。{{
             s.source === 'console' ? '在管理台设置，所有副本共享' : '来自环境变量 RESPONSE_CACHE'
           }}；有效期 {{ duration(s.ttlMs) }}，当前 {{ count(s.entries) }} 条、{{ bytes(s.bytes) }} / {{ bytes(s.maxBytes) }}。
         </p>
+        <mat-form-field class="forced" subscriptSizing="dynamic" data-testid="cache-forced-models">
+          <mat-label>强制缓存的模型</mat-label>
+          <mat-chip-grid #forced aria-label="强制缓存的模型" [disabled]="saving()">
+            @for (id of s.configModels; track id) {
+              <mat-chip-row [removable]="false" [editable]="false" data-testid="cache-config-model" title="来自环境变量 RESPONSE_CACHE_MODELS">{{
+                id
+              }}</mat-chip-row>
+            }
+            @for (id of s.models; track id) {
+              <mat-chip-row (removed)="removeModel(id)" [attr.data-model]="id" data-testid="cache-forced-model">
+                {{ id }}
+                <button matChipRemove [attr.aria-label]="'取消强制缓存 ' + id"><mat-icon>cancel</mat-icon></button>
+              </mat-chip-row>
+            }
+          </mat-chip-grid>
+          <input
+            placeholder="输入模型 id，回车添加"
+            [maxLength]="maxModelId"
+            [matChipInputFor]="forced"
+            (matChipInputTokenEnd)="addModel($event)"
+            data-testid="cache-forced-input"
+          />
+          <mat-hint>这些模型的请求无论 temperature 多少都缓存（同一请求总得到同一个回答）</mat-hint>
+        </mat-form-field>
       </section>
     }
   `,
@@ -72,6 +102,10 @@ export function formatTtl(ms: number): string {
       color: var(--app-muted);
       font: var(--mat-sys-body-small);
     }
+    .forced {
+      width: 100%;
+      margin-top: 12px;
+    }
   `,
   changeDetection: ChangeDetectionStrategy.OnPush,
 })
@@ -84,6 +118,7 @@ export class ResponseCache {
   protected readonly count = formatCount;
   protected readonly duration = formatTtl;
   protected readonly bytes = formatBytes;
+  protected readonly maxModelId = MAX_MODEL_ID;
 
   constructor() {
     // Read again with every poll of the dashboard, so the savings follow the traffic.
@@ -98,6 +133,36 @@ export class ResponseCache {
       this.settings.set(await firstValueFrom(this.api.cache()));
     } catch {
       // The dashboard's own polls report an unreachable gateway; this panel just keeps its last view.
+    }
+  }
+
+  /** Enter (or a comma) in the input: the model joins the console's list, saved at once. */
+  async addModel(event: MatChipInputEvent): Promise<void> {
+    const id = event.value.trim();
+    event.chipInput.clear();
+    const s = this.settings();
+    if (!id || !s || s.models.includes(id) || s.configModels.includes(id)) return;
+    await this.saveModels([...s.models, id], `已强制缓存 ${id}`);
+  }
+
+  async removeModel(id: string): Promise<void> {
+    const s = this.settings();
+    if (s)
+      await this.saveModels(
+        s.models.filter((m) => m !== id),
+        `已取消强制缓存 ${id}`,
+      );
+  }
+
+  private async saveModels(models: string[], done: string): Promise<void> {
+    this.saving.set(true);
+    try {
+      this.settings.set(await firstValueFrom(this.api.setCache({ models })));
+      this.notice.ok(done);
+    } catch (err) {
+      this.notice.error('设置强制缓存的模型失败', err);
+    } finally {
+      this.saving.set(false);
     }
   }
 
