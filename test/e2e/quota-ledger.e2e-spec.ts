@@ -126,6 +126,42 @@ describe('a key rests before its budget runs out and comes back when its window 
   );
 });
 
+describe('a provider low on headroom goes behind the others until its window resets', () => {
+  it.each<{ how: string; env: Record<string, string>; headers: boolean }>([
+    { how: 'the upstream’s headers say little is left', env: {}, headers: true },
+    {
+      how: 'the ledger counted the key near its configured limit',
+      env: { QUOTA_LIMITS: JSON.stringify({ deepinfra: { [`requests/${WINDOW_MS / 1000}s`]: 6 } }) },
+      headers: false,
+    },
+  ])(
+    '$how',
+    async ({ env, headers }) => {
+      // Six a window: after five, a sixth of the budget is left, below the low-water mark (a fifth).
+      emu.setRateLimit({ provider: 'deepinfra', requests: 6, windowMs: WINDOW_MS, headers });
+      const gw = await gateway(env);
+      const start = await windowStart();
+
+      const first = [];
+      for (let i = 0; i < 5; i++) first.push(await served(gw, i % 2 === 1));
+      expect(first).toEqual(Array(5).fill('DeepInfra'));
+      // DeepInfra still has room for one, but its share moves to Together, which serves everything now.
+      expect([await served(gw), await served(gw, true), await served(gw)]).toEqual(['Together', 'Together', 'Together']);
+      expect(Date.now()).toBeLessThan(start + WINDOW_MS);
+      expect(deepinfraChats()).toHaveLength(5);
+      const low = await deepinfraKey(gw);
+      expect(low.quota?.restingUntil).toBeNull();
+      expect(low.quota?.headroom).toBeCloseTo(1 / 6, 5);
+
+      // The window ends: DeepInfra has its whole budget again and comes first again.
+      await sleep(start + WINDOW_MS - Date.now() + 50);
+      expect([await served(gw), await served(gw)]).toEqual(['DeepInfra', 'DeepInfra']);
+      expect(deepinfraChats()).toHaveLength(7);
+    },
+    20_000,
+  );
+});
+
 it('counts tokens from the answers’ usage against the key', async () => {
   const gw = await gateway({});
   await served(gw);
