@@ -172,6 +172,22 @@ it('counts tokens from the answers’ usage against the key', async () => {
   expect(used(key, 'tokens/day')).toBeGreaterThan(0);
 });
 
+it('counts embeddings’ usage against the key like chat tokens', async () => {
+  const gw = await gateway({});
+  const embed = async (input: string[]) => {
+    const res = await postJson(`${gw.baseURL}/embeddings`, { model: 'bge-base-en-v1.5', input });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-pool-provider')).toBe('DeepInfra');
+    return ((await res.json()) as { usage: { prompt_tokens: number; total_tokens: number } }).usage;
+  };
+  const one = await embed(['the first text to embed']);
+  const two = await embed(['a second, longer batch of text', 'with two inputs in it']);
+  expect(one.total_tokens).toBeGreaterThan(0);
+  const key = await deepinfraKey(gw);
+  expect(used(key, 'requests/day')).toBe(2);
+  expect(used(key, 'tokens/day')).toBe(one.total_tokens + two.total_tokens);
+});
+
 it('re-tests a key that failed authentication and revives it when it works again', async () => {
   emu.addFault({ provider: 'deepinfra', mode: 'status', status: 401, key: 'di-flaky-key-0001', times: 3 });
   const gw = await gateway({ DEEPINFRA_API_KEY: 'di-flaky-key-0001', KEY_RETEST_FIRST_MS: '1000', KEY_RETEST_MS: '600000' });

@@ -105,9 +105,12 @@ export class Lease {
     };
   }
 
-  /** The tokens an answer reported, counted against the key that served it (the quota ledger). */
-  noteUsage(usage: Usage): void {
-    this.provider.keys.countTokens(this.key, usage.total_tokens || usage.prompt_tokens + usage.completion_tokens);
+  /**
+   * An answer's usage, counted against the key that served it (the quota ledger): its tokens when
+   * the upstream reported them; a count the gateway `estimated` is not the upstream's and is not counted.
+   */
+  noteUsage(usage: Usage, estimated = false): void {
+    if (!estimated) this.provider.keys.countTokens(this.key, usage.total_tokens || usage.prompt_tokens + usage.completion_tokens);
   }
 
   /** A skipped stream event: counted on the attempt (and so in metrics), logged once per try. */
