@@ -188,6 +188,27 @@ it('counts embeddings’ usage against the key like chat tokens', async () => {
   expect(used(key, 'tokens/day')).toBe(one.total_tokens + two.total_tokens);
 });
 
+it('estimates Workers AI’s neurons from the tokens of its answers, and says they are estimated', async () => {
+  const gw = await gateway({});
+  // 100 texts (one Workers AI call) of about 60 words: thousands of tokens, tens of neurons at bge-base's rate.
+  const input = Array.from({ length: 100 }, (_, i) => `text ${i}: ${'a fairly ordinary sentence about clouds and llamas, '.repeat(6)}`);
+  const res = await postJson(`${gw.baseURL}/embeddings`, { model: 'bge-base-en-v1.5', input, provider: 'CloudflareAI' });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('x-pool-provider')).toBe('CloudflareAI');
+  // Workers AI does not report usage: these are the gateway's own count, and the neurons follow from them.
+  const { usage } = (await res.json()) as { usage: { prompt_tokens: number } };
+  const h = await adminHeaders(gw);
+  const quotas = (await (await fetch(`${gw.url}/api/quotas`, { headers: h })).json()) as { providers: ProviderQuotaView[] };
+  const cloudflare = quotas.providers.find((p) => p.provider === 'cloudflare')!;
+  const neurons = cloudflare.keys[0]!.quota.usage.find((u) => u.limit === 'neurons/day')!;
+  // bge-base-en-v1.5: 6,058 neurons per million input tokens (Workers AI's pricing page).
+  expect(neurons).toMatchObject({ used: Math.floor((usage.prompt_tokens * 6058) / 1e6), max: 10_000, estimated: true });
+  expect(neurons.used).toBeGreaterThan(10);
+  expect(cloudflare.usage.find((u) => u.limit === 'neurons/day')).toMatchObject({ used: neurons.used, estimated: true });
+  // An estimate is not the upstream's token count: tokens stay uncounted.
+  expect(cloudflare.keys[0]!.quota.usage.find((u) => u.limit === 'tokens/day')?.used).toBe(0);
+});
+
 it('re-tests a key that failed authentication and revives it when it works again', async () => {
   emu.addFault({ provider: 'deepinfra', mode: 'status', status: 401, key: 'di-flaky-key-0001', times: 3 });
   const gw = await gateway({ DEEPINFRA_API_KEY: 'di-flaky-key-0001', KEY_RETEST_FIRST_MS: '1000', KEY_RETEST_MS: '600000' });

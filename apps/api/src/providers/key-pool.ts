@@ -277,9 +277,10 @@ export class KeyPool {
     return ledger ? (status, headers) => ledger.observe(key.id, status, headers) : undefined;
   }
 
-  /** Tokens an answer reported, counted against the key. */
-  countTokens(key: PooledKey, tokens: number): void {
-    if (Number.isFinite(tokens) && tokens > 0) this.ledger?.count(key.id, { tokens });
+  /** Tokens an answer reported and the neurons it was estimated to cost, counted against the key. */
+  countUse(key: PooledKey, tokens: number, neurons?: number): void {
+    const some = (n: number | undefined) => n !== undefined && Number.isFinite(n) && n > 0;
+    if (some(tokens) || some(neurons)) this.ledger?.count(key.id, some(neurons) ? { tokens, neurons } : { tokens });
   }
 
   /** The keys themselves, for the secret scrubber only: never shown. */

@@ -78,6 +78,8 @@ export class QuotaLedger implements OnModuleInit, OnModuleDestroy, BeforeApplica
    * limits) and only grows with time (a window's reset), which the next look or sync clears.
    */
   private readonly lowKeys = new Set<string>();
+  /** Estimated neurons below one, per `<provider>|<key id>`, carried to the key's next answer (counters are whole). */
+  private readonly neuronCarry = new Map<string, number>();
   /** The console's overrides, by `<provider>` or `<provider>#<key id>`: as written, and parsed. */
   private written: Record<string, Record<string, unknown>> = {};
   private stored: Record<string, QuotaOverride> = {};
@@ -130,7 +132,7 @@ export class QuotaLedger implements OnModuleInit, OnModuleDestroy, BeforeApplica
       observe: (keyId, status, headers) => this.observe(provider, keyId, status, headers),
       count: (keyId, use) => {
         const now = Date.now();
-        this.add(provider, keyId, use, now);
+        this.add(provider, keyId, use.neurons === undefined ? use : { ...use, neurons: this.wholeNeurons(provider, keyId, use.neurons) }, now);
         this.noteHeadroom(provider, keyId, now);
       },
       restUntilCreditReset: (keyId, reason, now) => this.restUntilCreditReset(provider, keyId, reason, now),
@@ -223,6 +225,19 @@ export class QuotaLedger implements OnModuleInit, OnModuleDestroy, BeforeApplica
         map.set(doc, c);
       }
     }
+  }
+
+  /**
+   * The whole neurons to count of an estimate: a small answer costs a fraction of one, and rounding
+   * each would count none (or one) every time; the fraction is carried to the next answer instead.
+   */
+  private wholeNeurons(provider: string, keyId: string, neurons: number): number {
+    const id = `${provider}|${keyId}`;
+    const total = (this.neuronCarry.get(id) ?? 0) + neurons;
+    const whole = Math.floor(total);
+    // Bounded: one entry per key that was ever estimated.
+    this.neuronCarry.set(id, total - whole);
+    return whole;
   }
 
   /** The windows counted for a key: those of its limits, and always day and month (shown in the console). */
@@ -413,7 +428,10 @@ export class QuotaLedger implements OnModuleInit, OnModuleDestroy, BeforeApplica
       const { used, end } = this.used(provider, keyId, windowOf(name), spec, now);
       const max = spec.limits[name] ?? null;
       const n = used[metricOf(name)];
-      usage.push({ limit: name, used: n, max, remaining: max === null ? null : Math.max(0, max - n), resetAt: end });
+      const row: QuotaUsage = { limit: name, used: n, max, remaining: max === null ? null : Math.max(0, max - n), resetAt: end };
+      // No upstream reports neurons: what is counted is the gateway's estimate from tokens (估算).
+      if (metricOf(name) === 'neurons') row.estimated = true;
+      usage.push(row);
     }
     const seen = this.observed.get(`${provider}|${keyId}`);
     const rest = this.restingUntil(provider, keyId, now);

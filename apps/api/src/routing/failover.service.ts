@@ -107,10 +107,12 @@ export class Lease {
 
   /**
    * An answer's usage, counted against the key that served it (the quota ledger): its tokens when
-   * the upstream reported them; a count the gateway `estimated` is not the upstream's and is not counted.
+   * the upstream reported them (a count the gateway `estimated` is not the upstream's), and the
+   * neurons the provider estimates from either.
    */
   noteUsage(usage: Usage, estimated = false): void {
-    if (!estimated) this.provider.keys.countTokens(this.key, usage.total_tokens || usage.prompt_tokens + usage.completion_tokens);
+    const tokens = estimated ? 0 : usage.total_tokens || usage.prompt_tokens + usage.completion_tokens;
+    this.provider.keys.countUse(this.key, tokens, this.provider.adapter.neurons?.(this.upstreamModel, usage));
   }
 
   /** A skipped stream event: counted on the attempt (and so in metrics), logged once per try. */
