@@ -106,12 +106,12 @@ export class Lease {
   }
 
   /**
-   * An answer's usage, counted against the key that served it (the quota ledger): its tokens when
-   * the upstream reported them (a count the gateway `estimated` is not the upstream's), and the
-   * neurons the provider estimates from either.
+   * An answer's usage (the upstream's, else the gateway's estimate, as clients are told), counted
+   * against the key that served it (the quota ledger): its tokens, and the neurons the provider
+   * estimates from them.
    */
-  noteUsage(usage: Usage, estimated = false): void {
-    const tokens = estimated ? 0 : usage.total_tokens || usage.prompt_tokens + usage.completion_tokens;
+  noteUsage(usage: Usage): void {
+    const tokens = usage.total_tokens || usage.prompt_tokens + usage.completion_tokens;
     this.provider.keys.countUse(this.key, tokens, this.provider.adapter.neurons?.(this.upstreamModel, usage));
   }
 
