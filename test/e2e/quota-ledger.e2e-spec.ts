@@ -126,6 +126,42 @@ describe('a key rests before its budget runs out and comes back when its window 
   );
 });
 
+describe('a provider low on headroom goes behind the others until its window resets', () => {
+  it.each<{ how: string; env: Record<string, string>; headers: boolean }>([
+    { how: 'the upstream’s headers say little is left', env: {}, headers: true },
+    {
+      how: 'the ledger counted the key near its configured limit',
+      env: { QUOTA_LIMITS: JSON.stringify({ deepinfra: { [`requests/${WINDOW_MS / 1000}s`]: 6 } }) },
+      headers: false,
+    },
+  ])(
+    '$how',
+    async ({ env, headers }) => {
+      // Six a window: after five, a sixth of the budget is left, below the low-water mark (a fifth).
+      emu.setRateLimit({ provider: 'deepinfra', requests: 6, windowMs: WINDOW_MS, headers });
+      const gw = await gateway(env);
+      const start = await windowStart();
+
+      const first = [];
+      for (let i = 0; i < 5; i++) first.push(await served(gw, i % 2 === 1));
+      expect(first).toEqual(Array(5).fill('DeepInfra'));
+      // DeepInfra still has room for one, but its share moves to Together, which serves everything now.
+      expect([await served(gw), await served(gw, true), await served(gw)]).toEqual(['Together', 'Together', 'Together']);
+      expect(Date.now()).toBeLessThan(start + WINDOW_MS);
+      expect(deepinfraChats()).toHaveLength(5);
+      const low = await deepinfraKey(gw);
+      expect(low.quota?.restingUntil).toBeNull();
+      expect(low.quota?.headroom).toBeCloseTo(1 / 6, 5);
+
+      // The window ends: DeepInfra has its whole budget again and comes first again.
+      await sleep(start + WINDOW_MS - Date.now() + 50);
+      expect([await served(gw), await served(gw)]).toEqual(['DeepInfra', 'DeepInfra']);
+      expect(deepinfraChats()).toHaveLength(7);
+    },
+    20_000,
+  );
+});
+
 it('counts tokens from the answers’ usage against the key', async () => {
   const gw = await gateway({});
   await served(gw);
@@ -134,6 +170,43 @@ it('counts tokens from the answers’ usage against the key', async () => {
   expect(used(key, 'requests/day')).toBe(2);
   // The emulator reports usage on both (the stream's last chunk carries it).
   expect(used(key, 'tokens/day')).toBeGreaterThan(0);
+});
+
+it('counts embeddings’ usage against the key like chat tokens', async () => {
+  const gw = await gateway({});
+  const embed = async (input: string[]) => {
+    const res = await postJson(`${gw.baseURL}/embeddings`, { model: 'bge-base-en-v1.5', input });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('x-pool-provider')).toBe('DeepInfra');
+    return ((await res.json()) as { usage: { prompt_tokens: number; total_tokens: number } }).usage;
+  };
+  const one = await embed(['the first text to embed']);
+  const two = await embed(['a second, longer batch of text', 'with two inputs in it']);
+  expect(one.total_tokens).toBeGreaterThan(0);
+  const key = await deepinfraKey(gw);
+  expect(used(key, 'requests/day')).toBe(2);
+  expect(used(key, 'tokens/day')).toBe(one.total_tokens + two.total_tokens);
+});
+
+it('estimates Workers AI’s neurons from the tokens of its answers, and says they are estimated', async () => {
+  const gw = await gateway({});
+  // Ten texts of about 500 words (few vectors, so a quick answer): thousands of tokens, tens of neurons at bge-base's rate.
+  const input = Array.from({ length: 10 }, (_, i) => `text ${i}: ${'a fairly ordinary sentence about clouds and llamas, '.repeat(60)}`);
+  const res = await postJson(`${gw.baseURL}/embeddings`, { model: 'bge-base-en-v1.5', input, provider: 'CloudflareAI' });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('x-pool-provider')).toBe('CloudflareAI');
+  // Workers AI does not report usage: these are the gateway's own count, and the neurons follow from them.
+  const { usage } = (await res.json()) as { usage: { prompt_tokens: number } };
+  const h = await adminHeaders(gw);
+  const quotas = (await (await fetch(`${gw.url}/api/quotas`, { headers: h })).json()) as { providers: ProviderQuotaView[] };
+  const cloudflare = quotas.providers.find((p) => p.provider === 'cloudflare')!;
+  const neurons = cloudflare.keys[0]!.quota.usage.find((u) => u.limit === 'neurons/day')!;
+  // bge-base-en-v1.5: 6,058 neurons per million input tokens (Workers AI's pricing page).
+  expect(neurons).toMatchObject({ used: Math.floor((usage.prompt_tokens * 6058) / 1e6), max: 10_000, estimated: true });
+  expect(neurons.used).toBeGreaterThan(10);
+  expect(cloudflare.usage.find((u) => u.limit === 'neurons/day')).toMatchObject({ used: neurons.used, estimated: true });
+  // The tokens are counted as chat's are, the gateway's estimate where the upstream gives none.
+  expect(cloudflare.keys[0]!.quota.usage.find((u) => u.limit === 'tokens/day')?.used).toBe(usage.prompt_tokens);
 });
 
 it('re-tests a key that failed authentication and revives it when it works again', async () => {

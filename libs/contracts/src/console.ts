@@ -71,6 +71,8 @@ export interface QuotaUsage {
   remaining: number | null;
   /** When the current window ends (epoch ms). */
   resetAt: number;
+  /** True when `used` is the gateway's estimate, not counted from answers (Workers AI's neurons: 估算). */
+  estimated?: boolean;
 }
 
 /** The ledger's view of a key: use per window, the upstream's own rate-limit headers, and rest. */

@@ -4,6 +4,7 @@ import type { AutoModel, AutoModelList, CatalogModel, CatalogRoute } from '#cont
 import { ApiError } from '../common/api-error.ts';
 import { ConfigError } from '../config/app-config.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
+import { LOW_HEADROOM } from '../providers/key-pool.ts';
 import { STORAGE, type Storage } from '../storage/storage.ts';
 import {
   DEFAULT_AUTO_MODELS,
@@ -36,8 +37,8 @@ export interface QuotaHeadroom {
 export const QUOTA_HEADROOM = Symbol('QUOTA_HEADROOM');
 export const UNKNOWN_HEADROOM: QuotaHeadroom = { headroom: () => 'unknown' };
 
-/** Below this share of its quota left, a provider's best key makes its routes `low`. */
-export const LOW_HEADROOM = 0.2;
+/** Below this share of its quota left, a provider's best key makes its routes `low` (the router's mark too). */
+export { LOW_HEADROOM };
 
 /**
  * Headroom per provider: the best any of its usable keys has in the quota ledger. Every key

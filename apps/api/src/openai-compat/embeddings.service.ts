@@ -134,6 +134,7 @@ export class EmbeddingsService {
     const run = this.failover.begin(job.model, job.forced, filter);
     try {
       const { value, lease } = await run.execute((l) => this.attempt(job, l.provider.adapter, (s) => l.context(s), signal));
+      lease.noteUsage({ prompt_tokens: value.promptTokens, completion_tokens: 0, total_tokens: value.promptTokens });
       return { ...value, provider: lease.provider.name, upstreamModel: lease.upstreamModel };
     } finally {
       job.attempts.push(...run.attempts);

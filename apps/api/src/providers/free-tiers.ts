@@ -8,8 +8,9 @@ import type { QuotaSpec } from '../common/quota-spec.ts';
  */
 export const FREE_TIERS: Readonly<Record<string, QuotaSpec>> = {
   // Workers AI: "10,000 Neurons per day" free allocation (developers.cloudflare.com/workers-ai/platform/pricing);
-  // answers do not report neurons, so the limit is shown and a spent allocation (429, code 3036) rests the key
-  // until the next day. The reset instant is not stated in the pages found: UTC midnight.
+  // answers do not report neurons: they are estimated from each answer's tokens (cloudflare/cloudflare-neurons.ts),
+  // and a spent allocation (429, code 3036) still rests the key until the next day. "All limits reset daily at
+  // 00:00 UTC", says the pricing page.
   cloudflare: { limits: { 'neurons/day': 10_000 }, timeZone: 'UTC', resetHour: 0, creditWindow: 'day' },
   // Inference Providers: free accounts get a small monthly credit (in dollars, not requests or tokens:
   // huggingface.co/docs/inference-providers/pricing); a 402 means it is spent until next month.

@@ -81,6 +81,14 @@ export function maskKey(key: string | undefined): string {
 
 const INVALID_AFTER_AUTH_FAILURES = 3;
 
+/**
+ * Below this share of its known limits left, a provider's best key is low on headroom: the router
+ * sends it traffic only after the providers with room (or unknown limits), and auto models rank it
+ * lower. A fifth keeps a reserve for when the others fail, and a per-minute limit's last requests
+ * for the minute's end, without moving traffic while most of a budget is still there.
+ */
+export const LOW_HEADROOM = 0.2;
+
 /** Words of a 429 that is a spent allowance rather than a pace (Cloudflare's 3036 "daily free allocation"). */
 const SPENT_ALLOWANCE = /free allocation|daily allocation|credits? (are |is )?(exhausted|used up|depleted)|out of credits?|insufficient (balance|credits?)/i;
 
@@ -166,6 +174,12 @@ export class KeyPool {
     let best = 0;
     for (const k of this.keys) if (this.usable(k, now)) best = Math.max(best, this.ledger.headroom(k.id, now));
     return best;
+  }
+
+  /** True when the ledger knows every usable key is below LOW_HEADROOM (never when limits are unknown). */
+  lowOnHeadroom(now = Date.now()): boolean {
+    const best = this.bestHeadroom(now);
+    return best !== null && best < LOW_HEADROOM;
   }
 
   /**
@@ -263,9 +277,10 @@ export class KeyPool {
     return ledger ? (status, headers) => ledger.observe(key.id, status, headers) : undefined;
   }
 
-  /** Tokens an answer reported, counted against the key. */
-  countTokens(key: PooledKey, tokens: number): void {
-    if (Number.isFinite(tokens) && tokens > 0) this.ledger?.count(key.id, { tokens });
+  /** Tokens an answer reported and the neurons it was estimated to cost, counted against the key. */
+  countUse(key: PooledKey, tokens: number, neurons?: number): void {
+    const some = (n: number | undefined) => n !== undefined && Number.isFinite(n) && n > 0;
+    if (some(tokens) || some(neurons)) this.ledger?.count(key.id, some(neurons) ? { tokens, neurons } : { tokens });
   }
 
   /** The keys themselves, for the secret scrubber only: never shown. */

@@ -186,6 +186,11 @@ export interface ProviderAdapter {
   /** Speech to text; rejects with UpstreamError like chat. */
   transcribe?(req: TranscriptionRequest, ctx: UpstreamContext): Promise<TranscriptionResult>;
   readonly transcriptions?: TranscriptionSupport;
+  /**
+   * The neurons (or like units a free tier is measured in) an answer's usage cost, estimated, for
+   * upstreams whose answers do not say; undefined for a model without a known rate. Counted by the quota ledger.
+   */
+  neurons?(upstreamModel: string, usage: Pick<Usage, 'prompt_tokens' | 'completion_tokens'>): number | undefined;
   /** False when the provider cannot take image content parts in chat (routing skips it then). */
   readonly acceptsImageInput?: boolean;
   /**

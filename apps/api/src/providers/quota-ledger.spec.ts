@@ -1,4 +1,9 @@
-import { readRateLimitHeaders, resetTime } from './quota-ledger.ts';
+import { loadConfig } from '../config/app-config.ts';
+import { SqliteStorage } from '../storage/sqlite/sqlite-storage.ts';
+import { envKeyId } from './key-pool.ts';
+import type { ProviderAdapter } from './provider-adapter.ts';
+import { ProviderRegistry } from './provider-registry.service.ts';
+import { QuotaLedger, readRateLimitHeaders, resetTime } from './quota-ledger.ts';
 
 const NOW = Date.UTC(2030, 0, 1, 12);
 
@@ -62,5 +67,35 @@ describe('readRateLimitHeaders', () => {
     expect(readRateLimitHeaders({ 'x-ratelimit-remaining-requests': '-1' }, NOW, 200)).toBeUndefined();
     expect(readRateLimitHeaders({ 'x-ratelimit-remaining-requests': '1e99' }, NOW, 200)).toBeUndefined();
     expect(readRateLimitHeaders({ 'x-ratelimit-remaining-requests': '99999999999999' }, NOW, 200)).toBeUndefined();
+  });
+});
+
+describe('QuotaLedger: estimated neurons', () => {
+  it('carries fractions of a neuron to the next answer and marks the count as an estimate', async () => {
+    const storage = new SqliteStorage({ file: ':memory:' });
+    await storage.init();
+    const config = loadConfig({ QUOTA_SYNC_MS: '60000' });
+    config.providers.cloudflare = { enabled: true, apiKeys: ['kc'], extra: {} };
+    const adapter = { id: 'cloudflare', name: 'CloudflareAI', defaultBaseUrl: 'http://127.0.0.1:9', requiresKey: true } as ProviderAdapter;
+    const ledger = new QuotaLedger(new ProviderRegistry([adapter], config), storage, config);
+    await ledger.onModuleInit();
+    try {
+      const key = envKeyId('kc');
+      const neurons = () => ledger.keyView('cloudflare', key, Date.now()).usage.find((u) => u.limit === 'neurons/day');
+      const count = ledger.forProvider('cloudflare').count;
+      count(key, { neurons: 0.4 });
+      count(key, { neurons: 0.4 });
+      // Rounding each would have counted nothing (or two).
+      expect(neurons()).toMatchObject({ used: 0, max: 10_000, estimated: true });
+      count(key, { neurons: 0.4 });
+      expect(neurons()?.used).toBe(1);
+      count(key, { tokens: 12, neurons: 2.9 });
+      expect(neurons()?.used).toBe(4);
+      expect(ledger.keyView('cloudflare', key, Date.now()).usage.find((u) => u.limit === 'tokens/day')).toMatchObject({ used: 12 });
+      expect(ledger.keyView('cloudflare', key, Date.now()).usage.find((u) => u.limit === 'tokens/day')?.estimated).toBeUndefined();
+    } finally {
+      await ledger.beforeApplicationShutdown();
+      await storage.close();
+    }
   });
 });

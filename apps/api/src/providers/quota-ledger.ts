@@ -16,7 +16,7 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { MAX_REASON_CHARS, truncate } from '../events/record-bounds.ts';
 import { STORAGE, type Storage } from '../storage/storage.ts';
 import { FREE_TIERS, UNKNOWN_TIER } from './free-tiers.ts';
-import { sumQuotaUsage, type KeyLedger } from './key-pool.ts';
+import { LOW_HEADROOM, sumQuotaUsage, type KeyLedger } from './key-pool.ts';
 import { ProviderRegistry, type ProviderState } from './provider-registry.service.ts';
 import { parseRetryAfter } from './upstream-errors.ts';
 
@@ -72,6 +72,14 @@ export class QuotaLedger implements OnModuleInit, OnModuleDestroy, BeforeApplica
   private readonly rests = new Map<string, Rest>();
   private pendingRests = new Map<string, number>();
   private readonly observed = new Map<string, Observed>();
+  /**
+   * `<provider>|<key id>` of the keys last seen below LOW_HEADROOM: a superset of those that are now,
+   * since headroom only shrinks through what is noted here (use, headers, other replicas' use, new
+   * limits) and only grows with time (a window's reset), which the next look or sync clears.
+   */
+  private readonly lowKeys = new Set<string>();
+  /** Estimated neurons below one, per `<provider>|<key id>`, carried to the key's next answer (counters are whole). */
+  private readonly neuronCarry = new Map<string, number>();
   /** The console's overrides, by `<provider>` or `<provider>#<key id>`: as written, and parsed. */
   private written: Record<string, Record<string, unknown>> = {};
   private stored: Record<string, QuotaOverride> = {};
@@ -122,7 +130,11 @@ export class QuotaLedger implements OnModuleInit, OnModuleDestroy, BeforeApplica
       restingUntil: (keyId, now) => this.restingUntil(provider, keyId, now)?.until ?? null,
       headroom: (keyId, now) => this.headroom(provider, keyId, now),
       observe: (keyId, status, headers) => this.observe(provider, keyId, status, headers),
-      count: (keyId, use) => this.add(provider, keyId, use, Date.now()),
+      count: (keyId, use) => {
+        const now = Date.now();
+        this.add(provider, keyId, use.neurons === undefined ? use : { ...use, neurons: this.wholeNeurons(provider, keyId, use.neurons) }, now);
+        this.noteHeadroom(provider, keyId, now);
+      },
       restUntilCreditReset: (keyId, reason, now) => this.restUntilCreditReset(provider, keyId, reason, now),
       view: (keyId, now) => this.keyView(provider, keyId, now),
     };
@@ -178,6 +190,7 @@ export class QuotaLedger implements OnModuleInit, OnModuleDestroy, BeforeApplica
       this.stored = next;
       this.written = written;
       this.specs.clear();
+      this.refreshLow(Date.now());
     } catch (err) {
       this.logger.warn(`Could not read the stored quota limits: ${(err as Error).message}`);
     }
@@ -195,6 +208,7 @@ export class QuotaLedger implements OnModuleInit, OnModuleDestroy, BeforeApplica
     if (!refused) this.add(provider, keyId, { requests: 1 }, now);
     const seen = readRateLimitHeaders(headers, now, status);
     if (seen) this.observed.set(`${provider}|${keyId}`, seen);
+    if (seen || !refused) this.noteHeadroom(provider, keyId, now);
   }
 
   private add(provider: string, keyId: string, use: Partial<Counter>, now: number): void {
@@ -211,6 +225,19 @@ export class QuotaLedger implements OnModuleInit, OnModuleDestroy, BeforeApplica
         map.set(doc, c);
       }
     }
+  }
+
+  /**
+   * The whole neurons to count of an estimate: a small answer costs a fraction of one, and rounding
+   * each would count none (or one) every time; the fraction is carried to the next answer instead.
+   */
+  private wholeNeurons(provider: string, keyId: string, neurons: number): number {
+    const id = `${provider}|${keyId}`;
+    const total = (this.neuronCarry.get(id) ?? 0) + neurons;
+    const whole = Math.floor(total);
+    // Bounded: one entry per key that was ever estimated.
+    this.neuronCarry.set(id, total - whole);
+    return whole;
   }
 
   /** The windows counted for a key: those of its limits, and always day and month (shown in the console). */
@@ -236,6 +263,34 @@ export class QuotaLedger implements OnModuleInit, OnModuleDestroy, BeforeApplica
   }
 
   // --- rest and headroom -------------------------------------------------------------------
+
+  /**
+   * True while some key may be below LOW_HEADROOM: the router reorders providers by headroom only
+   * then, so a pool where nothing is low pays one property read per request.
+   */
+  get anyLow(): boolean {
+    return this.lowKeys.size > 0;
+  }
+
+  /** Keeps lowKeys right for one key after its use or headers changed. */
+  private noteHeadroom(provider: string, keyId: string, now: number): void {
+    // Nothing known limits this key: it cannot be low (and nothing is allocated to say so).
+    if (!hasLimits(this.spec(provider, keyId)) && this.observed.size === 0 && this.lowKeys.size === 0) return;
+    const id = `${provider}|${keyId}`;
+    if (this.headroom(provider, keyId, now) < LOW_HEADROOM) this.lowKeys.add(id);
+    else this.lowKeys.delete(id);
+  }
+
+  /** Looks again at every key with counts or headers (after a sync brought other replicas' use, or limits changed). */
+  private refreshLow(now: number): void {
+    const ids = new Set<string>(this.lowKeys);
+    for (const doc of this.counts.keys()) ids.add(doc.slice(0, doc.indexOf('|', doc.indexOf('|') + 1)));
+    for (const id of this.observed.keys()) ids.add(id);
+    for (const id of ids) {
+      const cut = id.indexOf('|');
+      this.noteHeadroom(id.slice(0, cut), id.slice(cut + 1), now);
+    }
+  }
 
   /** Why and until when a key must not be sent; null when it may. */
   restingUntil(provider: string, keyId: string, now: number): Rest | null {
@@ -359,6 +414,7 @@ export class QuotaLedger implements OnModuleInit, OnModuleDestroy, BeforeApplica
     }
     this.counts = next;
     for (const [id, rest] of this.rests) if (rest.until <= now) this.rests.delete(id);
+    this.refreshLow(now);
   }
 
   // --- views -------------------------------------------------------------------------------
@@ -372,7 +428,10 @@ export class QuotaLedger implements OnModuleInit, OnModuleDestroy, BeforeApplica
       const { used, end } = this.used(provider, keyId, windowOf(name), spec, now);
       const max = spec.limits[name] ?? null;
       const n = used[metricOf(name)];
-      usage.push({ limit: name, used: n, max, remaining: max === null ? null : Math.max(0, max - n), resetAt: end });
+      const row: QuotaUsage = { limit: name, used: n, max, remaining: max === null ? null : Math.max(0, max - n), resetAt: end };
+      // No upstream reports neurons: what is counted is the gateway's estimate from tokens (估算).
+      if (metricOf(name) === 'neurons') row.estimated = true;
+      usage.push(row);
     }
     const seen = this.observed.get(`${provider}|${keyId}`);
     const rest = this.restingUntil(provider, keyId, now);
@@ -419,6 +478,12 @@ export class QuotaLedger implements OnModuleInit, OnModuleDestroy, BeforeApplica
       keys,
     };
   }
+}
+
+/** Whether a spec states any limit (without listing them: this runs once per answer). */
+function hasLimits(spec: QuotaSpec): boolean {
+  for (const name in spec.limits) if (Object.hasOwn(spec.limits, name)) return true;
+  return false;
 }
 
 /**

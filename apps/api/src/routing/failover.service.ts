@@ -105,9 +105,14 @@ export class Lease {
     };
   }
 
-  /** The tokens an answer reported, counted against the key that served it (the quota ledger). */
+  /**
+   * An answer's usage (the upstream's, else the gateway's estimate, as clients are told), counted
+   * against the key that served it (the quota ledger): its tokens, and the neurons the provider
+   * estimates from them.
+   */
   noteUsage(usage: Usage): void {
-    this.provider.keys.countTokens(this.key, usage.total_tokens || usage.prompt_tokens + usage.completion_tokens);
+    const tokens = usage.total_tokens || usage.prompt_tokens + usage.completion_tokens;
+    this.provider.keys.countUse(this.key, tokens, this.provider.adapter.neurons?.(this.upstreamModel, usage));
   }
 
   /** A skipped stream event: counted on the attempt (and so in metrics), logged once per try. */

@@ -1,7 +1,13 @@
+import { jest } from '@jest/globals';
 import type { CatalogModel } from '#contracts';
 import { loadConfig } from '../config/app-config.ts';
+import { envKeyId } from '../providers/key-pool.ts';
 import type { ProviderAdapter } from '../providers/provider-adapter.ts';
 import { ProviderRegistry } from '../providers/provider-registry.service.ts';
+import { QuotaLedger } from '../providers/quota-ledger.ts';
+import { SqliteStorage } from '../storage/sqlite/sqlite-storage.ts';
+import type { Storage } from '../storage/storage.ts';
+import type { ModelRoutingService } from './model-routing.service.ts';
 import { RouterService } from './router.service.ts';
 
 const adapter = (id: string, name: string, requiresKey = true): ProviderAdapter => ({
@@ -117,5 +123,118 @@ describe('RouterService', () => {
     expect(alphaFirst / 2000).toBeLessThan(0.84);
     registry.find('alpha')!.weight = 0;
     for (let i = 0; i < 50; i++) expect(sut.plan(model).candidates.map((c) => c.provider.name)).toEqual(['Beta', 'Alpha']);
+  });
+});
+
+describe('RouterService and the quota ledger: providers low on headroom go last', () => {
+  const DAY = 86_400_000;
+  // Noon UTC: the day's window has half a day to run.
+  const NOON = Date.UTC(2026, 11, 7, 12);
+  let now = NOON;
+  const ledgers: QuotaLedger[] = [];
+  const stores: Storage[] = [];
+
+  beforeEach(() => {
+    now = NOON;
+    jest.spyOn(Date, 'now').mockImplementation(() => now);
+  });
+
+  afterEach(async () => {
+    jest.restoreAllMocks();
+    await Promise.all(ledgers.splice(0).map((l) => l.beforeApplicationShutdown()));
+    await Promise.all(stores.splice(0).map((s) => s.close()));
+  });
+
+  async function store(): Promise<Storage> {
+    const storage = new SqliteStorage({ file: ':memory:' });
+    await storage.init();
+    stores.push(storage);
+    return storage;
+  }
+
+  /** Alpha (priority 1, 10 requests a day) and Beta (priority 2, limits unknown), with the ledger attached. */
+  async function makeLedgered(options: { storage?: Storage; forced?: string; limits?: Record<string, unknown> } = {}) {
+    const env = { ROUTING_STRATEGY: 'priority', ALPHA_PRIORITY: '1', BETA_PRIORITY: '2' };
+    const { registry } = makeSut(env);
+    const config = loadConfig({ QUOTA_SYNC_MS: '60000', QUOTA_LIMITS: JSON.stringify(options.limits ?? { alpha: { 'requests/day': 10 } }) });
+    const ledger = new QuotaLedger(registry, options.storage ?? (await store()), config);
+    await ledger.onModuleInit();
+    ledgers.push(ledger);
+    const rules = options.forced ? ({ rulesFor: () => ({ listed: null, forced: options.forced }) } as unknown as ModelRoutingService) : undefined;
+    const sut = new RouterService(registry, loadConfig(env), undefined, undefined, rules, ledger);
+    const use = (provider: string, key: string, n: number) => {
+      for (let i = 0; i < n; i++) ledger.forProvider(provider).observe(envKeyId(key), 200, {});
+    };
+    const order = () => sut.plan(model).candidates.map((c) => c.provider.name);
+    return { sut, registry, ledger, use, order };
+  }
+
+  it('keeps the configured order while every provider has room, and looks at no key to know it', async () => {
+    const { registry, ledger, use, order } = await makeLedgered();
+    use('alpha', 'ka', 8);
+    const look = jest.spyOn(registry.find('alpha')!.keys, 'lowOnHeadroom');
+    // 2 of 10 left: a fifth is not below the mark.
+    expect(order()).toEqual(['Alpha', 'Beta']);
+    expect(ledger.anyLow).toBe(false);
+    expect(look).not.toHaveBeenCalled();
+  });
+
+  it('moves a provider below the mark behind one with unknown limits, and brings it back at its reset', async () => {
+    const { registry, ledger, use, order } = await makeLedgered();
+    use('alpha', 'ka', 9);
+    expect(ledger.anyLow).toBe(true);
+    expect(order()).toEqual(['Beta', 'Alpha']);
+    // Still a candidate, not resting: it serves when Beta cannot.
+    registry.find('beta')!.enabled = false;
+    expect(order()).toEqual(['Alpha']);
+    registry.find('beta')!.enabled = true;
+
+    now = Date.UTC(2026, 11, 8, 0, 0, 1);
+    expect(order()).toEqual(['Alpha', 'Beta']);
+    // The next sync forgets what the reset made stale: the hot path is free again.
+    await ledger.sync();
+    expect(ledger.anyLow).toBe(false);
+  });
+
+  it('keeps the configured order among providers that are all low', async () => {
+    const { use, order } = await makeLedgered({ limits: { alpha: { 'requests/day': 10 }, beta: { 'requests/day': 10 } } });
+    use('alpha', 'ka', 9);
+    use('beta', 'kb', 9);
+    expect(order()).toEqual(['Alpha', 'Beta']);
+    use('beta', 'kb', 1);
+    // Beta is used up (resting, not a candidate at all); Alpha, low, is all that is left.
+    expect(order()).toEqual(['Alpha']);
+  });
+
+  it('reads headroom from the upstream’s rate-limit headers too, until their reset', async () => {
+    const { ledger, order } = await makeLedgered({ limits: {} });
+    const headers = { 'x-ratelimit-limit-requests': '100', 'x-ratelimit-remaining-requests': '5', 'x-ratelimit-reset-requests': '30s' };
+    ledger.forProvider('alpha').observe(envKeyId('ka'), 200, headers);
+    expect(order()).toEqual(['Beta', 'Alpha']);
+    now += 31_000;
+    expect(order()).toEqual(['Alpha', 'Beta']);
+  });
+
+  it('a model’s forced provider stays first while it can serve, low or not', async () => {
+    const { use, order } = await makeLedgered({ forced: 'alpha' });
+    use('alpha', 'ka', 9);
+    expect(order()).toEqual(['Alpha', 'Beta']);
+    use('alpha', 'ka', 1);
+    expect(order()).toEqual(['Beta']);
+  });
+
+  it('sees another replica’s use after a sync', async () => {
+    const shared = await store();
+    const a = await makeLedgered({ storage: shared });
+    const b = await makeLedgered({ storage: shared });
+    a.use('alpha', 'ka', 9);
+    await a.ledger.sync();
+    expect(b.order()).toEqual(['Alpha', 'Beta']);
+    await b.ledger.sync();
+    expect(b.ledger.anyLow).toBe(true);
+    expect(b.order()).toEqual(['Beta', 'Alpha']);
+    now += DAY;
+    await b.ledger.sync();
+    expect(b.order()).toEqual(['Alpha', 'Beta']);
   });
 });

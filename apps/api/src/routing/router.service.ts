@@ -3,6 +3,7 @@ import type { CatalogModel, CatalogRoute } from '#contracts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { DiscoveryService } from '../models/discovery.service.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
+import { QuotaLedger } from '../providers/quota-ledger.ts';
 import { ModelRoutingService, type ModelRouteRules } from './model-routing.service.ts';
 import { RoutingSettingsService } from './routing-settings.service.ts';
 
@@ -54,6 +55,8 @@ export class RouterService {
     @Optional() settings?: RoutingSettingsService,
     /** Per-model route order, weights and forced provider (模型浏览); none when absent (unit tests). */
     @Optional() private readonly modelRouting?: ModelRoutingService,
+    /** Says when some key is low on headroom; without it (unit tests) the order ignores headroom. */
+    @Optional() private readonly ledger?: QuotaLedger,
   ) {
     this.settings = settings ?? new RoutingSettingsService(config);
   }
@@ -89,7 +92,7 @@ export class RouterService {
       candidates.push({ provider, upstreamModel: route.upstream_model });
     }
     const rules = this.modelRouting?.rulesFor(model.id) ?? null;
-    const ordered = this.order(candidates, rules?.listed ?? null);
+    const ordered = this.behindLow(this.order(candidates, rules?.listed ?? null));
     return { candidates: forced ? ordered : this.forceFirst(model, rules?.forced ?? null, ordered, skipped), skipped };
   }
 
@@ -125,6 +128,20 @@ export class RouterService {
         return [...shuffled, ...last];
       }
     }
+  }
+
+  /**
+   * Providers whose every usable key is low on known headroom (LOW_HEADROOM) go after the others,
+   * each group keeping the strategy's order: the budget's last share is kept for when the others
+   * cannot serve. Unknown limits are never low. Skipped at once (no work, no allocation) while the
+   * ledger knows no low key, which is nearly always.
+   */
+  private behindLow(ordered: Candidate[]): Candidate[] {
+    if (ordered.length < 2 || !this.ledger?.anyLow) return ordered;
+    const now = Date.now();
+    const low = ordered.filter((c) => c.provider.keys.lowOnHeadroom(now));
+    if (low.length === 0 || low.length === ordered.length) return ordered;
+    return [...ordered.filter((c) => !low.includes(c)), ...low];
   }
 
   /**

@@ -69,6 +69,13 @@ describe('quota view', () => {
     ]);
   });
 
+  it('labels an estimated count (Workers AI’s neurons) as 估算', () => {
+    expect(quotaLine({ ...usage('neurons/day', 1234, 10_000), estimated: true }, NOW)).toMatchObject({
+      label: '今日神经元（估算）',
+      text: '今日神经元（估算） 1,234 / 1 万 · 剩余 8,766 · 1 小时 0 分后重置',
+    });
+  });
+
   it('says why a key rests and what the upstream said', () => {
     expect(restText(quota([], NOW + 65_000), NOW)).toBe('额度用尽，1 分 5 秒后恢复');
     expect(restText(quota([], NOW - 1), NOW)).toBeNull();

@@ -50,7 +50,8 @@ function toneOf(ratio: number | null): QuotaTone {
 
 /** One limit's line: "今日请求 3 / 100 · 剩余 97 · 5 小时 12 分后重置", or "今日请求 3（上限未知）". */
 export function quotaLine(u: QuotaUsage, now: number): QuotaLine {
-  const label = limitLabel(u.limit);
+  // Workers AI's neurons are the gateway's estimate from tokens, not a count: said so.
+  const label = `${limitLabel(u.limit)}${u.estimated ? '（估算）' : ''}`;
   if (u.max === null) return { limit: u.limit, label, text: `${label} ${formatCount(u.used)}（上限未知）`, ratio: null, tone: 'neutral' };
   const ratio = u.max > 0 ? u.used / u.max : 1;
   const text = `${label} ${formatCount(u.used)} / ${formatCount(u.max)} · 剩余 ${formatCount(u.remaining ?? 0)} · ${untilText(u.resetAt - now)}后重置`;

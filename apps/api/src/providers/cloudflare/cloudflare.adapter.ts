@@ -1,3 +1,4 @@
+import type { Usage } from '#contracts';
 import type { Observable } from 'rxjs';
 import { observeUpstream } from '../observe-upstream.ts';
 import { chatStreamEvents } from '../sse-payloads.ts';
@@ -27,6 +28,7 @@ import {
   parseCloudflareTranscription,
 } from './cloudflare-embedding-mapping.ts';
 import { buildCloudflareImageBody, parseCloudflareImage } from './cloudflare-image-mapping.ts';
+import { estimateNeurons } from './cloudflare-neurons.ts';
 import {
   buildCloudflareChatBody,
   cloudflareChunkToEvents,
@@ -52,6 +54,11 @@ export class CloudflareAdapter implements ProviderAdapter {
   readonly embeddings: EmbeddingSupport = { batchLimit: 100, tokens: false, dimensions: false };
   /** Whisper answers timed segments (and its own vtt). */
   readonly transcriptions: TranscriptionSupport = { segments: true };
+
+  /** Workers AI's free tier is 10,000 neurons a day, and answers do not report neurons: estimated from usage. */
+  neurons(upstreamModel: string, usage: Pick<Usage, 'prompt_tokens' | 'completion_tokens'>): number | undefined {
+    return estimateNeurons(upstreamModel, usage);
+  }
 
   /** Tools and JSON mode on the models documented for them; see cloudflare-mapping.ts. */
   honours(feature: ChatFeature, upstreamModel: string): boolean {
