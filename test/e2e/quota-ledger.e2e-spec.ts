@@ -112,11 +112,14 @@ describe('a key rests before its budget runs out and comes back when its window 
       expect(Date.now()).toBeLessThan(start + WINDOW_MS);
       expect(deepinfraChats()).toHaveLength(2);
       const resting = await deepinfraKey(gw);
-      expect(resting.quota?.restingUntil).toBeGreaterThan(Date.now());
-      expect(resting.quota?.restingUntil).toBeLessThanOrEqual(start + WINDOW_MS + 50);
+      const until = resting.quota?.restingUntil ?? 0;
+      expect(until).toBeGreaterThan(Date.now());
+      // Until the window's end, not some default rest. Headers give the reset relative to when the
+      // upstream answered, and the gateway dates it on arrival: a busy machine's transit adds to it.
+      expect(until).toBeLessThanOrEqual(start + WINDOW_MS + 1000);
 
-      // The window ends: the key serves again by itself.
-      await sleep(start + WINDOW_MS - Date.now() + 50);
+      // The rest ends: the key serves again by itself.
+      await sleep(until - Date.now() + 50);
       expect(await served(gw)).toBe('DeepInfra');
       expect(deepinfraChats()).toHaveLength(3);
       expect(await statuses(gw)).not.toContain(429);
