@@ -37,6 +37,11 @@ export interface ChatRun {
   items: Observable<ChatItem>;
   /** Filled in as attempts finish. */
   attempts: AttemptSummary[];
+  /**
+   * The route whose break after content ended the stream: the continuation's when a resumed
+   * stream broke again, not the route that opened it. Undefined until a break.
+   */
+  readonly brokenOn?: { provider: string; upstreamModel: string };
 }
 
 /** Client fields the gateway consumes itself; everything else passes to the upstream. */
@@ -325,6 +330,7 @@ export class ChatService implements OnApplicationBootstrap {
     // Only a stream that may be resumed keeps a copy of its text (up to MAX_RESUME_CHARS each).
     const delivered = new Delivered();
     const keepText = this.config.streamResume.enabled;
+    let brokenOn: ChatRun['brokenOn'];
     const tryFrom = (i: number, resume?: Resume): Observable<ChatItem> =>
       defer(() => {
         const run = active;
@@ -374,7 +380,10 @@ export class ChatService implements OnApplicationBootstrap {
             const sameProviderAgain = lease.fail(err, committed);
             if (err.kind === 'aborted') return throwError(() => err);
             // After the first content the stream is the client's: continue it elsewhere, or report the break.
-            if (committed) return this.resumeAfter(err, candidate, request, delivered, resume, tryFrom);
+            if (committed) {
+              brokenOn = { provider: candidate.provider.name, upstreamModel: candidate.upstreamModel };
+              return this.resumeAfter(err, candidate, request, delivered, resume, tryFrom);
+            }
             if (resume) {
               // A route that will not continue an answer is left out of resumptions for a while; whatever
               // the failure, the next route that takes prefill may still mend the break.
@@ -412,6 +421,9 @@ export class ChatService implements OnApplicationBootstrap {
       // The run in use when asked: after a move to a larger model, its attempts follow the first model's.
       get attempts() {
         return active.attempts;
+      },
+      get brokenOn() {
+        return brokenOn;
       },
     };
   }

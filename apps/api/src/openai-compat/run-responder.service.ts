@@ -251,8 +251,10 @@ export class RunResponder {
           encoder.event(item, acc);
         }),
         error: guarded((err: unknown) => {
-          // Content already reached the client: no failover now, end the stream honestly.
-          const message = start ? `The upstream provider ${start.provider} failed mid-stream: ${(err as Error).message}` : '';
+          // Content already reached the client: no failover now, end the stream honestly, naming the
+          // provider that broke it (a resumed stream's continuation, not the one that opened it).
+          const failed = run.brokenOn?.provider ?? start?.provider;
+          const message = start ? `The upstream provider ${failed} failed mid-stream: ${(err as Error).message}` : '';
           breakStream({ message, type: 'upstream_error', code: 'stream_interrupted' }, err);
         }),
         complete: guarded(() => {
