@@ -145,14 +145,17 @@ export class AutoModelsService implements OnModuleInit, OnModuleDestroy {
   choose(id: string, needs: AutoNeeds): AutoChoice | undefined {
     const auto = this.find(id);
     if (!auto) return undefined;
-    const candidates = this.allowedCandidates(auto, needs.allowed);
+    const all = this.candidates(auto);
+    const candidates = this.allowedCandidates(auto, all, needs.allowed);
     this.checkForced(auto, candidates, needs.provider);
+    // A model's place in the whole list, not in the key's share of it: past the preference list
+    // (`others`) every model ranks alike and latency decides, whichever models the key leaves out.
+    const position = new Map(all.map((model, i) => [model, i]));
     const entries: RankEntry[] = [];
-    candidates.forEach((model, i) => {
-      // Past the preference list (`others`), every model ranks alike and latency decides.
+    for (const model of candidates) {
       const signals = this.signals(auto, model, needs);
-      if (signals) entries.push({ model, preference: Math.min(i, auto.models.length), signals });
-    });
+      if (signals) entries.push({ model, preference: Math.min(position.get(model) ?? 0, auto.models.length), signals });
+    }
     if (entries.length === 0) {
       // Whether some model could serve a plain request: then it is this request's needs that none can honour.
       const plain: AutoNeeds = { features: [], images: false, tokens: 0, provider: needs.provider };
@@ -172,8 +175,7 @@ export class AutoModelsService implements OnModuleInit, OnModuleDestroy {
    * The candidates a client's key may use. A key allowed `auto` but none of the models it could
    * pick is refused as for a forbidden model (403 model_not_allowed), never served by one of them.
    */
-  private allowedCandidates(auto: AutoModel, allowed: ModelFilter | undefined): CatalogModel[] {
-    const candidates = this.candidates(auto);
+  private allowedCandidates(auto: AutoModel, candidates: CatalogModel[], allowed: ModelFilter | undefined): CatalogModel[] {
     if (!allowed) return candidates;
     const mine = candidates.filter(allowed);
     if (!mine.some((m) => this.isMember(auto, m))) {
