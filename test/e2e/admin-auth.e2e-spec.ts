@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { expectSchema } from '../support/openapi.ts';
 import { postJson, startGateway, type Gateway } from '../support/gateway.ts';
 import { CapturingLogger } from '../support/capturing-logger.ts';
-import { startRedis } from '../support/redis.ts';
+import { startRedis, type RedisServer } from '../support/redis.ts';
 
 interface ErrorBody {
   error: { code: string; param: string | null };
@@ -115,5 +115,49 @@ describe('admin auth without ADMIN_PASSWORD', () => {
       await Promise.all(replicas.map((gw) => gw.close()));
       await redis.stop();
     }
+  });
+});
+
+describe('login throttle in cluster mode', () => {
+  let redis: RedisServer;
+  let replicas: Gateway[] = [];
+  beforeAll(async () => {
+    redis = await startRedis();
+    const env = { ADMIN_PASSWORD: 's3cret pass', REDIS_URL: redis.url, REDIS_KEY_PREFIX: 'login-e2e:', SECRET_KEY: 'k'.repeat(64) };
+    replicas = [await startGateway(null, env), await startGateway(null, env)];
+  }, 30_000);
+  afterAll(async () => {
+    for (const gw of replicas) await gw.close();
+    await redis?.close();
+  });
+
+  it('an address gets its ten attempts a minute from all replicas together, not from each', async () => {
+    const [a, b] = replicas as [Gateway, Gateway];
+    const statuses: number[] = [];
+    // Alternating replicas: each sees only five of the ten.
+    for (let i = 0; i < 10; i++) statuses.push((await login(i % 2 ? b : a, `wrong-${i}`)).status);
+    expect(statuses).toEqual(Array(10).fill(401));
+    for (const gw of [a, b]) {
+      const blocked = await login(gw, 's3cret pass');
+      expect(blocked.status).toBe(429);
+      const body = (await blocked.json()) as ErrorBody;
+      expectSchema('ErrorResponse', body);
+      expect(body.error.code).toBe('too_many_logins');
+      expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+    // The counters live in Redis and leave with their window.
+    const ttl = await redis.client().pttl('login-e2e:login:client:127.0.0.1');
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60_000);
+  });
+
+  it('a success on one replica starts the address over on every replica', async () => {
+    const [a, b] = replicas as [Gateway, Gateway];
+    // A fresh start: the last test's address window and the account's failures in a row (its backoff).
+    await redis.client().del('login-e2e:login:client:127.0.0.1', 'login-e2e:login:account');
+    for (let i = 0; i < 9; i++) expect((await login(i % 2 ? b : a, `wrong-${i}`)).status).toBe(401);
+    expect((await login(a, 's3cret pass')).status).toBe(200);
+    // Nine more on B: allowed, since A's success cleared the count in Redis.
+    for (let i = 0; i < 9; i++) expect((await login(b, `wrong-again-${i}`)).status).toBe(401);
   });
 });

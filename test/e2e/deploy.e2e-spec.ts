@@ -137,6 +137,14 @@ function interpolate(value: string | number, given: Record<string, string> = {})
   });
 }
 
+/** A compose value as the container gets it: `$$` is a literal `$` (left to the container's shell), the rest as interpolate(). */
+function composeScript(value: string, given: Record<string, string> = {}): string {
+  return value
+    .split('$$')
+    .map((part) => interpolate(part, given))
+    .join('$');
+}
+
 /** Variables a compose file requires (`${VAR:?…}`), each given a value. */
 function requiredVars(file: string): Record<string, string> {
   return Object.fromEntries([...read(file).matchAll(/\$\{(\w+):?\?/g)].map((m) => [m[1]!, `value-of-${m[1]}`]));
@@ -144,6 +152,68 @@ function requiredVars(file: string): Record<string, string> {
 
 const serviceEnv = (file: string, service: ComposeService, given = requiredVars(file)) =>
   Object.fromEntries(Object.entries(service.environment ?? {}).map(([k, v]) => [k, interpolate(v, given)]));
+
+/**
+ * A Redis container's start script (the manifest's or the compose file's) run for real as its
+ * shell would, on a loopback port and a temporary directory instead of `/data`, with its health
+ * checks (shell commands calling redis-cli). Without REDIS_PASSWORD the script must refuse to
+ * start; with one, every check passes, fails with a wrong password, and a client without the
+ * password is refused. Returns the memory settings Redis runs with, read through `connect`.
+ */
+async function runRedisScript(
+  script: string,
+  checks: string[],
+  connect: (password: string, port: number) => Redis,
+): Promise<{ policy: string; maxmemory: string }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'g4f-redis-script-'));
+  const shell = (command: string, password: string, stdio: 'ignore' | 'pipe') =>
+    spawn('sh', ['-c', command], { env: { PATH: process.env.PATH ?? '', REDIS_PASSWORD: password }, stdio: ['ignore', stdio, stdio] });
+  const exitOf = (child: ReturnType<typeof spawn>) => new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const run = (password: string) => shell(`${script.replace('--dir /data', `--dir ${dir}`)} --port ${port} --bind 127.0.0.1`, password, 'pipe');
+  const check = (command: string, password: string) => exitOf(shell(command.replace('redis-cli', `redis-cli -p ${port}`), password, 'ignore'));
+
+  const empty = run('');
+  let complaint = '';
+  empty.stderr!.on('data', (d: Buffer) => (complaint += d.toString()));
+  expect(await exitOf(empty)).toBe(1);
+  expect(complaint).toContain('REDIS_PASSWORD is empty');
+
+  const password = 's3cr3t-hex';
+  const server = run(password);
+  const exited = exitOf(server);
+  try {
+    const deadline = Date.now() + 5000;
+    while ((await check(checks[0]!, password)) !== 0) {
+      if (Date.now() > deadline) throw new Error('redis-server did not become ready');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    for (const command of checks) {
+      expect(await check(command, password)).toBe(0);
+      expect(await check(command, 'wrong')).not.toBe(0);
+    }
+    const anonymous = await new Promise<string>((resolve) => {
+      const cli = spawn('redis-cli', ['-p', String(port), 'ping'], { stdio: ['ignore', 'pipe', 'ignore'] });
+      let out = '';
+      cli.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      cli.on('exit', () => resolve(out));
+    });
+    expect(anonymous).toMatch(/NOAUTH/);
+    const client = connect(password, port);
+    try {
+      await client.connect();
+      const policy = (await client.config('GET', 'maxmemory-policy')) as string[];
+      const maxmemory = (await client.config('GET', 'maxmemory')) as string[];
+      return { policy: policy[1]!, maxmemory: maxmemory[1]! };
+    } finally {
+      client.disconnect();
+    }
+  } finally {
+    server.kill('SIGKILL');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /* ------------------------------------------------------------------ Kubernetes */
 
@@ -388,14 +458,41 @@ describe('docker-compose.yml', () => {
     expect(doc.services.redis?.image).toMatch(/^redis:/);
   });
 
-  it('with the profile, REDIS_URL=redis://redis:6379 (and SECRET_KEY) reach the gateway and make a valid cluster configuration', () => {
+  it('with the profile, REDIS_URL carrying REDIS_PASSWORD (and SECRET_KEY) reach the gateway and make a valid cluster configuration', () => {
     const [, pool] = poolServices('docker-compose.yml')[0]!;
     expect(pool.environment?.REDIS_URL).toBe('${REDIS_URL:-}');
     expect(pool.environment?.SECRET_KEY).toBe('${SECRET_KEY:-}');
-    for (const text of [read('docker-compose.yml'), read('.env.example')]) expect(text).toContain('REDIS_URL=redis://redis:6379');
+    for (const text of [read('docker-compose.yml'), read('.env.example')]) {
+      expect(text).toMatch(/REDIS_PASSWORD=/);
+      expect(text).toMatch(/REDIS_URL=redis:\/\/:<[^>]*PASSWORD[^>]*>@redis:6379/);
+    }
     expect(read('.env.example')).toContain('COMPOSE_PROFILES=redis');
-    expect(() => loadConfig({ REDIS_URL: 'redis://redis:6379' })).toThrow(ConfigError);
-    expect(loadConfig({ REDIS_URL: 'redis://redis:6379', SECRET_KEY: 'k'.repeat(32) }).redis).toMatchObject({ url: 'redis://redis:6379' });
+    const url = 'redis://:0123abcd@redis:6379';
+    expect(() => loadConfig({ REDIS_URL: url })).toThrow(ConfigError);
+    expect(loadConfig({ REDIS_URL: url, SECRET_KEY: 'k'.repeat(32) }).redis).toMatchObject({ url });
+  });
+
+  it('Redis takes its password from the environment, refuses to start without one, and never evicts gateway state', () => {
+    const redis = doc.services.redis as ComposeService & { command: string[]; healthcheck: { test: string[] } };
+    expect(redis.environment).toEqual({ REDIS_PASSWORD: '${REDIS_PASSWORD:-}' });
+    expect(redis.command.slice(0, 2)).toEqual(['sh', '-c']);
+    const script = composeScript(redis.command[2]!);
+    expect(script).toContain('--requirepass "$REDIS_PASSWORD"');
+    expect(script).toMatch(/--maxmemory 384mb --maxmemory-policy noeviction\b/);
+    expect(composeScript(redis.command[2]!, { REDIS_MAXMEMORY: '1gb' })).toContain('--maxmemory 1gb ');
+    expect(script).toContain('--appendonly yes');
+    expect(redis.healthcheck.test[0]).toBe('CMD-SHELL');
+    expect(composeScript(redis.healthcheck.test[1]!)).toContain('REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli ping');
+  });
+
+  it('the Redis command and health check, run for real: no start without a password; with one, auth required, maxmemory and noeviction set', async () => {
+    const redis = doc.services.redis as ComposeService & { command: string[]; healthcheck: { test: string[] } };
+    // The gateway connects with REDIS_URL as .env.example writes it: the password in the URL.
+    const settings = await runRedisScript(composeScript(redis.command[2]!), [composeScript(redis.healthcheck.test[1]!)], (password, port) => {
+      const url = loadConfig({ REDIS_URL: `redis://:${password}@127.0.0.1:${port}`, SECRET_KEY: 'k'.repeat(32) }).redis!.url;
+      return new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+    });
+    expect(settings).toEqual({ policy: 'noeviction', maxmemory: String(384 * 1024 * 1024) });
   });
 });
 
@@ -521,59 +618,15 @@ describe('deploy/kubernetes', () => {
   });
 
   it('the Redis command and probes, run for real: no start without a password; with one, auth required, maxmemory and noeviction set', async () => {
-    const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'g4f-k8s-redis-'));
-    // The manifest's script as it is, on a loopback port and a temporary directory instead of the pod's.
-    const script = `${(redisContainer.args as string[]).join(' ').replace('--dir /data', `--dir ${dir}`)} --port ${port} --bind 127.0.0.1`;
-    const run = (password: string) =>
-      spawn('sh', ['-c', script], { env: { PATH: process.env.PATH ?? '', REDIS_PASSWORD: password }, stdio: ['ignore', 'pipe', 'pipe'] });
-    const exitOf = (child: ReturnType<typeof run>) => new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-
-    const empty = run('');
-    let complaint = '';
-    empty.stderr.on('data', (d: Buffer) => (complaint += d.toString()));
-    expect(await exitOf(empty)).toBe(1);
-    expect(complaint).toContain('REDIS_PASSWORD is empty');
-
-    const server = run('s3cr3t-hex');
-    const exited = exitOf(server);
-    const probe = (which: string, password: string) =>
-      new Promise<number | null>((resolve) =>
-        spawn('sh', ['-c', (redisContainer[which].exec.command as string[])[2]!.replace('redis-cli', `redis-cli -p ${port}`)], {
-          env: { PATH: process.env.PATH ?? '', REDIS_PASSWORD: password },
-          stdio: 'ignore',
-        }).on('exit', resolve),
-      );
-    try {
-      const deadline = Date.now() + 5000;
-      while ((await probe('readinessProbe', 's3cr3t-hex')) !== 0) {
-        if (Date.now() > deadline) throw new Error('redis-server from redis.yaml did not become ready');
-        await new Promise((r) => setTimeout(r, 50));
-      }
-      expect(await probe('livenessProbe', 's3cr3t-hex')).toBe(0);
-      expect(await probe('livenessProbe', 'wrong')).not.toBe(0);
-      // A client without the password is refused.
-      const refused = await new Promise<string>((resolve) => {
-        const cli = spawn('redis-cli', ['-p', String(port), 'ping'], { stdio: ['ignore', 'pipe', 'ignore'] });
-        let out = '';
-        cli.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        cli.on('exit', () => resolve(out));
-      });
-      expect(refused).toMatch(/NOAUTH/);
-      const client = new Redis(port, '127.0.0.1', { password: 's3cr3t-hex', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      try {
-        await client.connect();
-        expect(await client.config('GET', 'maxmemory-policy')).toEqual(['maxmemory-policy', 'noeviction']);
-        const mb = Number(/--maxmemory (\d+)mb/.exec(script)![1]);
-        expect(await client.config('GET', 'maxmemory')).toEqual(['maxmemory', String(mb * 1024 * 1024)]);
-      } finally {
-        client.disconnect();
-      }
-    } finally {
-      server.kill('SIGKILL');
-      await exited;
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const script = (redisContainer.args as string[]).join(' ');
+    const probes = ['readinessProbe', 'livenessProbe'].map((probe) => (redisContainer[probe].exec.command as string[])[2]!);
+    const settings = await runRedisScript(
+      script,
+      probes,
+      (password, port) => new Redis(port, '127.0.0.1', { password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null }),
+    );
+    const mb = Number(/--maxmemory (\d+)mb/.exec(script)![1]);
+    expect(settings).toEqual({ policy: 'noeviction', maxmemory: String(mb * 1024 * 1024) });
   });
 
   it('config.env and secret.env hold only variables the config reads; the Secret only placeholders', () => {

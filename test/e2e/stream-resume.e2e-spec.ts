@@ -179,6 +179,20 @@ describe('STREAM_RESUME=true', () => {
     expect(prefillRequests(s.emu, 'huggingface')).toHaveLength(0);
   });
 
+  it('a continuation that breaks is named in the error and the log, not the provider that opened the stream', async () => {
+    s.emu.addFault({ provider: 'deepinfra', mode: 'midStreamCut', afterChunks: 2, times: 1 });
+    s.emu.addFault({ provider: 'together', mode: 'midStreamCut', afterChunks: 1, times: 1 });
+    const res = await stream(s);
+    // The stream opened on DeepInfra: its headers say so.
+    expect(res.headers.get('x-pool-provider')).toBe('DeepInfra');
+    const errors = (await readSse(res)).filter(isError);
+    expect(errors).toHaveLength(1);
+    expect(errors[0]!.error.message).toMatch(/^The upstream provider Together failed mid-stream: /);
+    const record = await recordOf(s);
+    expect(record.error).toMatch(/^The upstream provider Together failed mid-stream: /);
+    expect(record.attempts.map((a) => a.provider)).toEqual(['DeepInfra', 'Together']);
+  });
+
   it('a stream that offered tools is not resumed: the clean mid-stream error, no prefill sent', async () => {
     s.emu.addFault({ provider: 'deepinfra', mode: 'midStreamCut', afterChunks: 2, times: 1 });
     const tools = [{ type: 'function', function: { name: 'get_time', parameters: { type: 'object', properties: {} } } }];

@@ -334,6 +334,30 @@ describe('Cloudflare native format', () => {
   });
 });
 
+describe('sampling fields beyond OpenAI’s', () => {
+  const extras = { top_k: 40, min_p: 0.05, repetition_penalty: 1.1 };
+  const errorText = async (res: Response) => JSON.stringify(await res.json());
+
+  it.each([
+    ['custom', 'Unrecognized request argument supplied: top_k'],
+    ['huggingface', 'unknown field `top_k`'],
+    ['pollinations', "Unrecognized key(s) in object: 'top_k'"],
+    ['cloudflare', "'min_p' not in schema"],
+  ] as const)('the strict %s refuses one it does not take with 400', async (provider, words) => {
+    const res = await chat(provider, { ...hello(), ...extras });
+    expect(res.status).toBe(400);
+    expect(await errorText(res)).toContain(words);
+  });
+
+  it.each(['deepinfra', 'together'] as const)('%s takes them', async (provider) => {
+    expect((await chat(provider, { ...hello(), ...extras, typical_p: 0.9 })).status).toBe(200);
+  });
+
+  it('Cloudflare takes top_k and repetition_penalty', async () => {
+    expect((await chat('cloudflare', { ...hello(), top_k: 40, repetition_penalty: 1.1 })).status).toBe(200);
+  });
+});
+
 describe('auth', () => {
   it.each([
     ['deepinfra', { error: { message: 'Not authenticated', type: 'invalid_request_error', param: null, code: 'invalid_api_key' } }],

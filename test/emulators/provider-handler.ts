@@ -11,6 +11,7 @@ import { answerHostile, isHostileMode } from './hostile.ts';
 import { answerMedia, mediaFaultShape } from './media-wire.ts';
 import type { FileStore, MediaReply } from './media-wire.ts';
 import { newMeta, openAiCompletion, openAiStream } from './openai-wire.ts';
+import { straySamplingError } from './providers.ts';
 import type { ErrorSpec, ProviderProfile, Route } from './providers.ts';
 import { encodeEvent, preamble, StreamWriter } from './sse.ts';
 import { answerTranscription, transcriptionFaultShape } from './transcription-wire.ts';
@@ -225,6 +226,8 @@ function requestError(ctx: RequestContext, parsed: ParsedBody, body: Record<stri
   const hasPrompt = profile.format === 'cloudflare' && typeof body.prompt === 'string';
   if (!hasMessages && !hasPrompt) return { status: 400, message: 'messages must be a non-empty array' };
   if (!ctx.state.models(profile.id).includes(profile.listedId(model))) return profile.unknownModel(model);
+  const stray = straySamplingError(profile, body);
+  if (stray !== undefined) return { status: 400, message: stray };
   const schemaError = profile.format === 'cloudflare' ? cloudflareSchemaError(model, body) : undefined;
   return schemaError === undefined ? undefined : { status: 400, message: schemaError };
 }

@@ -33,6 +33,22 @@ export interface ProviderProfile {
   unknownModel(model: string): ErrorSpec;
   /** The id to look up in the model list (HuggingFace accepts a `:provider` suffix). */
   listedId(model: string): string;
+  /**
+   * Strict upstreams: the sampling fields beyond OpenAI's (SAMPLING_EXTRAS) that this one takes;
+   * a chat request carrying any other is refused with 400 in `strayField`'s words. Absent: every
+   * field is taken (or ignored) as lenient hosts do.
+   */
+  strictSampling?: { accepts: readonly string[]; strayField(field: string): string };
+}
+
+/** Sampling fields open-model hosts take that OpenAI's chat API lacks. */
+export const SAMPLING_EXTRAS = ['top_k', 'min_p', 'top_a', 'typical_p', 'tfs_z', 'repetition_penalty', 'length_penalty', 'min_tokens', 'mirostat'] as const;
+
+/** A strict profile's refusal of the first sampling field in this body that it does not take. */
+export function straySamplingError(profile: ProviderProfile, body: Record<string, unknown>): string | undefined {
+  const strict = profile.strictSampling;
+  const stray = strict && SAMPLING_EXTRAS.find((field) => body[field] !== undefined && !strict.accepts.includes(field));
+  return strict && stray !== undefined ? strict.strayField(stray) : undefined;
 }
 
 const CREATED = 1_700_000_000;
@@ -154,6 +170,8 @@ const pollinations: ProviderProfile = {
   modelsBody: (ids) => ({ object: 'list', data: ids.map((id) => ({ id, object: 'model', created: CREATED })) }),
   unknownModel: (model) => ({ status: 404, message: `Model not found: ${model}` }),
   listedId: identity,
+  // Its request schema is OpenAI's and refuses keys it does not know.
+  strictSampling: { accepts: [], strayField: (field) => `Unrecognized key(s) in object: '${field}'` },
 };
 
 const deepinfra: ProviderProfile = {
@@ -228,6 +246,8 @@ const huggingface: ProviderProfile = {
   modelsBody: (ids) => openAiList(ids, 'huggingface'),
   unknownModel: (model) => ({ status: 404, message: `Model ${model} is not supported by any provider you have enabled.` }),
   listedId: (model) => model.replace(/:[^/:]+$/, ''),
+  // The router's chat spec is OpenAI's fields; the inference providers behind it refuse others.
+  strictSampling: { accepts: [], strayField: (field) => `Failed to deserialize the JSON body into the target type: unknown field \`${field}\`` },
 };
 
 const CLOUDFLARE_RUN = /^\/accounts\/([^/]+)\/ai\/run\/(.+)$/;
@@ -274,6 +294,8 @@ const cloudflare: ProviderProfile = {
   }),
   unknownModel: (model) => ({ status: 400, code: 5007, message: `No such model ${model} or task` }),
   listedId: identity,
+  // The text-generation schema lists top_k and repetition_penalty and rejects what it does not list.
+  strictSampling: { accepts: ['top_k', 'repetition_penalty'], strayField: (field) => `Type mismatch of '/${field}', '${field}' not in schema` },
 };
 
 const custom: ProviderProfile = {
@@ -288,6 +310,8 @@ const custom: ProviderProfile = {
   modelsBody: (ids) => openAiList(ids, 'library'),
   unknownModel: (model) => ({ status: 404, message: `The model \`${model}\` does not exist` }),
   listedId: identity,
+  // OpenAI itself (and Groq, Gemini's OpenAI endpoint) refuse arguments they do not know.
+  strictSampling: { accepts: [], strayField: (field) => `Unrecognized request argument supplied: ${field}` },
 };
 
 export const PROFILES: Record<ProviderId, ProviderProfile> = {

@@ -4,6 +4,7 @@ import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { STORAGE, type Storage } from '../storage/storage.ts';
+import { LOGIN_THROTTLE, type LoginThrottle } from './login-throttle.ts';
 import type { AdminSession } from '#contracts';
 
 export type { AdminSession };
@@ -38,20 +39,6 @@ const SESSION_RECHECK_MS = 1000;
 
 const sha256 = (s: string) => createHash('sha256').update(s).digest('base64url');
 
-/** Login attempts per client address: after MAX_FAILURES in WINDOW_MS, wait out the window. */
-const MAX_FAILURES = 10;
-const WINDOW_MS = 60_000;
-/** Addresses tracked at most; past it, expired ones are swept, then the oldest dropped. */
-const MAX_TRACKED = 10_000;
-/**
- * The account's own backoff, whatever the address: after FREE_FAILURES failures in a row, each
- * attempt waits BACKOFF_BASE_MS, doubling per failure up to BACKOFF_MAX_MS. A delay, never a
- * refusal, so an attack from elsewhere slows the real admin down but cannot lock them out.
- */
-const FREE_FAILURES = 5;
-const BACKOFF_BASE_MS = 50;
-const BACKOFF_MAX_MS = 3000;
-
 /**
  * The admin password and sessions. The password is ADMIN_PASSWORD, or one made at first start,
  * stored only as an scrypt hash and printed once. Sessions are random tokens stored hashed in
@@ -65,14 +52,12 @@ export class AdminAuthService implements OnModuleInit {
   private generated?: StoredPassword;
   /** Verified sessions, so the hot path does not read storage on every admin request. */
   private readonly cache = new Map<string, CachedSession>();
-  /** Attempts (counted before they are checked) per client address, since the window began. */
-  private readonly failures = new Map<string, { count: number; since: number }>();
-  /** Failed logins in a row on the account, from any address; cleared by a success or a quiet window. */
-  private accountFailures = { count: 0, last: 0 };
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(STORAGE) private readonly storage: Storage,
+    /** Per address and for the account (see login-throttle.ts); in Redis in cluster mode. */
+    @Inject(LOGIN_THROTTLE) private readonly throttle: LoginThrottle,
   ) {
     storage.settings.changes.subscribe(({ namespace, key }) => {
       // '' (after a cluster reconnect): any session may have changed.
@@ -128,18 +113,18 @@ export class AdminAuthService implements OnModuleInit {
   /**
    * `client` is the caller's address (req.ip, which honours TRUST_PROXY). The attempt is counted
    * before the password is checked, so parallel guesses from one address get MAX_FAILURES
-   * evaluations per window, not one each.
+   * evaluations per window, not one each (across all replicas in cluster mode).
    */
   async login(password: string, client: string): Promise<AdminSession> {
-    this.countAttempt(client);
-    await sleep(this.backoffMs());
+    const admission = await this.throttle.admit(client, Date.now());
+    if (admission.refused) throw tooManyLogins(admission.retryAfterSec);
+    await sleep(admission.waitMs);
     const current = await this.currentPassword();
     if (!(await matches(password, current))) {
-      this.accountFailures = { count: this.accountFailures.count + 1, last: Date.now() };
+      await this.throttle.failed(Date.now());
       throw wrongPassword();
     }
-    this.failures.delete(client);
-    this.accountFailures = { count: 0, last: 0 };
+    await this.throttle.succeeded(client);
     const token = randomBytes(32).toString('base64url');
     const now = Date.now();
     const expiresAt = now + this.config.admin.sessionTtlMs;
@@ -198,48 +183,14 @@ export class AdminAuthService implements OnModuleInit {
     this.cache.delete(id);
     await this.storage.settings.delete(SESSION_NS, id);
   }
-
-  /** Counts one attempt from `client`, or refuses it with 429 once the address has used up its window. */
-  private countAttempt(client: string): void {
-    const now = Date.now();
-    let f = this.failures.get(client);
-    if (f && now - f.since >= WINDOW_MS) {
-      this.failures.delete(client);
-      f = undefined;
-    }
-    if (!f) {
-      this.makeRoom(now);
-      f = { count: 0, since: now };
-      this.failures.set(client, f);
-    }
-    if (f.count >= MAX_FAILURES) {
-      const retry = Math.max(1, Math.ceil((WINDOW_MS - (now - f.since)) / 1000));
-      throw new ApiError(429, `Too many failed logins; try again in ${retry} s.`, 'rate_limit_exceeded', 'too_many_logins', null, undefined, {
-        'retry-after': String(retry),
-      });
-    }
-    f.count++;
-  }
-
-  /** Keeps the per-address table bounded: expired windows go first, then the oldest entries. */
-  private makeRoom(now: number): void {
-    if (this.failures.size < MAX_TRACKED) return;
-    for (const [client, f] of this.failures) if (now - f.since >= WINDOW_MS) this.failures.delete(client);
-    for (const client of this.failures.keys()) {
-      if (this.failures.size < MAX_TRACKED) break;
-      this.failures.delete(client);
-    }
-  }
-
-  /** How long this attempt waits before its password is checked (the account's backoff). */
-  private backoffMs(): number {
-    const { count, last } = this.accountFailures;
-    if (count < FREE_FAILURES || Date.now() - last >= WINDOW_MS) return 0;
-    return Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** (count - FREE_FAILURES));
-  }
 }
 
 const sleep = (ms: number) => (ms > 0 ? new Promise<void>((resolve) => setTimeout(resolve, ms)) : Promise.resolve());
+
+const tooManyLogins = (retryAfterSec: number) =>
+  new ApiError(429, `Too many failed logins; try again in ${retryAfterSec} s.`, 'rate_limit_exceeded', 'too_many_logins', null, undefined, {
+    'retry-after': String(retryAfterSec),
+  });
 
 const wrongPassword = () => new ApiError(401, 'Wrong admin password.', 'authentication_error', 'invalid_admin_password', 'password');
 

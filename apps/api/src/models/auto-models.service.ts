@@ -15,6 +15,7 @@ import {
   tier,
   type AutoNeeds,
   type Headroom,
+  type ModelFilter,
   type ModelSignals,
   type RankEntry,
 } from './auto-models.ts';
@@ -145,14 +146,17 @@ export class AutoModelsService implements OnModuleInit, OnModuleDestroy {
   choose(id: string, needs: AutoNeeds): AutoChoice | undefined {
     const auto = this.find(id);
     if (!auto) return undefined;
-    this.checkForced(auto, needs.provider);
-    const candidates = this.candidates(auto);
+    const all = this.candidates(auto);
+    const candidates = this.allowedCandidates(auto, all, needs.allowed);
+    this.checkForced(auto, candidates, needs.provider);
+    // A model's place in the whole list, not in the key's share of it: past the preference list
+    // (`others`) every model ranks alike and latency decides, whichever models the key leaves out.
+    const position = new Map(all.map((model, i) => [model, i]));
     const entries: RankEntry[] = [];
-    candidates.forEach((model, i) => {
-      // Past the preference list (`others`), every model ranks alike and latency decides.
+    for (const model of candidates) {
       const signals = this.signals(auto, model, needs);
-      if (signals) entries.push({ model, preference: Math.min(i, auto.models.length), signals });
-    });
+      if (signals) entries.push({ model, preference: Math.min(position.get(model) ?? 0, auto.models.length), signals });
+    }
     if (entries.length === 0) {
       // Whether some model could serve a plain request: then it is this request's needs that none can honour.
       const plain: AutoNeeds = { features: [], images: false, tokens: 0, provider: needs.provider };
@@ -168,19 +172,37 @@ export class AutoModelsService implements OnModuleInit, OnModuleDestroy {
     return { auto, models: rankModels(entries).slice(0, MAX_CHOICES) };
   }
 
-  /** Like a catalog model's: an unknown forced provider, or one none of the models has, is a 400. */
-  private checkForced(auto: AutoModel, name: string | undefined): void {
+  /**
+   * The candidates a client's key may use. A key allowed `auto` but none of the models it could
+   * pick is refused as for a forbidden model (403 model_not_allowed), never served by one of them.
+   */
+  private allowedCandidates(auto: AutoModel, candidates: CatalogModel[], allowed: ModelFilter | undefined): CatalogModel[] {
+    if (!allowed) return candidates;
+    const mine = candidates.filter(allowed);
+    if (!mine.some((m) => this.isMember(auto, m))) {
+      throw new ApiError(403, `This API key may not use any model of \`${auto.id}\`.`, 'permission_error', 'model_not_allowed', 'model');
+    }
+    return mine;
+  }
+
+  /** Like a catalog model's: an unknown forced provider, or one none of the candidates has, is a 400. */
+  private checkForced(auto: AutoModel, candidates: CatalogModel[], name: string | undefined): void {
     if (name === undefined) return;
     const forced = this.registry.find(name);
     if (!forced) throw ApiError.badRequest(this.registry.unknownMessage(name), 'provider', 'unknown_provider');
-    if (!this.members(auto).some((m) => m.routes.some((r) => this.registry.find(r.provider) === forced))) {
+    const members = candidates.filter((m) => this.isMember(auto, m));
+    if (!members.some((m) => m.routes.some((r) => this.registry.find(r.provider) === forced))) {
       throw ApiError.badRequest(`Provider \`${forced.name}\` serves none of the models of \`${auto.id}\`.`, 'provider', 'provider_model_mismatch');
     }
   }
 
   /** The catalog models `auto` may pick from, whatever the request (for listings). */
   members(auto: AutoModel): CatalogModel[] {
-    return this.candidates(auto).filter((m) => ofKind(m, auto.kind) && (!auto.vision || modelTakesImages(m)));
+    return this.candidates(auto).filter((m) => this.isMember(auto, m));
+  }
+
+  private isMember(auto: AutoModel, model: CatalogModel): boolean {
+    return ofKind(model, auto.kind) && (!auto.vision || modelTakesImages(model));
   }
 
   /** The preference list's catalog models, then (with `others`) every other model of the kind. */

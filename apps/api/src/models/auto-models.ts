@@ -115,6 +115,9 @@ export function overlay(base: readonly AutoModel[], over: readonly AutoModel[]):
   return [...replaced, ...over.filter((o) => !base.some((b) => b.id.toLowerCase() === o.id.toLowerCase()))];
 }
 
+/** Which catalog models one request may be served by (a client key's allowed models); absent, any. */
+export type ModelFilter = (model: CatalogModel) => boolean;
+
 /** What one request needs of a model beyond its kind. */
 export interface AutoNeeds {
   features: ChatFeature[];
@@ -123,6 +126,8 @@ export interface AutoNeeds {
   tokens: number;
   /** A provider the client forced: the model must have a route on it. */
   provider?: string;
+  /** The models the client's key may use: the only ones `auto` may pick. */
+  allowed?: ModelFilter;
 }
 
 /**

@@ -8,6 +8,7 @@ import { QUOTA_STORE, type QuotaStore } from '../client-keys/quota-store.ts';
 import { RATE_LIMITER, type RateLimiter } from '../client-keys/rate-limiter.ts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
+import type { ModelFilter } from '../models/auto-models.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import { globMatches } from '../models/model-aliases.ts';
 
@@ -83,11 +84,29 @@ export function modelAllowed(patterns: readonly string[], requested: string, res
   return patterns.some((p) => ids.some((id) => globMatches(p.toLowerCase(), id)));
 }
 
+/**
+ * A client key's allowed models as a filter over catalog models, for the models the gateway picks
+ * itself (`auto`, a larger context); undefined when the key may use every model.
+ */
+export function allowedModelFilter(patterns: readonly string[] | undefined): ModelFilter | undefined {
+  if (!patterns || patterns.length === 0) return undefined;
+  return (model) => modelAllowed(patterns, model.id, model.id);
+}
+
+/** The filter of the client key a request came with (see allowedModelFilter); undefined for any other request. */
+export function requestModelFilter(clientKeys: ClientKeysService, req: Request): ModelFilter | undefined {
+  const id = (req as ClientKeyRequest).clientKeyId;
+  return id === undefined ? undefined : allowedModelFilter(clientKeys.allowedModels(id));
+}
+
 /** The refusal of a model a key may not use (403 model_not_allowed), unless it is allowed. */
 export function assertModelAllowed(patterns: readonly string[], requested: string, resolved: string | undefined): void {
-  if (!modelAllowed(patterns, requested, resolved)) {
-    throw new ApiError(403, `This API key may not use the model \`${requested.slice(0, 200)}\`.`, 'permission_error', 'model_not_allowed', 'model');
-  }
+  if (!modelAllowed(patterns, requested, resolved)) throw modelNotAllowed(requested);
+}
+
+/** 403 model_not_allowed, naming the model. */
+export function modelNotAllowed(requested: string): ApiError {
+  return new ApiError(403, `This API key may not use the model \`${requested.slice(0, 200)}\`.`, 'permission_error', 'model_not_allowed', 'model');
 }
 
 /** POSTs answered without an upstream (counted locally): not metered. */

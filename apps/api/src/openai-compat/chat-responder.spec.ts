@@ -4,6 +4,7 @@ import express from 'express';
 import { Observable } from 'rxjs';
 import type { CatalogModel, ChatCompletionRequest } from '#contracts';
 import type { ResponseCacheService } from '../cache/response-cache.service.ts';
+import type { ClientKeysService } from '../client-keys/client-keys.service.ts';
 import type { AppConfig } from '../config/app-config.ts';
 import { PoolEvents, type RequestRecord } from '../events/pool-events.service.ts';
 import type { AppLifecycle } from '../lifecycle/app-lifecycle.service.ts';
@@ -55,7 +56,9 @@ describe('ChatResponder with an upstream event it cannot take', () => {
     const cache = { enabled: false, forcedModels: [] } as unknown as ResponseCacheService;
     const affinity = new AffinityService(config, null);
     const scopes = { ownerOf: () => 'open' } as unknown as ResponsesStore;
-    const responder = new ChatResponder(new RunResponder(chat, events, lifecycle, config, cache, affinity, scopes), config);
+    // No client keys: every model allowed.
+    const clientKeys = { allowedModels: () => undefined } as unknown as ClientKeysService;
+    const responder = new ChatResponder(new RunResponder(chat, events, lifecycle, config, cache, affinity, scopes, clientKeys), config);
     const app = express();
     app.use(express.json());
     app.post('/chat', (req, res) => {

@@ -3,7 +3,7 @@ import { Observable, TimeoutError, catchError, defer, finalize, identity, map, m
 import type { AttemptSummary, CatalogModel, CatalogRoute, ChatCompletionRequest, ContentPart } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
-import { estimateTokens } from '../models/auto-models.ts';
+import { estimateTokens, type ModelFilter } from '../models/auto-models.ts';
 import { AutoModelsService, type AutoChoice } from '../models/auto-models.service.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import { FEATURES, cannotHonour, requiredFeatures, routeHonours } from '../models/chat-features.ts';
@@ -37,6 +37,11 @@ export interface ChatRun {
   items: Observable<ChatItem>;
   /** Filled in as attempts finish. */
   attempts: AttemptSummary[];
+  /**
+   * The route whose break after content ended the stream: the continuation's when a resumed
+   * stream broke again, not the route that opened it. Undefined until a break.
+   */
+  readonly brokenOn?: { provider: string; upstreamModel: string };
 }
 
 /** Client fields the gateway consumes itself; everything else passes to the upstream. */
@@ -234,8 +239,9 @@ export class ChatService implements OnApplicationBootstrap {
    * (see largerContext) and can serve it now, its attempts following this run's; undefined when
    * there is none, or the model's context length is not known.
    */
-  private largerRun(run: FailoverRun, forcedName: string | undefined, request: ChatRequest): FailoverRun | undefined {
-    for (const model of largerContext(run.model, this.catalog.all())) {
+  private largerRun(run: FailoverRun, forcedName: string | undefined, request: ChatRequest, allowed: ModelFilter | undefined): FailoverRun | undefined {
+    // Only to a model the client's key may use: a key allowed one model is never served by another.
+    for (const model of largerContext(run.model, this.catalog.all()).filter((m) => !allowed || allowed(m))) {
       try {
         const next = this.failover.begin(model, forcedName, this.routeFilter(model, forcedName, request));
         next.attempts.push(...run.attempts);
@@ -249,11 +255,11 @@ export class ChatService implements OnApplicationBootstrap {
   }
 
   /** For a virtual id (`auto`…), the models to try for this request, best first; undefined for any other id. */
-  private chooseAuto(body: ChatCompletionRequest, params: Record<string, unknown>): AutoChoice | undefined {
+  private chooseAuto(body: ChatCompletionRequest, params: Record<string, unknown>, allowed: ModelFilter | undefined): AutoChoice | undefined {
     if (!this.autoModels.find(body.model)) return undefined;
     const needs = requiredFeatures({ params, messages: body.messages });
     const tokens = estimateTokens([body.messages, body.tools], body.max_completion_tokens ?? body.max_tokens);
-    return this.autoModels.choose(body.model, { features: needs, images: hasImages(body), tokens, provider: body.provider });
+    return this.autoModels.choose(body.model, { features: needs, images: hasImages(body), tokens, provider: body.provider, allowed });
   }
 
   /**
@@ -296,12 +302,13 @@ export class ChatService implements OnApplicationBootstrap {
   /**
    * Validates what the router needs and builds the run; throws ApiError for 4xx cases. A stream's
    * `flow` is its client's backpressure, passed to the upstream reader; `pinned`, the route of its
-   * conversation (session affinity), goes first when it can serve.
+   * conversation (session affinity), goes first when it can serve. `allowed`, the client key's
+   * allowed models, bounds the models the gateway may choose itself (`auto`, a larger context).
    */
-  start(body: ChatCompletionRequest, signal: AbortSignal, flow?: ClientFlow, pinned?: PinnedRoute): ChatRun {
+  start(body: ChatCompletionRequest, signal: AbortSignal, flow?: ClientFlow, pinned?: PinnedRoute, allowed?: ModelFilter): ChatRun {
     const params: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(body)) if (!GATEWAY_FIELDS.has(k) && v !== undefined && v !== null) params[k] = v;
-    const choice = this.chooseAuto(body, params);
+    const choice = this.chooseAuto(body, params, allowed);
     const { model, alias } = choice ? { model: choice.models[0]!, alias: choice.auto.id } : this.catalog.requireResolved(body.model);
     if (CAPABILITY_OF[model.category] !== 'chat') {
       throw ApiError.badRequest(
@@ -323,6 +330,7 @@ export class ChatService implements OnApplicationBootstrap {
     // Only a stream that may be resumed keeps a copy of its text (up to MAX_RESUME_CHARS each).
     const delivered = new Delivered();
     const keepText = this.config.streamResume.enabled;
+    let brokenOn: ChatRun['brokenOn'];
     const tryFrom = (i: number, resume?: Resume): Observable<ChatItem> =>
       defer(() => {
         const run = active;
@@ -372,7 +380,10 @@ export class ChatService implements OnApplicationBootstrap {
             const sameProviderAgain = lease.fail(err, committed);
             if (err.kind === 'aborted') return throwError(() => err);
             // After the first content the stream is the client's: continue it elsewhere, or report the break.
-            if (committed) return this.resumeAfter(err, candidate, request, delivered, resume, tryFrom);
+            if (committed) {
+              brokenOn = { provider: candidate.provider.name, upstreamModel: candidate.upstreamModel };
+              return this.resumeAfter(err, candidate, request, delivered, resume, tryFrom);
+            }
             if (resume) {
               // A route that will not continue an answer is left out of resumptions for a while; whatever
               // the failure, the next route that takes prefill may still mend the break.
@@ -382,7 +393,8 @@ export class ChatService implements OnApplicationBootstrap {
             // The upstream judged the request itself (too long, refused by policy): its answer stands,
             // unless the catalog has a model with room for a request that was too long.
             if (run.isFinal(err)) {
-              const larger = err.verdict === 'context_length_exceeded' && rerouted < MAX_REROUTES ? this.largerRun(run, body.provider, request) : undefined;
+              const larger =
+                err.verdict === 'context_length_exceeded' && rerouted < MAX_REROUTES ? this.largerRun(run, body.provider, request, allowed) : undefined;
               if (!larger) return throwError(() => run.verdict(err));
               active = larger;
               rerouted++;
@@ -409,6 +421,9 @@ export class ChatService implements OnApplicationBootstrap {
       // The run in use when asked: after a move to a larger model, its attempts follow the first model's.
       get attempts() {
         return active.attempts;
+      },
+      get brokenOn() {
+        return brokenOn;
       },
     };
   }

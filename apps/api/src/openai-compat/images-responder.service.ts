@@ -1,8 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Request, Response } from 'express';
+import { ClientKeysService } from '../client-keys/client-keys.service.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { PoolEvents } from '../events/pool-events.service.ts';
 import { publicBaseUrl } from '../media/public-url.ts';
+import { requestModelFilter } from './api-key.guard.ts';
 import { ClientCall, failureStatus } from './client-call.ts';
 import type { ImageGenerationRequestDto } from './image-request.dto.ts';
 import { ImagesService, type ImagesJob, type ServedBy } from './images.service.ts';
@@ -17,6 +19,7 @@ export class ImagesResponder {
     private readonly images: ImagesService,
     private readonly events: PoolEvents,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly clientKeys: ClientKeysService,
   ) {}
 
   async respond(dto: ImageGenerationRequestDto, req: Request, res: Response): Promise<void> {
@@ -35,7 +38,7 @@ export class ImagesResponder {
       });
 
     try {
-      job = this.images.prepare(dto);
+      job = this.images.prepare(dto, requestModelFilter(this.clientKeys, req));
       const generated = await this.images.generate(job, dto, client.signal);
       const body = await this.images.respond(generated, dto.response_format ?? 'url', publicBaseUrl(req, this.config.publicBaseUrl));
       // Usually one provider; when a follow-up call failed over, every one that contributed, in order.

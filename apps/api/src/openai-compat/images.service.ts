@@ -4,12 +4,14 @@ import type { AttemptSummary, CatalogModel, ImageData, ImagesResponse } from '#c
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { ImageStore } from '../media/image-store.ts';
+import type { ModelFilter } from '../models/auto-models.ts';
 import { AutoModelsService } from '../models/auto-models.service.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import { materializeImage, type ImageBytes } from '../providers/media-response.ts';
 import { UpstreamError, type ImageRequest } from '../providers/provider-adapter.ts';
 import type { ProviderState } from '../providers/provider-registry.service.ts';
 import { FailoverService, type Lease, type RouteFilter } from '../routing/failover.service.ts';
+import { modelNotAllowed } from './api-key.guard.ts';
 import { nowSeconds } from './client-call.ts';
 import { DEFAULT_IMAGE_MODEL, DEFAULT_IMAGE_SIZE, parseImageSize, type ImageGenerationRequestDto } from './image-request.dto.ts';
 
@@ -70,12 +72,14 @@ export class ImagesService {
     private readonly autoModels: AutoModelsService,
   ) {}
 
-  /** Resolves and checks what the router needs; throws ApiError for the 4xx cases. */
-  prepare(body: ImageGenerationRequestDto): ImagesJob {
+  /** Resolves and checks what the router needs; throws ApiError for the 4xx cases. `allowed`: the client key's models, all `auto-image` may pick. */
+  prepare(body: ImageGenerationRequestDto, allowed?: ModelFilter): ImagesJob {
     const id = body.model ?? DEFAULT_IMAGE_MODEL;
     // `auto-image`: the best image model that can serve now, the others as fallbacks.
-    const choice = this.autoModels.choose(id, { features: [], images: false, tokens: 0, provider: body.provider });
+    const choice = this.autoModels.choose(id, { features: [], images: false, tokens: 0, provider: body.provider, allowed });
     const { model, alias } = choice ? { model: choice.models[0]!, alias: choice.auto.id } : this.catalog.requireResolved(id);
+    // The guard checked the model a request names; the default one, named by none, is checked here.
+    if (!choice && body.model === undefined && allowed && !allowed(model)) throw modelNotAllowed(id);
     if (model.category !== 'image') {
       throw ApiError.badRequest(
         `The model \`${model.id}\` is a ${model.category} model and cannot generate images; use one of the image models listed in /v1/models.`,

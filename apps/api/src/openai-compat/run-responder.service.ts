@@ -4,6 +4,7 @@ import { tap, type Subscription } from 'rxjs';
 import type { ChatCompletionRequest, RequestLogEntry, Usage } from '#contracts';
 import { AnswerRecorder, cacheControl, cacheKey, deterministic, type CachedAnswer } from '../cache/response-cache.ts';
 import { ResponseCacheService } from '../cache/response-cache.service.ts';
+import { ClientKeysService } from '../client-keys/client-keys.service.ts';
 import { describe } from '../common/last-resort.ts';
 import { requestIdOf } from '../common/request-id.middleware.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
@@ -12,6 +13,7 @@ import { AppLifecycle, shuttingDownError } from '../lifecycle/app-lifecycle.serv
 import { UpstreamError } from '../providers/provider-adapter.ts';
 import { AffinityService } from '../routing/affinity.ts';
 import type { AnswerProtocol, StreamEncoder, StreamFailure } from './answer-protocol.ts';
+import { requestModelFilter } from './api-key.guard.ts';
 import { ChatAccumulator } from './chat-accumulator.ts';
 import { ChatService, type ChatRun, type ChatStart } from './chat.service.ts';
 import { ClientCall, failureStatus } from './client-call.ts';
@@ -53,6 +55,7 @@ export class RunResponder {
     private readonly affinity: AffinityService,
     /** Only for the client's scope, which cache entries and conversations are kept under. */
     private readonly responses: ResponsesStore,
+    private readonly clientKeys: ClientKeysService,
   ) {}
 
   async respond(body: ChatCompletionRequest, req: Request, res: Response, protocol: AnswerProtocol, endpoint: RequestLogEntry['endpoint']): Promise<void> {
@@ -69,7 +72,7 @@ export class RunResponder {
     const pinned = await this.affinity.routeOf(session);
     let run: ChatRun;
     try {
-      run = this.chat.start(body, client.signal, writer, pinned);
+      run = this.chat.start(body, client.signal, writer, pinned, requestModelFilter(this.clientKeys, req));
     } catch (err) {
       // Refused before any provider was tried (unknown model, say): in the log too.
       client.record({ model: body.model, status: failureStatus(err), attempts: [], error: (err as Error).message });
@@ -248,8 +251,10 @@ export class RunResponder {
           encoder.event(item, acc);
         }),
         error: guarded((err: unknown) => {
-          // Content already reached the client: no failover now, end the stream honestly.
-          const message = start ? `The upstream provider ${start.provider} failed mid-stream: ${(err as Error).message}` : '';
+          // Content already reached the client: no failover now, end the stream honestly, naming the
+          // provider that broke it (a resumed stream's continuation, not the one that opened it).
+          const failed = run.brokenOn?.provider ?? start?.provider;
+          const message = start ? `The upstream provider ${failed} failed mid-stream: ${(err as Error).message}` : '';
           breakStream({ message, type: 'upstream_error', code: 'stream_interrupted' }, err);
         }),
         complete: guarded(() => {

@@ -70,7 +70,7 @@ export const ANTHROPIC_SCHEMAS: Schemas = {
       stop_sequences: { type: 'array', maxItems: 4, items: { type: 'string' }, description: '停止序列，最多 4 个（转为上游的 `stop`）。' },
       temperature: { type: 'number', minimum: 0, maximum: 1 },
       top_p: { type: 'number', minimum: 0, maximum: 1 },
-      top_k: { type: 'integer', minimum: 0, description: '原样转发给上游（上游支持时生效）。' },
+      top_k: { type: 'integer', minimum: 0, description: '只转发给支持它的提供商（DeepInfra、Together、CloudflareAI），发往其他提供商时不带。' },
       stream: { type: 'boolean', description: '`true` 时以 SSE 返回 Anthropic 的事件流。' },
       metadata: { type: 'object', description: '`user_id` 转为上游的 `user`。', properties: { user_id: { type: 'string' } } },
       provider: { type: 'string', minLength: 1, description: '网关扩展：只用这个提供商（名字不区分大小写），不做故障转移。' },

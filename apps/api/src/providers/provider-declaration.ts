@@ -20,6 +20,12 @@ export interface ProviderDeclaration {
   /** How discovery compares this provider's model ids with its model list. */
   readonly modelIds?: ModelIdRules;
   /**
+   * The sampling fields beyond OpenAI's (`EXTRA_SAMPLING_PARAMS`) that this provider's chat API
+   * documents; the others are dropped before sending, since strict upstreams answer 400 to a field
+   * they do not know. Absent: none.
+   */
+  readonly samplingParams?: readonly ExtraSamplingParam[];
+  /**
    * The adapter (a `ProviderAdapter`), loaded on demand with `import()` from this provider's own
    * folder: config, which reads this declaration before Nest starts, never loads adapter code. Typed
    * loosely on purpose: declarations sit below the providers layer and name none of its types; the
@@ -46,6 +52,27 @@ export interface ModelIdRules {
    */
   readonly policySuffix?: boolean;
 }
+
+/**
+ * Sampling fields that OpenAI's chat API lacks but open-model hosts (vLLM, TGI, llama.cpp, Ollama)
+ * take. Clients send them (the Anthropic front door maps `top_k`); a provider gets only those its
+ * declaration lists. Other unknown fields still pass through as the client sent them.
+ */
+export const EXTRA_SAMPLING_PARAMS = [
+  'top_k',
+  'min_p',
+  'top_a',
+  'typical_p',
+  'tfs_z',
+  'repetition_penalty',
+  'length_penalty',
+  'min_tokens',
+  'mirostat',
+  'mirostat_tau',
+  'mirostat_eta',
+] as const;
+
+export type ExtraSamplingParam = (typeof EXTRA_SAMPLING_PARAMS)[number];
 
 /** The per-provider variable suffixes every provider reads, `<P>_<SUFFIX>`. */
 export const PROVIDER_ENV_SUFFIXES = ['ENABLED', 'BASE_URL', 'API_KEY', 'PROXY', 'PRIORITY'] as const;

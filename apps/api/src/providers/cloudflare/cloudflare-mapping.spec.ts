@@ -104,6 +104,17 @@ describe('buildCloudflareChatBody', () => {
     expect(body).toEqual({ messages: [{ role: 'user', content: 'Hi' }], stream: false, max_tokens: 128, seed: 0 });
     expect(Object.keys(body)).toEqual(['messages', 'stream', 'max_tokens', 'seed']);
   });
+
+  it('sends the sampling fields beyond OpenAI’s that it is given, and no others', () => {
+    const req = makeRequest({ params: { top_k: 40, repetition_penalty: 1.1, min_p: 0.05 } });
+    expect(buildCloudflareChatBody(req, ['top_k', 'repetition_penalty'])).toEqual({
+      messages: [{ role: 'user', content: 'Hi' }],
+      stream: false,
+      top_k: 40,
+      repetition_penalty: 1.1,
+    });
+    expect(buildCloudflareChatBody(req)).toEqual({ messages: [{ role: 'user', content: 'Hi' }], stream: false });
+  });
 });
 
 describe('Cloudflare tools and JSON mode', () => {

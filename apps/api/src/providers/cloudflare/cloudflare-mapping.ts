@@ -4,7 +4,8 @@ import { UpstreamError, type ChatEvent, type ChatFeature, type ChatRequest } fro
 import { readUsage } from '../openai-compatible/openai-mapping.ts';
 import { errorMessageFromJson } from '../upstream-errors.ts';
 
-// The generation parameters Workers AI's text-generation schema accepts; anything else is rejected upstream.
+// The OpenAI generation parameters Workers AI's text-generation schema accepts; anything else is
+// rejected upstream. Its sampling fields beyond OpenAI's come from the provider's declaration.
 const PASSED_PARAMS = ['temperature', 'top_p', 'seed', 'frequency_penalty', 'presence_penalty'] as const;
 
 /**
@@ -51,8 +52,8 @@ export function cloudflareNeedsWholeAnswer(req: ChatRequest): boolean {
   return sendsTools(req) || jsonFormat(req.params.response_format) !== undefined;
 }
 
-/** Native Workers AI body for `POST /accounts/{account_id}/ai/run/{model}`. */
-export function buildCloudflareChatBody(req: ChatRequest): Record<string, unknown> {
+/** Native Workers AI body for `POST /accounts/{account_id}/ai/run/{model}`; `samplingParams` are the declared non-OpenAI ones (top_k…). */
+export function buildCloudflareChatBody(req: ChatRequest, samplingParams: readonly string[] = []): Record<string, unknown> {
   const stream = req.stream && !cloudflareNeedsWholeAnswer(req);
   const body: Record<string, unknown> = { messages: req.messages.map(toCloudflareMessage), stream };
   // `tool_choice: "none"` is met by offering no tools; routing refuses the forcing kinds before this.
@@ -62,7 +63,7 @@ export function buildCloudflareChatBody(req: ChatRequest): Record<string, unknow
   // Workers AI validates types strictly and rejects null, so a null from the client counts as absent.
   const maxTokens = present(req.params.max_tokens) ?? present(req.params.max_completion_tokens);
   if (maxTokens !== undefined) body.max_tokens = maxTokens;
-  for (const key of PASSED_PARAMS) {
+  for (const key of [...PASSED_PARAMS, ...samplingParams]) {
     const value = present(req.params[key]);
     if (value !== undefined) body[key] = value;
   }

@@ -77,7 +77,7 @@ export class CloudflareAdapter implements ProviderAdapter {
   chat(req: ChatRequest, ctx: UpstreamContext): Observable<ChatEvent> {
     return observeUpstream(async (signal) => {
       const url = `${this.accountUrl(ctx)}/ai/run/${cloudflareModelPath(ctx.upstreamModel)}`;
-      const res = await ctx.http.open(upstreamCall(ctx, { method: 'POST', url, body: buildCloudflareChatBody(req), signal }));
+      const res = await ctx.http.open(upstreamCall(ctx, { method: 'POST', url, body: buildCloudflareChatBody(req, this.declaration.samplingParams), signal }));
       // A stream with tools or JSON mode was asked for whole (see cloudflareNeedsWholeAnswer): its
       // events are the stream, replayed at once (one delta, the finish, the usage).
       if (!req.stream || cloudflareNeedsWholeAnswer(req)) return cloudflareResultToEvents(await ctx.http.readJson(res));

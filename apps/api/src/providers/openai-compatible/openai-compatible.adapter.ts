@@ -80,7 +80,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
 
   chat(req: ChatRequest, ctx: UpstreamContext): Observable<ChatEvent> {
     return observeUpstream(async (signal) => {
-      const body = buildOpenAIChatBody(req, ctx.upstreamModel);
+      const body = buildOpenAIChatBody(req, ctx.upstreamModel, { samplingParams: this.declaration?.samplingParams });
       const res = await ctx.http.open(upstreamCall(ctx, { method: 'POST', url: ctx.baseUrl + this.chatPath, body, signal }));
       if (!req.stream) return completionToEvents(await ctx.http.readJson(res));
       return ctx.http.sse(res, ctx.flow).pipe(chatStreamEvents(chunkToEvents, { onMalformed: ctx.onMalformed }));

@@ -121,6 +121,26 @@ describe('buildOpenAIChatBody', () => {
     expect(body).toEqual({ model: 'm', messages: [{ role: 'user', content: 'Hi' }], temperature: 0.5, stream: false });
   });
 
+  it('sends only the non-OpenAI sampling fields the upstream takes, and other unknown fields as they came', () => {
+    const req = makeRequest({ params: { temperature: 0.5, top_k: 40, min_p: 0.1, repetition_penalty: 1.1, typical_p: 0.9, logit_bias: { 1: 2 } } });
+    expect(buildOpenAIChatBody(req, 'm', { samplingParams: ['top_k', 'repetition_penalty'] })).toEqual({
+      model: 'm',
+      messages: [{ role: 'user', content: 'Hi' }],
+      temperature: 0.5,
+      top_k: 40,
+      repetition_penalty: 1.1,
+      logit_bias: { 1: 2 },
+      stream: false,
+    });
+    expect(buildOpenAIChatBody(req, 'm')).toEqual({
+      model: 'm',
+      messages: [{ role: 'user', content: 'Hi' }],
+      temperature: 0.5,
+      logit_bias: { 1: 2 },
+      stream: false,
+    });
+  });
+
   it('never lets params override the fields the gateway owns', () => {
     const req = makeRequest({
       stream: false,

@@ -1,5 +1,6 @@
 import type { FinishReason, ToolCallDelta, Usage } from '#contracts';
 import type { ChatEvent, ChatRequest } from '../provider-adapter.ts';
+import { EXTRA_SAMPLING_PARAMS } from '../provider-declaration.ts';
 import { UpstreamError, embeddedErrorMessage, isRecord } from '../upstream-errors.ts';
 
 type DeltaEvent = Extract<ChatEvent, { type: 'delta' }>;
@@ -7,13 +8,17 @@ type DeltaEvent = Extract<ChatEvent, { type: 'delta' }>;
 // The router decides these; a stray copy in params must never override its decision.
 const GATEWAY_FIELDS: ReadonlySet<string> = new Set(['model', 'messages', 'stream', 'stream_options', 'provider']);
 
+export interface OpenAIChatBodyOptions {
+  includeUsageInStream?: boolean;
+  dropParams?: readonly string[];
+  /** The non-OpenAI sampling fields (EXTRA_SAMPLING_PARAMS) this upstream takes; the rest are not sent. None by default. */
+  samplingParams?: readonly string[];
+}
+
 /** Upstream body for an OpenAI-compatible /chat/completions call. */
-export function buildOpenAIChatBody(
-  req: ChatRequest,
-  upstreamModel: string,
-  opts: { includeUsageInStream?: boolean; dropParams?: readonly string[] } = {},
-): Record<string, unknown> {
-  const drop = new Set(opts.dropParams ?? []);
+export function buildOpenAIChatBody(req: ChatRequest, upstreamModel: string, opts: OpenAIChatBodyOptions = {}): Record<string, unknown> {
+  const accepted = new Set(opts.samplingParams ?? []);
+  const drop = new Set([...(opts.dropParams ?? []), ...EXTRA_SAMPLING_PARAMS.filter((param) => !accepted.has(param))]);
   const body: Record<string, unknown> = { model: upstreamModel, messages: req.messages };
   for (const [key, value] of Object.entries(req.params)) {
     if (value === undefined || drop.has(key) || GATEWAY_FIELDS.has(key)) continue;

@@ -72,6 +72,9 @@ import {
  *   P response:<id>                 string   JSON {owner, expiresAt, document}, expiring with it (PXAT)
  * Cluster (see cluster/redis-cluster-bus.ts and client-keys/redis-rate-limiter.ts)
  *   channel P bus:<topic>, hash P bus:<topic>, zset P ratelimit:<client key id>
+ * Admin logins (see auth/redis-login-throttle.ts)
+ *   P login:client:<address>        string   attempts in the address's window, expiring with it
+ *   P login:account                 hash     count, last: failures in a row, expiring a window after the last
  *
  * Limits: the request log is capped at `maxLogEntries` (older entries are dropped beyond it,
  * besides LOG_RETENTION_DAYS); a filtered log query intersects whole index sets in one Lua call
