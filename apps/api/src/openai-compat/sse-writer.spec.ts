@@ -10,7 +10,14 @@ async function chunksOf(port: number): Promise<string[]> {
     const socket = connect(port, '127.0.0.1', () => socket.write('GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n'));
     let text = '';
     socket.setEncoding('latin1');
-    socket.on('data', (d: string) => (text += d));
+    // Until the last chunk: the stream says keep-alive, so the server would hold the socket open.
+    socket.on('data', (d: string) => {
+      text += d;
+      if (text.endsWith('\r\n0\r\n\r\n')) {
+        socket.destroy();
+        resolve(text);
+      }
+    });
     socket.on('end', () => resolve(text));
     socket.on('error', reject);
   });
