@@ -104,6 +104,19 @@ describe('auto chat models', () => {
 });
 
 describe('image models', () => {
+  it('lists auto to a key only when one of the models it may use can serve', async () => {
+    const ids = async (secret: string): Promise<string[]> => {
+      const res = await fetch(`${gw.baseURL}/models`, { headers: { authorization: `Bearer ${secret}` } });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { data: Array<{ id: string }> }).data.map((m) => m.id);
+    };
+    expect(await ids(await keyFor(['auto-key-test', 'llama-*']))).toContain('auto-key-test');
+    expect(await ids(await keyFor(['auto-key-test']))).not.toContain('auto-key-test');
+    const all = await fetch(`${gw.baseURL}/models?all=true`, { headers: { authorization: `Bearer ${await keyFor(['auto-key-test'])}` } });
+    const entry = ((await all.json()) as { data: Array<{ id: string; available: boolean; reason: string | null }> }).data.find((m) => m.id === 'auto-key-test');
+    expect(entry).toMatchObject({ available: false, reason: 'none of its models is allowed for this key' });
+  });
+
   it('auto-image picks only among the key’s image models', async () => {
     const all = await image(await keyFor(['*']), { model: 'auto-image-key-test' });
     expect(all.status).toBe(200);

@@ -5,10 +5,11 @@ import { ApiError } from '../common/api-error.ts';
 import { ApiClientKeyAuth, DOC_TAGS } from '../openapi/decorators.ts';
 import { ApiListModelsOperation, ApiRetrieveModelOperation } from '../openapi/openai-docs.ts';
 import { AutoModelsService } from '../models/auto-models.service.ts';
+import type { ModelFilter } from '../models/auto-models.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import { ModelAvailabilityService } from '../models/model-availability.ts';
 import { ClientKeysService } from '../client-keys/client-keys.service.ts';
-import { ApiKeyGuard, modelAllowed, type ClientKeyRequest } from './api-key.guard.ts';
+import { ApiKeyGuard, allowedModelFilter, modelAllowed, type ClientKeyRequest } from './api-key.guard.ts';
 
 /** `?all=`: a flag as query strings spell one; anything else is a mistake worth saying. */
 function allFlag(raw: string | undefined): boolean {
@@ -42,9 +43,11 @@ export class ModelsController {
     // A client key with allowed models sees only those (an id matching one of its patterns).
     const patterns = req.clientKeyId ? (this.clientKeys.allowedModels(req.clientKeyId) ?? []) : [];
     const allowed = <T extends { id: string }>(models: T[]) => (patterns.length ? models.filter((m) => modelAllowed(patterns, m.id, m.id)) : models);
-    if (allFlag(all)) return { object: 'list', data: allowed([...this.withState(), ...this.autoWithState()]) };
+    // An auto model picks only among the models the key may use: listed when one of those can serve.
+    const members = allowedModelFilter(patterns);
+    if (allFlag(all)) return { object: 'list', data: allowed([...this.withState(), ...this.autoWithState(members)]) };
     const available = this.availability.availableIds();
-    const autos = this.autoWithState().flatMap(({ available, reason: _reason, ...m }) => (available ? [m] : []));
+    const autos = this.autoWithState(members).flatMap(({ available, reason: _reason, ...m }) => (available ? [m] : []));
     return { object: 'list', data: allowed([...this.catalog.list().filter((m) => available.has(m.id)), ...autos]) };
   }
 
@@ -59,12 +62,17 @@ export class ModelsController {
     return this.catalog.list().find((m) => m.id === model.id)!;
   }
 
-  /** The virtual models, each available when one of its models is (the request's needs aside). */
-  private autoWithState(): ModelObjectWithState[] {
+  /**
+   * The virtual models, each available when one of its models is (the request's needs aside),
+   * among those `usable` leaves (a client key's allowed models).
+   */
+  private autoWithState(usable?: ModelFilter): ModelObjectWithState[] {
     const available = this.availability.availableIds();
     return this.autoModels.all().map((auto) => {
-      const any = this.autoModels.members(auto).some((m) => available.has(m.id));
-      return { ...autoObject(auto.id), available: any, reason: any ? null : 'none of its models can be served now' };
+      const members = this.autoModels.members(auto).filter((m) => !usable || usable(m));
+      const any = members.some((m) => available.has(m.id));
+      const reason = any ? null : members.length ? 'none of its models can be served now' : 'none of its models is allowed for this key';
+      return { ...autoObject(auto.id), available: any, reason };
     });
   }
 
