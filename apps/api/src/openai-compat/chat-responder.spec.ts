@@ -23,7 +23,7 @@ import type { ChatItem, ChatService } from './chat.service.ts';
  */
 describe('ChatResponder with an upstream event it cannot take', () => {
   const brokenEvents: ChatItem[] = [
-    { type: 'start', provider: 'Stub', upstreamModel: 'stub-1', keyId: 'k', ttftMs: 1 },
+    { type: 'start', provider: 'Scripted', upstreamModel: 'scripted-1', keyId: 'k', ttftMs: 1 },
     { type: 'delta', content: 'Hello' },
     { type: 'delta', toolCalls: [null as never] },
     { type: 'delta', content: ' never sent' },
