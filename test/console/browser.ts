@@ -8,7 +8,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BrowserContext, type Page, chromium } from 'playwright-core';
+import { type BrowserContext, type Locator, type Page, chromium } from 'playwright-core';
 import { startEmulator } from '../emulators/emulator.ts';
 import type { Emulator, EmulatorOptions } from '../emulators/emulator.ts';
 import { startGateway } from '../support/gateway.ts';
@@ -22,10 +22,16 @@ export interface PageElement {
   scrollTo(x: number, y: number): void;
   getBoundingClientRect(): { top: number };
 }
+interface DialogElement {
+  classList: { contains(name: string): boolean };
+  contains(other: unknown): boolean;
+}
 declare const document: {
   fonts: { ready: Promise<unknown> };
   scrollingElement: PageElement | null;
+  activeElement: unknown;
   querySelector(selector: string): PageElement | null;
+  querySelectorAll(selector: string): ArrayLike<DialogElement>;
 };
 declare const window: { innerHeight: number };
 interface Violation {
@@ -98,6 +104,23 @@ export async function shot(page: Page, name: string, fullPage = false): Promise<
   await sleep(500);
   await page.screenshot({ path: join(SHOTS, `${name}.png`) });
   await page.setViewportSize(size);
+}
+
+/**
+ * The newest dialog, once it has finished opening and put the focus where it puts it first. A
+ * dialog moves the focus when its open animation ends (later on a loaded machine): a field filled
+ * before then can have its typing land in the field the dialog focuses. Call after each click that
+ * opens a dialog and before typing into it.
+ */
+export async function dialogReady(page: Page): Promise<Locator> {
+  await page.waitForFunction(() => {
+    const all = document.querySelectorAll('mat-dialog-container');
+    const newest = all[all.length - 1];
+    return (
+      !!newest && newest.classList.contains('mdc-dialog--open') && !newest.classList.contains('mdc-dialog--opening') && newest.contains(document.activeElement)
+    );
+  });
+  return page.locator('mat-dialog-container').last();
 }
 
 export const text = (page: Page, testId: string) => page.getByTestId(testId).innerText();

@@ -7,7 +7,7 @@
 import type { Page } from 'playwright-core';
 import { postJson } from '../support/gateway.ts';
 import type { Gateway } from '../support/gateway.ts';
-import { DESKTOP, PHONE, login, shot, startConsoleWorld, text, watchErrors } from './browser.ts';
+import { DESKTOP, PHONE, dialogReady, login, shot, startConsoleWorld, text, watchErrors } from './browser.ts';
 import type { ConsoleWorld } from './browser.ts';
 
 declare const document: {
@@ -31,8 +31,9 @@ async function chat(gw: Gateway, key?: string): Promise<ChatResult> {
 /** The row (table row or card) of the key with this name. */
 const row = (page: Page, name: string) => page.getByTestId('key-row').filter({ has: page.getByTestId('key-name-cell').getByText(name, { exact: true }) });
 
-/** Creates a key through the page's dialog and returns the secret it shows. */
+/** Creates a key through the page's dialog (open) and returns the secret it shows. */
 async function createKey(page: Page, name: string, rpm: string, screenshot?: string): Promise<string> {
+  await dialogReady(page);
   await page.getByTestId('key-name').fill(name);
   await page.getByTestId('key-rpm').fill(rpm);
   await page.getByTestId('key-form-submit').click();
@@ -72,6 +73,7 @@ describe('API 密钥 in Chromium', () => {
 
     // The first key: the form warns that /v1 will need keys from now on.
     await page.getByTestId('create-first-key').click();
+    await dialogReady(page);
     await page.getByTestId('first-key-note').waitFor();
     // The form checks its fields before sending.
     await page.getByTestId('key-rpm').fill('0');
@@ -122,6 +124,7 @@ describe('API 密钥 in Chromium', () => {
     const other = await createKey(page, 'Open WebUI', '');
     await row(page, 'Open WebUI').waitFor();
     await row(page, '团队 A').getByTestId('edit-key').click();
+    await dialogReady(page);
     expect(await page.getByTestId('key-rpm').inputValue()).toBe('60');
     await page.getByTestId('key-name').fill('团队 A（生产）');
     await page.getByTestId('key-rpm').fill('');
@@ -133,6 +136,8 @@ describe('API 密钥 in Chromium', () => {
 
     // Quotas and limits are set in the same dialog; the row shows what is used and left.
     await row(page, 'Open WebUI').getByTestId('edit-key').click();
+    // Typed before the dialog focused its first field, '100' once landed in the name instead.
+    await dialogReady(page);
     await page.getByTestId('key-requestsPerDay').fill('100');
     await page.getByTestId('key-allowedModels').fill('llama-*');
     await page.getByTestId('key-form-submit').click();

@@ -14,7 +14,7 @@ import type { Locator, Page } from 'playwright-core';
 import type { ModelRouting } from '#contracts';
 import { adminHeaders } from '../support/admin.ts';
 import { postJson, type Gateway } from '../support/gateway.ts';
-import { PHONE, DESKTOP, login, shot, startConsoleWorld, watchErrors } from './browser.ts';
+import { PHONE, DESKTOP, dialogReady, login, shot, startConsoleWorld, watchErrors } from './browser.ts';
 import type { ConsoleWorld } from './browser.ts';
 
 declare const document: { documentElement: { scrollWidth: number; clientWidth: number } };
@@ -49,6 +49,7 @@ describe('模型浏览 路由设置 in Chromium', () => {
 
   async function openEditor(model: string): Promise<void> {
     await card(model).getByTestId('routing-edit').click();
+    await dialogReady(page);
     await dialog().getByTestId('routing-dialog').waitFor();
   }
 

@@ -16,7 +16,7 @@ import type { Emulator } from '../emulators/emulator.ts';
 import { adminHeaders } from '../support/admin.ts';
 import { postJson } from '../support/gateway.ts';
 import type { Gateway } from '../support/gateway.ts';
-import { PHONE, login, shot, startConsoleWorld, watchErrors } from './browser.ts';
+import { PHONE, dialogReady, login, shot, startConsoleWorld, watchErrors } from './browser.ts';
 import type { ConsoleWorld } from './browser.ts';
 
 /** A model with two routes, DeepInfra first (catalog/models.json). */
@@ -169,7 +169,7 @@ describe('提供商管理 in Chromium', () => {
 
   it('adds a key (shown masked), tests it, and removes it; environment keys are read-only', async () => {
     await row('DeepInfra').getByTestId('provider-keys').click();
-    const d = dialog();
+    const d = await dialogReady(page);
     await d.getByTestId('provider-dialog').waitFor();
     const envKey = d.locator('[data-testid="key-row"][data-source="env"]');
     expect(await envKey.getByTestId('key-masked').innerText()).toBe('****0001');
@@ -214,7 +214,7 @@ describe('提供商管理 in Chromium', () => {
 
   it('adds an upstream (refused names say why), routes to it, and deletes it', async () => {
     await page.getByTestId('add-upstream').click();
-    const d = dialog();
+    const d = await dialogReady(page);
     await d.getByTestId('upstream-dialog').waitFor();
     // Nothing filled in: the form says what is missing and sends nothing.
     await d.getByTestId('upstream-save').click();
@@ -251,6 +251,7 @@ describe('提供商管理 in Chromium', () => {
 
     // Its definition, as saved, in its settings.
     await upstream.getByTestId('provider-settings').click();
+    await dialogReady(page);
     await dialog().getByTestId('upstream-form').waitFor();
     expect(await dialog().getByTestId('upstream-name').isDisabled()).toBe(true);
     expect(await dialog().getByTestId('upstream-model-id').nth(1).inputValue()).toBe('my-gemma');
@@ -274,7 +275,7 @@ describe('提供商管理 in Chromium', () => {
 
   it('settings change routing and go back to the environment; bad values are refused in the form', async () => {
     await row('Together').getByTestId('provider-settings').click();
-    const d = dialog();
+    const d = await dialogReady(page);
     await d.getByTestId('settings-form').waitFor();
     expect(await d.getByTestId('settings-baseUrl').inputValue()).toBe(emu.baseUrl('together'));
     expect(await d.getByTestId('settings-save').isDisabled()).toBe(true);
@@ -325,6 +326,7 @@ describe('提供商管理 in Chromium', () => {
 
     // Together's weight 0: under weighted random routing DeepInfra answers the shared model every time.
     await row('Together').getByTestId('provider-settings').click();
+    await dialogReady(page);
     await dialog().getByTestId('settings-weight').fill('0');
     await dialog().getByTestId('settings-save').click();
     await snackbar('已保存 Together 的设置');

@@ -8,7 +8,7 @@
 import type { Locator, Page } from 'playwright-core';
 import { adminHeaders } from '../support/admin.ts';
 import type { Gateway } from '../support/gateway.ts';
-import { PHONE, login, shot, startConsoleWorld, watchErrors } from './browser.ts';
+import { PHONE, dialogReady, login, shot, startConsoleWorld, watchErrors } from './browser.ts';
 import type { ConsoleWorld } from './browser.ts';
 
 describe('额度设置 in Chromium', () => {
@@ -18,7 +18,6 @@ describe('额度设置 in Chromium', () => {
   let errors: string[];
 
   /** The dialog on top (the quota dialog opens over the provider's). */
-  const top = (): Locator => page.locator('mat-dialog-container').last();
   const keyRow = (): Locator => page.locator('[data-testid="key-row"]').first();
   const dayLine = (): Locator => keyRow().locator('[data-testid="key-quota"] li[data-limit="requests/day"]');
 
@@ -31,7 +30,7 @@ describe('额度设置 in Chromium', () => {
 
   async function openKeyQuota(): Promise<Locator> {
     await keyRow().getByTestId('key-quota-edit').click();
-    const d = top();
+    const d = await dialogReady(page);
     await d.getByTestId('quota-form').waitFor();
     return d;
   }
@@ -69,7 +68,7 @@ describe('额度设置 in Chromium', () => {
 
   it('the provider’s 额度设置 shows the server’s objection in Chinese under the field', async () => {
     await page.getByTestId('provider-quota-edit').click();
-    const d = top();
+    const d = await dialogReady(page);
     await d.getByTestId('quota-form').waitFor();
     await d.getByTestId('quota-timeZone').fill('Mars/Olympus');
     await d.getByTestId('quota-save').click();

@@ -7,7 +7,7 @@
 import type { Locator, Page } from 'playwright-core';
 import type { Emulator } from '../emulators/emulator.ts';
 import type { Gateway } from '../support/gateway.ts';
-import { PHONE, login, shot, startConsoleWorld, watchErrors } from './browser.ts';
+import { PHONE, dialogReady, login, shot, startConsoleWorld, watchErrors } from './browser.ts';
 import type { ConsoleWorld } from './browser.ts';
 
 const GOOD_KEY = 'lab-good-key-1234';
@@ -39,7 +39,8 @@ describe('添加上游: 读取模型列表 and 测试 in Chromium', () => {
 
   it('reads the model list of an upstream not saved yet and maps the picked ids', async () => {
     await page.getByTestId('add-upstream').click();
-    const d = dialog();
+    // Typed before the dialog focused its first field, the key once landed in the name instead.
+    const d = await dialogReady(page);
     await d.getByTestId('upstream-form').waitFor();
     await d.getByTestId('upstream-name').fill('lab-box');
     await d.getByTestId('upstream-baseUrl').fill(emu.baseUrl('custom'));
@@ -104,7 +105,7 @@ describe('添加上游: 读取模型列表 and 测试 in Chromium', () => {
     await page.setViewportSize(PHONE);
     const before = emu.requests('custom').length;
     await page.locator('[data-testid="provider-row"][data-provider="lab-box"]').getByTestId('provider-settings').click();
-    const d = dialog();
+    const d = await dialogReady(page);
     await d.getByTestId('upstream-form').waitFor();
     await d.getByTestId('upstream-test').click();
     await d.locator('[data-testid="upstream-key-result"][data-ok="true"]').waitFor();
