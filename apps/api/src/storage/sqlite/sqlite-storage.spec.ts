@@ -53,6 +53,7 @@ describe('SqliteStorage', () => {
     const rareScans: Record<string, string> = {
       'SELECT granularity, count(*) AS n FROM stats GROUP BY granularity': 'a recount, only once the estimate claims the stats cap is exceeded',
       'SELECT count(*) AS n FROM responses': 'once at start, moving stored responses to their own file',
+      "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'responses'": 'once at start, the responses file’s table layout (the schema table)',
     };
     const prepared: string[] = [];
     const prepare = DatabaseSync.prototype.prepare;
@@ -323,6 +324,48 @@ describe('SqliteStorage stored responses', () => {
     expect(await storage.responses.get('resp_gone', 0)).toBeUndefined();
     await storage.close();
     expect(rows(file, 'SELECT count(*) AS n FROM responses')).toBe(0);
+  });
+
+  it('in a responses file of the older WITHOUT ROWID layout are copied into the rowid table once, the expired ones left behind', async () => {
+    const file = freshFile();
+    const responsesFile = join(dirname(file), 'pool-responses.db');
+    mkdirSync(dirname(file), { recursive: true });
+    const old = new DatabaseSync(responsesFile);
+    old.exec(`CREATE TABLE responses (id TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL, document TEXT NOT NULL) WITHOUT ROWID;
+              CREATE INDEX responses_expires_at ON responses (expires_at);`);
+    const put = old.prepare('INSERT INTO responses (id, owner, expires_at, document) VALUES (?, ?, ?, ?)');
+    put.run('resp_old_live', 'key:a', Date.now() + 60_000, '{"kept":true}');
+    put.run('resp_old_gone', 'key:a', Date.now() - 1, '{}');
+    old.close();
+
+    const storage = await open(file);
+    try {
+      expect(await storage.responses.get('resp_old_live', Date.now())).toMatchObject({ owner: 'key:a', document: { kept: true } });
+      // Written (and replaced) by the thread in the new layout.
+      await storage.responses.put([doc('resp_new'), doc('resp_old_live')]);
+      expect((await storage.responses.get('resp_old_live', Date.now()))?.document).toEqual({ id: 'resp_old_live' });
+      await storage.responses.extend(['resp_new'], Date.now() + 120_000, Date.now() + 100_000);
+      expect(await storage.responses.purgeExpired(Date.now())).toBe(0);
+    } finally {
+      await storage.close();
+    }
+    inspect(responsesFile, (db) => {
+      expect(String(db.prepare("SELECT sql FROM sqlite_master WHERE name = 'responses'").get()!.sql)).not.toMatch(/WITHOUT ROWID/i);
+      expect(
+        db
+          .prepare('SELECT id FROM responses ORDER BY id')
+          .all()
+          .map((r) => r.id),
+      ).toEqual(['resp_new', 'resp_old_live']);
+      expect(db.prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'responses' AND sql IS NOT NULL").all()).toEqual([
+        { name: 'responses_expires_at' },
+      ]);
+      expect(db.prepare('PRAGMA integrity_check').get()).toEqual({ integrity_check: 'ok' });
+    });
+    // Opened again: nothing left to move.
+    const again = await open(file);
+    expect((await again.responses.get('resp_new', Date.now()))?.document).toEqual({ id: 'resp_new' });
+    await again.close();
   });
 
   it('keep being written, on this thread, once their thread has died', async () => {

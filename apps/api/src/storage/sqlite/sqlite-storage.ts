@@ -28,7 +28,15 @@ import {
 } from '../storage.ts';
 import { prepareDataDir, sqliteOpenError } from '../storage-errors.ts';
 import { migrate } from './migrations.ts';
-import { InlineResponseWriter, RESPONSES_SCHEMA, RESPONSES_SQL, ThreadResponseWriter, responsesFileOf, type ResponseWriter } from './responses-file.ts';
+import {
+  InlineResponseWriter,
+  RESPONSES_SCHEMA,
+  RESPONSES_SQL,
+  ThreadResponseWriter,
+  responsesFileOf,
+  upgradeResponsesTable,
+  type ResponseWriter,
+} from './responses-file.ts';
 import { WalCheckpointer } from './wal-checkpointer.ts';
 
 export interface SqliteStorageOptions {
@@ -720,6 +728,7 @@ export class SqliteStorage implements Storage {
     }
     try {
       useWal(rdb);
+      if (upgradeResponsesTable(rdb, Date.now())) this.logger.log(`Stored responses in ${responsesFile} moved to the current table layout`);
       rdb.exec(RESPONSES_SCHEMA);
       moveStoredResponses(db, responsesFile);
     } catch (err) {
