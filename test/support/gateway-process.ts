@@ -63,7 +63,7 @@ export async function startGatewayProcess(env: Record<string, string>, options: 
 
 class PortTaken extends Error {}
 
-async function startOnce(env: Record<string, string>, { readyTimeoutMs = 20_000 } = {}): Promise<GatewayProcess> {
+async function startOnce(env: Record<string, string>, { readyTimeoutMs = 60_000 } = {}): Promise<GatewayProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [...startNodeArgs(), main], {
     env: {
@@ -125,7 +125,7 @@ async function startOnce(env: Record<string, string>, { readyTimeoutMs = 20_000 
  * busy PORT): resolves with its exit code (or signal) and everything it printed; killed after
  * `timeoutMs`. A free port unless `env` names one.
  */
-export async function runGatewayToExit(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | string; output: string }> {
+export async function runGatewayToExit(env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | string; output: string }> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawn(process.execPath, [...startNodeArgs(), main], {
     env: {
