@@ -75,7 +75,9 @@ export class SseWriter implements ClientFlow {
   /** Ends the stream, after `last` if given (typed-event protocols end with their final event). */
   end(last?: string): void {
     if (!this.isOpen) return;
-    this.uncork();
+    // Node's end() fully uncorks the socket itself: the events gathered this turn, the last one and
+    // the chunked terminator leave in one socket write (uncorking first took two).
+    this.corked = false;
     this.res.end(last);
   }
 
