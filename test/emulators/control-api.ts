@@ -43,6 +43,8 @@ function dispatch(method: string, url: URL, body: unknown, target: ControlTarget
       return setPacing(body, target);
     case 'POST /prefill':
       return setPrefill(body, target);
+    case 'POST /sampling':
+      return setSamplingAccepts(body, target);
     case 'POST /ratelimits': {
       const limit = parseRateLimit(body);
       if (typeof limit === 'string') return invalid(limit);
@@ -111,6 +113,14 @@ function setPrefill(body: unknown, target: ControlTarget): Result {
   if (!isRecord(body) || !isProviderId(body.provider)) return invalid('provider is missing or unknown');
   if (!(PREFILL_MODES as readonly unknown[]).includes(body.mode)) return invalid(`mode must be one of ${PREFILL_MODES.join(', ')}`);
   target.setPrefill(body.provider, body.mode as PrefillMode);
+  return ok;
+}
+
+function setSamplingAccepts(body: unknown, target: ControlTarget): Result {
+  if (!isRecord(body) || !isProviderId(body.provider)) return invalid('provider is missing or unknown');
+  const accepts = body.accepts;
+  if (!Array.isArray(accepts) || !accepts.every((field) => typeof field === 'string')) return invalid('accepts must be an array of strings');
+  target.setSamplingAccepts(body.provider, accepts);
   return ok;
 }
 
