@@ -3,7 +3,7 @@ import { parseFault } from './faults.ts';
 import { parseJsonBody, readBody, sendJson } from './http-io.ts';
 import { parseRateLimit } from './rate-limits.ts';
 import { isProviderId, isRecord, PREFILL_MODES } from './types.ts';
-import type { Emulator, Fault, Framing, Pacing, PrefillMode } from './types.ts';
+import type { Emulator, Fault, Framing, Pacing, PrefillMode, ProviderId } from './types.ts';
 
 export const CONTROL_PREFIX = '/__emulator';
 
@@ -71,11 +71,18 @@ function addFault(body: unknown, target: ControlTarget): Result {
   return ok;
 }
 
+/** `{ provider, [field]: string[] }`, or what is wrong with it. */
+function providerStrings(body: unknown, field: string): { provider: ProviderId; values: string[] } | string {
+  if (!isRecord(body) || !isProviderId(body.provider)) return 'provider is missing or unknown';
+  const values = body[field];
+  if (!Array.isArray(values) || !values.every((v) => typeof v === 'string')) return `${field} must be an array of strings`;
+  return { provider: body.provider, values };
+}
+
 function setModels(body: unknown, target: ControlTarget): Result {
-  if (!isRecord(body) || !isProviderId(body.provider)) return invalid('provider is missing or unknown');
-  const ids = body.ids;
-  if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) return invalid('ids must be an array of strings');
-  target.setModels(body.provider, ids);
+  const parsed = providerStrings(body, 'ids');
+  if (typeof parsed === 'string') return invalid(parsed);
+  target.setModels(parsed.provider, parsed.values);
   return ok;
 }
 
@@ -117,10 +124,9 @@ function setPrefill(body: unknown, target: ControlTarget): Result {
 }
 
 function setSamplingAccepts(body: unknown, target: ControlTarget): Result {
-  if (!isRecord(body) || !isProviderId(body.provider)) return invalid('provider is missing or unknown');
-  const accepts = body.accepts;
-  if (!Array.isArray(accepts) || !accepts.every((field) => typeof field === 'string')) return invalid('accepts must be an array of strings');
-  target.setSamplingAccepts(body.provider, accepts);
+  const parsed = providerStrings(body, 'accepts');
+  if (typeof parsed === 'string') return invalid(parsed);
+  target.setSamplingAccepts(parsed.provider, parsed.values);
   return ok;
 }
 
