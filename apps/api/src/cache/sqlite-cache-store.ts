@@ -218,25 +218,32 @@ const messageOf = (err: unknown): string => String((err as Error)?.message ?? er
 
 /** Starts the thread on `file`; rejects when the file cannot be opened, checked or given its schema. */
 function startThread(file: string): Promise<Worker> {
-  return startSqliteThread(WORKER_SOURCE, { file, schema: SCHEMA, purgeStep: PURGE_STEP, purgeEveryMs: PURGE_EVERY_MS }, 'the response cache thread');
+  return startSqliteThread(
+    WORKER_SOURCE,
+    { file, schema: SCHEMA, purgeStep: PURGE_STEP, purgeEveryMs: PURGE_EVERY_MS, check: true },
+    'the response cache thread',
+  );
 }
 
 /**
  * The writer of the file, as source that the thread runs and, once it has died, this thread
  * (compiled once, below): one implementation for both. `cacheWriter(db, settings)` readies the
- * connection (WAL, a quick check, the schema) and keeps the count and bytes of the rows in memory
- * (read once at the start), so that neither the cap nor the console's size needs a scan. A put
- * purges one step of expired rows, then in one transaction replaces the key's row, evicting the
- * least recently used rows until the new one fits under the cap. Hits arrive in batches and move
- * their rows to the back. `purge(now)` deletes one step (PURGE_STEP) of expired rows.
+ * connection (WAL, a quick check when `check`, the schema) and keeps the count and bytes of the
+ * rows in memory (read once at the start), so that neither the cap nor the console's size needs a
+ * scan. A put purges one step of expired rows, then in one transaction replaces the key's row,
+ * evicting the least recently used rows until the new one fits under the cap. Hits arrive in
+ * batches and move their rows to the back. `purge(now)` deletes one step (PURGE_STEP) of expired
+ * rows.
  */
 const CACHE_WRITER = `
-function cacheWriter(db, { schema, purgeStep }) {
+function cacheWriter(db, { schema, purgeStep, check }) {
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = NORMAL');
   db.exec('PRAGMA journal_size_limit = 67108864');
-  const check = db.prepare('PRAGMA quick_check(1)').get();
-  if (!check || Object.values(check)[0] !== 'ok') throw new Error('quick_check: ' + JSON.stringify(check).slice(0, 200));
+  if (check) {
+    const verdict = db.prepare('PRAGMA quick_check(1)').get();
+    if (!verdict || Object.values(verdict)[0] !== 'ok') throw new Error('quick_check: ' + JSON.stringify(verdict).slice(0, 200));
+  }
   db.exec(schema);
   const st = {
     total: db.prepare('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM cache_entries'),
@@ -342,7 +349,7 @@ interface CacheWriter {
 /** CACHE_WRITER compiled for this thread (with THREAD_SERVE's `transaction`; its `serve` is never called here). */
 const inlineCacheWriter = compileFunction(`${THREAD_SERVE}\n${CACHE_WRITER}\nreturn cacheWriter(db, settings);`, ['db', 'settings']) as (
   db: DatabaseSync,
-  settings: { schema: string; purgeStep: number },
+  settings: { schema: string; purgeStep: number; check: boolean },
 ) => CacheWriter;
 
 const yieldToRequests = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -359,7 +366,8 @@ class InlineCacheWriter {
   constructor(file: string) {
     this.db = new DatabaseSync(file, { timeout: 1000 });
     try {
-      this.writer = inlineCacheWriter(this.db, { schema: SCHEMA, purgeStep: PURGE_STEP });
+      // No quick_check: the thread made it at the start, and it reads the whole file, on the request path here.
+      this.writer = inlineCacheWriter(this.db, { schema: SCHEMA, purgeStep: PURGE_STEP, check: false });
     } catch (err) {
       this.db.close();
       throw err;
