@@ -5,7 +5,7 @@
  * cached whatever the request's temperature, until it is taken off the list.
  */
 import type { CacheSettings } from '#contracts';
-import type { Page } from 'playwright-core';
+import type { Page, Request } from 'playwright-core';
 import { adminHeaders } from '../support/admin.ts';
 import { postJson } from '../support/gateway.ts';
 import { axeFindings, login, shot, startConsoleWorld, watchErrors, type ConsoleWorld } from './browser.ts';
@@ -53,6 +53,29 @@ describe('控制台 response cache in Chromium', () => {
     expect(Number((await page.getByTestId('cache-saved-tokens').innerText()).replace(/\D/g, ''))).toBeGreaterThan(0);
     await shot(page, 'dashboard-cache-full-desktop', true);
     expect(errors).toEqual([]);
+  }, 60_000);
+
+  it('reads /api/cache again only when the polls show traffic: quiet polls read nothing', async () => {
+    // Runs after the test above. A poll, and the read it may start at once (its stats may have been
+    // asked just before the last hit), come first; the poll after it is quiet.
+    const isPoll = (url: string) => new URL(url).pathname === '/api/providers';
+    await page.waitForResponse((r) => isPoll(r.url()));
+    await page.waitForRequest((r) => isPoll(r.url()));
+    const reads: string[] = [];
+    const onRequest = (r: Request) => {
+      if (new URL(r.url()).pathname === '/api/cache' && r.method() === 'GET') reads.push(r.url());
+    };
+    page.on('request', onRequest);
+    // The quiet poll, and the time until the next one for a read it would start.
+    await page.waitForResponse((r) => isPoll(r.url()));
+    await page.waitForRequest((r) => isPoll(r.url()));
+    page.off('request', onRequest);
+    expect(reads).toEqual([]);
+
+    // A request is traffic: the next poll reads the cache again.
+    expect(await ask()).toBe('hit');
+    await page.waitForRequest((r) => new URL(r.url()).pathname === '/api/cache' && r.method() === 'GET', { timeout: 15_000 });
+    await page.locator('[data-testid="cache-saved-requests"]', { hasText: '3' }).waitFor();
   }, 60_000);
 
   it('forces a model into the cache whatever the temperature, and lets it go again', async () => {

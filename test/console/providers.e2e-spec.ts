@@ -233,6 +233,8 @@ describe('提供商管理 in Chromium', () => {
     await shot(page, 'providers-upstream-desktop');
 
     await d.getByTestId('upstream-name').fill('MyDeepInfra');
+    // 额外采样参数: top_k ticked, so a client's top_k reaches it (min_p, not ticked, does not).
+    await d.locator('[data-testid="upstream-sampling-name"][data-name="top_k"]').click();
     await d.getByTestId('upstream-add-model').click();
     await d.getByTestId('upstream-model-id').nth(1).fill('my-gemma');
     await d.getByTestId('upstream-model-upstream').nth(1).fill('google/gemma-3-27b-it');
@@ -248,6 +250,11 @@ describe('提供商管理 in Chromium', () => {
     expect(await upstream.getByTestId('provider-key-count').innerText()).toBe('1');
     expect(await answeredBy('my-llama')).toEqual({ status: 200, provider: 'MyDeepInfra' });
     expect(emu.requests('deepinfra').at(-1)!.headers.authorization).toBe('Bearer di-good-key-0001');
+    const sampled = await postJson(`${gw.url}/v1/chat/completions`, { model: 'my-llama', messages: [{ role: 'user', content: '你好' }], top_k: 7, min_p: 0.2 });
+    expect(sampled.status).toBe(200);
+    await sampled.arrayBuffer();
+    expect(emu.requests('deepinfra').at(-1)!.body).toMatchObject({ top_k: 7 });
+    expect(emu.requests('deepinfra').at(-1)!.body).not.toHaveProperty('min_p');
 
     // Its definition, as saved, in its settings.
     await upstream.getByTestId('provider-settings').click();
@@ -255,6 +262,7 @@ describe('提供商管理 in Chromium', () => {
     await dialog().getByTestId('upstream-form').waitFor();
     expect(await dialog().getByTestId('upstream-name').isDisabled()).toBe(true);
     expect(await dialog().getByTestId('upstream-model-id').nth(1).inputValue()).toBe('my-gemma');
+    expect(await dialog().locator('[data-testid="upstream-sampling-name"].mat-mdc-chip-selected').allInnerTexts()).toEqual(['top_k']);
     await dialog().getByTestId('upstream-ownedBy').fill('Google');
     await dialog().getByTestId('upstream-save').click();
     await snackbar('已保存上游 MyDeepInfra');

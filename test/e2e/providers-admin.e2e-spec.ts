@@ -193,6 +193,44 @@ describe('provider management', () => {
     expect((await api<Provider[]>(gw, h, 'GET', '/api/providers')).body).toEqual(before);
   });
 
+  it('samplingParams of an upstream: a name the gateway does not know is a 400 naming it; GET shows the saved list; a chat carries only those', async () => {
+    const bad = await api<{ error: { param: string; message: string } }>(gw, h, 'POST', '/api/upstreams', {
+      name: 'Sampler',
+      baseUrl: emu.baseUrl('custom'),
+      models: { 'sampler-llama': 'llama3.2' },
+      samplingParams: ['top_k', 'topk'],
+    });
+    expect([bad.status, bad.body.error.param]).toEqual([400, 'samplingParams']);
+    expect(bad.body.error.message).toContain('"topk"');
+    expect((await api(gw, h, 'GET', '/api/providers/Sampler')).status).toBe(404);
+
+    const created = await api<Provider>(gw, h, 'POST', '/api/upstreams', {
+      name: 'Sampler',
+      baseUrl: emu.baseUrl('custom'),
+      models: { 'sampler-llama': 'llama3.2' },
+      samplingParams: ['top_k', 'min_p', 'top_k'],
+    });
+    expect(created.status).toBe(201);
+    expect((await api<Provider>(gw, h, 'GET', '/api/providers/Sampler')).body.upstream).toMatchObject({ samplingParams: ['top_k', 'min_p'] });
+    emu.reset();
+    emu.setSamplingAccepts('custom', ['top_k', 'min_p']);
+    const body = { model: 'sampler-llama', messages: [{ role: 'user', content: 'hi' }], top_k: 20, min_p: 0.1, repetition_penalty: 1.2 };
+    expect((await postJson(`${gw.baseURL}/chat/completions`, body)).status).toBe(200);
+    expect(emu.requests('custom')[0]!.body).toMatchObject({ top_k: 20, min_p: 0.1 });
+    expect(emu.requests('custom')[0]!.body).not.toHaveProperty('repetition_penalty');
+
+    const edited = await api<Provider>(gw, h, 'PATCH', '/api/upstreams/Sampler', {
+      name: 'Sampler',
+      baseUrl: emu.baseUrl('custom'),
+      models: { 'sampler-llama': 'llama3.2' },
+    });
+    expect(edited.body.upstream).toMatchObject({ samplingParams: [] });
+    emu.reset();
+    expect((await postJson(`${gw.baseURL}/chat/completions`, body)).status).toBe(200);
+    expect(emu.requests('custom')[0]!.body).not.toHaveProperty('top_k');
+    expect((await api(gw, h, 'DELETE', '/api/upstreams/Sampler')).status).toBe(204);
+  });
+
   it('operator-defined upstreams: create, route to, edit, delete', async () => {
     const created = await api<Provider>(gw, h, 'POST', '/api/upstreams', {
       name: 'HomeOllama',

@@ -4,7 +4,9 @@
  * body gets top_k and repetition_penalty, and HuggingFace, Pollinations and an operator's
  * OpenAI-compatible upstream get none. The emulated HuggingFace, Pollinations, Cloudflare and
  * custom upstreams refuse a field they do not take with 400, as strict upstreams do, so a field
- * sent where it does not belong fails the request instead of passing unseen.
+ * sent where it does not belong fails the request instead of passing unseen. An operator's
+ * upstream whose definition lists `samplingParams` (a vLLM or Ollama host, here the same strict
+ * emulated upstream told to take those) gets exactly those.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,7 +25,19 @@ beforeAll(async () => {
   const providersFile = join(mkdtempSync(join(tmpdir(), 'g4f-sampling-')), 'providers.yaml');
   writeFileSync(
     providersFile,
-    ['upstreams:', '  - name: StrictUp', `    baseUrl: ${emu.baseUrl('custom')}`, '    models:', '      lab-llama: llama3.2', ''].join('\n'),
+    [
+      'upstreams:',
+      '  - name: StrictUp',
+      `    baseUrl: ${emu.baseUrl('custom')}`,
+      '    models:',
+      '      lab-llama: llama3.2',
+      '  - name: VllmUp',
+      `    baseUrl: ${emu.baseUrl('custom')}`,
+      '    samplingParams: [top_k, min_p]',
+      '    models:',
+      '      lab-vllm: llama3.2',
+      '',
+    ].join('\n'),
   );
   gw = await startGateway(emu, { PROVIDERS_FILE: providersFile, BREAKER_FAILURE_THRESHOLD: '1000' });
 }, 30_000);
@@ -69,6 +83,23 @@ describe.each([false, true])('stream: %s', (stream) => {
     await ask(model, provider === 'custom' ? 'StrictUp' : provider);
     expect(extrasSentTo(provider)).toEqual(expected);
   });
+
+  it('an upstream whose samplingParams list top_k and min_p is sent those and no other', async () => {
+    emu.setSamplingAccepts('custom', ['top_k', 'min_p']);
+    await ask('lab-vllm', 'VllmUp');
+    expect(extrasSentTo('custom')).toEqual({ top_k: 40, min_p: 0.05 });
+  });
+});
+
+it('top_k of a /v1/messages request reaches an upstream that lists it, not one that does not', async () => {
+  emu.setSamplingAccepts('custom', ['top_k', 'min_p']);
+  const ask = (model: string) =>
+    postJson(`${gw.url}/v1/messages`, { model, max_tokens: 16, top_k: 12, messages: [{ role: 'user', content: 'hi' }] }, { 'anthropic-version': '2023-06-01' });
+  expect((await ask('lab-vllm')).status).toBe(200);
+  expect((await ask('lab-llama')).status).toBe(200);
+  const [vllm, strict] = emu.requests('custom').map((r) => r.body as Record<string, unknown>);
+  expect(vllm).toMatchObject({ model: 'llama3.2', top_k: 12 });
+  expect(strict).not.toHaveProperty('top_k');
 });
 
 it('the other OpenAI fields and unknown ones still pass through', async () => {

@@ -3,7 +3,7 @@ import { parseFault } from './faults.ts';
 import { parseJsonBody, readBody, sendJson } from './http-io.ts';
 import { parseRateLimit } from './rate-limits.ts';
 import { isProviderId, isRecord, PREFILL_MODES } from './types.ts';
-import type { Emulator, Fault, Framing, Pacing, PrefillMode } from './types.ts';
+import type { Emulator, Fault, Framing, Pacing, PrefillMode, ProviderId } from './types.ts';
 
 export const CONTROL_PREFIX = '/__emulator';
 
@@ -43,6 +43,8 @@ function dispatch(method: string, url: URL, body: unknown, target: ControlTarget
       return setPacing(body, target);
     case 'POST /prefill':
       return setPrefill(body, target);
+    case 'POST /sampling':
+      return setSamplingAccepts(body, target);
     case 'POST /ratelimits': {
       const limit = parseRateLimit(body);
       if (typeof limit === 'string') return invalid(limit);
@@ -69,11 +71,18 @@ function addFault(body: unknown, target: ControlTarget): Result {
   return ok;
 }
 
+/** `{ provider, [field]: string[] }`, or what is wrong with it. */
+function providerStrings(body: unknown, field: string): { provider: ProviderId; values: string[] } | string {
+  if (!isRecord(body) || !isProviderId(body.provider)) return 'provider is missing or unknown';
+  const values = body[field];
+  if (!Array.isArray(values) || !values.every((v) => typeof v === 'string')) return `${field} must be an array of strings`;
+  return { provider: body.provider, values };
+}
+
 function setModels(body: unknown, target: ControlTarget): Result {
-  if (!isRecord(body) || !isProviderId(body.provider)) return invalid('provider is missing or unknown');
-  const ids = body.ids;
-  if (!Array.isArray(ids) || !ids.every((id) => typeof id === 'string')) return invalid('ids must be an array of strings');
-  target.setModels(body.provider, ids);
+  const parsed = providerStrings(body, 'ids');
+  if (typeof parsed === 'string') return invalid(parsed);
+  target.setModels(parsed.provider, parsed.values);
   return ok;
 }
 
@@ -111,6 +120,13 @@ function setPrefill(body: unknown, target: ControlTarget): Result {
   if (!isRecord(body) || !isProviderId(body.provider)) return invalid('provider is missing or unknown');
   if (!(PREFILL_MODES as readonly unknown[]).includes(body.mode)) return invalid(`mode must be one of ${PREFILL_MODES.join(', ')}`);
   target.setPrefill(body.provider, body.mode as PrefillMode);
+  return ok;
+}
+
+function setSamplingAccepts(body: unknown, target: ControlTarget): Result {
+  const parsed = providerStrings(body, 'accepts');
+  if (typeof parsed === 'string') return invalid(parsed);
+  target.setSamplingAccepts(parsed.provider, parsed.values);
   return ok;
 }
 

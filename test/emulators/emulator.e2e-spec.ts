@@ -752,6 +752,18 @@ describe('control API over HTTP', () => {
     expect((await chat('custom', prefilled)).status).toBe(200);
   });
 
+  it('makes a strict upstream take the sampling fields it is told to, as a vLLM host does, until a reset', async () => {
+    const sampled = { ...hello(), top_k: 40, min_p: 0.05 };
+    expect((await chat('custom', sampled)).status).toBe(400);
+    expect((await control('POST', '/sampling', { provider: 'custom', accepts: ['top_k', 'min_p'] })).status).toBe(200);
+    expect((await chat('custom', sampled)).status).toBe(200);
+    const stray = await chat('custom', { ...sampled, repetition_penalty: 1.1 });
+    expect([stray.status, JSON.stringify(await stray.json())]).toEqual([400, expect.stringContaining('repetition_penalty')]);
+    expect((await control('POST', '/sampling', { provider: 'custom', accepts: 'top_k' })).status).toBe(400);
+    await control('POST', '/reset');
+    expect((await chat('custom', sampled)).status).toBe(400);
+  });
+
   it('sets models, framing and pacing, lists requests and resets', async () => {
     await control('POST', '/models', { provider: 'custom', ids: ['mine'] });
     expect((await chat('custom', hello())).status).toBe(404);

@@ -53,6 +53,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     setFraming: (provider, framing) => state.setFraming(provider, framing),
     setPacing: (pacing) => state.setPacing(pacing),
     setPrefill: (provider, mode) => state.setPrefill(provider, mode),
+    setSamplingAccepts: (provider, fields) => state.setSamplingAccepts(provider, fields),
     setRateLimit: (limit) => state.rateLimits.set(limit),
     clearRateLimits: () => state.rateLimits.clear(),
     requests: (provider) => state.recorded(provider),
@@ -86,6 +87,7 @@ class EmulatorState implements ProviderState {
   #framing: Map<ProviderId, Framing> = new Map();
   #pacing: Pacing;
   #prefill: Map<ProviderId, PrefillMode> = new Map();
+  #samplingAccepts: Map<ProviderId, readonly string[]> = new Map();
   #requests: RecordedRequest[] = [];
 
   constructor(defaults: ModelLists, pacing: Pacing) {
@@ -122,6 +124,14 @@ class EmulatorState implements ProviderState {
     this.#prefill.set(provider, mode);
   }
 
+  samplingAccepts(provider: ProviderId): readonly string[] | undefined {
+    return this.#samplingAccepts.get(provider);
+  }
+
+  setSamplingAccepts(provider: ProviderId, fields: readonly string[]): void {
+    this.#samplingAccepts.set(provider, [...fields]);
+  }
+
   setPacing(pacing: Partial<Pacing>): void {
     const next = { ...this.#pacing, ...pacing };
     this.#pacing = { chunks: Math.max(1, Math.floor(next.chunks)), chunkDelayMs: Math.max(0, next.chunkDelayMs) };
@@ -140,6 +150,7 @@ class EmulatorState implements ProviderState {
     this.#models.clear();
     this.#framing.clear();
     this.#prefill.clear();
+    this.#samplingAccepts.clear();
     this.#requests = [];
     this.files.clear();
     this.rateLimits.clear();

@@ -26,6 +26,8 @@ export interface ProviderState {
   framing(provider: ProviderId): Framing;
   pacing(): Pacing;
   prefill(provider: ProviderId): PrefillMode;
+  /** The sampling fields a strict provider takes now, when set at run time (setSamplingAccepts). */
+  samplingAccepts(provider: ProviderId): readonly string[] | undefined;
   record(request: RecordedRequest): void;
   /** Images Together serves by URL. */
   files: FileStore;
@@ -226,7 +228,7 @@ function requestError(ctx: RequestContext, parsed: ParsedBody, body: Record<stri
   const hasPrompt = profile.format === 'cloudflare' && typeof body.prompt === 'string';
   if (!hasMessages && !hasPrompt) return { status: 400, message: 'messages must be a non-empty array' };
   if (!ctx.state.models(profile.id).includes(profile.listedId(model))) return profile.unknownModel(model);
-  const stray = straySamplingError(profile, body);
+  const stray = straySamplingError(profile, body, ctx.state.samplingAccepts(profile.id));
   if (stray !== undefined) return { status: 400, message: stray };
   const schemaError = profile.format === 'cloudflare' ? cloudflareSchemaError(model, body) : undefined;
   return schemaError === undefined ? undefined : { status: 400, message: schemaError };

@@ -44,10 +44,11 @@ export interface ProviderProfile {
 /** Sampling fields open-model hosts take that OpenAI's chat API lacks. */
 export const SAMPLING_EXTRAS = ['top_k', 'min_p', 'top_a', 'typical_p', 'tfs_z', 'repetition_penalty', 'length_penalty', 'min_tokens', 'mirostat'] as const;
 
-/** A strict profile's refusal of the first sampling field in this body that it does not take. */
-export function straySamplingError(profile: ProviderProfile, body: Record<string, unknown>): string | undefined {
+/** A strict profile's refusal of the first sampling field in this body that it does not take (`accepts`, when given, replaces the profile's list). */
+export function straySamplingError(profile: ProviderProfile, body: Record<string, unknown>, accepts?: readonly string[]): string | undefined {
   const strict = profile.strictSampling;
-  const stray = strict && SAMPLING_EXTRAS.find((field) => body[field] !== undefined && !strict.accepts.includes(field));
+  const taken = accepts ?? strict?.accepts ?? [];
+  const stray = strict && SAMPLING_EXTRAS.find((field) => body[field] !== undefined && !taken.includes(field));
   return strict && stray !== undefined ? strict.strayField(stray) : undefined;
 }
 

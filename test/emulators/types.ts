@@ -158,6 +158,11 @@ export interface Emulator {
   setFraming(provider: ProviderId, framing: Partial<Framing>): void;
   /** How a provider treats a trailing assistant message (see PrefillMode); reset() restores `ignore`. */
   setPrefill(provider: ProviderId, mode: PrefillMode): void;
+  /**
+   * Makes a strict provider take these sampling fields (SAMPLING_EXTRAS) and still refuse the
+   * others, as a vLLM or Ollama host behind the custom profile does; reset() restores its own list.
+   */
+  setSamplingAccepts(provider: ProviderId, fields: readonly string[]): void;
   /** Changes stream pacing at run time; reset() restores the startup options. */
   setPacing(pacing: Partial<Pacing>): void;
   /**

@@ -3,6 +3,27 @@
 export const MODEL_CATEGORIES = ['chat', 'reasoning', 'code', 'vision', 'image', 'audio', 'embedding', 'speech-to-text'] as const;
 export type ModelCategory = (typeof MODEL_CATEGORIES)[number];
 
+/**
+ * Sampling fields that OpenAI's chat API lacks but open-model hosts (vLLM, TGI, llama.cpp, Ollama)
+ * take. Clients send them (the Anthropic front door maps `top_k`); a provider gets only those it
+ * declares, an operator's upstream only those its definition lists (the console offers this list).
+ * Other unknown fields still pass through as the client sent them.
+ */
+export const EXTRA_SAMPLING_PARAMS = [
+  'top_k',
+  'min_p',
+  'top_a',
+  'typical_p',
+  'tfs_z',
+  'repetition_penalty',
+  'length_penalty',
+  'min_tokens',
+  'mirostat',
+  'mirostat_tau',
+  'mirostat_eta',
+] as const;
+export type ExtraSamplingParam = (typeof EXTRA_SAMPLING_PARAMS)[number];
+
 export interface CatalogRoute {
   /** Provider name: a built-in one or an operator-defined upstream. */
   provider: string;

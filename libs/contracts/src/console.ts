@@ -6,7 +6,7 @@
  * type level that each DTO and its type name the same fields, so a change on either side fails
  * `npm run typecheck`.
  */
-import type { AutoModel, CatalogModel, DiscoveredRoute, ModelAlias, ModelCategory, ProviderDiscovery } from './catalog.ts';
+import type { AutoModel, CatalogModel, DiscoveredRoute, ExtraSamplingParam, ModelAlias, ModelCategory, ProviderDiscovery } from './catalog.ts';
 import type { AttemptCode } from './openai.ts';
 
 /** `POST /api/auth/login`: a bearer token for every other `/api` call. */
@@ -230,7 +230,7 @@ export interface ProviderDetail extends ProviderView {
   /** Live traffic and checks together: what the console shows as 正常 / 降级 / 异常. */
   condition: ProviderCondition;
   /** For operator-defined upstreams: where they are defined and their model map. */
-  upstream: { source: 'file' | 'console'; models: Record<string, string>; ownedBy: string | null } | null;
+  upstream: { source: 'file' | 'console'; models: Record<string, string>; ownedBy: string | null; samplingParams: ExtraSamplingParam[] } | null;
 }
 
 /** `POST /api/providers/:name/keys/:id/test`. */
@@ -315,6 +315,8 @@ export interface UpstreamRequest {
   ownedBy?: string;
   /** Gateway model id → upstream model id (at least one; neither empty). */
   models: Record<string, string>;
+  /** The sampling fields beyond OpenAI's this upstream takes (vLLM, Ollama: `top_k`, `min_p`…); the others are not sent. Default none. */
+  samplingParams?: ExtraSamplingParam[];
   /** An API key for the host of `baseUrl`; required when an edit moves an upstream with keys to another host. */
   key?: string;
 }

@@ -6,7 +6,7 @@ import { scrubSecrets } from '../common/redact.ts';
 import { ApiAdminAuth, ApiEmptyResponse, ApiErrors, ApiJsonResponse, DOC_TAGS } from '../openapi/decorators.ts';
 import { CatalogService } from '../models/catalog.service.ts';
 import { CAPABILITY_OF } from '../models/model-availability.ts';
-import type { CustomUpstreamConfig } from '../providers/custom/custom-upstreams.ts';
+import { parseSamplingParams, type CustomUpstreamConfig } from '../providers/custom/custom-upstreams.ts';
 import { UpstreamError } from '../providers/provider-adapter.ts';
 import { ProviderRegistry, type ProviderState } from '../providers/provider-registry.service.ts';
 import { ProviderSettingsService } from '../providers/provider-settings.service.ts';
@@ -14,7 +14,7 @@ import { UpstreamHttp } from '../providers/upstream-http.ts';
 import { ProviderHealthService } from '../health/provider-health.service.ts';
 import { AdminGuard } from '../auth/admin-auth.guard.ts';
 import { AddKeyDto, UpdateProviderDto, UpstreamDto } from './providers-admin.dto.ts';
-import type { KeyTestResult, ProviderDetail } from '#contracts';
+import type { ExtraSamplingParam, KeyTestResult, ProviderDetail } from '#contracts';
 
 export type { ProviderDetail, KeyTestResult };
 
@@ -29,6 +29,12 @@ function checkModelMap(models: Record<string, string>): Record<string, string> {
     }
   }
   return Object.fromEntries(entries.map(([id, u]) => [id.trim(), u.trim()]));
+}
+
+function checkSamplingParams(raw: unknown): ExtraSamplingParam[] {
+  const parsed = parseSamplingParams(raw);
+  if ('problem' in parsed) throw ApiError.badRequest(`Invalid value for 'samplingParams': ${parsed.problem}.`, 'samplingParams', 'invalid_value');
+  return parsed.params;
 }
 
 const PROVIDER_NAME = ApiParam({ name: 'name', description: '提供商名字（不区分大小写），如 `DeepInfra`，或自定义上游的名字。', schema: { type: 'string' } });
@@ -55,7 +61,9 @@ export class ProvidersAdminController {
       models: this.catalog.all().filter((m) => m.routes.some((r) => this.registry.find(r.provider) === p)).length,
       lastCheck: this.health.lastCheck(p.name),
       condition: this.health.condition(p.name)!,
-      upstream: upstream ? { source: upstream.source ?? 'file', models: upstream.models, ownedBy: upstream.ownedBy ?? null } : null,
+      upstream: upstream
+        ? { source: upstream.source ?? 'file', models: upstream.models, ownedBy: upstream.ownedBy ?? null, samplingParams: upstream.samplingParams ?? [] }
+        : null,
     };
   }
 
@@ -248,6 +256,7 @@ export class ProvidersAdminController {
       priority: dto.priority ?? undefined,
       ownedBy: dto.ownedBy,
       models: checkModelMap(dto.models),
+      samplingParams: checkSamplingParams(dto.samplingParams),
       source: 'console',
     };
   }

@@ -1,7 +1,23 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import type { AddProviderKeyRequest, UpdateProviderRequest, UpstreamRequest, UpstreamTestRequest, UpstreamTrialRequest } from '#contracts';
-import { IsBoolean, IsInt, IsNotEmpty, IsObject, IsOptional, IsString, IsUrl, Matches, MaxLength, Max, Min, ValidateIf } from 'class-validator';
+import { EXTRA_SAMPLING_PARAMS } from '#contracts';
+import type { AddProviderKeyRequest, ExtraSamplingParam, UpdateProviderRequest, UpstreamRequest, UpstreamTestRequest, UpstreamTrialRequest } from '#contracts';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsInt,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  MaxLength,
+  Max,
+  Min,
+  ValidateIf,
+} from 'class-validator';
 
 const HTTP_URL = { protocols: ['http', 'https'], require_protocol: true, require_tld: false };
 
@@ -134,6 +150,20 @@ export class UpstreamDto implements UpstreamRequest {
   })
   @IsObject()
   models!: Record<string, string>;
+
+  /** Checked against EXTRA_SAMPLING_PARAMS by the controller, whose 400 names the bad value. */
+  @ApiPropertyOptional({
+    type: [String],
+    enum: EXTRA_SAMPLING_PARAMS,
+    maxItems: EXTRA_SAMPLING_PARAMS.length,
+    description:
+      '上游接受的 OpenAI 之外的采样参数（vLLM、Ollama、llama.cpp 等接受 `top_k`、`min_p` 等）；请求中的这些字段只发给列出它们的上游，其余不发送。默认不发送任何一个。',
+    example: ['top_k', 'min_p'],
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(EXTRA_SAMPLING_PARAMS.length)
+  samplingParams?: ExtraSamplingParam[];
 
   @OptionalKey('上游的 API 密钥（加密保存，只发给 `baseUrl` 所在的主机）。修改时把 `baseUrl` 改到另一个主机且上游有密钥时必填，原来的密钥不会发给新主机。')
   key?: string;

@@ -40,6 +40,22 @@ function rowsIn(file: string): number {
   }
 }
 
+/**
+ * In a store of 250 bytes: a and b (100 bytes each) are put, then (after `between`) a hit on a and
+ * a put of c: b, now the least recently used, makes room for c.
+ */
+async function expectLruEviction(store: SqliteCacheStore, between: () => Promise<void> = async () => undefined): Promise<void> {
+  await store.put('a', entry('a'), T0 + HOUR, T0);
+  await store.put('b', entry('b'), T0 + HOUR, T0 + 1);
+  await between();
+  expect(await store.get('a', T0 + 2)).toBe(entry('a'));
+  await store.put('c', entry('c'), T0 + HOUR, T0 + 3);
+  expect(await store.get('b', T0 + 4)).toBeUndefined();
+  expect(await store.get('a', T0 + 4)).toBe(entry('a'));
+  expect(await store.get('c', T0 + 4)).toBe(entry('c'));
+  expect(await store.size(T0 + 4)).toEqual({ entries: 2, bytes: 200 });
+}
+
 describe('SqliteCacheStore', () => {
   it('keeps its entries, and their byte count, for the next process on the file', async () => {
     const file = newFile();
@@ -64,15 +80,7 @@ describe('SqliteCacheStore', () => {
   });
 
   it('evicts the least recently used: a hit keeps an entry over one put after it', async () => {
-    const store = storeOn(newFile(), 250);
-    await store.put('a', entry('a'), T0 + HOUR, T0);
-    await store.put('b', entry('b'), T0 + HOUR, T0 + 1);
-    expect(await store.get('a', T0 + 2)).toBe(entry('a'));
-    await store.put('c', entry('c'), T0 + HOUR, T0 + 3);
-    expect(await store.get('b', T0 + 4)).toBeUndefined();
-    expect(await store.get('a', T0 + 4)).toBe(entry('a'));
-    expect(await store.get('c', T0 + 4)).toBe(entry('c'));
-    expect(await store.size(T0 + 4)).toEqual({ entries: 2, bytes: 200 });
+    await expectLruEviction(storeOn(newFile(), 250));
   });
 
   it('purges expired rows from the file, in steps, and counts what is left', async () => {
@@ -109,16 +117,28 @@ describe('SqliteCacheStore', () => {
     expect(log.error).toHaveBeenCalledWith(expect.stringContaining('cannot be created'));
   });
 
-  it('if its thread dies, what is cached is still served and writes fail at once', async () => {
+  it('if its thread dies, this thread takes over: writes, LRU evictions and expiry carry on; the log says so once', async () => {
+    const file = newFile();
     const log = logger();
-    const store = storeOn(newFile(), 1000, log);
-    await store.put('a', entry('a'), T0 + HOUR, T0);
-    const exited = new Promise((resolve) => store.thread!.once('exit', resolve));
-    await store.thread!.terminate();
-    await exited;
-    expect(await store.get('a', T0)).toBe(entry('a'));
-    await expect(store.put('b', entry('b'), T0 + HOUR, T0)).rejects.toThrow(/not running/);
-    expect(log.error).toHaveBeenCalledWith(expect.stringContaining('thread stopped'));
+    const store = storeOn(file, 250, log);
+    await expectLruEviction(store, async () => {
+      const exited = new Promise((resolve) => store.thread!.once('exit', resolve));
+      await store.thread!.terminate();
+      await exited;
+      expect(store.thread).toBeUndefined();
+    });
+    expect(rowsIn(file)).toBe(2);
+
+    // An entry that expires sooner is purged from the file when its time has come.
+    await store.put('d', entry('d'), T0 + 10, T0 + 5);
+    expect(await store.size(T0 + 10)).toEqual({ entries: 1, bytes: 100 });
+    expect(rowsIn(file)).toBe(1);
+
+    expect(log.warn).toHaveBeenCalledTimes(1);
+    expect(log.warn).toHaveBeenCalledWith(expect.stringContaining('thread stopped'));
+    expect(log.error).not.toHaveBeenCalled();
+    await store.close();
+    expect(rowsIn(file)).toBe(1);
   });
 
   it('close() waits for the writes under way', async () => {

@@ -1,8 +1,9 @@
 import type { Logger } from '@nestjs/common';
 import { existsSync, rmSync } from 'node:fs';
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
+import { compileFunction } from 'node:vm';
 import type { Worker } from 'node:worker_threads';
-import { THREAD_SERVE, settleAnswers, startSqliteThread, type ThreadCall } from '../storage/sqlite/sqlite-thread.ts';
+import { THREAD_SERVE, ThreadCalls, startSqliteThread, type InlineOps } from '../storage/sqlite/sqlite-thread.ts';
 import type { CacheStore } from './cache-store.ts';
 
 /** The cache's own file in DATA_DIR, beside gpt4free-pool.db: a cache can be thrown away, the database cannot. */
@@ -49,8 +50,9 @@ interface InFlight {
 }
 
 /**
- * Where no thread can write the file (it would not start, or stopped): the entries written so far
- * stay readable, nothing more is written, and a request never waits for it.
+ * Where no thread can write the file (it would not start, nor could this thread take over when it
+ * stopped): the entries written so far stay readable, nothing more is written, and a request never
+ * waits for it.
  */
 const READ_ONLY_ERROR = 'the response cache thread is not running';
 
@@ -59,7 +61,9 @@ const READ_ONLY_ERROR = 'the response cache thread is not running';
  * the stored responses (storage/sqlite/responses-file.ts), every write leaves the event loop for
  * a worker thread with its own connection: an answer's row, its byte accounting, the LRU
  * evictions beyond the cap and the purge of expired rows (in steps of PURGE_STEP). Reads stay on
- * this thread, by the key's index, on a connection of their own: WAL readers never wait.
+ * this thread, by the key's index, on a connection of their own: WAL readers never wait. If the
+ * thread dies, the same writer (CACHE_WRITER) runs on this thread instead, as the stored responses'
+ * does: the writes still waiting are made again there, and the cache keeps filling and evicting.
  *
  * The file is opened at the first use (or `open()`), so that a gateway whose cache is off runs
  * no thread for it. A file that cannot be read (corrupt, not a database) is deleted and begun
@@ -67,13 +71,11 @@ const READ_ONLY_ERROR = 'the response cache thread is not running';
  */
 export class SqliteCacheStore implements CacheStore {
   private opening?: Promise<void>;
-  private worker?: Worker;
+  private calls?: ThreadCalls<Op>;
+  /** The writer on this thread, once the thread has died. */
+  private inline?: InlineCacheWriter;
   private reader?: StatementSync;
   private readerDb?: DatabaseSync;
-  private seq = 0;
-  private readonly waiting = new Map<number, ThreadCall>();
-  /** Every call under way, for close() to wait for. */
-  private readonly pending = new Set<Promise<unknown>>();
   private readonly inFlight = new Map<string, InFlight>();
   private inFlightBytes = 0;
   private touches: Touch[] = [];
@@ -137,33 +139,32 @@ export class SqliteCacheStore implements CacheStore {
     await this.opening;
     this.flushTouches();
     this.closed = true;
-    await Promise.allSettled(this.pending);
-    const worker = this.worker;
-    this.worker = undefined;
-    await worker?.terminate();
+    await this.calls?.close();
+    this.inline?.close();
     this.reader = undefined;
     this.readerDb?.close();
   }
 
-  /** The thread while it runs (tests end it to see the store carry on). */
+  /** The thread while it writes (tests end it to see the store carry on). */
   get thread(): Worker | undefined {
-    return this.worker;
+    return this.calls?.thread;
   }
 
   private async start(): Promise<void> {
+    let worker: Worker;
     try {
-      this.worker = await startThread(this.file);
+      worker = await startThread(this.file);
     } catch (err) {
       this.logger.warn(`The response cache file ${this.file} cannot be used (${messageOf(err)}): it is deleted and begun anew, empty`);
       try {
         for (const suffix of ['', '-wal', '-shm']) rmSync(`${this.file}${suffix}`, { force: true });
-        this.worker = await startThread(this.file);
+        worker = await startThread(this.file);
       } catch (again) {
         this.logger.error(`The response cache file ${this.file} cannot be created (${messageOf(again)}): nothing is cached until the gateway restarts`);
         return;
       }
     }
-    this.watch(this.worker);
+    this.calls = new ThreadCalls<Op>(worker, (reason) => this.takeOver(reason), 'the response cache');
     try {
       this.readerDb = new DatabaseSync(this.file, { timeout: 1000 });
       this.reader = this.readerDb.prepare('SELECT json, expires_at FROM cache_entries WHERE key = ?');
@@ -172,32 +173,28 @@ export class SqliteCacheStore implements CacheStore {
     }
   }
 
-  private watch(worker: Worker): void {
-    settleAnswers(worker, this.waiting);
-    const stopped = (reason: string) => {
-      if (this.worker !== worker) return;
-      this.worker = undefined;
-      this.logger.error(`The response cache thread stopped (${reason.slice(0, 300)}): what is cached is still served, nothing new is kept`);
-      for (const w of this.waiting.values()) w.reject(new Error(READ_ONLY_ERROR));
-      this.waiting.clear();
-    };
-    worker.on('error', (err) => stopped(err.message));
-    worker.on('exit', (code) => stopped(`exit code ${code}`));
+  /**
+   * The thread died: its writer runs on this thread from now on (said once: it never dies again).
+   * Where even that cannot open the file, the store is read-only (READ_ONLY_ERROR), as one whose
+   * thread never started.
+   */
+  private takeOver(reason: string): InlineOps<Op> {
+    try {
+      this.inline = new InlineCacheWriter(this.file);
+    } catch (err) {
+      this.logger.error(
+        `The response cache thread stopped (${reason}) and its file cannot be written here (${messageOf(err)}): what is cached is still served, nothing new is kept`,
+      );
+      throw new Error(READ_ONLY_ERROR, { cause: err });
+    }
+    this.logger.warn(`The response cache thread stopped (${reason}): the cache is written on the request path from now on`);
+    const inline = this.inline;
+    return (op) => inline.run(op);
   }
 
   private call(op: Op): Promise<unknown> {
-    const worker = this.worker;
-    if (!worker || this.closed) return Promise.reject(new Error(this.closed ? 'the response cache is closed' : READ_ONLY_ERROR));
-    const done = new Promise((resolve, reject) => {
-      const seq = ++this.seq;
-      if (!this.waiting.size) worker.ref();
-      this.waiting.set(seq, { resolve, reject });
-      worker.postMessage({ seq, op: op.op, args: op.args });
-    });
-    this.pending.add(done);
-    const forget = () => this.pending.delete(done);
-    done.then(forget, forget);
-    return done;
+    if (this.closed) return Promise.reject(new Error('the response cache is closed'));
+    return this.calls ? this.calls.call(op) : Promise.reject(new Error(READ_ONLY_ERROR));
   }
 
   /** A hit moves its entry to the back of the LRU order; the moves are written together, not one per hit. */
@@ -221,31 +218,34 @@ const messageOf = (err: unknown): string => String((err as Error)?.message ?? er
 
 /** Starts the thread on `file`; rejects when the file cannot be opened, checked or given its schema. */
 function startThread(file: string): Promise<Worker> {
-  return startSqliteThread(WORKER_SOURCE, { file, schema: SCHEMA, purgeStep: PURGE_STEP, purgeEveryMs: PURGE_EVERY_MS }, 'the response cache thread');
+  return startSqliteThread(
+    WORKER_SOURCE,
+    { file, schema: SCHEMA, purgeStep: PURGE_STEP, purgeEveryMs: PURGE_EVERY_MS, check: true },
+    'the response cache thread',
+  );
 }
 
 /**
- * The thread: the only writer of the file. It keeps the count and bytes of the rows in memory
- * (read once at the start), so that neither the cap nor the console's size needs a scan. A put
- * purges one step of expired rows, then in one transaction replaces the key's row, evicting the
- * least recently used rows until the new one fits under the cap. Hits arrive in batches and move
- * their rows to the back. Every PURGE_EVERY_MS, and before a size is reported, all expired rows
- * go, PURGE_STEP per statement.
+ * The writer of the file, as source that the thread runs and, once it has died, this thread
+ * (compiled once, below): one implementation for both. `cacheWriter(db, settings)` readies the
+ * connection (WAL, a quick check when `check`, the schema) and keeps the count and bytes of the
+ * rows in memory (read once at the start), so that neither the cap nor the console's size needs a
+ * scan. A put purges one step of expired rows, then in one transaction replaces the key's row,
+ * evicting the least recently used rows until the new one fits under the cap. Hits arrive in
+ * batches and move their rows to the back. `purge(now)` deletes one step (PURGE_STEP) of expired
+ * rows.
  */
-const WORKER_SOURCE = `
-const { DatabaseSync } = require('node:sqlite');
-const { parentPort, workerData } = require('node:worker_threads');
-const { file, schema, purgeStep, purgeEveryMs } = workerData;
-let db, st, entries = 0, bytes = 0;
-try {
-  db = new DatabaseSync(file, { timeout: 1000 });
+const CACHE_WRITER = `
+function cacheWriter(db, { schema, purgeStep, check }) {
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = NORMAL');
   db.exec('PRAGMA journal_size_limit = 67108864');
-  const check = db.prepare('PRAGMA quick_check(1)').get();
-  if (!check || Object.values(check)[0] !== 'ok') throw new Error('quick_check: ' + JSON.stringify(check).slice(0, 200));
+  if (check) {
+    const verdict = db.prepare('PRAGMA quick_check(1)').get();
+    if (!verdict || Object.values(verdict)[0] !== 'ok') throw new Error('quick_check: ' + JSON.stringify(verdict).slice(0, 200));
+  }
   db.exec(schema);
-  st = {
+  const st = {
     total: db.prepare('SELECT count(*) AS n, coalesce(sum(bytes), 0) AS b FROM cache_entries'),
     drop: db.prepare('DELETE FROM cache_entries WHERE key = ? RETURNING bytes'),
     oldest: db.prepare('SELECT key FROM cache_entries ORDER BY used_at LIMIT 1'),
@@ -253,63 +253,79 @@ try {
     touch: db.prepare('UPDATE cache_entries SET used_at = max(used_at, ?) WHERE key = ?'),
     purge: db.prepare('DELETE FROM cache_entries WHERE rowid IN (SELECT rowid FROM cache_entries WHERE expires_at <= ? ORDER BY expires_at LIMIT ?) RETURNING bytes'),
   };
+  let entries = 0, bytes = 0;
+  function recount() {
+    const t = st.total.get();
+    entries = Number(t.n);
+    bytes = Number(t.b);
+  }
+  function forget(rows) {
+    for (const r of rows) {
+      entries -= 1;
+      bytes -= Number(r.bytes);
+    }
+    return rows.length;
+  }
+  /** The counts follow a transaction that commits; one that fails reads them again. */
+  function write(fn) {
+    try {
+      transaction(db, fn);
+    } catch (err) {
+      recount();
+      throw err;
+    }
+  }
+  const purge = (now) => forget(st.purge.all(now, purgeStep));
   recount();
+  return {
+    purge,
+    counts: () => ({ entries, bytes }),
+    put(key, json, size, expiresAt, now, maxBytes) {
+      purge(now);
+      write(() => {
+        forget(st.drop.all(key));
+        if (size > maxBytes) return;
+        while (entries > 0 && bytes + size > maxBytes) {
+          const oldest = st.oldest.get();
+          if (!oldest) break;
+          forget(st.drop.all(oldest.key));
+        }
+        st.insert.run(key, json, size, expiresAt, now);
+        entries += 1;
+        bytes += size;
+      });
+    },
+    touch(touches) {
+      write(() => {
+        for (const t of touches) st.touch.run(t.at, t.key);
+      });
+    },
+  };
+}
+`;
+
+/** The thread: the only writer of the file while it runs. Every PURGE_EVERY_MS, and before a size is reported, all expired rows go, PURGE_STEP per statement. */
+const WORKER_SOURCE = `
+const { DatabaseSync } = require('node:sqlite');
+const { parentPort, workerData } = require('node:worker_threads');
+${THREAD_SERVE}
+${CACHE_WRITER}
+let cache;
+try {
+  cache = cacheWriter(new DatabaseSync(workerData.file, { timeout: 1000 }), workerData);
 } catch (err) {
-  parentPort.postMessage({ fatal: 'cannot open ' + file + ': ' + ((err && err.message) || err) });
+  parentPort.postMessage({ fatal: 'cannot open ' + workerData.file + ': ' + ((err && err.message) || err) });
   process.exit(1);
 }
-function recount() {
-  const t = st.total.get();
-  entries = Number(t.n);
-  bytes = Number(t.b);
-}
-function forget(rows) {
-  for (const r of rows) {
-    entries -= 1;
-    bytes -= Number(r.bytes);
-  }
-  return rows.length;
-}
-${THREAD_SERVE}
-/** The counts follow a transaction that commits; one that fails reads them again. */
-function write(fn) {
-  try {
-    transaction(db, fn);
-  } catch (err) {
-    recount();
-    throw err;
-  }
-}
-function purgeStepOnce(now) {
-  return forget(st.purge.all(now, purgeStep));
-}
 function purgeAll(now) {
-  while (purgeStepOnce(now) === purgeStep);
+  while (cache.purge(now) === workerData.purgeStep);
 }
 serve({
-  put(key, json, size, expiresAt, now, maxBytes) {
-    purgeStepOnce(now);
-    write(() => {
-      forget(st.drop.all(key));
-      if (size > maxBytes) return;
-      while (entries > 0 && bytes + size > maxBytes) {
-        const oldest = st.oldest.get();
-        if (!oldest) break;
-        forget(st.drop.all(oldest.key));
-      }
-      st.insert.run(key, json, size, expiresAt, now);
-      entries += 1;
-      bytes += size;
-    });
-  },
-  touch(touches) {
-    write(() => {
-      for (const t of touches) st.touch.run(t.at, t.key);
-    });
-  },
+  put: cache.put,
+  touch: cache.touch,
   size(now) {
     purgeAll(now);
-    return { entries, bytes };
+    return cache.counts();
   },
 });
 setInterval(() => {
@@ -318,5 +334,65 @@ setInterval(() => {
   } catch {
     // busy or failing: the next turn, or the next put, tries again
   }
-}, purgeEveryMs);
+}, workerData.purgeEveryMs);
 `;
+
+/** CACHE_WRITER's writer, as this thread runs it. */
+interface CacheWriter {
+  put(...args: Extract<Op, { op: 'put' }>['args']): void;
+  touch(touches: Touch[]): void;
+  /** How many expired rows one step deleted. */
+  purge(now: number): number;
+  counts(): { entries: number; bytes: number };
+}
+
+/** CACHE_WRITER compiled for this thread (with THREAD_SERVE's `transaction`; its `serve` is never called here). */
+const inlineCacheWriter = compileFunction(`${THREAD_SERVE}\n${CACHE_WRITER}\nreturn cacheWriter(db, settings);`, ['db', 'settings']) as (
+  db: DatabaseSync,
+  settings: { schema: string; purgeStep: number; check: boolean },
+) => CacheWriter;
+
+const yieldToRequests = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * The writer on this thread, once the thread has died: CACHE_WRITER on a connection of its own.
+ * Purges step with requests running between steps, every PURGE_EVERY_MS and before a size.
+ */
+class InlineCacheWriter {
+  private readonly db: DatabaseSync;
+  private readonly writer: CacheWriter;
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(file: string) {
+    this.db = new DatabaseSync(file, { timeout: 1000 });
+    try {
+      // No quick_check: the thread made it at the start, and it reads the whole file, on the request path here.
+      this.writer = inlineCacheWriter(this.db, { schema: SCHEMA, purgeStep: PURGE_STEP, check: false });
+    } catch (err) {
+      this.db.close();
+      throw err;
+    }
+    this.timer = setInterval(() => this.purgeAll(Date.now()).catch(() => undefined), PURGE_EVERY_MS).unref();
+  }
+
+  async run({ op, args }: Op): Promise<unknown> {
+    switch (op) {
+      case 'put':
+        return this.writer.put(...args);
+      case 'touch':
+        return this.writer.touch(...args);
+      case 'size':
+        await this.purgeAll(args[0]);
+        return this.writer.counts();
+    }
+  }
+
+  close(): void {
+    clearInterval(this.timer);
+    this.db.close();
+  }
+
+  private async purgeAll(now: number): Promise<void> {
+    while (this.db.isOpen && this.writer.purge(now) === PURGE_STEP) await yieldToRequests();
+  }
+}

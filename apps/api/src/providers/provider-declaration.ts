@@ -1,3 +1,5 @@
+import type { ExtraSamplingParam } from '#contracts';
+
 /**
  * What a built-in provider says about itself to the rest of the gateway: the environment it reads
  * and how its model ids compare. Plain data in the provider's own folder, so that config (which
@@ -53,26 +55,8 @@ export interface ModelIdRules {
   readonly policySuffix?: boolean;
 }
 
-/**
- * Sampling fields that OpenAI's chat API lacks but open-model hosts (vLLM, TGI, llama.cpp, Ollama)
- * take. Clients send them (the Anthropic front door maps `top_k`); a provider gets only those its
- * declaration lists. Other unknown fields still pass through as the client sent them.
- */
-export const EXTRA_SAMPLING_PARAMS = [
-  'top_k',
-  'min_p',
-  'top_a',
-  'typical_p',
-  'tfs_z',
-  'repetition_penalty',
-  'length_penalty',
-  'min_tokens',
-  'mirostat',
-  'mirostat_tau',
-  'mirostat_eta',
-] as const;
-
-export type ExtraSamplingParam = (typeof EXTRA_SAMPLING_PARAMS)[number];
+/** The sampling fields beyond OpenAI's a provider may declare; the list is shared with the console (its upstream form offers it). */
+export { EXTRA_SAMPLING_PARAMS, type ExtraSamplingParam } from '#contracts';
 
 /** The per-provider variable suffixes every provider reads, `<P>_<SUFFIX>`. */
 export const PROVIDER_ENV_SUFFIXES = ['ENABLED', 'BASE_URL', 'API_KEY', 'PROXY', 'PRIORITY'] as const;

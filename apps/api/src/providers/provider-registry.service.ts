@@ -333,6 +333,7 @@ export class ProviderRegistry implements OnModuleDestroy {
       requiresKey: false,
       embeddings: OPENAI_EMBEDDINGS,
       transcriptions: { segments: true },
+      samplingParams: u.samplingParams,
     });
     const state = new ProviderState(adapter, true, { enabled: u.enabled, apiKeys: u.apiKeys, proxy: u.proxy, extra: {}, priority: u.priority }, this.config);
     this.add(state);

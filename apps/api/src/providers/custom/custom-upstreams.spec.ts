@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadCustomUpstreams } from './custom-upstreams.ts';
+import { loadCustomUpstreams, parseSamplingParams } from './custom-upstreams.ts';
 
 function file(text: string): string {
   const path = join(mkdtempSync(join(tmpdir(), 'g4f-upstreams-')), 'providers.yaml');
@@ -29,5 +29,29 @@ describe('loadCustomUpstreams errors', () => {
     const message = errorOf(file('upstreams:\n  - name: Lab\n    baseUrl: "http://lab:s3cret-pass@ho st/v1"\n    models: [a]\n'));
     expect(message).toContain('"http://lab:****@ho st/v1" is not a URL');
     expect(message).not.toContain('s3cret');
+  });
+});
+
+describe('samplingParams of an upstream', () => {
+  const upstream = (extra: string) => file(`upstreams:\n  - name: Lab\n    baseUrl: http://127.0.0.1:8000/v1\n    models: [a]\n${extra}`);
+
+  it('are read from a list or a comma-separated string, duplicates dropped; none when absent', () => {
+    expect(loadCustomUpstreams(upstream('    samplingParams: [top_k, min_p, top_k]\n'), [])[0]!.samplingParams).toEqual(['top_k', 'min_p']);
+    expect(loadCustomUpstreams(upstream('    sampling_params: "top_k, repetition_penalty"\n'), [])[0]!.samplingParams).toEqual(['top_k', 'repetition_penalty']);
+    expect(loadCustomUpstreams(upstream(''), [])[0]!.samplingParams).toEqual([]);
+  });
+
+  it('refuse a name the gateway does not know, naming it and the field', () => {
+    const message = errorOf(upstream('    samplingParams: [top_k, topk]\n'));
+    expect(message).toContain('upstreams[0].samplingParams');
+    expect(message).toContain('"topk" is not a sampling field');
+    expect(errorOf(upstream('    samplingParams: {top_k: 1}\n'))).toContain('expected a list of top_k, min_p');
+  });
+
+  it('quote at most 40 characters of a bad value, and name the type of one that is not a string', () => {
+    const long = parseSamplingParams(['x'.repeat(5000)]);
+    expect('problem' in long && long.problem.length).toBeLessThan(300);
+    expect(parseSamplingParams([7])).toEqual({ problem: expect.stringContaining('number is not a sampling field') });
+    expect(parseSamplingParams(null)).toEqual({ params: [] });
   });
 });

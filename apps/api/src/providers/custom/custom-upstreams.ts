@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { maskUrlCredentials, scrubSecrets } from '../../common/redact.ts';
 import { ConfigError } from '../../config/app-config.ts';
+import { EXTRA_SAMPLING_PARAMS, type ExtraSamplingParam } from '../provider-declaration.ts';
 
 /** One operator-defined OpenAI-compatible upstream (Ollama, vLLM, OpenRouter, a company proxy…). */
 export interface CustomUpstreamConfig {
@@ -15,11 +16,41 @@ export interface CustomUpstreamConfig {
   ownedBy?: string;
   /** Gateway model id → upstream model id. */
   models: Record<string, string>;
+  /**
+   * The sampling fields beyond OpenAI's (EXTRA_SAMPLING_PARAMS) the upstream takes: vLLM, Ollama
+   * and llama.cpp take top_k, min_p…, while OpenAI-like hosts refuse fields they do not know, so
+   * none are sent unless listed. Absent (older stored upstreams): none.
+   */
+  samplingParams?: ExtraSamplingParam[];
   /** PROVIDERS_FILE upstreams are read-only in the console. */
   source?: 'file' | 'console';
 }
 
 const NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,39}$/;
+
+/**
+ * Checks an upstream's `samplingParams`: a list (or a comma-separated string, as env-style files
+ * write it) of EXTRA_SAMPLING_PARAMS names, duplicates dropped. Returns the names, or what is wrong
+ * (naming the bad value, cut short) for the caller to report in its own way.
+ */
+export function parseSamplingParams(raw: unknown): { params: ExtraSamplingParam[] } | { problem: string } {
+  if (raw === undefined || raw === null) return { params: [] };
+  const list =
+    typeof raw === 'string'
+      ? raw
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : raw;
+  if (!Array.isArray(list)) return { problem: `expected a list of ${EXTRA_SAMPLING_PARAMS.join(', ')}` };
+  const known: readonly unknown[] = EXTRA_SAMPLING_PARAMS;
+  const bad = list.find((name) => !known.includes(name));
+  if (bad !== undefined) {
+    const shown = typeof bad === 'string' ? `"${bad.slice(0, 40)}"` : typeof bad;
+    return { problem: `${shown} is not a sampling field the gateway knows; use ${EXTRA_SAMPLING_PARAMS.join(', ')}` };
+  }
+  return { params: [...new Set(list as ExtraSamplingParam[])] };
+}
 
 function fail(file: string, where: string, what: string): never {
   throw new ConfigError(`${file}: ${where}: ${what}`);
@@ -64,6 +95,8 @@ export function loadCustomUpstreams(file: string, reservedNames: readonly string
     if (proxy !== undefined && typeof proxy !== 'string') fail(file, `${where}.proxy`, 'expected a URL');
     const priority = u.priority;
     if (priority !== undefined && !Number.isInteger(priority)) fail(file, `${where}.priority`, 'expected an integer');
+    const sampling = parseSamplingParams(u.samplingParams ?? u.sampling_params);
+    if ('problem' in sampling) fail(file, `${where}.samplingParams`, sampling.problem);
     return {
       name,
       baseUrl: baseUrl.replace(/\/+$/, ''),
@@ -73,6 +106,7 @@ export function loadCustomUpstreams(file: string, reservedNames: readonly string
       priority: priority as number | undefined,
       ownedBy: typeof u.ownedBy === 'string' ? u.ownedBy : typeof u.owned_by === 'string' ? u.owned_by : undefined,
       models,
+      samplingParams: sampling.params,
     };
   });
 }

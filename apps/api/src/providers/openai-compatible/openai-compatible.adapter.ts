@@ -28,6 +28,8 @@ export interface OpenAICompatibleOptions {
   requiresKey: boolean;
   /** A built-in provider's declaration (its id is the adapter's). */
   declaration?: ProviderDeclaration;
+  /** An operator's upstream: the extra sampling fields its definition lists (a built-in provider's come from its declaration). */
+  samplingParams?: readonly string[];
   /** Relative to the base URL. */
   chatPath?: string;
   modelsPath?: string;
@@ -64,6 +66,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
   readonly transcriptions?: TranscriptionSupport;
   private readonly chatPath: string;
   private readonly modelsPath: string;
+  private readonly samplingParams?: readonly string[];
 
   constructor(options: OpenAICompatibleOptions) {
     this.id = options.id;
@@ -72,6 +75,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
     this.requiresKey = options.requiresKey;
     this.declaration = options.declaration;
     this.requiredExtra = requiredExtra(options.declaration);
+    this.samplingParams = options.samplingParams ?? options.declaration?.samplingParams;
     this.chatPath = options.chatPath ?? '/chat/completions';
     this.modelsPath = options.modelsPath ?? '/models';
     this.embeddings = options.embeddings;
@@ -80,7 +84,7 @@ export class OpenAICompatibleAdapter implements ProviderAdapter {
 
   chat(req: ChatRequest, ctx: UpstreamContext): Observable<ChatEvent> {
     return observeUpstream(async (signal) => {
-      const body = buildOpenAIChatBody(req, ctx.upstreamModel, { samplingParams: this.declaration?.samplingParams });
+      const body = buildOpenAIChatBody(req, ctx.upstreamModel, { samplingParams: this.samplingParams });
       const res = await ctx.http.open(upstreamCall(ctx, { method: 'POST', url: ctx.baseUrl + this.chatPath, body, signal }));
       if (!req.stream) return completionToEvents(await ctx.http.readJson(res));
       return ctx.http.sse(res, ctx.flow).pipe(chatStreamEvents(chunkToEvents, { onMalformed: ctx.onMalformed }));

@@ -2,7 +2,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
 import type { Worker } from 'node:worker_threads';
 import type { StoredResponseWrite } from '../storage.ts';
-import { THREAD_SERVE, settleAnswers, startSqliteThread, type ThreadCall } from './sqlite-thread.ts';
+import { THREAD_SERVE, ThreadCalls, startSqliteThread } from './sqlite-thread.ts';
 
 /**
  * Stored Responses API answers. With a database file they live in a file of their own beside it
@@ -145,30 +145,23 @@ export class InlineResponseWriter implements ResponseWriter {
   }
 }
 
-interface Waiting extends ThreadCall {
-  op: Op;
-}
-
 /**
  * Writes from a worker thread on its own connection. If the thread dies, `fallback` opens a
  * connection on this thread and every write still waiting is made again there (each is
  * idempotent: an upsert, an expiry pushed out, a delete, a purge), as are the writes after it.
  */
 export class ThreadResponseWriter implements ResponseWriter {
-  private seq = 0;
-  private readonly waiting = new Map<number, Waiting>();
-  /** Every write under way, for close() to wait for. */
-  private readonly pending = new Set<Promise<unknown>>();
-  private inline: InlineResponseWriter | undefined;
-  private closing = false;
+  private readonly calls: ThreadCalls<Op>;
 
-  private constructor(
-    private readonly worker: Worker,
-    private readonly fallback: (reason: string) => InlineResponseWriter,
-  ) {
-    settleAnswers(worker, this.waiting);
-    worker.on('error', (err) => this.fail(err.message));
-    worker.on('exit', (code) => this.fail(`the storage thread exited (${code})`));
+  private constructor(worker: Worker, fallback: (reason: string) => InlineResponseWriter) {
+    this.calls = new ThreadCalls<Op>(
+      worker,
+      (reason) => {
+        const inline = fallback(reason);
+        return (op) => runInline(inline, op);
+      },
+      'the responses store',
+    );
   }
 
   /**
@@ -189,62 +182,28 @@ export class ThreadResponseWriter implements ResponseWriter {
 
   /** The thread while it writes (tests end it to see the writes carry on). */
   get thread(): Worker | undefined {
-    return this.inline || this.closing ? undefined : this.worker;
+    return this.calls.thread;
   }
 
   put(rows: readonly StoredResponseWrite[]): Promise<void> {
-    return this.call({ op: 'put', args: [rowsOf(rows)] }) as Promise<void>;
+    return this.calls.call({ op: 'put', args: [rowsOf(rows)] }) as Promise<void>;
   }
 
   extend(ids: readonly string[], expiresAt: number, ifBefore: number, now: number): Promise<void> {
-    return this.call({ op: 'extend', args: [ids, expiresAt, ifBefore, now] }) as Promise<void>;
+    return this.calls.call({ op: 'extend', args: [ids, expiresAt, ifBefore, now] }) as Promise<void>;
   }
 
   delete(id: string, now: number): Promise<number> {
-    return this.call({ op: 'delete', args: [id, now] }) as Promise<number>;
+    return this.calls.call({ op: 'delete', args: [id, now] }) as Promise<number>;
   }
 
   purgeExpired(now: number): Promise<number> {
-    return this.call({ op: 'purge', args: [now, PURGE_STEP] }) as Promise<number>;
+    return this.calls.call({ op: 'purge', args: [now, PURGE_STEP] }) as Promise<number>;
   }
 
   /** Waits for the writes under way, then ends the thread (its connection closes with it). */
-  async close(): Promise<void> {
-    if (this.closing) return;
-    this.closing = true;
-    await Promise.allSettled(this.pending);
-    await this.worker.terminate();
-  }
-
-  private call(op: Op): Promise<unknown> {
-    if (this.closing) return Promise.reject(new Error('the responses store is closed'));
-    const done: Promise<unknown> = this.inline
-      ? runInline(this.inline, op)
-      : new Promise((resolve, reject) => {
-          const seq = ++this.seq;
-          if (!this.waiting.size) this.worker.ref();
-          this.waiting.set(seq, { op, resolve, reject });
-          this.worker.postMessage({ seq, op: op.op, args: op.args });
-        });
-    this.pending.add(done);
-    const forget = () => this.pending.delete(done);
-    done.then(forget, forget);
-    return done;
-  }
-
-  private fail(reason: string): void {
-    if (this.inline || (this.closing && !this.waiting.size)) return;
-    try {
-      this.inline = this.fallback(reason.slice(0, 300));
-    } catch (err) {
-      for (const w of this.waiting.values()) w.reject(err as Error);
-      this.waiting.clear();
-      this.closing = true;
-      return;
-    }
-    const inline = this.inline;
-    for (const w of this.waiting.values()) runInline(inline, w.op).then(w.resolve, w.reject);
-    this.waiting.clear();
+  close(): Promise<void> {
+    return this.calls.close();
   }
 }
 

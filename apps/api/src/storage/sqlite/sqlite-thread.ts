@@ -72,3 +72,83 @@ export function settleAnswers<T extends ThreadCall>(worker: Worker, waiting: Map
   });
   worker.unref();
 }
+
+/** A call to a writer thread: the name of one of the ops its source serves, and their arguments. */
+export interface ThreadOp {
+  op: string;
+  args: readonly unknown[];
+}
+
+/** Makes one call on this thread's own connection, once the writer thread is gone. */
+export type InlineOps<O extends ThreadOp> = (op: O) => Promise<unknown>;
+
+/**
+ * The calls to a writer thread, and what happens when it dies: `fallback` opens a writer on this
+ * thread, every call still waiting is made again there (each must be idempotent: an upsert, a
+ * delete, a purge, a count), as are the calls after it. Where `fallback` throws, those calls fail
+ * with its error. The thread is referenced only while a call waits for it.
+ */
+export class ThreadCalls<O extends ThreadOp> {
+  private seq = 0;
+  private readonly waiting = new Map<number, ThreadCall & { op: O }>();
+  /** Every call under way, for close() to wait for. */
+  private readonly pending = new Set<Promise<unknown>>();
+  private inline?: InlineOps<O>;
+  private failure?: Error;
+  private closing = false;
+
+  /** `what` names the writer in the error of a call after close(): 'the responses store'. */
+  constructor(
+    private readonly worker: Worker,
+    private readonly fallback: (reason: string) => InlineOps<O>,
+    private readonly what: string,
+  ) {
+    settleAnswers(worker, this.waiting);
+    worker.on('error', (err) => this.fail(err.message));
+    worker.on('exit', (code) => this.fail(`exit code ${code}`));
+  }
+
+  /** The thread while it is the writer (tests end it to see the writes carry on). */
+  get thread(): Worker | undefined {
+    return this.inline || this.failure || this.closing ? undefined : this.worker;
+  }
+
+  call(op: O): Promise<unknown> {
+    if (this.closing || this.failure) return Promise.reject(this.failure ?? new Error(`${this.what} is closed`));
+    const done: Promise<unknown> = this.inline
+      ? this.inline(op)
+      : new Promise((resolve, reject) => {
+          const seq = ++this.seq;
+          if (!this.waiting.size) this.worker.ref();
+          this.waiting.set(seq, { op, resolve, reject });
+          this.worker.postMessage({ seq, op: op.op, args: op.args });
+        });
+    this.pending.add(done);
+    const forget = () => this.pending.delete(done);
+    done.then(forget, forget);
+    return done;
+  }
+
+  /** Waits for the calls under way, then ends the thread (its connection closes with it). */
+  async close(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    await Promise.allSettled(this.pending);
+    await this.worker.terminate();
+  }
+
+  private fail(reason: string): void {
+    if (this.inline || this.failure || (this.closing && !this.waiting.size)) return;
+    try {
+      this.inline = this.fallback(reason.slice(0, 300));
+    } catch (err) {
+      this.failure = err as Error;
+      for (const w of this.waiting.values()) w.reject(this.failure);
+      this.waiting.clear();
+      return;
+    }
+    const inline = this.inline;
+    for (const w of this.waiting.values()) inline(w.op).then(w.resolve, w.reject);
+    this.waiting.clear();
+  }
+}

@@ -1,4 +1,4 @@
-import { ChangeDetectionStrategy, Component, effect, inject, signal, untracked } from '@angular/core';
+import { ChangeDetectionStrategy, Component, InjectionToken, effect, inject, signal, untracked } from '@angular/core';
 import { MatChipsModule, type MatChipInputEvent } from '@angular/material/chips';
 import { MatFormFieldModule } from '@angular/material/form-field';
 import { MatIconModule } from '@angular/material/icon';
@@ -8,6 +8,7 @@ import type { CacheSettings } from '#contracts';
 import { ApiService } from '../../core/api.service';
 import { formatCount } from '../../core/format';
 import { Notice } from '../providers/notice';
+import type { DashboardSnapshot } from './dashboard-view';
 import { DashboardStore } from './dashboard.store';
 
 /** Bytes in the console's words: 812 B, 3.4 KB, 12.5 MB. */
@@ -28,9 +29,58 @@ export function formatTtl(ms: number): string {
 const MAX_MODEL_ID = 200;
 
 /**
+ * However quiet the traffic, the panel reads /api/cache again after this long (ms), at the
+ * dashboard's next poll: entries expire, and another admin or replica may change the settings.
+ */
+export const CACHE_REFRESH_MS = new InjectionToken<number>('CACHE_REFRESH_MS', { providedIn: 'root', factory: () => 60_000 });
+
+/**
+ * What the dashboard's polls already say about the cache: every hit and every answer it stores is
+ * a request the stats count. Null before the first poll.
+ */
+export function trafficMark(snapshot: DashboardSnapshot | null): string | null {
+  const stats = snapshot?.stats;
+  return stats ? `${stats.range} ${stats.totals.requests}` : null;
+}
+
+/**
+ * When the panel reads /api/cache: once when the dashboard opens, then at a poll whose stats show
+ * traffic since the last read, or once CACHE_REFRESH_MS has passed since it. A poll without
+ * either reads nothing: /api/cache counts the file's entries, which is not free on the server.
+ */
+export class CacheRefresh {
+  private mark: string | null = null;
+  private readAt: number | null = null;
+  private reading = false;
+  private missed = false;
+
+  constructor(private readonly refreshMs: number) {}
+
+  /** Whether to read now; each `true` must be followed by read()'s outcome. */
+  due(mark: string | null, now: number): boolean {
+    // The first poll's mark is where the traffic stands, not a change: the read at the opening covers it.
+    const changed = mark !== null && this.mark !== null && mark !== this.mark;
+    if (mark !== null) this.mark = mark;
+    // Traffic seen during a read may have come after it: the next poll reads again.
+    this.missed ||= changed && this.reading;
+    if (this.reading) return false;
+    if (this.readAt !== null && !changed && !this.missed && now - this.readAt < this.refreshMs) return false;
+    this.reading = true;
+    this.missed = false;
+    return true;
+  }
+
+  /** A read ended: `ok` starts the quiet period; a failed one is tried again at the next poll. */
+  read(ok: boolean, now: number): void {
+    this.reading = false;
+    if (ok) this.readAt = now;
+  }
+}
+
+/**
  * 控制台's response cache panel: its switch (stored, shared by every replica; RESPONSE_CACHE until
  * set here), the models cached whatever their temperature (RESPONSE_CACHE_MODELS, and those added
- * here), and what it saved, refreshed with the dashboard's polls.
+ * here), and what it saved, read again when the dashboard's polls show traffic (CacheRefresh).
  */
 @Component({
   selector: 'app-response-cache',
@@ -119,20 +169,25 @@ export class ResponseCache {
   protected readonly duration = formatTtl;
   protected readonly bytes = formatBytes;
   protected readonly maxModelId = MAX_MODEL_ID;
+  private readonly refresh = new CacheRefresh(inject(CACHE_REFRESH_MS));
 
   constructor() {
-    // Read again with every poll of the dashboard, so the savings follow the traffic.
+    // Runs once at the start (the dashboard opens) and after every poll of the dashboard.
     effect(() => {
-      this.store.snapshot();
-      untracked(() => void this.load());
+      const mark = trafficMark(this.store.snapshot());
+      untracked(() => {
+        if (this.refresh.due(mark, Date.now())) void this.load();
+      });
     });
   }
 
   private async load(): Promise<void> {
     try {
       this.settings.set(await firstValueFrom(this.api.cache()));
+      this.refresh.read(true, Date.now());
     } catch {
       // The dashboard's own polls report an unreachable gateway; this panel just keeps its last view.
+      this.refresh.read(false, Date.now());
     }
   }
 

@@ -96,7 +96,7 @@ describe('providers forms', () => {
 
   describe('upstreams', () => {
     it('starts a new one with one empty model row', () => {
-      expect(upstreamValue()).toEqual({ name: '', baseUrl: '', ownedBy: '', priority: '', proxy: '', models: [{ id: '', upstream: '' }] });
+      expect(upstreamValue()).toEqual({ name: '', baseUrl: '', ownedBy: '', priority: '', proxy: '', models: [{ id: '', upstream: '' }], samplingParams: [] });
     });
 
     it('fills the form from an upstream; a model mapped to itself shows an empty upstream id', () => {
@@ -104,7 +104,7 @@ describe('providers forms', () => {
         custom: true,
         baseUrl: 'http://127.0.0.1:11434/v1',
         priority: 1,
-        upstream: { source: 'console', ownedBy: 'Me', models: { 'home-llama': 'llama3.2', 'qwen2.5:7b': 'qwen2.5:7b' } },
+        upstream: { source: 'console', ownedBy: 'Me', models: { 'home-llama': 'llama3.2', 'qwen2.5:7b': 'qwen2.5:7b' }, samplingParams: ['min_p', 'top_k'] },
       });
       expect(upstreamValue(p)).toEqual({
         name: 'Home',
@@ -116,6 +116,7 @@ describe('providers forms', () => {
           { id: 'home-llama', upstream: 'llama3.2' },
           { id: 'qwen2.5:7b', upstream: '' },
         ],
+        samplingParams: ['min_p', 'top_k'],
       });
     });
 
@@ -148,6 +149,13 @@ describe('providers forms', () => {
         ownedBy: 'Me',
         priority: 3,
         proxy: 'http://p:1',
+      });
+      // The ticked sampling fields go in the gateway's order, whatever order they were ticked in.
+      expect(upstreamRequest({ ...v, samplingParams: ['min_p', 'top_k'] })).toEqual({
+        name: 'Home',
+        baseUrl: 'http://h/v1',
+        models: { m: 'm' },
+        samplingParams: ['top_k', 'min_p'],
       });
     });
   });

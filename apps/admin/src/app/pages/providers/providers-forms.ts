@@ -4,7 +4,7 @@
  */
 import { HttpErrorResponse } from '@angular/common/http';
 import type { AbstractControl, ValidationErrors } from '@angular/forms';
-import type { ProviderDetail, UpdateProviderRequest, UpstreamRequest } from '#contracts';
+import { EXTRA_SAMPLING_PARAMS, type ExtraSamplingParam, type ProviderDetail, type UpdateProviderRequest, type UpstreamRequest } from '#contracts';
 import { type ApiFailure, describeApiError } from '../../core/api-error';
 
 // ---------------------------------------------------------------- checks
@@ -139,10 +139,12 @@ export interface UpstreamValue {
   priority: string;
   proxy: string;
   models: ModelRow[];
+  /** The extra sampling fields (EXTRA_SAMPLING_PARAMS) the upstream takes. */
+  samplingParams: ExtraSamplingParam[];
 }
 
 export function upstreamValue(p?: ProviderDetail): UpstreamValue {
-  if (!p) return { name: '', baseUrl: '', ownedBy: '', priority: '', proxy: '', models: [{ id: '', upstream: '' }] };
+  if (!p) return { name: '', baseUrl: '', ownedBy: '', priority: '', proxy: '', models: [{ id: '', upstream: '' }], samplingParams: [] };
   const models = Object.entries(p.upstream?.models ?? {}).map(([id, upstream]) => ({ id, upstream: upstream === id ? '' : upstream }));
   return {
     name: p.name,
@@ -151,6 +153,7 @@ export function upstreamValue(p?: ProviderDetail): UpstreamValue {
     priority: p.priority === null ? '' : String(p.priority),
     proxy: p.proxy ?? '',
     models: models.length ? models : [{ id: '', upstream: '' }],
+    samplingParams: [...(p.upstream?.samplingParams ?? [])],
   };
 }
 
@@ -179,6 +182,8 @@ export function upstreamRequest(v: UpstreamValue): UpstreamRequest {
   if (priority !== null) body.priority = priority;
   const proxy = v.proxy.trim();
   if (proxy) body.proxy = proxy;
+  // Absent means none: a save replaces the whole definition, so unticking all of them clears the list.
+  if (v.samplingParams.length) body.samplingParams = EXTRA_SAMPLING_PARAMS.filter((name) => v.samplingParams.includes(name));
   return body;
 }
 

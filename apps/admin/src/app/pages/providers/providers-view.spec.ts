@@ -121,7 +121,8 @@ describe('providers view', () => {
   });
 
   it('tells built-ins from upstreams defined in the file and in the console', () => {
-    const upstream = (source: 'file' | 'console') => provider('Mine', 'available', { custom: true, upstream: { source, models: {}, ownedBy: null } });
+    const upstream = (source: 'file' | 'console') =>
+      provider('Mine', 'available', { custom: true, upstream: { source, models: {}, ownedBy: null, samplingParams: [] } });
     expect(providerKind(provider('DeepInfra'))).toBe('builtin');
     expect(providerKind(upstream('file'))).toBe('file');
     expect(providerKind(upstream('console'))).toBe('console');

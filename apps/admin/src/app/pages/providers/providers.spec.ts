@@ -63,7 +63,10 @@ describe('ProvidersPage', () => {
     h.storage.setItem(STORAGE_KEYS.session, JSON.stringify({ token: 'tok', expiresAt: Date.UTC(2100, 0, 1) }));
     page = h.run(() => new ProvidersPage()) as unknown as PageView;
     page.ngOnInit();
-    list(provider('DeepInfra'), provider('Home', 'available', { custom: true, upstream: { source: 'console', models: { m: 'm' }, ownedBy: null } }));
+    list(
+      provider('DeepInfra'),
+      provider('Home', 'available', { custom: true, upstream: { source: 'console', models: { m: 'm' }, ownedBy: null, samplingParams: [] } }),
+    );
   });
   afterEach(() => {
     page.store.stop();

@@ -207,7 +207,7 @@ describe('ProvidersStore', () => {
     store.start();
     list(provider('DeepInfra'));
     const body = { name: 'Home', baseUrl: 'http://h/v1', models: { m: 'm' } };
-    const home = provider('Home', 'available', { custom: true, upstream: { source: 'console', models: { m: 'm' }, ownedBy: null } });
+    const home = provider('Home', 'available', { custom: true, upstream: { source: 'console', models: { m: 'm' }, ownedBy: null, samplingParams: [] } });
     const created = store.createUpstream(body);
     const req = live('/api/upstreams', 'POST');
     expect(req.request.body).toEqual(body);

@@ -22,7 +22,7 @@ const home = provider('Home', 'available', {
   baseUrl: 'http://127.0.0.1:11434/v1',
   requiresKey: false,
   keys: [],
-  upstream: { source: 'console', models: { 'home-llama': 'llama3.2' }, ownedBy: 'Me' },
+  upstream: { source: 'console', models: { 'home-llama': 'llama3.2' }, ownedBy: 'Me', samplingParams: [] },
 });
 
 describe('UpstreamForm', () => {
@@ -96,7 +96,7 @@ describe('UpstreamForm', () => {
       ownedBy: 'Meta',
       models: { 'my-llama': 'meta-llama/Llama-3.1-8B-Instruct', 'my-qwen': 'my-qwen' },
     });
-    const mine = provider('Mine', 'available', { custom: true, keys: [], upstream: { source: 'console', models: {}, ownedBy: 'Meta' } });
+    const mine = provider('Mine', 'available', { custom: true, keys: [], upstream: { source: 'console', models: {}, ownedBy: 'Meta', samplingParams: [] } });
     req.flush(mine);
     await settle();
     const key = live('/api/providers/Mine/keys', 'POST');
@@ -137,6 +137,31 @@ describe('UpstreamForm', () => {
     expect(snack.messages).toEqual(['已保存上游 Home']);
     expect(saved).toHaveLength(1);
     list(provider('DeepInfra'), after);
+  });
+
+  it('额外采样参数: the ticked fields are sent with the definition, shown again on edit, and a refusal naming them is shown under them', async () => {
+    create({ ...home, upstream: { ...home.upstream!, samplingParams: ['top_k'] } });
+    expect(form.form.controls.samplingParams.value).toEqual(['top_k']);
+    form.form.controls.samplingParams.setValue(['min_p', 'top_k']);
+    let done = form.save();
+    let req = live('/api/upstreams/Home', 'PATCH');
+    // In the gateway's order, with the rest of the definition as it was.
+    expect(req.request.body).toMatchObject({ name: 'Home', ownedBy: 'Me', samplingParams: ['top_k', 'min_p'] });
+    const refusal = { message: 'Invalid value for \'samplingParams\': "min_p" is not a sampling field the gateway knows.', param: 'samplingParams' };
+    req.flush({ error: { ...refusal, type: 'invalid_request_error', code: 'invalid_value' } }, { status: 400, statusText: 'Bad Request' });
+    await done;
+    expect(form.fieldError(form.form.controls.samplingParams, 'samplingParams')).toContain('"min_p"');
+    expect(saved).toEqual([]);
+
+    // Unticking all of them clears the list: the definition is replaced as a whole.
+    form.form.controls.samplingParams.setValue([]);
+    done = form.save();
+    req = live('/api/upstreams/Home', 'PATCH');
+    expect(req.request.body).not.toHaveProperty('samplingParams');
+    req.flush(home);
+    await done;
+    expect(saved).toHaveLength(1);
+    list(provider('DeepInfra'), home);
   });
 
   it('moving one with keys to another host asks for that host’s key and sends it with the definition', async () => {

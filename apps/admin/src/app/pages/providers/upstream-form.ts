@@ -2,7 +2,15 @@ import { ChangeDetectionStrategy, Component, ElementRef, type OnInit, computed, 
 import { toSignal } from '@angular/core/rxjs-interop';
 import { type AbstractControl, FormArray, FormControl, FormGroup, ReactiveFormsModule, Validators } from '@angular/forms';
 import { firstValueFrom } from 'rxjs';
-import type { ProviderDetail, UpstreamModelsResult, UpstreamTestResult, UpstreamTrialOutcome, UpstreamTrialRequest } from '#contracts';
+import {
+  EXTRA_SAMPLING_PARAMS,
+  type ExtraSamplingParam,
+  type ProviderDetail,
+  type UpstreamModelsResult,
+  type UpstreamTestResult,
+  type UpstreamTrialOutcome,
+  type UpstreamTrialRequest,
+} from '#contracts';
 import { MatButtonModule } from '@angular/material/button';
 import { MatChipsModule } from '@angular/material/chips';
 import { MatFormFieldModule } from '@angular/material/form-field';
@@ -30,7 +38,7 @@ import {
 } from './providers-forms';
 import { ProvidersStore } from './providers.store';
 
-const FIELDS = ['name', 'baseUrl', 'ownedBy', 'priority', 'proxy', 'models', 'key'] as const;
+const FIELDS = ['name', 'baseUrl', 'ownedBy', 'priority', 'proxy', 'models', 'samplingParams', 'key'] as const;
 
 type ModelGroup = FormGroup<{ id: FormControl<string>; upstream: FormControl<string> }>;
 
@@ -90,6 +98,7 @@ export class UpstreamForm implements OnInit {
     priority: new FormControl('', { nonNullable: true, validators: [problem(priorityProblem)] }),
     proxy: new FormControl('', { nonNullable: true, validators: [problem((v) => proxyProblem(v, false))] }),
     models: new FormArray<ModelGroup>([]),
+    samplingParams: new FormControl<ExtraSamplingParam[]>([], { nonNullable: true }),
     key: new FormControl('', { nonNullable: true, validators: [Validators.maxLength(4096)] }),
   });
   private readonly value = toSignal(this.form.valueChanges, { initialValue: this.form.getRawValue() });
@@ -130,6 +139,8 @@ export class UpstreamForm implements OnInit {
   });
   readonly shown = computed(() => this.matching().slice(0, SHOWN_IDS));
   protected readonly outcomeText = outcomeText;
+  /** The sampling fields the 额外采样参数 chips offer: every one the gateway knows. */
+  protected readonly samplingNames = EXTRA_SAMPLING_PARAMS;
 
   ngOnInit(): void {
     const p = this.provider();
