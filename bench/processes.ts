@@ -60,7 +60,8 @@ export interface EmulatorStart {
 
 /** The in-repo provider emulator in zero-latency mode (test/emulators/cli.ts), on a port the OS picks. */
 export function startEmulatorProcess({ chunks }: EmulatorStart): Promise<Child> {
-  return startListeningProcess('emulator', [EMULATOR_CLI, '--port', '0', '--zero-latency', '--chunks', String(chunks)]);
+  // A short request log: the upstream's heap stays flat over millions of requests (see the emulator's DEFAULT_RECORD_LIMIT).
+  return startListeningProcess('emulator', [EMULATOR_CLI, '--port', '0', '--zero-latency', '--chunks', String(chunks), '--record-limit', '1000']);
 }
 
 /**

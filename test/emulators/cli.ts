@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import { startEmulator } from './emulator.ts';
 import { PROVIDER_IDS } from './types.ts';
 
-// Usage: node test/emulators/cli.ts --port 9000 [--host 127.0.0.1] [--zero-latency] [--chunks 20] [--chunk-delay-ms 1000]
+// Usage: node test/emulators/cli.ts --port 9000 [--host 127.0.0.1] [--zero-latency] [--chunks 20] [--chunk-delay-ms 1000] [--record-limit 10000]
 const { values } = parseArgs({
   options: {
     port: { type: 'string', default: '9000' },
@@ -10,6 +10,7 @@ const { values } = parseArgs({
     'zero-latency': { type: 'boolean', default: false },
     chunks: { type: 'string' },
     'chunk-delay-ms': { type: 'string' },
+    'record-limit': { type: 'string' },
   },
 });
 
@@ -26,6 +27,7 @@ const emulator = await startEmulator({
   zeroLatency: values['zero-latency'],
   chunks: numberArg('chunks', values.chunks),
   chunkDelayMs: numberArg('chunk-delay-ms', values['chunk-delay-ms']),
+  recordLimit: numberArg('record-limit', values['record-limit']),
 });
 
 console.log(`provider emulator listening on ${emulator.url} (control API: ${emulator.url}/__emulator)`);

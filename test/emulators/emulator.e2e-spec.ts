@@ -789,6 +789,22 @@ describe('control API over HTTP', () => {
 });
 
 describe('lifecycle', () => {
+  it('keeps only the latest recordLimit requests, so that a long benchmark does not grow its heap', async () => {
+    const own = await startEmulator({ recordLimit: 3 });
+    try {
+      for (let i = 0; i < 8; i++) {
+        const res = await fetch(`${own.baseUrl('custom')}/chat/completions`, {
+          method: 'POST',
+          body: JSON.stringify({ model: 'llama3.2', ...hello(`n${i}`) }),
+        });
+        expect(res.status).toBe(200);
+      }
+      expect(own.requests('custom').map((r) => (r.body as { messages: { content: string }[] }).messages[0]!.content)).toEqual(['n5', 'n6', 'n7']);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('close() returns promptly with a hung request open', async () => {
     const own = await startEmulator();
     own.addFault({ provider: 'custom', mode: 'hang' });

@@ -25,10 +25,16 @@ export { SPEECH_VOICES } from './media-wire.ts';
 export { isImageModel } from './providers.ts';
 
 const DEFAULT_CHUNKS = 5;
+/**
+ * Requests kept for requests(), newest last. A bound: the benchmark's emulator serves millions, and
+ * a log of all of them grew its heap by hundreds of megabytes, whose collections (concurrent
+ * marking on the machine's cores, pauses of tens of ms) showed up as the tail of whatever it served.
+ */
+const DEFAULT_RECORD_LIMIT = 10_000;
 
 /** Starts one loopback server that speaks every provider's wire format under its own path. */
 export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulator> {
-  const state = new EmulatorState(loadDefaultModelLists(), startupPacing(opts));
+  const state = new EmulatorState(loadDefaultModelLists(), startupPacing(opts), Math.max(1, Math.floor(opts.recordLimit ?? DEFAULT_RECORD_LIMIT)));
   const closing = new AbortController();
   const sockets = new Set<Socket>();
   let accepted = 0;
@@ -90,7 +96,10 @@ class EmulatorState implements ProviderState {
   #samplingAccepts: Map<ProviderId, readonly string[]> = new Map();
   #requests: RecordedRequest[] = [];
 
-  constructor(defaults: ModelLists, pacing: Pacing) {
+  readonly recordLimit: number;
+
+  constructor(defaults: ModelLists, pacing: Pacing, recordLimit: number) {
+    this.recordLimit = recordLimit;
     this.#defaults = defaults;
     this.#startupPacing = pacing;
     this.#pacing = { ...pacing };
@@ -139,10 +148,15 @@ class EmulatorState implements ProviderState {
 
   record(request: RecordedRequest): void {
     this.#requests.push(request);
+    // Trimmed in steps of a whole limit, so that recording stays O(1) per request.
+    if (this.#requests.length >= this.recordLimit * 2) this.#requests = this.#requests.slice(-this.recordLimit);
   }
 
   recorded(provider?: ProviderId): RecordedRequest[] {
-    return this.#requests.filter((r) => provider === undefined || r.provider === provider).map((r) => structuredClone(r));
+    return this.#requests
+      .slice(-this.recordLimit)
+      .filter((r) => provider === undefined || r.provider === provider)
+      .map((r) => structuredClone(r));
   }
 
   reset(): void {

@@ -147,6 +147,8 @@ export interface EmulatorOptions {
   chunkDelayMs?: number;
   /** Number of content chunks in a stream (default 5). */
   chunks?: number;
+  /** How many of the latest requests requests() returns (default 10,000); older ones are forgotten. */
+  recordLimit?: number;
 }
 
 export interface Emulator {
