@@ -1,3 +1,5 @@
+// First: Nest's logger modules must load with their date formatters deferred (see nest-common.ts).
+import './common/nest-common.ts';
 import 'reflect-metadata';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';

@@ -557,6 +557,8 @@ describe('QUOTA_TIME_ZONE', () => {
     expect(loadConfig({ QUOTA_TIME_ZONE: ' ' }).quotaTimeZone).toBe('UTC');
     expect(loadConfig({ QUOTA_TIME_ZONE: ' Asia/Shanghai ' }).quotaTimeZone).toBe('Asia/Shanghai');
     expect(loadConfig({ QUOTA_TIME_ZONE: 'america/new_york' }).quotaTimeZone).toBe('America/New_York');
+    // UTC in any case is answered without Intl, spelled as Intl spells it.
+    expect(loadConfig({ QUOTA_TIME_ZONE: ' utc ' }).quotaTimeZone).toBe(new Intl.DateTimeFormat('en-US', { timeZone: 'utc' }).resolvedOptions().timeZone);
   });
 
   it('refuses a zone Intl does not know, naming the variable', () => {

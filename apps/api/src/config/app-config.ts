@@ -378,6 +378,8 @@ function healthProbeByProvider(raw: string | undefined): Record<string, HealthPr
 /** An IANA zone name Intl knows (`Asia/Shanghai`, `UTC`), in its canonical spelling. */
 function quotaTimeZone(raw: string | undefined): string {
   const zone = raw?.trim() || 'UTC';
+  // Without Intl for the default: its first DateTimeFormat loads ICU's zone and locale data (~7 MB of RSS).
+  if (zone.toUpperCase() === 'UTC') return 'UTC';
   try {
     return new Intl.DateTimeFormat('en-US', { timeZone: zone }).resolvedOptions().timeZone;
   } catch {

@@ -120,9 +120,12 @@ export class UpstreamHttp implements OnModuleDestroy {
    */
   async open(call: UpstreamCall): Promise<UpstreamResponse> {
     const headers: Record<string, string> = { accept: 'application/json, text/event-stream', ...call.headers };
-    let body: string | Buffer | undefined;
+    let body: Buffer | undefined;
     if (call.body !== undefined) {
-      body = typeof call.body === 'string' || Buffer.isBuffer(call.body) ? call.body : JSON.stringify(call.body);
+      // As bytes: undici keeps what it is given until the answer ends and copies a string into a
+      // Buffer of its own, so a string body is held twice for the life of a stream (a long
+      // conversation twice over, per open stream).
+      body = Buffer.isBuffer(call.body) ? call.body : Buffer.from(typeof call.body === 'string' ? call.body : JSON.stringify(call.body));
       headers['content-type'] ??= 'application/json';
     }
 

@@ -4,7 +4,7 @@ import { loadConfig } from '../config/app-config.ts';
 import { SqliteStorage } from '../storage/sqlite/sqlite-storage.ts';
 import { increment, logEntry } from '../storage/storage.contract.ts';
 import { HOUR_MS } from './stats-math.ts';
-import { StatsRetention } from './stats-retention.service.ts';
+import { nextDailyRun, StatsRetention } from './stats-retention.service.ts';
 
 const NOW = Date.UTC(2030, 5, 1, 12);
 const DAY = 24 * HOUR_MS;
@@ -53,5 +53,14 @@ describe('StatsRetention', () => {
     await expect(new StatsRetention(storage, loadConfig({})).purge(NOW)).resolves.toBeUndefined();
     expect(warn).toHaveBeenCalled();
     storage = new SqliteStorage({ file: ':memory:' });
+  });
+});
+
+describe('nextDailyRun', () => {
+  it('is the next 03:00 on the local clock: today before 3, tomorrow from 3 on', () => {
+    expect(nextDailyRun(new Date(2030, 5, 1, 2, 59).getTime())).toBe(new Date(2030, 5, 1, 3).getTime());
+    expect(nextDailyRun(new Date(2030, 5, 1, 3).getTime())).toBe(new Date(2030, 5, 2, 3).getTime());
+    expect(nextDailyRun(new Date(2030, 5, 1, 12).getTime())).toBe(new Date(2030, 5, 2, 3).getTime());
+    expect(nextDailyRun(new Date(2030, 11, 31, 23).getTime())).toBe(new Date(2031, 0, 1, 3).getTime());
   });
 });
