@@ -190,10 +190,16 @@ export function budgets(results: BenchResults): Budget[] {
   addedRow(phases.fixedRate, `Added latency at ${s.ratePerSec} req/s (open loop), p99`, 'p99', 3);
   worstRoundRow(phases.fixedRate, `Added latency at ${s.ratePerSec} req/s (open loop), p99, worst round`, 'p99', 5, rows);
   loopDelayRow(phases.fixedRate, `Gateway event-loop delay at ${s.ratePerSec} req/s (open loop), worst stall`, rows);
+  ownTimeRow(phases.fixedRate, `Gateway's own time per request at ${s.ratePerSec} req/s (open loop; arrival to answer end, minus the upstream call)`, rows);
   addedRow(phases.fixedRateStream, `Added TTFB at ${s.ratePerSec} req/s (stream, open loop), p50`, 'ttfbP50', undefined);
   addedRow(phases.fixedRateStream, `Added TTFB at ${s.ratePerSec} req/s (stream, open loop), p99`, 'ttfbP99', 3);
   worstRoundRow(phases.fixedRateStream, `Added TTFB at ${s.ratePerSec} req/s (stream, open loop), p99, worst round`, 'ttfbP99', 5, rows);
   loopDelayRow(phases.fixedRateStream, `Gateway event-loop delay at ${s.ratePerSec} req/s (stream, open loop), worst stall`, rows);
+  ownTimeRow(
+    phases.fixedRateStream,
+    `Gateway's own time per stream at ${s.ratePerSec} req/s (open loop; arrival to stream end, minus the upstream call)`,
+    rows,
+  );
   peerRows(results, rows);
   throughputRow(phases.stream, `Whole-stream throughput (${s.chunks}-chunk streams), concurrency ${s.concurrency}`, 0.35);
   addedRow(phases.ttfb, 'Time to first byte (stream, concurrency 1), p50', 'ttfbP50', 1);
@@ -254,6 +260,23 @@ function worstRoundRow(phase: PhaseResult | undefined, measurement: string, key:
     value: signedMs(value),
     budget: `≤ ${max} ms`,
     pass: value <= max,
+  });
+}
+
+/**
+ * The gateway's own time per request over the rounds (arrival to the answer's end, minus the
+ * upstream call; bench/loop-delay.ts): the median per-round p50 and p99, and the worst round's p99.
+ */
+function ownTimeRow(phase: PhaseResult | undefined, measurement: string, rows: Budget[]): void {
+  const own = phase?.gateway.flatMap((r) => (r.loopDelay?.own?.count ? [r.loopDelay.own] : [])) ?? [];
+  if (!own.length) return;
+  rows.push({
+    measurement,
+    direct: '—',
+    gateway: `p50 ${ms(median(own.map((o) => o.p50Ms)))}`,
+    value: `p99 ${ms(median(own.map((o) => o.p99Ms)))} (worst round ${ms(Math.max(...own.map((o) => o.p99Ms)))})`,
+    budget: '—',
+    pass: undefined,
   });
 }
 
@@ -470,7 +493,10 @@ export function renderMarkdown(results: BenchResults): string {
     if (OPEN_LOOP_PHASES.some((n) => phases[n]?.gateway.some((r) => r.loopDelay))) {
       out.push(
         'Gateway event-loop delay (open-loop rounds): `monitorEventLoopDelay` at 1 ms resolution inside the gateway (bench/loop-delay.ts, preloaded), over each round’s measured window; ' +
-          'a value is how late a 1 ms tick ran, so the worst stall is the longest time the loop ran without getting back to its timers (a synchronous write, a GC pause, a flush). Per round below.',
+          'a value is how late a 1 ms tick ran, so the worst stall is the longest time the loop ran without getting back to its timers (a synchronous write, a GC pause, a flush). ' +
+          'The same preload times each request the gateway serves in the window: from its arrival to the end of its answer, minus the time its upstream call took (undici’s diagnostics channels); ' +
+          'what is left, the gateway’s own time, is its work, its event-loop waits and its GC, and neither the upstream’s time nor the client’s side of the sockets. ' +
+          'Where the added p99 is much larger than the own time’s p99, the rest was spent outside the gateway’s process (on this machine, waiting for a core that the client, the emulator and the gateway share). Per round below.',
         '',
       );
     }
@@ -490,14 +516,23 @@ export function renderMarkdown(results: BenchResults): string {
           if (n === 'nonStream' || n === 'stream') return [row('throughput', 'throughput', (x) => x.toFixed(0))];
           const ttfb = [row('TTFB p50 ms', 'ttfbP50', (x) => x.toFixed(2)), row('TTFB p99 ms', 'ttfbP99', (x) => x.toFixed(2))];
           if (n === 'ttfb') return ttfb;
-          const loop = (metric: string, key: keyof LoopDelaySummary): string[] => [
+          const loop = (metric: string, key: 'p99Ms' | 'maxMs'): string[] => [
             phaseTitle(n, s),
             metric,
             '—',
             p.gateway.map((r) => (r.loopDelay ? r.loopDelay[key].toFixed(2) : 'n/a')).join(', '),
           ];
           const loops = p.gateway.some((r) => r.loopDelay)
-            ? [loop('gateway event-loop delay p99 ms', 'p99Ms'), loop('gateway worst event-loop stall ms', 'maxMs')]
+            ? [
+                loop('gateway event-loop delay p99 ms', 'p99Ms'),
+                loop('gateway worst event-loop stall ms', 'maxMs'),
+                [
+                  phaseTitle(n, s),
+                  'gateway own time p99 ms',
+                  '—',
+                  p.gateway.map((r) => (r.loopDelay?.own ? r.loopDelay.own.p99Ms.toFixed(2) : 'n/a')).join(', '),
+                ],
+              ]
             : [];
           if (n === 'fixedRateStream') return [...ttfb, ...loops];
           return [row('p50 ms', 'p50', (x) => x.toFixed(2)), row('p99 ms', 'p99', (x) => x.toFixed(2)), ...loops];

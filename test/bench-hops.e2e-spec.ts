@@ -137,6 +137,41 @@ describe('bench probes preloaded into other processes', () => {
     }
   });
 
+  it('loop-delay.ts times each request the process serves in the window, without its upstream call', async () => {
+    const port = await freePort();
+    // An upstream (here) that answers after 150 ms, and a server (there) that works 60 ms, then calls it with fetch (undici).
+    const upstream = createServer((_req, res) => void setTimeout(() => res.end('up'), 150));
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const script = `
+      import http from 'node:http';
+      http.createServer(async (req, res) => {
+        const t = Date.now(); while (Date.now() - t < 60);
+        res.end(await (await fetch('http://127.0.0.1:' + process.env.UP_PORT + '/')).text());
+      }).listen(0, '127.0.0.1', function () { console.log('ready ' + this.address().port); });`;
+    const env = { BENCH_LOOP_PORT: String(port), UP_PORT: String((upstream.address() as AddressInfo).port) };
+    const { child, firstLine } = await nodeChild(script, preload('bench/loop-delay.ts'), env);
+    const front = Number(/ready (\d+)/.exec(firstLine)![1]);
+    try {
+      for (let i = 0; ; i++) {
+        try {
+          if ((await fetch(`http://127.0.0.1:${port}/start`, { method: 'POST' })).status === 200) break;
+        } catch (err) {
+          if (i > 50) throw err; // the control port listens a moment after the script starts
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      }
+      for (let i = 0; i < 3; i++) expect(await (await fetch(`http://127.0.0.1:${front}/`)).text()).toBe('up');
+      const { own } = (await (await fetch(`http://127.0.0.1:${port}/stop`, { method: 'POST' })).json()) as LoopDelaySummary;
+      expect(own?.count).toBe(3);
+      // The 60 ms of its own work, not the 150 ms of the upstream's answer.
+      expect(own!.p50Ms).toBeGreaterThanOrEqual(55);
+      expect(own!.maxMs).toBeLessThan(140);
+    } finally {
+      child.kill();
+      await close(upstream);
+    }
+  });
+
   it('loopback-only.ts binds a listen() without a host to 127.0.0.1, in both call forms', async () => {
     const script = `import http from 'node:http';
       const a = http.createServer(); await new Promise((r) => a.listen(0, undefined, r));
