@@ -46,14 +46,40 @@ export function parseSamplingParams(raw: unknown): { params: ExtraSamplingParam[
   const known: readonly unknown[] = EXTRA_SAMPLING_PARAMS;
   const bad = list.find((name) => !known.includes(name));
   if (bad !== undefined) {
-    const shown = typeof bad === 'string' ? `"${bad.slice(0, 40)}"` : typeof bad;
-    return { problem: `${shown} is not a sampling field the gateway knows; use ${EXTRA_SAMPLING_PARAMS.join(', ')}` };
+    return { problem: `${describe(bad)} is not a sampling field the gateway knows; use ${EXTRA_SAMPLING_PARAMS.join(', ')}` };
   }
   return { params: [...new Set(list as ExtraSamplingParam[])] };
 }
 
+/** A value as an error names it: a string quoted (at most 40 characters of it), anything else by its type. */
+const describe = (value: unknown): string => (typeof value === 'string' ? `"${value.slice(0, 40)}"` : typeof value);
+
 function fail(file: string, where: string, what: string): never {
   throw new ConfigError(`${file}: ${where}: ${what}`);
+}
+
+const MODEL_MAP = 'expected a map of gateway id → upstream id, or a list of ids';
+
+/**
+ * An upstream's `models`: a list of ids (each served under its own name) or a map of gateway id →
+ * upstream id (an empty value: the same id). Every id is a non-empty string: anything else (an
+ * object such as `{id, upstream}`, a number YAML read from an unquoted value) is refused naming
+ * where it is, rather than turned into an id like "[object Object]" that no request can name.
+ */
+function modelMapOf(file: string, where: string, raw: unknown): Record<string, string> {
+  if (typeof raw !== 'object' || raw === null) fail(file, where, MODEL_MAP);
+  const models: Record<string, string> = {};
+  const entries: Array<[string, unknown, string]> = Array.isArray(raw)
+    ? raw.map((id: unknown, j) => [typeof id === 'string' ? id : '', id, `${where}[${j}]`])
+    : Object.entries(raw).map(([id, upstream]) => [id, upstream ?? id, `${where}.${id.slice(0, 40)}`]);
+  for (const [id, upstream, at] of entries) {
+    if (!id.trim() || typeof upstream !== 'string' || !upstream.trim()) {
+      fail(file, at, `expected a model id (a non-empty string; quote it if YAML reads it as a number), got ${describe(upstream)}; ${MODEL_MAP}`);
+    }
+    models[id.trim()] = upstream.trim();
+  }
+  if (Object.keys(models).length === 0) fail(file, where, 'list at least one model');
+  return models;
 }
 
 /** Reads PROVIDERS_FILE (YAML or JSON): `upstreams: [{name, baseUrl, apiKey(s), models: {id: upstreamId}}]`. */
@@ -85,12 +111,7 @@ export function loadCustomUpstreams(file: string, reservedNames: readonly string
     }
     const keysRaw = u.apiKeys ?? u.api_keys ?? u.apiKey ?? u.api_key ?? [];
     const apiKeys = (Array.isArray(keysRaw) ? keysRaw : String(keysRaw).split(',')).map((k) => String(k).trim()).filter(Boolean);
-    const modelsRaw = u.models ?? {};
-    if (typeof modelsRaw !== 'object' || modelsRaw === null) fail(file, `${where}.models`, 'expected a map of gateway id → upstream id, or a list of ids');
-    const models: Record<string, string> = {};
-    if (Array.isArray(modelsRaw)) for (const id of modelsRaw) models[String(id)] = String(id);
-    else for (const [id, upstream] of Object.entries(modelsRaw)) models[id] = String(upstream ?? id);
-    if (Object.keys(models).length === 0) fail(file, `${where}.models`, 'list at least one model');
+    const models = modelMapOf(file, `${where}.models`, u.models ?? {});
     const proxy = u.proxy;
     if (proxy !== undefined && typeof proxy !== 'string') fail(file, `${where}.proxy`, 'expected a URL');
     const priority = u.priority;
