@@ -25,6 +25,23 @@ describe('loadCustomUpstreams errors', () => {
     expect(message).not.toContain('Zx9Cv8Bn7Mm6Ll5K');
   });
 
+  it('refuse a model entry that is not an id, naming where it is (never an id like "[object Object]")', () => {
+    const upstream = (models: string) => file(`upstreams:\n  - name: Lab\n    baseUrl: http://127.0.0.1:8000/v1\n    models: ${models}\n`);
+    expect(errorOf(upstream('[{id: my-llama, upstream: llama3.2}]'))).toMatch(/upstreams\[0\]\.models\[0\]: expected a model id .*got object/);
+    expect(errorOf(upstream('[llama3.2, 7]'))).toMatch(/upstreams\[0\]\.models\[1\]: expected a model id .*quote it.*got number/);
+    expect(errorOf(upstream('{my-llama: {id: x}}'))).toMatch(/upstreams\[0\]\.models\.my-llama: expected a model id .*got object/);
+    expect(errorOf(upstream('{my-llama: "  "}'))).toContain('upstreams[0].models.my-llama: expected a model id');
+    expect(errorOf(upstream(`{${'x'.repeat(5000)}: [a]}`))).toContain(`upstreams[0].models.${'x'.repeat(40)}: expected a model id`);
+    expect(errorOf(upstream(`{${'x'.repeat(5000)}: [a]}`)).length).toBeLessThan(600);
+    expect(errorOf(upstream('[]'))).toContain('upstreams[0].models: list at least one model');
+    // Empty values map an id to itself; ids and upstream ids are trimmed.
+    expect(loadCustomUpstreams(upstream('{" my-llama ": " llama3.2 ", qwen2.5-7b: }'), [])[0]!.models).toEqual({
+      'my-llama': 'llama3.2',
+      'qwen2.5-7b': 'qwen2.5-7b',
+    });
+    expect(loadCustomUpstreams(upstream('[a, b]'), [])[0]!.models).toEqual({ a: 'a', b: 'b' });
+  });
+
   it('mask the credentials of a base URL they reject', () => {
     const message = errorOf(file('upstreams:\n  - name: Lab\n    baseUrl: "http://lab:s3cret-pass@ho st/v1"\n    models: [a]\n'));
     expect(message).toContain('"http://lab:****@ho st/v1" is not a URL');
