@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { LuaScript, type RedisConnection } from '../storage/redis/redis-connection.ts';
+import { within } from '../common/within.ts';
 import {
   InMemoryLoginThrottle,
   MAX_CLIENT_CHARS,
@@ -88,14 +89,8 @@ export class RedisLoginThrottle implements LoginThrottle {
   /** The command's reply, or undefined (warned once per outage) when Redis cannot answer in time. */
   private async run(command: () => Promise<unknown>): Promise<unknown> {
     if (!this.redis.ready) return this.degrade('Redis is not connected');
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const reply = await Promise.race([
-        command(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-        }),
-      ]);
+      const reply = await within(this.timeoutMs, command());
       if (this.degraded) {
         this.degraded = false;
         this.logger.log('Login attempts are counted in Redis again');
@@ -103,8 +98,6 @@ export class RedisLoginThrottle implements LoginThrottle {
       return reply ?? null;
     } catch (err) {
       return this.degrade(String((err as Error)?.message ?? err).slice(0, 200));
-    } finally {
-      clearTimeout(timer);
     }
   }
 

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { within } from '../common/within.ts';
 
 /** Where cached answers live: in this process or a SQLite file (embedded mode), or in Redis (cluster mode). */
 export interface CacheStore {
@@ -84,14 +85,8 @@ export class FailOpen {
   ) {}
 
   async run<T>(call: () => Promise<T>, fallback: T): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const value = await Promise.race([
-        call(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${this.ms} ms`)), this.ms);
-        }),
-      ]);
+      const value = await within(this.ms, call());
       if (this.failing) this.logger.log(`${this.what} works again`);
       this.failing = false;
       return value;
@@ -99,8 +94,6 @@ export class FailOpen {
       if (!this.failing) this.logger.warn(`${this.what} failed (${String((err as Error)?.message ?? err).slice(0, 200)}): going on without it`);
       this.failing = true;
       return fallback;
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

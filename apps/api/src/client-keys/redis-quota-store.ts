@@ -3,6 +3,7 @@ import type { RedisConnection } from '../storage/redis/redis-connection.ts';
 import { CONCURRENCY_ACQUIRE, QUOTA_ADD_TOKENS, QUOTA_ADMIT } from '../storage/redis/redis-scripts.ts';
 import { QUOTA_PERIODS, periodEndsAt, periodId, type QuotaDefinition, type QuotaPeriods } from './key-limits.ts';
 import type { KeyUsage, PeriodUsage, QuotaCheck, QuotaStore } from './quota-store.ts';
+import { within } from '../common/within.ts';
 
 /** A quota operation that takes longer than this is given up (see below). */
 export const QUOTA_TIMEOUT_MS = 500;
@@ -82,14 +83,8 @@ export class RedisQuotaStore implements QuotaStore {
   /** Runs one Redis operation within the timeout; undefined (after a warning once per outage) when it fails. */
   private async run<T>(what: string, op: () => Promise<T>): Promise<T | undefined> {
     if (!this.redis.ready) return this.failed(what, 'Redis is not connected');
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const result = await Promise.race([
-        op(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-        }),
-      ]);
+      const result = await within(this.timeoutMs, op());
       if (this.degraded) {
         this.degraded = false;
         this.logger.log('Client key quotas are counted in Redis again');
@@ -97,8 +92,6 @@ export class RedisQuotaStore implements QuotaStore {
       return result;
     } catch (err) {
       return this.failed(what, (err as Error).message);
-    } finally {
-      clearTimeout(timer);
     }
   }
 

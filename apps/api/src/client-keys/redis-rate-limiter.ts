@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { InMemoryRateLimiter, RATE_WINDOW_MS, type RateLimitDecision, type RateLimiter } from './rate-limiter.ts';
 import type { RedisConnection } from '../storage/redis/redis-connection.ts';
 import { RATE_LIMIT_HIT } from '../storage/redis/redis-scripts.ts';
+import { within } from '../common/within.ts';
 
 /** A limit check that takes longer than this is given up: the request goes on (see below). */
 export const RATE_LIMIT_TIMEOUT_MS = 500;
@@ -34,14 +35,11 @@ export class RedisRateLimiter implements RateLimiter {
     if (!(limit >= 1)) return this.fallback.hitNow(keyId, limit, now);
     if (!this.redis.ready) return this.locally(keyId, limit, now, 'Redis is not connected');
     const member = `${now}:${this.redis.instanceId}:${++this.counter}`;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const reply = await Promise.race([
+      const reply = await within(
+        this.timeoutMs,
         RATE_LIMIT_HIT.run(this.redis.client, [this.redis.key('ratelimit', keyId)], [now, RATE_WINDOW_MS, limit, member]),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-        }),
-      ]);
+      );
       const [allowed, freedAt] = reply as [number, number];
       if (this.degraded) {
         this.degraded = false;
@@ -50,8 +48,6 @@ export class RedisRateLimiter implements RateLimiter {
       return allowed === 1 ? { allowed: true, retryAfterSec: 0 } : { allowed: false, retryAfterSec: Math.max(1, Math.ceil((Number(freedAt) - now) / 1000)) };
     } catch (err) {
       return this.locally(keyId, limit, now, (err as Error).message);
-    } finally {
-      clearTimeout(timer);
     }
   }
 

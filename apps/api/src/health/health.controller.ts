@@ -7,6 +7,7 @@ import { truncate } from '../events/record-bounds.ts';
 import { STORAGE, type Storage } from '../storage/storage.ts';
 import { AppLifecycle } from '../lifecycle/app-lifecycle.service.ts';
 import { ProviderHealthService } from './provider-health.service.ts';
+import { within } from '../common/within.ts';
 
 /** A storage round trip slower than this counts as unreachable. */
 const STORAGE_TIMEOUT_MS = 3_000;
@@ -110,18 +111,12 @@ export class HealthController {
   /** Degraded, never down: the gateway still answers /v1 without a writable store; the operator must fix the volume. */
   private async writableCheck() {
     const storage = this.indicators.check('storage');
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${STORAGE_TIMEOUT_MS} ms`)), STORAGE_TIMEOUT_MS);
-      });
-      await Promise.race([this.storage.checkWritable(), timeout]);
+      await within(STORAGE_TIMEOUT_MS, this.storage.checkWritable());
       return storage.up({ kind: this.storage.kind, writable: true });
     } catch (err) {
       const message = `the store cannot take writes: ${truncate((err as Error)?.message ?? String(err), 300)}`;
       return storage.degraded({ kind: this.storage.kind, writable: false, message });
-    } finally {
-      clearTimeout(timer);
     }
   }
 
