@@ -2,7 +2,8 @@
  * The response cache and session affinity across two gateway processes sharing one
  * redis-server (cluster mode): an answer cached by one replica is a hit on the other, a cap
  * evicts on both, the savings are counted once for the cluster; a conversation begun on one
- * replica continues on the same provider on the other, and moves for both when that provider fails.
+ * replica continues on the same provider on the other, and moves for both when that provider fails,
+ * even from a replica whose writes reach Redis late.
  * Routing is weighted-random, which would otherwise spread the turns.
  */
 import type { CacheSettings } from '#contracts';
@@ -15,26 +16,33 @@ const MODEL = 'llama-3.3-70b';
 const KEY = 'sk-cluster-cache';
 const TEST_TIMEOUT_MS = 20_000;
 const TURNS = 10;
+const SLOW_LINK_MS = 80;
 
 let cluster: Cluster;
 let emu: Emulator;
 let A: GatewayProcess;
 let B: GatewayProcess;
+/** A replica whose commands reach Redis SLOW_LINK_MS late, as over a slow network path. */
+let Slow: GatewayProcess;
 let admin: Record<string, string>;
 let prompt = 0;
 
 beforeAll(async () => {
-  cluster = await startCluster(2, {
-    REDIS_KEY_PREFIX: 'cache-e2e:',
-    SECRET_KEY: 'cluster-cache-e2e-secret',
-    API_KEY: KEY,
-    ROUTING_STRATEGY: 'random',
-    RESPONSE_CACHE: 'true',
-    BREAKER_COOLDOWN_MS: '60000',
-  });
+  cluster = await startCluster(
+    3,
+    {
+      REDIS_KEY_PREFIX: 'cache-e2e:',
+      SECRET_KEY: 'cluster-cache-e2e-secret',
+      API_KEY: KEY,
+      ROUTING_STRATEGY: 'random',
+      RESPONSE_CACHE: 'true',
+      BREAKER_COOLDOWN_MS: '60000',
+    },
+    { slowRedisMs: [undefined, undefined, SLOW_LINK_MS] },
+  );
   ({ emu, admin } = cluster);
-  [A, B] = cluster.replicas as [GatewayProcess, GatewayProcess];
-}, 60_000);
+  [A, B, Slow] = cluster.replicas as [GatewayProcess, GatewayProcess, GatewayProcess];
+}, 90_000);
 
 afterAll(() => cluster?.close(), 30_000);
 
@@ -113,6 +121,29 @@ describe('session affinity in Redis', () => {
       const after = new Set<string>();
       for (let i = 1; i <= TURNS; i++) after.add(await turn(i % 2 ? A : B, 100 + i));
       expect(after).toEqual(new Set([moved]));
+    },
+    TEST_TIMEOUT_MS,
+  );
+
+  it(
+    'the next turn, sent the moment an answer arrives, follows it on another replica even when the pin travels slowly',
+    async () => {
+      // Seen in CI: the pin was written after the answer was sent, so a turn on another replica could
+      // read the old one first, and move the conversation back. Here the answering replica's writes
+      // take SLOW_LINK_MS to reach Redis, which the answer must wait for.
+      const streamed = async (session: Record<string, string>) => {
+        const body = { model: MODEL, messages: [{ role: 'user', content: 'hello' }], temperature: 0.5, stream: true };
+        const res = await postJson(`${Slow.baseURL}/chat/completions`, body, { authorization: `Bearer ${KEY}`, ...session });
+        expect(await res.text()).toMatch(/data: \[DONE\]\n\n$/);
+        return { status: res.status, provider: res.headers.get('x-pool-provider') };
+      };
+      for (let i = 0; i < 6; i++) {
+        const session = { 'x-session-id': `slow-pin-${++prompt}` };
+        const first = i % 2 ? await streamed(session) : await ask(Slow, { messages: [{ role: 'user', content: 'hello' }], temperature: 0.5 }, session);
+        const next = await ask(A, { messages: [{ role: 'user', content: 'and then?' }], temperature: 0.5 }, session);
+        expect([first.status, next.status]).toEqual([200, 200]);
+        expect(next.provider).toBe(first.provider);
+      }
     },
     TEST_TIMEOUT_MS,
   );

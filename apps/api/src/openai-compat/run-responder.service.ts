@@ -25,6 +25,17 @@ const NO_USAGE: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 
 
 type RecordFn = (status: number, start: ChatStart | undefined, acc: ChatAccumulator, error: string | null) => void;
 
+/**
+ * What an answer leaves behind for the next request, written before its last byte: a turn sent the
+ * moment this answer arrives, on any replica, must find them.
+ */
+interface AnswerHooks {
+  /** The answer has a route (its first byte came): the conversation is pinned to it from now on. */
+  started(start: ChatStart): void;
+  /** The whole answer is here and about to end: the pin has landed, and the answer is cached. */
+  finishing(start: ChatStart, acc: ChatAccumulator): Promise<void>;
+}
+
 /** How one request uses the response cache: its entry's key, and whether it may read it (not with Cache-Control: no-cache). */
 interface CachePlan {
   key: string;
@@ -87,14 +98,25 @@ export class RunResponder {
     cut.addEventListener('abort', onCut, { once: true });
     const recorder = cache ? new AnswerRecorder(this.config.responseCache.maxEntryBytes) : undefined;
     if (recorder) run.items = run.items.pipe(tap((item) => item.type !== 'start' && recorder.add(item)));
+    let pinning: Promise<void> = Promise.resolve();
+    const hooks: AnswerHooks = {
+      started: (start) => {
+        pinning = this.affinity.remember(session, { provider: start.provider, upstreamModel: start.upstreamModel, keyId: start.keyId });
+      },
+      finishing: async (start, acc) => {
+        // Only a whole answer: never an error, a cut or abandoned stream, or a tool call (see AnswerRecorder).
+        // Sent before the answer ends, not awaited: a lost entry only costs a later miss.
+        if (cache && recorder?.keepable) {
+          const { provider, upstreamModel } = start;
+          const { usage } = acc.usage(body.messages, body.tools);
+          void this.cache.save(cache.key, { provider, upstreamModel, model: run.model.id, alias: run.alias, events: recorder.events, usage });
+        }
+        // Bounded by the store's own deadline, and most often landed long before (it was sent at the first byte).
+        await pinning;
+      },
+    };
     const record: RecordFn = (status, start, acc, error) => {
       const { usage, estimated } = start ? acc.usage(body.messages, body.tools) : { usage: null, estimated: false };
-      if (start) void this.affinity.remember(session, { provider: start.provider, upstreamModel: start.upstreamModel, keyId: start.keyId });
-      // Only a whole answer: never an error, a cut or abandoned stream, or a tool call (see AnswerRecorder).
-      if (cache && start && status === 200 && error === null && recorder?.keepable) {
-        const { provider, upstreamModel } = start;
-        void this.cache.save(cache.key, { provider, upstreamModel, model: run.model.id, alias: run.alias, events: recorder.events, usage });
-      }
       client.record({
         model: run.model.id,
         alias: run.alias,
@@ -110,8 +132,8 @@ export class RunResponder {
     };
 
     try {
-      if (writer) await this.stream(body, run, res, writer, protocol.encoder(writer), record);
-      else await this.complete(body, run, res, protocol, record);
+      if (writer) await this.stream(body, run, res, writer, protocol.encoder(writer), hooks, record);
+      else await this.complete(body, run, res, protocol, hooks, record);
     } catch (caught) {
       const err = cut.aborted && !res.headersSent && !res.destroyed ? shuttingDownError() : caught;
       record(failureStatus(err), undefined, new ChatAccumulator(), (err as Error).message);
@@ -166,7 +188,14 @@ export class RunResponder {
     }
   }
 
-  private async complete(body: ChatCompletionRequest, run: ChatRun, res: Response, protocol: AnswerProtocol, record: RecordFn): Promise<void> {
+  private async complete(
+    body: ChatCompletionRequest,
+    run: ChatRun,
+    res: Response,
+    protocol: AnswerProtocol,
+    hooks: AnswerHooks,
+    record: RecordFn,
+  ): Promise<void> {
     const acc = new ChatAccumulator();
     let start: ChatStart | undefined;
     await new Promise<void>((resolve, reject) => {
@@ -174,8 +203,10 @@ export class RunResponder {
         next: (item) => {
           // Thrown here it would reach the process (RxJS rethrows it asynchronously), not this request.
           try {
-            if (item.type === 'start') start = item;
-            else acc.add(item);
+            if (item.type === 'start') {
+              start = item;
+              hooks.started(item);
+            } else acc.add(item);
           } catch (err) {
             reject(err);
             queueMicrotask(() => subscription.unsubscribe());
@@ -185,6 +216,7 @@ export class RunResponder {
         complete: resolve,
       });
     });
+    await hooks.finishing(start!, acc);
     const { usage } = acc.usage(body.messages, body.tools);
     const answer = protocol.answer(start!, acc, usage ?? NO_USAGE);
     res.setHeader('x-pool-provider', start!.provider);
@@ -193,7 +225,15 @@ export class RunResponder {
     record(200, start, acc, null);
   }
 
-  private stream(body: ChatCompletionRequest, run: ChatRun, res: Response, writer: SseWriter, encoder: StreamEncoder, record: RecordFn): Promise<void> {
+  private stream(
+    body: ChatCompletionRequest,
+    run: ChatRun,
+    res: Response,
+    writer: SseWriter,
+    encoder: StreamEncoder,
+    hooks: AnswerHooks,
+    record: RecordFn,
+  ): Promise<void> {
     const acc = new ChatAccumulator();
     let start: ChatStart | undefined;
     const cut = this.lifecycle.cutSignal;
@@ -243,6 +283,7 @@ export class RunResponder {
         next: guarded((item) => {
           if (item.type === 'start') {
             start = item;
+            hooks.started(item);
             writer.open({ 'x-pool-provider': item.provider, 'x-pool-upstream-model': item.upstreamModel });
             encoder.open(item);
             return;
@@ -258,8 +299,14 @@ export class RunResponder {
           breakStream({ message, type: 'upstream_error', code: 'stream_interrupted' }, err);
         }),
         complete: guarded(() => {
-          encoder.complete(acc, () => acc.usage(body.messages, body.tools).usage ?? NO_USAGE);
-          finishStream(null);
+          const end = guarded(() => {
+            // The client left, or the grace period ran out, while the pin was landing: already ended.
+            if (settled) return;
+            encoder.complete(acc, () => acc.usage(body.messages, body.tools).usage ?? NO_USAGE);
+            finishStream(null);
+          });
+          if (start) void hooks.finishing(start, acc).then(end, end);
+          else end();
         }),
       });
       // Settled while subscribing (a synchronous failure): stop the source now.
