@@ -12,8 +12,8 @@ import type { ClientFlow } from '../providers/provider-adapter.ts';
  * reads holds one socket buffer and one upstream read, not the whole answer.
  */
 export class SseWriter implements ClientFlow {
-  /** Whether a socket write is being gathered (see send). */
-  private corked = false;
+  /** The events of this turn of the event loop, not yet written (see sendJson). */
+  private pending = '';
   private waiting: Array<() => void> = [];
   /** Whether a 'drain' listener (and the stall timer) is set. */
   private watching = false;
@@ -51,20 +51,21 @@ export class SseWriter implements ClientFlow {
     this.waiting.push(resume);
   }
 
-  /**
-   * Events written in the same turn of the event loop (an upstream read often carries several)
-   * leave in one socket write: corked on the first, uncorked once the turn's work is done. That
-   * delays nothing (no timer) and saves a system call per event.
-   */
   send(payload: unknown, event?: string): void {
+    this.sendJson(JSON.stringify(payload), event);
+  }
+
+  /**
+   * As send, with the payload already JSON text (a protocol that writes its frequent events from
+   * a template). Events sent in the same turn of the event loop (an upstream read often carries
+   * several) leave in one write of one HTTP chunk, once the turn's work is done: that delays
+   * nothing (no timer) and costs one write, not one per event. The client's backpressure is seen
+   * from that write on (see blocked), so at most one upstream read's events wait here.
+   */
+  sendJson(json: string, event?: string): void {
     if (!this.isOpen) return;
-    if (!this.corked) {
-      this.corked = true;
-      this.res.cork();
-      process.nextTick(this.uncork);
-    }
-    const line = `data: ${JSON.stringify(payload)}\n\n`;
-    if (!this.res.write(event === undefined ? line : `event: ${event}\n${line}`)) this.watchStall();
+    if (this.pending === '') process.nextTick(this.flush);
+    this.pending += event === undefined ? `data: ${json}\n\n` : `event: ${event}\ndata: ${json}\n\n`;
   }
 
   /** Ends an OpenAI chat stream: its last event is `data: [DONE]`. */
@@ -75,10 +76,10 @@ export class SseWriter implements ClientFlow {
   /** Ends the stream, after `last` if given (typed-event protocols end with their final event). */
   end(last?: string): void {
     if (!this.isOpen) return;
-    // Node's end() fully uncorks the socket itself: the events gathered this turn, the last one and
-    // the chunked terminator leave in one socket write (uncorking first took two).
-    this.corked = false;
-    this.res.end(last);
+    // The events gathered this turn, the last one and the chunked terminator leave in one socket write.
+    const text = this.pending + (last ?? '');
+    this.pending = '';
+    this.res.end(text === '' ? undefined : text);
   }
 
   /** One timer and one 'drain' listener per full buffer, however many writes found it full. */
@@ -109,9 +110,11 @@ export class SseWriter implements ClientFlow {
     this.res.destroy();
   };
 
-  private readonly uncork = (): void => {
-    if (!this.corked) return;
-    this.corked = false;
-    this.res.uncork();
+  private readonly flush = (): void => {
+    const text = this.pending;
+    this.pending = '';
+    // Empty once end() took it; not written once the client is gone.
+    if (text === '' || !this.isOpen) return;
+    if (!this.res.write(text)) this.watchStall();
   };
 }
