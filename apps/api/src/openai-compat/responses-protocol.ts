@@ -20,8 +20,8 @@ import {
 import type { SseWriter } from './sse-writer.ts';
 import type { ChatStart } from './chat.service.ts';
 
-/** Called once with a response that finished (completed or incomplete), to store it. */
-export type OnFinished = (response: ResponseObject) => void;
+/** Called once with a response that finished (completed or incomplete), to store it; `json` is its JSON text when a stream already made it. */
+export type OnFinished = (response: ResponseObject, json?: string) => void;
 
 /** A whole answer's output in the order OpenAI gives it: reasoning, the message, then the calls. */
 function outputOf(acc: ChatAccumulator, ids: ResponseIds): OutputItem[] {
@@ -53,6 +53,8 @@ interface OpenText {
   index: number;
   item: MessageItem | ReasoningItem;
   text: string;
+  /** Each delta event's fields after `sequence_number` up to its delta, as JSON text. */
+  deltaFields: string;
 }
 interface OpenCall {
   index: number;
@@ -86,11 +88,21 @@ class ResponsesEncoder implements StreamEncoder {
     this.writer.send({ type, sequence_number: this.sequence++, ...fields }, type);
   }
 
+  /**
+   * An event whose fields after `sequence_number` are already JSON text (`,"name":value…`): the
+   * frequent ones (a delta per upstream chunk) and those carrying the whole response are written
+   * from text made once, not from an object serialized per event.
+   */
+  private sendFields(type: string, fields: string): void {
+    this.writer.sendJson(`{"type":"${type}","sequence_number":${this.sequence++}${fields}}`, type);
+  }
+
   open(start: ChatStart): void {
     // The model that serves is known once a provider is committed, before the first event.
     this.base = { ...this.base, model: this.modelOf(start) };
-    this.send('response.created', { response: this.base });
-    this.send('response.in_progress', { response: this.base });
+    const response = `,"response":${JSON.stringify(this.base)}`;
+    this.sendFields('response.created', response);
+    this.sendFields('response.in_progress', response);
   }
 
   event(event: ChatEvent): void {
@@ -114,8 +126,9 @@ class ResponsesEncoder implements StreamEncoder {
     if (outcomeOf(acc.finish).status !== 'completed') this.messageStatus = 'incomplete';
     this.closeAll();
     const response = finishResponse(this.base, this.output, acc.finish, usage());
-    this.send(response.status === 'completed' ? 'response.completed' : 'response.incomplete', { response });
-    this.finished(response);
+    const json = JSON.stringify(response);
+    this.sendFields(response.status === 'completed' ? 'response.completed' : 'response.incomplete', `,"response":${json}`);
+    this.finished(response, json);
     this.writer.end();
   }
 
@@ -139,15 +152,16 @@ class ResponsesEncoder implements StreamEncoder {
       const id = this.ids.item(kind);
       const item = kind === 'message' ? { ...messageItem(id, '', 'in_progress'), content: [] } : { ...reasoningItem(id, '', 'in_progress'), content: [] };
       const index = this.add(item);
-      this.text = { index, item, text: '' };
+      this.text = { index, item, text: '', deltaFields: `,"item_id":${JSON.stringify(id)},"output_index":${index},"content_index":0,"delta":` };
       const part = kind === 'message' ? outputText('') : { type: 'reasoning_text', text: '' };
       this.send('response.content_part.added', { item_id: id, output_index: index, content_index: 0, part });
     }
     const open = this.text!;
     open.text += delta;
-    const fields = { item_id: open.item.id, output_index: open.index, content_index: 0, delta };
-    if (kind === 'message') this.send('response.output_text.delta', { ...fields, logprobs: [] });
-    else this.send('response.reasoning_text.delta', fields);
+    // The fields of OpenAI's delta events, in their order: item_id, output_index, content_index, delta (, logprobs).
+    const fields = open.deltaFields + JSON.stringify(delta);
+    if (kind === 'message') this.sendFields('response.output_text.delta', `${fields},"logprobs":[]`);
+    else this.sendFields('response.reasoning_text.delta', fields);
   }
 
   private openCall(toolIndex: number, callId: string | undefined, name: string): OpenCall {

@@ -73,11 +73,11 @@ export class ResponsesResponder {
     const body = toChatRequest(dto, history, turn);
     const responseIds = new ResponseIds();
     const base = responseObject(responseIds, nowSeconds(), echoOf(dto, store));
-    const finished = (response: ResponseObject): void => {
+    const finished = (response: ResponseObject, json?: string): void => {
       if (!store) return;
       const input = inputItemResources(dto.input, responseIds.token, references);
       const record = { response, asked: turn, previous: dto.previous_response_id, input };
-      void this.store.save(record, owner, previous?.chain);
+      void this.store.save(record, owner, previous?.chain, json);
     };
     const modelOf = (start: ChatStart) => answerModel(this.config.responseModel, dto.model, start.upstreamModel);
     return this.runs.respond(body, req, res, responsesProtocol(base, responseIds, finished, modelOf), 'responses');

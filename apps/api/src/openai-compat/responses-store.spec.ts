@@ -5,7 +5,7 @@ import { loadConfig } from '../config/app-config.ts';
 import { SqliteStorage } from '../storage/sqlite/sqlite-storage.ts';
 import type { ClientKeyRequest } from './api-key.guard.ts';
 import { ResponseIds, messageItem, responseObject, type ResponseObject } from './responses-output.ts';
-import { ResponsesStore } from './responses-store.ts';
+import { ResponsesStore, recordJson } from './responses-store.ts';
 
 const echo = {
   instructions: null,
@@ -175,5 +175,29 @@ describe('ResponsesStore', () => {
       if (batch.length > 1) expect(batch.reduce((n, w) => n + w.json.length, 0)).toBeLessThanOrEqual(256 * 1024);
     }
     for (const r of [...small, ...large]) expect((await storage.responses.get(r.id, Date.now()))?.id).toBe(r.id);
+  });
+});
+
+describe('recordJson', () => {
+  it('is the record’s JSON with the response spliced in as given, whatever else the record holds', () => {
+    const r = response('héllo "quoted" \u2028 text');
+    const records = [
+      { response: r },
+      { response: r, asked: [{ role: 'user' as const, content: 'hi' }], previous: 'resp_0', input: [] },
+      { response: r, asked: undefined, previous: undefined },
+    ];
+    for (const record of records) {
+      const json = recordJson(record, JSON.stringify(r));
+      expect(JSON.parse(json)).toEqual(JSON.parse(JSON.stringify(record)));
+    }
+  });
+
+  it('stores what a stream made once, and GET reads it back whole', async () => {
+    const store = new ResponsesStore(storage, loadConfig({}));
+    const r = response('streamed');
+    await store.save({ response: r, asked: [{ role: 'user', content: 'q' }] }, 'open', [], JSON.stringify(r));
+    expect(await store.load(r.id, 'open')).toEqual({ response: r, asked: [{ role: 'user', content: 'q' }] });
+    const stored = await storage.responses.get(r.id, Date.now());
+    expect(stored?.document).toEqual({ response: r, asked: [{ role: 'user', content: 'q' }] });
   });
 });

@@ -52,6 +52,15 @@ const WRITE_MAX_BYTES = 256 * 1024;
 /** Expired responses are deleted at most this often (Redis expires them itself). */
 const PURGE_EVERY_MS = 3_600_000;
 
+/**
+ * `record` as JSON text, its response spliced in from `responseJson` (JSON.stringify(record.response),
+ * which a stream's last event already made): a stored answer is serialized once, not twice.
+ */
+export function recordJson(record: ResponseRecord, responseJson: string): string {
+  const rest = JSON.stringify({ ...record, response: undefined });
+  return rest === '{}' ? `{"response":${responseJson}}` : `{"response":${responseJson},${rest.slice(1)}`;
+}
+
 export const responseNotFound = (id: string, param: string | null = null): ApiError =>
   new ApiError(404, `No response found with id '${truncate(id, 200)}'.`, 'invalid_request_error', 'response_not_found', param);
 
@@ -155,9 +164,9 @@ export class ResponsesStore implements BeforeApplicationShutdown {
    * from (`ancestors`, from conversation()). Never rejects: the client has its answer either way, so
    * a failed write is logged (the response is then missing on GET). Resolves once written.
    */
-  save(record: ResponseRecord, owner: string, ancestors: readonly string[] = []): Promise<void> {
+  save(record: ResponseRecord, owner: string, ancestors: readonly string[] = [], responseJson?: string): Promise<void> {
     const now = Date.now();
-    const json = JSON.stringify(record);
+    const json = responseJson === undefined ? JSON.stringify(record) : recordJson(record, responseJson);
     // Length in UTF-16 units bounds the bytes from below; count bytes only when it could matter.
     const size = json.length * 3 <= this.config.responses.maxStoredBytes ? json.length : Buffer.byteLength(json);
     if (size > this.config.responses.maxStoredBytes) {
