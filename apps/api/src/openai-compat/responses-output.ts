@@ -205,8 +205,8 @@ export const functionCallItem = (id: string, call: ToolCall, callId: string, sta
 
 /** A response object; `output`, status and usage are filled in as the answer goes. */
 export function responseObject(ids: ResponseIds, createdAt: number, echo: ResponseEcho): ResponseObject {
-  const { user, ...rest } = echo;
-  return {
+  // Field by field (an object rest and spreads cost a few µs per request), in the order they always had.
+  const response: ResponseObject = {
     id: ids.id,
     object: 'response',
     created_at: createdAt,
@@ -214,12 +214,25 @@ export function responseObject(ids: ResponseIds, createdAt: number, echo: Respon
     completed_at: null,
     error: null,
     incomplete_details: null,
-    ...rest,
+    instructions: echo.instructions,
+    max_output_tokens: echo.max_output_tokens,
+    model: echo.model,
+    parallel_tool_calls: echo.parallel_tool_calls,
+    previous_response_id: echo.previous_response_id,
+    reasoning: echo.reasoning,
+    store: echo.store,
+    temperature: echo.temperature,
+    text: echo.text,
+    tool_choice: echo.tool_choice,
+    tools: echo.tools,
+    top_p: echo.top_p,
+    metadata: echo.metadata,
     output: [],
     truncation: 'disabled',
-    // The spec's `user` is a string, never null: absent when the request had none.
-    ...(user === undefined ? {} : { user }),
   };
+  // The spec's `user` is a string, never null: absent when the request had none.
+  if (echo.user !== undefined) response.user = echo.user;
+  return response;
 }
 
 /** Finishes `response` with its output and outcome. */

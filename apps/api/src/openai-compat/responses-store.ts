@@ -64,6 +64,9 @@ export function recordJson(record: ResponseRecord, responseJson: string): string
 export const responseNotFound = (id: string, param: string | null = null): ApiError =>
   new ApiError(404, `No response found with id '${truncate(id, 200)}'.`, 'invalid_request_error', 'response_not_found', param);
 
+/** Each request's owner, asked for by the front door and again by RunResponder (a digest of the key each time). */
+const owners = new WeakMap<ClientKeyRequest, string>();
+
 /** A response saved but not yet written, readable meanwhile. */
 interface Pending {
   record: ResponseRecord;
@@ -98,8 +101,17 @@ export class ResponsesStore implements BeforeApplicationShutdown {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** Who a request's stored responses belong to (never the key itself). */
+  /** Who a request's stored responses belong to (never the key itself); worked out once per request. */
   ownerOf(req: ClientKeyRequest): string {
+    let owner = owners.get(req);
+    if (owner === undefined) {
+      owner = this.ownerOfKey(req);
+      owners.set(req, owner);
+    }
+    return owner;
+  }
+
+  private ownerOfKey(req: ClientKeyRequest): string {
     if (req.clientKeyId) return `key:${req.clientKeyId}`;
     const key = presentedKey(req);
     if (this.config.apiKeys.length > 0 && key) return `env:${secretDigest(key).toString('base64url').slice(0, 22)}`;
