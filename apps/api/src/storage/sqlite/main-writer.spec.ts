@@ -25,7 +25,7 @@ describe('InlineMainWriter', () => {
       .all()
       .map((r) => r.request_id);
   const noteMark = (run: string, seq: number) =>
-    db.prepare(MAIN_WRITES_SQL.markSet).run(THREAD_MARK.namespace, THREAD_MARK.key, JSON.stringify({ run, seq }), Date.now());
+    db.prepare(MAIN_WRITES_SQL.settingsSet).run(THREAD_MARK.namespace, THREAD_MARK.key, JSON.stringify({ run, seq }), Date.now());
 
   beforeEach(() => {
     db = new DatabaseSync(':memory:');

@@ -1,11 +1,12 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { compileFunction } from 'node:vm';
-import { toJson, type RequestLogEntry, type StatsIncrement } from '../storage.ts';
+import { applyCounterChange, toJson, type CounterChange, type RequestLogEntry, type StatsIncrement } from '../storage.ts';
 import { THREAD_SERVE } from './sqlite-thread.ts';
 
 /**
- * The request log's inserts and the stats' upserts, with the caps that follow them: the writes
- * made on every flush of the StatsRecorder (STATS_FLUSH_MS). With a database file they are made by
+ * The request log's inserts and the stats' upserts, with the caps that follow them (the writes
+ * made on every flush of the StatsRecorder, STATS_FLUSH_MS), and the counters' increments (client
+ * key usage and quotas, provider quota ledgers, cache savings, every few seconds). With a database file they are made by
  * the storage thread (see storage-thread.ts), on a connection of its own to the main database: a
  * batch of 32 inserts and its commit held the event loop 0.3–1 ms, some 14% of the gateway's CPU
  * under load. Readers (the log page, the stats API) stay on the gateway's connection: WAL shows
@@ -38,9 +39,9 @@ export const MAIN_WRITES_SQL = {
   // Both by the primary key's prefix (granularity, dimension, bucket): a seek and a range, not a scan.
   statsOldest: 'SELECT min(bucket) AS bucket FROM stats WHERE granularity = ? AND dimension = ?',
   statsDropBucket: 'DELETE FROM stats WHERE granularity = ? AND dimension = ? AND bucket <= ?',
-  markSet: `INSERT INTO settings (namespace, key, value, updated_at) VALUES (?, ?, ?, ?)
+  settingsSet: `INSERT INTO settings (namespace, key, value, updated_at) VALUES (?, ?, ?, ?)
      ON CONFLICT (namespace, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
-  markGet: 'SELECT value FROM settings WHERE namespace = ? AND key = ?',
+  settingsGet: 'SELECT value FROM settings WHERE namespace = ? AND key = ?',
 } as const;
 
 /** One request log row, in MAIN_WRITES_SQL.logInsert's order (attempts already JSON). */
@@ -126,6 +127,7 @@ export interface MainWriterSettings {
  * from whichever granularity holds more rows, until the rows are under `trimTo` of the cap.
  */
 const MAIN_WRITER = `
+${applyCounterChange.toString()}
 function mainWriter(db, o) {
   function histogram(text) {
     const parsed = JSON.parse(text);
@@ -142,7 +144,7 @@ function mainWriter(db, o) {
   const st = {};
   for (const name of Object.keys(o.sql)) st[name] = db.prepare(o.sql[name]);
   const noteCommitted = (mark) => {
-    if (mark !== undefined) st.markSet.run(o.mark.namespace, o.mark.key, JSON.stringify({ run: o.mark.run, seq: mark }), Date.now());
+    if (mark !== undefined) st.settingsSet.run(o.mark.namespace, o.mark.key, JSON.stringify({ run: o.mark.run, seq: mark }), Date.now());
   };
   let keepAbove;
   let estimate;
@@ -169,6 +171,13 @@ function mainWriter(db, o) {
         capping = true;
       }
     },
+    increment(namespace, key, change, now, mark) {
+      transaction(db, () => {
+        const row = st.settingsGet.get(namespace, key);
+        st.settingsSet.run(namespace, key, JSON.stringify(applyCounterChange(row ? JSON.parse(row.value) : undefined, change)), now);
+        noteCommitted(mark);
+      });
+    },
     trimLogStep() {
       if (keepAbove === undefined) {
         const range = st.logIdRange.get();
@@ -193,7 +202,7 @@ function mainWriter(db, o) {
       return true;
     },
     committed() {
-      const row = st.markGet.get(o.mark.namespace, o.mark.key);
+      const row = st.settingsGet.get(o.mark.namespace, o.mark.key);
       const noted = row ? JSON.parse(row.value) : undefined;
       return noted && noted.run === o.mark.run ? noted.seq : 0;
     },
@@ -214,6 +223,9 @@ function mainThreadOps(w) {
       w.addStats(rows, mark);
       while (w.capStatsStep());
     },
+    increment(mark, namespace, key, change, now) {
+      w.increment(namespace, key, change, now, mark);
+    },
   };
 }
 `;
@@ -222,6 +234,8 @@ function mainThreadOps(w) {
 interface MainWriter {
   append(rows: LogRow[], mark?: number): void;
   addStats(rows: StatsArgs[], mark?: number): void;
+  /** SettingsStore.increment, in one transaction. */
+  increment(namespace: string, key: string, change: CounterChange, now: number, mark?: number): void;
   trimLogStep(): boolean;
   capStatsStep(): boolean;
   /** The last batch the thread noted as committed in this run; 0 for none. */
@@ -241,10 +255,14 @@ export const THREAD_MARK = { namespace: 'storage', key: 'thread-committed' } as 
 export interface MainWrites {
   appendLog(rows: LogRow[]): Promise<void>;
   addStats(rows: StatsArgs[]): Promise<void>;
+  increment(namespace: string, key: string, change: CounterChange, now: number): Promise<void>;
 }
 
 /** A call to the storage thread for MAIN_WRITER_THREAD's ops: `mark` numbers the batch. */
-export type MainOp = { op: 'log'; args: [mark: number, rows: LogRow[]] } | { op: 'stats'; args: [mark: number, rows: StatsArgs[]] };
+export type MainOp =
+  | { op: 'log'; args: [mark: number, rows: LogRow[]] }
+  | { op: 'stats'; args: [mark: number, rows: StatsArgs[]] }
+  | { op: 'increment'; args: [mark: number, namespace: string, key: string, change: CounterChange, now: number] };
 
 const yieldToRequests = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -272,10 +290,21 @@ export class InlineMainWriter implements MainWrites {
     while (this.writer.capStatsStep()) await yieldToRequests();
   }
 
+  async increment(namespace: string, key: string, change: CounterChange, now: number): Promise<void> {
+    this.writer.increment(namespace, key, change, now);
+  }
+
   /** A call the thread did not answer, made here (unless the thread committed it). */
   run(call: MainOp): Promise<void> {
     if (call.args[0] <= this.committedByThread) return Promise.resolve();
-    return call.op === 'log' ? this.appendLog(call.args[1]) : this.addStats(call.args[1]);
+    switch (call.op) {
+      case 'log':
+        return this.appendLog(call.args[1]);
+      case 'stats':
+        return this.addStats(call.args[1]);
+      case 'increment':
+        return this.increment(...(call.args.slice(1) as [string, string, CounterChange, number]));
+    }
   }
 }
 
@@ -291,5 +320,9 @@ export class ThreadMainWriter implements MainWrites {
 
   async addStats(rows: StatsArgs[]): Promise<void> {
     await this.call({ op: 'stats', args: [++this.mark, rows] });
+  }
+
+  async increment(namespace: string, key: string, change: CounterChange, now: number): Promise<void> {
+    await this.call({ op: 'increment', args: [++this.mark, namespace, key, change, now] });
   }
 }

@@ -398,7 +398,7 @@ describe('SqliteStorage stored responses', () => {
   });
 });
 
-describe('SqliteStorage request log and stats', () => {
+describe('SqliteStorage request log, stats and counters', () => {
   const logRows = (file: string): string[] =>
     inspect(file, (db) =>
       db
@@ -418,13 +418,15 @@ describe('SqliteStorage request log and stats', () => {
       await storage.log.append([logEntry({ requestId: 'aliased', startedAt: T0 + 100, alias: 'fast' })]);
       await storage.stats.add([increment()]);
       await storage.stats.add([increment({ latencyHist: hist([4, 1], [7, 2]) }), increment({ dimension: 'model', value: 'llama' })]);
+      await storage.settings.increment('usage', 'k1', { add: { requests: 2 }, max: { lastUsedAt: 9 } });
     });
+    expect(await storage.settings.get('usage', 'k1')).toEqual({ requests: 2, lastUsedAt: 9 });
     // Each batch noted as committed, in its own transaction (see InlineMainWriter's skip).
     expect(
       inspect(file, (db) => JSON.parse(String(db.prepare(`SELECT value FROM settings WHERE namespace = 'storage' AND key = 'thread-committed'`).get()!.value))),
     ).toEqual({
       run: expect.any(String),
-      seq: 4,
+      seq: 5,
     });
     const page = await storage.log.query({}, { offset: 0, limit: 2 });
     expect(page.total).toBe(33);
@@ -451,6 +453,7 @@ describe('SqliteStorage request log and stats', () => {
       for (let b = 0; b < 60; b++) {
         writes.push(storage.log.append(batchOf(b, 25)));
         writes.push(storage.stats.add([increment({ requests: 1 })]));
+        writes.push(storage.settings.increment('usage', 'k1', { add: { requests: 1 } }));
       }
       // Some batches are committed, the rest still wait for the thread when it ends.
       await writes[3];
@@ -464,6 +467,7 @@ describe('SqliteStorage request log and stats', () => {
         [expect.stringMatching(/stored responses, the request log and stats are written, and the database checkpointed, on the request path again/)],
       ]);
       expect((await storage.log.query({}, { offset: 0, limit: 1 })).total).toBe(60 * 25 + 1);
+      expect(await storage.settings.get('usage', 'k1')).toEqual({ requests: 60 });
     } finally {
       warn.mockRestore();
       await storage.close();
@@ -481,12 +485,16 @@ describe('SqliteStorage request log and stats', () => {
     for (let b = 0; b < 40; b++) {
       writes.push(storage.log.append(batchOf(b, 32)));
       writes.push(storage.stats.add([increment({ bucket: T0 + b * 60_000 })]));
+      writes.push(storage.settings.increment('usage', 'k1', { add: { requests: 1 } }));
     }
     await storage.close();
     await Promise.all(writes);
     await expect(storage.log.append(batchOf(99, 1))).rejects.toThrow(/closed/);
     expect(logRows(file)).toHaveLength(40 * 32);
     expect(storedRequests(file)).toBe(40);
+    expect(inspect(file, (db) => db.prepare(`SELECT value FROM settings WHERE namespace = 'usage' AND key = 'k1'`).get())).toEqual({
+      value: '{"requests":40}',
+    });
   });
 
   it('are written on this thread with storageThread: false', async () => {

@@ -7,7 +7,6 @@ import { DatabaseSync, type SQLInputValue, type SQLOutputValue, type StatementSy
 import { Subject, type Observable } from 'rxjs';
 import {
   HISTOGRAM_SIZE,
-  applyCounterChange,
   assertPage,
   toJson,
   type Granularity,
@@ -282,7 +281,10 @@ class SqliteSettingsStore implements SettingsStore {
   private readonly subject = new Subject<{ namespace: string; key: string }>();
   readonly changes: Observable<{ namespace: string; key: string }> = this.subject.asObservable();
 
-  constructor(private readonly conn: ConnectionRef) {}
+  constructor(
+    private readonly conn: ConnectionRef,
+    private readonly writes: () => MainWrites,
+  ) {}
 
   async get<T>(namespace: string, key: string): Promise<T | undefined> {
     const row = this.conn().settingsGet.get(namespace, key);
@@ -300,12 +302,9 @@ class SqliteSettingsStore implements SettingsStore {
     return created;
   }
 
+  /** Read and written in one transaction, by the storage thread where it runs (see main-writer.ts). */
   async increment(namespace: string, key: string, change: CounterChange): Promise<void> {
-    // Read and write with no await between: one process owns the database, so this is atomic.
-    const conn = this.conn();
-    const row = conn.settingsGet.get(namespace, key);
-    const doc = applyCounterChange(row ? JSON.parse(str(row, 'value')) : undefined, change);
-    conn.settingsSet.run(namespace, key, toJson(doc, `setting ${namespace}/${key}`), Date.now());
+    await this.writes().increment(namespace, key, change, Date.now());
   }
 
   async delete(namespace: string, key: string): Promise<boolean> {
@@ -521,7 +520,7 @@ export class SqliteStorage implements Storage {
       this.open();
       return this.mainWrites!;
     };
-    this.settings = new SqliteSettingsStore(ref);
+    this.settings = new SqliteSettingsStore(ref, writes);
     this.log = new SqliteRequestLogStore(ref, writes);
     this.stats = new SqliteStatsStore(ref, writes);
     this.health = new SqliteHealthStore(ref);

@@ -22,11 +22,11 @@ export interface InlineWriters {
   main: InlineMainWriter;
 }
 
-const isMainOp = (op: StorageOp): op is MainOp => op.op === 'log' || op.op === 'stats';
+const isMainOp = (op: StorageOp): op is MainOp => op.op === 'log' || op.op === 'stats' || op.op === 'increment';
 
 /**
  * The one storage thread (each thread costs some 10 MB of memory): it writes stored responses,
- * the request log and the stats, and checkpoints the main database. If it dies, `fallback` opens
+ * the request log, the stats and the counters' increments, and checkpoints the main database. If it dies, `fallback` opens
  * writers on this thread and every write still waiting is made again there (stored responses'
  * writes are idempotent; a batch of the log or the stats that the thread committed is skipped, see
  * MainWriterSettings.mark), as are the writes after it.
