@@ -1,12 +1,13 @@
 import type { DatabaseSync } from 'node:sqlite';
 import { compileFunction } from 'node:vm';
-import { applyCounterChange, toJson, type CounterChange, type RequestLogEntry, type StatsIncrement } from '../storage.ts';
+import { applyCounterChange, toJson, type CounterChange, type Granularity, type RequestLogEntry, type StatsIncrement } from '../storage.ts';
 import { THREAD_SERVE } from './sqlite-thread.ts';
 
 /**
  * The request log's inserts and the stats' upserts, with the caps that follow them (the writes
  * made on every flush of the StatsRecorder, STATS_FLUSH_MS), and the counters' increments (client
- * key usage and quotas, provider quota ledgers, cache savings, every few seconds). With a database file they are made by
+ * key usage and quotas, provider quota ledgers, cache savings, every few seconds), the retention
+ * purges (daily) and the health probe's write (at most once a second). With a database file they are made by
  * the storage thread (see storage-thread.ts), on a connection of its own to the main database: a
  * batch of 32 inserts and its commit held the event loop 0.3–1 ms, some 14% of the gateway's CPU
  * under load. Readers (the log page, the stats API) stay on the gateway's connection: WAL shows
@@ -21,6 +22,7 @@ export const MAIN_WRITES_SQL = {
   // SELECT scan the whole table (about 3 ms at 100,000 entries, on every append).
   logIdRange: 'SELECT (SELECT min(id) FROM request_log) AS low, (SELECT max(id) FROM request_log) AS high',
   logTrim: 'DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE id <= ? ORDER BY id LIMIT ?)',
+  logPurge: 'DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE started_at < ? ORDER BY started_at LIMIT ?)',
   statsAdd: `INSERT INTO stats (granularity, bucket, dimension, value, requests, successes, failures, prompt_tokens, completion_tokens,
        latency_sum_ms, ttft_sum_ms, ttft_count, latency_hist, ttft_hist)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -35,6 +37,8 @@ export const MAIN_WRITES_SQL = {
        ttft_count = ttft_count + excluded.ttft_count,
        latency_hist = pool_hist_add(latency_hist, excluded.latency_hist),
        ttft_hist = pool_hist_add(ttft_hist, excluded.ttft_hist)`,
+  statsPurge: `DELETE FROM stats WHERE (granularity, dimension, bucket, value) IN
+       (SELECT granularity, dimension, bucket, value FROM stats WHERE granularity = ? AND bucket < ? LIMIT ?)`,
   statsCount: 'SELECT granularity, count(*) AS n FROM stats GROUP BY granularity',
   // Both by the primary key's prefix (granularity, dimension, bucket): a seek and a range, not a scan.
   statsOldest: 'SELECT min(bucket) AS bucket FROM stats WHERE granularity = ? AND dimension = ?',
@@ -178,6 +182,10 @@ function mainWriter(db, o) {
         noteCommitted(mark);
       });
     },
+    deleteBatch: o.deleteBatch,
+    purgeLogStep: (before) => Number(st.logPurge.run(before, o.deleteBatch).changes),
+    purgeStatsStep: (granularity, before) => Number(st.statsPurge.run(granularity, before, o.deleteBatch).changes),
+    probe: (now) => void st.settingsSet.run('health', 'write-probe', '{}', now),
     trimLogStep() {
       if (keepAbove === undefined) {
         const range = st.logIdRange.get();
@@ -226,7 +234,19 @@ function mainThreadOps(w) {
     increment(mark, namespace, key, change, now) {
       w.increment(namespace, key, change, now, mark);
     },
+    purgeLog: (before) => steps(() => w.purgeLogStep(before)),
+    purgeStats: (granularity, before) => steps(() => w.purgeStatsStep(granularity, before)),
+    probe: w.probe,
   };
+  /** Deletes step after step (each its own statement, so the gateway's connection can write between) until one is short. */
+  function steps(step) {
+    let deleted = 0;
+    for (;;) {
+      const n = step();
+      deleted += n;
+      if (n < w.deleteBatch) return deleted;
+    }
+  }
 }
 `;
 
@@ -237,6 +257,12 @@ interface MainWriter {
   /** SettingsStore.increment, in one transaction. */
   increment(namespace: string, key: string, change: CounterChange, now: number, mark?: number): void;
   trimLogStep(): boolean;
+  readonly deleteBatch: number;
+  /** How many rows one step of a purge deleted. */
+  purgeLogStep(before: number): number;
+  purgeStatsStep(granularity: Granularity, before: number): number;
+  /** The health check's small write (SqliteStorage.checkWritable). */
+  probe(now: number): void;
   capStatsStep(): boolean;
   /** The last batch the thread noted as committed in this run; 0 for none. */
   committed(): number;
@@ -256,13 +282,20 @@ export interface MainWrites {
   appendLog(rows: LogRow[]): Promise<void>;
   addStats(rows: StatsArgs[]): Promise<void>;
   increment(namespace: string, key: string, change: CounterChange, now: number): Promise<void>;
+  /** Deletes log entries started before `before`; returns how many. */
+  purgeLog(before: number): Promise<number>;
+  purgeStats(granularity: Granularity, before: number): Promise<number>;
+  probe(now: number): Promise<void>;
 }
 
 /** A call to the storage thread for MAIN_WRITER_THREAD's ops: `mark` numbers the batch. */
 export type MainOp =
   | { op: 'log'; args: [mark: number, rows: LogRow[]] }
   | { op: 'stats'; args: [mark: number, rows: StatsArgs[]] }
-  | { op: 'increment'; args: [mark: number, namespace: string, key: string, change: CounterChange, now: number] };
+  | { op: 'increment'; args: [mark: number, namespace: string, key: string, change: CounterChange, now: number] }
+  | { op: 'purgeLog'; args: [before: number] }
+  | { op: 'purgeStats'; args: [granularity: Granularity, before: number] }
+  | { op: 'probe'; args: [now: number] };
 
 const yieldToRequests = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -294,8 +327,39 @@ export class InlineMainWriter implements MainWrites {
     this.writer.increment(namespace, key, change, now);
   }
 
-  /** A call the thread did not answer, made here (unless the thread committed it). */
-  run(call: MainOp): Promise<void> {
+  async purgeLog(before: number): Promise<number> {
+    return this.steps(() => this.writer.purgeLogStep(before));
+  }
+
+  async purgeStats(granularity: Granularity, before: number): Promise<number> {
+    return this.steps(() => this.writer.purgeStatsStep(granularity, before));
+  }
+
+  async probe(now: number): Promise<void> {
+    this.writer.probe(now);
+  }
+
+  /** A purge may delete millions of rows (after lowering LOG_RETENTION_DAYS): in steps, requests running between them. */
+  private async steps(step: () => number): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const n = step();
+      deleted += n;
+      if (n < this.writer.deleteBatch) return deleted;
+      await yieldToRequests();
+    }
+  }
+
+  /** A call the thread did not answer, made here (unless the thread committed it: purges and probes may simply be made again). */
+  run(call: MainOp): Promise<unknown> {
+    switch (call.op) {
+      case 'purgeLog':
+        return this.purgeLog(call.args[0]);
+      case 'purgeStats':
+        return this.purgeStats(...call.args);
+      case 'probe':
+        return this.probe(call.args[0]);
+    }
     if (call.args[0] <= this.committedByThread) return Promise.resolve();
     switch (call.op) {
       case 'log':
@@ -324,5 +388,17 @@ export class ThreadMainWriter implements MainWrites {
 
   async increment(namespace: string, key: string, change: CounterChange, now: number): Promise<void> {
     await this.call({ op: 'increment', args: [++this.mark, namespace, key, change, now] });
+  }
+
+  purgeLog(before: number): Promise<number> {
+    return this.call({ op: 'purgeLog', args: [before] }) as Promise<number>;
+  }
+
+  purgeStats(granularity: Granularity, before: number): Promise<number> {
+    return this.call({ op: 'purgeStats', args: [granularity, before] }) as Promise<number>;
+  }
+
+  async probe(now: number): Promise<void> {
+    await this.call({ op: 'probe', args: [now] });
   }
 }

@@ -419,6 +419,7 @@ describe('SqliteStorage request log, stats and counters', () => {
       await storage.stats.add([increment()]);
       await storage.stats.add([increment({ latencyHist: hist([4, 1], [7, 2]) }), increment({ dimension: 'model', value: 'llama' })]);
       await storage.settings.increment('usage', 'k1', { add: { requests: 2 }, max: { lastUsedAt: 9 } });
+      await storage.checkWritable();
     });
     expect(await storage.settings.get('usage', 'k1')).toEqual({ requests: 2, lastUsedAt: 9 });
     // Each batch noted as committed, in its own transaction (see InlineMainWriter's skip).
@@ -439,6 +440,11 @@ describe('SqliteStorage request log, stats and counters', () => {
       expect.objectContaining({ value: 'llama', requests: 1 }),
     ]);
     await expect(storage.stats.add([increment({ latencyHist: [1] })])).rejects.toThrow(RangeError);
+    await offThisThread(async () => {
+      expect(await storage.log.purgeBefore(T0 + 5)).toBe(5);
+      expect(await storage.stats.purgeBefore('minute', T0 + 1)).toBe(2);
+    });
+    expect((await storage.log.query({}, { offset: 0, limit: 0 })).total).toBe(28);
     await storage.close();
   });
 
@@ -505,8 +511,11 @@ describe('SqliteStorage request log, stats and counters', () => {
       expect(inline.storageThread).toBeUndefined();
       await inline.log.append([logEntry()]);
       await inline.stats.add([increment()]);
+      await inline.settings.increment('usage', 'k1', { add: { requests: 1 } });
       expect(run).toHaveBeenCalled();
       expect((await inline.log.query({}, { offset: 0, limit: 1 })).total).toBe(1);
+      expect(await inline.settings.get('usage', 'k1')).toEqual({ requests: 1 });
+      expect(await inline.log.purgeBefore(T0 + 1)).toBe(1);
     } finally {
       run.mockRestore();
       await inline.close();

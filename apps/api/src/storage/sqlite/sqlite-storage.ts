@@ -60,13 +60,12 @@ const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
 const TRIM_TO = 0.9;
 const STATS_DIMENSIONS = ['all', 'provider', 'model', 'key', 'route'] as const;
 /**
- * Rows a trim or purge deletes per step before letting requests run: a cap lowered over a large
- * backlog, or a purge after lowering LOG_RETENTION_DAYS, deletes in steps of about a millisecond
- * each. One delete of 2,000 to 5,000 rows held the event loop for many milliseconds.
+ * Rows a trim or purge deletes per step (its own statement): a cap lowered over a large backlog,
+ * or a purge after lowering LOG_RETENTION_DAYS, deletes in steps of about a millisecond each, with
+ * requests running between them on this thread, and this thread's writes between them when the
+ * storage thread deletes. One delete of 2,000 to 5,000 rows held the event loop for many milliseconds.
  */
 export const DELETE_BATCH = 500;
-
-const yieldToRequests = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 type Row = Record<string, SQLOutputValue>;
 
@@ -211,10 +210,8 @@ class Connection {
   readonly settingsCreate: StatementSync;
   readonly settingsDelete: StatementSync;
   readonly settingsList: StatementSync;
-  readonly logPurge: StatementSync;
   readonly statsQuery: StatementSync;
   readonly statsQueryValue: StatementSync;
-  readonly statsPurge: StatementSync;
   readonly healthInsert: StatementSync;
   readonly healthHistory: StatementSync;
   readonly healthPurge: StatementSync;
@@ -228,14 +225,9 @@ class Connection {
     this.settingsCreate = db.prepare(`INSERT INTO settings (namespace, key, value, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (namespace, key) DO NOTHING`);
     this.settingsDelete = db.prepare('DELETE FROM settings WHERE namespace = ? AND key = ?');
     this.settingsList = db.prepare('SELECT key, value FROM settings WHERE namespace = ? ORDER BY key');
-    this.logPurge = db.prepare('DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE started_at < ? ORDER BY started_at LIMIT ?)');
     this.statsQuery = db.prepare(`SELECT * FROM stats WHERE granularity = ? AND dimension = ? AND bucket >= ? AND bucket < ? ORDER BY bucket, value`);
     this.statsQueryValue = db.prepare(
       `SELECT * FROM stats WHERE granularity = ? AND dimension = ? AND bucket >= ? AND bucket < ? AND value = ? ORDER BY bucket, value`,
-    );
-    this.statsPurge = db.prepare(
-      `DELETE FROM stats WHERE (granularity, dimension, bucket, value) IN
-         (SELECT granularity, dimension, bucket, value FROM stats WHERE granularity = ? AND bucket < ? LIMIT ?)`,
     );
     this.healthInsert = db.prepare('INSERT INTO health (provider, checked_at, ok, latency_ms, probe, model, error) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.healthHistory = db.prepare('SELECT * FROM health WHERE provider = ? ORDER BY checked_at DESC, id DESC LIMIT ?');
@@ -356,15 +348,9 @@ class SqliteRequestLogStore implements RequestLogStore {
     });
   }
 
-  /** In batches, yielding to requests between them: a purge after lowering LOG_RETENTION_DAYS may delete millions of rows. */
+  /** In steps of DELETE_BATCH: a purge after lowering LOG_RETENTION_DAYS may delete millions of rows. */
   async purgeBefore(before: number): Promise<number> {
-    let deleted = 0;
-    for (;;) {
-      const n = changes(this.conn().logPurge.run(before, DELETE_BATCH));
-      deleted += n;
-      if (n < DELETE_BATCH) return deleted;
-      await yieldToRequests();
-    }
+    return this.writes().purgeLog(before);
   }
 }
 
@@ -396,13 +382,7 @@ class SqliteStatsStore implements StatsStore {
   }
 
   async purgeBefore(granularity: Granularity, before: number): Promise<number> {
-    let deleted = 0;
-    for (;;) {
-      const n = changes(this.conn().statsPurge.run(granularity, before, DELETE_BATCH));
-      deleted += n;
-      if (n < DELETE_BATCH) return deleted;
-      await yieldToRequests();
-    }
+    return this.writes().purgeStats(granularity, before);
   }
 }
 
@@ -516,10 +496,7 @@ export class SqliteStorage implements Storage {
 
   constructor(private readonly options: SqliteStorageOptions) {
     const ref: ConnectionRef = () => this.open();
-    const writes = () => {
-      this.open();
-      return this.mainWrites!;
-    };
+    const writes = () => this.writes();
     this.settings = new SqliteSettingsStore(ref, writes);
     this.log = new SqliteRequestLogStore(ref, writes);
     this.stats = new SqliteStatsStore(ref, writes);
@@ -649,7 +626,7 @@ export class SqliteStorage implements Storage {
    * left (SQLite may still fit a row in its WAL, but not for long), or a small write fails.
    */
   async checkWritable(): Promise<void> {
-    const c = this.open();
+    const writes = this.writes();
     const { file } = this.options;
     if (file !== ':memory:' && file !== '') {
       const fs = statfsSync(dirname(file));
@@ -659,8 +636,9 @@ export class SqliteStorage implements Storage {
     // Public health endpoints call this: at most one probe write per second, however often they are asked.
     const now = Date.now();
     if (now - this.lastProbeWriteAt < PROBE_WRITE_EVERY_MS) return;
-    // Bypasses settings.set: a probe is not a change that caches should reload for.
-    c.write(() => c.settingsSet.run('health', 'write-probe', '{}', now));
+    // Bypasses settings.set: a probe is not a change that caches should reload for. Made by the
+    // storage thread where it runs, so that this thread never waits for the thread's write lock.
+    await writes.probe(now);
     this.lastProbeWriteAt = now;
   }
 
@@ -686,6 +664,11 @@ export class SqliteStorage implements Storage {
     } finally {
       connection.db.close();
     }
+  }
+
+  private writes(): MainWrites {
+    this.open();
+    return this.mainWrites!;
   }
 
   private open(): Connection {

@@ -22,7 +22,8 @@ export interface InlineWriters {
   main: InlineMainWriter;
 }
 
-const isMainOp = (op: StorageOp): op is MainOp => op.op === 'log' || op.op === 'stats' || op.op === 'increment';
+const MAIN_OPS: ReadonlySet<string> = new Set<MainOp['op']>(['log', 'stats', 'increment', 'purgeLog', 'purgeStats', 'probe']);
+const isMainOp = (op: StorageOp): op is MainOp => MAIN_OPS.has(op.op);
 
 /**
  * The one storage thread (each thread costs some 10 MB of memory): it writes stored responses,
