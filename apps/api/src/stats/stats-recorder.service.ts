@@ -15,9 +15,10 @@ export const MAX_PENDING_STATS_ROWS = 50_000;
 
 /**
  * Log entries or stats rows per storage write. A SQLite insert of one entry costs 6–20 µs on a
- * small machine, so a write of this many (one transaction) holds the event loop well under a
- * millisecond; the flush yields to requests between writes. One write of a whole second's batch
- * at 500 req/s held it 3–18 ms, and every request in flight waited.
+ * small machine, so a write of this many (one transaction) holds the database's write lock (and,
+ * where the storage thread cannot run, the event loop) well under a millisecond; the flush yields
+ * to requests between writes. One write of a whole second's batch at 500 req/s held it 3–18 ms,
+ * and every request in flight waited.
  */
 export const WRITE_BATCH = 32;
 

@@ -1,8 +1,6 @@
 import { basename, dirname, extname, join } from 'node:path';
 import type { DatabaseSync, StatementSync } from 'node:sqlite';
-import type { Worker } from 'node:worker_threads';
 import type { StoredResponseWrite } from '../storage.ts';
-import { THREAD_SERVE, ThreadCalls, startSqliteThread } from './sqlite-thread.ts';
 
 /**
  * Stored Responses API answers. With a database file they live in a file of their own beside it
@@ -60,7 +58,7 @@ export const RESPONSES_SQL = {
 } as const;
 
 /** Rows a purge deletes per statement. */
-const PURGE_STEP = 500;
+export const PURGE_STEP = 500;
 
 export function responsesFileOf(file: string): string {
   const ext = extname(file);
@@ -78,7 +76,8 @@ export interface ResponseWriter {
 }
 
 type Row = [id: string, owner: string, expiresAt: number, json: string];
-type Op =
+/** A call to the storage thread for RESPONSES_THREAD's ops. */
+export type ResponsesOp =
   | { op: 'put'; args: [Row[]] }
   | { op: 'extend'; args: [readonly string[], number, number, number] }
   | { op: 'delete'; args: [string, number] }
@@ -145,69 +144,37 @@ export class InlineResponseWriter implements ResponseWriter {
   }
 }
 
-/**
- * Writes from a worker thread on its own connection. If the thread dies, `fallback` opens a
- * connection on this thread and every write still waiting is made again there (each is
- * idempotent: an upsert, an expiry pushed out, a delete, a purge), as are the writes after it.
- */
+/** The responses store's writes as calls to the storage thread (see storage-thread.ts), which runs RESPONSES_THREAD's ops. */
 export class ThreadResponseWriter implements ResponseWriter {
-  private readonly calls: ThreadCalls<Op>;
-
-  private constructor(worker: Worker, fallback: (reason: string) => InlineResponseWriter) {
-    this.calls = new ThreadCalls<Op>(
-      worker,
-      (reason) => {
-        const inline = fallback(reason);
-        return (op) => runInline(inline, op);
-      },
-      'the responses store',
-    );
-  }
-
-  /**
-   * Starts the thread; rejects when it cannot open `file` (or `checkpoint.file`). `fallback` is
-   * called if it dies later. With `checkpoint`, the thread also checkpoints that database's
-   * write-ahead log (PASSIVE, every intervalMs) on a connection of its own, as WalCheckpointer does:
-   * one thread for both, since each thread costs some 10 MB of memory.
-   */
-  static start(
-    file: string,
-    busyTimeoutMs: number,
-    fallback: (reason: string) => InlineResponseWriter,
-    checkpoint?: { file: string; intervalMs: number },
-  ): Promise<ThreadResponseWriter> {
-    const workerData = { file, busyTimeoutMs, sql: RESPONSES_SQL, checkpoint };
-    return startSqliteThread(WORKER_SOURCE, workerData, 'the storage thread').then((worker) => new ThreadResponseWriter(worker, fallback));
-  }
-
-  /** The thread while it writes (tests end it to see the writes carry on). */
-  get thread(): Worker | undefined {
-    return this.calls.thread;
-  }
+  constructor(
+    private readonly call: (op: ResponsesOp) => Promise<unknown>,
+    private readonly closeThread: () => Promise<void>,
+  ) {}
 
   put(rows: readonly StoredResponseWrite[]): Promise<void> {
-    return this.calls.call({ op: 'put', args: [rowsOf(rows)] }) as Promise<void>;
+    return this.call({ op: 'put', args: [rowsOf(rows)] }) as Promise<void>;
   }
 
   extend(ids: readonly string[], expiresAt: number, ifBefore: number, now: number): Promise<void> {
-    return this.calls.call({ op: 'extend', args: [ids, expiresAt, ifBefore, now] }) as Promise<void>;
+    return this.call({ op: 'extend', args: [ids, expiresAt, ifBefore, now] }) as Promise<void>;
   }
 
   delete(id: string, now: number): Promise<number> {
-    return this.calls.call({ op: 'delete', args: [id, now] }) as Promise<number>;
+    return this.call({ op: 'delete', args: [id, now] }) as Promise<number>;
   }
 
   purgeExpired(now: number): Promise<number> {
-    return this.calls.call({ op: 'purge', args: [now, PURGE_STEP] }) as Promise<number>;
+    return this.call({ op: 'purge', args: [now, PURGE_STEP] }) as Promise<number>;
   }
 
-  /** Waits for the writes under way, then ends the thread (its connection closes with it). */
+  /** Waits for the writes under way, then ends the thread (its connections close with it). */
   close(): Promise<void> {
-    return this.calls.close();
+    return this.closeThread();
   }
 }
 
-function runInline(writer: InlineResponseWriter, { op, args }: Op): Promise<unknown> {
+/** A call the thread did not answer, made on this thread's writer instead (each is idempotent). */
+export function runResponsesOp(writer: InlineResponseWriter, { op, args }: ResponsesOp): Promise<unknown> {
   switch (op) {
     case 'put':
       return writer.put(args[0].map(([id, owner, expiresAt, json]) => ({ id, owner, expiresAt, json })));
@@ -221,47 +188,24 @@ function runInline(writer: InlineResponseWriter, { op, args }: Op): Promise<unkn
 }
 
 /**
- * The thread: its own connection to the responses file, one transaction per batch of puts or
- * extends, and (with `checkpoint`) the database's checkpoints. A failed open is reported and ends
- * the thread; a failed write is reported to its caller; a failed checkpoint is tried next time.
+ * The thread's side: `responsesThreadOps(db, sql)` prepares the statements on its connection to
+ * the responses file and returns the ops it serves, one transaction per batch of puts or extends.
  */
-const WORKER_SOURCE = `
-const { DatabaseSync } = require('node:sqlite');
-const { parentPort, workerData } = require('node:worker_threads');
-const { file, busyTimeoutMs, sql, checkpoint } = workerData;
-let db, st, checkpointed;
-try {
-  if (checkpoint) checkpointed = new DatabaseSync(checkpoint.file, { timeout: 1000 });
-  db = new DatabaseSync(file, { timeout: busyTimeoutMs });
-  db.exec('PRAGMA journal_mode = WAL');
-  db.exec('PRAGMA synchronous = NORMAL');
-  db.exec('PRAGMA journal_size_limit = 67108864');
-  st = { put: db.prepare(sql.put), delete: db.prepare(sql.delete), purge: db.prepare(sql.purge), extend: db.prepare(sql.extend) };
-} catch (err) {
-  parentPort.postMessage({ fatal: 'cannot open ' + (db || !checkpoint ? file : checkpoint.file) + ': ' + ((err && err.message) || err) });
-  process.exit(1);
+export const RESPONSES_THREAD = `
+function responsesThreadOps(db, sql) {
+  const st = { put: db.prepare(sql.put), delete: db.prepare(sql.delete), purge: db.prepare(sql.purge), extend: db.prepare(sql.extend) };
+  return {
+    put: (rows) => transaction(db, () => { for (const r of rows) st.put.run(r[0], r[1], r[2], r[3]); }),
+    extend: (ids, expiresAt, ifBefore, now) => transaction(db, () => { for (const id of ids) st.extend.run(expiresAt, id, ifBefore, now); }),
+    delete: (id, now) => Number(st.delete.run(id, now).changes),
+    purge: (now, step) => {
+      let deleted = 0;
+      for (;;) {
+        const n = Number(st.purge.run(now, step).changes);
+        deleted += n;
+        if (n < step) return deleted;
+      }
+    },
+  };
 }
-if (checkpointed) {
-  setInterval(() => {
-    try {
-      checkpointed.exec('PRAGMA wal_checkpoint(PASSIVE)');
-    } catch {
-      // busy or locked: the next turn tries again
-    }
-  }, checkpoint.intervalMs);
-}
-${THREAD_SERVE}
-serve({
-  put: (rows) => transaction(db, () => { for (const r of rows) st.put.run(r[0], r[1], r[2], r[3]); }),
-  extend: (ids, expiresAt, ifBefore, now) => transaction(db, () => { for (const id of ids) st.extend.run(expiresAt, id, ifBefore, now); }),
-  delete: (id, now) => Number(st.delete.run(id, now).changes),
-  purge: (now, step) => {
-    let deleted = 0;
-    for (;;) {
-      const n = Number(st.purge.run(now, step).changes);
-      deleted += n;
-      if (n < step) return deleted;
-    }
-  },
-});
 `;

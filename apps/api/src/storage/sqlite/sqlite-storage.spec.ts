@@ -11,6 +11,7 @@ import { describeStorageContract, hist, increment, logEntry } from '../storage.c
 import { SQLITE_FILE_NAME, StorageModule } from '../storage.module.ts';
 import { STORAGE, type LogFilter, type RequestLogEntry, type Storage, type StoredResponseWrite } from '../storage.ts';
 import { LATEST_VERSION, MIGRATIONS, migrate, schemaVersion, type Migration } from './migrations.ts';
+import { MAIN_WRITES_SQL } from './main-writer.ts';
 import { DELETE_BATCH, SqliteStorage } from './sqlite-storage.ts';
 
 const T0 = Date.UTC(2030, 0, 1);
@@ -43,6 +44,20 @@ function inspect<T>(file: string, fn: (db: DatabaseSync) => T): T {
   }
 }
 
+/** Runs `writes`, checking that no statement ran on this thread meanwhile (they are the storage thread's). */
+async function offThisThread(writes: () => Promise<void>): Promise<void> {
+  const run = jest.spyOn(StatementSync.prototype, 'run');
+  const exec = jest.spyOn(DatabaseSync.prototype, 'exec');
+  try {
+    await writes();
+    expect(run).not.toHaveBeenCalled();
+    expect(exec).not.toHaveBeenCalled();
+  } finally {
+    run.mockRestore();
+    exec.mockRestore();
+  }
+}
+
 describeStorageContract('SqliteStorage :memory:', () => open(':memory:'));
 describeStorageContract('SqliteStorage file', () => open(freshFile()));
 
@@ -65,6 +80,8 @@ describe('SqliteStorage', () => {
     const storage = await open(file);
     spy.mockRestore();
     await storage.close();
+    // The request log's and the stats' writes are prepared on the storage thread, out of the spy's sight.
+    prepared.push(...Object.values(MAIN_WRITES_SQL));
     const scans = inspect(file, (db) => {
       db.function('pool_hist_add', (a, _b) => a);
       return prepared
@@ -277,19 +294,12 @@ describe('SqliteStorage stored responses', () => {
   it('are written by a thread of their own, into a file beside the database, none of it on this thread', async () => {
     const file = freshFile();
     const storage = await open(file);
-    expect(storage.responsesThread).toBeDefined();
-    const run = jest.spyOn(StatementSync.prototype, 'run');
-    const exec = jest.spyOn(DatabaseSync.prototype, 'exec');
-    try {
+    expect(storage.storageThread).toBeDefined();
+    await offThisThread(async () => {
       await storage.responses.put(Array.from({ length: 10 }, (_, i) => doc(`resp_${i}`)));
       await storage.responses.extend(['resp_1'], Date.now() + 120_000, Date.now() + 100_000);
       expect(await storage.responses.delete('resp_9', Date.now())).toBe(true);
-      expect(run).not.toHaveBeenCalled();
-      expect(exec).not.toHaveBeenCalled();
-    } finally {
-      run.mockRestore();
-      exec.mockRestore();
-    }
+    });
     expect((await storage.responses.get('resp_3', Date.now()))?.document).toEqual({ id: 'resp_3' });
     expect(await storage.responses.get('resp_9', Date.now())).toBeUndefined();
     await storage.close();
@@ -297,10 +307,10 @@ describe('SqliteStorage stored responses', () => {
     expect(rows(file, 'SELECT count(*) AS n FROM responses')).toBe(0);
   });
 
-  it('are written on this thread with responsesThread: false (what the spies above would see)', async () => {
-    const storage = new SqliteStorage({ file: freshFile(), responsesThread: false });
+  it('are written on this thread with storageThread: false (what the spies above would see)', async () => {
+    const storage = new SqliteStorage({ file: freshFile(), storageThread: false });
     await storage.init();
-    expect(storage.responsesThread).toBeUndefined();
+    expect(storage.storageThread).toBeUndefined();
     const run = jest.spyOn(StatementSync.prototype, 'run');
     try {
       await storage.responses.put([doc('resp_here')]);
@@ -372,16 +382,143 @@ describe('SqliteStorage stored responses', () => {
     const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
     const storage = await open(freshFile());
     try {
-      const exited = new Promise((resolve) => storage.responsesThread!.once('exit', resolve));
-      await storage.responsesThread!.terminate();
+      const exited = new Promise((resolve) => storage.storageThread!.once('exit', resolve));
+      await storage.storageThread!.terminate();
       await exited;
       await storage.responses.put([doc('resp_after')]);
       expect((await storage.responses.get('resp_after', Date.now()))?.document).toEqual({ id: 'resp_after' });
-      expect(storage.responsesThread).toBeUndefined();
-      expect(warn).toHaveBeenCalledWith(expect.stringMatching(/stored responses are written, and the database checkpointed, on the request path again/));
+      expect(storage.storageThread).toBeUndefined();
+      expect(warn).toHaveBeenCalledWith(
+        expect.stringMatching(/stored responses, the request log and stats are written, and the database checkpointed, on the request path again/),
+      );
     } finally {
       warn.mockRestore();
       await storage.close();
+    }
+  });
+});
+
+describe('SqliteStorage request log, stats and counters', () => {
+  const logRows = (file: string): string[] =>
+    inspect(file, (db) =>
+      db
+        .prepare('SELECT request_id FROM request_log ORDER BY id')
+        .all()
+        .map((r) => String(r.request_id)),
+    );
+  const storedRequests = (file: string): number => inspect(file, (db) => Number(db.prepare(`SELECT coalesce(sum(requests), 0) AS n FROM stats`).get()!.n));
+  const batchOf = (b: number, size: number) => Array.from({ length: size }, (_, i) => logEntry({ requestId: `b${b}-${i}`, startedAt: T0 + b * size + i }));
+
+  it('are written by the storage thread, none of it on this thread, and read back on this one', async () => {
+    const file = freshFile();
+    const storage = await open(file);
+    expect(storage.storageThread).toBeDefined();
+    await offThisThread(async () => {
+      await storage.log.append(batchOf(0, 32));
+      await storage.log.append([logEntry({ requestId: 'aliased', startedAt: T0 + 100, alias: 'fast' })]);
+      await storage.stats.add([increment()]);
+      await storage.stats.add([increment({ latencyHist: hist([4, 1], [7, 2]) }), increment({ dimension: 'model', value: 'llama' })]);
+      await storage.settings.increment('usage', 'k1', { add: { requests: 2 }, max: { lastUsedAt: 9 } });
+      await storage.checkWritable();
+    });
+    expect(await storage.settings.get('usage', 'k1')).toEqual({ requests: 2, lastUsedAt: 9 });
+    // Each batch noted as committed, in its own transaction (see InlineMainWriter's skip).
+    expect(
+      inspect(file, (db) => JSON.parse(String(db.prepare(`SELECT value FROM settings WHERE namespace = 'storage' AND key = 'thread-committed'`).get()!.value))),
+    ).toEqual({
+      run: expect.any(String),
+      seq: 5,
+    });
+    const page = await storage.log.query({}, { offset: 0, limit: 2 });
+    expect(page.total).toBe(33);
+    expect(page.items).toEqual([logEntry({ requestId: 'aliased', startedAt: T0 + 100, alias: 'fast' }), batchOf(0, 32)[31]]);
+    // Summed by the thread's pool_hist_add, element-wise.
+    expect(await storage.stats.query({ granularity: 'minute', dimension: 'all', from: T0, to: T0 + 1 })).toEqual([
+      expect.objectContaining({ requests: 2, latencyHist: hist([4, 2], [7, 2]) }),
+    ]);
+    expect(await storage.stats.query({ granularity: 'minute', dimension: 'model', from: T0, to: T0 + 1 })).toEqual([
+      expect.objectContaining({ value: 'llama', requests: 1 }),
+    ]);
+    await expect(storage.stats.add([increment({ latencyHist: [1] })])).rejects.toThrow(RangeError);
+    await offThisThread(async () => {
+      expect(await storage.log.purgeBefore(T0 + 5)).toBe(5);
+      expect(await storage.stats.purgeBefore('minute', T0 + 1)).toBe(2);
+    });
+    expect((await storage.log.query({}, { offset: 0, limit: 0 })).total).toBe(28);
+    await storage.close();
+  });
+
+  it('keep being written, each batch exactly once, when the thread dies with batches waiting for it', async () => {
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    const file = freshFile();
+    const storage = await open(file);
+    try {
+      const thread = storage.storageThread!;
+      const exited = new Promise((resolve) => thread.once('exit', resolve));
+      const writes: Promise<void>[] = [];
+      for (let b = 0; b < 60; b++) {
+        writes.push(storage.log.append(batchOf(b, 25)));
+        writes.push(storage.stats.add([increment({ requests: 1 })]));
+        writes.push(storage.settings.increment('usage', 'k1', { add: { requests: 1 } }));
+      }
+      // Some batches are committed, the rest still wait for the thread when it ends.
+      await writes[3];
+      await thread.terminate();
+      await exited;
+      await Promise.all(writes);
+      await storage.log.append([logEntry({ requestId: 'after', startedAt: T0 + 10_000 })]);
+      await storage.stats.add([increment()]);
+      expect(storage.storageThread).toBeUndefined();
+      expect(warn.mock.calls.filter(([m]) => /storage thread stopped/.test(String(m)))).toEqual([
+        [expect.stringMatching(/stored responses, the request log and stats are written, and the database checkpointed, on the request path again/)],
+      ]);
+      expect((await storage.log.query({}, { offset: 0, limit: 1 })).total).toBe(60 * 25 + 1);
+      expect(await storage.settings.get('usage', 'k1')).toEqual({ requests: 60 });
+    } finally {
+      warn.mockRestore();
+      await storage.close();
+    }
+    const ids = logRows(file);
+    expect(ids).toHaveLength(60 * 25 + 1);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(storedRequests(file)).toBe(61);
+  });
+
+  it('are all committed by close(), which waits for the batches handed to the thread', async () => {
+    const file = freshFile();
+    const storage = await open(file);
+    const writes: Promise<void>[] = [];
+    for (let b = 0; b < 40; b++) {
+      writes.push(storage.log.append(batchOf(b, 32)));
+      writes.push(storage.stats.add([increment({ bucket: T0 + b * 60_000 })]));
+      writes.push(storage.settings.increment('usage', 'k1', { add: { requests: 1 } }));
+    }
+    await storage.close();
+    await Promise.all(writes);
+    await expect(storage.log.append(batchOf(99, 1))).rejects.toThrow(/closed/);
+    expect(logRows(file)).toHaveLength(40 * 32);
+    expect(storedRequests(file)).toBe(40);
+    expect(inspect(file, (db) => db.prepare(`SELECT value FROM settings WHERE namespace = 'usage' AND key = 'k1'`).get())).toEqual({
+      value: '{"requests":40}',
+    });
+  });
+
+  it('are written on this thread with storageThread: false', async () => {
+    const inline = new SqliteStorage({ file: freshFile(), storageThread: false });
+    await inline.init();
+    const run = jest.spyOn(StatementSync.prototype, 'run');
+    try {
+      expect(inline.storageThread).toBeUndefined();
+      await inline.log.append([logEntry()]);
+      await inline.stats.add([increment()]);
+      await inline.settings.increment('usage', 'k1', { add: { requests: 1 } });
+      expect(run).toHaveBeenCalled();
+      expect((await inline.log.query({}, { offset: 0, limit: 1 })).total).toBe(1);
+      expect(await inline.settings.get('usage', 'k1')).toEqual({ requests: 1 });
+      expect(await inline.log.purgeBefore(T0 + 1)).toBe(1);
+    } finally {
+      run.mockRestore();
+      await inline.close();
     }
   });
 });

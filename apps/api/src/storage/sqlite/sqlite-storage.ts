@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Worker } from 'node:worker_threads';
@@ -6,7 +7,6 @@ import { DatabaseSync, type SQLInputValue, type SQLOutputValue, type StatementSy
 import { Subject, type Observable } from 'rxjs';
 import {
   HISTOGRAM_SIZE,
-  applyCounterChange,
   assertPage,
   toJson,
   type Granularity,
@@ -28,15 +28,9 @@ import {
 } from '../storage.ts';
 import { prepareDataDir, sqliteOpenError } from '../storage-errors.ts';
 import { migrate } from './migrations.ts';
-import {
-  InlineResponseWriter,
-  RESPONSES_SCHEMA,
-  RESPONSES_SQL,
-  ThreadResponseWriter,
-  responsesFileOf,
-  upgradeResponsesTable,
-  type ResponseWriter,
-} from './responses-file.ts';
+import { InlineMainWriter, MAIN_WRITES_SQL, THREAD_MARK, logRow, statsArgs, type MainWriterSettings, type MainWrites } from './main-writer.ts';
+import { InlineResponseWriter, RESPONSES_SCHEMA, RESPONSES_SQL, responsesFileOf, upgradeResponsesTable, type ResponseWriter } from './responses-file.ts';
+import { StorageThread } from './storage-thread.ts';
 import { WalCheckpointer } from './wal-checkpointer.ts';
 
 export interface SqliteStorageOptions {
@@ -50,8 +44,11 @@ export interface SqliteStorageOptions {
   maxStatsRows?: number;
   /** How often a worker thread checkpoints the write-ahead log (see WalCheckpointer); 0 leaves it to SQLite. Default 1000. */
   checkpointEveryMs?: number;
-  /** Stored responses are written from a worker thread (see responses-file.ts); false writes them on this one. Default true. */
-  responsesThread?: boolean;
+  /**
+   * Stored responses, the request log and the stats are written from a worker thread (see
+   * storage-thread.ts); false writes them on this one. Default true.
+   */
+  storageThread?: boolean;
 }
 
 /** Below this much free space on DATA_DIR's volume, the store reports that it cannot write. */
@@ -63,13 +60,12 @@ const SQLITE_AUTOCHECKPOINT_PAGES = 1000;
 const TRIM_TO = 0.9;
 const STATS_DIMENSIONS = ['all', 'provider', 'model', 'key', 'route'] as const;
 /**
- * Rows a trim or purge deletes per step before letting requests run: a cap lowered over a large
- * backlog, or a purge after lowering LOG_RETENTION_DAYS, deletes in steps of about a millisecond
- * each. One delete of 2,000 to 5,000 rows held the event loop for many milliseconds.
+ * Rows a trim or purge deletes per step (its own statement): a cap lowered over a large backlog,
+ * or a purge after lowering LOG_RETENTION_DAYS, deletes in steps of about a millisecond each, with
+ * requests running between them on this thread, and this thread's writes between them when the
+ * storage thread deletes. One delete of 2,000 to 5,000 rows held the event loop for many milliseconds.
  */
 export const DELETE_BATCH = 500;
-
-const yieldToRequests = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 type Row = Record<string, SQLOutputValue>;
 
@@ -102,22 +98,12 @@ function changes(result: { changes: number | bigint }): number {
   return Number(result.changes);
 }
 
-const total = (counts: Map<string, number>): number => [...counts.values()].reduce((a, b) => a + b, 0);
-
 /** Read back with the current size, so a histogram stored by an older release still lines up. */
 function histogram(text: string): number[] {
   const parsed: unknown = JSON.parse(text);
   const values = Array.isArray(parsed) ? parsed.map((v) => (typeof v === 'number' ? v : 0)) : [];
   while (values.length < HISTOGRAM_SIZE) values.push(0);
   return values;
-}
-
-/** The SQL function behind the stats UPSERT: element-wise sum of two JSON arrays. */
-function addHistograms(a: SQLOutputValue, b: SQLOutputValue): string {
-  const x = typeof a === 'string' ? histogram(a) : [];
-  const y = typeof b === 'string' ? histogram(b) : [];
-  const sum = Array.from({ length: Math.max(x.length, y.length) }, (_, i) => (x[i] ?? 0) + (y[i] ?? 0));
-  return JSON.stringify(sum);
 }
 
 const ENDPOINTS: ReadonlySet<string> = new Set<RequestLogEntry['endpoint']>([
@@ -132,12 +118,6 @@ const ENDPOINTS: ReadonlySet<string> = new Set<RequestLogEntry['endpoint']>([
 
 function isEndpoint(v: string): v is RequestLogEntry['endpoint'] {
   return ENDPOINTS.has(v);
-}
-
-/** ',A,B,' so that one instr(',A,') finds a provider among the attempts without a join table. */
-function attemptedProviders(entry: RequestLogEntry): string {
-  const names = [...new Set(entry.attempts.map((a) => a.provider))];
-  return names.length ? `,${names.join(',')},` : '';
 }
 
 function toLogEntry(row: Row): RequestLogEntry {
@@ -230,23 +210,13 @@ class Connection {
   readonly settingsCreate: StatementSync;
   readonly settingsDelete: StatementSync;
   readonly settingsList: StatementSync;
-  readonly logInsert: StatementSync;
-  readonly logPurge: StatementSync;
-  readonly logIdRange: StatementSync;
-  readonly logTrim: StatementSync;
-  readonly statsAdd: StatementSync;
   readonly statsQuery: StatementSync;
   readonly statsQueryValue: StatementSync;
-  readonly statsPurge: StatementSync;
-  readonly statsCount: StatementSync;
-  readonly statsOldest: StatementSync;
-  readonly statsDropBucket: StatementSync;
   readonly healthInsert: StatementSync;
   readonly healthHistory: StatementSync;
   readonly healthPurge: StatementSync;
 
   constructor(readonly db: DatabaseSync) {
-    db.function('pool_hist_add', { deterministic: true, directOnly: true }, addHistograms);
     this.settingsGet = db.prepare('SELECT value FROM settings WHERE namespace = ? AND key = ?');
     this.settingsSet = db.prepare(
       `INSERT INTO settings (namespace, key, value, updated_at) VALUES (?, ?, ?, ?)
@@ -255,45 +225,10 @@ class Connection {
     this.settingsCreate = db.prepare(`INSERT INTO settings (namespace, key, value, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (namespace, key) DO NOTHING`);
     this.settingsDelete = db.prepare('DELETE FROM settings WHERE namespace = ? AND key = ?');
     this.settingsList = db.prepare('SELECT key, value FROM settings WHERE namespace = ? ORDER BY key');
-    this.logInsert = db.prepare(
-      `INSERT INTO request_log (request_id, endpoint, model, stream, started_at, status, provider, upstream_model, latency_ms, ttft_ms,
-         prompt_tokens, completion_tokens, total_tokens, usage_estimated, attempts, error, client_key, attempted_providers, alias)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.logPurge = db.prepare('DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE started_at < ? ORDER BY started_at LIMIT ?)');
-    // Ids grow with every insert and only the oldest are deleted, so max - min bounds the count without a scan.
-    // Two subqueries: SQLite seeks the rowid's ends only for a lone min() or max(); both in one
-    // SELECT scan the whole table (about 3 ms at 100,000 entries, on every append).
-    this.logIdRange = db.prepare('SELECT (SELECT min(id) FROM request_log) AS low, (SELECT max(id) FROM request_log) AS high');
-    this.logTrim = db.prepare('DELETE FROM request_log WHERE id IN (SELECT id FROM request_log WHERE id <= ? ORDER BY id LIMIT ?)');
-    this.statsAdd = db.prepare(
-      `INSERT INTO stats (granularity, bucket, dimension, value, requests, successes, failures, prompt_tokens, completion_tokens,
-         latency_sum_ms, ttft_sum_ms, ttft_count, latency_hist, ttft_hist)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (granularity, dimension, bucket, value) DO UPDATE SET
-         requests = requests + excluded.requests,
-         successes = successes + excluded.successes,
-         failures = failures + excluded.failures,
-         prompt_tokens = prompt_tokens + excluded.prompt_tokens,
-         completion_tokens = completion_tokens + excluded.completion_tokens,
-         latency_sum_ms = latency_sum_ms + excluded.latency_sum_ms,
-         ttft_sum_ms = ttft_sum_ms + excluded.ttft_sum_ms,
-         ttft_count = ttft_count + excluded.ttft_count,
-         latency_hist = pool_hist_add(latency_hist, excluded.latency_hist),
-         ttft_hist = pool_hist_add(ttft_hist, excluded.ttft_hist)`,
-    );
     this.statsQuery = db.prepare(`SELECT * FROM stats WHERE granularity = ? AND dimension = ? AND bucket >= ? AND bucket < ? ORDER BY bucket, value`);
     this.statsQueryValue = db.prepare(
       `SELECT * FROM stats WHERE granularity = ? AND dimension = ? AND bucket >= ? AND bucket < ? AND value = ? ORDER BY bucket, value`,
     );
-    this.statsPurge = db.prepare(
-      `DELETE FROM stats WHERE (granularity, dimension, bucket, value) IN
-         (SELECT granularity, dimension, bucket, value FROM stats WHERE granularity = ? AND bucket < ? LIMIT ?)`,
-    );
-    this.statsCount = db.prepare('SELECT granularity, count(*) AS n FROM stats GROUP BY granularity');
-    // Both by the primary key's prefix (granularity, dimension, bucket): a seek and a range, not a scan.
-    this.statsOldest = db.prepare('SELECT min(bucket) AS bucket FROM stats WHERE granularity = ? AND dimension = ?');
-    this.statsDropBucket = db.prepare('DELETE FROM stats WHERE granularity = ? AND dimension = ? AND bucket <= ?');
     this.healthInsert = db.prepare('INSERT INTO health (provider, checked_at, ok, latency_ms, probe, model, error) VALUES (?, ?, ?, ?, ?, ?, ?)');
     this.healthHistory = db.prepare('SELECT * FROM health WHERE provider = ? ORDER BY checked_at DESC, id DESC LIMIT ?');
     this.healthPurge = db.prepare('DELETE FROM health WHERE checked_at < ?');
@@ -338,7 +273,10 @@ class SqliteSettingsStore implements SettingsStore {
   private readonly subject = new Subject<{ namespace: string; key: string }>();
   readonly changes: Observable<{ namespace: string; key: string }> = this.subject.asObservable();
 
-  constructor(private readonly conn: ConnectionRef) {}
+  constructor(
+    private readonly conn: ConnectionRef,
+    private readonly writes: () => MainWrites,
+  ) {}
 
   async get<T>(namespace: string, key: string): Promise<T | undefined> {
     const row = this.conn().settingsGet.get(namespace, key);
@@ -356,12 +294,9 @@ class SqliteSettingsStore implements SettingsStore {
     return created;
   }
 
+  /** Read and written in one transaction, by the storage thread where it runs (see main-writer.ts). */
   async increment(namespace: string, key: string, change: CounterChange): Promise<void> {
-    // Read and write with no await between: one process owns the database, so this is atomic.
-    const conn = this.conn();
-    const row = conn.settingsGet.get(namespace, key);
-    const doc = applyCounterChange(row ? JSON.parse(str(row, 'value')) : undefined, change);
-    conn.settingsSet.run(namespace, key, toJson(doc, `setting ${namespace}/${key}`), Date.now());
+    await this.writes().increment(namespace, key, change, Date.now());
   }
 
   async delete(namespace: string, key: string): Promise<boolean> {
@@ -388,51 +323,13 @@ class SqliteSettingsStore implements SettingsStore {
 class SqliteRequestLogStore implements RequestLogStore {
   constructor(
     private readonly conn: ConnectionRef,
-    private readonly maxEntries = Infinity,
+    private readonly writes: () => MainWrites,
   ) {}
 
+  /** One transaction, then (once over the cap) the oldest entries deleted down to 90% of it, DELETE_BATCH per step. */
   async append(entries: RequestLogEntry[]): Promise<void> {
     if (!entries.length) return;
-    const c = this.conn();
-    c.write(() => {
-      for (const e of entries) {
-        c.logInsert.run(
-          e.requestId,
-          e.endpoint,
-          e.model,
-          e.stream ? 1 : 0,
-          e.startedAt,
-          e.status,
-          e.provider,
-          e.upstreamModel,
-          e.latencyMs,
-          e.ttftMs,
-          e.usage?.prompt_tokens ?? null,
-          e.usage?.completion_tokens ?? null,
-          e.usage?.total_tokens ?? null,
-          e.usageEstimated ? 1 : 0,
-          toJson(e.attempts, `attempts of ${e.requestId}`),
-          e.error,
-          e.clientKey,
-          attemptedProviders(e),
-          e.alias ?? null,
-        );
-      }
-    });
-    await this.trim();
-  }
-
-  /**
-   * Once over maxEntries, deletes the oldest entries down to 90% of it (so that not every append
-   * trims), DELETE_BATCH per step with requests running between steps.
-   */
-  private async trim(): Promise<void> {
-    const range = this.conn().logIdRange.get();
-    if (!range || range.high === null || range.low === null) return;
-    const high = num(range, 'high');
-    if (high - num(range, 'low') + 1 <= this.maxEntries) return;
-    const keepAbove = high - Math.floor(this.maxEntries * TRIM_TO);
-    while (changes(this.conn().logTrim.run(keepAbove, DELETE_BATCH)) === DELETE_BATCH) await yieldToRequests();
+    await this.writes().appendLog(entries.map(logRow));
   }
 
   async query(filter: LogFilter, page: { offset: number; limit: number }): Promise<{ total: number; items: RequestLogEntry[] }> {
@@ -451,31 +348,19 @@ class SqliteRequestLogStore implements RequestLogStore {
     });
   }
 
-  /** In batches, yielding to requests between them: a purge after lowering LOG_RETENTION_DAYS may delete millions of rows. */
+  /** In steps of DELETE_BATCH: a purge after lowering LOG_RETENTION_DAYS may delete millions of rows. */
   async purgeBefore(before: number): Promise<number> {
-    let deleted = 0;
-    for (;;) {
-      const n = changes(this.conn().logPurge.run(before, DELETE_BATCH));
-      deleted += n;
-      if (n < DELETE_BATCH) return deleted;
-      await yieldToRequests();
-    }
+    return this.writes().purgeLog(before);
   }
 }
 
 class SqliteStatsStore implements StatsStore {
-  /**
-   * Rows per granularity, from the last count plus every increment written since: an upsert
-   * that only updated a row is counted too, so this overestimates, and is recounted (one scan)
-   * only once it claims the cap is exceeded.
-   */
-  private estimate?: Map<string, number>;
-
   constructor(
     private readonly conn: ConnectionRef,
-    private readonly maxRows = Infinity,
+    private readonly writes: () => MainWrites,
   ) {}
 
+  /** One transaction; once over maxStatsRows, whole buckets are deleted, oldest first (see main-writer.ts). */
   async add(increments: StatsIncrement[]): Promise<void> {
     if (!increments.length) return;
     // Checked before writing anything: a misshapen histogram would silently shift every bucket after it.
@@ -484,59 +369,7 @@ class SqliteStatsStore implements StatsStore {
         throw new RangeError(`stats histograms must have ${HISTOGRAM_SIZE} counters (${inc.granularity} ${inc.bucket} ${inc.dimension}=${inc.value})`);
       }
     }
-    const c = this.conn();
-    c.write(() => {
-      for (const inc of increments) {
-        c.statsAdd.run(
-          inc.granularity,
-          inc.bucket,
-          inc.dimension,
-          inc.value,
-          inc.requests,
-          inc.successes,
-          inc.failures,
-          inc.promptTokens,
-          inc.completionTokens,
-          inc.latencySumMs,
-          inc.ttftSumMs,
-          inc.ttftCount,
-          JSON.stringify(inc.latencyHist),
-          JSON.stringify(inc.ttftHist),
-        );
-      }
-    });
-    if (this.maxRows === Infinity) return;
-    const estimate = (this.estimate ??= this.count());
-    for (const inc of increments) estimate.set(inc.granularity, (estimate.get(inc.granularity) ?? 0) + 1);
-    if (total(estimate) > this.maxRows) await this.enforceCap();
-  }
-
-  private count(): Map<string, number> {
-    return new Map(
-      this.conn()
-        .statsCount.all()
-        .map((row) => [str(row, 'granularity'), num(row, 'n')]),
-    );
-  }
-
-  /**
-   * Recounts, then deletes whole buckets, oldest first, from whichever granularity holds more
-   * rows, until the rows are under 90% of the cap; requests run between buckets.
-   */
-  private async enforceCap(): Promise<void> {
-    const counts = (this.estimate = this.count());
-    while (total(counts) > this.maxRows * TRIM_TO) {
-      const c = this.conn();
-      const [granularity] = [...counts.entries()].sort((a, b) => b[1] - a[1])[0]!;
-      const oldest = Math.min(...STATS_DIMENSIONS.map((d) => c.statsOldest.get(granularity, d)?.bucket).filter((b): b is number => typeof b === 'number'));
-      if (!Number.isFinite(oldest)) break;
-      let n = 0;
-      c.write(() => {
-        for (const d of STATS_DIMENSIONS) n += changes(c.statsDropBucket.run(granularity, d, oldest));
-      });
-      counts.set(granularity, (counts.get(granularity) ?? 0) - n);
-      await yieldToRequests();
-    }
+    await this.writes().addStats(increments.map(statsArgs));
   }
 
   async query(query: StatsQuery): Promise<StatsRow[]> {
@@ -549,13 +382,7 @@ class SqliteStatsStore implements StatsStore {
   }
 
   async purgeBefore(granularity: Granularity, before: number): Promise<number> {
-    let deleted = 0;
-    for (;;) {
-      const n = changes(this.conn().statsPurge.run(granularity, before, DELETE_BATCH));
-      deleted += n;
-      if (n < DELETE_BATCH) return deleted;
-      await yieldToRequests();
-    }
+    return this.writes().purgeStats(granularity, before);
   }
 }
 
@@ -658,6 +485,9 @@ export class SqliteStorage implements Storage {
   private connection: Connection | undefined;
   private checkpointer: WalCheckpointer | undefined;
   private responsesAccess: ResponsesAccess | undefined;
+  /** The request log's and the stats' writes: the storage thread's, or this thread's. */
+  private mainWrites: MainWrites | undefined;
+  private storageThreadRef: StorageThread | undefined;
   /** The connection to the responses file (reads, and writes if its thread cannot run); undefined for ':memory:'. */
   private responsesDb: DatabaseSync | undefined;
   private closed = false;
@@ -666,9 +496,10 @@ export class SqliteStorage implements Storage {
 
   constructor(private readonly options: SqliteStorageOptions) {
     const ref: ConnectionRef = () => this.open();
-    this.settings = new SqliteSettingsStore(ref);
-    this.log = new SqliteRequestLogStore(ref, options.maxLogEntries);
-    this.stats = new SqliteStatsStore(ref, options.maxStatsRows);
+    const writes = () => this.writes();
+    this.settings = new SqliteSettingsStore(ref, writes);
+    this.log = new SqliteRequestLogStore(ref, writes);
+    this.stats = new SqliteStatsStore(ref, writes);
     this.health = new SqliteHealthStore(ref);
     this.responses = new SqliteResponseStore(() => {
       this.open();
@@ -680,10 +511,9 @@ export class SqliteStorage implements Storage {
     return this.options.file;
   }
 
-  /** The thread writing stored responses, while one runs (tests end it to see the writes carry on). */
-  get responsesThread(): Worker | undefined {
-    const writer = this.responsesAccess?.writer;
-    return writer instanceof ThreadResponseWriter ? writer.thread : undefined;
+  /** The thread writing stored responses, the request log and the stats, while one runs (tests end it to see the writes carry on). */
+  get storageThread(): Worker | undefined {
+    return this.storageThreadRef?.thread;
   }
 
   async init(): Promise<void> {
@@ -707,15 +537,30 @@ export class SqliteStorage implements Storage {
       db.close();
       throw sqliteOpenError(err, file);
     }
-    if (inMemory) this.responsesAccess = { get: db.prepare(RESPONSES_SQL.get), writer: new InlineResponseWriter(db) };
-    else await this.openResponses(db, file);
+    if (inMemory) {
+      this.responsesAccess = { get: db.prepare(RESPONSES_SQL.get), writer: new InlineResponseWriter(db) };
+      this.mainWrites = new InlineMainWriter(db, this.mainWriterSettings());
+    } else await this.openResponses(db, file);
+  }
+
+  private mainWriterSettings(): MainWriterSettings {
+    return {
+      sql: MAIN_WRITES_SQL,
+      histogramSize: HISTOGRAM_SIZE,
+      maxLogEntries: this.options.maxLogEntries ?? Infinity,
+      maxStatsRows: this.options.maxStatsRows ?? Infinity,
+      trimTo: TRIM_TO,
+      deleteBatch: DELETE_BATCH,
+      dimensions: STATS_DIMENSIONS,
+      mark: { ...THREAD_MARK, run: randomUUID() },
+    };
   }
 
   /**
    * Opens the responses file beside the database (see responses-file.ts), moves in what an older
-   * version stored in the database itself, and starts the thread that writes it and checkpoints
-   * the database (one thread for both: each costs some 10 MB of memory). Where the thread cannot
-   * run, responses are written on this thread, and checkpoints are a WalCheckpointer's.
+   * version stored in the database itself, and starts the storage thread (see storage-thread.ts),
+   * which writes it, the request log and the stats, and checkpoints the database. Where the thread
+   * cannot run, all of it is written on this thread, and checkpoints are a WalCheckpointer's.
    */
   private async openResponses(db: DatabaseSync, file: string): Promise<void> {
     const responsesFile = responsesFileOf(file);
@@ -737,33 +582,27 @@ export class SqliteStorage implements Storage {
     }
     this.responsesDb = rdb;
     const everyMs = this.options.checkpointEveryMs ?? 1000;
-    const checkpoint = everyMs > 0 ? { file, intervalMs: everyMs } : undefined;
-    const inline = () => new InlineResponseWriter(rdb);
-    let writer: ResponseWriter | undefined;
-    if (this.options.responsesThread !== false) {
-      if (checkpoint) db.exec('PRAGMA wal_autocheckpoint = 0');
+    const main = this.mainWriterSettings();
+    if (this.options.storageThread !== false) {
+      if (everyMs > 0) db.exec('PRAGMA wal_autocheckpoint = 0');
       try {
-        writer = await ThreadResponseWriter.start(
-          responsesFile,
-          timeout,
-          (reason) => {
-            this.logger.warn(`The storage thread stopped (${reason}); stored responses are written, and the database checkpointed, on the request path again`);
-            if (checkpoint) this.autocheckpoint(db);
-            return inline();
-          },
-          checkpoint,
-        );
+        this.storageThreadRef = await StorageThread.start({ file, responsesFile, busyTimeoutMs: timeout, main, checkpointEveryMs: everyMs }, (reason) => {
+          this.logger.warn(
+            `The storage thread stopped (${reason}); stored responses, the request log and stats are written, and the database checkpointed, on the request path again`,
+          );
+          if (everyMs > 0) this.autocheckpoint(db);
+          return { responses: new InlineResponseWriter(rdb), main: new InlineMainWriter(db, main, true) };
+        });
       } catch (err) {
         this.logger.warn(
-          `Could not start the storage thread (${String((err as Error)?.message ?? err).slice(0, 300)}); stored responses are written on the request path`,
+          `Could not start the storage thread (${String((err as Error)?.message ?? err).slice(0, 300)}); stored responses, the request log and stats are written on the request path`,
         );
       }
     }
-    if (!writer) {
-      writer = inline();
-      if (checkpoint) this.checkpointInBackground(db, file, everyMs);
-    }
-    this.responsesAccess = { get: rdb.prepare(RESPONSES_SQL.get), writer };
+    const thread = this.storageThreadRef;
+    this.responsesAccess = { get: rdb.prepare(RESPONSES_SQL.get), writer: thread?.responses ?? new InlineResponseWriter(rdb) };
+    this.mainWrites = thread?.main ?? new InlineMainWriter(db, main);
+    if (!thread && everyMs > 0) this.checkpointInBackground(db, file, everyMs);
   }
 
   /** SQLite's own checkpoints, on this thread: where no thread can do them. */
@@ -787,7 +626,7 @@ export class SqliteStorage implements Storage {
    * left (SQLite may still fit a row in its WAL, but not for long), or a small write fails.
    */
   async checkWritable(): Promise<void> {
-    const c = this.open();
+    const writes = this.writes();
     const { file } = this.options;
     if (file !== ':memory:' && file !== '') {
       const fs = statfsSync(dirname(file));
@@ -797,8 +636,9 @@ export class SqliteStorage implements Storage {
     // Public health endpoints call this: at most one probe write per second, however often they are asked.
     const now = Date.now();
     if (now - this.lastProbeWriteAt < PROBE_WRITE_EVERY_MS) return;
-    // Bypasses settings.set: a probe is not a change that caches should reload for.
-    c.write(() => c.settingsSet.run('health', 'write-probe', '{}', now));
+    // Bypasses settings.set: a probe is not a change that caches should reload for. Made by the
+    // storage thread where it runs, so that this thread never waits for the thread's write lock.
+    await writes.probe(now);
     this.lastProbeWriteAt = now;
   }
 
@@ -808,8 +648,12 @@ export class SqliteStorage implements Storage {
     this.settings.complete();
     const connection = this.connection;
     this.connection = undefined;
+    // The writes already handed to the thread are committed before it ends (and before the files close).
+    await this.storageThreadRef?.close();
+    this.storageThreadRef = undefined;
     await this.responsesAccess?.writer.close();
     this.responsesAccess = undefined;
+    this.mainWrites = undefined;
     this.responsesDb?.close();
     this.responsesDb = undefined;
     await this.checkpointer?.stop();
@@ -820,6 +664,11 @@ export class SqliteStorage implements Storage {
     } finally {
       connection.db.close();
     }
+  }
+
+  private writes(): MainWrites {
+    this.open();
+    return this.mainWrites!;
   }
 
   private open(): Connection {
