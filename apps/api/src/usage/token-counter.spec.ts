@@ -1,5 +1,14 @@
 import type { ChatMessage } from '#contracts';
-import { countCompletionTokens, countPromptTokens, countTextTokens, countTextsTokens, estimateUsage } from './token-counter.ts';
+import {
+  COUNT_CACHE_MAX_CHARS,
+  COUNT_CACHE_MAX_ENTRIES,
+  countCacheSize,
+  countCompletionTokens,
+  countPromptTokens,
+  countTextTokens,
+  countTextsTokens,
+  estimateUsage,
+} from './token-counter.ts';
 import * as o200k from 'gpt-tokenizer/encoding/o200k_base';
 import { cpuMs } from '../../../../test/support/cpu-time.ts';
 
@@ -303,5 +312,36 @@ describe('estimateUsage', () => {
       expect(usage.completion_tokens).toBeGreaterThan(0);
       expect(usage.total_tokens).toBe(usage.prompt_tokens + usage.completion_tokens);
     }
+  });
+});
+
+describe('the count cache', () => {
+  it('gives a text seen again the same count, without tokenizing it again', () => {
+    const text = `${adversarial(6_000)} tail`;
+    const first = countTextTokens(text);
+    const firstMs = cpuMs(() => countTextTokens(`${adversarial(6_000)} other`));
+    // The same text in a new string (as the next request's body parses it): a hit.
+    const again = `${text.slice(0, 100)}${text.slice(100)}`;
+    let second = 0;
+    const secondMs = cpuMs(() => (second = countTextTokens(again)));
+    expect(second).toBe(first);
+    expect(second).toBe(o200k.countTokens(text));
+    expect(secondMs).toBeLessThan(firstMs / 5);
+  });
+
+  it('keeps at most its entries and characters', () => {
+    for (let i = 0; i < COUNT_CACHE_MAX_ENTRIES + 50; i++) countTextTokens(`filler number ${i} of the cache bound test`);
+    expect(countCacheSize().entries).toBe(COUNT_CACHE_MAX_ENTRIES);
+    for (let i = 0; i < 300; i++) countTextTokens(`${i} ${'long filler text '.repeat(480)}`);
+    const size = countCacheSize();
+    expect(size.entries).toBeLessThanOrEqual(COUNT_CACHE_MAX_ENTRIES);
+    expect(size.chars).toBeLessThanOrEqual(COUNT_CACHE_MAX_CHARS);
+    expect(size.chars).toBeGreaterThan(COUNT_CACHE_MAX_CHARS - 10_000);
+  });
+
+  it('does not keep texts longer than the exact-count limit', () => {
+    const before = countCacheSize();
+    countTextTokens(adversarial(50_000));
+    expect(countCacheSize().chars - before.chars).toBeLessThanOrEqual(0);
   });
 });

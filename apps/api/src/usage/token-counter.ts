@@ -59,8 +59,46 @@ const REPLY_PRIMING_TOKENS = 3;
 /** OpenAI's flat cost of an image at low detail; image size is unknown without fetching it. */
 const IMAGE_TOKENS = 85;
 
-/** Exact o200k_base count of one string, linear in its length (see MAX_RUN). */
+/**
+ * Counts of texts seen lately, most recently used last. Clients resend the same texts turn after
+ * turn (a system prompt, the conversation so far, tool definitions), and an Anthropic stream
+ * counts its prompt before its first event: each text is tokenized once while it keeps coming.
+ * Bounded in entries and in the characters the keys hold; only texts of at most EXACT_CHARS are
+ * kept (a prompt's longer texts are sampled in windows of their own, see countTextsTokens).
+ */
+const countCache = new Map<string, number>();
+let cachedChars = 0;
+export const COUNT_CACHE_MAX_ENTRIES = 4_096;
+export const COUNT_CACHE_MAX_CHARS = 2 * 1024 * 1024;
+/** Below this a text is counted each time: a lookup would cost about as much. */
+const COUNT_CACHE_MIN_CHARS = 24;
+
+/** Exact o200k_base count of one string, linear in its length (see MAX_RUN); remembered for a text seen again. */
 export function countTextTokens(text: string): number {
+  if (text.length < COUNT_CACHE_MIN_CHARS || text.length > EXACT_CHARS) return countUncached(text);
+  const known = countCache.get(text);
+  if (known !== undefined) {
+    countCache.delete(text);
+    countCache.set(text, known);
+    return known;
+  }
+  const count = countUncached(text);
+  countCache.set(text, count);
+  cachedChars += text.length;
+  for (const [oldest] of countCache) {
+    if (countCache.size <= COUNT_CACHE_MAX_ENTRIES && cachedChars <= COUNT_CACHE_MAX_CHARS) break;
+    countCache.delete(oldest);
+    cachedChars -= oldest.length;
+  }
+  return count;
+}
+
+/** What the count cache holds now (for its bounds' tests). */
+export function countCacheSize(): { entries: number; chars: number } {
+  return { entries: countCache.size, chars: cachedChars };
+}
+
+function countUncached(text: string): number {
   if (text === '') return 0;
   const { countTokens } = loadTokenizer();
   let total = 0;
