@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { Observable, TimeoutError, catchError, defer, finalize, identity, map, mergeMap, tap, throwError, timeout, toArray, type OperatorFunction } from 'rxjs';
+import { Observable, TimeoutError, catchError, defer, finalize, mergeMap, tap, throwError, timeout, toArray, type OperatorFunction } from 'rxjs';
 import type { AttemptSummary, CatalogModel, CatalogRoute, ChatCompletionRequest, ContentPart } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
@@ -63,36 +63,77 @@ interface StreamDeadlines {
 }
 
 /**
+ * What else an attempt's stream does per event, folded into holdUntilContent rather than piped as
+ * operators of their own: each pipe() stage is a subscriber and a handful of closures that every
+ * open stream holds for its whole life.
+ */
+interface StreamSteps {
+  /** Sees every event as the upstream sent it (the key's usage). */
+  seen(event: ChatEvent): void;
+  /** A continuation: its usage is made the whole answer's (see wholeAnswerUsage), past this many tokens already sent. */
+  resumedAfterTokens?: number;
+  /** Sees every event let through to the client (a resumable stream's copy of its text). */
+  sent?: (event: ChatEvent) => void;
+}
+
+/**
  * Lets events through only once content has arrived, prefixed by a `start` item; an upstream
  * that ends without content has failed. Until then nothing has reached the client, so the
  * attempt can still fail over. Keep-alive comments, empty chunks and role-only deltas reset the
  * idle timer but are not content: without content by `firstTokenMs` the attempt fails (and fails
  * over), and past `streamMs` any attempt ends (a mid-stream error once the client has content).
  */
-function holdUntilContent(start: () => ChatStart | null, { firstTokenMs, streamMs }: StreamDeadlines, resumed = false): OperatorFunction<ChatEvent, ChatItem> {
+function holdUntilContent(
+  start: () => ChatStart | null,
+  { firstTokenMs, streamMs }: StreamDeadlines,
+  steps: StreamSteps,
+): OperatorFunction<ChatEvent, ChatItem> {
+  const { seen, resumedAfterTokens, sent } = steps;
+  const resumed = resumedAfterTokens !== undefined;
   return (source) =>
     new Observable<ChatItem>((sub) => {
       let held: ChatEvent[] | null = [];
-      const timeout = (message: string) => () => sub.error(new UpstreamError('timeout', message));
-      const firstToken = setTimeout(timeout(`no content within ${firstTokenMs} ms (UPSTREAM_FIRST_TOKEN_TIMEOUT_MS)`), firstTokenMs);
-      const whole = setTimeout(timeout(`the stream went on longer than ${streamMs} ms (UPSTREAM_STREAM_TIMEOUT_MS)`), streamMs);
+      // The messages are made when a timer fires, not held by every open stream.
+      const firstToken = setTimeout(
+        () => sub.error(new UpstreamError('timeout', `no content within ${firstTokenMs} ms (UPSTREAM_FIRST_TOKEN_TIMEOUT_MS)`)),
+        firstTokenMs,
+      );
+      const whole = setTimeout(
+        () => sub.error(new UpstreamError('timeout', `the stream went on longer than ${streamMs} ms (UPSTREAM_STREAM_TIMEOUT_MS)`)),
+        streamMs,
+      );
+      const pass = (event: ChatEvent) => {
+        sent?.(event);
+        sub.next(event);
+      };
+      const next = (raw: ChatEvent) => {
+        seen(raw);
+        const event = resumed ? wholeAnswerUsage(raw, resumedAfterTokens) : raw;
+        if (held === null) return pass(event);
+        // A continuation may have nothing left to add but its finish: the answer was all but done.
+        if (!isContent(event) && !(resumed && event.type === 'finish')) {
+          // An empty delta carries nothing to hold; anything else held is bounded.
+          if (event.type === 'delta') return;
+          if (held.length >= MAX_HELD) return sub.error(new UpstreamError('invalid', `the upstream sent ${MAX_HELD} events without any content`));
+          held.push(event);
+          return;
+        }
+        held.push(event);
+        clearTimeout(firstToken);
+        const opened = start();
+        if (opened) sub.next(opened);
+        const all = held;
+        held = null;
+        for (const e of all) pass(e);
+      };
       const subscription = source.subscribe({
         next(event) {
-          if (held === null) return sub.next(event);
-          // A continuation may have nothing left to add but its finish: the answer was all but done.
-          if (!isContent(event) && !(resumed && event.type === 'finish')) {
-            // An empty delta carries nothing to hold; anything else held is bounded.
-            if (event.type === 'delta') return;
-            if (held.length >= MAX_HELD) return sub.error(new UpstreamError('invalid', `the upstream sent ${MAX_HELD} events without any content`));
-            held.push(event);
-            return;
+          // As in a tap(): a step that throws fails this attempt, it does not reach the process.
+          try {
+            next(event);
+          } catch (err) {
+            sub.error(err);
           }
-          held.push(event);
-          clearTimeout(firstToken);
-          const opened = start();
-          if (opened) sub.next(opened);
-          for (const e of held) sub.next(e);
-          held = null;
         },
         error: (err) => sub.error(err),
         complete() {
@@ -356,16 +397,20 @@ export class ChatService implements OnApplicationBootstrap {
           if (resume) return null;
           return { type: 'start', provider: lease.provider.name, upstreamModel: lease.upstreamModel, keyId: lease.key.id, ttftMs };
         };
-        const events = lease.provider.adapter
-          .chat(resume?.request ?? request, lease.context(signal, flow))
-          .pipe(tap((e) => e.type === 'usage' && lease.noteUsage(e.usage)));
+        const events = lease.provider.adapter.chat(resume?.request ?? request, lease.context(signal, flow));
+        const noteUsage = (e: ChatEvent) => {
+          if (e.type === 'usage') lease.noteUsage(e.usage);
+        };
         const answered: Observable<ChatItem> = request.stream
           ? events.pipe(
-              resume ? map((e) => wholeAnswerUsage(e, resume.point.tokens)) : identity,
-              holdUntilContent(start, this.config.timeouts, resume !== undefined),
-              keepText ? tap((item) => item.type !== 'start' && delivered.add(item)) : identity,
+              holdUntilContent(start, this.config.timeouts, {
+                seen: noteUsage,
+                resumedAfterTokens: resume?.point.tokens,
+                sent: keepText ? (e) => delivered.add(e) : undefined,
+              }),
             )
           : events.pipe(
+              tap(noteUsage),
               timeout({ first: this.config.timeouts.totalMs }),
               toArray(),
               mergeMap((all) => {

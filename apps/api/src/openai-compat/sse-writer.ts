@@ -36,6 +36,7 @@ export class SseWriter implements ClientFlow {
       'x-accel-buffering': 'no',
       ...headers,
     });
+    flattenHead(this.res);
   }
 
   get isOpen(): boolean {
@@ -61,7 +62,7 @@ export class SseWriter implements ClientFlow {
     if (!this.corked) {
       this.corked = true;
       this.res.cork();
-      process.nextTick(this.uncork);
+      process.nextTick(uncork, this);
     }
     const line = `data: ${JSON.stringify(payload)}\n\n`;
     if (!this.res.write(event === undefined ? line : `event: ${event}\n${line}`)) this.watchStall();
@@ -81,37 +82,59 @@ export class SseWriter implements ClientFlow {
     this.res.end(last);
   }
 
-  /** One timer and one 'drain' listener per full buffer, however many writes found it full. */
+  /**
+   * One timer and one 'drain' listener per full buffer, however many writes found it full. The
+   * listener and the timer's callback are made the first time a client falls behind: most never
+   * do, and every open stream would hold them.
+   */
   private watchStall(): void {
     if (this.watching) return;
     this.watching = true;
+    this.drained ??= this.onDrained.bind(this);
     this.res.once('drain', this.drained);
-    if (this.stallMs > 0) this.stallTimer = setTimeout(this.drop, this.stallMs);
+    if (this.stallMs > 0) this.stallTimer = setTimeout(this.drop.bind(this), this.stallMs);
   }
 
-  private readonly drained = (): void => {
+  private drained: (() => void) | undefined;
+
+  private onDrained(): void {
     this.watching = false;
     clearTimeout(this.stallTimer);
     this.stallTimer = undefined;
     const waiting = this.waiting;
     this.waiting = [];
     for (const resume of waiting) resume();
-  };
+  }
 
-  private readonly drop = (): void => {
+  private drop(): void {
     this.stallTimer = undefined;
     this.watching = false;
-    this.res.off('drain', this.drained);
+    this.res.off('drain', this.drained!);
     this.waiting = [];
     // Ended but not yet taken by the client counts too: the buffered end is all it holds.
     if (this.res.writableFinished || this.res.destroyed) return;
     this.stalled = true;
     this.res.destroy();
-  };
+  }
 
-  private readonly uncork = (): void => {
+  /** See send(): the turn's events are gathered, now they leave. */
+  uncorkNow(): void {
     if (!this.corked) return;
     this.corked = false;
     this.res.uncork();
-  };
+  }
+}
+
+/** process.nextTick's callback with its argument: no closure per writer. */
+const uncork = (writer: SseWriter): void => writer.uncorkNow();
+
+/**
+ * Node keeps a response's head, built with `+=` one header at a time, for the life of the
+ * response (its truthiness is `headersSent`): a rope of some 40 string nodes (~1.4 KB) per open
+ * stream. The same text as one flat string is a few hundred bytes. Headers are latin1 by the time
+ * Node has validated and stored them, so the round trip is exact.
+ */
+function flattenHead(res: Response): void {
+  const out = res as unknown as { _header?: unknown };
+  if (typeof out._header === 'string') out._header = Buffer.from(out._header, 'latin1').toString('latin1');
 }
