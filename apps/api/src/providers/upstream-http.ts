@@ -332,7 +332,9 @@ export class UpstreamHttp implements OnModuleDestroy {
       const onClose = () => {
         if (!body.readableEnded) onError(new UpstreamError('network', 'the upstream connection closed before the body ended'));
       };
-      body.on('data', onData).once('end', onEnd).once('error', onError).once('close', onClose);
+      // on(), not once(): each is emitted once, and removed by the teardown either way, while a
+      // once() wrapper is a closure, its scope and a property array held by every open stream.
+      body.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
       return () => {
         clearTimeout(idle);
         body.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
