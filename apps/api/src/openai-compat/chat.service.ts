@@ -363,23 +363,27 @@ export class ChatService implements OnApplicationBootstrap {
     const fallbacks = choice ? [...choice.models] : [];
     // The run in use: a request too long for its model moves to a larger-context one (see largerRun).
     // An auto request picks its model per request: a conversation's remembered route belongs to a model it may not pick.
-    let active = choice
-      ? this.nextAutoRun(fallbacks, undefined, body.provider, request)!
-      : this.failover.begin(model, body.provider, this.routeFilter(model, body.provider, request), pinned);
+    const live = new LiveRun(
+      choice
+        ? this.nextAutoRun(fallbacks, undefined, body.provider, request)!
+        : this.failover.begin(model, body.provider, this.routeFilter(model, body.provider, request), pinned),
+      choice ? undefined : model,
+      alias,
+      request,
+    );
     let rerouted = 0;
 
     // Only a stream that may be resumed keeps a copy of its text (up to MAX_RESUME_CHARS each).
     const delivered = new Delivered();
     const keepText = this.config.streamResume.enabled;
-    let brokenOn: ChatRun['brokenOn'];
     const tryFrom = (i: number, resume?: Resume): Observable<ChatItem> =>
       defer(() => {
-        const run = active;
+        const run = live.active;
         if (i >= run.candidates.length && !resume && !refusedEverywhere(run)) {
           // `auto`: every route of this model failed before the first byte; the next model may answer.
           const next = this.nextAutoRun(fallbacks, run, body.provider, request);
           if (next) {
-            active = next;
+            live.active = next;
             return tryFrom(0);
           }
         }
@@ -426,7 +430,7 @@ export class ChatService implements OnApplicationBootstrap {
             if (err.kind === 'aborted') return throwError(() => err);
             // After the first content the stream is the client's: continue it elsewhere, or report the break.
             if (committed) {
-              brokenOn = { provider: candidate.provider.name, upstreamModel: candidate.upstreamModel };
+              live.brokenOn = { provider: candidate.provider.name, upstreamModel: candidate.upstreamModel };
               return this.resumeAfter(err, candidate, request, delivered, resume, tryFrom);
             }
             if (resume) {
@@ -441,7 +445,7 @@ export class ChatService implements OnApplicationBootstrap {
               const larger =
                 err.verdict === 'context_length_exceeded' && rerouted < MAX_REROUTES ? this.largerRun(run, body.provider, request, allowed) : undefined;
               if (!larger) return throwError(() => run.verdict(err));
-              active = larger;
+              live.active = larger;
               rerouted++;
               return tryFrom(0);
             }
@@ -455,22 +459,37 @@ export class ChatService implements OnApplicationBootstrap {
           finalize(() => lease.release()),
         );
       });
-    return {
-      // The model in use: for `auto`, the one that served (or failed last); `alias` keeps the id asked for.
-      get model() {
-        return choice ? active.model : model;
-      },
-      alias,
-      request,
-      items: tryFrom(0),
-      // The run in use when asked: after a move to a larger model, its attempts follow the first model's.
-      get attempts() {
-        return active.attempts;
-      },
-      get brokenOn() {
-        return brokenOn;
-      },
-    };
+    live.items = tryFrom(0);
+    return live;
+  }
+}
+
+/**
+ * The ChatRun a request's responder holds to its end, with the run in use, which moves (to a
+ * larger-context model, to an `auto` request's next model). A class, not an object literal with
+ * getters: that one is a dictionary of accessor pairs and a closure per getter, per open stream.
+ */
+class LiveRun implements ChatRun {
+  items!: Observable<ChatItem>;
+  brokenOn: ChatRun['brokenOn'];
+
+  constructor(
+    /** The run in use. */
+    public active: FailoverRun,
+    /** The catalog model asked for; undefined for `auto`, whose model is the run's. */
+    private readonly asked: CatalogModel | undefined,
+    readonly alias: string | null,
+    readonly request: ChatRequest,
+  ) {}
+
+  /** The model in use: for `auto`, the one that served (or failed last); `alias` keeps the id asked for. */
+  get model(): CatalogModel {
+    return this.asked ?? this.active.model;
+  }
+
+  /** The run in use when asked: after a move to a larger model, its attempts follow the first model's. */
+  get attempts(): AttemptSummary[] {
+    return this.active.attempts;
   }
 }
 
