@@ -1,5 +1,20 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { Observable, TimeoutError, catchError, defer, finalize, mergeMap, tap, throwError, timeout, toArray, type OperatorFunction } from 'rxjs';
+import {
+  Observable,
+  TimeoutError,
+  catchError,
+  defer,
+  finalize,
+  mergeMap,
+  tap,
+  throwError,
+  timeout,
+  toArray,
+  type OperatorFunction,
+  type Subscriber,
+  type Subscription,
+  type Unsubscribable,
+} from 'rxjs';
 import type { AttemptSummary, CatalogModel, CatalogRoute, ChatCompletionRequest, ContentPart } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
@@ -83,70 +98,96 @@ interface StreamSteps {
  * idle timer but are not content: without content by `firstTokenMs` the attempt fails (and fails
  * over), and past `streamMs` any attempt ends (a mid-stream error once the client has content).
  */
-function holdUntilContent(
-  start: () => ChatStart | null,
-  { firstTokenMs, streamMs }: StreamDeadlines,
-  steps: StreamSteps,
-): OperatorFunction<ChatEvent, ChatItem> {
-  const { seen, resumedAfterTokens, sent } = steps;
-  const resumed = resumedAfterTokens !== undefined;
-  return (source) =>
-    new Observable<ChatItem>((sub) => {
-      let held: ChatEvent[] | null = [];
-      // The messages are made when a timer fires, not held by every open stream.
-      const firstToken = setTimeout(
-        () => sub.error(new UpstreamError('timeout', `no content within ${firstTokenMs} ms (UPSTREAM_FIRST_TOKEN_TIMEOUT_MS)`)),
-        firstTokenMs,
-      );
-      const whole = setTimeout(
-        () => sub.error(new UpstreamError('timeout', `the stream went on longer than ${streamMs} ms (UPSTREAM_STREAM_TIMEOUT_MS)`)),
-        streamMs,
-      );
-      const pass = (event: ChatEvent) => {
-        sent?.(event);
-        sub.next(event);
-      };
-      const next = (raw: ChatEvent) => {
-        seen(raw);
-        const event = resumed ? wholeAnswerUsage(raw, resumedAfterTokens) : raw;
-        if (held === null) return pass(event);
-        // A continuation may have nothing left to add but its finish: the answer was all but done.
-        if (!isContent(event) && !(resumed && event.type === 'finish')) {
-          // An empty delta carries nothing to hold; anything else held is bounded.
-          if (event.type === 'delta') return;
-          if (held.length >= MAX_HELD) return sub.error(new UpstreamError('invalid', `the upstream sent ${MAX_HELD} events without any content`));
-          held.push(event);
-          return;
-        }
-        held.push(event);
-        clearTimeout(firstToken);
-        const opened = start();
-        if (opened) sub.next(opened);
-        const all = held;
-        held = null;
-        for (const e of all) pass(e);
-      };
-      const subscription = source.subscribe({
-        next(event) {
-          // As in a tap(): a step that throws fails this attempt, it does not reach the process.
-          try {
-            next(event);
-          } catch (err) {
-            sub.error(err);
-          }
-        },
-        error: (err) => sub.error(err),
-        complete() {
-          if (held !== null) sub.error(new UpstreamError('invalid', 'the upstream ended without any content'));
-          else sub.complete();
-        },
-      });
-      return () => {
-        clearTimeout(firstToken);
-        clearTimeout(whole);
-        subscription.unsubscribe();
-      };
-    });
+function holdUntilContent(start: () => ChatStart | null, deadlines: StreamDeadlines, steps: StreamSteps): OperatorFunction<ChatEvent, ChatItem> {
+  return (source) => new Observable<ChatItem>((sub) => new HeldStream(sub, start, deadlines, steps).subscribeTo(source));
+}
+
+/**
+ * One attempt's stream in holdUntilContent: the source's observer (next, error, complete), its
+ * state and its teardown (unsubscribe) as one object, not a closure each (and their scope) for
+ * every open stream.
+ */
+class HeldStream {
+  private held: ChatEvent[] | null = [];
+  private firstToken: NodeJS.Timeout | undefined;
+  private readonly whole: NodeJS.Timeout;
+  private subscription: Subscription | undefined;
+
+  constructor(
+    private readonly sub: Subscriber<ChatItem>,
+    private readonly start: () => ChatStart | null,
+    { firstTokenMs, streamMs }: StreamDeadlines,
+    private readonly steps: StreamSteps,
+  ) {
+    // The messages are made when a timer fires, not held by every open stream.
+    this.firstToken = setTimeout(
+      () => sub.error(new UpstreamError('timeout', `no content within ${firstTokenMs} ms (UPSTREAM_FIRST_TOKEN_TIMEOUT_MS)`)),
+      firstTokenMs,
+    );
+    this.whole = setTimeout(
+      () => sub.error(new UpstreamError('timeout', `the stream went on longer than ${streamMs} ms (UPSTREAM_STREAM_TIMEOUT_MS)`)),
+      streamMs,
+    );
+  }
+
+  subscribeTo(source: Observable<ChatEvent>): Unsubscribable {
+    this.subscription = source.subscribe(this);
+    return this;
+  }
+
+  next(event: ChatEvent): void {
+    // As in a tap(): a step that throws fails this attempt, it does not reach the process.
+    try {
+      this.take(event);
+    } catch (err) {
+      this.sub.error(err);
+    }
+  }
+
+  error(err: unknown): void {
+    this.sub.error(err);
+  }
+
+  complete(): void {
+    if (this.held !== null) this.sub.error(new UpstreamError('invalid', 'the upstream ended without any content'));
+    else this.sub.complete();
+  }
+
+  unsubscribe(): void {
+    clearTimeout(this.firstToken);
+    clearTimeout(this.whole);
+    this.subscription?.unsubscribe();
+  }
+
+  private take(raw: ChatEvent): void {
+    const { seen, resumedAfterTokens } = this.steps;
+    seen(raw);
+    const resumed = resumedAfterTokens !== undefined;
+    const event = resumed ? wholeAnswerUsage(raw, resumedAfterTokens) : raw;
+    const held = this.held;
+    if (held === null) return this.pass(event);
+    // A continuation may have nothing left to add but its finish: the answer was all but done.
+    if (!isContent(event) && !(resumed && event.type === 'finish')) {
+      // An empty delta carries nothing to hold; anything else held is bounded.
+      if (event.type === 'delta') return;
+      if (held.length >= MAX_HELD) return this.sub.error(new UpstreamError('invalid', `the upstream sent ${MAX_HELD} events without any content`));
+      held.push(event);
+      return;
+    }
+    held.push(event);
+    clearTimeout(this.firstToken);
+    // Its timer (and the callback's scope) is not held for the rest of the stream.
+    this.firstToken = undefined;
+    const opened = this.start();
+    if (opened) this.sub.next(opened);
+    this.held = null;
+    for (const e of held) this.pass(e);
+  }
+
+  private pass(event: ChatEvent): void {
+    this.steps.sent?.(event);
+    this.sub.next(event);
+  }
 }
 
 const logger = new Logger('ChatService');
