@@ -132,9 +132,12 @@ export class UpstreamHttp implements OnModuleDestroy {
     // One controller per request carries both the client's abort and the first-byte timeout to
     // undici (whose own header/body timers tick at a 1 s resolution, too coarse for short limits).
     const local = new AbortController();
-    const onClientAbort = () => local.abort(call.signal.reason);
-    if (call.signal.aborted) throw new UpstreamError('aborted', 'client went away');
-    call.signal.addEventListener('abort', onClientAbort, { once: true });
+    // The closures below (kept as long as the answer is read) use the signal, not `call`: that
+    // would keep the request's payload (its messages) for the whole life of a stream.
+    const { signal } = call;
+    const onClientAbort = () => local.abort(signal.reason);
+    if (signal.aborted) throw new UpstreamError('aborted', 'client went away');
+    signal.addEventListener('abort', onClientAbort, { once: true });
     const { firstByteMs } = this.config.timeouts;
     let timedOut: string | undefined;
     const firstByte = setTimeout(() => {
@@ -154,8 +157,8 @@ export class UpstreamHttp implements OnModuleDestroy {
         signal: local.signal,
       });
     } catch (err) {
-      call.signal.removeEventListener('abort', onClientAbort);
-      throw this.toUpstreamError(err, call.signal.aborted, timedOut);
+      signal.removeEventListener('abort', onClientAbort);
+      throw this.toUpstreamError(err, signal.aborted, timedOut);
     } finally {
       clearTimeout(firstByte);
     }
@@ -176,7 +179,7 @@ export class UpstreamHttp implements OnModuleDestroy {
     const close = () => {
       if (closed) return;
       closed = true;
-      call.signal.removeEventListener('abort', onClientAbort);
+      signal.removeEventListener('abort', onClientAbort);
       for (const s of stream === raw ? [raw] : [stream, raw]) {
         if (!s.readableEnded && !s.destroyed) s.on('error', ignore).destroy();
       }
@@ -185,7 +188,7 @@ export class UpstreamHttp implements OnModuleDestroy {
       if (closed) return;
       if (stream.readableEnded || stream.destroyed) return close();
       closed = true;
-      call.signal.removeEventListener('abort', onClientAbort);
+      signal.removeEventListener('abort', onClientAbort);
       const drained = setTimeout(() => raw.on('error', ignore).destroy(), DRAIN_MS);
       drained.unref();
       stream
@@ -206,7 +209,7 @@ export class UpstreamHttp implements OnModuleDestroy {
       const html = String(responseHeaders['content-type'] ?? '').includes('text/html') || /^\s*<(!doctype\s+html|html)\b/i.test(text);
       throw new UpstreamError('http', `HTTP ${res.statusCode}: ${message}`, res.statusCode, parseRetryAfter(responseHeaders['retry-after']), verdict, html);
     }
-    return { status: res.statusCode, headers: responseHeaders, body: stream, close, release, signal: call.signal, receivedBytes };
+    return { status: res.statusCode, headers: responseHeaders, body: stream, close, release, signal, receivedBytes };
   }
 
   /**
