@@ -9,16 +9,18 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { createClient } from './client.ts';
+import { createClient, type Exchange } from './client.ts';
 import { controlEmulator, freePort, OUT_DIR, ROOT, snapshotGateway, startEmulatorProcess, startGatewayProcess, startNodeArgs } from './processes.ts';
 import { checkStream } from './verify.ts';
-import { bodyFor, EXPECTED_TEXT, gatewayEnv, gatewayTarget } from './workload.ts';
+import { bodyFor, EXPECTED_TEXT, GATEWAY_MODEL, gatewayEnv, gatewayTarget } from './workload.ts';
 
 const analyzeOnly = process.argv[2] === '--analyze';
 // --rss: no snapshots (they inflate the RSS); V8's spaces sampled while the streams run, the sample at the highest RSS printed.
 const rssOnly = process.argv[2] === '--rss';
 const streams = Number(process.argv[analyzeOnly || rssOnly ? 3 : 2] ?? 500);
 const CHUNKS = 20;
+/** HEAP_PROMPT_CHARS=N: streams whose user message is N characters (a long conversation), answered whole but not checked word for word. */
+const promptChars = Number(process.env.HEAP_PROMPT_CHARS ?? 0);
 const CHUNK_DELAY_MS = 1000;
 
 /** Grouped by what holds them, with HEAP_DETAIL=1. */
@@ -190,13 +192,20 @@ try {
   const idle = rssOnly ? { file: '', heapUsed: 0, rss: 0 } : await snapshot(heapPort, 'heap-idle');
 
   const client = createClient('http', { maxSockets: Number.POSITIVE_INFINITY });
+  const streamBody =
+    promptChars > 0
+      ? JSON.stringify({ model: GATEWAY_MODEL, messages: [{ role: 'user', content: 'word '.repeat(Math.ceil(promptChars / 5)) }], stream: true })
+      : bodyFor(target, true);
+  const check = (ex: Exchange): string | undefined =>
+    ex.error ??
+    (promptChars > 0 ? (ex.status === 200 && ex.body.includes('data: [DONE]') ? undefined : `HTTP ${ex.status}`) : checkStream(ex.body, EXPECTED_TEXT));
   let delivering = 0;
   let allDelivering!: () => void;
   const ready = new Promise<void>((r) => (allDelivering = r));
   const pending: Promise<string | undefined>[] = [];
   for (let i = 0; i < streams; i++) {
     const onFirstData = (): void => void (++delivering === streams && allDelivering());
-    pending.push(client.send(target, bodyFor(target, true), { timeoutMs: 120_000, onFirstData }).then((ex) => ex.error ?? checkStream(ex.body, EXPECTED_TEXT)));
+    pending.push(client.send(target, streamBody, { timeoutMs: 120_000, onFirstData }).then(check));
     if (i % 50 === 49) await new Promise((r) => setTimeout(r, 20));
   }
   await ready;

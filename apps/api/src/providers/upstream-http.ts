@@ -81,6 +81,29 @@ function tell(observer: UpstreamCall['onResponse'], status: number, headers: Rea
     // An observer's own bug is not the upstream's failure.
   }
 }
+/** Request bodies from this size on are handed to undici as a one-shot iterable (see sendOnce). */
+export const SEND_ONCE_BYTES = 16 * 1024;
+
+/**
+ * A request body that undici reads once and then no longer holds. A Buffer body is kept by undici
+ * until the answer has ended: for a stream, the whole prompt (a long conversation) for as long as
+ * the stream is open. An iterable leaves undici with a spent iterator; sent with its
+ * Content-Length, it goes out as the same bytes (not chunked). Small bodies stay Buffers: the
+ * iterable costs a few promises per request, and what they would free is small.
+ */
+function sendOnce(bytes: Buffer): AsyncIterable<Buffer> {
+  let left: Buffer | undefined = bytes;
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: () => {
+        const value = left;
+        left = undefined;
+        return Promise.resolve<IteratorResult<Buffer>>(value ? { value, done: false } : { value: undefined, done: true });
+      },
+    }),
+  };
+}
+
 /** How long release() waits for the rest of a body before giving up its connection. */
 const DRAIN_MS = 1000;
 
@@ -128,6 +151,13 @@ export class UpstreamHttp implements OnModuleDestroy {
       body = Buffer.isBuffer(call.body) ? call.body : Buffer.from(typeof call.body === 'string' ? call.body : JSON.stringify(call.body));
       headers['content-type'] ??= 'application/json';
     }
+    // From SEND_ONCE_BYTES on, the body goes as a one-shot iterable with its length (see sendOnce);
+    // a caller's own Content-Length (in any case) leaves it as it is.
+    let sent: Buffer | AsyncIterable<Buffer> | undefined = body;
+    if (body && body.length >= SEND_ONCE_BYTES && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-length')) {
+      headers['content-length'] = String(body.length);
+      sent = sendOnce(body);
+    }
 
     // One controller per request carries both the client's abort and the first-byte timeout to
     // undici (whose own header/body timers tick at a 1 s resolution, too coarse for short limits).
@@ -153,7 +183,8 @@ export class UpstreamHttp implements OnModuleDestroy {
         ...splitUrl(call.url),
         method: call.method,
         headers,
-        body,
+        // undici takes an (async) iterable body, which its types leave out.
+        body: sent as Buffer | Readable | undefined,
         signal: local.signal,
       });
     } catch (err) {
