@@ -429,14 +429,15 @@ async function main(): Promise<number> {
     results.slowDirect = await slowRun(directTarget(emulator.url), emulator.pid);
     log(`slow streams direct: ${results.slowDirect.intact}/${results.slowDirect.streams} intact, peak delivering at once ${results.slowDirect.peakDelivering}`);
     await controlEmulator(emulator.url, 'reset');
-    await controlEmulator(emulator.url, 'pacing', { chunks: settings.slowChunks, chunkDelayMs: settings.slowChunkDelayMs });
     // A fresh gateway, so that its RSS is about holding the streams, not about earlier runs.
     const gw = await startGateway(emulator.url, 'gateway-slow-streams');
     const gateway = gatewayTarget(gw.url);
-    // A few quick requests first, so the route is resolved and the code paths are loaded.
+    // A few quick requests first, streamed ones too (at the emulator's usual pace), so the route is
+    // resolved and the code paths are loaded: compiling the stream path is paid once, not per stream.
     const warm = createClient(clientKind, { maxSockets: 4 });
-    for (let i = 0; i < 20; i++) await warm.send(gateway, bodyFor(gateway, false));
+    for (let i = 0; i < 40; i++) await warm.send(gateway, bodyFor(gateway, i % 2 === 1));
     warm.close();
+    await controlEmulator(emulator.url, 'pacing', { chunks: settings.slowChunks, chunkDelayMs: settings.slowChunkDelayMs });
     await new Promise((r) => setTimeout(r, 1500));
     log(`slow streams: the same through the gateway (pid ${gw.pid})…`);
     results.slow = await slowRun(gateway, gw.pid);

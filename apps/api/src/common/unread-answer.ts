@@ -7,13 +7,16 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
  * connection, forever. Most answers leave nothing behind (the kernel took them whole): no timer.
  */
 export function dropUnreadAnswers(stallMs: number): RequestHandler {
+  // One listener for every response ('prefinish' comes once per response): a closure and a once()
+  // wrapper per request would be held by each open stream for its whole life.
+  function onPrefinish(this: Response): void {
+    if (this.writableFinished || !this.socket?.writableLength) return;
+    const timer = setTimeout(() => this.destroy(), stallMs);
+    const clear = (): void => clearTimeout(timer);
+    this.once('finish', clear).once('close', clear);
+  }
   return (_req: Request, res: Response, next: NextFunction): void => {
-    res.once('prefinish', () => {
-      if (res.writableFinished || !res.socket?.writableLength) return;
-      const timer = setTimeout(() => res.destroy(), stallMs);
-      const clear = (): void => clearTimeout(timer);
-      res.once('finish', clear).once('close', clear);
-    });
+    res.on('prefinish', onPrefinish);
     next();
   };
 }

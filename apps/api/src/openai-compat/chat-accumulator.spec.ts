@@ -57,3 +57,44 @@ describe('ChatAccumulator.usage', () => {
     }
   });
 });
+
+describe('ChatAccumulator text', () => {
+  // The pieces are joined in batches (a rope node per delta is held for the life of a stream):
+  // reads in the middle of a batch, at its edge and past it all see the whole text so far.
+  it('keeps every piece in order however many arrive and whenever it is read', () => {
+    const acc = new ChatAccumulator();
+    let content = '';
+    let reasoning = '';
+    for (let i = 0; i < 100; i++) {
+      const piece = `t${i} `;
+      acc.add({ type: 'delta', content: piece, ...(i % 3 === 0 ? { reasoning: `r${i}` } : {}) });
+      content += piece;
+      if (i % 3 === 0) reasoning += `r${i}`;
+      if (i % 7 === 0 || i === 15 || i === 16) {
+        expect(acc.content).toBe(content);
+        expect(acc.reasoning).toBe(reasoning);
+      }
+    }
+    expect(acc.content).toBe(content);
+    expect(acc.reasoning).toBe(reasoning);
+    expect(acc.finish).toBe('stop');
+  });
+
+  it('has empty text, no reasoning and no calls before any content', () => {
+    const acc = new ChatAccumulator();
+    acc.add({ type: 'delta', content: '', toolCalls: [] });
+    expect([acc.content, acc.reasoning, acc.calls, acc.finish]).toEqual(['', '', [], 'stop']);
+  });
+
+  it('assembles tool calls from their deltas, by index', () => {
+    const acc = new ChatAccumulator();
+    acc.add({ type: 'delta', toolCalls: [{ index: 1, id: 'b', function: { name: 'second', arguments: '{"y"' } }] });
+    acc.add({ type: 'delta', toolCalls: [{ index: 0, id: 'a', function: { name: 'first', arguments: '{}' } }] });
+    acc.add({ type: 'delta', toolCalls: [{ index: 1, function: { arguments: ':1}' } }] });
+    expect(acc.calls).toEqual([
+      { id: 'a', type: 'function', function: { name: 'first', arguments: '{}' } },
+      { id: 'b', type: 'function', function: { name: 'second', arguments: '{"y":1}' } },
+    ]);
+    expect(acc.finish).toBe('tool_calls');
+  });
+});

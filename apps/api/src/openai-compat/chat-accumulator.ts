@@ -1,31 +1,64 @@
 import { Logger } from '@nestjs/common';
-import type { ChatMessage, FinishReason, ToolCall, Usage } from '#contracts';
+import type { ChatMessage, FinishReason, ToolCall, ToolCallDelta, Usage } from '#contracts';
 import type { ChatEvent } from '../providers/provider-adapter.ts';
 import { estimateUsage } from '../usage/token-counter.ts';
 
+/** Pieces joined into one string at a time (see PieceText). */
+const JOIN_EVERY = 16;
+
+/**
+ * Text that arrives a few characters at a time (about a token per delta), held compactly for the
+ * life of a stream: `text += piece` keeps a 32-byte rope node and the piece's own string per
+ * delta, ten times the text itself on a long answer. Here the pieces are joined into one flat
+ * string every JOIN_EVERY, so what is held is about the text and at most that many pieces.
+ */
+class PieceText {
+  private joined = '';
+  private pieces: string[] = [];
+
+  add(piece: string): void {
+    this.pieces.push(piece);
+    if (this.pieces.length >= JOIN_EVERY) this.join();
+  }
+
+  get value(): string {
+    if (this.pieces.length > 0) this.join();
+    return this.joined;
+  }
+
+  private join(): void {
+    this.joined += this.pieces.join('');
+    this.pieces = [];
+  }
+}
+
 /** Collects a stream of chat events into one answer, for non-stream replies, usage and stats. */
 export class ChatAccumulator {
-  content = '';
-  reasoning = '';
   finishReason: FinishReason | null = null;
   /** The stop sequence that ended the answer, when the upstream said. */
   stopSequence: string | null = null;
   upstreamUsage: Usage | null = null;
-  private readonly toolCalls = new Map<number, ToolCall>();
+  private readonly text = new PieceText();
+  /** Made with the first reasoning: most answers have none, and each open stream holds its accumulator. */
+  private thinking: PieceText | undefined;
+  /** Made with the first tool call, for the same reason. */
+  private toolCalls: Map<number, ToolCall> | undefined;
   private counted: CountedUsage | undefined;
+
+  get content(): string {
+    return this.text.value;
+  }
+
+  get reasoning(): string {
+    return this.thinking?.value ?? '';
+  }
 
   add(event: ChatEvent): void {
     switch (event.type) {
       case 'delta':
-        if (event.content) this.content += event.content;
-        if (event.reasoning) this.reasoning += event.reasoning;
-        for (const d of event.toolCalls ?? []) {
-          const call = this.toolCalls.get(d.index) ?? { id: '', type: 'function', function: { name: '', arguments: '' } };
-          if (d.id) call.id = d.id;
-          if (d.function?.name) call.function.name += d.function.name;
-          if (d.function?.arguments) call.function.arguments += d.function.arguments;
-          this.toolCalls.set(d.index, call);
-        }
+        if (event.content) this.text.add(event.content);
+        if (event.reasoning) (this.thinking ??= new PieceText()).add(event.reasoning);
+        if (event.toolCalls?.length) this.addToolCalls(event.toolCalls);
         break;
       case 'finish':
         this.finishReason = event.reason;
@@ -38,12 +71,24 @@ export class ChatAccumulator {
   }
 
   get calls(): ToolCall[] {
+    if (!this.toolCalls) return [];
     return [...this.toolCalls.entries()].sort(([a], [b]) => a - b).map(([, c]) => c);
   }
 
   /** The finish reason, defaulting sensibly when the upstream never said. */
   get finish(): FinishReason {
-    return this.finishReason ?? (this.toolCalls.size > 0 ? 'tool_calls' : 'stop');
+    return this.finishReason ?? (this.toolCalls ? 'tool_calls' : 'stop');
+  }
+
+  private addToolCalls(deltas: ToolCallDelta[]): void {
+    const calls = (this.toolCalls ??= new Map());
+    for (const d of deltas) {
+      const call = calls.get(d.index) ?? { id: '', type: 'function', function: { name: '', arguments: '' } };
+      if (d.id) call.id = d.id;
+      if (d.function?.name) call.function.name += d.function.name;
+      if (d.function?.arguments) call.function.arguments += d.function.arguments;
+      calls.set(d.index, call);
+    }
   }
 
   /**

@@ -1,5 +1,20 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { Observable, TimeoutError, catchError, defer, finalize, identity, map, mergeMap, tap, throwError, timeout, toArray, type OperatorFunction } from 'rxjs';
+import {
+  Observable,
+  TimeoutError,
+  catchError,
+  defer,
+  finalize,
+  mergeMap,
+  tap,
+  throwError,
+  timeout,
+  toArray,
+  type OperatorFunction,
+  type Subscriber,
+  type Subscription,
+  type Unsubscribable,
+} from 'rxjs';
 import type { AttemptSummary, CatalogModel, CatalogRoute, ChatCompletionRequest, ContentPart } from '#contracts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
@@ -63,49 +78,116 @@ interface StreamDeadlines {
 }
 
 /**
+ * What else an attempt's stream does per event, folded into holdUntilContent rather than piped as
+ * operators of their own: each pipe() stage is a subscriber and a handful of closures that every
+ * open stream holds for its whole life.
+ */
+interface StreamSteps {
+  /** Sees every event as the upstream sent it (the key's usage). */
+  seen(event: ChatEvent): void;
+  /** A continuation: its usage is made the whole answer's (see wholeAnswerUsage), past this many tokens already sent. */
+  resumedAfterTokens?: number;
+  /** Sees every event let through to the client (a resumable stream's copy of its text). */
+  sent?: (event: ChatEvent) => void;
+}
+
+/**
  * Lets events through only once content has arrived, prefixed by a `start` item; an upstream
  * that ends without content has failed. Until then nothing has reached the client, so the
  * attempt can still fail over. Keep-alive comments, empty chunks and role-only deltas reset the
  * idle timer but are not content: without content by `firstTokenMs` the attempt fails (and fails
  * over), and past `streamMs` any attempt ends (a mid-stream error once the client has content).
  */
-function holdUntilContent(start: () => ChatStart | null, { firstTokenMs, streamMs }: StreamDeadlines, resumed = false): OperatorFunction<ChatEvent, ChatItem> {
-  return (source) =>
-    new Observable<ChatItem>((sub) => {
-      let held: ChatEvent[] | null = [];
-      const timeout = (message: string) => () => sub.error(new UpstreamError('timeout', message));
-      const firstToken = setTimeout(timeout(`no content within ${firstTokenMs} ms (UPSTREAM_FIRST_TOKEN_TIMEOUT_MS)`), firstTokenMs);
-      const whole = setTimeout(timeout(`the stream went on longer than ${streamMs} ms (UPSTREAM_STREAM_TIMEOUT_MS)`), streamMs);
-      const subscription = source.subscribe({
-        next(event) {
-          if (held === null) return sub.next(event);
-          // A continuation may have nothing left to add but its finish: the answer was all but done.
-          if (!isContent(event) && !(resumed && event.type === 'finish')) {
-            // An empty delta carries nothing to hold; anything else held is bounded.
-            if (event.type === 'delta') return;
-            if (held.length >= MAX_HELD) return sub.error(new UpstreamError('invalid', `the upstream sent ${MAX_HELD} events without any content`));
-            held.push(event);
-            return;
-          }
-          held.push(event);
-          clearTimeout(firstToken);
-          const opened = start();
-          if (opened) sub.next(opened);
-          for (const e of held) sub.next(e);
-          held = null;
-        },
-        error: (err) => sub.error(err),
-        complete() {
-          if (held !== null) sub.error(new UpstreamError('invalid', 'the upstream ended without any content'));
-          else sub.complete();
-        },
-      });
-      return () => {
-        clearTimeout(firstToken);
-        clearTimeout(whole);
-        subscription.unsubscribe();
-      };
-    });
+function holdUntilContent(start: () => ChatStart | null, deadlines: StreamDeadlines, steps: StreamSteps): OperatorFunction<ChatEvent, ChatItem> {
+  return (source) => new Observable<ChatItem>((sub) => new HeldStream(sub, start, deadlines, steps).subscribeTo(source));
+}
+
+/**
+ * One attempt's stream in holdUntilContent: the source's observer (next, error, complete), its
+ * state and its teardown (unsubscribe) as one object, not a closure each (and their scope) for
+ * every open stream.
+ */
+class HeldStream {
+  private held: ChatEvent[] | null = [];
+  private firstToken: NodeJS.Timeout | undefined;
+  private readonly whole: NodeJS.Timeout;
+  private subscription: Subscription | undefined;
+
+  constructor(
+    private readonly sub: Subscriber<ChatItem>,
+    private readonly start: () => ChatStart | null,
+    { firstTokenMs, streamMs }: StreamDeadlines,
+    private readonly steps: StreamSteps,
+  ) {
+    // The messages are made when a timer fires, not held by every open stream.
+    this.firstToken = setTimeout(
+      () => sub.error(new UpstreamError('timeout', `no content within ${firstTokenMs} ms (UPSTREAM_FIRST_TOKEN_TIMEOUT_MS)`)),
+      firstTokenMs,
+    );
+    this.whole = setTimeout(
+      () => sub.error(new UpstreamError('timeout', `the stream went on longer than ${streamMs} ms (UPSTREAM_STREAM_TIMEOUT_MS)`)),
+      streamMs,
+    );
+  }
+
+  subscribeTo(source: Observable<ChatEvent>): Unsubscribable {
+    this.subscription = source.subscribe(this);
+    return this;
+  }
+
+  next(event: ChatEvent): void {
+    // As in a tap(): a step that throws fails this attempt, it does not reach the process.
+    try {
+      this.take(event);
+    } catch (err) {
+      this.sub.error(err);
+    }
+  }
+
+  error(err: unknown): void {
+    this.sub.error(err);
+  }
+
+  complete(): void {
+    if (this.held !== null) this.sub.error(new UpstreamError('invalid', 'the upstream ended without any content'));
+    else this.sub.complete();
+  }
+
+  unsubscribe(): void {
+    clearTimeout(this.firstToken);
+    clearTimeout(this.whole);
+    this.subscription?.unsubscribe();
+  }
+
+  private take(raw: ChatEvent): void {
+    const { seen, resumedAfterTokens } = this.steps;
+    seen(raw);
+    const resumed = resumedAfterTokens !== undefined;
+    const event = resumed ? wholeAnswerUsage(raw, resumedAfterTokens) : raw;
+    const held = this.held;
+    if (held === null) return this.pass(event);
+    // A continuation may have nothing left to add but its finish: the answer was all but done.
+    if (!isContent(event) && !(resumed && event.type === 'finish')) {
+      // An empty delta carries nothing to hold; anything else held is bounded.
+      if (event.type === 'delta') return;
+      if (held.length >= MAX_HELD) return this.sub.error(new UpstreamError('invalid', `the upstream sent ${MAX_HELD} events without any content`));
+      held.push(event);
+      return;
+    }
+    held.push(event);
+    clearTimeout(this.firstToken);
+    // Its timer (and the callback's scope) is not held for the rest of the stream.
+    this.firstToken = undefined;
+    const opened = this.start();
+    if (opened) this.sub.next(opened);
+    this.held = null;
+    for (const e of held) this.pass(e);
+  }
+
+  private pass(event: ChatEvent): void {
+    this.steps.sent?.(event);
+    this.sub.next(event);
+  }
 }
 
 const logger = new Logger('ChatService');
@@ -322,23 +404,27 @@ export class ChatService implements OnApplicationBootstrap {
     const fallbacks = choice ? [...choice.models] : [];
     // The run in use: a request too long for its model moves to a larger-context one (see largerRun).
     // An auto request picks its model per request: a conversation's remembered route belongs to a model it may not pick.
-    let active = choice
-      ? this.nextAutoRun(fallbacks, undefined, body.provider, request)!
-      : this.failover.begin(model, body.provider, this.routeFilter(model, body.provider, request), pinned);
+    const live = new LiveRun(
+      choice
+        ? this.nextAutoRun(fallbacks, undefined, body.provider, request)!
+        : this.failover.begin(model, body.provider, this.routeFilter(model, body.provider, request), pinned),
+      choice ? undefined : model,
+      alias,
+      request,
+    );
     let rerouted = 0;
 
     // Only a stream that may be resumed keeps a copy of its text (up to MAX_RESUME_CHARS each).
     const delivered = new Delivered();
     const keepText = this.config.streamResume.enabled;
-    let brokenOn: ChatRun['brokenOn'];
     const tryFrom = (i: number, resume?: Resume): Observable<ChatItem> =>
       defer(() => {
-        const run = active;
+        const run = live.active;
         if (i >= run.candidates.length && !resume && !refusedEverywhere(run)) {
           // `auto`: every route of this model failed before the first byte; the next model may answer.
           const next = this.nextAutoRun(fallbacks, run, body.provider, request);
           if (next) {
-            active = next;
+            live.active = next;
             return tryFrom(0);
           }
         }
@@ -356,16 +442,20 @@ export class ChatService implements OnApplicationBootstrap {
           if (resume) return null;
           return { type: 'start', provider: lease.provider.name, upstreamModel: lease.upstreamModel, keyId: lease.key.id, ttftMs };
         };
-        const events = lease.provider.adapter
-          .chat(resume?.request ?? request, lease.context(signal, flow))
-          .pipe(tap((e) => e.type === 'usage' && lease.noteUsage(e.usage)));
+        const events = lease.provider.adapter.chat(resume?.request ?? request, lease.context(signal, flow));
+        const noteUsage = (e: ChatEvent) => {
+          if (e.type === 'usage') lease.noteUsage(e.usage);
+        };
         const answered: Observable<ChatItem> = request.stream
           ? events.pipe(
-              resume ? map((e) => wholeAnswerUsage(e, resume.point.tokens)) : identity,
-              holdUntilContent(start, this.config.timeouts, resume !== undefined),
-              keepText ? tap((item) => item.type !== 'start' && delivered.add(item)) : identity,
+              holdUntilContent(start, this.config.timeouts, {
+                seen: noteUsage,
+                resumedAfterTokens: resume?.point.tokens,
+                sent: keepText ? (e) => delivered.add(e) : undefined,
+              }),
             )
           : events.pipe(
+              tap(noteUsage),
               timeout({ first: this.config.timeouts.totalMs }),
               toArray(),
               mergeMap((all) => {
@@ -381,7 +471,7 @@ export class ChatService implements OnApplicationBootstrap {
             if (err.kind === 'aborted') return throwError(() => err);
             // After the first content the stream is the client's: continue it elsewhere, or report the break.
             if (committed) {
-              brokenOn = { provider: candidate.provider.name, upstreamModel: candidate.upstreamModel };
+              live.brokenOn = { provider: candidate.provider.name, upstreamModel: candidate.upstreamModel };
               return this.resumeAfter(err, candidate, request, delivered, resume, tryFrom);
             }
             if (resume) {
@@ -396,7 +486,7 @@ export class ChatService implements OnApplicationBootstrap {
               const larger =
                 err.verdict === 'context_length_exceeded' && rerouted < MAX_REROUTES ? this.largerRun(run, body.provider, request, allowed) : undefined;
               if (!larger) return throwError(() => run.verdict(err));
-              active = larger;
+              live.active = larger;
               rerouted++;
               return tryFrom(0);
             }
@@ -410,22 +500,37 @@ export class ChatService implements OnApplicationBootstrap {
           finalize(() => lease.release()),
         );
       });
-    return {
-      // The model in use: for `auto`, the one that served (or failed last); `alias` keeps the id asked for.
-      get model() {
-        return choice ? active.model : model;
-      },
-      alias,
-      request,
-      items: tryFrom(0),
-      // The run in use when asked: after a move to a larger model, its attempts follow the first model's.
-      get attempts() {
-        return active.attempts;
-      },
-      get brokenOn() {
-        return brokenOn;
-      },
-    };
+    live.items = tryFrom(0);
+    return live;
+  }
+}
+
+/**
+ * The ChatRun a request's responder holds to its end, with the run in use, which moves (to a
+ * larger-context model, to an `auto` request's next model). A class, not an object literal with
+ * getters: that one is a dictionary of accessor pairs and a closure per getter, per open stream.
+ */
+class LiveRun implements ChatRun {
+  items!: Observable<ChatItem>;
+  brokenOn: ChatRun['brokenOn'];
+
+  constructor(
+    /** The run in use. */
+    public active: FailoverRun,
+    /** The catalog model asked for; undefined for `auto`, whose model is the run's. */
+    private readonly asked: CatalogModel | undefined,
+    readonly alias: string | null,
+    readonly request: ChatRequest,
+  ) {}
+
+  /** The model in use: for `auto`, the one that served (or failed last); `alias` keeps the id asked for. */
+  get model(): CatalogModel {
+    return this.asked ?? this.active.model;
+  }
+
+  /** The run in use when asked: after a move to a larger model, its attempts follow the first model's. */
+  get attempts(): AttemptSummary[] {
+    return this.active.attempts;
   }
 }
 

@@ -318,7 +318,8 @@ export class RunResponder {
         if (writer.stalled) finishStream(`the client read nothing for ${writer.stallMs} ms (CLIENT_STALL_TIMEOUT_MS)`, 499);
         else finishStream('client disconnected');
       }
-      res.once('close', onClose);
+      // Not once(): 'close' comes once, and settle() removes it; a once() wrapper is ~180 bytes more per open stream.
+      res.on('close', onClose);
       // The shutdown grace period ran out: end the stream as honestly as a mid-stream failure.
       function onCut(): void {
         const message = 'The server is shutting down and its grace period (SHUTDOWN_GRACE_SECONDS) is over; the stream was cut.';

@@ -1,4 +1,4 @@
-import { Observable, from, type ObservableInput, type Subscription } from 'rxjs';
+import { Observable, from, type ObservableInput, type Subscriber, type Subscription, type Unsubscribable } from 'rxjs';
 import { UpstreamError } from './provider-adapter.ts';
 
 const toUpstreamError = (err: unknown) => (err instanceof UpstreamError ? err : new UpstreamError('network', String((err as Error)?.message ?? err)));
@@ -11,36 +11,61 @@ const toUpstreamError = (err: unknown) => (err instanceof UpstreamError ? err : 
  * per request for nothing.
  */
 export function observeUpstream<T>(open: (signal: AbortSignal) => Promise<ObservableInput<T>>, outer?: AbortSignal): Observable<T> {
-  return new Observable<T>((subscriber) => {
-    const controller = new AbortController();
-    const onOuterAbort = () => controller.abort(outer?.reason);
-    if (outer?.aborted) controller.abort(outer.reason);
-    else outer?.addEventListener('abort', onOuterAbort, { once: true });
-    let finished = false;
-    let answer: Subscription | undefined;
-    const fail = (err: unknown) => {
-      finished = true;
-      subscriber.error(toUpstreamError(err));
-    };
+  return new Observable<T>((subscriber) => new UpstreamCall(subscriber, outer).start(open));
+}
+
+/**
+ * One call of observeUpstream: the answer's observer, the outer signal's listener (handleEvent)
+ * and the teardown (unsubscribe) as one object, not a closure each (and their scope) for every
+ * open stream.
+ */
+class UpstreamCall<T> {
+  private readonly controller = new AbortController();
+  private finished = false;
+  private answer: Subscription | undefined;
+
+  constructor(
+    private readonly subscriber: Subscriber<T>,
+    private readonly outer: AbortSignal | undefined,
+  ) {}
+
+  start(open: (signal: AbortSignal) => Promise<ObservableInput<T>>): Unsubscribable {
+    const { outer } = this;
+    if (outer?.aborted) this.controller.abort(outer.reason);
+    else outer?.addEventListener('abort', this, { once: true });
     // A throw while subscribing to the answer (not an ObservableInput, say) fails this call like a
     // rejection: left in the promise chain it would be an unhandled rejection, which ends the process.
-    open(controller.signal)
+    open(this.controller.signal)
       .then((input) => {
-        if (subscriber.closed) return;
-        answer = from(input).subscribe({
-          next: (value) => subscriber.next(value),
-          error: fail,
-          complete: () => {
-            finished = true;
-            subscriber.complete();
-          },
-        });
+        if (this.subscriber.closed) return;
+        this.answer = from(input).subscribe(this);
       })
-      .catch(fail);
-    return () => {
-      outer?.removeEventListener('abort', onOuterAbort);
-      answer?.unsubscribe();
-      if (!finished) controller.abort();
-    };
-  });
+      .catch((err: unknown) => this.error(err));
+    return this;
+  }
+
+  /** The outer signal aborted. */
+  handleEvent(): void {
+    this.controller.abort(this.outer?.reason);
+  }
+
+  next(value: T): void {
+    this.subscriber.next(value);
+  }
+
+  error(err: unknown): void {
+    this.finished = true;
+    this.subscriber.error(toUpstreamError(err));
+  }
+
+  complete(): void {
+    this.finished = true;
+    this.subscriber.complete();
+  }
+
+  unsubscribe(): void {
+    this.outer?.removeEventListener('abort', this);
+    this.answer?.unsubscribe();
+    if (!this.finished) this.controller.abort();
+  }
 }

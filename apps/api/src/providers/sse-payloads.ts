@@ -1,4 +1,4 @@
-import { Observable, type OperatorFunction } from 'rxjs';
+import { Observable, type OperatorFunction, type Subscriber } from 'rxjs';
 import { UpstreamError, type ChatEvent } from './provider-adapter.ts';
 import type { SseEvent } from './sse-parser.ts';
 
@@ -28,48 +28,62 @@ export interface ChatStreamOptions {
  * MAX_MALFORMED_EVENTS events that are not JSON are skipped (and reported); one more fails it.
  */
 export function chatStreamEvents(toEvents: (json: unknown) => readonly ChatEvent[], options: ChatStreamOptions = {}): OperatorFunction<SseEvent, ChatEvent> {
-  const { atDone = [], onMalformed } = options;
-  return (source) =>
-    new Observable<ChatEvent>((subscriber) => {
-      let finished = false;
-      let malformed = 0;
-      let parsed = 0;
-      let lastMalformed = '';
-      return source.subscribe({
-        next(event) {
-          const data = event.data.trim();
-          if (data === '[DONE]') {
-            for (const e of atDone) subscriber.next(e);
-            return subscriber.complete();
-          }
-          // Errors are handed on, not thrown: a throwing handler would not reach the subscriber
-          // (RxJS reports it as unhandled).
-          let json: unknown;
-          try {
-            json = JSON.parse(data);
-          } catch {
-            lastMalformed = data.slice(0, 80);
-            if (++malformed > MAX_MALFORMED_EVENTS) return subscriber.error(notJson(malformed, lastMalformed));
-            return onMalformed?.(lastMalformed);
-          }
-          parsed++;
-          let events: readonly ChatEvent[];
-          try {
-            events = toEvents(json);
-          } catch (err) {
-            return subscriber.error(err);
-          }
-          for (const e of events) {
-            if (e.type === 'finish') finished = true;
-            subscriber.next(e);
-          }
-        },
-        error: (err: unknown) => subscriber.error(err),
-        complete() {
-          if (finished) return subscriber.complete();
-          // Nothing but garbage is an invalid answer, not one cut short.
-          subscriber.error(malformed > 0 && parsed === 0 ? notJson(malformed, lastMalformed) : streamCutShort());
-        },
-      });
-    });
+  return (source) => new Observable<ChatEvent>((subscriber) => source.subscribe(new ChatStreamReader(subscriber, toEvents, options)));
+}
+
+/**
+ * The source's observer for chatStreamEvents: one object with its state, not three closures and
+ * their scope, for every open stream.
+ */
+class ChatStreamReader {
+  private finished = false;
+  private malformed = 0;
+  private parsed = 0;
+  private lastMalformed = '';
+
+  constructor(
+    private readonly subscriber: Subscriber<ChatEvent>,
+    private readonly toEvents: (json: unknown) => readonly ChatEvent[],
+    private readonly options: ChatStreamOptions,
+  ) {}
+
+  next(event: SseEvent): void {
+    const { subscriber } = this;
+    const data = event.data.trim();
+    if (data === '[DONE]') {
+      for (const e of this.options.atDone ?? []) subscriber.next(e);
+      return subscriber.complete();
+    }
+    // Errors are handed on, not thrown: a throwing handler would not reach the subscriber
+    // (RxJS reports it as unhandled).
+    let json: unknown;
+    try {
+      json = JSON.parse(data);
+    } catch {
+      this.lastMalformed = data.slice(0, 80);
+      if (++this.malformed > MAX_MALFORMED_EVENTS) return subscriber.error(notJson(this.malformed, this.lastMalformed));
+      return this.options.onMalformed?.(this.lastMalformed);
+    }
+    this.parsed++;
+    let events: readonly ChatEvent[];
+    try {
+      events = this.toEvents(json);
+    } catch (err) {
+      return subscriber.error(err);
+    }
+    for (const e of events) {
+      if (e.type === 'finish') this.finished = true;
+      subscriber.next(e);
+    }
+  }
+
+  error(err: unknown): void {
+    this.subscriber.error(err);
+  }
+
+  complete(): void {
+    if (this.finished) return this.subscriber.complete();
+    // Nothing but garbage is an invalid answer, not one cut short.
+    this.subscriber.error(this.malformed > 0 && this.parsed === 0 ? notJson(this.malformed, this.lastMalformed) : streamCutShort());
+  }
 }

@@ -5,7 +5,7 @@ import { firstValueFrom, toArray } from 'rxjs';
 import { loadConfig } from '../config/app-config.ts';
 import { UpstreamError } from './provider-adapter.ts';
 import { attemptCode } from './upstream-errors.ts';
-import { UpstreamHttp } from './upstream-http.ts';
+import { SEND_ONCE_BYTES, UpstreamHttp } from './upstream-http.ts';
 
 /** What the test server answers next; each test sets it. */
 let answer: (res: ServerResponse) => void;
@@ -215,5 +215,53 @@ describe('UpstreamHttp event streams', () => {
     );
     expect(events).toEqual(['{"a":1}']);
     expect(err.message).toBe('an event stream event is over 16384 bytes (SSE_MAX_EVENT)');
+  });
+});
+
+describe('UpstreamHttp request bodies', () => {
+  let echo: Server;
+  let echoUrl: string;
+  /** What the echo server received, per request. */
+  const received: { headers: Record<string, string | string[] | undefined>; body: Buffer }[] = [];
+
+  beforeAll(async () => {
+    echo = createServer((req, res) => {
+      const parts: Buffer[] = [];
+      req.on('data', (c: Buffer) => parts.push(c));
+      req.on('end', () => {
+        received.push({ headers: req.headers, body: Buffer.concat(parts) });
+        res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      });
+    });
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    echoUrl = `http://127.0.0.1:${(echo.address() as AddressInfo).port}/`;
+  });
+  afterAll(async () => {
+    echo.closeAllConnections();
+    await new Promise((resolve) => echo.close(resolve));
+  });
+
+  // Bodies from SEND_ONCE_BYTES on go to undici as a one-shot iterable (it would hold a Buffer
+  // until the answer ends): the upstream must see the same bytes, with a length, not chunked, and
+  // a second request as the first.
+  it.each([
+    ['small', 1000],
+    ['large', SEND_ONCE_BYTES + 1],
+    ['much larger', 5 * SEND_ONCE_BYTES],
+  ])('sends a %s body whole, with its Content-Length, not chunked', async (_name, size) => {
+    received.length = 0;
+    const payload = { model: 'm', messages: [{ role: 'user', content: 'é'.repeat(size / 4) + 'x'.repeat(size / 2) }] };
+    for (let i = 0; i < 2; i++) {
+      const res = await http.open({ method: 'POST', url: echoUrl, body: payload, signal: new AbortController().signal });
+      expect(await http.readJson(res)).toEqual({ ok: true });
+    }
+    const bytes = Buffer.from(JSON.stringify(payload));
+    expect(received).toHaveLength(2);
+    for (const r of received) {
+      expect(r.body.equals(bytes)).toBe(true);
+      expect(r.headers['content-length']).toBe(String(bytes.length));
+      expect(r.headers['transfer-encoding']).toBeUndefined();
+      expect(r.headers['content-type']).toBe('application/json');
+    }
   });
 });

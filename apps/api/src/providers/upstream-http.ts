@@ -81,6 +81,29 @@ function tell(observer: UpstreamCall['onResponse'], status: number, headers: Rea
     // An observer's own bug is not the upstream's failure.
   }
 }
+/** Request bodies from this size on are handed to undici as a one-shot iterable (see sendOnce). */
+export const SEND_ONCE_BYTES = 16 * 1024;
+
+/**
+ * A request body that undici reads once and then no longer holds. A Buffer body is kept by undici
+ * until the answer has ended: for a stream, the whole prompt (a long conversation) for as long as
+ * the stream is open. An iterable leaves undici with a spent iterator; sent with its
+ * Content-Length, it goes out as the same bytes (not chunked). Small bodies stay Buffers: the
+ * iterable costs a few promises per request, and what they would free is small.
+ */
+function sendOnce(bytes: Buffer): AsyncIterable<Buffer> {
+  let left: Buffer | undefined = bytes;
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: () => {
+        const value = left;
+        left = undefined;
+        return Promise.resolve<IteratorResult<Buffer>>(value ? { value, done: false } : { value: undefined, done: true });
+      },
+    }),
+  };
+}
+
 /** How long release() waits for the rest of a body before giving up its connection. */
 const DRAIN_MS = 1000;
 
@@ -128,13 +151,23 @@ export class UpstreamHttp implements OnModuleDestroy {
       body = Buffer.isBuffer(call.body) ? call.body : Buffer.from(typeof call.body === 'string' ? call.body : JSON.stringify(call.body));
       headers['content-type'] ??= 'application/json';
     }
+    // From SEND_ONCE_BYTES on, the body goes as a one-shot iterable with its length (see sendOnce);
+    // a caller's own Content-Length (in any case) leaves it as it is.
+    let sent: Buffer | AsyncIterable<Buffer> | undefined = body;
+    if (body && body.length >= SEND_ONCE_BYTES && !Object.keys(headers).some((k) => k.toLowerCase() === 'content-length')) {
+      headers['content-length'] = String(body.length);
+      sent = sendOnce(body);
+    }
 
     // One controller per request carries both the client's abort and the first-byte timeout to
     // undici (whose own header/body timers tick at a 1 s resolution, too coarse for short limits).
     const local = new AbortController();
-    const onClientAbort = () => local.abort(call.signal.reason);
-    if (call.signal.aborted) throw new UpstreamError('aborted', 'client went away');
-    call.signal.addEventListener('abort', onClientAbort, { once: true });
+    // The closures below (kept as long as the answer is read) use the signal, not `call`: that
+    // would keep the request's payload (its messages) for the whole life of a stream.
+    const { signal } = call;
+    const onClientAbort = () => local.abort(signal.reason);
+    if (signal.aborted) throw new UpstreamError('aborted', 'client went away');
+    signal.addEventListener('abort', onClientAbort, { once: true });
     const { firstByteMs } = this.config.timeouts;
     let timedOut: string | undefined;
     const firstByte = setTimeout(() => {
@@ -150,12 +183,13 @@ export class UpstreamHttp implements OnModuleDestroy {
         ...splitUrl(call.url),
         method: call.method,
         headers,
-        body,
+        // undici takes an (async) iterable body, which its types leave out.
+        body: sent as Buffer | Readable | undefined,
         signal: local.signal,
       });
     } catch (err) {
-      call.signal.removeEventListener('abort', onClientAbort);
-      throw this.toUpstreamError(err, call.signal.aborted, timedOut);
+      signal.removeEventListener('abort', onClientAbort);
+      throw this.toUpstreamError(err, signal.aborted, timedOut);
     } finally {
       clearTimeout(firstByte);
     }
@@ -176,7 +210,7 @@ export class UpstreamHttp implements OnModuleDestroy {
     const close = () => {
       if (closed) return;
       closed = true;
-      call.signal.removeEventListener('abort', onClientAbort);
+      signal.removeEventListener('abort', onClientAbort);
       for (const s of stream === raw ? [raw] : [stream, raw]) {
         if (!s.readableEnded && !s.destroyed) s.on('error', ignore).destroy();
       }
@@ -185,7 +219,7 @@ export class UpstreamHttp implements OnModuleDestroy {
       if (closed) return;
       if (stream.readableEnded || stream.destroyed) return close();
       closed = true;
-      call.signal.removeEventListener('abort', onClientAbort);
+      signal.removeEventListener('abort', onClientAbort);
       const drained = setTimeout(() => raw.on('error', ignore).destroy(), DRAIN_MS);
       drained.unref();
       stream
@@ -206,7 +240,7 @@ export class UpstreamHttp implements OnModuleDestroy {
       const html = String(responseHeaders['content-type'] ?? '').includes('text/html') || /^\s*<(!doctype\s+html|html)\b/i.test(text);
       throw new UpstreamError('http', `HTTP ${res.statusCode}: ${message}`, res.statusCode, parseRetryAfter(responseHeaders['retry-after']), verdict, html);
     }
-    return { status: res.statusCode, headers: responseHeaders, body: stream, close, release, signal: call.signal, receivedBytes };
+    return { status: res.statusCode, headers: responseHeaders, body: stream, close, release, signal, receivedBytes };
   }
 
   /**
@@ -332,7 +366,9 @@ export class UpstreamHttp implements OnModuleDestroy {
       const onClose = () => {
         if (!body.readableEnded) onError(new UpstreamError('network', 'the upstream connection closed before the body ended'));
       };
-      body.on('data', onData).once('end', onEnd).once('error', onError).once('close', onClose);
+      // on(), not once(): each is emitted once, and removed by the teardown either way, while a
+      // once() wrapper is a closure, its scope and a property array held by every open stream.
+      body.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
       return () => {
         clearTimeout(idle);
         body.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);

@@ -242,8 +242,11 @@ export class FailoverRun {
   readonly attempts: AttemptSummary[] = [];
   readonly errors: UpstreamError[] = [];
   private readonly triedKeys = new Set<PooledKey>();
-  /** Candidates already tried a second time after a passing failure (see retryDelay). */
-  private readonly retried = new Set<Candidate>();
+  /**
+   * Candidates already tried a second time after a passing failure (see retryDelay). Made on the
+   * first retry: most requests have none, and an open stream holds its run to the end.
+   */
+  private retried: Set<Candidate> | undefined;
   private retries = 0;
 
   constructor(
@@ -286,12 +289,12 @@ export class FailoverRun {
   retryDelay(i: number, lease: Lease, err: UpstreamError): number | undefined {
     const candidate = this.candidates[i]!;
     const { sameRoute, retryBudget } = this.config.failover;
-    if (this.retried.has(candidate) || this.retries >= retryBudget) return undefined;
+    if (this.retried?.has(candidate) || this.retries >= retryBudget) return undefined;
     const delay = this.waitBeforeRetry(err);
     if (delay === undefined) return undefined;
     const another = this.candidates.slice(i + 1).some((c) => c.provider.breaker.isAvailable() && this.hasUntriedKey(c.provider));
     if (another && !(sameRoute && err.status !== 429)) return undefined;
-    this.retried.add(candidate);
+    (this.retried ??= new Set()).add(candidate);
     this.retries++;
     this.triedKeys.delete(lease.key);
     return delay;
