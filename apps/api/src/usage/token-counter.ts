@@ -68,6 +68,7 @@ const IMAGE_TOKENS = 85;
  */
 const countCache = new Map<string, number>();
 let cachedChars = 0;
+let cacheHits = 0;
 export const COUNT_CACHE_MAX_ENTRIES = 4_096;
 export const COUNT_CACHE_MAX_CHARS = 2 * 1024 * 1024;
 /** Below this a text is counted each time: a lookup would cost about as much. */
@@ -78,6 +79,7 @@ export function countTextTokens(text: string): number {
   if (text.length < COUNT_CACHE_MIN_CHARS || text.length > EXACT_CHARS) return countUncached(text);
   const known = countCache.get(text);
   if (known !== undefined) {
+    cacheHits += 1;
     countCache.delete(text);
     countCache.set(text, known);
     return known;
@@ -93,9 +95,9 @@ export function countTextTokens(text: string): number {
   return count;
 }
 
-/** What the count cache holds now (for its bounds' tests). */
-export function countCacheSize(): { entries: number; chars: number } {
-  return { entries: countCache.size, chars: cachedChars };
+/** What the count cache holds now, and how many counts it answered so far (for its tests). */
+export function countCacheSize(): { entries: number; chars: number; hits: number } {
+  return { entries: countCache.size, chars: cachedChars, hits: cacheHits };
 }
 
 function countUncached(text: string): number {
