@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import type { ChatCompletion, ChatCompletionChunk, FinishReason, Usage } from '#contracts';
+import { randomId } from '../common/random-pool.ts';
 import type { ChatEvent } from '../providers/provider-adapter.ts';
 import type { ChatAccumulator } from './chat-accumulator.ts';
 
-export const completionId = () => `chatcmpl-${randomBytes(12).toString('base64url')}`;
+export const completionId = () => `chatcmpl-${randomId(12, 'base64url')}`;
 
 export function buildCompletion(id: string, created: number, model: string, acc: ChatAccumulator, usage: Usage): ChatCompletion {
   const calls = acc.calls;

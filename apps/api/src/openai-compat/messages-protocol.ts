@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import type { ChatCompletionRequest, ToolCall, ToolCallDelta, Usage } from '#contracts';
+import { randomId } from '../common/random-pool.ts';
 import type { ChatEvent } from '../providers/provider-adapter.ts';
 import { countPromptTokens } from '../usage/token-counter.ts';
 import type { AnswerProtocol, StreamEncoder } from './answer-protocol.ts';
@@ -32,8 +32,8 @@ export interface AnthropicMessage {
   usage: MessageUsage;
 }
 
-export const messageId = () => `msg_${randomBytes(18).toString('base64url')}`;
-const toolUseId = () => `toolu_${randomBytes(18).toString('base64url')}`;
+export const messageId = () => `msg_${randomId(18, 'base64url')}`;
+const toolUseId = () => `toolu_${randomId(18, 'base64url')}`;
 
 const messageUsage = (u: Pick<Usage, 'prompt_tokens' | 'completion_tokens'>): MessageUsage => ({
   input_tokens: u.prompt_tokens,

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import type { FinishReason, ToolCall, Usage } from '#contracts';
+import { randomId } from '../common/random-pool.ts';
 import { nowSeconds } from './client-call.ts';
 
 /** The Responses API's wire shapes the gateway produces (OpenAI's `Response` and its output items). */
@@ -107,23 +107,8 @@ function responseToken(now: number): string {
   return (
     Math.floor(now / 1000)
       .toString(16)
-      .padStart(8, '0') + randomHex8()
+      .padStart(8, '0') + randomId(8, 'hex')
   );
-}
-
-/** Random bytes drawn a few kilobytes at a time: one call into the system's generator per 256 tokens, not per token. */
-const RANDOM_POOL_BYTES = 2048;
-let randomPool = Buffer.alloc(0);
-let randomOffset = 0;
-
-/** 8 random bytes as 16 hex digits. */
-function randomHex8(): string {
-  if (randomOffset + 8 > randomPool.length) {
-    randomPool = randomBytes(RANDOM_POOL_BYTES);
-    randomOffset = 0;
-  }
-  randomOffset += 8;
-  return randomPool.toString('hex', randomOffset - 8, randomOffset);
 }
 
 /**
