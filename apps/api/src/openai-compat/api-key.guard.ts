@@ -26,6 +26,22 @@ export function presentedKey(req: Request): string | undefined {
   return typeof x === 'string' && x.trim() ? x.trim() : undefined;
 }
 
+const presentedDigests = new WeakMap<Request, Buffer | null>();
+
+/**
+ * The SHA-256 digest of the key a request presents (what keys are compared and known by), worked
+ * out once per request: the guard and the stored responses' owner both need it.
+ */
+export function presentedDigest(req: Request): Buffer | undefined {
+  let digest = presentedDigests.get(req);
+  if (digest === undefined) {
+    const key = presentedKey(req);
+    digest = key ? secretDigest(key) : null;
+    presentedDigests.set(req, digest);
+  }
+  return digest ?? undefined;
+}
+
 /** 127.0.0.0/8, ::1 and their IPv4-mapped forms. */
 export function isLoopback(ip: string | undefined): boolean {
   if (!ip) return false;
@@ -156,13 +172,12 @@ export class ApiKeyGuard implements CanActivate {
       if (openApiAllows({ socket: req.socket.remoteAddress, ip: req.ip, forwarded }, this.config.access)) return true;
       throw new ApiError(403, LOCAL_ONLY_MESSAGE, 'permission_error', 'api_local_only');
     }
-    const key = presentedKey(req);
-    if (!key) {
-      throw new ApiError(401, "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY'.", 'authentication_error', 'missing_api_key');
-    }
     // Hashing first gives equal lengths, so the comparison takes the same time for any input;
     // every configured key is compared, so timing does not reveal which one matched.
-    const presented = secretDigest(key);
+    const presented = presentedDigest(req);
+    if (!presented) {
+      throw new ApiError(401, "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY'.", 'authentication_error', 'missing_api_key');
+    }
     let ok = false;
     for (const d of this.digests) ok = timingSafeEqual(d, presented) || ok;
     if (ok) return true;

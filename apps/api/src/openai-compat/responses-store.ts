@@ -1,11 +1,10 @@
 import { Inject, Injectable, Logger, type BeforeApplicationShutdown } from '@nestjs/common';
 import type { ChatMessage } from '#contracts';
-import { secretDigest } from '../client-keys/client-keys.service.ts';
 import { ApiError } from '../common/api-error.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { truncate } from '../events/record-bounds.ts';
 import { STORAGE, type Storage, type StoredResponseWrite } from '../storage/storage.ts';
-import { presentedKey, type ClientKeyRequest } from './api-key.guard.ts';
+import { presentedDigest, type ClientKeyRequest } from './api-key.guard.ts';
 import type { InputItemResource } from './responses-input-items.ts';
 import { responseIdOfItem, type OutputItem, type ResponseObject } from './responses-output.ts';
 import { outputMessages } from './responses-translate.ts';
@@ -113,8 +112,8 @@ export class ResponsesStore implements BeforeApplicationShutdown {
 
   private ownerOfKey(req: ClientKeyRequest): string {
     if (req.clientKeyId) return `key:${req.clientKeyId}`;
-    const key = presentedKey(req);
-    if (this.config.apiKeys.length > 0 && key) return `env:${secretDigest(key).toString('base64url').slice(0, 22)}`;
+    const digest = presentedDigest(req);
+    if (this.config.apiKeys.length > 0 && digest) return `env:${digest.toString('base64url').slice(0, 22)}`;
     return 'open';
   }
 
