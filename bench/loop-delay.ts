@@ -27,8 +27,64 @@ export interface LoopDelaySummary {
   p99Ms: number;
   /** The worst stall. */
   maxMs: number;
+  /**
+   * The same stalls split by where the time went, from the main thread's own CPU clock read at each
+   * tick of a 1 ms timer: `maxMs` the most CPU the thread used between two ticks (the longest it ran
+   * without getting back to its timers: a synchronous write, a GC pause, a long batch of callbacks),
+   * `worstGapMs` the longest time between two ticks and `worstGapCpuMs` the CPU used in it. The rest
+   * of a gap the thread was off its CPU: waiting for a core, or blocked in a system call.
+   */
+  onCpu?: { maxMs: number; worstGapMs: number; worstGapCpuMs: number };
   /** The gateway's own time per request (see the top of this file): how many, and its p50, p99 and max, ms. */
   own?: { count: number; p50Ms: number; p99Ms: number; maxMs: number };
+}
+
+/** The main thread's CPU time (user and system), ms. */
+const threadCpuMs = (): number => {
+  const u = process.threadCpuUsage();
+  return (u.user + u.system) / 1000;
+};
+
+/** Reads the main thread's CPU clock at every tick of a 1 ms timer (see LoopDelaySummary.onCpu). */
+class CpuTicker {
+  private timer: NodeJS.Timeout | undefined;
+  private lastWall = 0;
+  private lastCpu = 0;
+  private maxCpu = 0;
+  private worstGap = 0;
+  private worstGapCpu = 0;
+
+  start(): void {
+    this.stop();
+    this.maxCpu = this.worstGap = this.worstGapCpu = 0;
+    this.lastWall = performance.now();
+    this.lastCpu = threadCpuMs();
+    this.timer = setInterval(() => this.tick(), LOOP_RESOLUTION_MS);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  summary(): NonNullable<LoopDelaySummary['onCpu']> {
+    return { maxMs: this.maxCpu, worstGapMs: this.worstGap, worstGapCpuMs: this.worstGapCpu };
+  }
+
+  private tick(): void {
+    const wall = performance.now();
+    const cpu = threadCpuMs();
+    const gap = wall - this.lastWall;
+    const used = cpu - this.lastCpu;
+    if (used > this.maxCpu) this.maxCpu = used;
+    if (gap > this.worstGap) {
+      this.worstGap = gap;
+      this.worstGapCpu = used;
+    }
+    this.lastWall = wall;
+    this.lastCpu = cpu;
+  }
 }
 
 /** Requests timed per window at most: a bound, far above a 10 s round at 500 req/s. */
@@ -74,6 +130,7 @@ const port = Number(process.env.BENCH_LOOP_PORT);
 if (port > 0) {
   const histogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   const beyondTick = (ns: number): number => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
+  const ticker = new CpuTicker();
   let enabled = false;
   const own: number[] = [];
   const summary = (): LoopDelaySummary => {
@@ -83,6 +140,7 @@ if (port > 0) {
       p50Ms: beyondTick(histogram.percentile(50)),
       p99Ms: beyondTick(histogram.percentile(99)),
       maxMs: beyondTick(histogram.max),
+      onCpu: ticker.summary(),
       own: { count: sorted.length, p50Ms: rank(sorted, 0.5), p99Ms: rank(sorted, 0.99), maxMs: sorted.at(-1) ?? 0 },
     };
   };
@@ -93,12 +151,14 @@ if (port > 0) {
       histogram.disable();
       histogram.reset();
       histogram.enable();
+      ticker.start();
       own.length = 0;
       enabled = true;
       return reply(200, 'started');
     }
     if (req.url === '/stop') {
       histogram.disable();
+      ticker.stop();
       enabled = false;
       return reply(200, JSON.stringify(summary()), 'application/json');
     }

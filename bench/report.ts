@@ -280,6 +280,14 @@ function ownTimeRow(phase: PhaseResult | undefined, measurement: string, rows: B
   });
 }
 
+/** Where the worst stall's time went (LoopDelaySummary.onCpu): on the gateway's main thread, or off it. */
+function onCpuNote(loops: LoopDelaySummary[]): string {
+  const cpu = loops.flatMap((l) => (l.onCpu ? [l.onCpu] : []));
+  if (!cpu.length) return '';
+  const worst = cpu.reduce((a, b) => (b.worstGapMs > a.worstGapMs ? b : a));
+  return ` (longest gap ${ms(worst.worstGapMs)}, ${ms(worst.worstGapCpuMs)} of it on the main thread's CPU); longest run on the CPU ${ms(Math.max(...cpu.map((c) => c.maxMs)))}`;
+}
+
 /** The gateway's worst event-loop stall over the rounds, with the median per-round p99 beside it. */
 function loopDelayRow(phase: PhaseResult | undefined, measurement: string, rows: Budget[]): void {
   const loops = phase?.gateway.flatMap((r) => (r.loopDelay ? [r.loopDelay] : [])) ?? [];
@@ -288,7 +296,7 @@ function loopDelayRow(phase: PhaseResult | undefined, measurement: string, rows:
     measurement,
     direct: '—',
     gateway: `p99 ${ms(median(loops.map((l) => l.p99Ms)))}`,
-    value: `${ms(Math.max(...loops.map((l) => l.maxMs)))} max`,
+    value: `${ms(Math.max(...loops.map((l) => l.maxMs)))} max${onCpuNote(loops)}`,
     budget: '—',
     pass: undefined,
   });
@@ -494,6 +502,7 @@ export function renderMarkdown(results: BenchResults): string {
       out.push(
         'Gateway event-loop delay (open-loop rounds): `monitorEventLoopDelay` at 1 ms resolution inside the gateway (bench/loop-delay.ts, preloaded), over each round’s measured window; ' +
           'a value is how late a 1 ms tick ran, so the worst stall is the longest time the loop ran without getting back to its timers (a synchronous write, a GC pause, a flush). ' +
+          'A second 1 ms timer reads the main thread’s own CPU clock (`process.threadCpuUsage`) at each tick: the longest run on the CPU is the most CPU the thread used between two ticks (what the gateway itself held the loop for), and the worst gap is split into that and the time the thread was off its CPU (waiting for a core, or blocked in a system call). ' +
           'The same preload times each request the gateway serves in the window: from its arrival to the end of its answer, minus the time its upstream call took (undici’s diagnostics channels); ' +
           'what is left, the gateway’s own time, is its work, its event-loop waits and its GC, and neither the upstream’s time nor the client’s side of the sockets. ' +
           'Where the added p99 is much larger than the own time’s p99, the rest was spent outside the gateway’s process (on this machine, waiting for a core that the client, the emulator and the gateway share). Per round below.',
@@ -526,6 +535,12 @@ export function renderMarkdown(results: BenchResults): string {
             ? [
                 loop('gateway event-loop delay p99 ms', 'p99Ms'),
                 loop('gateway worst event-loop stall ms', 'maxMs'),
+                [
+                  phaseTitle(n, s),
+                  'gateway longest run on the CPU between two ticks ms',
+                  '—',
+                  p.gateway.map((r) => (r.loopDelay?.onCpu ? r.loopDelay.onCpu.maxMs.toFixed(2) : 'n/a')).join(', '),
+                ],
                 [
                   phaseTitle(n, s),
                   'gateway own time p99 ms',

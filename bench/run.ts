@@ -295,7 +295,8 @@ async function frontDoors(emulator: Child): Promise<{ doors: Record<FrontDoor, R
 function describe(phase: PhaseName, m: RoundMetrics): string {
   const err = m.errors ? `, ${m.errors} errors (${m.firstError?.slice(0, 100)})` : '';
   if (phase === 'nonStream' || phase === 'stream') return `${m.throughput.toFixed(0)}/s${err}`;
-  const loop = m.loopDelay ? `; event loop p99 ${m.loopDelay.p99Ms.toFixed(2)} ms, worst stall ${m.loopDelay.maxMs.toFixed(1)} ms` : '';
+  const onCpu = m.loopDelay?.onCpu ? ` (longest run on the CPU ${m.loopDelay.onCpu.maxMs.toFixed(1)} ms)` : '';
+  const loop = m.loopDelay ? `; event loop p99 ${m.loopDelay.p99Ms.toFixed(2)} ms, worst stall ${m.loopDelay.maxMs.toFixed(1)} ms${onCpu}` : '';
   if (phase === 'ttfb' || phase === 'fixedRateStream') return `TTFB p50 ${m.ttfbP50.toFixed(2)} ms, p99 ${m.ttfbP99.toFixed(2)} ms${loop}${err}`;
   return `p50 ${m.p50.toFixed(2)} ms, p99 ${m.p99.toFixed(2)} ms${loop}${err}`;
 }

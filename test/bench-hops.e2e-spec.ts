@@ -105,8 +105,11 @@ describe('bench minimal upstream and bare undici hop', () => {
 describe('bench probes preloaded into other processes', () => {
   it('loop-delay.ts sees a stall of the event loop, within the window it was asked for', async () => {
     const port = await freePort();
-    // Each line on stdin blocks the loop for 200 ms, as a long synchronous write would.
-    const script = `setInterval(() => {}, 1000); process.stdin.on('data', () => { const t = Date.now(); while (Date.now() - t < 200); }); console.log('ready');`;
+    // Each line on stdin blocks the loop for 200 ms: "stall" on the CPU, as a long computation
+    // would; "sleep" off it, as a thread blocked in a system call (or waiting for a core) would.
+    const script =
+      `setInterval(() => {}, 1000); process.stdin.on('data', (d) => { if (String(d).startsWith('sleep')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);` +
+      ` else { const t = Date.now(); while (Date.now() - t < 200); } }); console.log('ready');`;
     const { child } = await nodeChild(script, preload('bench/loop-delay.ts'), { BENCH_LOOP_PORT: String(port) });
     const control = async (action: string): Promise<Response> => {
       for (let i = 0; ; i++) {
@@ -127,6 +130,20 @@ describe('bench probes preloaded into other processes', () => {
       expect(stalled.maxMs).toBeGreaterThanOrEqual(150);
       expect(stalled.maxMs).toBeLessThan(5000);
       expect(stalled.samples).toBeGreaterThan(10);
+      // On the CPU: the thread's own clock ran through the whole stall.
+      expect(stalled.onCpu!.maxMs).toBeGreaterThanOrEqual(150);
+      expect(stalled.onCpu!.worstGapMs).toBeGreaterThanOrEqual(150);
+      expect(stalled.onCpu!.worstGapCpuMs).toBeGreaterThanOrEqual(150);
+      // Off the CPU: as long a stall, but the thread's clock barely moved.
+      await control('start');
+      await new Promise((r) => setTimeout(r, 50));
+      child.stdin!.write('sleep\n');
+      await new Promise((r) => setTimeout(r, 300));
+      const slept = (await (await control('stop')).json()) as LoopDelaySummary;
+      expect(slept.maxMs).toBeGreaterThanOrEqual(150);
+      expect(slept.onCpu!.worstGapMs).toBeGreaterThanOrEqual(150);
+      expect(slept.onCpu!.worstGapCpuMs).toBeLessThan(50);
+      expect(slept.onCpu!.maxMs).toBeLessThan(50);
       // /start resets: a window stopped at once holds (almost) nothing of the one before.
       await control('start');
       const fresh = (await (await control('stop')).json()) as LoopDelaySummary;
