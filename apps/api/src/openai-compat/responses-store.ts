@@ -66,9 +66,13 @@ export const responseNotFound = (id: string, param: string | null = null): ApiEr
 /** Each request's owner, asked for by the front door and again by RunResponder (a digest of the key each time). */
 const owners = new WeakMap<ClientKeyRequest, string>();
 
-/** A response saved but not yet written, readable meanwhile. */
+/**
+ * A response saved but not yet written, readable meanwhile: its JSON only, parsed again on the rare
+ * read before its write. Holding the record's objects instead kept them alive through a young
+ * collection or two (a batch waits WRITE_BEHIND_MS, then the storage thread's answer), which cost
+ * more CPU per stored answer than the write itself.
+ */
 interface Pending {
-  record: ResponseRecord;
   owner: string;
   write: StoredResponseWrite;
 }
@@ -119,7 +123,7 @@ export class ResponsesStore implements BeforeApplicationShutdown {
 
   async load(id: string, owner: string): Promise<ResponseRecord | undefined> {
     const waiting = this.unwritten.get(id);
-    if (waiting) return waiting.owner === owner ? waiting.record : undefined;
+    if (waiting) return waiting.owner === owner ? (JSON.parse(waiting.write.json) as ResponseRecord) : undefined;
     const stored = await this.storage.responses.get(id, Date.now());
     return stored && stored.owner === owner ? (stored.document as ResponseRecord) : undefined;
   }
@@ -186,7 +190,7 @@ export class ResponsesStore implements BeforeApplicationShutdown {
     }
     const id = record.response.id;
     const ttlMs = this.config.responses.ttlSeconds * 1000;
-    const pending: Pending = { record, owner, write: { id, owner, expiresAt: now + ttlMs, json } };
+    const pending: Pending = { owner, write: { id, owner, expiresAt: now + ttlMs, json } };
     this.unwritten.set(id, pending);
     this.queued.push(pending);
     if (now - this.purgedAt >= PURGE_EVERY_MS) {
