@@ -42,10 +42,12 @@ export const MAX_CONVERSATION_TURNS = 5_000;
 const WRITE_BEHIND_MS = 50;
 /**
  * A batch goes to storage in writes of at most this many responses and bytes, yielding between
- * them: SQLite writes on the event loop, and one transaction for a busy second's batch (or a few
- * large documents) would hold every request in flight for milliseconds.
+ * them: where SQLite writes on the event loop (no storage thread), one transaction for a busy
+ * second's batch (or a few large documents) would hold every request in flight for milliseconds.
+ * Up to a point, the more rows a transaction writes the less each costs: a batch of 128 rows cost
+ * the storage thread 6.3 µs of CPU and 4 KB of writes per row, 32 rows 8.3 µs and 5.3 KB.
  */
-const WRITE_MAX_RESPONSES = 32;
+const WRITE_MAX_RESPONSES = 128;
 const WRITE_MAX_BYTES = 256 * 1024;
 
 /** Expired responses are deleted at most this often (Redis expires them itself). */

@@ -12,7 +12,7 @@ import { SQLITE_FILE_NAME, StorageModule } from '../storage.module.ts';
 import { STORAGE, type LogFilter, type RequestLogEntry, type Storage, type StoredResponseWrite } from '../storage.ts';
 import { LATEST_VERSION, MIGRATIONS, migrate, schemaVersion, type Migration } from './migrations.ts';
 import { MAIN_WRITES_SQL } from './main-writer.ts';
-import { DELETE_BATCH, SqliteStorage } from './sqlite-storage.ts';
+import { DELETE_BATCH, RESPONSES_PAGE_BYTES, SqliteStorage } from './sqlite-storage.ts';
 
 const T0 = Date.UTC(2030, 0, 1);
 
@@ -305,6 +305,37 @@ describe('SqliteStorage stored responses', () => {
     await storage.close();
     expect(rows(join(dirname(file), 'pool-responses.db'), 'SELECT count(*) AS n FROM responses')).toBe(9);
     expect(rows(file, 'SELECT count(*) AS n FROM responses')).toBe(0);
+  });
+
+  it('live in 8 KB pages in a new file; a file made before keeps its pages and its responses', async () => {
+    const file = freshFile();
+    const storage = await open(file);
+    await storage.responses.put([doc('resp_new')]);
+    await storage.close();
+    const responsesFile = join(dirname(file), 'pool-responses.db');
+    expect(inspect(responsesFile, (db) => Number(db.prepare('PRAGMA page_size').get()!.page_size))).toBe(RESPONSES_PAGE_BYTES);
+
+    const older = freshFile();
+    const olderResponses = join(dirname(older), 'pool-responses.db');
+    mkdirSync(dirname(older), { recursive: true });
+    const made = new DatabaseSync(olderResponses);
+    made.exec('PRAGMA page_size = 4096');
+    made.exec('PRAGMA journal_mode = WAL');
+    made.exec(`CREATE TABLE responses (id TEXT NOT NULL UNIQUE, owner TEXT NOT NULL, expires_at INTEGER NOT NULL, document TEXT NOT NULL);
+               CREATE INDEX responses_expires_at ON responses (expires_at);`);
+    made
+      .prepare('INSERT INTO responses (id, owner, expires_at, document) VALUES (?, ?, ?, ?)')
+      .run('resp_before', 'open', Date.now() + 60_000, '{"kept":true}');
+    made.close();
+    const reopened = await open(older);
+    try {
+      expect((await reopened.responses.get('resp_before', Date.now()))?.document).toEqual({ kept: true });
+      await reopened.responses.put([doc('resp_after')]);
+      expect((await reopened.responses.get('resp_after', Date.now()))?.document).toEqual({ id: 'resp_after' });
+    } finally {
+      await reopened.close();
+    }
+    expect(inspect(olderResponses, (db) => Number(db.prepare('PRAGMA page_size').get()!.page_size))).toBe(4096);
   });
 
   it('are written on this thread with storageThread: false (what the spies above would see)', async () => {
