@@ -443,14 +443,14 @@ class SqliteResponseStore implements ResponseStore {
   }
 }
 
+/** The page size of a new responses file (see openResponses). */
+export const RESPONSES_PAGE_BYTES = 8192;
+
 /**
  * WAL lets readers run beside the writer; NORMAL syncs at checkpoints only, which in WAL mode can
  * lose the last commits on power loss but never corrupts the database. The size limit stops the
  * -wal file from staying at its high-water mark after a burst of writes.
  */
-/** The page size of a new responses file (see openResponses). */
-export const RESPONSES_PAGE_BYTES = 8192;
-
 function useWal(db: DatabaseSync): void {
   db.exec('PRAGMA journal_mode = WAL');
   db.exec('PRAGMA synchronous = NORMAL');
