@@ -342,7 +342,13 @@ async function livenessDuring(content: string): Promise<{ slowest: number; cpuMs
  * the first count, ~130 ms once per process, and the first large body runs cold code).
  */
 it('counts a 2 MB adversarial prompt without delaying /health/live by more than 100 ms', async () => {
-  await livenessDuring('The committee met on Tuesday and approved the budget. '.repeat(37_000));
+  const ordinary = 'The committee met on Tuesday and approved the budget. '.repeat(37_000);
+  await livenessDuring(ordinary);
+  // The same ordinary prompt again, warm: what a 2 MB request costs this machine today (parsing,
+  // forwarding, counting, GC). The CPU bound below is 100 ms, or twice that where the machine is
+  // slower than that (a busy 2-core runner measured 100 ms); exact counting cost seconds.
+  const baseline = (await livenessDuring(ordinary)).cpuMs;
+  const cpuBound = Math.max(100, 2 * baseline);
   let slowest = Infinity;
   for (let round = 0; round < 3; round++) {
     // A new text each round: the gateway remembers the counts of texts it saw (token-counter.ts).
@@ -350,7 +356,7 @@ it('counts a 2 MB adversarial prompt without delaying /health/live by more than 
     // ~1 token per 2 characters for such words.
     expect(run.usage.prompt_tokens).toBeGreaterThan(700_000);
     expect(run.usage.prompt_tokens).toBeLessThan(1_100_000);
-    expect(run.cpuMs).toBeLessThan(100);
+    expect(run.cpuMs).toBeLessThan(cpuBound);
     slowest = Math.min(slowest, run.slowest);
   }
   expect(slowest).toBeLessThan(100);
