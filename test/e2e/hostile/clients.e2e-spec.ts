@@ -345,10 +345,11 @@ it('counts a 2 MB adversarial prompt without delaying /health/live by more than 
   const ordinary = 'The committee met on Tuesday and approved the budget. '.repeat(37_000);
   await livenessDuring(ordinary);
   // The same ordinary prompt again, warm: what a 2 MB request costs this machine today (parsing,
-  // forwarding, counting, GC). The CPU bound below is 100 ms, or twice that where the machine is
-  // slower than that (a busy 2-core runner measured 100 ms); exact counting cost seconds.
+  // forwarding, counting, GC). The adversarial one may cost up to three times that, and 100 ms is
+  // always allowed: a slow phase of a 2-core runner measured 100-110 ms against 50 ms for the
+  // ordinary prompt, while exact counting of the adversarial text cost seconds.
   const baseline = (await livenessDuring(ordinary)).cpuMs;
-  const cpuBound = Math.max(100, 2 * baseline);
+  const cpuBound = Math.max(100, 3 * baseline);
   let slowest = Infinity;
   for (let round = 0; round < 3; round++) {
     // A new text each round: the gateway remembers the counts of texts it saw (token-counter.ts).
