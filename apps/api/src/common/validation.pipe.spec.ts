@@ -53,15 +53,23 @@ describe('OpenAIValidationPipe on hostile bodies', () => {
     const valid = { model: 'm', messages: messages(100_000) };
     const invalid = { model: 'm', messages: [...messages(100_000), { role: 'robot', content: 'x' }] };
     await pipe.transform(JSON.parse(JSON.stringify(valid)), asBody);
-    let started = performance.now();
-    await pipe.transform(JSON.parse(JSON.stringify(valid)), asBody);
-    const validMs = performance.now() - started;
-    started = performance.now();
-    const err = await refusal(invalid);
-    const invalidMs = performance.now() - started;
-    expect(invalidMs).toBeLessThan(2 * validMs + 100);
-    expect(err.param).toBeNull();
-    expect(err.message).toContain('too large to say where');
+    // Wall-clock timing in a test process with a large heap: a major GC can land inside either
+    // measurement (CI saw 2.1 s against 0.9 s once). The best of three pairs is compared; the
+    // defect this guards against cost ~10 s for 300k messages, in every pair.
+    let best = Infinity;
+    let err: ApiError | undefined;
+    for (let pair = 0; pair < 3 && best >= 2; pair++) {
+      let started = performance.now();
+      await pipe.transform(JSON.parse(JSON.stringify(valid)), asBody);
+      const validMs = performance.now() - started;
+      started = performance.now();
+      err = await refusal(invalid);
+      const invalidMs = performance.now() - started;
+      best = Math.min(best, invalidMs / (validMs + 50));
+    }
+    expect(best).toBeLessThan(2);
+    expect(err!.param).toBeNull();
+    expect(err!.message).toContain('too large to say where');
   });
 
   it('names a problem among the first elements of a large body as usual', async () => {
