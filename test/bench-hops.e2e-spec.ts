@@ -107,9 +107,11 @@ describe('bench probes preloaded into other processes', () => {
     const port = await freePort();
     // Each line on stdin blocks the loop for 200 ms: "stall" on the CPU, as a long computation
     // would; "sleep" off it, as a thread blocked in a system call (or waiting for a core) would.
+    // The stall spins until the thread's own CPU clock has run 200 ms, not the wall clock: on a
+    // busy machine a 200 ms wall-clock spin got only 127 ms of a core (CI, 29ed7f2).
     const script =
       `setInterval(() => {}, 1000); process.stdin.on('data', (d) => { if (String(d).startsWith('sleep')) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);` +
-      ` else { const t = Date.now(); while (Date.now() - t < 200); } }); console.log('ready');`;
+      ` else { const cpu = () => { const u = process.threadCpuUsage(); return (u.user + u.system) / 1000; }; const t = cpu(); while (cpu() - t < 200); } }); console.log('ready');`;
     const { child } = await nodeChild(script, preload('bench/loop-delay.ts'), { BENCH_LOOP_PORT: String(port) });
     const control = async (action: string): Promise<Response> => {
       for (let i = 0; ; i++) {
