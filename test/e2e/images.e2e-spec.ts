@@ -84,8 +84,8 @@ beforeAll(async () => {
     ROUTING_STRATEGY: 'priority',
     ...PRIORITIES,
     ...QUIET_BREAKERS,
-    UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '300',
-    UPSTREAM_IDLE_TIMEOUT_MS: '300',
+    UPSTREAM_FIRST_BYTE_TIMEOUT_MS: '1000',
+    UPSTREAM_IDLE_TIMEOUT_MS: '1000',
     UPSTREAM_TIMEOUT_MS: '3000',
   });
   client = new OpenAI({ baseURL: gw.baseURL, apiKey: 'x', maxRetries: 0 });
