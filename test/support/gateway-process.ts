@@ -51,7 +51,13 @@ const PORT_TAKEN = /^Port \d+ is already in use/m;
  * the gateway binds it; when another process (a parallel test) took it in between, the gateway
  * gives up at once, and is started again on another.
  */
-export async function startGatewayProcess(env: Record<string, string>, options: { readyTimeoutMs?: number } = {}): Promise<GatewayProcess> {
+/** `nodeArgs`: more Node options, after those of `npm start` (for a V8 flag, the later one wins). */
+export interface StartOptions {
+  readyTimeoutMs?: number;
+  nodeArgs?: string[];
+}
+
+export async function startGatewayProcess(env: Record<string, string>, options: StartOptions = {}): Promise<GatewayProcess> {
   for (let attempt = 1; ; attempt++) {
     try {
       return await startOnce(env, options);
@@ -63,9 +69,9 @@ export async function startGatewayProcess(env: Record<string, string>, options: 
 
 class PortTaken extends Error {}
 
-async function startOnce(env: Record<string, string>, { readyTimeoutMs = 60_000 } = {}): Promise<GatewayProcess> {
+async function startOnce(env: Record<string, string>, { readyTimeoutMs = 60_000, nodeArgs = [] }: StartOptions = {}): Promise<GatewayProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [...startNodeArgs(), main], {
+  const child = spawn(process.execPath, [...startNodeArgs(), ...nodeArgs, main], {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
