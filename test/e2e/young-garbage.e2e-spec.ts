@@ -60,7 +60,9 @@ function survivalRatio(trace: string): { ratio: number; scavenges: number } {
   const scavenges = trace
     .split('\n')
     .filter((line) => line.includes(' gc=s '))
-    .map((line) => ({ allocated: Number(/ allocated=(\d+)/.exec(line)?.[1]), survived: Number(/ new_space_survived=(\d+)/.exec(line)?.[1]) }));
+    .map((line) => ({ allocated: Number(/ allocated=(\d+)/.exec(line)?.[1]), survived: Number(/ new_space_survived=(\d+)/.exec(line)?.[1]) }))
+    // A line cut where the measured part of the output starts.
+    .filter((s) => Number.isFinite(s.allocated) && Number.isFinite(s.survived));
   const allocated = scavenges.reduce((n, s) => n + s.allocated, 0);
   const survived = scavenges.reduce((n, s) => n + s.survived, 0);
   return { ratio: survived / allocated, scavenges: scavenges.length };

@@ -45,18 +45,18 @@ export async function freePort(): Promise<number> {
 /** What the gateway prints when PORT is taken (apps/api/src/common/port-check.ts). */
 const PORT_TAKEN = /^Port \d+ is already in use/m;
 
+export interface StartOptions {
+  readyTimeoutMs?: number;
+  /** More Node options, after those of `npm start` (for a V8 flag, the later one wins). */
+  nodeArgs?: string[];
+}
+
 /**
  * Runs the built gateway (dist/, built by the Jest global setup) as a child process, the way
  * `npm start` does, and waits until /health/ready answers 200. The free port is released before
  * the gateway binds it; when another process (a parallel test) took it in between, the gateway
  * gives up at once, and is started again on another.
  */
-/** `nodeArgs`: more Node options, after those of `npm start` (for a V8 flag, the later one wins). */
-export interface StartOptions {
-  readyTimeoutMs?: number;
-  nodeArgs?: string[];
-}
-
 export async function startGatewayProcess(env: Record<string, string>, options: StartOptions = {}): Promise<GatewayProcess> {
   for (let attempt = 1; ; attempt++) {
     try {
