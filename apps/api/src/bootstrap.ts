@@ -6,10 +6,12 @@ import { join } from 'node:path';
 import { Logger, type LogLevel, type LoggerService } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { CorsOptionsDelegate } from '@nestjs/common/interfaces/external/cors-options.interface.js';
+import cors from 'cors';
 import { json, type NextFunction, type Request, type Response } from 'express';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { AppModule } from './app.module.ts';
 import { ApiError } from './common/api-error.ts';
+import { middlewareChain } from './common/middleware-chain.ts';
 import { requestIdMiddleware, requestIdOf } from './common/request-id.middleware.ts';
 import { dropUnreadAnswers } from './common/unread-answer.ts';
 import { maskUrlCredentials } from './common/redact.ts';
@@ -131,21 +133,27 @@ export async function createApp(config: AppConfig, options: CreateAppOptions = {
   app.set('trust proxy', config.access.trustProxy);
   // No ETag: hashing every answer body costs CPU per request, and no client revalidates a completion.
   app.set('etag', false);
-  // Before the body parser, so that its errors (bad JSON, too large) carry an x-request-id too.
-  app.use(requestIdMiddleware);
-  app.use(anthropicRequestId);
-  app.use(dropUnreadAnswers(config.limits.clientStallMs));
   // Counts requests in flight; refuses new ones once shutdown has begun.
   const lifecycle = app.get(AppLifecycle);
-  app.use(lifecycle.gate);
-  app.use(rejectOversizedBody(config.bodyLimitBytes, config.transcriptions.maxFileBytes));
-  // JSON content types only: a text/plain POST is a "simple" cross-site request that browsers send
-  // without a CORS preflight, so parsing it would let any web page drive /v1.
-  app.use(json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'], verify: rejectEmptyBody }));
-  app.use(requireJsonBody);
-  app.useGlobalPipes(new OpenAIValidationPipe());
   const clientKeys = app.get(ClientKeysService);
-  app.enableCors(corsFor(config, () => config.apiKeys.length > 0 || clientKeys.any()));
+  // What every request goes through, in this order, as one router layer (see middlewareChain).
+  app.use(
+    middlewareChain(
+      // Before the body parser, so that its errors (bad JSON, too large) carry an x-request-id too.
+      requestIdMiddleware,
+      anthropicRequestId,
+      dropUnreadAnswers(config.limits.clientStallMs),
+      lifecycle.gate,
+      rejectOversizedBody(config.bodyLimitBytes, config.transcriptions.maxFileBytes),
+      // JSON content types only: a text/plain POST is a "simple" cross-site request that browsers send
+      // without a CORS preflight, so parsing it would let any web page drive /v1.
+      json({ limit: config.bodyLimitBytes, type: ['application/json', 'application/*+json'], verify: rejectEmptyBody }),
+      requireJsonBody,
+      // What app.enableCors installs.
+      cors(corsFor(config, () => config.apiKeys.length > 0 || clientKeys.any())),
+    ),
+  );
+  app.useGlobalPipes(new OpenAIValidationPipe());
   // Swagger UI at /docs and the OpenAPI document at /docs-json, public, assets served locally.
   setupApiDocs(app);
   // app.close() (and so SIGTERM/SIGINT) first drains the requests in flight, up to SHUTDOWN_GRACE_SECONDS,
