@@ -297,6 +297,32 @@ describe('PendingStats', () => {
     expect(sorted(recorded)).toEqual(sorted(added));
   });
 
+  it('record and add count into the same rows, in any order, and a trimmed or drained row is made again', () => {
+    const e = logEntry({ clientKey: 'key-1' });
+    const mixed = new PendingStats();
+    mixed.add(incrementsFor(e));
+    mixed.record(e);
+    mixed.add(incrementsFor(e));
+    mixed.record(e);
+    const added = new PendingStats();
+    for (let i = 0; i < 4; i++) added.add(incrementsFor(e));
+    const sorted = (p: PendingStats) => p.drain().sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+    expect(sorted(mixed)).toEqual(sorted(added));
+
+    // Rows dropped by trimTo (or taken by drain) are not counted into where they were.
+    const sut = new PendingStats();
+    sut.record(e);
+    const rows = sut.size;
+    expect(sut.trimTo(rows - 2)).toBe(2);
+    sut.record(e);
+    expect(sut.size).toBe(rows);
+    const counts = sut.drain().map((r) => r.requests);
+    expect(counts.filter((n) => n === 1)).toHaveLength(2);
+    expect(counts.filter((n) => n === 2)).toHaveLength(rows - 2);
+    sut.record(e);
+    expect(sut.drain().every((r) => r.requests === 1)).toBe(true);
+  });
+
   it('does not let callers change what it holds', () => {
     const sut = new PendingStats();
     const inc = increment();
