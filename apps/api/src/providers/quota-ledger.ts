@@ -35,6 +35,18 @@ const MAX_HEADER_NUMBER = 1e12;
 type Counter = Record<QuotaMetric, number>;
 const zero = (): Counter => ({ requests: 0, tokens: 0, neurons: 0 });
 
+const METRICS = ['requests', 'tokens', 'neurons'] as const;
+
+/** Adds a use to one window's counter in `map` (made at zero when it is the window's first). */
+function addUse(map: Map<string, Counter>, doc: string, use: Partial<Counter>): void {
+  let c = map.get(doc);
+  if (!c) map.set(doc, (c = zero()));
+  for (const m of METRICS) {
+    const by = use[m];
+    if (by !== undefined && Number.isFinite(by) && by > 0) c[m] += Math.round(by);
+  }
+}
+
 /** What an upstream's `x-ratelimit-*` headers last said about a key. */
 interface Observed {
   remainingRequests: number | null;
@@ -84,6 +96,7 @@ export class QuotaLedger implements OnModuleInit, OnModuleDestroy, BeforeApplica
   private written: Record<string, Record<string, unknown>> = {};
   private stored: Record<string, QuotaOverride> = {};
   private readonly specs = new Map<string, QuotaSpec>();
+  private readonly windowsOf = new WeakMap<QuotaSpec, readonly string[]>();
   private readonly bounds = new Map<string, { start: number; end: number }>();
   private timer?: NodeJS.Timeout;
   private syncing: Promise<void> = Promise.resolve();
@@ -216,14 +229,8 @@ export class QuotaLedger implements OnModuleInit, OnModuleDestroy, BeforeApplica
     for (const window of this.windows(spec)) {
       const { end } = this.window(window, spec, now);
       const doc = `${provider}|${keyId}|${window}|${end}`;
-      for (const map of [this.counts, this.pending]) {
-        const c = map.get(doc) ?? zero();
-        for (const m of ['requests', 'tokens', 'neurons'] as const) {
-          const by = use[m];
-          if (by !== undefined && Number.isFinite(by) && by > 0) c[m] += Math.round(by);
-        }
-        map.set(doc, c);
-      }
+      addUse(this.counts, doc, use);
+      addUse(this.pending, doc, use);
     }
   }
 
@@ -241,9 +248,14 @@ export class QuotaLedger implements OnModuleInit, OnModuleDestroy, BeforeApplica
   }
 
   /** The windows counted for a key: those of its limits, and always day and month (shown in the console). */
-  private windows(spec: QuotaSpec): Set<string> {
-    const out = new Set<string>(CALENDAR_WINDOWS);
-    for (const name of Object.keys(spec.limits)) out.add(windowOf(name));
+  private windows(spec: QuotaSpec): readonly string[] {
+    let out = this.windowsOf.get(spec);
+    if (!out) {
+      const names = new Set<string>(CALENDAR_WINDOWS);
+      for (const name of Object.keys(spec.limits)) names.add(windowOf(name));
+      // A spec is never changed once made (new limits make new specs): its windows are worked out once.
+      this.windowsOf.set(spec, (out = [...names]));
+    }
     return out;
   }
 
@@ -361,7 +373,7 @@ export class QuotaLedger implements OnModuleInit, OnModuleDestroy, BeforeApplica
     try {
       for (const [doc, c] of batch) {
         const add: Record<string, number> = {};
-        for (const m of ['requests', 'tokens', 'neurons'] as const) if (c[m] > 0) add[m] = c[m];
+        for (const m of METRICS) if (c[m] > 0) add[m] = c[m];
         await settings.increment(QUOTA_COUNTERS_NS, doc, { add });
         batch.delete(doc);
       }
@@ -380,7 +392,7 @@ export class QuotaLedger implements OnModuleInit, OnModuleDestroy, BeforeApplica
       // What was not written goes back in front of what was counted meanwhile.
       for (const [doc, c] of batch) {
         const later = this.pending.get(doc) ?? zero();
-        for (const m of ['requests', 'tokens', 'neurons'] as const) later[m] += c[m];
+        for (const m of METRICS) later[m] += c[m];
         this.pending.set(doc, later);
       }
       for (const [doc, until] of rests) this.pendingRests.set(doc, Math.max(until, this.pendingRests.get(doc) ?? 0));
