@@ -7,6 +7,7 @@ import { ResponseCacheService } from '../cache/response-cache.service.ts';
 import { ClientKeysService } from '../client-keys/client-keys.service.ts';
 import { describe } from '../common/last-resort.ts';
 import { requestIdOf } from '../common/request-id.middleware.ts';
+import { sendJson } from '../common/send-json.ts';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.ts';
 import { PoolEvents } from '../events/pool-events.service.ts';
 import { AppLifecycle, shuttingDownError } from '../lifecycle/app-lifecycle.service.ts';
@@ -221,7 +222,7 @@ export class RunResponder {
     const answer = protocol.answer(start!, acc, usage ?? NO_USAGE);
     res.setHeader('x-pool-provider', start!.provider);
     res.setHeader('x-pool-upstream-model', start!.upstreamModel);
-    res.status(200).json(answer);
+    sendJson(res, 200, answer);
     record(200, start, acc, null);
   }
 

@@ -256,17 +256,36 @@ export class UpstreamHttp implements OnModuleDestroy {
       res.close();
       throw tooLarge(`response body of ${declared} bytes announced, over the ${bodyBytes}-byte limit (UPSTREAM_MAX_BODY)`);
     }
-    const idle = this.idleTimer(res.body);
+    const body = res.body;
+    const idle = this.idleTimer(body);
     const parts: Buffer[] = [];
     let size = 0;
     try {
-      for await (const chunk of res.body as AsyncIterable<Buffer>) {
-        idle.refresh();
-        size += chunk.length;
-        if ((res.receivedBytes() ?? size) > bodyBytes) throw tooLarge(`response body over the ${bodyBytes}-byte limit (UPSTREAM_MAX_BODY)`);
-        if (size > decodedBytes) throw tooLarge(`response body decompresses to over the ${decodedBytes}-byte limit (UPSTREAM_MAX_DECODED_BODY)`);
-        parts.push(chunk);
-      }
+      // Listeners, not `for await`: an async iterator, its end-of-stream watcher and a promise per
+      // chunk, for what is most often one chunk, were a good part of a non-stream answer's garbage.
+      await new Promise<void>((resolve, reject) => {
+        let settled = false;
+        const settle = (err?: unknown): void => {
+          if (settled) return;
+          settled = true;
+          body.off('data', onData).off('end', onEnd).off('error', settle).off('close', onClose);
+          if (err === undefined) resolve();
+          else reject(err);
+        };
+        const onData = (chunk: Buffer): void => {
+          idle.refresh();
+          size += chunk.length;
+          if ((res.receivedBytes() ?? size) > bodyBytes) return settle(tooLarge(`response body over the ${bodyBytes}-byte limit (UPSTREAM_MAX_BODY)`));
+          if (size > decodedBytes) return settle(tooLarge(`response body decompresses to over the ${decodedBytes}-byte limit (UPSTREAM_MAX_DECODED_BODY)`));
+          parts.push(chunk);
+        };
+        const onEnd = (): void => settle();
+        // Destroyed before its end without an error (the client went away, say): as `for await` reports it.
+        const onClose = (): void => settle(Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+        if (body.readableEnded) return resolve();
+        if (body.destroyed) return onClose();
+        body.on('data', onData).on('end', onEnd).on('error', settle).on('close', onClose);
+      });
     } catch (err) {
       res.close();
       throw this.toUpstreamError(err, res.signal.aborted);
@@ -274,14 +293,14 @@ export class UpstreamHttp implements OnModuleDestroy {
       clearTimeout(idle);
     }
     res.release();
-    return Buffer.concat(parts);
+    return Buffer.concat(parts, size);
   }
 
   /** Reads a JSON body; a body that is not JSON is an invalid answer, not a crash. */
   async readJson(res: UpstreamResponse): Promise<unknown> {
     assertNotHtml(res);
     const text = (await this.readAll(res)).toString('utf8');
-    if (!text.trim()) throw new UpstreamError('invalid', 'empty response body');
+    if (!/\S/.test(text)) throw new UpstreamError('invalid', 'empty response body');
     try {
       return JSON.parse(text);
     } catch {
