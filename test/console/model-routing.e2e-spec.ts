@@ -93,7 +93,14 @@ describe('模型浏览 路由设置 in Chromium', () => {
     await weight.fill('3');
     // Together up: first.
     await rows().nth(1).getByTestId('routing-up').click();
-    expect(await rows().first().getAttribute('data-provider')).toBe('Together');
+    // The list is drawn again after the click, not during it: wait for the new order (CI once read the old one).
+    await rows().first().and(page.locator('[data-provider="Together"]')).waitFor({ timeout: 5000 });
+    expect(await rows().evaluateAll((els) => els.map((e) => e.getAttribute('data-provider')))).toEqual([
+      'Together',
+      'DeepInfra',
+      'HuggingFace',
+      'PollinationsAI',
+    ]);
     await shot(page, 'models-routing-dialog-desktop');
     await dialog().getByTestId('routing-save').click();
     await snackbar(`已保存 ${MODEL} 的路由设置。`);

@@ -334,24 +334,28 @@ async function livenessDuring(content: string): Promise<{ slowest: number; cpuMs
 
 /*
  * Exact counting of this text cost ~1-3 µs of event loop per character: 2 MB froze the gateway for
- * seconds. Two measures: the slowest liveness answer (the least of three runs, so that scheduling
+ * seconds. Two measures: the slowest liveness answer (the least of five runs, so that scheduling
  * hiccups of a busy 2-core machine, which every request meets, do not decide), and the CPU time
  * of the gateway's event-loop thread over the whole request (parsing, forwarding, counting and
  * garbage collection included), which bounds how long it can have been blocked whatever the load.
  * An ordinary prompt of the same size warms the process up first (the tokenizer's tables load on
  * the first count, ~130 ms once per process, and the first large body runs cold code).
  */
-it('counts a 2 MB adversarial prompt without delaying /health/live by more than 100 ms', async () => {
+it('counts a 2 MB adversarial prompt without delaying /health/live by more than 100 ms (or 3× an ordinary prompt of that size)', async () => {
   const ordinary = 'The committee met on Tuesday and approved the budget. '.repeat(37_000);
   await livenessDuring(ordinary);
   // The same ordinary prompt again, warm: what a 2 MB request costs this machine today (parsing,
   // forwarding, counting, GC). The adversarial one may cost up to three times that, and 100 ms is
   // always allowed: a slow phase of a 2-core runner measured 100-110 ms against 50 ms for the
   // ordinary prompt, while exact counting of the adversarial text cost seconds.
-  const baseline = (await livenessDuring(ordinary)).cpuMs;
-  const cpuBound = Math.max(100, 3 * baseline);
+  const baseline = await livenessDuring(ordinary);
+  const cpuBound = Math.max(100, 3 * baseline.cpuMs);
+  // Likewise for liveness: CI once measured 125 ms as the best of three while Chromium suites ran
+  // beside it (here the adversarial prompt's best is 33-45 ms, its worst run 126-137 ms, both as
+  // for the ordinary prompt), and exact counting would cost seconds.
+  const slowBound = Math.max(100, 3 * baseline.slowest);
   let slowest = Infinity;
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < 5; round++) {
     // A new text each round: the gateway remembers the counts of texts it saw (token-counter.ts).
     const run = await livenessDuring(adversarialText(2_000_000));
     // ~1 token per 2 characters for such words.
@@ -360,7 +364,7 @@ it('counts a 2 MB adversarial prompt without delaying /health/live by more than 
     expect(run.cpuMs).toBeLessThan(cpuBound);
     slowest = Math.min(slowest, run.slowest);
   }
-  expect(slowest).toBeLessThan(100);
+  expect(slowest).toBeLessThan(slowBound);
 });
 
 it('stops reading the upstream for clients that never read, drops them after the stall timeout, and serves others meanwhile', async () => {
