@@ -104,13 +104,12 @@ export class StatsRecorder implements OnModuleInit, BeforeApplicationShutdown, O
    * client sending made-up model names adds no rows (the request log keeps what was sent, cut short).
    */
   private labelled(record: RequestRecord): RequestRecord {
-    const provider = (name: string) => this.events.providerLabel(name);
-    return {
-      ...record,
-      model: this.events.modelLabel(record.model),
-      provider: record.provider === null ? null : provider(record.provider),
-      attempts: record.attempts.map((a) => ({ ...a, provider: provider(a.provider) })),
-    };
+    const events = this.events;
+    const model = events.modelLabel(record.model);
+    const provider = record.provider === null ? null : events.providerLabel(record.provider);
+    // Known names are their own labels: then the record itself (no copy per request).
+    if (model === record.model && provider === record.provider && record.attempts.every((a) => events.providerLabel(a.provider) === a.provider)) return record;
+    return { ...record, model, provider, attempts: record.attempts.map((a) => ({ ...a, provider: events.providerLabel(a.provider) })) };
   }
 
   /** Entries and stats rows waiting to be written. */
