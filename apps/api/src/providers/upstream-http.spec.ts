@@ -74,6 +74,33 @@ describe('UpstreamHttp whole bodies', () => {
     expect(await http.json({ method: 'GET', url, signal: new AbortController().signal })).toEqual({ ok: 'y'.repeat(1000) });
   });
 
+  it('joins a body that arrives in many chunks, in order', async () => {
+    const parts = Array.from({ length: 40 }, (_, i) => `"${String(i).padStart(2, '0')}${'z'.repeat(500)}"`);
+    answer = (res) => {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      let i = 0;
+      const next = () => {
+        if (i === parts.length) return void res.end(']');
+        res.write(`${i === 0 ? '[' : ','}${parts[i++]}`);
+        setImmediate(next);
+      };
+      next();
+    };
+    expect(await http.json({ method: 'GET', url, signal: new AbortController().signal })).toEqual(parts.map((p) => JSON.parse(p) as string));
+  });
+
+  it('fails, and does not wait for ever, when the upstream closes the connection in the middle of a body', async () => {
+    answer = (res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+      res.write('{"partial": "only the start of');
+      setTimeout(() => res.destroy(), 20);
+    };
+    const started = Date.now();
+    const err = await failure(get().then((res) => http.readJson(res)));
+    expect(Date.now() - started).toBeLessThan(1500);
+    expect(err.kind).not.toBe('timeout');
+  });
+
   it('refuses a body whose Content-Length is over the cap before reading it', async () => {
     let sent: Promise<number> = Promise.resolve(0);
     answer = (res) => {

@@ -268,7 +268,8 @@ export class UpstreamHttp implements OnModuleDestroy {
         const settle = (err?: unknown): void => {
           if (settled) return;
           settled = true;
-          body.off('data', onData).off('end', onEnd).off('error', settle).off('close', onClose);
+          // The error listener stays: an error after this (until close() below adds its own) is this one's to swallow.
+          body.off('data', onData).off('end', onEnd).off('close', onClose);
           if (err === undefined) resolve();
           else reject(err);
         };
