@@ -252,6 +252,9 @@ describe('incrementsFor', () => {
 });
 
 describe('PendingStats', () => {
+  /** Everything it holds, in an order that does not depend on how it was counted. */
+  const sorted = (p: PendingStats) => p.drain().sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
+
   it('merges increments of the same row and keeps others apart', () => {
     const sut = new PendingStats();
     sut.add([increment(), increment({ requests: 2, latencyHist: hist([0, 1]) }), increment({ value: 'x', dimension: 'model' })]);
@@ -292,7 +295,6 @@ describe('PendingStats', () => {
       recorded.record(e);
       added.add(incrementsFor(e));
     }
-    const sorted = (p: PendingStats) => p.drain().sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
     expect(recorded.size).toBe(added.size);
     expect(sorted(recorded)).toEqual(sorted(added));
   });
@@ -306,7 +308,6 @@ describe('PendingStats', () => {
     mixed.record(e);
     const added = new PendingStats();
     for (let i = 0; i < 4; i++) added.add(incrementsFor(e));
-    const sorted = (p: PendingStats) => p.drain().sort((a, b) => JSON.stringify(a).localeCompare(JSON.stringify(b)));
     expect(sorted(mixed)).toEqual(sorted(added));
 
     // Rows dropped by trimTo (or taken by drain) are not counted into where they were.
